@@ -3,7 +3,7 @@
  * schema, then a writing pass into `Buffer.allocUnsafe(size)`. Header-only PDUs take a
  * 16-octet fast path.
  */
-import { CommandId, HEADER_BYTES } from './constants.js';
+import { CommandId, type CommandName, HEADER_BYTES } from './constants.js';
 import { PduEncodeError } from './errors.js';
 import { FieldKind, type FieldSpec, specForCommand, TlvKind, type TlvSpec, tlvSpecForKey } from './schema.js';
 import type { DestAddress, NetworkErrorCode, Pdu, RawTlv, UnsuccessSme } from './types.js';
@@ -54,6 +54,11 @@ function bodySize(body: readonly FieldSpec[], pdu: Record<string, unknown>): num
   for (let i = 0; i < body.length; i++) {
     const f = body[i]!;
     const v = pdu[f.key];
+    if (v === undefined) {
+      // A missing field encodes as its NULL value (0, empty string, empty list).
+      size += f.kind === FieldKind.U32 ? 4 : f.kind === FieldKind.DestAddresses ? bad(f.key, 'is required') : 1;
+      continue;
+    }
     switch (f.kind) {
       case FieldKind.U8:
         checkU8(v, f.key);
@@ -170,6 +175,13 @@ function writeBody(out: Buffer, pos: number, body: readonly FieldSpec[], pdu: Re
   for (let i = 0; i < body.length; i++) {
     const f = body[i]!;
     const v = pdu[f.key];
+    if (v === undefined) {
+      if (f.kind === FieldKind.U32) {
+        out.writeUInt32BE(0, pos);
+        pos += 4;
+      } else out[pos++] = 0;
+      continue;
+    }
     switch (f.kind) {
       case FieldKind.U8:
         out[pos++] = v as number;
@@ -297,22 +309,38 @@ function isEmptyBody(
  * @throws PduEncodeError naming the field that cannot be encoded.
  */
 export function encodePdu(pdu: Pdu): Buffer {
-  const spec = specForCommand(pdu.command);
-  if (spec === undefined) throw new PduEncodeError(`unknown command ${String(pdu.command)}`, 'command');
+  return encodeParts(pdu.command, pdu.commandStatus, pdu.sequenceNumber, pdu as unknown as Record<string, unknown>);
+}
+
+/**
+ * Encodes a PDU from its header values and a body object, without building a PDU object first
+ * (the session's hot path). Missing body fields encode as NULL; `withTlvs: false` drops TLVs
+ * (for 3.3 peers).
+ */
+export function encodeParts(
+  command: CommandName,
+  commandStatus: number,
+  sequenceNumber: number,
+  fields: Record<string, unknown>,
+  withTlvs = true,
+): Buffer {
+  const spec = specForCommand(command);
+  if (spec === undefined) throw new PduEncodeError(`unknown command ${String(command)}`, 'command');
+  checkU32(commandStatus, 'commandStatus');
+  checkU32(sequenceNumber, 'sequenceNumber');
   const body = spec.body;
-  if (body === null) return encodeHeaderOnly(spec.id, pdu.commandStatus, pdu.sequenceNumber);
-  const fields = pdu as unknown as Record<string, unknown>;
-  const tlvs = fields['tlvs'] as Record<string, unknown> | undefined;
+  if (body === null) return encodeHeaderOnly(spec.id, commandStatus, sequenceNumber);
+  const tlvs = withTlvs ? (fields['tlvs'] as Record<string, unknown> | undefined) : undefined;
   // [ref §1.1] a failed response omits its body unless it has something to say.
-  if (spec.isResponse && pdu.commandStatus !== 0 && isEmptyBody(body, fields, tlvs)) {
-    return encodeHeaderOnly(spec.id, pdu.commandStatus, pdu.sequenceNumber);
+  if (spec.isResponse && commandStatus !== 0 && isEmptyBody(body, fields, tlvs)) {
+    return encodeHeaderOnly(spec.id, commandStatus, sequenceNumber);
   }
   const size = HEADER_BYTES + bodySize(body, fields) + (tlvs === undefined ? 0 : tlvsSize(tlvs));
   const out = Buffer.allocUnsafe(size);
   out.writeUInt32BE(size, 0);
   out.writeUInt32BE(spec.id, 4);
-  out.writeUInt32BE(checkU32(pdu.commandStatus, 'commandStatus'), 8);
-  out.writeUInt32BE(checkU32(pdu.sequenceNumber, 'sequenceNumber'), 12);
+  out.writeUInt32BE(commandStatus, 8);
+  out.writeUInt32BE(sequenceNumber, 12);
   let pos = writeBody(out, HEADER_BYTES, body, fields);
   if (tlvs !== undefined) pos = writeTlvs(out, pos, tlvs);
   return out;

@@ -1,0 +1,392 @@
+/**
+ * The ESME client library: connect, bind, submit and friends as promises, deliveries as an
+ * async iterator, reconnect with back-off and rebind. Built on the same Session the SMSC uses.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { InvalidArgumentError, SessionClosedError } from '../errors.js';
+import { CommandStatus, InterfaceVersion } from '../pdu/constants.js';
+import type { BodyOf, DataSm, DeliverSm, Pdu, PduOf } from '../pdu/types.js';
+import { type Clock, systemClock, type TimerHandle } from '../session/clock.js';
+import { type Reply, type RequestOptions, Session, type SessionOptions } from '../session/session.js';
+import type { BindType } from '../session/state.js';
+import { Fifo } from '../util/fifo.js';
+
+/** Where and how to connect. */
+export interface ConnectOptions {
+  host?: string;
+  port: number;
+  /** true, or TLS options (ca, servername, rejectUnauthorized...). */
+  tls?: boolean | tls.ConnectionOptions;
+  /** Timers and window of the session (role is always 'esme'). */
+  session?: Omit<SessionOptions, 'role' | 'clock' | 'id'>;
+  clock?: Clock;
+  /** Reconnect and rebind after the connection is lost. Default: off. */
+  reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number; factor?: number };
+  /** What happens to requests outstanding when the connection drops: retried after rebind, or rejected. Default 'reject'. */
+  onDisconnect?: 'retry' | 'reject';
+  /** Send deliver_sm_resp yourself with `ack()`. Default false (acknowledged on arrival). */
+  manualAck?: boolean;
+  /** Deliveries buffered before acknowledgements wait for the consumer. Default 10000. */
+  maxBufferedDeliveries?: number;
+}
+
+/** Bind parameters. */
+export interface BindOptions {
+  type: BindType;
+  systemId: string;
+  password: string;
+  systemType?: string;
+  /** Default 0x34. */
+  interfaceVersion?: number;
+  addrTon?: number;
+  addrNpi?: number;
+  addressRange?: string;
+}
+
+/** What `submit` takes: the submit_sm fields, all optional but the destination. */
+export type SubmitInput = Partial<BodyOf<'submit_sm'>> & { destinationAddr: string };
+
+/** A PDU the SMSC delivered to us. */
+export type Delivery = DeliverSm | DataSm | PduOf<'alert_notification'>;
+
+const SUBMIT_DEFAULTS: BodyOf<'submit_sm'> = {
+  serviceType: '',
+  sourceAddrTon: 0,
+  sourceAddrNpi: 0,
+  sourceAddr: '',
+  destAddrTon: 1,
+  destAddrNpi: 1,
+  destinationAddr: '',
+  esmClass: 0,
+  protocolId: 0,
+  priorityFlag: 0,
+  scheduleDeliveryTime: '',
+  validityPeriod: '',
+  registeredDelivery: 0,
+  replaceIfPresentFlag: 0,
+  dataCoding: 0,
+  smDefaultMsgId: 0,
+  shortMessage: Buffer.alloc(0),
+  tlvs: {},
+};
+
+/** An unbounded-by-design FIFO consumed by async iteration; the producer bounds it. */
+class DeliveryQueue {
+  #items = new Fifo<Delivery>();
+  #waiters = new Fifo<(r: IteratorResult<Delivery>) => void>();
+  #done = false;
+  #onTake: (() => void) | undefined;
+
+  constructor(onTake?: () => void) {
+    this.#onTake = onTake;
+  }
+  get length(): number {
+    return this.#items.length;
+  }
+  push(d: Delivery): void {
+    const w = this.#waiters.shift();
+    if (w !== undefined) {
+      w({ value: d, done: false });
+      this.#onTake?.();
+    } else this.#items.push(d);
+  }
+  end(): void {
+    this.#done = true;
+    for (const w of this.#waiters.drain()) w({ value: undefined, done: true });
+  }
+  next(): Promise<IteratorResult<Delivery>> {
+    const item = this.#items.shift();
+    if (item !== undefined) {
+      this.#onTake?.();
+      return Promise.resolve({ value: item, done: false });
+    }
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/** An ESME's connection to an SMSC. Create with `connect()`. */
+export class Client {
+  readonly #opts: ConnectOptions;
+  readonly #clock: Clock;
+  #session: Session;
+  #bindOptions: BindOptions | undefined;
+  #closing = false;
+  #reconnectDelay: number;
+  #reconnectTimer: TimerHandle | undefined;
+  #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (e: Error) => void;
+  #deliveries: DeliveryQueue;
+  #acks = new WeakMap<Delivery, (status: number) => void>();
+  #ackWaiters = new Fifo<() => void>();
+  #closedPromise: Promise<void>;
+  #resolveClosed!: () => void;
+
+  private constructor(options: ConnectOptions, session: Session) {
+    this.#opts = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#reconnectDelay = (options.reconnect || undefined)?.initialDelayMs ?? 500;
+    this.#deliveries = new DeliveryQueue(() => this.#ackWaiters.shift()?.());
+    this.#ready = this.#newReady();
+    this.#closedPromise = new Promise((r) => {
+      this.#resolveClosed = r;
+    });
+    this.#session = session;
+    this.#attach(session);
+  }
+
+  /** Opens a connection (not yet bound). */
+  static async connect(options: ConnectOptions): Promise<Client> {
+    // Deliveries cannot arrive before the bind, so the holder is always filled in time.
+    const holder: { client?: Client } = {};
+    const session = await openSession(options, (pdu) => holder.client!.#onDelivery(pdu));
+    holder.client = new Client(options, session);
+    return holder.client;
+  }
+
+  /** The current session (replaced after a reconnect). */
+  get session(): Session {
+    return this.#session;
+  }
+
+  /** Binds; resolves with the bind response. Rejects with a BindRejectedError-like CommandStatusError. */
+  async bind(options: BindOptions): Promise<PduOf<'bind_transceiver_resp'>> {
+    this.#bindOptions = options;
+    const resp = await this.#bindSession(this.#session, options);
+    this.#resolveReady();
+    return resp;
+  }
+
+  /** Submits one message; resolves with submit_sm_resp, throws CommandStatusError on refusal. */
+  submit(input: SubmitInput, options?: RequestOptions): Promise<PduOf<'submit_sm_resp'>> {
+    if (typeof input.destinationAddr !== 'string') {
+      return Promise.reject(InvalidArgumentError.format('destinationAddr', 'is required'));
+    }
+    const body = { ...SUBMIT_DEFAULTS, ...input } as BodyOf<'submit_sm'>;
+    return this.#call((s) => s.request('submit_sm', body, options));
+  }
+
+  /** submit_multi. */
+  submitMulti(body: BodyOf<'submit_multi'>, options?: RequestOptions): Promise<PduOf<'submit_multi_resp'>> {
+    return this.#call((s) => s.request('submit_multi', body, options));
+  }
+
+  /** data_sm. */
+  dataSm(body: BodyOf<'data_sm'>, options?: RequestOptions): Promise<PduOf<'data_sm_resp'>> {
+    return this.#call((s) => s.request('data_sm', body, options));
+  }
+
+  /** query_sm for a message id. */
+  query(
+    messageId: string,
+    source: { sourceAddr?: string; sourceAddrTon?: number; sourceAddrNpi?: number } = {},
+    options?: RequestOptions,
+  ): Promise<PduOf<'query_sm_resp'>> {
+    const body: BodyOf<'query_sm'> = {
+      messageId,
+      sourceAddrTon: source.sourceAddrTon ?? 0,
+      sourceAddrNpi: source.sourceAddrNpi ?? 0,
+      sourceAddr: source.sourceAddr ?? '',
+      tlvs: {},
+    };
+    return this.#call((s) => s.request('query_sm', body, options));
+  }
+
+  /** cancel_sm (by id, or by source + destination with an empty id). */
+  cancel(body: Partial<BodyOf<'cancel_sm'>>, options?: RequestOptions): Promise<PduOf<'cancel_sm_resp'>> {
+    const full: BodyOf<'cancel_sm'> = {
+      serviceType: '',
+      messageId: '',
+      sourceAddrTon: 0,
+      sourceAddrNpi: 0,
+      sourceAddr: '',
+      destAddrTon: 0,
+      destAddrNpi: 0,
+      destinationAddr: '',
+      tlvs: {},
+      ...body,
+    };
+    return this.#call((s) => s.request('cancel_sm', full, options));
+  }
+
+  /** replace_sm. */
+  replace(body: Partial<BodyOf<'replace_sm'>> & { messageId: string }, options?: RequestOptions): Promise<PduOf<'replace_sm_resp'>> {
+    const full: BodyOf<'replace_sm'> = {
+      sourceAddrTon: 0,
+      sourceAddrNpi: 0,
+      sourceAddr: '',
+      scheduleDeliveryTime: '',
+      validityPeriod: '',
+      registeredDelivery: 0,
+      smDefaultMsgId: 0,
+      shortMessage: Buffer.alloc(0),
+      tlvs: {},
+      ...body,
+    };
+    return this.#call((s) => s.request('replace_sm', full, options));
+  }
+
+  /** enquire_link round trip. */
+  enquireLink(options?: RequestOptions): Promise<PduOf<'enquire_link_resp'>> {
+    return this.#call((s) => s.request('enquire_link', {} as BodyOf<'enquire_link'>, options));
+  }
+
+  /**
+   * deliver_sm, data_sm and alert_notification from the SMSC, in arrival order. With
+   * `manualAck`, answer each with `ack()`; otherwise they are acknowledged on arrival.
+   */
+  deliveries(): AsyncIterableIterator<Delivery> {
+    const q = this.#deliveries;
+    return {
+      next: () => q.next(),
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Answers a delivery (manualAck mode): ESME_ROK by default, or e.g. ESME_RX_T_APPN. */
+  ack(delivery: Delivery, commandStatus: number = CommandStatus.ESME_ROK): void {
+    const resolve = this.#acks.get(delivery);
+    if (resolve === undefined) throw new InvalidArgumentError('this delivery was already acknowledged');
+    this.#acks.delete(delivery);
+    resolve(commandStatus);
+  }
+
+  /** Unbinds (waiting for outstanding responses up to the response timer) and closes. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#reconnectTimer?.cancel();
+    await this.#session.unbind();
+    this.#deliveries.end();
+    this.#rejectReady(new SessionClosedError('client closed'));
+    this.#resolveClosed();
+  }
+
+  /** Resolves once the client is closed for good (close(), or the connection lost with reconnect off). */
+  closed(): Promise<void> {
+    return this.#closedPromise;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  #newReady(): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    p.catch(() => {});
+    return p;
+  }
+
+  async #call<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await fn(this.#session);
+      } catch (err) {
+        const retry =
+          err instanceof SessionClosedError && this.#opts.onDisconnect === 'retry' && this.#opts.reconnect && !this.#closing;
+        if (!retry) throw err;
+        await this.#ready; // rejects if the client is closed meanwhile
+      }
+    }
+  }
+
+  #bindSession(session: Session, o: BindOptions): Promise<PduOf<'bind_transceiver_resp'>> {
+    return session.bind(o.type, {
+      systemId: o.systemId,
+      password: o.password,
+      systemType: o.systemType ?? '',
+      interfaceVersion: o.interfaceVersion ?? InterfaceVersion.V34,
+      addrTon: o.addrTon ?? 0,
+      addrNpi: o.addrNpi ?? 0,
+      addressRange: o.addressRange ?? '',
+    });
+  }
+
+  #attach(session: Session): void {
+    session.once('close', () => this.#onSessionClosed(session));
+  }
+
+  /** The session delegate's request handler: deliveries into the queue. */
+  #onDelivery(pdu: Pdu): Reply | Promise<Reply> {
+    const d = pdu as Delivery;
+    const max = this.#opts.maxBufferedDeliveries ?? 10_000;
+    if (this.#opts.manualAck) {
+      const p = new Promise<number>((resolve) => this.#acks.set(d, resolve));
+      this.#deliveries.push(d);
+      return p.then((status) => (status === 0 ? { messageId: '' } : status));
+    }
+    this.#deliveries.push(d);
+    if (this.#deliveries.length <= max) return { messageId: '' };
+    // Above the buffer limit the acknowledgement waits for the consumer: TCP back-pressure.
+    return new Promise<Reply>((resolve) => this.#ackWaiters.push(() => resolve({ messageId: '' })));
+  }
+
+  #onSessionClosed(session: Session): void {
+    if (session !== this.#session || this.#closing) return;
+    if (!this.#opts.reconnect || this.#bindOptions === undefined) {
+      this.#deliveries.end();
+      this.#rejectReady(new SessionClosedError('connection lost'));
+      this.#resolveClosed();
+      return;
+    }
+    this.#ready = this.#newReady();
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const r = this.#opts.reconnect || {};
+    const delay = this.#reconnectDelay;
+    this.#reconnectDelay = Math.min(delay * (r.factor ?? 2), r.maxDelayMs ?? 30_000);
+    this.#reconnectTimer = this.#clock.setTimer(() => {
+      this.#reconnectTimer = undefined;
+      void this.#reconnect();
+    }, delay);
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#closing) return;
+    try {
+      const session = await openSession(this.#opts, (pdu) => this.#onDelivery(pdu));
+      this.#session = session;
+      this.#attach(session);
+      await this.#bindSession(session, this.#bindOptions!);
+      this.#reconnectDelay = (this.#opts.reconnect || undefined)?.initialDelayMs ?? 500;
+      this.#resolveReady();
+    } catch {
+      if (!this.#closing) this.#scheduleReconnect();
+    }
+  }
+}
+
+async function openSession(options: ConnectOptions, onDelivery: (pdu: Pdu) => Reply | Promise<Reply>): Promise<Session> {
+  const host = options.host ?? '127.0.0.1';
+  const socket: net.Socket = options.tls
+    ? tls.connect({ host, port: options.port, ...(options.tls === true ? {} : options.tls) })
+    : net.connect({ host, port: options.port, noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      socket.off('error', reject);
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+  return new Session(
+    socket,
+    { ...options.session, role: 'esme', ...(options.clock ? { clock: options.clock } : {}) },
+    { onRequest: onDelivery },
+  );
+}
+
+/** Connects to an SMSC (not yet bound). */
+export function connect(options: ConnectOptions): Promise<Client> {
+  return Client.connect(options);
+}

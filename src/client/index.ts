@@ -1,0 +1,1 @@
+export { type BindOptions, Client, type ConnectOptions, connect, type Delivery, type SubmitInput } from './client.js';

@@ -1,0 +1,293 @@
+/**
+ * The SMSC listener: TCP and TLS listeners, bind authentication against accounts, per-account
+ * bind limits, a failed-bind back-off per IP, outbind, and typed handlers for bound requests.
+ * The SMSC core plugs its handlers in; without them requests get a clear error status.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import { type CommandName, CommandStatus, commandStatusByName } from '../pdu/constants.js';
+import type { Pdu, PduOf } from '../pdu/types.js';
+import { type Clock, systemClock } from '../session/clock.js';
+import { type BindOutcome, type BindPdu, type Reply, Session, type SessionOptions } from '../session/session.js';
+import type { BindType } from '../session/state.js';
+import { type AccountPolicy, ipAllowed, maxBindsFor, verifyPassword } from './accounts.js';
+
+const S = CommandStatus;
+
+/** One listening endpoint. */
+export interface ListenerOptions {
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** PEM contents of the certificate and key; present = TLS. */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
+}
+
+/** What a handler knows about the session a request came on. */
+export interface SessionContext {
+  session: Session;
+  account: AccountPolicy;
+  systemId: string;
+  bindType: BindType;
+  interfaceVersion: number;
+  remoteAddress: string | undefined;
+}
+
+type Handler<C extends CommandName> = (req: PduOf<C>, ctx: SessionContext) => Promise<Reply> | Reply;
+
+/** Typed handlers for the requests an ESME sends once bound; each awaited result is the response. */
+export interface SmscHandlers {
+  onSubmitSm?: Handler<'submit_sm'>;
+  onSubmitMulti?: Handler<'submit_multi'>;
+  onDataSm?: Handler<'data_sm'>;
+  onQuerySm?: Handler<'query_sm'>;
+  onCancelSm?: Handler<'cancel_sm'>;
+  onReplaceSm?: Handler<'replace_sm'>;
+  onBroadcastSm?: Handler<'broadcast_sm'>;
+  onQueryBroadcastSm?: Handler<'query_broadcast_sm'>;
+  onCancelBroadcastSm?: Handler<'cancel_broadcast_sm'>;
+}
+
+const handlerName: Partial<Record<CommandName, keyof SmscHandlers>> = {
+  submit_sm: 'onSubmitSm',
+  submit_multi: 'onSubmitMulti',
+  data_sm: 'onDataSm',
+  query_sm: 'onQuerySm',
+  cancel_sm: 'onCancelSm',
+  replace_sm: 'onReplaceSm',
+  broadcast_sm: 'onBroadcastSm',
+  query_broadcast_sm: 'onQueryBroadcastSm',
+  cancel_broadcast_sm: 'onCancelBroadcastSm',
+};
+
+/** Status for a request no handler is installed for: a clear failure, never a fake success. */
+const notHandled: Partial<Record<CommandName, number>> = {
+  submit_sm: S.ESME_RSUBMITFAIL,
+  submit_multi: S.ESME_RSUBMITFAIL,
+  data_sm: S.ESME_RSUBMITFAIL,
+  query_sm: S.ESME_RQUERYFAIL,
+  cancel_sm: S.ESME_RCANCELFAIL,
+  replace_sm: S.ESME_RREPLACEFAIL,
+};
+
+/** Looks accounts up by system_id (a config list, or the store in cluster mode). */
+export type AccountLookup = (systemId: string) => AccountPolicy | undefined | Promise<AccountPolicy | undefined>;
+
+/** Options of the SMSC listener. */
+export interface SmscServerOptions {
+  /** Our system_id in bind responses. Default 'smsc'. */
+  systemId?: string;
+  accounts: readonly AccountPolicy[] | AccountLookup;
+  handlers?: SmscHandlers;
+  clock?: Clock;
+  /** Max open connections over all listeners. Default 10000. */
+  maxConnections?: number;
+  /** Status for an unknown system_id and a wrong password ([ref §10.1]). Defaults RINVSYSID / RINVPASWD. */
+  credentialStatus?: { unknownSystemId?: string | number; wrongPassword?: string | number };
+  /** After `threshold` failed binds from one IP, binds from it are refused for `banMs`. */
+  failedBindBackoff?: { threshold?: number; banMs?: number };
+  /** Timers and limits of every session (role is always 'smsc'). */
+  session?: Omit<SessionOptions, 'role' | 'clock' | 'id' | 'unsupported'>;
+  /** Commands answered with generic_nack ESME_RINVCMDID. Default: the 5.0 broadcast operations. */
+  unsupported?: CommandName[];
+}
+
+function statusOf(v: string | number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v === 'number') return v;
+  const s = commandStatusByName(v);
+  if (s === undefined) throw new Error(`unknown command_status name '${v}'`);
+  return s;
+}
+
+/**
+ * The SMSC listener. Events: 'bound' (session, ctx), 'unbound' (session, ctx), 'session' (session).
+ */
+export class SmscServer extends EventEmitter {
+  readonly #opts: SmscServerOptions;
+  readonly #clock: Clock;
+  readonly #lookup: AccountLookup;
+  readonly #servers: net.Server[] = [];
+  readonly #sessions = new Set<Session>();
+  readonly #byAccount = new Map<string, Set<Session>>();
+  readonly #failures = new Map<string, { count: number; bannedUntil: number }>();
+  readonly #unknownStatus: number;
+  readonly #wrongPasswordStatus: number;
+  #connections = 0;
+
+  constructor(options: SmscServerOptions) {
+    super();
+    this.#opts = options;
+    this.#clock = options.clock ?? systemClock;
+    const accounts = options.accounts;
+    if (typeof accounts === 'function') {
+      this.#lookup = accounts;
+    } else {
+      const map = new Map(accounts.map((a) => [a.systemId, a]));
+      this.#lookup = (id) => map.get(id);
+    }
+    this.#unknownStatus = statusOf(options.credentialStatus?.unknownSystemId, S.ESME_RINVSYSID);
+    this.#wrongPasswordStatus = statusOf(options.credentialStatus?.wrongPassword, S.ESME_RINVPASWD);
+  }
+
+  /** Starts one listener; resolves with its bound address (port 0 → the chosen port). */
+  async listen(listener: ListenerOptions): Promise<net.AddressInfo> {
+    const onConnection = (socket: net.Socket) => this.#accept(socket);
+    const server = listener.tls
+      ? tls.createServer({ cert: listener.tls.cert, key: listener.tls.key, ...(listener.tls.ca ? { ca: listener.tls.ca } : {}) }, onConnection)
+      : net.createServer({ noDelay: true }, onConnection);
+    server.on('error', (err) => this.emit('error', err));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listener.port, listener.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#servers.push(server);
+    return server.address() as net.AddressInfo;
+  }
+
+  /** Every open session. */
+  get sessions(): ReadonlySet<Session> {
+    return this.#sessions;
+  }
+
+  /** Bound sessions of an account. */
+  sessionsOf(systemId: string): Session[] {
+    return [...(this.#byAccount.get(systemId) ?? [])];
+  }
+
+  /** Sessions of an account that can take deliver_sm (receiver and transceiver binds). */
+  receiversOf(systemId: string): Session[] {
+    return this.sessionsOf(systemId).filter((s) => s.canDeliver);
+  }
+
+  /**
+   * Outbind ([ref §6.3]): connects to an ESME, sends outbind and serves the bind that follows
+   * on the same connection, authenticated like any other bind.
+   */
+  async outbind(target: { host: string; port: number; systemId: string; password: string; tls?: boolean }): Promise<Session> {
+    const socket = target.tls
+      ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: false })
+      : net.connect({ host: target.host, port: target.port, noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(target.tls ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+    });
+    const session = this.#accept(socket as net.Socket);
+    session.outbind(target.systemId, target.password);
+    return session;
+  }
+
+  /** Stops listening, unbinds every session (waiting at most the response timer) and closes. */
+  async close(): Promise<void> {
+    for (const server of this.#servers) server.close();
+    await Promise.all([...this.#sessions].map((s) => s.unbind()));
+    await Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.#servers.length = 0;
+  }
+
+  #accept(socket: net.Socket): Session {
+    const max = this.#opts.maxConnections ?? 10_000;
+    socket.setNoDelay(true);
+    const session = new Session(
+      socket,
+      {
+        ...this.#opts.session,
+        role: 'smsc',
+        clock: this.#clock,
+        unsupported: this.#opts.unsupported ?? ['broadcast_sm', 'query_broadcast_sm', 'cancel_broadcast_sm'],
+      },
+      {
+        onBind: (req, s) => this.#onBind(req, s),
+        onRequest: (req, s) => this.#onRequest(req, s),
+      },
+    );
+    this.#connections++;
+    this.#sessions.add(session);
+    session.once('close', () => {
+      this.#connections--;
+      this.#sessions.delete(session);
+      const ctx = session.context as SessionContext | undefined;
+      if (ctx !== undefined) {
+        const set = this.#byAccount.get(ctx.systemId);
+        set?.delete(session);
+        if (set?.size === 0) this.#byAccount.delete(ctx.systemId);
+        this.emit('unbound', session, ctx);
+      }
+    });
+    if (this.#connections > max) session.destroy(`more than ${max} connections`);
+    else this.emit('session', session);
+    return session;
+  }
+
+  async #onBind(req: BindPdu, session: Session): Promise<BindOutcome> {
+    const ip = session.remoteAddress ?? '';
+    const systemId = this.#opts.systemId ?? 'smsc';
+    const now = this.#clock.now();
+    const backoff = this.#failures.get(ip);
+    if (backoff !== undefined && backoff.bannedUntil > now) return { commandStatus: S.ESME_RBINDFAIL, systemId };
+    const status = await this.#authorise(req, session);
+    if (status !== S.ESME_ROK) {
+      this.#recordFailure(ip, now);
+      return { commandStatus: status, systemId };
+    }
+    this.#failures.delete(ip);
+    return { commandStatus: S.ESME_ROK, systemId };
+  }
+
+  /** [ref §6.3 step 2] authentication and policy; reserves the bind slot on success. */
+  async #authorise(req: BindPdu, session: Session): Promise<number> {
+    const account = await this.#lookup(req.systemId);
+    if (account === undefined) return this.#unknownStatus;
+    if (!verifyPassword(account, req.password)) return this.#wrongPasswordStatus;
+    if (account.disabled === true) return S.ESME_RBINDFAIL;
+    if (!ipAllowed(session.remoteAddress, account.allowedIps)) return S.ESME_RBINDFAIL;
+    if (account.allowedSystemTypes !== undefined && !account.allowedSystemTypes.includes(req.systemType)) {
+      return S.ESME_RINVSYSTYP;
+    }
+    const type: BindType =
+      req.command === 'bind_transmitter' ? 'transmitter' : req.command === 'bind_receiver' ? 'receiver' : 'transceiver';
+    let set = this.#byAccount.get(account.systemId);
+    const sameType = set === undefined ? 0 : [...set].filter((s) => (s.context as SessionContext).bindType === type).length;
+    if (sameType >= maxBindsFor(account, type)) return S.ESME_RBINDFAIL;
+    // Reserve the slot now (synchronously), so two binds racing cannot both pass the limit.
+    if (set === undefined) this.#byAccount.set(account.systemId, (set = new Set()));
+    set.add(session);
+    const v = req.interfaceVersion;
+    const ctx: SessionContext = {
+      session,
+      account,
+      systemId: account.systemId,
+      bindType: type,
+      interfaceVersion: v <= 0x33 ? 0x33 : v >= 0x50 ? 0x50 : 0x34,
+      remoteAddress: session.remoteAddress,
+    };
+    session.context = ctx;
+    if (account.windowSize !== undefined) session.windowSize = account.windowSize;
+    session.once('bound', () => this.emit('bound', session, ctx));
+    return S.ESME_ROK;
+  }
+
+  #recordFailure(ip: string, now: number): void {
+    const threshold = this.#opts.failedBindBackoff?.threshold ?? 5;
+    const banMs = this.#opts.failedBindBackoff?.banMs ?? 30_000;
+    const f = this.#failures.get(ip) ?? { count: 0, bannedUntil: 0 };
+    f.count++;
+    if (f.count >= threshold) {
+      f.bannedUntil = now + banMs;
+      f.count = 0;
+    }
+    this.#failures.set(ip, f);
+  }
+
+  #onRequest(req: Pdu, session: Session): Promise<Reply> | Reply {
+    const ctx = session.context as SessionContext;
+    const name = handlerName[req.command];
+    const handler = name === undefined ? undefined : this.#opts.handlers?.[name];
+    if (handler === undefined) return notHandled[req.command] ?? S.ESME_RINVCMDID;
+    return (handler as Handler<CommandName>)(req as never, ctx);
+  }
+}

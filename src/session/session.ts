@@ -1,0 +1,846 @@
+/**
+ * One SMPP session over a byte stream, shared by the SMSC listener (role 'smsc') and the
+ * ESME client (role 'esme'): state machine ([ref §6.1-6.2]), sequence numbers (§6.7),
+ * a window of outstanding requests with response timers, spec-named timers (§6.4),
+ * pull-based reads that pause while handlers are busy, and writes batched per tick.
+ */
+import diagnostics_channel from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { CommandStatusError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
+import {
+  CommandId,
+  type CommandName,
+  CommandStatus,
+  commandNameOf,
+  InterfaceVersion,
+  isResponseId,
+} from '../pdu/constants.js';
+import { decodePdu } from '../pdu/decode.js';
+import { encodeHeaderOnly, encodeParts, encodePdu } from '../pdu/encode.js';
+import { PduDecodeError } from '../pdu/errors.js';
+import { FrameDecoder } from '../pdu/frame-decoder.js';
+import { PDU_SPECS } from '../pdu/schema.js';
+import type { BodyOf, Pdu, PduOf, RequestName, ResponseNameOf } from '../pdu/types.js';
+import { Fifo } from '../util/fifo.js';
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import {
+  assertTransition,
+  type BindType,
+  bindCommandOf,
+  bindTypeOfCommand,
+  boundStateOf,
+  canReceive,
+  canTransmit,
+  isBound,
+  SessionState,
+} from './state.js';
+
+const S = CommandStatus;
+
+/** Options of a Session; every duration in milliseconds, 0 turns a timer off. */
+export interface SessionOptions {
+  /** Which side of the protocol this session plays. */
+  role: 'smsc' | 'esme';
+  /** Time source for every timer (tests pass a ManualClock). */
+  clock?: Clock;
+  /** Max outstanding requests we send (the outbound window). Default 10. */
+  windowSize?: number;
+  /** Max inbound requests being handled at once; reading pauses beyond it. Default 100. */
+  maxInboundInFlight?: number;
+  /** response_timer: how long a request waits for its response. Default 30000. */
+  responseTimeoutMs?: number;
+  /** enquire_link_timer: idle time before we send enquire_link. Default 30000. */
+  enquireLinkIntervalMs?: number;
+  /** inactivity_timer: no transaction for this long unbinds the session. Default 0 (off). */
+  inactivityTimeoutMs?: number;
+  /** session_init_timer: an unbound connection is closed after this. Default 10000 for 'smsc', 0 for 'esme'. */
+  sessionInitTimeoutMs?: number;
+  /** A peer that takes no bytes for this long while we have data queued is dropped. Default 30000. */
+  drainTimeoutMs?: number;
+  /** Largest PDU accepted from the peer. Default 65536. */
+  maxPduBytes?: number;
+  /** First sequence number minus one (tests use it to exercise the wrap). Default 0. */
+  initialSequence?: number;
+  /** A label for logs and diagnostics. */
+  id?: string;
+  /** Requests answered with generic_nack ESME_RINVCMDID because this side does not support them. */
+  unsupported?: Iterable<CommandName>;
+}
+
+/** What a handler answers a request with: a status, or the response body (optionally with a status). */
+export type Reply = number | ({ commandStatus?: number } & Record<string, unknown>);
+
+/** Outcome of the SMSC's bind decision. */
+export interface BindOutcome {
+  /** ESME_ROK to accept. */
+  commandStatus: number;
+  /** The SMSC's system_id for the response. */
+  systemId: string;
+}
+
+export type BindPdu = PduOf<'bind_transmitter'> | PduOf<'bind_receiver'> | PduOf<'bind_transceiver'>;
+
+/** The typed delegate a session hands requests to (SIP.js SessionDelegate style). */
+export interface SessionDelegate {
+  /** SMSC side: decide a bind. Not called for a bind in the wrong state. */
+  onBind?(req: BindPdu, session: Session): Promise<BindOutcome> | BindOutcome;
+  /** Every other request the state machine allows (submit_sm, deliver_sm, ...). */
+  onRequest?(req: Pdu, session: Session): Promise<Reply> | Reply;
+  /** ESME side: the SMSC connected to us and sent outbind. */
+  onOutbind?(req: PduOf<'outbind'>, session: Session): void;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Override the session's response timeout. */
+  timeoutMs?: number;
+  /** When the window is full: wait for a slot (default) or reject with WindowFullError. */
+  wait?: boolean;
+}
+
+interface Outstanding {
+  command: RequestName;
+  sequenceNumber: number;
+  body: Record<string, unknown>;
+  expect: CommandName;
+  deadline: number;
+  timeoutMs: number;
+  resolve(p: Pdu): void;
+  reject(e: Error): void;
+}
+
+const channels = {
+  pduIn: diagnostics_channel.channel('smsc:pdu:in'),
+  pduOut: diagnostics_channel.channel('smsc:pdu:out'),
+  state: diagnostics_channel.channel('smsc:session:state'),
+};
+
+/** Requests the SMSC accepts from a bound transmitter. [ref §6.2] */
+const SUBMIT_SIDE = new Set<CommandName>([
+  'submit_sm',
+  'submit_multi',
+  'query_sm',
+  'cancel_sm',
+  'replace_sm',
+  'data_sm',
+  'broadcast_sm',
+  'query_broadcast_sm',
+  'cancel_broadcast_sm',
+]);
+/** Requests the ESME accepts from the SMSC on a receiver bind. */
+const DELIVER_SIDE = new Set<CommandName>(['deliver_sm', 'data_sm', 'alert_notification']);
+
+const RESPONSE_OF = Object.fromEntries(
+  PDU_SPECS.filter((s) => !s.isResponse).map((s) => [s.command, `${s.command}_resp`]),
+) as Record<RequestName, CommandName>;
+
+/** The request PDU of an outstanding entry, built only when someone needs it (errors, traces). */
+function requestPdu(e: Outstanding): Pdu {
+  return { ...e.body, command: e.command, commandStatus: 0, sequenceNumber: e.sequenceNumber } as unknown as Pdu;
+}
+
+let sessionCounter = 0;
+
+/**
+ * A session over a connected Duplex (net.Socket or tls.TLSSocket).
+ * Events (synchronous lifecycle only): 'state' (state), 'bound' (bindType), 'close' (error|undefined).
+ */
+export class Session extends EventEmitter {
+  readonly id: string;
+  readonly role: 'smsc' | 'esme';
+  readonly #socket: Duplex;
+  readonly #clock: Clock;
+  readonly #delegate: SessionDelegate;
+  readonly #decoder: FrameDecoder;
+  #windowSize: number;
+  readonly #unsupported: ReadonlySet<string>;
+  readonly #maxInbound: number;
+  readonly #responseTimeoutMs: number;
+  readonly #enquireLinkMs: number;
+  readonly #inactivityMs: number;
+  readonly #drainTimeoutMs: number;
+
+  #state: SessionState = SessionState.Open;
+  #bindType: BindType | undefined;
+  #seq: number;
+  #pending = new Map<number, Outstanding>();
+  #windowWaiters = new Fifo<{ resolve(): void; reject(e: Error): void }>();
+  #responseTimer: TimerHandle | undefined;
+  #responseTimerAt = Number.POSITIVE_INFINITY;
+
+  #inflight = 0;
+  #paused = false;
+  #outQueue: Buffer[] = [];
+  #flushScheduled = false;
+  #waitingDrain = false;
+  #drainTimer: TimerHandle | undefined;
+  #closeAfterFlush = false;
+
+  #lastRx: number;
+  #lastTx: number;
+  #lastTransaction: number;
+  #enquireTimer: TimerHandle | undefined;
+  #inactivityTimer: TimerHandle | undefined;
+  #sessionInitTimer: TimerHandle | undefined;
+  #enquirePending = false;
+  #unbindWaiting = false;
+
+  #closedPromise: Promise<Error | undefined>;
+  #resolveClosed!: (e: Error | undefined) => void;
+  #closeError: Error | undefined;
+
+  /** Peer's system_id once bound (or as sent in outbind). */
+  systemId = '';
+  /** interface_version of the bind (0x34 until a bind says otherwise). */
+  interfaceVersion: number = InterfaceVersion.V34;
+  /** Opaque slot for the layer above (the server keeps the account here). */
+  context: unknown;
+
+  constructor(socket: Duplex, options: SessionOptions, delegate: SessionDelegate = {}) {
+    super();
+    this.role = options.role;
+    this.id = options.id ?? `s${(++sessionCounter).toString(36)}`;
+    this.#socket = socket;
+    this.#clock = options.clock ?? systemClock;
+    this.#delegate = delegate;
+    this.#decoder = new FrameDecoder(options.maxPduBytes === undefined ? {} : { maxPduBytes: options.maxPduBytes });
+    this.#windowSize = options.windowSize ?? 10;
+    this.#unsupported = new Set(options.unsupported ?? []);
+    this.#maxInbound = options.maxInboundInFlight ?? 100;
+    this.#responseTimeoutMs = options.responseTimeoutMs ?? 30_000;
+    this.#enquireLinkMs = options.enquireLinkIntervalMs ?? 30_000;
+    this.#inactivityMs = options.inactivityTimeoutMs ?? 0;
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.#seq = options.initialSequence ?? 0;
+    const now = this.#clock.now();
+    this.#lastRx = now;
+    this.#lastTx = now;
+    this.#lastTransaction = now;
+    this.#closedPromise = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+
+    const sock = socket as Duplex & { setNoDelay?(v: boolean): void };
+    sock.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#close(new SessionClosedError('peer closed the connection')));
+    socket.on('close', () => this.#close(new SessionClosedError('connection closed')));
+    socket.on('error', (err) => this.#close(new SessionClosedError(err.message, undefined, { cause: err })));
+    socket.on('drain', () => this.#onDrain());
+
+    const initMs = options.sessionInitTimeoutMs ?? (this.role === 'smsc' ? 10_000 : 0);
+    if (initMs > 0) {
+      this.#sessionInitTimer = this.#clock.setTimer(
+        () => this.#close(new SessionClosedError(`not bound within session_init_timer (${initMs} ms)`)),
+        initMs,
+      );
+    }
+    if (this.#enquireLinkMs > 0) this.#armEnquireLink(this.#enquireLinkMs);
+  }
+
+  // ---- public state ------------------------------------------------------------------
+
+  get state(): SessionState {
+    return this.#state;
+  }
+  get bindType(): BindType | undefined {
+    return this.#bindType;
+  }
+  /** Requests we sent that still wait for a response. */
+  get outstanding(): number {
+    return this.#pending.size;
+  }
+  get windowSize(): number {
+    return this.#windowSize;
+  }
+  /** Changes the outbound window (the server applies the account's window after bind). */
+  set windowSize(n: number) {
+    this.#windowSize = Math.max(1, n);
+    while (this.#windowWaiters.length > 0 && this.#pending.size < this.#windowSize) this.#releaseWindowSlot();
+  }
+  /** Inbound requests being handled. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+  get remoteAddress(): string | undefined {
+    return (this.#socket as Duplex & { remoteAddress?: string }).remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return (this.#socket as Duplex & { remotePort?: number }).remotePort;
+  }
+  /** True when requests of a bound session of this type can flow to the ESME (SMSC side). */
+  get canDeliver(): boolean {
+    return canReceive(this.#state);
+  }
+  get isBound(): boolean {
+    return isBound(this.#state);
+  }
+
+  /** Resolves when the session has closed, with the reason (undefined after a clean unbind). */
+  closed(): Promise<Error | undefined> {
+    return this.#closedPromise;
+  }
+
+  // ---- sending -----------------------------------------------------------------------
+
+  /** Next sequence number: 1..0x7FFFFFFF, then wraps to 1. [ref §6.7] */
+  nextSequence(): number {
+    this.#seq = this.#seq >= 0x7fffffff ? 1 : this.#seq + 1;
+    return this.#seq;
+  }
+
+  /**
+   * Sends a request and resolves with its response. Rejects with CommandStatusError when the
+   * response (or a generic_nack) carries a non-zero status, ResponseTimeoutError after the
+   * response timer, SessionClosedError when the session ends first, WindowFullError when the
+   * window is full and `wait: false`.
+   */
+  request<C extends RequestName>(
+    command: C,
+    body: BodyOf<C>,
+    options: RequestOptions = {},
+  ): Promise<PduOf<ResponseNameOf<C>>> {
+    if (this.#pending.size >= this.#windowSize) return this.#requestWhenRoom(command, body, options);
+    try {
+      this.#assertCanSend(command);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const seq = this.nextSequence();
+    const fields = body as unknown as Record<string, unknown>;
+    let bytes: Buffer;
+    try {
+      bytes = encodeParts(command, 0, seq, fields, this.interfaceVersion >= InterfaceVersion.V34);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const timeoutMs = options.timeoutMs ?? this.#responseTimeoutMs;
+    const deadline = this.#clock.now() + timeoutMs;
+    return new Promise<PduOf<ResponseNameOf<C>>>((resolve, reject) => {
+      this.#pending.set(seq, {
+        command,
+        sequenceNumber: seq,
+        body: fields,
+        expect: RESPONSE_OF[command],
+        deadline,
+        timeoutMs,
+        resolve: resolve as (p: Pdu) => void,
+        reject,
+      });
+      if (deadline < this.#responseTimerAt) this.#armResponseTimer(deadline);
+      if (channels.pduOut.hasSubscribers) this.#publishOut(requestPdu(this.#pending.get(seq)!));
+      this.#enqueue(bytes);
+    });
+  }
+
+  async #requestWhenRoom<C extends RequestName>(
+    command: C,
+    body: BodyOf<C>,
+    options: RequestOptions,
+  ): Promise<PduOf<ResponseNameOf<C>>> {
+    while (this.#pending.size >= this.#windowSize) {
+      if (options.wait === false) throw new WindowFullError(this.#windowSize);
+      await new Promise<void>((resolve, reject) => this.#windowWaiters.push({ resolve, reject }));
+    }
+    return this.request(command, body, options);
+  }
+
+  /** Sends a PDU that is never answered (outbind, alert_notification, generic_nack). */
+  send(pdu: Pdu): void {
+    if (this.#state === SessionState.Closed) throw new SessionClosedError('cannot send on a closed session', pdu);
+    this.#publishOut(pdu);
+    this.#enqueue(encodePdu(this.#forPeer(pdu)));
+  }
+
+  /** ESME side: binds and resolves when bound; rejects with CommandStatusError (BindRejected) on refusal. */
+  async bind(
+    type: BindType,
+    body: Omit<BodyOf<'bind_transceiver'>, 'tlvs'> & { tlvs?: BodyOf<'bind_transceiver'>['tlvs'] },
+  ): Promise<PduOf<'bind_transceiver_resp'>> {
+    this.#transition(SessionState.Binding);
+    this.interfaceVersion = body.interfaceVersion;
+    try {
+      const resp = await this.request(bindCommandOf(type), { ...body, tlvs: body.tlvs ?? {} });
+      this.#bindType = type;
+      this.systemId = resp.systemId;
+      this.#bound(type);
+      return resp as unknown as PduOf<'bind_transceiver_resp'>;
+    } catch (err) {
+      if (this.#state === SessionState.Binding) this.#transition(SessionState.Open);
+      throw err;
+    }
+  }
+
+  /** SMSC side, on a connection we opened: sends outbind and waits for the ESME's bind. [ref §6.3] */
+  outbind(systemId: string, password: string): void {
+    this.#transition(SessionState.Outbound);
+    this.send({ command: 'outbind', commandStatus: 0, sequenceNumber: this.nextSequence(), systemId, password, tlvs: {} });
+  }
+
+  /**
+   * Graceful close: sends unbind, waits for unbind_resp (at most the response timer), then closes.
+   * [ref §6.3] Outstanding requests are settled by the close.
+   */
+  async unbind(): Promise<void> {
+    if (this.#state === SessionState.Closed) return;
+    if (!isBound(this.#state)) {
+      this.#close(undefined);
+      return;
+    }
+    this.#transition(SessionState.Unbinding);
+    try {
+      await this.request('unbind', {} as BodyOf<'unbind'>);
+    } catch {
+      // No answer or a refusal: close anyway.
+    }
+    this.#close(undefined);
+  }
+
+  /** Closes the connection at once; outstanding requests reject with SessionClosedError. */
+  destroy(reason = 'destroyed'): void {
+    this.#close(new SessionClosedError(reason));
+  }
+
+  // ---- receiving ---------------------------------------------------------------------
+
+  #onData(chunk: Buffer): void {
+    this.#lastRx = this.#clock.now();
+    this.#decoder.push(chunk);
+    this.#pump();
+  }
+
+  /** Takes frames while handlers have room; pauses the socket when they do not. */
+  #pump(): void {
+    while (this.#state !== SessionState.Closed && this.#inflight < this.#maxInbound && !this.#waitingDrain) {
+      let frame: Buffer | undefined;
+      try {
+        frame = this.#decoder.next();
+      } catch (err) {
+        this.#onFatalFrame(err as PduDecodeError);
+        return;
+      }
+      if (frame === undefined) break;
+      this.#onFrame(frame);
+    }
+    const mustPause = this.#inflight >= this.#maxInbound || this.#waitingDrain;
+    if (mustPause && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    } else if (!mustPause && this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  #onFatalFrame(err: PduDecodeError): void {
+    // [ref §6.8] bad command_length: generic_nack ESME_RINVCMDLEN, then close (stream out of sync).
+    this.#enqueue(encodeHeaderOnly(CommandId.generic_nack, err.commandStatus, err.sequenceNumber));
+    this.#closeAfterFlush = true;
+    this.#closeError = new SessionClosedError(err.message, undefined, { cause: err });
+    this.#scheduleFlush();
+  }
+
+  #onFrame(frame: Buffer): void {
+    let pdu: Pdu;
+    try {
+      pdu = decodePdu(frame);
+    } catch (err) {
+      if (err instanceof PduDecodeError) this.#onBadPdu(err);
+      else throw err;
+      return;
+    }
+    if (channels.pduIn.hasSubscribers) channels.pduIn.publish({ session: this, pdu });
+    if (isResponseId(CommandId[pdu.command])) this.#onResponse(pdu);
+    else this.#onRequest(pdu);
+  }
+
+  /** A PDU that failed to decode: answer it as [ref §6.8] says; the session goes on. */
+  #onBadPdu(err: PduDecodeError): void {
+    const id = err.commandId;
+    if (id !== undefined && isResponseId(id)) return; // never answer a response
+    const name = id === undefined ? undefined : commandNameOf(id);
+    const respId = name === undefined ? undefined : (CommandId as Record<string, number>)[`${name}_resp`];
+    if (err.fatal) {
+      this.#onFatalFrame(err);
+      return;
+    }
+    this.#enqueue(encodeHeaderOnly(respId ?? CommandId.generic_nack, err.commandStatus, err.sequenceNumber));
+  }
+
+  #onResponse(pdu: Pdu): void {
+    const entry = this.#pending.get(pdu.sequenceNumber);
+    // [ref §6.2] a response we did not ask for (or of the wrong type) is dropped.
+    if (entry === undefined || (pdu.command !== entry.expect && pdu.command !== 'generic_nack')) return;
+    this.#pending.delete(pdu.sequenceNumber);
+    if (entry.expect !== 'enquire_link_resp') this.#lastTransaction = this.#clock.now();
+    if (pdu.commandStatus === S.ESME_ROK && pdu.command !== 'generic_nack') entry.resolve(pdu);
+    else entry.reject(new CommandStatusError(pdu.commandStatus, `${entry.command}#${pdu.sequenceNumber}`, pdu));
+    this.#releaseWindowSlot();
+  }
+
+  #onRequest(pdu: Pdu): void {
+    const command = pdu.command;
+    if (command === 'enquire_link') {
+      // [ref §6.2] always answered, in every state.
+      this.#enqueue(encodeHeaderOnly(CommandId.enquire_link_resp, S.ESME_ROK, pdu.sequenceNumber));
+      return;
+    }
+    this.#lastTransaction = this.#clock.now();
+    if (command === 'unbind') {
+      this.#onUnbind(pdu);
+      return;
+    }
+    if (this.role === 'smsc') {
+      if (command === 'bind_transmitter' || command === 'bind_receiver' || command === 'bind_transceiver') {
+        this.#onBind(pdu);
+        return;
+      }
+      if (!SUBMIT_SIDE.has(command)) {
+        // deliver_sm, outbind, alert_notification from an ESME. [ref §6.2]
+        this.#enqueue(encodeHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber));
+        return;
+      }
+      if (!canTransmit(this.#state)) {
+        this.#reply(pdu, S.ESME_RINVBNDSTS);
+        return;
+      }
+    } else {
+      if (command === 'outbind') {
+        if (this.#state === SessionState.Open) {
+          this.systemId = pdu.systemId;
+          this.#delegate.onOutbind?.(pdu, this);
+        }
+        return;
+      }
+      if (!DELIVER_SIDE.has(command)) {
+        this.#enqueue(encodeHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber));
+        return;
+      }
+      if (!canReceive(this.#state)) {
+        if (command !== 'alert_notification') this.#reply(pdu, S.ESME_RINVBNDSTS);
+        return;
+      }
+    }
+    if (this.#unsupported.has(command)) {
+      this.#enqueue(encodeHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber));
+      return;
+    }
+    const handler = this.#delegate.onRequest;
+    if (handler === undefined) {
+      if (command !== 'alert_notification') this.#reply(pdu, S.ESME_RSYSERR);
+      return;
+    }
+    this.#runHandler(pdu, () => handler(pdu, this));
+  }
+
+  /** Runs a handler, counting it in flight, and sends its reply (alert_notification gets none). */
+  #runHandler(pdu: Pdu, fn: () => Promise<Reply> | Reply): void {
+    let result: Promise<Reply> | Reply;
+    try {
+      result = fn();
+    } catch {
+      this.#reply(pdu, S.ESME_RSYSERR);
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      this.#reply(pdu, result);
+      return;
+    }
+    this.#inflight++;
+    result.then(
+      (reply) => this.#handlerDone(pdu, reply),
+      () => this.#handlerDone(pdu, S.ESME_RSYSERR),
+    );
+  }
+
+  #handlerDone(pdu: Pdu, reply: Reply): void {
+    this.#inflight--;
+    this.#reply(pdu, reply);
+    if (this.#unbindWaiting && this.#inflight === 0) this.#finishUnbind();
+    if (this.#paused) this.#pump();
+  }
+
+  /** Sends the response to `req` built from a status or a body. */
+  #reply(req: Pdu, reply: Reply): void {
+    if (this.#state === SessionState.Closed) return;
+    const respName = RESPONSE_OF[req.command as RequestName];
+    if (respName === undefined) return; // alert_notification, outbind: never answered
+    const respId = CommandId[respName];
+    if (typeof reply === 'number') {
+      this.#enqueue(encodeHeaderOnly(respId, reply, req.sequenceNumber));
+      return;
+    }
+    const status = reply.commandStatus ?? S.ESME_ROK;
+    if (channels.pduOut.hasSubscribers) {
+      this.#publishOut({ ...reply, command: respName, commandStatus: status, sequenceNumber: req.sequenceNumber } as Pdu);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = encodeParts(respName, status, req.sequenceNumber, reply, this.interfaceVersion >= InterfaceVersion.V34);
+    } catch {
+      bytes = encodeHeaderOnly(respId, S.ESME_RSYSERR, req.sequenceNumber);
+    }
+    this.#enqueue(bytes);
+  }
+
+  #onBind(pdu: BindPdu): void {
+    if (this.#state !== SessionState.Open && this.#state !== SessionState.Outbound) {
+      // [ref §6.2] bind on a bound session: ESME_RALYBND, session unchanged.
+      this.#reply(pdu, S.ESME_RALYBND);
+      return;
+    }
+    const onBind = this.#delegate.onBind;
+    if (onBind === undefined) {
+      this.#reply(pdu, S.ESME_RBINDFAIL);
+      return;
+    }
+    const previous = this.#state;
+    this.#transition(SessionState.Binding);
+    const type = bindTypeOfCommand(pdu.command)!;
+    this.#runHandler(pdu, async () => {
+      let outcome: BindOutcome;
+      try {
+        outcome = await onBind(pdu, this);
+      } catch {
+        outcome = { commandStatus: S.ESME_RBINDFAIL, systemId: '' };
+      }
+      if (this.#state !== SessionState.Binding) return S.ESME_RBINDFAIL;
+      if (outcome.commandStatus !== S.ESME_ROK) {
+        // [ref §6.3] failure: header-only response, then close without creating a session.
+        this.#transition(previous);
+        this.#closeAfterFlush = true;
+        this.#closeError = new SessionClosedError(`bind refused: ${outcome.commandStatus}`);
+        return outcome.commandStatus;
+      }
+      this.systemId = pdu.systemId;
+      // [ref §6.3] record the version; 0x00-0x33 is 3.3, >=0x50 is 5.0, between is 3.4.
+      const v = pdu.interfaceVersion;
+      this.interfaceVersion = v <= 0x33 ? InterfaceVersion.V33 : v >= 0x50 ? InterfaceVersion.V50 : InterfaceVersion.V34;
+      this.#bindType = type;
+      this.#bound(type);
+      // [ref §2.2] sc_interface_version only to ESMEs of 3.4 or later.
+      const tlvs = this.interfaceVersion >= InterfaceVersion.V34 ? { scInterfaceVersion: this.interfaceVersion } : {};
+      return { systemId: outcome.systemId, tlvs };
+    });
+  }
+
+  #bound(type: BindType): void {
+    this.#transition(boundStateOf(type));
+    this.#sessionInitTimer?.cancel();
+    this.#sessionInitTimer = undefined;
+    this.#lastTransaction = this.#clock.now();
+    if (this.#inactivityMs > 0) this.#armInactivity(this.#inactivityMs);
+    this.emit('bound', type);
+  }
+
+  #onUnbind(pdu: Pdu): void {
+    if (this.#state === SessionState.Unbinding) {
+      // Both sides unbound at once: answer and let our own unbind finish the close.
+      this.#enqueue(encodeHeaderOnly(CommandId.unbind_resp, S.ESME_ROK, pdu.sequenceNumber));
+      return;
+    }
+    if (!isBound(this.#state)) {
+      this.#enqueue(encodeHeaderOnly(CommandId.unbind_resp, S.ESME_RINVBNDSTS, pdu.sequenceNumber));
+      return;
+    }
+    this.#transition(SessionState.Unbinding);
+    this.#unbindSeq = pdu.sequenceNumber;
+    // Answer the requests already being handled first, then unbind_resp, then close.
+    if (this.#inflight === 0) this.#finishUnbind();
+    else this.#unbindWaiting = true;
+  }
+  #unbindSeq = 0;
+
+  #finishUnbind(): void {
+    this.#unbindWaiting = false;
+    this.#enqueue(encodeHeaderOnly(CommandId.unbind_resp, S.ESME_ROK, this.#unbindSeq));
+    this.#closeAfterFlush = true;
+    this.#closeError = undefined;
+    this.#scheduleFlush();
+  }
+
+  // ---- writing -----------------------------------------------------------------------
+
+  #enqueue(bytes: Buffer): void {
+    if (this.#state === SessionState.Closed) return;
+    this.#outQueue.push(bytes);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    process.nextTick(() => this.#flush());
+  }
+
+  /** Writes everything produced in this tick as one write (cork/uncork → one writev). */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#state === SessionState.Closed) return;
+    if (this.#waitingDrain) return;
+    const q = this.#outQueue;
+    if (q.length > 0) {
+      this.#outQueue = [];
+      this.#lastTx = this.#clock.now();
+      const sock = this.#socket;
+      if (q.length === 1) {
+        sock.write(q[0]);
+      } else {
+        sock.cork();
+        for (let i = 0; i < q.length; i++) sock.write(q[i]);
+        sock.uncork();
+      }
+    }
+    if (this.#closeAfterFlush) {
+      this.#endGracefully();
+      return;
+    }
+    if (this.#socket.writableNeedDrain) {
+      // Stop producing until the peer takes our bytes; a frozen peer is dropped. [style §4]
+      this.#waitingDrain = true;
+      if (this.#drainTimeoutMs > 0) {
+        this.#drainTimer = this.#clock.setTimer(
+          () => this.#close(new SessionClosedError(`peer took no data for ${this.#drainTimeoutMs} ms`)),
+          this.#drainTimeoutMs,
+        );
+      }
+    }
+  }
+
+  #onDrain(): void {
+    if (!this.#waitingDrain) return;
+    this.#waitingDrain = false;
+    this.#drainTimer?.cancel();
+    this.#drainTimer = undefined;
+    this.#flush();
+    this.#pump();
+  }
+
+  #endGracefully(): void {
+    const err = this.#closeError;
+    this.#socket.end();
+    this.#close(err, true);
+  }
+
+  // ---- timers ------------------------------------------------------------------------
+
+  #armResponseTimer(at: number): void {
+    this.#responseTimer?.cancel();
+    this.#responseTimerAt = at;
+    this.#responseTimer = this.#clock.setTimer(() => this.#onResponseTimer(), Math.max(0, at - this.#clock.now()));
+  }
+
+  #onResponseTimer(): void {
+    this.#responseTimer = undefined;
+    this.#responseTimerAt = Number.POSITIVE_INFINITY;
+    const now = this.#clock.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [seq, entry] of this.#pending) {
+      if (entry.deadline <= now) {
+        this.#pending.delete(seq);
+        entry.reject(new ResponseTimeoutError(requestPdu(entry), entry.timeoutMs));
+        this.#releaseWindowSlot();
+      } else if (entry.deadline < next) {
+        next = entry.deadline;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#armResponseTimer(next);
+  }
+
+  #armEnquireLink(ms: number): void {
+    this.#enquireTimer = this.#clock.setTimer(() => this.#onEnquireLinkTimer(), ms);
+  }
+
+  /** enquire_link_timer: the idle side sends enquire_link; no answer within response_timer drops the session. */
+  #onEnquireLinkTimer(): void {
+    if (this.#state === SessionState.Closed) return;
+    const idle = this.#clock.now() - Math.max(this.#lastRx, this.#lastTx);
+    if (idle < this.#enquireLinkMs) {
+      this.#armEnquireLink(this.#enquireLinkMs - idle);
+      return;
+    }
+    this.#armEnquireLink(this.#enquireLinkMs);
+    // 3.4 peers may reject enquire_link before bind: only send it once bound. [ref §6.2]
+    if (!isBound(this.#state) || this.#enquirePending) return;
+    this.#enquirePending = true;
+    this.request('enquire_link', {} as BodyOf<'enquire_link'>, { wait: false }).then(
+      () => {
+        this.#enquirePending = false;
+      },
+      (err: Error) => {
+        this.#enquirePending = false;
+        if (err instanceof ResponseTimeoutError) this.#close(new SessionClosedError('peer did not answer enquire_link'));
+      },
+    );
+  }
+
+  #armInactivity(ms: number): void {
+    this.#inactivityTimer = this.#clock.setTimer(() => this.#onInactivityTimer(), ms);
+  }
+
+  /** inactivity_timer: no transaction (other than enquire_link) for too long unbinds. */
+  #onInactivityTimer(): void {
+    if (!isBound(this.#state)) return;
+    const idle = this.#clock.now() - this.#lastTransaction;
+    if (idle < this.#inactivityMs) {
+      this.#armInactivity(this.#inactivityMs - idle);
+      return;
+    }
+    void this.unbind();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------
+
+  #assertCanSend(command: RequestName): void {
+    const st = this.#state;
+    if (st === SessionState.Closed) throw new SessionClosedError(`cannot send ${command}`);
+    if (st === SessionState.Unbinding && command !== 'unbind' && command !== 'enquire_link') {
+      throw new SessionClosedError(`cannot send ${command} while unbinding`);
+    }
+  }
+
+  /** [ref §4.1] Never send TLVs to a session bound with interface_version < 0x34. */
+  #forPeer(pdu: Pdu): Pdu {
+    if (this.interfaceVersion >= InterfaceVersion.V34) return pdu;
+    const tlvs = (pdu as { tlvs?: object }).tlvs;
+    if (tlvs === undefined || Object.keys(tlvs).length === 0) return pdu;
+    return { ...pdu, tlvs: {} } as Pdu;
+  }
+
+  #publishOut(pdu: Pdu): void {
+    if (channels.pduOut.hasSubscribers) channels.pduOut.publish({ session: this, pdu });
+  }
+
+  #releaseWindowSlot(): void {
+    const w = this.#windowWaiters.shift();
+    if (w !== undefined) w.resolve();
+  }
+
+  #transition(to: SessionState): void {
+    assertTransition(this.#state, to);
+    this.#state = to;
+    if (channels.state.hasSubscribers) channels.state.publish({ session: this, state: to });
+    this.emit('state', to);
+  }
+
+  #close(err: Error | undefined, ending = false): void {
+    if (this.#state === SessionState.Closed) return;
+    this.#transition(SessionState.Closed);
+    for (const t of [this.#responseTimer, this.#enquireTimer, this.#inactivityTimer, this.#sessionInitTimer, this.#drainTimer]) {
+      t?.cancel();
+    }
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const entry of pending) entry.reject(new SessionClosedError(err?.message ?? 'unbound', requestPdu(entry)));
+    for (const w of this.#windowWaiters.drain()) w.reject(new SessionClosedError(err?.message ?? 'unbound'));
+    this.#outQueue = [];
+    if (!ending) {
+      // Give what is already written a moment to leave, then make sure the socket goes.
+      this.#socket.end();
+      if (err !== undefined) this.#socket.destroy();
+    }
+    this.#resolveClosed(err);
+    this.emit('close', err);
+  }
+}
