@@ -75,7 +75,7 @@ function ipBytes(ip: string): Buffer | undefined {
   const t = addr.includes('::') ? parse(tail) : [];
   const groups = [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g, 16) || 0, i * 2));
+  for (let i = 0; i < 8; i++) out.writeUInt16BE(Number.parseInt(groups[i] ?? '0', 16) || 0, i * 2);
   return out;
 }
 
