@@ -286,3 +286,20 @@ export function decodePdu(frame: Buffer): Pdu {
     buf = EMPTY;
   }
 }
+
+/**
+ * Decodes a TLV area alone (stored pass-through TLVs). Octet values are views into `bytes`.
+ * @throws PduDecodeError as for a PDU's TLVs.
+ */
+export function decodeTlvs(bytes: Buffer): Tlvs {
+  buf = bytes;
+  pos = 0;
+  end = bytes.length;
+  cmdId = 0;
+  seq = 0;
+  try {
+    return readTlvs();
+  } finally {
+    buf = EMPTY;
+  }
+}

@@ -6,7 +6,7 @@
 import { CommandId, type CommandName, HEADER_BYTES } from './constants.js';
 import { PduEncodeError } from './errors.js';
 import { FieldKind, type FieldSpec, specForCommand, TlvKind, type TlvSpec, tlvSpecForKey } from './schema.js';
-import type { DestAddress, NetworkErrorCode, Pdu, RawTlv, UnsuccessSme } from './types.js';
+import type { DestAddress, NetworkErrorCode, Pdu, RawTlv, Tlvs, UnsuccessSme } from './types.js';
 
 /** Builds a header-only PDU (enquire_link, unbind, generic_nack, error responses...). */
 export function encodeHeaderOnly(commandId: number, commandStatus: number, sequenceNumber: number): Buffer {
@@ -349,4 +349,12 @@ export function encodeParts(
 /** command_id for a command name (re-exported convenience). */
 export function commandIdOf(command: Pdu['command']): number {
   return CommandId[command];
+}
+
+/** Encodes a TLV set alone (the stored pass-through TLVs of a message). */
+export function encodeTlvs(tlvs: Tlvs): Buffer {
+  const fields = tlvs as Record<string, unknown>;
+  const out = Buffer.allocUnsafe(tlvsSize(fields));
+  writeTlvs(out, 0, fields);
+  return out;
 }

@@ -1,0 +1,173 @@
+/**
+ * The SMSC daemon assembled from its parts: config → store → core (accept) → SMPP listener →
+ * delivery scheduler with the ESME target.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import type { Config } from '../config/config.js';
+import { AddressOwners } from '../core/addresses.js';
+import { SmscCore } from '../core/core.js';
+import { MessageIdGenerator } from '../core/message-id.js';
+import { EsmeTarget } from '../delivery/esme-target.js';
+import { DeliveryScheduler } from '../delivery/scheduler.js';
+import type { DeliveryTarget } from '../delivery/target.js';
+import { CommandStatus } from '../pdu/constants.js';
+import { SmscServer } from '../server/server.js';
+import { type Clock, systemClock } from '../session/clock.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/types.js';
+
+export interface StartOptions {
+  clock?: Clock;
+  /** Use this store instead of the configured one (tests). */
+  store?: Store;
+  /** Node number 0..15 for message ids (cluster nodes must differ). Default: derived from nodeId. */
+  nodeNumber?: number;
+}
+
+/** A running SMSC. */
+export interface Smsc {
+  config: Config;
+  store: Store;
+  server: SmscServer;
+  scheduler: DeliveryScheduler;
+  core: SmscCore;
+  listening: { host: string; port: number; tls: boolean }[];
+  stop(): Promise<void>;
+}
+
+function nodeNumberOf(nodeId: string): number {
+  const digits = /(\d+)$/.exec(nodeId);
+  if (digits !== null) return Number(digits[1]) % 16;
+  let h = 0;
+  for (const ch of nodeId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return h % 16;
+}
+
+/** Opens the configured store. */
+export async function openStore(config: Config): Promise<Store> {
+  let store: Store;
+  if (config.store.postgres !== undefined) {
+    store = new PostgresStore({ url: config.store.postgres.url, commitDelayMs: config.store.commitDelayMs });
+  } else {
+    const path = config.store.sqlite!.path;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    store = new SqliteStore({ path, commitDelayMs: config.store.commitDelayMs });
+  }
+  await store.init();
+  return store;
+}
+
+/** Starts an SMSC from a validated config. */
+export async function startSmsc(config: Config, options: StartOptions = {}): Promise<Smsc> {
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? (await openStore(config));
+  const ids = new MessageIdGenerator(options.nodeNumber ?? nodeNumberOf(config.nodeId), () => clock.now());
+
+  const accounts = new Map(config.accounts.map((a) => [a.systemId, a]));
+  const owners = new AddressOwners();
+  for (const a of config.accounts) for (const addr of a.addresses) owners.add(addr, a.systemId);
+
+  let scheduler: DeliveryScheduler | undefined;
+  const core = new SmscCore({
+    store,
+    clock,
+    ids,
+    nodeId: config.nodeId,
+    account: (id) => accounts.get(id),
+    route: ({ destination }) => {
+      const owner = owners.ownerOf(destination);
+      return owner === undefined ? { status: CommandStatus.ESME_RINVDSTADR } : { target: `esme:${owner}` };
+    },
+    onStored: (target) => scheduler?.notify(target),
+  });
+
+  const server = new SmscServer({
+    systemId: config.smpp.systemId,
+    accounts: config.accounts.map((a) => ({
+      systemId: a.systemId,
+      ...(a.password !== undefined ? { password: a.password } : {}),
+      ...(a.passwordHash !== undefined ? { passwordHash: a.passwordHash } : {}),
+      ...(a.allowedIps !== undefined ? { allowedIps: a.allowedIps } : {}),
+      ...(a.allowedSystemTypes !== undefined ? { allowedSystemTypes: a.allowedSystemTypes } : {}),
+      maxBinds: a.maxBinds,
+      windowSize: a.windowSize,
+    })),
+    handlers: core.handlers(),
+    clock,
+    maxConnections: config.smpp.maxConnections,
+    credentialStatus: {
+      unknownSystemId: config.smpp.unknownSystemIdStatus,
+      wrongPassword: config.smpp.wrongPasswordStatus,
+    },
+    session: {
+      windowSize: config.smpp.windowSize,
+      responseTimeoutMs: config.smpp.responseTimeoutMs,
+      enquireLinkIntervalMs: config.smpp.enquireLinkIntervalMs,
+      inactivityTimeoutMs: config.smpp.inactivityTimeoutMs,
+      sessionInitTimeoutMs: config.smpp.sessionInitTimeoutMs,
+      drainTimeoutMs: config.smpp.drainTimeoutMs,
+      maxPduBytes: config.smpp.maxPduBytes,
+    },
+  });
+
+  // One ESME target per account with a receiver or transceiver bound on this node.
+  const esmeTargets = new Map<string, EsmeTarget>();
+  const targets = (): ReadonlyMap<string, DeliveryTarget> => {
+    const out = new Map<string, DeliveryTarget>();
+    for (const a of config.accounts) {
+      if (server.receiversOf(a.systemId).length === 0) continue;
+      let t = esmeTargets.get(a.systemId);
+      if (t === undefined) esmeTargets.set(a.systemId, (t = new EsmeTarget(() => server.receiversOf(a.systemId))));
+      out.set(`esme:${a.systemId}`, t);
+    }
+    return out;
+  };
+  scheduler = new DeliveryScheduler({
+    store,
+    clock,
+    ids,
+    nodeId: config.nodeId,
+    targets,
+    leaseMs: config.delivery.leaseMs,
+    retryDelayMs: config.delivery.retryDelayMs,
+    maxRetryDelayMs: config.delivery.maxRetryDelayMs,
+    retentionMs: config.store.retentionHours * 3_600_000,
+  });
+  server.on('bound', (_s, ctx: { systemId: string }) => scheduler?.notify(`esme:${ctx.systemId}`));
+
+  const listening: Smsc['listening'] = [];
+  for (const l of config.smpp.listeners) {
+    const addr: AddressInfo = await server.listen({
+      host: l.host,
+      port: l.port,
+      ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key) } } : {}),
+    });
+    listening.push({ host: addr.address, port: addr.port, tls: l.tls !== undefined });
+  }
+  await scheduler.start();
+
+  for (const a of config.accounts) {
+    if (a.outbind !== undefined) {
+      void server
+        .outbind({ host: a.outbind.host, port: a.outbind.port, systemId: config.smpp.systemId, password: a.password ?? '' })
+        .catch(() => {});
+    }
+  }
+
+  return {
+    config,
+    store,
+    server,
+    scheduler,
+    core,
+    listening,
+    async stop() {
+      await server.close();
+      await scheduler?.stop();
+      await store.close();
+    },
+  };
+}

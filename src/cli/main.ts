@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+/**
+ * The `smsc` command line: start the SMSC, send and listen as an ESME, decode and encode PDUs.
+ */
+import { parseArgs } from 'node:util';
+import { connect } from '../client/client.js';
+import { CommandStatusError } from '../errors.js';
+import {
+  commandStatusName,
+  DataCoding,
+  decodePdu,
+  EsmClass,
+  encodePdu,
+  PduDecodeError,
+  PduEncodeError,
+  pduFromJson,
+  pduToJson,
+} from '../pdu/index.js';
+import type { BindType } from '../session/state.js';
+import { decodeText, splitText } from '../sm/index.js';
+
+const HELP: Record<string, string> = {
+  main: `smsc: a Short Message Service Centre
+
+Usage: smsc <command> [options]
+
+Commands:
+  start    run the SMSC            smsc start [--config smsc.yaml]
+  send     submit a message        smsc send --port 2775 --system-id alice --password pw --from 1000 --to 447700900123 --text "hi" [--dlr]
+  listen   receive as an ESME      smsc listen --port 2775 --system-id bob --password pw [--type transceiver]
+  pdu      decode/encode PDUs      smsc pdu decode 00000010000000150000000000000001
+
+Run 'smsc <command> --help' for a command's options and examples.`,
+  start: `smsc start [--config FILE]
+
+Starts the SMSC. Without --config it uses data/smsc.yaml, and on the first start writes a demo
+config there with freshly generated passwords, which it prints.
+
+Examples:
+  smsc start
+  smsc start --config config/smsc.example.yaml`,
+  send: `smsc send --host H --port P --system-id ID --password PW --from ADDR --to ADDR --text TEXT [--dlr] [--tls] [--wait-dlr SECONDS]
+
+Binds as a transmitter (transceiver with --dlr), submits the text (split into concatenated parts
+with a UDH when it is long; GSM 7-bit when possible, else UCS2), prints each message id.
+With --dlr it waits for the delivery receipts (up to --wait-dlr seconds, default 30).
+
+Example:
+  smsc send --port 2775 --system-id alice --password s3cret --from 1000 --to 447700900123 --text "Hello" --dlr`,
+  listen: `smsc listen --host H --port P --system-id ID --password PW [--type receiver|transceiver] [--count N] [--tls]
+
+Binds as a receiver (default) or transceiver, prints every deliver_sm/data_sm as one JSON line,
+answers each with ESME_ROK. Stops after --count messages, or on Ctrl-C.
+
+Example:
+  smsc listen --port 2775 --system-id bob --password s3cret`,
+  pdu: `smsc pdu decode <hex>     prints the PDU as JSON (exit 0), or the command_status name and the reason (exit 1)
+smsc pdu encode <json>    prints the PDU as hex; octet strings in the JSON are hex
+
+Examples:
+  smsc pdu decode 00000010000000150000000000000001
+  smsc pdu encode '{"command":"enquire_link","sequenceNumber":1}'`,
+};
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function pduCommand(args: string[]): void {
+  const [op, arg] = args;
+  if (op === undefined || op === '--help' || arg === undefined) {
+    console.log(HELP['pdu']);
+    process.exit(op === '--help' ? 0 : 2);
+  }
+  if (op === 'decode') {
+    const clean = arg.replace(/\s+/g, '');
+    if (!/^([0-9a-fA-F]{2})+$/.test(clean)) fail('ESME_RINVCMDLEN: input is not an even number of hex digits', 1);
+    try {
+      console.log(JSON.stringify(pduToJson(decodePdu(Buffer.from(clean, 'hex')), { redact: false }), null, 2));
+    } catch (err) {
+      if (err instanceof PduDecodeError) fail(`${commandStatusName(err.commandStatus)}: ${err.message}`, 1);
+      throw err;
+    }
+    return;
+  }
+  if (op === 'encode') {
+    let json: unknown;
+    try {
+      json = JSON.parse(arg);
+    } catch (err) {
+      fail(`input is not JSON: ${(err as Error).message}`, 1);
+    }
+    try {
+      console.log(encodePdu(pduFromJson(json as Record<string, unknown>)).toString('hex'));
+    } catch (err) {
+      if (err instanceof PduEncodeError) fail(err.message, 1);
+      throw err;
+    }
+    return;
+  }
+  fail(`unknown pdu operation '${op}' (decode or encode)`);
+}
+
+const connectionOptions = {
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '2775' },
+  'system-id': { type: 'string' },
+  password: { type: 'string' },
+  tls: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+function required(values: Record<string, unknown>, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') fail(`--${name} is required (see --help)`);
+  return v;
+}
+
+async function sendCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...connectionOptions,
+      from: { type: 'string', default: '' },
+      to: { type: 'string' },
+      text: { type: 'string' },
+      dlr: { type: 'boolean', default: false },
+      'wait-dlr': { type: 'string', default: '30' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP['send']);
+    return;
+  }
+  const to = required(values, 'to');
+  const text = required(values, 'text');
+  const client = await connect({ host: values.host, port: Number(values.port), tls: values.tls ? { rejectUnauthorized: false } : false });
+  const type: BindType = values.dlr ? 'transceiver' : 'transmitter';
+  try {
+    await client.bind({ type, systemId: required(values, 'system-id'), password: required(values, 'password') });
+    const { dataCoding, segments } = splitText(text, { method: 'udh8' });
+    const ids: string[] = [];
+    for (const seg of segments) {
+      const resp = await client.submit({
+        sourceAddr: values.from,
+        sourceAddrTon: /^\d+$/.test(values.from) ? 1 : 5,
+        destinationAddr: to,
+        dataCoding,
+        esmClass: seg.esmClassUdhi ? EsmClass.Udhi : 0,
+        registeredDelivery: values.dlr ? 1 : 0,
+        shortMessage: seg.shortMessage,
+      });
+      ids.push(resp.messageId);
+      console.log(`submitted ${resp.messageId}`);
+    }
+    if (values.dlr) {
+      const pending = new Set(ids);
+      const timer = setTimeout(() => fail(`no receipt for ${[...pending].join(', ')} within ${values['wait-dlr']} s`, 1), Number(values['wait-dlr']) * 1000);
+      for await (const d of client.deliveries()) {
+        if (d.command !== 'deliver_sm' || (d.esmClass & EsmClass.TypeDeliveryReceipt) === 0) continue;
+        const id = d.tlvs.receiptedMessageId ?? '';
+        console.log(`receipt ${id}: ${decodeText(d.shortMessage, DataCoding.Default)}`);
+        pending.delete(id);
+        if (pending.size === 0) break;
+      }
+      clearTimeout(timer);
+    }
+  } catch (err) {
+    if (err instanceof CommandStatusError) fail(err.message, 1);
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+
+async function listenCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { ...connectionOptions, type: { type: 'string', default: 'receiver' }, count: { type: 'string' } },
+  });
+  if (values.help) {
+    console.log(HELP['listen']);
+    return;
+  }
+  if (values.type !== 'receiver' && values.type !== 'transceiver') fail('--type must be receiver or transceiver');
+  const client = await connect({
+    host: values.host,
+    port: Number(values.port),
+    tls: values.tls ? { rejectUnauthorized: false } : false,
+    reconnect: { initialDelayMs: 1000 },
+  });
+  await client.bind({ type: values.type, systemId: required(values, 'system-id'), password: required(values, 'password') });
+  console.error(`bound as ${values.type}; waiting for messages (Ctrl-C to stop)`);
+  process.once('SIGINT', () => void client.close());
+  let left = values.count === undefined ? Number.POSITIVE_INFINITY : Number(values.count);
+  for await (const d of client.deliveries()) {
+    const line: Record<string, unknown> = { ...pduToJson(d) };
+    if (d.command === 'deliver_sm') line['text'] = decodeText(d.tlvs.messagePayload ?? d.shortMessage, d.dataCoding);
+    console.log(JSON.stringify(line));
+    if (--left <= 0) break;
+  }
+  await client.close();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'pdu':
+      pduCommand(rest);
+      return;
+    case 'send':
+      await sendCommand(rest);
+      return;
+    case 'listen':
+      await listenCommand(rest);
+      return;
+    case 'start': {
+      const { startCommand } = await import('./start.js');
+      await startCommand(rest, HELP['start']!);
+      return;
+    }
+    case undefined:
+    case '--help':
+    case 'help':
+      console.log(HELP['main']);
+      return;
+    default:
+      fail(`unknown command '${command}'\n\n${HELP['main']}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: Error) => fail(`smsc: ${err.message}`, 1));

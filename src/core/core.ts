@@ -1,0 +1,330 @@
+/**
+ * The SMSC core's accept side: submit_sm, submit_multi, data_sm, query_sm, cancel_sm and
+ * replace_sm turned into stored messages and store operations. It knows messages, not bytes:
+ * the server hands it decoded PDUs and sends back what it returns.
+ *
+ * Durability contract ([architecture §4]): a submit is answered ESME_ROK only after the store
+ * has committed it (the store groups concurrent commits).
+ */
+import { CommandStatus, InterfaceVersion, MessageState as WireState } from '../pdu/constants.js';
+import { encodeTlvs } from '../pdu/encode.js';
+import type { DataSm, PduOf, SubmitSm, Tlvs, UnsuccessSme } from '../pdu/types.js';
+import type { SessionContext, SmscHandlers } from '../server/server.js';
+import type { Clock } from '../session/clock.js';
+import type { Reply } from '../session/session.js';
+import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
+import type { NewMessage, Store, StoredMessage } from '../store/types.js';
+import type { MessageIdGenerator } from './message-id.js';
+import { makeReceipt, receiptWanted } from './receipts.js';
+import { checkDestination, type TimePolicy, validateSubmit } from './validate.js';
+
+const S = CommandStatus;
+
+/** What the core needs to know about an account. */
+export interface CoreAccount extends TimePolicy {
+  systemId: string;
+}
+
+/** Where a destination goes: a delivery target key, or a status refusing the submit. */
+export type RouteFn = (m: { account: string; destination: string; source: string; serviceType: string; dataCoding: number }) =>
+  | { target: string }
+  | { status: number };
+
+export interface CoreOptions {
+  store: Store;
+  clock: Clock;
+  ids: MessageIdGenerator;
+  nodeId: string;
+  /** The account policy for a bound system_id. */
+  account(systemId: string): CoreAccount | undefined;
+  route: RouteFn;
+  /** Called after messages for `target` were committed (wakes the local scheduler). */
+  onStored?(target: string): void;
+}
+
+/** TLVs kept with a message and handed on at delivery (everything but the payload). */
+function passThroughTlvs(tlvs: Tlvs): Buffer | null {
+  let any = false;
+  const keep: Record<string, unknown> = {};
+  for (const key in tlvs) {
+    if (key === 'messagePayload' || key === 'qosTimeToLive') continue;
+    const v = (tlvs as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    keep[key] = v;
+    any = true;
+  }
+  return any ? encodeTlvs(keep as Tlvs) : null;
+}
+
+/** message_state for a 3.4 session: no SCHEDULED (0) or SKIPPED (9). [ref §5.7] */
+function stateFor(m: StoredMessage, version: number): number {
+  const v = WireState[m.state];
+  if (version >= InterfaceVersion.V50) return v;
+  if (v === WireState.SCHEDULED) return WireState.ENROUTE;
+  if (v === WireState.SKIPPED) return WireState.UNDELIVERABLE;
+  return v;
+}
+
+export class SmscCore {
+  readonly #o: CoreOptions;
+
+  constructor(options: CoreOptions) {
+    this.#o = options;
+  }
+
+  /** The server handlers of the core. */
+  handlers(): SmscHandlers {
+    return {
+      onSubmitSm: (req, ctx) => this.submitSm(req, ctx),
+      onDataSm: (req, ctx) => this.submitSm(req, ctx),
+      onSubmitMulti: (req, ctx) => this.submitMulti(req, ctx),
+      onQuerySm: (req, ctx) => this.querySm(req, ctx),
+      onCancelSm: (req, ctx) => this.cancelSm(req, ctx),
+      onReplaceSm: (req, ctx) => this.replaceSm(req, ctx),
+    };
+  }
+
+  #newId(ctx: SessionContext): string {
+    return ctx.interfaceVersion < InterfaceVersion.V34 ? this.#o.ids.next33() : this.#o.ids.next();
+  }
+
+  /** submit_sm and data_sm. */
+  async submitSm(req: SubmitSm | DataSm, ctx: SessionContext): Promise<Reply> {
+    const account = this.#o.account(ctx.systemId);
+    if (account === undefined) return S.ESME_RSYSERR;
+    const now = this.#o.clock.now();
+    const isData = req.command === 'data_sm';
+    if (isData && req.tlvs.messagePayload === undefined) return S.ESME_RMISSINGTLV; // [ref §9.3 case 40]
+    const dest = checkDestination(req.destAddrTon, req.destAddrNpi, req.destinationAddr);
+    if (dest !== S.ESME_ROK) return dest;
+    const ok = validateSubmit(req, now, account, ctx.interfaceVersion >= InterfaceVersion.V50);
+    if (typeof ok === 'number') return ok;
+    const route = this.#o.route({
+      account: account.systemId,
+      destination: req.destinationAddr,
+      source: req.sourceAddr,
+      serviceType: req.serviceType,
+      dataCoding: req.dataCoding,
+    });
+    if ('status' in route) return route.status;
+
+    if (!isData && req.replaceIfPresentFlag === 1) {
+      // [ref §5.11] replace a pending message with the same source, destination and service_type.
+      const [existing] = await this.#o.store.findPending({
+        account: account.systemId,
+        sourceAddr: req.sourceAddr,
+        destinationAddr: req.destinationAddr,
+        serviceType: req.serviceType,
+      });
+      if (existing !== undefined) {
+        const replaced = await this.#o.store.replace(
+          existing.id,
+          {
+            payload: Buffer.from(ok.payload),
+            payloadInTlv: ok.payloadInTlv,
+            registeredDelivery: req.registeredDelivery,
+            scheduleAt: ok.scheduleAt,
+            expiresAt: ok.expiresAt,
+            dataCoding: req.dataCoding,
+            esmClass: req.esmClass,
+          },
+          now,
+        );
+        if (replaced !== undefined) return { messageId: existing.id };
+      }
+    }
+
+    const id = this.#newId(ctx);
+    const msg: NewMessage = {
+      id,
+      direction: 'mt',
+      account: account.systemId,
+      target: route.target,
+      batchId: null,
+      source: { ton: req.sourceAddrTon, npi: req.sourceAddrNpi, addr: req.sourceAddr },
+      destination: { ton: req.destAddrTon, npi: req.destAddrNpi, addr: req.destinationAddr },
+      serviceType: req.serviceType,
+      esmClass: req.esmClass,
+      protocolId: isData ? 0 : req.protocolId,
+      priority: isData ? 0 : req.priorityFlag,
+      dataCoding: req.dataCoding,
+      registeredDelivery: req.registeredDelivery,
+      // Copy: the decoded payload is a view into the socket chunk. [style §3 rule 2]
+      payload: Buffer.from(ok.payload),
+      payloadInTlv: ok.payloadInTlv,
+      tlvs: passThroughTlvs(req.tlvs),
+      submittedAt: now,
+      scheduleAt: ok.scheduleAt,
+      expiresAt: ok.expiresAt,
+      receiptFor: null,
+      originNode: this.#o.nodeId,
+      originSession: ctx.session.id,
+    };
+    await this.#o.store.insert([msg]);
+    this.#o.onStored?.(route.target);
+    return { messageId: id };
+  }
+
+  /** submit_multi: one stored message per destination; the resp lists the refused ones. */
+  async submitMulti(req: PduOf<'submit_multi'>, ctx: SessionContext): Promise<Reply> {
+    const account = this.#o.account(ctx.systemId);
+    if (account === undefined) return S.ESME_RSYSERR;
+    const now = this.#o.clock.now();
+    const ok = validateSubmit(req, now, account, ctx.interfaceVersion >= InterfaceVersion.V50);
+    if (typeof ok === 'number') return ok;
+    const unsuccess: UnsuccessSme[] = [];
+    const msgs: NewMessage[] = [];
+    const batchId = this.#newId(ctx);
+    const tlvs = passThroughTlvs(req.tlvs);
+    const payload = Buffer.from(ok.payload);
+    for (const d of req.destAddresses) {
+      if (d.destFlag === 2) {
+        // [ref §9.4 case 49] distribution lists are not supported.
+        unsuccess.push({ destAddrTon: 0, destAddrNpi: 0, destinationAddr: d.dlName, errorStatusCode: S.ESME_RCNTSUBDL });
+        continue;
+      }
+      const bad = checkDestination(d.destAddrTon, d.destAddrNpi, d.destinationAddr);
+      const route =
+        bad === S.ESME_ROK
+          ? this.#o.route({
+              account: account.systemId,
+              destination: d.destinationAddr,
+              source: req.sourceAddr,
+              serviceType: req.serviceType,
+              dataCoding: req.dataCoding,
+            })
+          : { status: bad };
+      if ('status' in route) {
+        unsuccess.push({ ...d, errorStatusCode: route.status });
+        continue;
+      }
+      msgs.push({
+        id: msgs.length === 0 ? batchId : this.#newId(ctx),
+        direction: 'mt',
+        account: account.systemId,
+        target: route.target,
+        batchId,
+        source: { ton: req.sourceAddrTon, npi: req.sourceAddrNpi, addr: req.sourceAddr },
+        destination: { ton: d.destAddrTon, npi: d.destAddrNpi, addr: d.destinationAddr },
+        serviceType: req.serviceType,
+        esmClass: req.esmClass,
+        protocolId: req.protocolId,
+        priority: req.priorityFlag,
+        dataCoding: req.dataCoding,
+        registeredDelivery: req.registeredDelivery,
+        payload,
+        payloadInTlv: ok.payloadInTlv,
+        tlvs,
+        submittedAt: now,
+        scheduleAt: ok.scheduleAt,
+        expiresAt: ok.expiresAt,
+        receiptFor: null,
+        originNode: this.#o.nodeId,
+        originSession: ctx.session.id,
+      });
+    }
+    if (msgs.length === 0) {
+      // Nothing accepted: the submit fails as a whole with the first destination's status.
+      return unsuccess[0]?.errorStatusCode ?? S.ESME_RINVDSTADR;
+    }
+    await this.#o.store.insert(msgs);
+    for (const t of new Set(msgs.map((m) => m.target))) this.#o.onStored?.(t);
+    return { messageId: batchId, unsuccessSmes: unsuccess };
+  }
+
+  /** The message an ESME may see: its own, with the original source address. [ref §2.4] */
+  async #owned(ctx: SessionContext, messageId: string, sourceAddr: string): Promise<StoredMessage | undefined> {
+    if (messageId === '') return undefined;
+    const m = await this.#o.store.get(messageId);
+    if (m === undefined || m.account !== ctx.systemId || m.direction !== 'mt') return undefined;
+    if (m.source.addr !== sourceAddr) return undefined;
+    return m;
+  }
+
+  async querySm(req: PduOf<'query_sm'>, ctx: SessionContext): Promise<Reply> {
+    const m = await this.#owned(ctx, req.messageId, req.sourceAddr);
+    if (m === undefined) return S.ESME_RQUERYFAIL; // documented choice [ref §9.5 case 57]
+    return {
+      messageId: m.id,
+      finalDate: m.finalAt === null ? '' : formatSmppAbsolute(m.finalAt),
+      messageState: stateFor(m, ctx.interfaceVersion),
+      errorCode: Math.min(m.errorCode, 255),
+    };
+  }
+
+  async cancelSm(req: PduOf<'cancel_sm'>, ctx: SessionContext): Promise<Reply> {
+    const now = this.#o.clock.now();
+    let targets: StoredMessage[];
+    if (req.messageId !== '') {
+      const m = await this.#owned(ctx, req.messageId, req.sourceAddr);
+      if (m === undefined) return S.ESME_RCANCELFAIL;
+      targets = [m];
+    } else {
+      // [ref §2.4] empty id: every pending message with this source and destination (and service_type).
+      if (req.destinationAddr === '') return S.ESME_RCANCELFAIL;
+      targets = await this.#o.store.findPending({
+        account: ctx.systemId,
+        sourceAddr: req.sourceAddr,
+        destinationAddr: req.destinationAddr,
+        ...(req.serviceType !== '' ? { serviceType: req.serviceType } : {}),
+      });
+    }
+    let cancelled = 0;
+    const receipts: NewMessage[] = [];
+    for (const t of targets) {
+      const done = await this.#o.store.cancel(t.id, now);
+      if (done === undefined) continue;
+      cancelled++;
+      if (receiptWanted(done.registeredDelivery, 'DELETED')) {
+        receipts.push(makeReceipt(done, 'DELETED', now, 0, this.#newId(ctx), this.#o.nodeId));
+      }
+    }
+    if (receipts.length > 0) {
+      await this.#o.store.insert(receipts);
+      this.#o.onStored?.(`esme:${ctx.systemId}`);
+    }
+    return cancelled > 0 ? S.ESME_ROK : S.ESME_RCANCELFAIL;
+  }
+
+  async replaceSm(req: PduOf<'replace_sm'>, ctx: SessionContext): Promise<Reply> {
+    const m = await this.#owned(ctx, req.messageId, req.sourceAddr);
+    if (m === undefined) return S.ESME_RREPLACEFAIL;
+    const now = this.#o.clock.now();
+    const payload = req.tlvs.messagePayload;
+    if (payload !== undefined && req.shortMessage.length > 0) return S.ESME_RINVMSGLEN;
+    if ((req.registeredDelivery & 0xe0) !== 0) return S.ESME_RINVREGDLVFLG;
+    if (req.smDefaultMsgId !== 0) return S.ESME_RINVDFTMSGID;
+    let scheduleAt: number | undefined;
+    let expiresAt: number | undefined;
+    try {
+      const s = parseSmppTime(req.scheduleDeliveryTime, now);
+      if (s !== null) scheduleAt = Math.max(now, s.date.getTime());
+    } catch (err) {
+      if (err instanceof SmppTimeError) return S.ESME_RINVSCHED;
+      throw err;
+    }
+    try {
+      const v = parseSmppTime(req.validityPeriod, now);
+      if (v !== null) expiresAt = v.date.getTime();
+    } catch (err) {
+      if (err instanceof SmppTimeError) return S.ESME_RINVEXPIRY;
+      throw err;
+    }
+    if (expiresAt !== undefined && expiresAt <= now) return S.ESME_RINVEXPIRY;
+    const updated = await this.#o.store.replace(
+      m.id,
+      {
+        payload: Buffer.from(payload ?? req.shortMessage),
+        payloadInTlv: payload !== undefined,
+        registeredDelivery: req.registeredDelivery,
+        ...(scheduleAt !== undefined ? { scheduleAt } : {}),
+        ...(expiresAt !== undefined ? { expiresAt } : {}),
+      },
+      now,
+    );
+    if (updated === undefined) return S.ESME_RREPLACEFAIL;
+    this.#o.onStored?.(updated.target);
+    return S.ESME_ROK;
+  }
+}
+

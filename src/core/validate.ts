@@ -1,0 +1,116 @@
+/**
+ * Field validation of message submissions, with the statuses of the reference §9.3 cases
+ * 37-42 and §5. Returns a command_status (non-zero) or the normalised times.
+ */
+import { CommandStatus, EsmClass } from '../pdu/constants.js';
+import type { Tlvs } from '../pdu/types.js';
+import { parseSmppTime, SmppTimeError } from '../sm/time.js';
+
+const S = CommandStatus;
+
+/** Data codings we accept ([ref §5.4]): the defined ones and the GSM class/MWI groups. */
+export function isSupportedDataCoding(dc: number): boolean {
+  return dc <= 0x0e || dc >= 0xc0;
+}
+
+/** TON values 0-6 ([ref §5.5]). */
+export function isValidTon(ton: number): boolean {
+  return ton <= 6;
+}
+
+/** NPI values of [ref §5.5]. */
+export function isValidNpi(npi: number): boolean {
+  return npi === 0 || npi === 1 || npi === 3 || npi === 4 || npi === 6 || npi === 8 || npi === 9 || npi === 10 || npi === 14 || npi === 18;
+}
+
+/** The validity/schedule policy of the submitting account. */
+export interface TimePolicy {
+  defaultValiditySeconds: number;
+  maxValiditySeconds: number;
+}
+
+export interface SubmitFields {
+  sourceAddrTon: number;
+  sourceAddrNpi: number;
+  sourceAddr: string;
+  esmClass: number;
+  registeredDelivery: number;
+  dataCoding: number;
+  priorityFlag?: number;
+  replaceIfPresentFlag?: number;
+  smDefaultMsgId?: number;
+  scheduleDeliveryTime?: string;
+  validityPeriod?: string;
+  shortMessage?: Buffer;
+  tlvs: Tlvs;
+}
+
+export interface Accepted {
+  scheduleAt: number;
+  expiresAt: number;
+  payload: Buffer;
+  payloadInTlv: boolean;
+}
+
+/** Destination address checks ([ref §9.3 case 42]). */
+export function checkDestination(ton: number, npi: number, addr: string): number {
+  if (addr === '') return S.ESME_RINVDSTADR;
+  if (!isValidTon(ton)) return S.ESME_RINVDSTTON;
+  if (!isValidNpi(npi)) return S.ESME_RINVDSTNPI;
+  return S.ESME_ROK;
+}
+
+/**
+ * Validates the fields common to submit_sm, submit_multi and data_sm.
+ * `v5` selects the 5.0 status set (ESME_RINVDCS); 3.4 sessions get ESME_RSUBMITFAIL instead.
+ */
+export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy, v5: boolean): number | Accepted {
+  if (!isValidTon(f.sourceAddrTon)) return S.ESME_RINVSRCTON;
+  if (!isValidNpi(f.sourceAddrNpi)) return S.ESME_RINVSRCNPI;
+  if (f.priorityFlag !== undefined && f.priorityFlag > 4) return S.ESME_RINVPRTFLG; // [ref §5.3]
+  if (f.replaceIfPresentFlag !== undefined && f.replaceIfPresentFlag > 1) return S.ESME_RINVREPFLAG;
+  // [ref §5.1] message types other than normal, and the 0x04/0x20 types an ESME may not submit.
+  const type = f.esmClass & EsmClass.TypeMask;
+  if (type !== 0 && type !== EsmClass.TypeDeliveryAck && type !== EsmClass.TypeUserAck && type !== EsmClass.TypeConversationAbort) {
+    return S.ESME_RINVESMCLASS;
+  }
+  if ((f.registeredDelivery & 0xe0) !== 0) return S.ESME_RINVREGDLVFLG; // reserved bits 7-5
+  if (!isSupportedDataCoding(f.dataCoding)) return v5 ? S.ESME_RINVDCS : S.ESME_RSUBMITFAIL;
+  if (f.smDefaultMsgId !== undefined && f.smDefaultMsgId !== 0) return S.ESME_RINVDFTMSGID;
+
+  const sm = f.shortMessage;
+  const payload = f.tlvs.messagePayload;
+  // [ref §4.4] either short_message or message_payload, never both (our documented choice).
+  if (payload !== undefined && sm !== undefined && sm.length > 0) return S.ESME_RINVMSGLEN;
+
+  let scheduleAt = now;
+  let expiresAt = now + policy.defaultValiditySeconds * 1000;
+  try {
+    const sched = parseSmppTime(f.scheduleDeliveryTime ?? '', now);
+    if (sched !== null) scheduleAt = Math.max(now, sched.date.getTime());
+  } catch (err) {
+    if (err instanceof SmppTimeError) return S.ESME_RINVSCHED;
+    throw err;
+  }
+  try {
+    const ttl = f.tlvs.qosTimeToLive;
+    if (ttl !== undefined) {
+      expiresAt = now + ttl * 1000; // [ref §2.3] qos_time_to_live overrides validity_period
+    } else {
+      const validity = parseSmppTime(f.validityPeriod ?? '', now);
+      if (validity !== null) expiresAt = validity.date.getTime();
+    }
+  } catch (err) {
+    if (err instanceof SmppTimeError) return S.ESME_RINVEXPIRY;
+    throw err;
+  }
+  if (expiresAt <= now) return S.ESME_RINVEXPIRY;
+  expiresAt = Math.min(expiresAt, now + policy.maxValiditySeconds * 1000);
+  if (scheduleAt >= expiresAt) return S.ESME_RINVSCHED;
+  return {
+    scheduleAt,
+    expiresAt,
+    payload: payload ?? sm ?? Buffer.alloc(0),
+    payloadInTlv: payload !== undefined,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The ESME delivery target: deliver_sm to the receiver and transceiver binds of one account,
+ * round-robin, never beyond a session's window. deliver_sm_resp statuses are honoured as the
+ * reference §9.4 case 50 says.
+ */
+import { CommandStatusError, ResponseTimeoutError, SessionClosedError } from '../errors.js';
+import { CommandStatus, EsmClass, InterfaceVersion } from '../pdu/constants.js';
+import { decodeTlvs } from '../pdu/decode.js';
+import type { BodyOf, Tlvs } from '../pdu/types.js';
+import type { Session } from '../session/session.js';
+import type { StoredMessage } from '../store/types.js';
+import type { DeliveryTarget, Outcome } from './target.js';
+
+const S = CommandStatus;
+const EMPTY = Buffer.alloc(0);
+
+/** The deliver_sm body for a stored message, shaped for the session's SMPP version. */
+export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyOf<'deliver_sm'> {
+  let tlvs: Tlvs = {};
+  if (m.tlvs !== null) {
+    try {
+      tlvs = decodeTlvs(m.tlvs);
+    } catch {
+      tlvs = {};
+    }
+  }
+  let shortMessage = m.payload;
+  if (m.payloadInTlv) {
+    // 3.3 peers get no TLVs: a payload that fits goes in short_message.
+    if (interfaceVersion >= InterfaceVersion.V34 || m.payload.length > 254) {
+      tlvs = { ...tlvs, messagePayload: m.payload };
+      shortMessage = EMPTY;
+    }
+  }
+  return {
+    serviceType: m.serviceType,
+    sourceAddrTon: m.source.ton,
+    sourceAddrNpi: m.source.npi,
+    sourceAddr: m.source.addr,
+    destAddrTon: m.destination.ton,
+    destAddrNpi: m.destination.npi,
+    destinationAddr: m.destination.addr,
+    // [ref §5.1] deliver direction: mode bits unused; keep type, UDHI and reply path.
+    esmClass: m.esmClass & ~EsmClass.ModeMask,
+    protocolId: m.protocolId,
+    priorityFlag: m.priority,
+    scheduleDeliveryTime: '', // [ref §2.3] always NULL in deliver_sm
+    validityPeriod: '',
+    registeredDelivery: 0,
+    replaceIfPresentFlag: 0,
+    dataCoding: m.dataCoding,
+    smDefaultMsgId: 0,
+    shortMessage,
+    tlvs,
+  };
+}
+
+/** Maps a failed deliver_sm to an outcome. [ref §9.4 case 50] */
+export function outcomeOfError(err: unknown): Outcome {
+  if (err instanceof CommandStatusError) {
+    if (err.commandStatus === S.ESME_RX_P_APPN) return { kind: 'failed', state: 'UNDELIVERABLE', errorCode: err.commandStatus };
+    if (err.commandStatus === S.ESME_RX_R_APPN) return { kind: 'failed', state: 'REJECTED', errorCode: err.commandStatus };
+    // RX_T_APPN, RMSGQFUL, RTHROTTLED, RSYSERR and anything unexpected: retry until validity ends.
+    return { kind: 'retry', errorCode: err.commandStatus };
+  }
+  if (err instanceof ResponseTimeoutError || err instanceof SessionClosedError) return { kind: 'retry', errorCode: 0 };
+  return { kind: 'retry', errorCode: S.ESME_RSYSERR };
+}
+
+export class EsmeTarget implements DeliveryTarget {
+  readonly #sessions: () => Session[];
+  #next = 0;
+
+  /** `sessions` lists the account's bound receiver/transceiver sessions on this node. */
+  constructor(sessions: () => Session[]) {
+    this.#sessions = sessions;
+  }
+
+  capacity(): number {
+    let free = 0;
+    for (const s of this.#sessions()) if (s.canDeliver) free += Math.max(0, s.windowSize - s.outstanding);
+    return free;
+  }
+
+  #pick(): Session | undefined {
+    const list = this.#sessions();
+    for (let i = 0; i < list.length; i++) {
+      const s = list[(this.#next + i) % list.length]!;
+      if (s.canDeliver && s.outstanding < s.windowSize) {
+        this.#next = (this.#next + i + 1) % list.length;
+        return s;
+      }
+    }
+    return undefined;
+  }
+
+  async deliver(m: StoredMessage): Promise<Outcome> {
+    const session = this.#pick();
+    if (session === undefined) return { kind: 'unavailable' };
+    try {
+      await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), { wait: false });
+      return { kind: 'delivered' };
+    } catch (err) {
+      return outcomeOfError(err);
+    }
+  }
+}

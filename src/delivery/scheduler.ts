@@ -1,0 +1,247 @@
+/**
+ * The store-and-forward scheduler: claims due messages with a lease for the targets this node
+ * can serve, hands them to their target, records the outcome (delivered, retry with back-off,
+ * final failure), makes the receipts that are owed, expires what outlived its validity and
+ * purges finished messages after the retention.
+ */
+
+import type { MessageIdGenerator } from '../core/message-id.js';
+import { makeReceipt, receiptWanted } from '../core/receipts.js';
+import type { Clock, TimerHandle } from '../session/clock.js';
+import type { MessageStateName, NewMessage, Store, StoredMessage } from '../store/types.js';
+import type { DeliveryTarget, Outcome } from './target.js';
+
+export interface SchedulerOptions {
+  store: Store;
+  clock: Clock;
+  ids: MessageIdGenerator;
+  nodeId: string;
+  /** The targets this node can serve now, by key (e.g. `esme:bob` while bob has a receiver bound here). */
+  targets(): ReadonlyMap<string, DeliveryTarget>;
+  /** Lease of a claimed message, ms. */
+  leaseMs: number;
+  /** First retry delay, ms; doubles per attempt up to maxRetryDelayMs. */
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+  /** How often expiry runs, ms. Default 1000. */
+  expiryIntervalMs?: number;
+  /** Finished messages are purged after this long, ms (0 keeps them). */
+  retentionMs?: number;
+  /** Most messages claimed per target in one go. Default 500. */
+  maxClaim?: number;
+}
+
+/** Observable counters. */
+export interface SchedulerStats {
+  delivered: number;
+  retried: number;
+  failed: number;
+  expired: number;
+  receipts: number;
+  inflight: number;
+}
+
+export class DeliveryScheduler {
+  readonly #o: SchedulerOptions;
+  readonly #owner: string;
+  #running = false;
+  #again = false;
+  #kickScheduled = false;
+  #stopped = false;
+  /** Targets known to have nothing due until notified or the due timer fires. */
+  #idle = new Set<string>();
+  #dueTimer: TimerHandle | undefined;
+  #dueAt = Number.POSITIVE_INFINITY;
+  #expiryTimer: TimerHandle | undefined;
+  #purgeTimer: TimerHandle | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #inflightWork = new Set<Promise<void>>();
+  readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0 };
+
+  constructor(options: SchedulerOptions) {
+    this.#o = options;
+    this.#owner = options.nodeId;
+  }
+
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.#o.store.onNotify((target) => this.notify(target));
+    this.#scheduleExpiry();
+    if ((this.#o.retentionMs ?? 0) > 0) this.#schedulePurge();
+    this.kick();
+  }
+
+  /** Stops claiming; waits for attempts in flight to record their outcome. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#dueTimer?.cancel();
+    this.#expiryTimer?.cancel();
+    this.#purgeTimer?.cancel();
+    while (this.#inflightWork.size > 0) await Promise.allSettled([...this.#inflightWork]);
+  }
+
+  /** Messages for `target` were stored or became due (`*`: anything). */
+  notify(target: string): void {
+    if (target === '*') this.#idle.clear();
+    else this.#idle.delete(target);
+    this.kick();
+  }
+
+  /** Something changed (a bind, a freed window slot): look for work soon. */
+  kick(): void {
+    if (this.#kickScheduled || this.#stopped) return;
+    this.#kickScheduled = true;
+    setImmediate(() => {
+      this.#kickScheduled = false;
+      void this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    try {
+      do {
+        this.#again = false;
+        if (this.#stopped) return;
+        const now = this.#o.clock.now();
+        for (const [key, target] of this.#o.targets()) {
+          if (this.#idle.has(key)) continue;
+          const free = Math.min(target.capacity(), this.#o.maxClaim ?? 500);
+          if (free <= 0) continue;
+          const msgs = await this.#o.store.claimDue({ targets: [key], now, limit: free, leaseMs: this.#o.leaseMs, owner: this.#owner });
+          if (msgs.length === 0) this.#idle.add(key);
+          for (const m of msgs) this.#dispatch(m, target);
+          if (msgs.length === free) this.#again = true;
+        }
+      } while (this.#again);
+    } catch {
+      // A store error: try again on the next kick or timer.
+    } finally {
+      this.#running = false;
+    }
+    await this.#armDueTimer();
+  }
+
+  /** Sleeps until the earliest pending message of an idle target becomes due. */
+  async #armDueTimer(): Promise<void> {
+    if (this.#stopped) return;
+    const keys = [...this.#o.targets().keys()];
+    if (keys.length === 0) return;
+    let at: number | undefined;
+    try {
+      at = await this.#o.store.nextDueAt(keys);
+    } catch {
+      return;
+    }
+    if (at === undefined) return;
+    const now = this.#o.clock.now();
+    // Leases and retries may make work due in the future; never sleep longer than a minute.
+    const when = Math.min(Math.max(at, now + 1), now + 60_000);
+    if (when >= this.#dueAt && this.#dueTimer !== undefined) return;
+    this.#dueTimer?.cancel();
+    this.#dueAt = when;
+    this.#dueTimer = this.#o.clock.setTimer(() => {
+      this.#dueTimer = undefined;
+      this.#dueAt = Number.POSITIVE_INFINITY;
+      this.#idle.clear();
+      this.kick();
+    }, when - now);
+  }
+
+  #dispatch(m: StoredMessage, target: DeliveryTarget): void {
+    this.stats.inflight++;
+    const work = target
+      .deliver(m)
+      .catch((): Outcome => ({ kind: 'retry', errorCode: 0 }))
+      .then((outcome) => this.#record(m, outcome))
+      .catch(() => {})
+      .finally(() => {
+        this.stats.inflight--;
+        this.#inflightWork.delete(work);
+        this.kick();
+      });
+    this.#inflightWork.add(work);
+  }
+
+  async #record(m: StoredMessage, outcome: Outcome): Promise<void> {
+    const { store, clock } = this.#o;
+    const now = clock.now();
+    switch (outcome.kind) {
+      case 'delivered':
+        if (await store.markDelivered(m.id, now, this.#owner)) {
+          this.stats.delivered++;
+          await this.#receipt(m, 'DELIVERED', now, 0);
+        }
+        return;
+      case 'failed':
+        if (await store.markFailed(m.id, outcome.state, now, outcome.errorCode, this.#owner)) {
+          this.stats.failed++;
+          await this.#receipt(m, outcome.state, now, outcome.errorCode);
+        }
+        return;
+      case 'retry': {
+        // Back-off doubles per attempt; past the validity the expiry run ends it.
+        const delay = Math.min(this.#o.retryDelayMs * 2 ** Math.min(m.attempts, 20), this.#o.maxRetryDelayMs);
+        if (await store.retryLater(m.id, now + delay, outcome.errorCode, this.#owner, now)) this.stats.retried++;
+        return;
+      }
+      case 'unavailable':
+        await store.release([m.id], this.#owner, now);
+        return;
+    }
+  }
+
+  /** Stores the receipt owed for an MT message's final state. */
+  async #receipt(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): Promise<void> {
+    if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return;
+    await this.#insertReceipts([makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId)]);
+  }
+
+  async #insertReceipts(receipts: NewMessage[]): Promise<void> {
+    if (receipts.length === 0) return;
+    await this.#o.store.insert(receipts);
+    this.stats.receipts += receipts.length;
+    for (const r of receipts) this.notify(r.target);
+  }
+
+  #scheduleExpiry(): void {
+    if (this.#stopped) return;
+    this.#expiryTimer = this.#o.clock.setTimer(() => {
+      void this.expireNow().finally(() => this.#scheduleExpiry());
+    }, this.#o.expiryIntervalMs ?? 1000);
+  }
+
+  /** Moves every pending message past its validity to EXPIRED and makes the receipts owed. */
+  async expireNow(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const now = this.#o.clock.now();
+      const expired = await this.#o.store.expireDue(now, 1000);
+      total += expired.length;
+      this.stats.expired += expired.length;
+      const receipts: NewMessage[] = [];
+      for (const m of expired) {
+        if (m.direction === 'mt' && receiptWanted(m.registeredDelivery, 'EXPIRED')) {
+          receipts.push(makeReceipt(m, 'EXPIRED', now, 0, this.#o.ids.next(), this.#o.nodeId));
+        }
+      }
+      await this.#insertReceipts(receipts);
+      if (expired.length < 1000) return total;
+    }
+  }
+
+  #schedulePurge(): void {
+    if (this.#stopped) return;
+    this.#purgeTimer = this.#o.clock.setTimer(() => {
+      const before = this.#o.clock.now() - (this.#o.retentionMs ?? 0);
+      void this.#o.store
+        .purgeFinished(before)
+        .catch(() => 0)
+        .finally(() => this.#schedulePurge());
+    }, 3_600_000);
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * A delivery target: where the scheduler hands a due message. The ESME target is built here;
+ * upstream SMSCs, HTTP endpoints and the simulated network implement the same interface.
+ */
+import type { FailedState, StoredMessage } from '../store/types.js';
+
+/** What one delivery attempt came to. */
+export type Outcome =
+  | { kind: 'delivered' }
+  /** Temporary failure: try again later (until validity ends). */
+  | { kind: 'retry'; errorCode: number }
+  /** Permanent failure: final state, no more attempts. */
+  | { kind: 'failed'; state: FailedState; errorCode: number }
+  /** The target could not even try (no bind, window full): no attempt is counted. */
+  | { kind: 'unavailable' };
+
+export interface DeliveryTarget {
+  /** Messages it could take right now (0 when nothing is bound or every window is full). */
+  capacity(): number;
+  /** One delivery attempt. Never rejects: failures are outcomes. */
+  deliver(message: StoredMessage): Promise<Outcome>;
+}
