@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSmsc } from '../app/smsc.js';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
 
 const DEFAULT_CONFIG = 'data/smsc.yaml';
 
@@ -58,7 +58,7 @@ export async function startCommand(args: string[], help: string): Promise<void> 
 Try:  smsc listen --port 2775 --system-id bob --password ${pw.bob}
       smsc send --port 2775 --system-id alice --password ${pw.alice} --from 1000 --to 2000 --text "Hello Bob" --dlr`);
   }
-  let config;
+  let config: Config;
   try {
     config = loadConfig(file);
   } catch (err) {

@@ -35,7 +35,6 @@ function excerpt(m: StoredMessage): string {
   } catch {
     text = '';
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: strip what breaks receipt parsers
   return text.slice(0, 20).replace(/[^\x20-\x7e]/g, '?');
 }
 
