@@ -50,6 +50,9 @@ export class DeliveryScheduler {
   #stopped = false;
   /** Targets known to have nothing due until notified or the due timer fires. */
   #idle = new Set<string>();
+  /** Bumped on every notify, so a claim that raced with an insert does not mark its target idle. */
+  #epoch = new Map<string, number>();
+  #globalEpoch = 0;
   #dueTimer: TimerHandle | undefined;
   #dueAt = Number.POSITIVE_INFINITY;
   #expiryTimer: TimerHandle | undefined;
@@ -82,9 +85,18 @@ export class DeliveryScheduler {
 
   /** Messages for `target` were stored or became due (`*`: anything). */
   notify(target: string): void {
-    if (target === '*') this.#idle.clear();
-    else this.#idle.delete(target);
+    if (target === '*') {
+      this.#idle.clear();
+      this.#globalEpoch++;
+    } else {
+      this.#idle.delete(target);
+      this.#epoch.set(target, (this.#epoch.get(target) ?? 0) + 1);
+    }
     this.kick();
+  }
+
+  #epochOf(target: string): number {
+    return (this.#epoch.get(target) ?? 0) + this.#globalEpoch;
   }
 
   /** Something changed (a bind, a freed window slot): look for work soon. */
@@ -112,8 +124,9 @@ export class DeliveryScheduler {
           if (this.#idle.has(key)) continue;
           const free = Math.min(target.capacity(), this.#o.maxClaim ?? 500);
           if (free <= 0) continue;
+          const epoch = this.#epochOf(key);
           const msgs = await this.#o.store.claimDue({ targets: [key], now, limit: free, leaseMs: this.#o.leaseMs, owner: this.#owner });
-          if (msgs.length === 0) this.#idle.add(key);
+          if (msgs.length === 0 && this.#epochOf(key) === epoch) this.#idle.add(key);
           for (const m of msgs) this.#dispatch(m, target);
           if (msgs.length === free) this.#again = true;
         }
@@ -139,8 +152,9 @@ export class DeliveryScheduler {
     }
     if (at === undefined) return;
     const now = this.#o.clock.now();
-    // Leases and retries may make work due in the future; never sleep longer than a minute.
-    const when = Math.min(Math.max(at, now + 1), now + 60_000);
+    // Due now but nothing claimable means expired messages the expiry run will end: wait for it.
+    // Never sleep longer than a minute.
+    const when = at <= now ? now + (this.#o.expiryIntervalMs ?? 1000) : Math.min(at, now + 60_000);
     if (when >= this.#dueAt && this.#dueTimer !== undefined) return;
     this.#dueTimer?.cancel();
     this.#dueAt = when;
@@ -219,6 +233,8 @@ export class DeliveryScheduler {
   async expireNow(): Promise<number> {
     let total = 0;
     for (;;) {
+      // Read the time once this run actually executes (a timer callback may run mid-advance).
+      await Promise.resolve();
       const now = this.#o.clock.now();
       const expired = await this.#o.store.expireDue(now, 1000);
       total += expired.length;

@@ -133,7 +133,7 @@ function readTlvs(): Tlvs {
       else list.push(raw);
       continue;
     }
-    if (len < spec.min || len > spec.max) {
+    if (len < spec.min || len > spec.max || (spec.lengths !== undefined && !spec.lengths.includes(len))) {
       pos = start - 4;
       fail(S.ESME_RINVTLVLEN, `TLV ${spec.name} has length ${len}, expected ${spec.min}..${spec.max}`);
     }

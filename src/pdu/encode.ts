@@ -36,14 +36,20 @@ function checkU32(v: unknown, field: string): number {
   }
   return v;
 }
+/** C-strings carry octets 0x01-0xFF: a NUL would end the field early, wider characters do not fit. */
+const NOT_LATIN1_OR_NUL = /[^\u0001-\u00ff]/;
+
 function checkString(v: unknown, max: number, field: string): string {
   if (typeof v !== 'string') bad(field, 'must be a string');
   if (v.length >= max) bad(field, `longer than ${max - 1} characters`);
+  if (NOT_LATIN1_OR_NUL.test(v)) bad(field, 'may only hold characters U+0001..U+00FF');
   return v;
 }
-function checkBuffer(v: unknown, min: number, max: number, field: string): Buffer {
+function checkBuffer(v: unknown, min: number, max: number, field: string, lengths?: readonly number[]): Buffer {
   if (!Buffer.isBuffer(v)) bad(field, 'must be a Buffer');
-  if (v.length < min || v.length > max) bad(field, `length ${v.length} outside ${min}..${max}`);
+  if (v.length < min || v.length > max || (lengths !== undefined && !lengths.includes(v.length))) {
+    bad(field, `length ${v.length} outside ${lengths?.join(' or ') ?? `${min}..${max}`}`);
+  }
   return v;
 }
 
@@ -121,12 +127,13 @@ function tlvValueSize(spec: TlvSpec, v: unknown): number {
       return 4;
     case TlvKind.CString: {
       if (typeof v !== 'string') bad(spec.key, 'must be a string');
+      if (NOT_LATIN1_OR_NUL.test(v)) bad(spec.key, 'may only hold characters U+0001..U+00FF');
       const n = v.length + 1;
       if (n < spec.min || n > spec.max) bad(spec.key, `length ${v.length} outside ${spec.min - 1}..${spec.max - 1}`);
       return n;
     }
     case TlvKind.Octets:
-      return checkBuffer(v, spec.min, spec.max, spec.key).length;
+      return checkBuffer(v, spec.min, spec.max, spec.key, spec.lengths).length;
     case TlvKind.NetworkError: {
       const e = v as NetworkErrorCode;
       checkU8(e?.networkType, 'networkErrorCode.networkType');

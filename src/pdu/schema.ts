@@ -148,7 +148,7 @@ export const PDU_SPECS: readonly PduSpec[] = [
     cstr('sourceAddr', 'source_addr', 65, S.ESME_RINVSRCADR),
     u8('esmeAddrTon', 'esme_addr_ton'),
     u8('esmeAddrNpi', 'esme_addr_npi'),
-    cstr('esmeAddr', 'esme_addr', 65, S.ESME_RINVDSTADR),
+    cstr('esmeAddr', 'esme_addr', 65),
   ]),
   pdu('submit_sm', shortMessageBody),
   pdu('submit_sm_resp', [messageId]),
@@ -277,6 +277,8 @@ export interface TlvSpec {
   readonly max: number;
   /** the tag may appear several times: the value is an array */
   readonly repeat: boolean;
+  /** when set, only these lengths are valid (within min..max) */
+  readonly lengths?: readonly number[];
 }
 
 function camel(name: string): string {
@@ -362,7 +364,7 @@ export const TLV_SPECS: readonly TlvSpec[] = [
   tlv('dest_addr_np_country', Octets, 1, 5),
   tlv('display_time', U8),
   tlv('sms_signal', U16),
-  tlv('ms_validity', Octets, 1, 4),
+  { ...tlv('ms_validity', Octets, 1, 4), lengths: [1, 4] }, // 1 (3.4) or 4 (5.0) octets
   tlv('alert_on_message_delivery', Octets, 0, 1),
   tlv('its_reply_type', U8),
   tlv('its_session_info', Octets, 2, 2),

@@ -1,0 +1,222 @@
+/**
+ * Pieces shared by the SQL backends: row mapping (both schemas use the same column names),
+ * argument checks, the fair-share claim loop and event detail text.
+ */
+import {
+  type ClaimRequest,
+  type FindQuery,
+  isFailedState,
+  MessageState,
+  type MessageStateName,
+  type NewMessage,
+  type ReplaceChanges,
+  type StoredMessage,
+} from './types.js';
+
+/** Default group-commit window (ms). */
+export const DEFAULT_COMMIT_DELAY_MS = 1;
+/** Default maximum rows per group-commit batch. */
+export const DEFAULT_MAX_BATCH = 1000;
+/** Rows deleted per transaction by purgeFinished, so a large purge never blocks writers long. */
+export const PURGE_CHUNK = 5000;
+
+/** A database row of `messages` (SQLite returns numbers, pg returns int8 as strings). */
+export type MessageRow = Record<string, unknown>;
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
+function str(v: unknown): string {
+  return v as string;
+}
+
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : (v as string);
+}
+
+/** Maps a `messages` row to a {@link StoredMessage}. */
+export function rowToMessage(r: MessageRow): StoredMessage {
+  return {
+    id: str(r.id),
+    direction: r.direction as StoredMessage['direction'],
+    account: str(r.account),
+    target: str(r.target),
+    batchId: strOrNull(r.batch_id),
+    source: { ton: num(r.src_ton), npi: num(r.src_npi), addr: str(r.src_addr) },
+    destination: { ton: num(r.dst_ton), npi: num(r.dst_npi), addr: str(r.dst_addr) },
+    serviceType: str(r.service_type),
+    esmClass: num(r.esm_class),
+    protocolId: num(r.protocol_id),
+    priority: num(r.priority),
+    dataCoding: num(r.data_coding),
+    registeredDelivery: num(r.registered_delivery),
+    payload: r.payload as Buffer,
+    payloadInTlv: r.payload_in_tlv === true || r.payload_in_tlv === 1,
+    tlvs: (r.tlvs as Buffer | null) ?? null,
+    submittedAt: num(r.submitted_at),
+    scheduleAt: num(r.schedule_at),
+    expiresAt: num(r.expires_at),
+    receiptFor: strOrNull(r.receipt_for),
+    originNode: strOrNull(r.origin_node),
+    originSession: strOrNull(r.origin_session),
+    state: r.state as MessageStateName,
+    attempts: num(r.attempts),
+    nextAttemptAt: num(r.next_attempt_at),
+    leaseOwner: strOrNull(r.lease_owner),
+    leaseUntil: num(r.lease_until),
+    finalAt: r.final_at === null || r.final_at === undefined ? null : num(r.final_at),
+    errorCode: num(r.error_code),
+  };
+}
+
+/** The state a new message starts in: `SCHEDULED` when its schedule lies ahead of submission. */
+export function initialState(m: NewMessage): MessageStateName {
+  return m.scheduleAt > m.submittedAt ? MessageState.SCHEDULED : MessageState.ENROUTE;
+}
+
+/** Orders claimed messages by due time, then priority (higher first), then submission. */
+export function compareDue(a: StoredMessage, b: StoredMessage): number {
+  const da = Math.max(a.scheduleAt, a.nextAttemptAt);
+  const db = Math.max(b.scheduleAt, b.nextAttemptAt);
+  return da - db || b.priority - a.priority || a.submittedAt - b.submittedAt;
+}
+
+/** Throws a RangeError/TypeError for a malformed claim request. */
+export function checkClaim(req: ClaimRequest): void {
+  if (!Number.isInteger(req.limit) || req.limit < 1) throw new RangeError(`limit must be an integer >= 1, got ${req.limit}`);
+  if (!(req.leaseMs > 0)) throw new RangeError(`leaseMs must be > 0, got ${req.leaseMs}`);
+  if (typeof req.owner !== 'string' || req.owner === '') throw new TypeError('owner must be a non-empty string');
+}
+
+/** Throws a TypeError unless `state` is a final failure state. */
+export function checkFailedState(state: string): void {
+  if (!isFailedState(state)) throw new TypeError(`markFailed: ${state} is not a final failure state`);
+}
+
+/** Throws a RangeError for a bad find() limit. */
+export function checkFind(q: FindQuery): void {
+  if (!Number.isInteger(q.limit) || q.limit < 1) throw new RangeError(`limit must be an integer >= 1, got ${q.limit}`);
+}
+
+/** A target and how many of its due messages one claim pass may take. */
+export type Quota = readonly [target: string, quota: number];
+
+/**
+ * The fair-share claim plan shared by the backends (a tiny state machine so the synchronous
+ * SQLite backend and the async PostgreSQL one can drive it alike):
+ * `for (let q = plan.next(); q; q = plan.next()) plan.record(claimPass(q))`.
+ *
+ * Each pass splits what is still wanted evenly over the targets that may have more (the
+ * remainder rotating with `turn`, so when `limit < targets` no target is always the one left
+ * out). A target that returned less than its share is exhausted and drops out; its unused
+ * share goes to the others in the next pass. So a target with a million due messages cannot
+ * starve one with three, and nothing is left unclaimed while capacity remains.
+ */
+export class FairClaimPlan {
+  #active: string[];
+  #remaining: number;
+  readonly #turn: number;
+  #asked: Quota[] = [];
+  #all: Quota[] = [];
+  readonly #out: StoredMessage[] = [];
+
+  constructor(targets: readonly string[], limit: number, turn: number) {
+    this.#active = [...new Set(targets)];
+    this.#remaining = limit;
+    this.#turn = turn;
+  }
+
+  /** The quotas of the next pass (only non-zero ones), or undefined when done. */
+  next(): Quota[] | undefined {
+    if (this.#remaining <= 0 || this.#active.length === 0) return undefined;
+    const n = this.#active.length;
+    const base = Math.floor(this.#remaining / n);
+    const extra = this.#remaining % n;
+    this.#all = this.#active.map((t, i) => {
+      const slot = (((i - this.#turn) % n) + n) % n;
+      return [t, base + (slot < extra ? 1 : 0)] as const;
+    });
+    this.#asked = this.#all.filter(([, q]) => q > 0);
+    return this.#asked;
+  }
+
+  /** Records what the pass returned by {@link next} claimed. */
+  record(claimed: readonly StoredMessage[]): void {
+    const got = new Map<string, number>();
+    for (const m of claimed) got.set(m.target, (got.get(m.target) ?? 0) + 1);
+    this.#out.push(...claimed);
+    this.#remaining -= claimed.length;
+    this.#active = this.#all.filter(([t, q]) => q === 0 || got.get(t) === q).map(([t]) => t);
+  }
+
+  /** Everything claimed, ordered by due time then priority. */
+  result(): StoredMessage[] {
+    return this.#out.sort(compareDue);
+  }
+}
+
+/** Event detail helpers: short `key=value` text. */
+export const detail = {
+  accepted: (m: NewMessage): string => `target=${m.target}`,
+  attempt: (owner: string, attempt: number): string => `owner=${owner} attempt=${attempt}`,
+  delivered: (owner: string): string => `owner=${owner}`,
+  failed: (state: string, errorCode: number, owner: string): string => `state=${state} error=${errorCode} owner=${owner}`,
+  retry: (next: number, errorCode: number, owner: string): string => `next=${next} error=${errorCode} owner=${owner}`,
+  released: (owner: string): string => `owner=${owner}`,
+  replaced: (fields: readonly string[]): string => `fields=${fields.join(',')}`,
+};
+
+/** Names of the changed fields of a replace(), for its event. */
+export function changedFields(changes: object): string[] {
+  return Object.entries(changes)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+}
+
+/** The new values of a message's mutable columns after a replace(). */
+export interface ReplacedValues {
+  payload: Buffer;
+  payloadInTlv: boolean;
+  registeredDelivery: number;
+  scheduleAt: number;
+  expiresAt: number;
+  dataCoding: number;
+  esmClass: number;
+  state: MessageStateName;
+  nextAttemptAt: number;
+  dueAt: number;
+}
+
+/**
+ * Applies replace() changes to a pending message. A new schedule resets the state to
+ * `SCHEDULED` (future) or `ENROUTE`; before the first attempt the next attempt follows the
+ * schedule, after one the retry back-off still applies on top of it. A live lease still
+ * bounds the due time (the in-flight attempt is not interrupted).
+ */
+export function applyReplace(m: StoredMessage, changes: ReplaceChanges, at: number): ReplacedValues {
+  const scheduleAt = changes.scheduleAt ?? m.scheduleAt;
+  let state = m.state;
+  let nextAttemptAt = m.nextAttemptAt;
+  if (changes.scheduleAt !== undefined) {
+    state = scheduleAt > at ? MessageState.SCHEDULED : MessageState.ENROUTE;
+    if (m.attempts === 0) nextAttemptAt = scheduleAt;
+  }
+  return {
+    payload: changes.payload ?? m.payload,
+    payloadInTlv: changes.payloadInTlv ?? m.payloadInTlv,
+    registeredDelivery: changes.registeredDelivery ?? m.registeredDelivery,
+    scheduleAt,
+    expiresAt: changes.expiresAt ?? m.expiresAt,
+    dataCoding: changes.dataCoding ?? m.dataCoding,
+    esmClass: changes.esmClass ?? m.esmClass,
+    state,
+    nextAttemptAt,
+    dueAt: Math.max(scheduleAt, nextAttemptAt, m.leaseUntil),
+  };
+}
+
+/** Throws a RangeError for a bad expireDue() limit. */
+export function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
+}

@@ -1,0 +1,65 @@
+/**
+ * PostgreSQL schema migrations, applied in order by `PostgresStore.init()` inside one
+ * transaction that holds an advisory lock, with `search_path` set to the store's schema (so
+ * the SQL here is unqualified). Migration `i` (0-based) brings the schema to version `i + 1`.
+ * Never edit a released migration: append a new one.
+ *
+ * Times are epoch-ms BIGINTs. `due_at` is derived and kept by the store: the time the row next
+ * becomes claimable, max(schedule_at, next_attempt_at, lease_until), so one index serves both
+ * claimDue and nextDueAt. Pending-only partial indexes stay small: rows leave them when final.
+ */
+export const postgresMigrations: readonly string[] = [
+  `
+CREATE TABLE messages (
+  id                  text PRIMARY KEY,
+  direction           text NOT NULL CHECK (direction IN ('mt', 'mo', 'receipt')),
+  account             text NOT NULL,
+  target              text NOT NULL,
+  batch_id            text,
+  src_ton             integer NOT NULL,
+  src_npi             integer NOT NULL,
+  src_addr            text NOT NULL,
+  dst_ton             integer NOT NULL,
+  dst_npi             integer NOT NULL,
+  dst_addr            text NOT NULL,
+  service_type        text NOT NULL,
+  esm_class           integer NOT NULL,
+  protocol_id         integer NOT NULL,
+  priority            integer NOT NULL,
+  data_coding         integer NOT NULL,
+  registered_delivery integer NOT NULL,
+  payload             bytea NOT NULL,
+  payload_in_tlv      boolean NOT NULL,
+  tlvs                bytea,
+  submitted_at        bigint NOT NULL,
+  schedule_at         bigint NOT NULL,
+  expires_at          bigint NOT NULL,
+  receipt_for         text,
+  origin_node         text,
+  origin_session      text,
+  state               text NOT NULL,
+  attempts            integer NOT NULL DEFAULT 0,
+  next_attempt_at     bigint NOT NULL,
+  lease_owner         text,
+  lease_until         bigint NOT NULL DEFAULT 0,
+  final_at            bigint,
+  error_code          integer NOT NULL DEFAULT 0,
+  due_at              bigint NOT NULL
+);
+CREATE INDEX messages_due ON messages (target, due_at, priority DESC)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_expiry ON messages (expires_at)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_pending_addr ON messages (account, dst_addr)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_final ON messages (final_at) WHERE final_at IS NOT NULL;
+CREATE TABLE events (
+  seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  message_id text NOT NULL,
+  at         bigint NOT NULL,
+  kind       text NOT NULL,
+  detail     text NOT NULL
+);
+CREATE INDEX events_message ON events (message_id, seq);
+`,
+];

@@ -1,0 +1,65 @@
+/**
+ * SQLite schema migrations, applied in order by `SqliteStore.init()`. Migration `i` (0-based)
+ * brings the schema to version `i + 1`; the applied version is kept in `schema_version`.
+ * Never edit a released migration: append a new one.
+ *
+ * Times are epoch-ms INTEGERs. `due_at` is derived and kept by the store: the time the row
+ * next becomes claimable, max(schedule_at, next_attempt_at, lease_until). Keeping it as one
+ * column lets a single index serve claimDue and nextDueAt. The pending-only partial indexes
+ * stay small: a message leaves them when it reaches a final state.
+ */
+export const sqliteMigrations: readonly string[] = [
+  `
+CREATE TABLE messages (
+  id                  TEXT PRIMARY KEY,
+  direction           TEXT NOT NULL CHECK (direction IN ('mt', 'mo', 'receipt')),
+  account             TEXT NOT NULL,
+  target              TEXT NOT NULL,
+  batch_id            TEXT,
+  src_ton             INTEGER NOT NULL,
+  src_npi             INTEGER NOT NULL,
+  src_addr            TEXT NOT NULL,
+  dst_ton             INTEGER NOT NULL,
+  dst_npi             INTEGER NOT NULL,
+  dst_addr            TEXT NOT NULL,
+  service_type        TEXT NOT NULL,
+  esm_class           INTEGER NOT NULL,
+  protocol_id         INTEGER NOT NULL,
+  priority            INTEGER NOT NULL,
+  data_coding         INTEGER NOT NULL,
+  registered_delivery INTEGER NOT NULL,
+  payload             BLOB NOT NULL,
+  payload_in_tlv      INTEGER NOT NULL,
+  tlvs                BLOB,
+  submitted_at        INTEGER NOT NULL,
+  schedule_at         INTEGER NOT NULL,
+  expires_at          INTEGER NOT NULL,
+  receipt_for         TEXT,
+  origin_node         TEXT,
+  origin_session      TEXT,
+  state               TEXT NOT NULL,
+  attempts            INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at     INTEGER NOT NULL,
+  lease_owner         TEXT,
+  lease_until         INTEGER NOT NULL DEFAULT 0,
+  final_at            INTEGER,
+  error_code          INTEGER NOT NULL DEFAULT 0,
+  due_at              INTEGER NOT NULL
+);
+CREATE INDEX messages_due ON messages (target, due_at, priority DESC)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_expiry ON messages (expires_at)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_pending_addr ON messages (account, dst_addr)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_final ON messages (final_at) WHERE final_at IS NOT NULL;
+CREATE TABLE events (
+  seq        INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  kind       TEXT NOT NULL,
+  detail     TEXT NOT NULL
+);
+CREATE INDEX events_message ON events (message_id);
+`,
+];

@@ -1,0 +1,752 @@
+/**
+ * The cluster message store on PostgreSQL through a `pg` Pool.
+ *
+ * - Inserts are group-committed: the messages of all insert() calls within `commitDelayMs`
+ *   go into ONE statement (an `INSERT ... SELECT FROM unnest($arrays)`, a constant-size
+ *   prepared statement whatever the row count) that also writes the `accepted` events and
+ *   sends the NOTIFYs. A single statement is its own transaction: one round trip, one commit.
+ * - Claims use `FOR UPDATE SKIP LOCKED` inside one `UPDATE ... RETURNING` statement, so two
+ *   processes never lease the same row and never wait on each other's claimed rows.
+ * - Final outcomes (markDelivered/markFailed), the other hot write, are group-committed the
+ *   same way: one `UPDATE ... FROM unnest(...)` per batch.
+ * - Other writes are single statements too (data-modifying CTEs write the event alongside),
+ *   so they need no explicit transaction; PostgreSQL's own WAL flushing groups concurrent
+ *   commits.
+ * - BIGINT columns come back from pg as strings and are turned into numbers (epoch ms fits in
+ *   2^53). Global pg type parsers are left alone, since the pool may be the caller's.
+ * - Migrations run in one transaction under `pg_advisory_xact_lock`, so two processes
+ *   starting together are safe.
+ * - `onNotify` uses LISTEN on a dedicated connection; insert, retryLater, release and replace
+ *   send `pg_notify(channel, target)` in the same statement, delivered on commit.
+ */
+import pg from 'pg';
+import {
+  applyReplace,
+  changedFields,
+  checkClaim,
+  checkFailedState,
+  checkFind,
+  checkLimit,
+  DEFAULT_COMMIT_DELAY_MS,
+  DEFAULT_MAX_BATCH,
+  detail,
+  FairClaimPlan,
+  initialState,
+  type MessageRow,
+  PURGE_CHUNK,
+  type Quota,
+  rowToMessage,
+} from '../common.js';
+import { GroupCommitter, type Settled } from '../group-commit.js';
+import { postgresMigrations } from '../migrations/postgres.js';
+import {
+  type ClaimRequest,
+  EventKind,
+  type FailedState,
+  type FindQuery,
+  isPendingState,
+  type MessageEvent,
+  MessageState,
+  type MessageStateName,
+  type NewMessage,
+  type PendingQuery,
+  type ReplaceChanges,
+  type Store,
+  type StoredMessage,
+  type StoreOptions,
+  type StoreStats,
+} from '../types.js';
+
+/** Options of {@link PostgresStore}: give `url` (the store owns its pool) or `pool` (yours). */
+export type PostgresStoreOptions = StoreOptions & {
+  /**
+   * Schema holding the tables; created by init() if missing. Default: none, i.e. unqualified
+   * names resolved through the connection's `search_path`.
+   */
+  schema?: string;
+  /** Insert batches committing at the same time (more batches, each smaller). Default 1. */
+  maxInFlight?: number;
+  /** How long (ms) to wait before re-establishing a lost LISTEN connection. Default 1000. */
+  listenRetryMs?: number;
+} & ({ url: string; poolSize?: number } | { pool: pg.Pool });
+
+const PENDING_SQL = `state IN ('SCHEDULED', 'ENROUTE')`;
+
+/** One markDelivered/markFailed call, queued for the outcome group committer. */
+interface FinalOutcome {
+  id: string;
+  state: string;
+  at: number;
+  errorCode: number;
+  owner: string;
+  kind: string;
+  detail: string;
+}
+/** Advisory lock class id for migrations ("smsc" in ASCII); the object id is a hash of the schema. */
+const MIGRATION_LOCK_CLASS = 0x736d7363;
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** FNV-1a, folded to a signed 32-bit int (pg_advisory_xact_lock(int, int)). */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+interface Sql {
+  insert: string;
+  claim: string;
+  markFinal: string;
+  retry: string;
+  release: string;
+  cancel: string;
+  lockForReplace: string;
+  replace: string;
+  expire: string;
+  nextDue: string;
+  get: string;
+  events: string;
+  countByState: string;
+  queueDepth: string;
+  pendingCount: string;
+  findPending: string;
+  purge: string;
+  messages: string;
+}
+
+function buildSql(messages: string, events: string, withEvents: boolean): Sql {
+  // Event writes ride in the same statement as the change they record, as a data-modifying
+  // CTE; with events off the CTE is simply left out.
+  // Statements whose event needs parameters take them last ($n after the others), so the
+  // events-off variant simply has fewer parameters.
+  const ev = (from: string, at: string, kind: string, detailSql: string): string =>
+    withEvents ? `, e AS (INSERT INTO ${events} (message_id, at, kind, detail) SELECT id, ${at}, ${kind}, ${detailSql} FROM ${from})` : '';
+  const k = (kind: string): string => `'${kind}'`;
+  return {
+    messages,
+    insert: `WITH m AS (
+        INSERT INTO ${messages} (
+          id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
+          service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
+          tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
+          next_attempt_at, due_at)
+        SELECT id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
+          service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
+          tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
+          schedule_at, schedule_at
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[],
+          $9::int[], $10::int[], $11::text[], $12::text[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[],
+          $18::bytea[], $19::boolean[], $20::bytea[], $21::bigint[], $22::bigint[], $23::bigint[], $24::text[],
+          $25::text[], $26::text[], $27::text[])
+          AS u(id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
+            service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
+            tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state)
+        RETURNING id, target, submitted_at)
+      ${ev('m', 'submitted_at', k(EventKind.ACCEPTED), `'target=' || target`)}
+      SELECT count(*) AS n FROM (SELECT pg_notify($28, t.target) FROM (SELECT DISTINCT target FROM m) t) x`,
+    // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows
+    // (LIMIT q.quota) and may hash-join against a sequential scan; this form is always a
+    // primary-key index scan.
+    // Per target, the LATERAL sub-select walks messages_due in order and stops at the quota;
+    // SKIP LOCKED passes over rows another claimer is taking right now. A row claimed and
+    // committed meanwhile is re-checked against the WHERE (its due_at moved to the lease
+    // end) and dropped, so it is never leased twice.
+    claim: `WITH picked AS (
+        SELECT c.id FROM unnest($1::text[], $2::int[]) AS q(target, quota)
+        CROSS JOIN LATERAL (
+          SELECT s.id FROM ${messages} s
+          WHERE s.target = q.target AND s.${PENDING_SQL} AND s.due_at <= $3 AND s.expires_at > $3
+          ORDER BY s.due_at, s.priority DESC
+          LIMIT q.quota
+          FOR UPDATE SKIP LOCKED) c),
+      u AS (
+        UPDATE ${messages} m SET state = 'ENROUTE', lease_owner = $4, lease_until = $5, due_at = $5
+        WHERE m.id = ANY (ARRAY(SELECT id FROM picked))
+        RETURNING m.*)
+      ${ev('u', '$3', k(EventKind.ATTEMPT), `'owner=' || $4::text || ' attempt=' || (attempts + 1)`)}
+      SELECT * FROM u`,
+    // Final outcomes of many messages in one statement (group-committed like inserts). The
+    // extra `m.id = ANY ($1)` lets the planner use the primary key whatever it guesses for
+    // the unnest() row count. Ids are unique within a batch (see #commitFinals).
+    markFinal: `WITH v AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[])
+          AS v(id, state, at, error_code, owner, kind, detail)),
+      u AS (
+        UPDATE ${messages} m SET state = v.state, final_at = v.at, error_code = v.error_code,
+          attempts = m.attempts + 1, lease_owner = NULL, lease_until = 0
+        FROM v
+        WHERE m.id = ANY ($1::text[]) AND m.id = v.id AND m.lease_owner = v.owner AND m.${PENDING_SQL}
+        RETURNING m.id, v.at, v.kind, v.detail)
+      ${withEvents ? `, e AS (INSERT INTO ${events} (message_id, at, kind, detail) SELECT id, at, kind, detail FROM u)` : ''}
+      SELECT id FROM u`,
+    retry: `WITH u AS (
+        UPDATE ${messages} SET state = 'ENROUTE', next_attempt_at = $2, error_code = $3, attempts = attempts + 1,
+          lease_owner = NULL, lease_until = 0, due_at = GREATEST(schedule_at, $2)
+        WHERE id = $1 AND lease_owner = $4 AND ${PENDING_SQL}
+        RETURNING id, target)
+      ${ev('u', '$6', k(EventKind.RETRY), '$7')}
+      SELECT pg_notify($5, target) FROM u`,
+    release: `WITH u AS (
+        UPDATE ${messages} SET lease_owner = NULL, lease_until = 0, due_at = GREATEST(schedule_at, next_attempt_at)
+        WHERE id = ANY($1::text[]) AND lease_owner = $2 AND ${PENDING_SQL}
+        RETURNING id, target)
+      ${ev('u', '$4', k(EventKind.RELEASED), `'owner=' || $2::text`)}
+      SELECT (SELECT count(*) FROM u) AS n,
+        (SELECT count(*) FROM (SELECT pg_notify($3, t.target) FROM (SELECT DISTINCT target FROM u) t) x) AS k`,
+    cancel: `WITH u AS (
+        UPDATE ${messages} SET state = 'DELETED', final_at = $2, lease_owner = NULL, lease_until = 0
+        WHERE id = $1 AND ${PENDING_SQL}
+        RETURNING *)
+      ${ev('u', '$2', k(EventKind.CANCELLED), `''`)}
+      SELECT * FROM u`,
+    lockForReplace: `SELECT * FROM ${messages} WHERE id = $1 FOR UPDATE`,
+    replace: `WITH u AS (
+        UPDATE ${messages} SET payload = $2, payload_in_tlv = $3, registered_delivery = $4, schedule_at = $5,
+          expires_at = $6, data_coding = $7, esm_class = $8, state = $9, next_attempt_at = $10, due_at = $11
+        WHERE id = $1
+        RETURNING *)
+      ${ev('u', '$13', k(EventKind.REPLACED), '$14')}
+      SELECT u.*, pg_notify($12, u.target) FROM u`,
+    expire: `WITH picked AS (
+        SELECT id FROM ${messages}
+        WHERE ${PENDING_SQL} AND expires_at <= $1 AND lease_until <= $1
+        ORDER BY expires_at LIMIT $2
+        FOR UPDATE SKIP LOCKED),
+      u AS (
+        UPDATE ${messages} m SET state = 'EXPIRED', final_at = $1, lease_owner = NULL, lease_until = 0
+        WHERE m.id = ANY (ARRAY(SELECT id FROM picked))
+        RETURNING m.*)
+      ${ev('u', '$1', k(EventKind.EXPIRED), `''`)}
+      SELECT * FROM u`,
+    // One index probe per target (the LATERAL LIMIT 1), rather than a scan of all of them.
+    nextDue: `SELECT min(x.due_at) AS d FROM unnest($1::text[]) AS t(target)
+      CROSS JOIN LATERAL (
+        SELECT s.due_at FROM ${messages} s WHERE s.target = t.target AND s.${PENDING_SQL}
+        ORDER BY s.due_at LIMIT 1) x`,
+    get: `SELECT * FROM ${messages} WHERE id = $1`,
+    events: `SELECT message_id, at, kind, detail FROM ${events} WHERE message_id = $1 ORDER BY seq`,
+    countByState: `SELECT state, count(*) AS n FROM ${messages} GROUP BY state`,
+    queueDepth: `SELECT target, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY target`,
+    pendingCount: `SELECT count(*) AS n FROM ${messages} WHERE account = $1 AND ${PENDING_SQL}`,
+    findPending: `SELECT * FROM ${messages}
+      WHERE account = $1 AND dst_addr = $2 AND src_addr = $3 AND ${PENDING_SQL}
+        AND ($4::text IS NULL OR service_type = $4)
+      ORDER BY submitted_at, id`,
+    purge: `WITH d AS (SELECT id FROM ${messages} WHERE final_at < $1 LIMIT $2),
+      e AS (DELETE FROM ${events} WHERE message_id IN (SELECT id FROM d)),
+      m AS (DELETE FROM ${messages} WHERE id IN (SELECT id FROM d) RETURNING 1)
+      SELECT count(*) AS n FROM m`,
+  };
+}
+
+/** {@link Store} on PostgreSQL. Call {@link init} before use. */
+export class PostgresStore implements Store {
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #url: string | undefined;
+  readonly #schema: string | undefined;
+  readonly #events: boolean;
+  readonly #channel: string;
+  readonly #sql: Sql;
+  /** Prepared-statement name prefix, unique per schema (names are per connection in pg). */
+  readonly #tag: string;
+  readonly #writer: GroupCommitter<readonly NewMessage[], undefined>;
+  readonly #finals: GroupCommitter<FinalOutcome, boolean>;
+  readonly #listeners = new Set<(target: string) => void>();
+  readonly #listenRetryMs: number;
+  #listen: Promise<pg.Client | pg.PoolClient> | undefined;
+  #listenTimer: NodeJS.Timeout | undefined;
+  #ready = false;
+  #closed = false;
+  #turn = 0;
+  #insertCalls = 0;
+  #insertRows = 0;
+
+  constructor(options: PostgresStoreOptions) {
+    if ('pool' in options) {
+      this.#pool = options.pool;
+      this.#ownsPool = false;
+      this.#url = undefined;
+    } else {
+      this.#pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+      // An idle client losing its connection must not crash the process; the next query
+      // gets a fresh connection (and its error, if the server is gone).
+      this.#pool.on('error', () => {});
+      this.#ownsPool = true;
+      this.#url = options.url;
+    }
+    this.#schema = options.schema;
+    this.#events = options.events ?? true;
+    this.#listenRetryMs = options.listenRetryMs ?? 1000;
+    const q = (t: string) => (options.schema === undefined ? t : `${quoteIdent(options.schema)}.${t}`);
+    this.#sql = buildSql(q('messages'), q('events'), this.#events);
+    this.#tag = `smsc_${(hash32(`${options.schema ?? ''}|${this.#events}`) >>> 0).toString(36)}`;
+    this.#channel = `smsc_store_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
+    this.#writer = new GroupCommitter<readonly NewMessage[], undefined>({
+      commit: (items) => this.#commitInserts(items),
+      delayMs: options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
+      maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+      maxInFlight: options.maxInFlight ?? 1,
+    });
+    // Delivery outcomes are the other hot write: batch them the same way.
+    this.#finals = new GroupCommitter<FinalOutcome, boolean>({
+      commit: (items) => this.#commitFinals(items),
+      delayMs: options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
+      maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+      maxInFlight: options.maxInFlight ?? 1,
+    });
+  }
+
+  /** Creates the schema if needed and runs pending migrations under an advisory lock. */
+  async init(): Promise<void> {
+    if (this.#ready) return;
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        // The lock comes first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide.
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [MIGRATION_LOCK_CLASS, hash32(this.#schema ?? '')]);
+        if (this.#schema !== undefined) {
+          await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.#schema)}`);
+          await client.query(`SET LOCAL search_path TO ${quoteIdent(this.#schema)}`);
+        }
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+        );
+        const res = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+        const current = res.rows[0]?.v ?? 0;
+        if (current > postgresMigrations.length) {
+          throw new Error(`PostgresStore: database schema version ${current} is newer than this code (${postgresMigrations.length})`);
+        }
+        for (let v = current; v < postgresMigrations.length; v++) {
+          await client.query(postgresMigrations[v]!);
+          await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+    this.#ready = true;
+  }
+
+  /** Commits queued inserts, stops listening and ends the pool if the store created it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([this.#writer.close(), this.#finals.close()]);
+    if (this.#listenTimer !== undefined) clearTimeout(this.#listenTimer);
+    const listen = this.#listen;
+    this.#listen = undefined;
+    if (listen !== undefined) {
+      const client = await listen.catch(() => undefined);
+      if (client !== undefined) await this.#dropListenClient(client);
+    }
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  /** Counters for metrics. */
+  stats(): StoreStats {
+    const w = this.#writer.stats();
+    const f = this.#finals.stats();
+    return {
+      commitBatches: w.batches + f.batches,
+      commitCalls: w.calls + f.calls,
+      commitFailures: w.failures + f.failures,
+      insertCalls: this.#insertCalls,
+      insertRows: this.#insertRows,
+    };
+  }
+
+  async insert(msgs: readonly NewMessage[]): Promise<void> {
+    this.#check();
+    if (msgs.length === 0) return;
+    await this.#writer.submit(msgs, msgs.length);
+    this.#insertCalls++;
+    this.#insertRows += msgs.length;
+  }
+
+  async #commitInserts(batches: readonly (readonly NewMessage[])[]): Promise<Settled<undefined>[]> {
+    const cols: unknown[][] = Array.from({ length: 27 }, () => []);
+    for (const msgs of batches) {
+      for (const m of msgs) {
+        const row = [
+          m.id,
+          m.direction,
+          m.account,
+          m.target,
+          m.batchId,
+          m.source.ton,
+          m.source.npi,
+          m.source.addr,
+          m.destination.ton,
+          m.destination.npi,
+          m.destination.addr,
+          m.serviceType,
+          m.esmClass,
+          m.protocolId,
+          m.priority,
+          m.dataCoding,
+          m.registeredDelivery,
+          m.payload,
+          m.payloadInTlv,
+          m.tlvs,
+          m.submittedAt,
+          m.scheduleAt,
+          m.expiresAt,
+          m.receiptFor,
+          m.originNode,
+          m.originSession,
+          initialState(m),
+        ];
+        for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
+      }
+    }
+    await this.#pool.query({ name: `${this.#tag}_insert`, text: this.#sql.insert, values: [...cols, this.#channel] });
+    return batches.map(() => ({ ok: true, value: undefined }));
+  }
+
+  async claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
+    this.#check();
+    checkClaim(req);
+    if (req.targets.length === 0) return [];
+    const plan = new FairClaimPlan(req.targets, req.limit, this.#turn++);
+    for (let quotas = plan.next(); quotas !== undefined; quotas = plan.next()) {
+      plan.record(await this.#claimPass(quotas, req));
+    }
+    return plan.result();
+  }
+
+  async #claimPass(quotas: readonly Quota[], req: ClaimRequest): Promise<StoredMessage[]> {
+    const res = await this.#pool.query<MessageRow>({
+      name: `${this.#tag}_claim`,
+      text: this.#sql.claim,
+      values: [quotas.map(([t]) => t), quotas.map(([, q]) => q), req.now, req.owner, req.now + req.leaseMs],
+    });
+    return res.rows.map(rowToMessage);
+  }
+
+  async markDelivered(id: string, at: number, owner: string): Promise<boolean> {
+    return this.#markFinal(id, MessageState.DELIVERED, at, 0, owner, EventKind.DELIVERED, detail.delivered(owner));
+  }
+
+  async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean> {
+    checkFailedState(state);
+    return this.#markFinal(id, state, at, errorCode, owner, EventKind.FAILED, detail.failed(state, errorCode, owner));
+  }
+
+  async #markFinal(id: string, state: string, at: number, errorCode: number, owner: string, kind: string, text: string): Promise<boolean> {
+    this.#check();
+    return this.#finals.submit({ id, state, at, errorCode, owner, kind, detail: text });
+  }
+
+  /** Commits a batch of final outcomes; an outcome's value is whether it applied. */
+  async #commitFinals(items: readonly FinalOutcome[]): Promise<Settled<boolean>[]> {
+    const unique = new Set(items.map((i) => i.id));
+    if (unique.size === items.length) {
+      const applied = await this.#finalStatement(items);
+      return items.map((i) => ({ ok: true, value: applied.has(i.id) }));
+    }
+    // The same message twice in one window (rare): an UPDATE ... FROM would apply only one
+    // of them, arbitrarily. Apply them one at a time, in order, instead.
+    const out: Settled<boolean>[] = [];
+    for (const item of items) {
+      try {
+        out.push({ ok: true, value: (await this.#finalStatement([item])).has(item.id) });
+      } catch (error) {
+        out.push({ ok: false, error });
+      }
+    }
+    return out;
+  }
+
+  async #finalStatement(items: readonly FinalOutcome[]): Promise<Set<string>> {
+    const res = await this.#pool.query<{ id: string }>({
+      name: `${this.#tag}_final`,
+      text: this.#sql.markFinal,
+      values: [
+        items.map((i) => i.id),
+        items.map((i) => i.state),
+        items.map((i) => i.at),
+        items.map((i) => i.errorCode),
+        items.map((i) => i.owner),
+        items.map((i) => i.kind),
+        items.map((i) => i.detail),
+      ],
+    });
+    return new Set(res.rows.map((r) => r.id));
+  }
+
+  async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
+    this.#check();
+    const values: unknown[] = [id, nextAttemptAt, errorCode, owner, this.#channel];
+    if (this.#events) values.push(at, detail.retry(nextAttemptAt, errorCode, owner));
+    const res = await this.#pool.query({ name: `${this.#tag}_retry`, text: this.#sql.retry, values });
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async release(ids: readonly string[], owner: string, at: number): Promise<number> {
+    this.#check();
+    if (ids.length === 0) return 0;
+    const values: unknown[] = [ids, owner, this.#channel];
+    if (this.#events) values.push(at);
+    const res = await this.#pool.query<{ n: string }>({ name: `${this.#tag}_release`, text: this.#sql.release, values });
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  async get(id: string): Promise<StoredMessage | undefined> {
+    this.#check();
+    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_get`, text: this.#sql.get, values: [id] });
+    const row = res.rows[0];
+    return row === undefined ? undefined : rowToMessage(row);
+  }
+
+  async events(id: string): Promise<MessageEvent[]> {
+    this.#check();
+    const res = await this.#pool.query<{ message_id: string; at: string; kind: string; detail: string }>({
+      name: `${this.#tag}_events`,
+      text: this.#sql.events,
+      values: [id],
+    });
+    return res.rows.map((r) => ({ messageId: r.message_id, at: Number(r.at), kind: r.kind, detail: r.detail }));
+  }
+
+  async findPending(q: PendingQuery): Promise<StoredMessage[]> {
+    this.#check();
+    const res = await this.#pool.query<MessageRow>({
+      name: `${this.#tag}_find_pending`,
+      text: this.#sql.findPending,
+      values: [q.account, q.destinationAddr, q.sourceAddr, q.serviceType ?? null],
+    });
+    return res.rows.map(rowToMessage);
+  }
+
+  async cancel(id: string, at: number): Promise<StoredMessage | undefined> {
+    this.#check();
+    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_cancel`, text: this.#sql.cancel, values: [id, at] });
+    const row = res.rows[0];
+    return row === undefined ? undefined : rowToMessage(row);
+  }
+
+  async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
+    this.#check();
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        // Lock the row, compute the new values (shared with SQLite), write them back.
+        const cur = await client.query<MessageRow>(this.#sql.lockForReplace, [id]);
+        const row = cur.rows[0];
+        if (row === undefined || !isPendingState(row.state as string)) {
+          await client.query('ROLLBACK');
+          return undefined;
+        }
+        const v = applyReplace(rowToMessage(row), changes, at);
+        const values: unknown[] = [
+          id,
+          v.payload,
+          v.payloadInTlv,
+          v.registeredDelivery,
+          v.scheduleAt,
+          v.expiresAt,
+          v.dataCoding,
+          v.esmClass,
+          v.state,
+          v.nextAttemptAt,
+          v.dueAt,
+          this.#channel,
+        ];
+        if (this.#events) values.push(at, detail.replaced(changedFields(changes)));
+        const res = await client.query<MessageRow>(this.#sql.replace, values);
+        await client.query('COMMIT');
+        return rowToMessage(res.rows[0]!);
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async expireDue(now: number, limit: number): Promise<StoredMessage[]> {
+    this.#check();
+    checkLimit(limit);
+    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_expire`, text: this.#sql.expire, values: [now, limit] });
+    return res.rows.map(rowToMessage).sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
+  }
+
+  async nextDueAt(targets: readonly string[]): Promise<number | undefined> {
+    this.#check();
+    if (targets.length === 0) return undefined;
+    const res = await this.#pool.query<{ d: string | null }>({
+      name: `${this.#tag}_next_due`,
+      text: this.#sql.nextDue,
+      values: [[...new Set(targets)]],
+    });
+    const d = res.rows[0]?.d;
+    return d === null || d === undefined ? undefined : Number(d);
+  }
+
+  async countByState(): Promise<Record<MessageStateName, number>> {
+    this.#check();
+    const out = Object.fromEntries(Object.values(MessageState).map((s) => [s, 0])) as Record<MessageStateName, number>;
+    const res = await this.#pool.query<{ state: MessageStateName; n: string }>(this.#sql.countByState);
+    for (const r of res.rows) out[r.state] = Number(r.n);
+    return out;
+  }
+
+  async queueDepth(): Promise<Record<string, number>> {
+    this.#check();
+    const out: Record<string, number> = {};
+    const res = await this.#pool.query<{ target: string; n: string }>(this.#sql.queueDepth);
+    for (const r of res.rows) out[r.target] = Number(r.n);
+    return out;
+  }
+
+  async pendingCount(account: string): Promise<number> {
+    this.#check();
+    const res = await this.#pool.query<{ n: string }>({ name: `${this.#tag}_pending_count`, text: this.#sql.pendingCount, values: [account] });
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  async purgeFinished(before: number): Promise<number> {
+    this.#check();
+    let total = 0;
+    for (;;) {
+      // Chunked, one statement (= transaction) per chunk, so a big purge never holds locks long.
+      const res = await this.#pool.query<{ n: string }>({ name: `${this.#tag}_purge`, text: this.#sql.purge, values: [before, PURGE_CHUNK] });
+      const n = Number(res.rows[0]?.n ?? 0);
+      total += n;
+      if (n < PURGE_CHUNK) return total;
+    }
+  }
+
+  async find(q: FindQuery): Promise<StoredMessage[]> {
+    this.#check();
+    checkFind(q);
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (clause: (p: string) => string, value: unknown) => {
+      values.push(value);
+      where.push(clause(`$${values.length}`));
+    };
+    if (q.account !== undefined) add((p) => `account = ${p}`, q.account);
+    if (q.addr !== undefined) add((p) => `(src_addr = ${p} OR dst_addr = ${p})`, q.addr);
+    if (q.state !== undefined) add((p) => `state = ${p}`, q.state);
+    if (q.from !== undefined) add((p) => `submitted_at >= ${p}`, q.from);
+    if (q.to !== undefined) add((p) => `submitted_at < ${p}`, q.to);
+    values.push(q.limit);
+    const text = `SELECT * FROM ${this.#sql.messages}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY submitted_at DESC, id DESC LIMIT $${values.length}`;
+    const res = await this.#pool.query<MessageRow>(text, values);
+    return res.rows.map(rowToMessage);
+  }
+
+  async onNotify(listener: (target: string) => void): Promise<() => void> {
+    this.#check();
+    this.#listeners.add(listener);
+    try {
+      await this.#ensureListening();
+    } catch (error) {
+      this.#listeners.delete(listener);
+      throw error;
+    }
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  #ensureListening(): Promise<pg.Client | pg.PoolClient> {
+    if (this.#listen === undefined) {
+      const p = this.#connectListener();
+      this.#listen = p;
+      p.catch(() => {
+        if (this.#listen === p) this.#listen = undefined;
+      });
+    }
+    return this.#listen;
+  }
+
+  async #connectListener(): Promise<pg.Client | pg.PoolClient> {
+    let client: pg.Client | pg.PoolClient;
+    if (this.#url !== undefined) {
+      // A connection of its own, so a long-lived LISTEN never holds a pool slot.
+      const own = new pg.Client({ connectionString: this.#url });
+      own.on('error', () => {});
+      await own.connect();
+      client = own;
+    } else {
+      client = await this.#pool.connect();
+    }
+    client.on('notification', (n) => {
+      if (n.channel !== this.#channel) return;
+      const target = n.payload ?? '';
+      for (const l of this.#listeners) l(target);
+    });
+    client.on('error', () => this.#onListenLost(client));
+    client.on('end', () => this.#onListenLost(client));
+    try {
+      await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
+    } catch (error) {
+      await this.#dropListenClient(client);
+      throw error;
+    }
+    return client;
+  }
+
+  #onListenLost(client: pg.Client | pg.PoolClient): void {
+    const current = this.#listen;
+    if (this.#closed || current === undefined) return;
+    void current.then(
+      (c) => {
+        if (c !== client) return;
+        this.#listen = undefined;
+        void this.#dropListenClient(client);
+        this.#scheduleRelisten();
+      },
+      () => {},
+    );
+  }
+
+  #scheduleRelisten(): void {
+    if (this.#closed || this.#listenTimer !== undefined) return;
+    this.#listenTimer = setTimeout(() => {
+      this.#listenTimer = undefined;
+      if (this.#closed || this.#listeners.size === 0) return;
+      this.#ensureListening().then(
+        () => {
+          // Notifications sent while we were away are lost: tell listeners to re-check all.
+          for (const l of this.#listeners) l('*');
+        },
+        () => this.#scheduleRelisten(),
+      );
+    }, this.#listenRetryMs);
+    this.#listenTimer.unref();
+  }
+
+  async #dropListenClient(client: pg.Client | pg.PoolClient): Promise<void> {
+    if ('release' in client) {
+      try {
+        client.release(true);
+      } catch {
+        // Already released.
+      }
+    } else {
+      await client.end().catch(() => {});
+    }
+  }
+
+  #check(): void {
+    if (!this.#ready) throw new Error('PostgresStore: not initialised (call init())');
+  }
+}

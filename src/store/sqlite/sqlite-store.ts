@@ -1,0 +1,576 @@
+/**
+ * The embedded message store: one SQLite file through better-sqlite3.
+ *
+ * - WAL journal with `synchronous=FULL`: a commit returns only once the WAL is fsynced, so
+ *   "committed" means "on disk".
+ * - Every write (insert, claim, outcome, cancel, ...) goes through one {@link GroupCommitter}:
+ *   writes arriving within `commitDelayMs` run in ONE `BEGIN IMMEDIATE` transaction, each in
+ *   its own savepoint (so one failing write rolls back alone), and share one fsync. Without
+ *   this every delivery outcome would cost an fsync of its own and, since better-sqlite3 is
+ *   synchronous, block the event loop for it.
+ * - Reads run directly; no transaction is ever left open across an `await`, so they only see
+ *   committed data.
+ * - Statements are prepared once in `init()`.
+ *
+ * Several stores (in one process or several) may open the same file: SQLite's write lock
+ * serialises their transactions, so two claimers never lease the same message.
+ */
+import { EventEmitter } from 'node:events';
+import { resolve as resolvePath } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  applyReplace,
+  changedFields,
+  checkClaim,
+  checkFailedState,
+  checkFind,
+  checkLimit,
+  DEFAULT_COMMIT_DELAY_MS,
+  DEFAULT_MAX_BATCH,
+  detail,
+  FairClaimPlan,
+  initialState,
+  type MessageRow,
+  PURGE_CHUNK,
+  type Quota,
+  rowToMessage,
+} from '../common.js';
+import { GroupCommitter, type Settled } from '../group-commit.js';
+import { sqliteMigrations } from '../migrations/sqlite.js';
+import {
+  type ClaimRequest,
+  EventKind,
+  type FailedState,
+  type FindQuery,
+  isPendingState,
+  type MessageEvent,
+  MessageState,
+  type MessageStateName,
+  type NewMessage,
+  type PendingQuery,
+  type ReplaceChanges,
+  type Store,
+  type StoredMessage,
+  type StoreOptions,
+  type StoreStats,
+} from '../types.js';
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions extends StoreOptions {
+  /** Database file; created if missing. `:memory:` works for throwaway stores. */
+  path: string;
+  /** How long (ms) to wait for another connection's write lock before failing. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+type WriteOp = () => unknown;
+
+const PENDING_SQL = `state IN ('SCHEDULED', 'ENROUTE')`;
+
+// In-process notification buses, one per database file, so that stores of this process on the
+// same file hear each other (SQLite has no LISTEN/NOTIFY).
+const buses = new Map<string, { emitter: EventEmitter; refs: number }>();
+
+function acquireBus(key: string): EventEmitter {
+  let bus = buses.get(key);
+  if (bus === undefined) {
+    const emitter = new EventEmitter();
+    emitter.setMaxListeners(0);
+    bus = { emitter, refs: 0 };
+    buses.set(key, bus);
+  }
+  bus.refs++;
+  return bus.emitter;
+}
+
+function releaseBus(key: string): void {
+  const bus = buses.get(key);
+  if (bus !== undefined && --bus.refs === 0) buses.delete(key);
+}
+
+let memoryBusSeq = 0;
+
+interface Statements {
+  insertMessage: Database.Statement;
+  insertEvent: Database.Statement;
+  get: Database.Statement;
+  events: Database.Statement;
+  claim: Database.Statement;
+  markFinal: Database.Statement;
+  retry: Database.Statement;
+  release: Database.Statement;
+  cancel: Database.Statement;
+  replace: Database.Statement;
+  expire: Database.Statement;
+  nextDue: Database.Statement;
+  countByState: Database.Statement;
+  queueDepth: Database.Statement;
+  pendingCount: Database.Statement;
+  findPending: Database.Statement;
+  purgeIds: Database.Statement;
+  purgeEvents: Database.Statement;
+  purgeMessages: Database.Statement;
+}
+
+/** {@link Store} on one SQLite file. Call {@link init} before use. */
+export class SqliteStore implements Store {
+  readonly #path: string;
+  readonly #busyTimeoutMs: number;
+  readonly #events: boolean;
+  readonly #writer: GroupCommitter<WriteOp, unknown>;
+  readonly #busKey: string;
+  #bus: EventEmitter | undefined;
+  #db: Database.Database | undefined;
+  #st: Statements | undefined;
+  #savepoint: ((op: WriteOp) => unknown) | undefined;
+  #findCache = new Map<string, Database.Statement>();
+  #notifyAfterCommit = new Set<string>();
+  #turn = 0;
+  #insertCalls = 0;
+  #insertRows = 0;
+
+  constructor(options: SqliteStoreOptions) {
+    this.#path = options.path;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.#events = options.events ?? true;
+    this.#busKey = options.path === ':memory:' || options.path === '' ? `memory:${++memoryBusSeq}` : resolvePath(options.path);
+    this.#writer = new GroupCommitter<WriteOp, unknown>({
+      commit: (ops) => this.#commit(ops),
+      delayMs: options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
+      maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+    });
+  }
+
+  /** Opens the file (WAL, synchronous=FULL), runs pending migrations and prepares statements. */
+  async init(): Promise<void> {
+    if (this.#db !== undefined) return;
+    const db = new Database(this.#path, { timeout: this.#busyTimeoutMs });
+    try {
+      db.pragma('journal_mode = WAL');
+      // FULL: fsync the WAL on every commit, so a resolved insert survives power loss.
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = OFF');
+      migrate(db);
+      this.#st = prepare(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.#db = db;
+    this.#savepoint = db.transaction((op: WriteOp) => op());
+    this.#bus = acquireBus(this.#busKey);
+  }
+
+  /** Commits queued writes and closes the file. */
+  async close(): Promise<void> {
+    await this.#writer.close();
+    if (this.#db !== undefined) {
+      this.#db.close();
+      this.#db = undefined;
+      this.#st = undefined;
+      this.#findCache.clear();
+      releaseBus(this.#busKey);
+      this.#bus = undefined;
+    }
+  }
+
+  /** Counters for metrics. */
+  stats(): StoreStats {
+    const w = this.#writer.stats();
+    return {
+      commitBatches: w.batches,
+      commitCalls: w.calls,
+      commitFailures: w.failures,
+      insertCalls: this.#insertCalls,
+      insertRows: this.#insertRows,
+    };
+  }
+
+  async insert(msgs: readonly NewMessage[]): Promise<void> {
+    if (msgs.length === 0) return;
+    await this.#write(() => {
+      const st = this.#stmts();
+      for (const m of msgs) {
+        st.insertMessage.run(
+          m.id,
+          m.direction,
+          m.account,
+          m.target,
+          m.batchId,
+          m.source.ton,
+          m.source.npi,
+          m.source.addr,
+          m.destination.ton,
+          m.destination.npi,
+          m.destination.addr,
+          m.serviceType,
+          m.esmClass,
+          m.protocolId,
+          m.priority,
+          m.dataCoding,
+          m.registeredDelivery,
+          m.payload,
+          m.payloadInTlv ? 1 : 0,
+          m.tlvs,
+          m.submittedAt,
+          m.scheduleAt,
+          m.expiresAt,
+          m.receiptFor,
+          m.originNode,
+          m.originSession,
+          initialState(m),
+          m.scheduleAt,
+          m.scheduleAt,
+        );
+        if (this.#events) st.insertEvent.run(m.id, m.submittedAt, EventKind.ACCEPTED, detail.accepted(m));
+        this.#notifyAfterCommit.add(m.target);
+      }
+    }, msgs.length);
+    this.#insertCalls++;
+    this.#insertRows += msgs.length;
+  }
+
+  async claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
+    checkClaim(req);
+    if (req.targets.length === 0) return [];
+    const turn = this.#turn++;
+    return this.#write(() => {
+      const st = this.#stmts();
+      const until = req.now + req.leaseMs;
+      const plan = new FairClaimPlan(req.targets, req.limit, turn);
+      for (let quotas = plan.next(); quotas !== undefined; quotas = plan.next()) {
+        plan.record(this.#claimPass(st, quotas, req, until));
+      }
+      return plan.result();
+    });
+  }
+
+  #claimPass(st: Statements, quotas: readonly Quota[], req: ClaimRequest, until: number): StoredMessage[] {
+    const out: StoredMessage[] = [];
+    for (const [target, quota] of quotas) {
+      const rows = st.claim.all(req.owner, until, until, target, req.now, req.now, quota) as MessageRow[];
+      for (const row of rows) {
+        const m = rowToMessage(row);
+        if (this.#events) st.insertEvent.run(m.id, req.now, EventKind.ATTEMPT, detail.attempt(req.owner, m.attempts + 1));
+        out.push(m);
+      }
+    }
+    return out;
+  }
+
+  async markDelivered(id: string, at: number, owner: string): Promise<boolean> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const applied = st.markFinal.run(MessageState.DELIVERED, at, 0, id, owner).changes > 0;
+      if (applied && this.#events) st.insertEvent.run(id, at, EventKind.DELIVERED, detail.delivered(owner));
+      return applied;
+    });
+  }
+
+  async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean> {
+    checkFailedState(state);
+    return this.#write(() => {
+      const st = this.#stmts();
+      const applied = st.markFinal.run(state, at, errorCode, id, owner).changes > 0;
+      if (applied && this.#events) st.insertEvent.run(id, at, EventKind.FAILED, detail.failed(state, errorCode, owner));
+      return applied;
+    });
+  }
+
+  async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const row = st.retry.get(nextAttemptAt, errorCode, nextAttemptAt, id, owner) as { target: string } | undefined;
+      if (row === undefined) return false;
+      if (this.#events) st.insertEvent.run(id, at, EventKind.RETRY, detail.retry(nextAttemptAt, errorCode, owner));
+      this.#notifyAfterCommit.add(row.target);
+      return true;
+    });
+  }
+
+  async release(ids: readonly string[], owner: string, at: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.#write(() => {
+      const st = this.#stmts();
+      let n = 0;
+      for (const id of ids) {
+        const row = st.release.get(id, owner) as { target: string } | undefined;
+        if (row === undefined) continue;
+        n++;
+        if (this.#events) st.insertEvent.run(id, at, EventKind.RELEASED, detail.released(owner));
+        this.#notifyAfterCommit.add(row.target);
+      }
+      return n;
+    });
+  }
+
+  async get(id: string): Promise<StoredMessage | undefined> {
+    const row = this.#stmts().get.get(id) as MessageRow | undefined;
+    return row === undefined ? undefined : rowToMessage(row);
+  }
+
+  async events(id: string): Promise<MessageEvent[]> {
+    const rows = this.#stmts().events.all(id) as { message_id: string; at: number; kind: string; detail: string }[];
+    return rows.map((r) => ({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail }));
+  }
+
+  async findPending(q: PendingQuery): Promise<StoredMessage[]> {
+    const serviceType = q.serviceType ?? null;
+    const rows = this.#stmts().findPending.all(q.account, q.destinationAddr, q.sourceAddr, serviceType, serviceType) as MessageRow[];
+    return rows.map(rowToMessage);
+  }
+
+  async cancel(id: string, at: number): Promise<StoredMessage | undefined> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const row = st.cancel.get(at, id) as MessageRow | undefined;
+      if (row === undefined) return undefined;
+      if (this.#events) st.insertEvent.run(id, at, EventKind.CANCELLED, '');
+      return rowToMessage(row);
+    });
+  }
+
+  async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const row = st.get.get(id) as MessageRow | undefined;
+      if (row === undefined) return undefined;
+      const m = rowToMessage(row);
+      if (!isPendingState(m.state)) return undefined;
+      const v = applyReplace(m, changes, at);
+      const updated = st.replace.get(
+        v.payload,
+        v.payloadInTlv ? 1 : 0,
+        v.registeredDelivery,
+        v.scheduleAt,
+        v.expiresAt,
+        v.dataCoding,
+        v.esmClass,
+        v.state,
+        v.nextAttemptAt,
+        v.dueAt,
+        id,
+      ) as MessageRow;
+      if (this.#events) st.insertEvent.run(id, at, EventKind.REPLACED, detail.replaced(changedFields(changes)));
+      this.#notifyAfterCommit.add(m.target);
+      return rowToMessage(updated);
+    });
+  }
+
+  async expireDue(now: number, limit: number): Promise<StoredMessage[]> {
+    checkLimit(limit);
+    return this.#write(() => {
+      const st = this.#stmts();
+      const rows = st.expire.all(now, now, now, limit) as MessageRow[];
+      const out = rows.map(rowToMessage);
+      if (this.#events) for (const m of out) st.insertEvent.run(m.id, now, EventKind.EXPIRED, '');
+      return out.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
+    });
+  }
+
+  async nextDueAt(targets: readonly string[]): Promise<number | undefined> {
+    const st = this.#stmts();
+    let min: number | undefined;
+    for (const target of new Set(targets)) {
+      // One MIN() per target: SQLite answers each from the end of the messages_due index.
+      const row = st.nextDue.get(target) as { d: number | null };
+      if (row.d !== null && (min === undefined || row.d < min)) min = row.d;
+    }
+    return min;
+  }
+
+  async countByState(): Promise<Record<MessageStateName, number>> {
+    const out = Object.fromEntries(Object.values(MessageState).map((s) => [s, 0])) as Record<MessageStateName, number>;
+    for (const r of this.#stmts().countByState.all() as { state: MessageStateName; n: number }[]) out[r.state] = r.n;
+    return out;
+  }
+
+  async queueDepth(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const r of this.#stmts().queueDepth.all() as { target: string; n: number }[]) out[r.target] = r.n;
+    return out;
+  }
+
+  async pendingCount(account: string): Promise<number> {
+    return (this.#stmts().pendingCount.get(account) as { n: number }).n;
+  }
+
+  async purgeFinished(before: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // Chunked, one transaction per chunk, so a big purge never holds the write lock long.
+      const n = await this.#write(() => {
+        const st = this.#stmts();
+        const ids = (st.purgeIds.all(before, PURGE_CHUNK) as { id: string }[]).map((r) => r.id);
+        if (ids.length === 0) return 0;
+        const json = JSON.stringify(ids);
+        st.purgeEvents.run(json);
+        return st.purgeMessages.run(json).changes;
+      });
+      total += n;
+      if (n < PURGE_CHUNK) return total;
+    }
+  }
+
+  async find(q: FindQuery): Promise<StoredMessage[]> {
+    checkFind(q);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.account !== undefined) {
+      where.push('account = ?');
+      params.push(q.account);
+    }
+    if (q.addr !== undefined) {
+      where.push('(src_addr = ? OR dst_addr = ?)');
+      params.push(q.addr, q.addr);
+    }
+    if (q.state !== undefined) {
+      where.push('state = ?');
+      params.push(q.state);
+    }
+    if (q.from !== undefined) {
+      where.push('submitted_at >= ?');
+      params.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('submitted_at < ?');
+      params.push(q.to);
+    }
+    const sql = `SELECT * FROM messages${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY submitted_at DESC, id DESC LIMIT ?`;
+    params.push(q.limit);
+    this.#stmts();
+    let stmt = this.#findCache.get(sql);
+    if (stmt === undefined) {
+      stmt = this.#db!.prepare(sql);
+      this.#findCache.set(sql, stmt);
+    }
+    return (stmt.all(...params) as MessageRow[]).map(rowToMessage);
+  }
+
+  async onNotify(listener: (target: string) => void): Promise<() => void> {
+    const bus = this.#bus;
+    if (bus === undefined) throw new Error('SqliteStore: call init() first');
+    bus.on('notify', listener);
+    return () => {
+      bus.off('notify', listener);
+    };
+  }
+
+  #stmts(): Statements {
+    if (this.#st === undefined) throw new Error('SqliteStore: not initialised (call init()) or closed');
+    return this.#st;
+  }
+
+  #write<T>(op: () => T, weight = 1): Promise<T> {
+    return this.#writer.submit(op, weight) as Promise<T>;
+  }
+
+  /** Runs a batch of write operations in one IMMEDIATE transaction, each in a savepoint. */
+  #commit(ops: readonly WriteOp[]): Settled<unknown>[] {
+    const db = this.#db;
+    const savepoint = this.#savepoint;
+    if (db === undefined || savepoint === undefined) throw new Error('SqliteStore: not initialised (call init()) or closed');
+    const outcomes: Settled<unknown>[] = [];
+    this.#notifyAfterCommit.clear();
+    const batch = db.transaction(() => {
+      for (const op of ops) {
+        try {
+          // Nested better-sqlite3 transaction = SAVEPOINT: a throwing op rolls back alone.
+          outcomes.push({ ok: true, value: savepoint(op) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+    try {
+      // IMMEDIATE takes the write lock up front, so reads inside ops never go stale.
+      batch.immediate();
+    } catch (error) {
+      this.#notifyAfterCommit.clear();
+      throw error;
+    }
+    if (this.#notifyAfterCommit.size > 0) {
+      const targets = [...this.#notifyAfterCommit];
+      this.#notifyAfterCommit.clear();
+      const bus = this.#bus;
+      // After the commit, and outside the transaction: listeners may read the store.
+      if (bus !== undefined) queueMicrotask(() => {
+        for (const t of targets) bus.emit('notify', t);
+      });
+    }
+    return outcomes;
+  }
+}
+
+/** Applies pending migrations inside one IMMEDIATE transaction (safe against a concurrent opener). */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+    const current = row.v ?? 0;
+    if (current > sqliteMigrations.length) {
+      throw new Error(`SqliteStore: database schema version ${current} is newer than this code (${sqliteMigrations.length})`);
+    }
+    const record = db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, CAST(strftime('%s', 'now') AS INTEGER) * 1000)");
+    for (let v = current; v < sqliteMigrations.length; v++) {
+      db.exec(sqliteMigrations[v]!);
+      record.run(v + 1);
+    }
+  }).immediate();
+}
+
+function prepare(db: Database.Database): Statements {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    insertMessage: p(`INSERT INTO messages (
+        id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
+        service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
+        tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
+        next_attempt_at, due_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertEvent: p('INSERT INTO events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)'),
+    get: p('SELECT * FROM messages WHERE id = ?'),
+    events: p('SELECT message_id, at, kind, detail FROM events WHERE message_id = ? ORDER BY seq'),
+    // The sub-select walks messages_due (target, due_at, priority DESC) in order and stops at
+    // the quota; the claimed row's due_at moves to the lease end so nobody else sees it due.
+    claim: p(`UPDATE messages SET state = 'ENROUTE', lease_owner = ?, lease_until = ?, due_at = ?
+      WHERE rowid IN (
+        SELECT rowid FROM messages
+        WHERE target = ? AND ${PENDING_SQL} AND due_at <= ? AND expires_at > ?
+        ORDER BY due_at, priority DESC LIMIT ?)
+      RETURNING *`),
+    markFinal: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, attempts = attempts + 1,
+        lease_owner = NULL, lease_until = 0
+      WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}`),
+    retry: p(`UPDATE messages SET state = 'ENROUTE', next_attempt_at = ?, error_code = ?, attempts = attempts + 1,
+        lease_owner = NULL, lease_until = 0, due_at = MAX(schedule_at, ?)
+      WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}
+      RETURNING target`),
+    release: p(`UPDATE messages SET lease_owner = NULL, lease_until = 0, due_at = MAX(schedule_at, next_attempt_at)
+      WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}
+      RETURNING target`),
+    cancel: p(`UPDATE messages SET state = 'DELETED', final_at = ?, lease_owner = NULL, lease_until = 0
+      WHERE id = ? AND ${PENDING_SQL}
+      RETURNING *`),
+    replace: p(`UPDATE messages SET payload = ?, payload_in_tlv = ?, registered_delivery = ?, schedule_at = ?,
+        expires_at = ?, data_coding = ?, esm_class = ?, state = ?, next_attempt_at = ?, due_at = ?
+      WHERE id = ?
+      RETURNING *`),
+    expire: p(`UPDATE messages SET state = 'EXPIRED', final_at = ?, lease_owner = NULL, lease_until = 0
+      WHERE rowid IN (
+        SELECT rowid FROM messages
+        WHERE ${PENDING_SQL} AND expires_at <= ? AND lease_until <= ?
+        ORDER BY expires_at LIMIT ?)
+      RETURNING *`),
+    nextDue: p(`SELECT MIN(due_at) AS d FROM messages WHERE target = ? AND ${PENDING_SQL}`),
+    countByState: p('SELECT state, COUNT(*) AS n FROM messages GROUP BY state'),
+    queueDepth: p(`SELECT target, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY target`),
+    pendingCount: p(`SELECT COUNT(*) AS n FROM messages WHERE account = ? AND ${PENDING_SQL}`),
+    findPending: p(`SELECT * FROM messages
+      WHERE account = ? AND dst_addr = ? AND src_addr = ? AND ${PENDING_SQL} AND (? IS NULL OR service_type = ?)
+      ORDER BY submitted_at, id`),
+    purgeIds: p('SELECT id FROM messages WHERE final_at < ? LIMIT ?'),
+    purgeEvents: p('DELETE FROM events WHERE message_id IN (SELECT value FROM json_each(?))'),
+    purgeMessages: p('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
+  };
+}

@@ -1,0 +1,333 @@
+/**
+ * The message store model and the {@link Store} interface shared by every backend.
+ *
+ * The store knows rows, not PDUs: payloads are opaque `Buffer`s, addresses are plain
+ * TON/NPI/string triples, and every time is an epoch-millisecond number passed in by the
+ * caller (the store never reads the clock, so tests drive time explicitly).
+ * This module imports nothing.
+ */
+
+/**
+ * Message states. Names follow SMPP `message_state` [SMPP34 §5.2.28]; `SCHEDULED` and
+ * `SKIPPED` are the SMPP 5.0 additions [SMPP50 §4.7.15].
+ * A message is *pending* while `SCHEDULED` or `ENROUTE`; every other state is final.
+ */
+export const MessageState = {
+  SCHEDULED: 'SCHEDULED',
+  ENROUTE: 'ENROUTE',
+  DELIVERED: 'DELIVERED',
+  EXPIRED: 'EXPIRED',
+  DELETED: 'DELETED',
+  UNDELIVERABLE: 'UNDELIVERABLE',
+  ACCEPTED: 'ACCEPTED',
+  UNKNOWN: 'UNKNOWN',
+  REJECTED: 'REJECTED',
+  SKIPPED: 'SKIPPED',
+} as const;
+/** One of the {@link MessageState} values. */
+export type MessageStateName = (typeof MessageState)[keyof typeof MessageState];
+/** States in which a message still waits for delivery. */
+export type PendingState = typeof MessageState.SCHEDULED | typeof MessageState.ENROUTE;
+/** Final states that {@link Store.markFailed} may set (everything final except `DELIVERED`). */
+export type FailedState = Exclude<MessageStateName, PendingState | typeof MessageState.DELIVERED>;
+
+/** The pending states, in a fixed order (used to build SQL `IN` lists). */
+export const PENDING_STATES: readonly PendingState[] = [MessageState.SCHEDULED, MessageState.ENROUTE];
+
+/** True when `state` is `SCHEDULED` or `ENROUTE`. */
+export function isPendingState(state: string): state is PendingState {
+  return state === MessageState.SCHEDULED || state === MessageState.ENROUTE;
+}
+
+/** True when `state` is a final state other than `DELIVERED` (a valid {@link Store.markFailed} state). */
+export function isFailedState(state: string): state is FailedState {
+  return (
+    state !== MessageState.DELIVERED &&
+    !isPendingState(state) &&
+    Object.hasOwn(MessageState, state)
+  );
+}
+
+/** Traffic direction of a stored message. */
+export const Direction = { MT: 'mt', MO: 'mo', RECEIPT: 'receipt' } as const;
+/** One of the {@link Direction} values. */
+export type DirectionName = (typeof Direction)[keyof typeof Direction];
+
+/** An SMPP address: type of number, numbering plan indicator and the digits/alphanumerics. */
+export interface Address {
+  /** type_of_number [SMPP34 §5.2.5]. */
+  ton: number;
+  /** numbering_plan_indicator [SMPP34 §5.2.6]. */
+  npi: number;
+  /** The address itself. */
+  addr: string;
+}
+
+/** A message as handed to {@link Store.insert}. */
+export interface NewMessage {
+  /** The message_id given to the ESME, assigned by the caller; unique across the store. */
+  id: string;
+  /** `mt` (submitted by an ESME), `mo` (from the network) or `receipt` (a delivery receipt). */
+  direction: DirectionName;
+  /** Owner: submitting account for MT; the receiving account for MO and receipts. */
+  account: string;
+  /** Delivery target key chosen by routing, e.g. `esme:bob`, `network`, `upstream-a`. */
+  target: string;
+  /** submit_multi: shared by the records of one submit; otherwise null. */
+  batchId: string | null;
+  /** Originator. */
+  source: Address;
+  /** Recipient. */
+  destination: Address;
+  /** service_type [SMPP34 §5.2.11]. */
+  serviceType: string;
+  /** esm_class [SMPP34 §5.2.12]. */
+  esmClass: number;
+  /** protocol_id [SMPP34 §5.2.13]. */
+  protocolId: number;
+  /** priority_flag [SMPP34 §5.2.14]; higher is more urgent. */
+  priority: number;
+  /** data_coding [SMPP34 §5.2.19]. */
+  dataCoding: number;
+  /** registered_delivery [SMPP34 §5.2.17]. */
+  registeredDelivery: number;
+  /** User data bytes (short_message or message_payload). */
+  payload: Buffer;
+  /** True when the payload came as the message_payload TLV. */
+  payloadInTlv: boolean;
+  /** Pass-through TLVs, opaque encoded bytes, or null. */
+  tlvs: Buffer | null;
+  /** Epoch ms when the message was accepted. */
+  submittedAt: number;
+  /** Epoch ms of the first allowed delivery attempt; equals `submittedAt` when immediate. */
+  scheduleAt: number;
+  /** Epoch ms after which the message is no longer delivered (validity period end). */
+  expiresAt: number;
+  /** For receipts: id of the message this receipt reports on; otherwise null. */
+  receiptFor: string | null;
+  /** Cluster node that accepted the message (diagnostics). */
+  originNode: string | null;
+  /** Session that submitted the message (diagnostics). */
+  originSession: string | null;
+}
+
+/** A message as stored: the submitted fields plus delivery state. */
+export interface StoredMessage extends NewMessage {
+  /** Current state; `SCHEDULED`/`ENROUTE` while pending. */
+  state: MessageStateName;
+  /** Delivery attempts that reached an outcome (delivered, failed or retry). */
+  attempts: number;
+  /** Epoch ms of the earliest next attempt (also bounded below by `scheduleAt`). */
+  nextAttemptAt: number;
+  /** Who holds the delivery lease, or null. */
+  leaseOwner: string | null;
+  /** Epoch ms when the lease lapses; 0 when not leased. */
+  leaseUntil: number;
+  /** Epoch ms when the message reached a final state, or null while pending. */
+  finalAt: number | null;
+  /** Last error code reported for the message (0 when none). */
+  errorCode: number;
+}
+
+/** Kinds of lifecycle events written by the stores. Other kinds may appear in future versions. */
+export const EventKind = {
+  ACCEPTED: 'accepted',
+  ATTEMPT: 'attempt',
+  RETRY: 'retry',
+  RELEASED: 'released',
+  DELIVERED: 'delivered',
+  FAILED: 'failed',
+  EXPIRED: 'expired',
+  CANCELLED: 'cancelled',
+  REPLACED: 'replaced',
+} as const;
+
+/** One entry of a message's lifecycle log. */
+export interface MessageEvent {
+  /** The message the event belongs to. */
+  messageId: string;
+  /** Epoch ms of the event (the `at`/`now` passed to the store operation). */
+  at: number;
+  /** What happened, e.g. `accepted`, `attempt`, `retry`, `delivered` (see {@link EventKind}). */
+  kind: string;
+  /** Short free-form detail, e.g. `owner=node-1 attempt=2` or `state=UNDELIVERABLE error=69`. */
+  detail: string;
+}
+
+/** Arguments of {@link Store.claimDue}. */
+export interface ClaimRequest {
+  /** Targets to claim for; each gets a fair share of `limit`. */
+  targets: readonly string[];
+  /** The current time (epoch ms). */
+  now: number;
+  /** Maximum number of messages returned (≥ 1). */
+  limit: number;
+  /** Lease length in ms (> 0); the message becomes claimable again at `now + leaseMs`. */
+  leaseMs: number;
+  /** Lease owner recorded on the claimed messages; outcomes must pass the same owner. */
+  owner: string;
+}
+
+/** Arguments of {@link Store.findPending} (cancel_sm by address, replace_if_present). */
+export interface PendingQuery {
+  /** Owning account. */
+  account: string;
+  /** Source address digits (TON/NPI are not compared). */
+  sourceAddr: string;
+  /** Destination address digits (TON/NPI are not compared). */
+  destinationAddr: string;
+  /** When given, the service_type must match too. */
+  serviceType?: string;
+}
+
+/** Fields {@link Store.replace} may change. Absent fields are kept. */
+export interface ReplaceChanges {
+  payload?: Buffer;
+  payloadInTlv?: boolean;
+  registeredDelivery?: number;
+  scheduleAt?: number;
+  expiresAt?: number;
+  dataCoding?: number;
+  esmClass?: number;
+}
+
+/** Arguments of {@link Store.find} (admin search). All filters are optional and combine with AND. */
+export interface FindQuery {
+  /** Owning account. */
+  account?: string;
+  /** Matches either the source or the destination address digits. */
+  addr?: string;
+  /** Current state. */
+  state?: MessageStateName;
+  /** `submittedAt >= from`. */
+  from?: number;
+  /** `submittedAt < to`. */
+  to?: number;
+  /** Maximum number of results (newest first). */
+  limit: number;
+}
+
+/** Counters for metrics. Monotonic since the store was created. */
+export interface StoreStats {
+  /**
+   * Write transactions committed by the group committers (SQLite: all writes; PostgreSQL:
+   * inserts and final outcomes, the other writes being single statements).
+   */
+  commitBatches: number;
+  /** Operations that went through the group committer. */
+  commitCalls: number;
+  /** Batches that failed as a whole (their operations were then retried one by one). */
+  commitFailures: number;
+  /** Successful {@link Store.insert} calls. */
+  insertCalls: number;
+  /** Messages inserted by successful {@link Store.insert} calls. */
+  insertRows: number;
+}
+
+/** Options common to every backend. */
+export interface StoreOptions {
+  /**
+   * How long (ms) the group committer waits for more writes before committing a batch.
+   * 0 gathers only the writes of the current event-loop turn. Default 1.
+   */
+  commitDelayMs?: number;
+  /** A batch is committed at once when it holds this many rows. Default 1000. */
+  maxBatch?: number;
+  /** Write the lifecycle event log (`events()`). Default true. */
+  events?: boolean;
+}
+
+/**
+ * The durable message store. One interface, implemented by SQLite (embedded default) and
+ * PostgreSQL (clusters); `test/contract/store-contract.ts` holds the behaviour both must show.
+ *
+ * Lease rules: {@link claimDue} leases messages to an owner. {@link markDelivered},
+ * {@link markFailed} and {@link retryLater} apply only while the message is pending and its
+ * lease is still recorded for that owner (even past `leaseUntil`, as long as nobody else has
+ * claimed it since), so a stale lease holder can never overwrite a newer attempt's outcome.
+ */
+export interface Store {
+  /** Opens the database and runs pending migrations (idempotent; safe from several processes). */
+  init(): Promise<void>;
+  /** Commits queued writes, then closes connections. */
+  close(): Promise<void>;
+
+  /**
+   * Inserts messages; resolves only once they are committed (durable). Concurrent calls
+   * share one transaction (group commit); the rows of one call always commit together.
+   * Rejects (for this call only) when an id already exists.
+   */
+  insert(msgs: readonly NewMessage[]): Promise<void>;
+  /**
+   * Leases up to `limit` due messages of `targets` to `owner`: pending, `scheduleAt <= now`,
+   * `nextAttemptAt <= now`, `expiresAt > now` and not leased (`leaseUntil <= now`).
+   * Each target gets a fair share of `limit`; within a target the order is due time, then
+   * priority (higher first). Claimed messages become `ENROUTE`. Two claimers never get the
+   * same message while a lease is live.
+   */
+  claimDue(req: ClaimRequest): Promise<StoredMessage[]>;
+  /** Marks a leased message `DELIVERED` (attempts + 1). Returns whether it applied. */
+  markDelivered(id: string, at: number, owner: string): Promise<boolean>;
+  /** Marks a leased message failed with a final `state` (attempts + 1). Returns whether it applied. */
+  markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean>;
+  /**
+   * Ends an attempt with a temporary error: attempts + 1, lease cleared, due again at
+   * `nextAttemptAt`. `at` is the current time (recorded in the event). Returns whether it applied.
+   */
+  retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean>;
+  /**
+   * Gives leased messages back without an attempt (attempts unchanged; due again at once).
+   * Only messages still leased to `owner` are released. `at` is the time recorded in the event.
+   * Returns how many were released.
+   */
+  release(ids: readonly string[], owner: string, at: number): Promise<number>;
+
+  /** The message with this id, or undefined. */
+  get(id: string): Promise<StoredMessage | undefined>;
+  /** The lifecycle events of a message, oldest first. */
+  events(id: string): Promise<MessageEvent[]>;
+  /** Pending messages of an account by source/destination address (and service_type). */
+  findPending(query: PendingQuery): Promise<StoredMessage[]>;
+  /**
+   * Cancels a pending message (state `DELETED`), even one whose delivery is in flight; the
+   * lease holder's later outcome then does not apply. Returns the updated message, or
+   * undefined when the message does not exist or is already final.
+   */
+  cancel(id: string, at: number): Promise<StoredMessage | undefined>;
+  /**
+   * Changes a pending message. A new `scheduleAt` also resets the state to `SCHEDULED`
+   * (future) or `ENROUTE`. An in-flight attempt is not interrupted. Returns the updated
+   * message, or undefined when it does not exist or is final.
+   */
+  replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined>;
+  /**
+   * Moves up to `limit` pending, unleased messages with `expiresAt <= now` to `EXPIRED`
+   * (`finalAt = now`) and returns them (the caller makes the receipts).
+   */
+  expireDue(now: number, limit: number): Promise<StoredMessage[]>;
+  /**
+   * Earliest time a pending message of `targets` becomes claimable (max of scheduleAt,
+   * nextAttemptAt and a live lease's end), or undefined when none is pending. May be in the
+   * past: expired-but-not-yet-expired messages count too, so schedulers should run expireDue.
+   */
+  nextDueAt(targets: readonly string[]): Promise<number | undefined>;
+  /** Number of messages per state (every state present, zero when none). */
+  countByState(): Promise<Record<MessageStateName, number>>;
+  /** Pending messages per target (targets with none are absent). */
+  queueDepth(): Promise<Record<string, number>>;
+  /** Pending messages owned by `account` (for queue limits; callers should cache it). */
+  pendingCount(account: string): Promise<number>;
+  /** Deletes final messages with `finalAt < before`, and their events. Returns the number of messages. */
+  purgeFinished(before: number): Promise<number>;
+  /** Admin search, newest first (by submittedAt, then id). */
+  find(query: FindQuery): Promise<StoredMessage[]>;
+  /**
+   * Calls `listener(target)` when messages of `target` were inserted, retried or released.
+   * PostgreSQL: via LISTEN/NOTIFY, so it also hears other processes (and the target `*`
+   * after the listening connection was re-established). SQLite: stores of this process on
+   * the same file only. Resolves once listening; the result unsubscribes.
+   */
+  onNotify(listener: (target: string) => void): Promise<() => void>;
+  /** Counters for metrics. */
+  stats(): StoreStats;
+}

@@ -1,0 +1,142 @@
+/**
+ * Runs the store contract against {@link PostgresStore}: each test gets its own database on
+ * one PostgreSQL server (embedded, or `SMSC_TEST_PG_URL`). Plus PostgreSQL specifics.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { startTestPostgres, type TestPostgres } from '../support/pg.js';
+import { makeMessage, storeContract } from './store-contract.js';
+
+// Held for the whole file so the shared server is not restarted between tests.
+let anchor: TestPostgres | undefined;
+const hooks = {
+  before: async () => {
+    anchor ??= await startTestPostgres();
+  },
+  after: async () => {},
+};
+after(async () => {
+  await anchor?.stop();
+});
+
+storeContract(
+  'postgres',
+  async () => {
+    const db = await startTestPostgres();
+    return {
+      open: (options) => new PostgresStore({ url: db.url, poolSize: 4, ...options }),
+      dispose: () => db.stop(),
+    };
+  },
+  hooks,
+);
+
+async function withDb(fn: (db: TestPostgres) => Promise<void>): Promise<void> {
+  const db = await startTestPostgres();
+  try {
+    await fn(db);
+  } finally {
+    await db.stop();
+  }
+}
+
+describe('postgres store specifics', () => {
+  before(hooks.before);
+
+  test('schema option: tables live in that schema, and two schemas are isolated', () =>
+    withDb(async (db) => {
+      const a = new PostgresStore({ url: db.url, schema: 'smsc_a' });
+      const b = new PostgresStore({ url: db.url, schema: 'smsc_b' });
+      const a2 = new PostgresStore({ url: db.url, schema: 'smsc_a' });
+      try {
+        await Promise.all([a.init(), b.init(), a2.init()]);
+        const m = makeMessage();
+        await a.insert([m]);
+        assert.ok(await a2.get(m.id));
+        assert.equal(await b.get(m.id), undefined);
+        const c = new pg.Client({ connectionString: db.url });
+        await c.connect();
+        const res = await c.query<{ table_schema: string }>(
+          "SELECT table_schema FROM information_schema.tables WHERE table_name = 'messages' ORDER BY 1",
+        );
+        await c.end();
+        assert.deepEqual(
+          res.rows.map((r) => r.table_schema),
+          ['smsc_a', 'smsc_b'],
+        );
+      } finally {
+        await Promise.all([a.close(), b.close(), a2.close()]);
+      }
+    }));
+
+  test('a caller-supplied pool is used and left open by close()', () =>
+    withDb(async (db) => {
+      const pool = new pg.Pool({ connectionString: db.url, max: 3 });
+      try {
+        const s = new PostgresStore({ pool });
+        await s.init();
+        const m = makeMessage();
+        await s.insert([m]);
+        const heard = new Promise<string>((resolve) => {
+          void s.onNotify(resolve);
+        });
+        await s.insert([makeMessage({ target: 'via-pool' })]);
+        assert.equal(await heard, 'via-pool');
+        await s.close();
+        const res = await pool.query<{ n: string }>('SELECT count(*) AS n FROM messages');
+        assert.equal(Number(res.rows[0]?.n), 2);
+      } finally {
+        await pool.end();
+      }
+    }));
+
+  test('a lost LISTEN connection is re-established and listeners are told to re-check (*)', () =>
+    withDb(async (db) => {
+      const s = new PostgresStore({ url: db.url, listenRetryMs: 10 });
+      await s.init();
+      try {
+        const seen: string[] = [];
+        let wake: ((t: string) => void) | undefined;
+        await s.onNotify((t) => {
+          seen.push(t);
+          wake?.(t);
+        });
+        const next = (want: string) =>
+          new Promise<void>((resolve) => {
+            wake = (t) => {
+              if (t === want) resolve();
+            };
+          });
+        const star = next('*');
+        const c = new pg.Client({ connectionString: db.url });
+        await c.connect();
+        const killed = await c.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+        );
+        await c.end();
+        assert.equal(killed.rowCount, 1);
+        await star;
+        const again = next('after-reconnect');
+        await s.insert([makeMessage({ target: 'after-reconnect' })]);
+        await again;
+      } finally {
+        await s.close();
+      }
+    }));
+
+  test('init refuses a schema newer than the code', () =>
+    withDb(async (db) => {
+      const s = new PostgresStore({ url: db.url });
+      await s.init();
+      await s.close();
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      await c.query('INSERT INTO schema_version (version) VALUES (99)');
+      await c.end();
+      const t = new PostgresStore({ url: db.url });
+      await assert.rejects(t.init(), /newer than this code/);
+      await t.close();
+    }));
+});

@@ -1,0 +1,762 @@
+/**
+ * The behaviour every {@link Store} must show, as one suite that each backend's test file
+ * runs unchanged: `storeContract('sqlite', makeFixture)`.
+ *
+ * Time is driven explicitly (`T0 + n`), never read from the clock, and nothing sleeps: a test
+ * waits only for the promises the store returns (or, for notifications, for the callback).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  MessageState,
+  type MessageStateName,
+  type NewMessage,
+  type Store,
+  type StoredMessage,
+  type StoreOptions,
+} from '../../src/store/types.js';
+
+/** One isolated backing database for one test. */
+export interface StoreFixture {
+  /** A new, not yet initialised store on this fixture's database; may be called many times. */
+  open(options?: StoreOptions): Store;
+  /** Removes the database (all stores opened on it are closed first by the suite). */
+  dispose(): Promise<void>;
+}
+
+/** Creates a fresh, empty {@link StoreFixture}. */
+export type MakeStoreFixture = () => Promise<StoreFixture>;
+
+/** Optional suite-wide hooks (e.g. keep a shared database server up for the whole suite). */
+export interface ContractHooks {
+  before?: () => Promise<void>;
+  after?: () => Promise<void>;
+}
+
+const T0 = 1_700_000_000_000;
+const DAY = 86_400_000;
+
+let idSeq = 0;
+
+/** A plain immediate MT message; override anything. */
+export function makeMessage(over: Partial<NewMessage> = {}): NewMessage {
+  return {
+    id: `m${++idSeq}`,
+    direction: 'mt',
+    account: 'alice',
+    target: 'esme:bob',
+    batchId: null,
+    source: { ton: 1, npi: 1, addr: '447700900001' },
+    destination: { ton: 1, npi: 1, addr: '447700900002' },
+    serviceType: '',
+    esmClass: 0,
+    protocolId: 0,
+    priority: 0,
+    dataCoding: 0,
+    registeredDelivery: 1,
+    payload: Buffer.from('hello'),
+    payloadInTlv: false,
+    tlvs: null,
+    submittedAt: T0,
+    scheduleAt: T0,
+    expiresAt: T0 + DAY,
+    receiptFor: null,
+    originNode: null,
+    originSession: null,
+    ...over,
+  };
+}
+
+/** What get() must return right after insert(). */
+function asInserted(m: NewMessage): StoredMessage {
+  return {
+    ...m,
+    state: m.scheduleAt > m.submittedAt ? MessageState.SCHEDULED : MessageState.ENROUTE,
+    attempts: 0,
+    nextAttemptAt: m.scheduleAt,
+    leaseOwner: null,
+    leaseUntil: 0,
+    finalAt: null,
+    errorCode: 0,
+  };
+}
+
+const ids = (ms: readonly { id: string }[]) => ms.map((m) => m.id);
+const sortedIds = (ms: readonly { id: string }[]) => ids(ms).sort();
+
+interface Harness {
+  /** Opens and initialises a store on the test's database. */
+  open(options?: StoreOptions): Promise<Store>;
+  /** Opens without init(). */
+  openRaw(options?: StoreOptions): Store;
+}
+
+/** Collects notifications and lets a test wait for a given target. */
+function notifications(): { listener: (t: string) => void; seen: string[]; waitFor(target: string): Promise<void> } {
+  const seen: string[] = [];
+  const waiters: { target: string; resolve: () => void }[] = [];
+  return {
+    seen,
+    listener(t) {
+      seen.push(t);
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i]!.target === t) waiters.splice(i, 1)[0]!.resolve();
+      }
+    },
+    waitFor(target) {
+      if (seen.includes(target)) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ target, resolve }));
+    },
+  };
+}
+
+/**
+ * Registers the contract suite for one backend. `makeStore` gives each test a fresh database.
+ */
+export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: ContractHooks = {}): void {
+  async function withStores(fn: (h: Harness) => Promise<void>): Promise<void> {
+    const fx = await makeStore();
+    const opened: Store[] = [];
+    const h: Harness = {
+      openRaw(options) {
+        const s = fx.open(options);
+        opened.push(s);
+        return s;
+      },
+      async open(options) {
+        const s = h.openRaw(options);
+        await s.init();
+        return s;
+      },
+    };
+    try {
+      await fn(h);
+    } finally {
+      for (const s of opened) await s.close().catch(() => {});
+      await fx.dispose();
+    }
+  }
+
+  /** Claims everything due for `targets` at `now` and returns it. */
+  async function claim(s: Store, targets: string[], now: number, owner = 'A', limit = 100, leaseMs = 1000) {
+    return s.claimDue({ targets, now, limit, leaseMs, owner });
+  }
+
+  describe(`store contract: ${name}`, () => {
+    if (hooks.before !== undefined) before(hooks.before);
+    if (hooks.after !== undefined) after(hooks.after);
+
+    test('init is idempotent, concurrent init is safe, and a reopened store keeps its data', () =>
+      withStores(async (h) => {
+        const a = h.openRaw();
+        const b = h.openRaw();
+        await Promise.all([a.init(), b.init()]);
+        await a.init();
+        const m = makeMessage();
+        await a.insert([m]);
+        await a.close();
+        await b.close();
+        const c = await h.open();
+        assert.deepEqual(await c.get(m.id), asInserted(m));
+      }));
+
+    test('insert + get round-trips every field, Buffer bytes exactly', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const everyByte = Buffer.alloc(256);
+        for (let i = 0; i < 256; i++) everyByte[i] = i;
+        const full = makeMessage({
+          direction: 'receipt',
+          account: 'acc-ü',
+          target: 'upstream-a',
+          batchId: 'batch-1',
+          source: { ton: 5, npi: 0, addr: 'SMSC Ünïcode' },
+          destination: { ton: 2, npi: 9, addr: '+4915112345678' },
+          serviceType: 'CMT',
+          esmClass: 0x44,
+          protocolId: 0x7f,
+          priority: 3,
+          dataCoding: 8,
+          registeredDelivery: 0x11,
+          payload: everyByte,
+          payloadInTlv: true,
+          tlvs: Buffer.from([0x14, 0x27, 0x00, 0x01, 0x00, 0xff, 0xfe]),
+          submittedAt: T0 + 1,
+          scheduleAt: T0 + 60_000,
+          expiresAt: 8_640_000_000_000, // far future, beyond 2^32 seconds
+          receiptFor: 'orig-42',
+          originNode: 'node-1',
+          originSession: 'sess-9',
+        });
+        const empty = makeMessage({ payload: Buffer.alloc(0), serviceType: '' });
+        const big = makeMessage({ payload: Buffer.alloc(65_536, 0xa5), dataCoding: 4, payloadInTlv: true });
+        await s.insert([full, empty, big]);
+        const gotFull = await s.get(full.id);
+        assert.deepEqual(gotFull, asInserted(full));
+        assert.equal(gotFull?.state, MessageState.SCHEDULED);
+        assert.ok(Buffer.isBuffer(gotFull?.payload));
+        assert.ok(gotFull?.payload.equals(everyByte));
+        const gotEmpty = await s.get(empty.id);
+        assert.deepEqual(gotEmpty, asInserted(empty));
+        assert.equal(gotEmpty?.state, MessageState.ENROUTE);
+        assert.equal(gotEmpty?.payload.length, 0);
+        assert.deepEqual(await s.get(big.id), asInserted(big));
+        assert.equal(await s.get('no-such-id'), undefined);
+        await s.insert([]);
+      }));
+
+    test('a duplicate id fails only its own insert call, and one call is all or nothing', () =>
+      withStores(async (h) => {
+        const s = await h.open({ commitDelayMs: 5 });
+        const a = makeMessage();
+        const b = makeMessage();
+        const c = makeMessage();
+        const results = await Promise.allSettled([s.insert([a]), s.insert([{ ...a, account: 'other' }]), s.insert([b])]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.equal((await s.get(a.id))?.account, 'alice');
+        assert.ok(await s.get(b.id));
+        await assert.rejects(s.insert([c, a]));
+        assert.equal(await s.get(c.id), undefined, 'no row of a failed call is kept');
+        assert.equal(s.stats().insertCalls, 2);
+        assert.equal(s.stats().insertRows, 2);
+      }));
+
+    test('group commit: 100 concurrent inserts share far fewer transactions', () =>
+      withStores(async (h) => {
+        const s = await h.open({ commitDelayMs: 5 });
+        const before = s.stats();
+        const msgs = Array.from({ length: 100 }, () => makeMessage());
+        await Promise.all(msgs.map((m) => s.insert([m])));
+        const after = s.stats();
+        const calls = after.insertCalls - before.insertCalls;
+        const batches = after.commitBatches - before.commitBatches;
+        assert.equal(calls, 100);
+        assert.equal(after.insertRows - before.insertRows, 100);
+        assert.ok(batches < calls, `batches ${batches} should be < calls ${calls}`);
+        assert.ok(batches <= 10, `expected at most 10 transactions, got ${batches}`);
+        assert.equal((await s.countByState()).ENROUTE, 100);
+      }));
+
+    test('group commit: a full batch commits at once without waiting for the window', () =>
+      withStores(async (h) => {
+        // A one-minute window: if size-triggered commits did not happen this would time out.
+        const s = await h.open({ commitDelayMs: 60_000, maxBatch: 10 });
+        const before = s.stats().commitBatches;
+        await Promise.all(Array.from({ length: 30 }, () => s.insert([makeMessage()])));
+        assert.equal(s.stats().commitBatches - before, 3);
+        // A single call bigger than maxBatch is never split.
+        await s.insert(Array.from({ length: 25 }, () => makeMessage()));
+        assert.equal(s.stats().commitBatches - before, 4);
+        assert.equal((await s.countByState()).ENROUTE, 55);
+      }));
+
+    test('claimDue honours scheduleAt, nextAttemptAt, expiresAt and targets', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const now = makeMessage({ target: 't1' });
+        const later = makeMessage({ target: 't1', scheduleAt: T0 + 1000 });
+        const expiring = makeMessage({ target: 't1', expiresAt: T0 + 10 });
+        const other = makeMessage({ target: 't2' });
+        await s.insert([now, later, expiring, other]);
+
+        assert.deepEqual(sortedIds(await claim(s, ['t1'], T0 + 10)), [now.id]);
+        const got = await s.get(now.id);
+        assert.equal(got?.state, MessageState.ENROUTE);
+        assert.equal(got?.leaseOwner, 'A');
+        assert.equal(got?.leaseUntil, T0 + 10 + 1000);
+        assert.equal(got?.attempts, 0);
+
+        assert.deepEqual(await claim(s, ['t1'], T0 + 999), []);
+        const [sch] = await claim(s, ['t1'], T0 + 1000, 'B');
+        assert.equal(sch?.id, later.id);
+        assert.equal(sch?.state, MessageState.ENROUTE, 'a claimed scheduled message is en route');
+        assert.equal(await s.markDelivered(later.id, T0 + 1001, 'B'), true);
+        assert.deepEqual(await claim(s, ['t1', 'nope'], T0 + 1000), [], 'the expired message is never claimed');
+        assert.deepEqual(ids(await claim(s, ['t2'], T0)), [other.id]);
+        assert.deepEqual(await claim(s, [], T0), []);
+
+        // nextAttemptAt: a retry is due exactly at its time.
+        assert.equal(await s.retryLater(now.id, T0 + 5000, 0x58, 'A', T0 + 20), true);
+        assert.deepEqual(await claim(s, ['t1'], T0 + 4999), []);
+        const [retried] = await claim(s, ['t1'], T0 + 5000);
+        assert.equal(retried?.id, now.id);
+        assert.equal(retried?.attempts, 1);
+      }));
+
+    test('a live lease hides a message; when it lapses the message is due again (at-least-once)', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage();
+        await s.insert([m]);
+        assert.equal((await claim(s, ['esme:bob'], T0, 'A', 10, 1000)).length, 1);
+        assert.deepEqual(await claim(s, ['esme:bob'], T0 + 999, 'B'), []);
+        const [again] = await claim(s, ['esme:bob'], T0 + 1000, 'B', 10, 500);
+        assert.equal(again?.id, m.id);
+        assert.equal(again?.leaseOwner, 'B');
+        assert.equal(again?.leaseUntil, T0 + 1500);
+        assert.equal(again?.attempts, 0, 'an attempt that never reported is not counted');
+      }));
+
+    test('claimDue orders by due time then priority', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const late = makeMessage({ scheduleAt: T0 + 20, submittedAt: T0 });
+        const lowPrio = makeMessage({ scheduleAt: T0 + 10, priority: 0 });
+        const highPrio = makeMessage({ scheduleAt: T0 + 10, priority: 3 });
+        const early = makeMessage({ scheduleAt: T0 + 5 });
+        await s.insert([late, lowPrio, highPrio, early]);
+        const got = await claim(s, ['esme:bob'], T0 + 100, 'A', 3);
+        assert.deepEqual(ids(got), [early.id, highPrio.id, lowPrio.id]);
+      }));
+
+    test('claimDue shares the limit fairly across targets', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const many = Array.from({ length: 50 }, () => makeMessage({ target: 'busy' }));
+        const few = Array.from({ length: 3 }, () => makeMessage({ target: 'quiet' }));
+        await s.insert([...many, ...few]);
+        const got = await claim(s, ['busy', 'quiet', 'empty'], T0, 'A', 10);
+        assert.equal(got.length, 10);
+        assert.equal(got.filter((m) => m.target === 'quiet').length, 3, 'the quiet target is not starved');
+        assert.equal(got.filter((m) => m.target === 'busy').length, 7, 'unused shares go to the busy target');
+
+        // With limit < number of targets, consecutive claims rotate over the targets.
+        await s.insert(Array.from({ length: 4 }, (_, i) => makeMessage({ target: i % 2 === 0 ? 'x' : 'y' })));
+        const first = await claim(s, ['x', 'y'], T0, 'A', 1);
+        const second = await claim(s, ['x', 'y'], T0, 'A', 1);
+        assert.equal(first.length, 1);
+        assert.equal(second.length, 1);
+        assert.notEqual(first[0]?.target, second[0]?.target);
+      }));
+
+    test('two claimers on the same database never get the same message', () =>
+      withStores(async (h) => {
+        const s1 = await h.open();
+        const s2 = await h.open();
+        const targets = ['t1', 't2', 't3'];
+        const all = Array.from({ length: 300 }, (_, i) => makeMessage({ target: targets[i % 3]! }));
+        await s1.insert(all);
+        async function drain(s: Store, owner: string): Promise<string[]> {
+          const got: string[] = [];
+          for (;;) {
+            const batch = await s.claimDue({ targets, now: T0, limit: 7, leaseMs: 60_000, owner });
+            if (batch.length === 0) return got;
+            got.push(...ids(batch));
+          }
+        }
+        const [a, b, c, d] = await Promise.all([drain(s1, 'A'), drain(s2, 'B'), drain(s1, 'C'), drain(s2, 'D')]);
+        const claimed = [...a, ...b, ...c, ...d];
+        assert.equal(new Set(claimed).size, claimed.length, 'a message was claimed twice');
+        assert.equal(claimed.length, all.length);
+      }));
+
+    test('markDelivered, markFailed and retryLater apply only for the current lease holder', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage();
+        const f = makeMessage();
+        const unclaimed = makeMessage();
+        await s.insert([m, f, unclaimed]);
+        await claim(s, ['esme:bob'], T0, 'A', 2);
+
+        assert.equal(await s.markDelivered(m.id, T0 + 5, 'B'), false);
+        assert.equal(await s.markDelivered(m.id, T0 + 5, 'A'), true);
+        const d = await s.get(m.id);
+        assert.equal(d?.state, MessageState.DELIVERED);
+        assert.equal(d?.finalAt, T0 + 5);
+        assert.equal(d?.attempts, 1);
+        assert.equal(d?.leaseOwner, null);
+        assert.equal(d?.errorCode, 0);
+        assert.equal(await s.markDelivered(m.id, T0 + 6, 'A'), false, 'a final message stays final');
+        assert.equal(await s.markFailed(m.id, 'UNDELIVERABLE', T0 + 6, 1, 'A'), false);
+        assert.equal(await s.retryLater(m.id, T0 + 100, 1, 'A', T0 + 6), false);
+
+        assert.equal(await s.markFailed(f.id, 'UNDELIVERABLE', T0 + 7, 0x45, 'A'), true);
+        const failed = await s.get(f.id);
+        assert.equal(failed?.state, MessageState.UNDELIVERABLE);
+        assert.equal(failed?.errorCode, 0x45);
+        assert.equal(failed?.finalAt, T0 + 7);
+        assert.equal(failed?.attempts, 1);
+
+        assert.equal(await s.markDelivered(unclaimed.id, T0, 'A'), false, 'no lease, no outcome');
+        await assert.rejects(s.markFailed(unclaimed.id, 'ENROUTE' as 'REJECTED', T0, 0, 'A'), TypeError);
+        await assert.rejects(s.markFailed(unclaimed.id, 'DELIVERED' as 'REJECTED', T0, 0, 'A'), TypeError);
+      }));
+
+    test('a stale lease holder cannot overwrite the outcome of a newer claim', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage();
+        await s.insert([m]);
+        await claim(s, ['esme:bob'], T0, 'A', 1, 1000);
+        await claim(s, ['esme:bob'], T0 + 1000, 'B', 1, 1000);
+        assert.equal(await s.markDelivered(m.id, T0 + 1001, 'A'), false);
+        assert.equal(await s.markFailed(m.id, 'REJECTED', T0 + 1001, 1, 'A'), false);
+        assert.equal(await s.retryLater(m.id, T0 + 9000, 1, 'A', T0 + 1001), false);
+        assert.equal(await s.release([m.id], 'A', T0 + 1001), 0);
+        assert.equal((await s.get(m.id))?.leaseOwner, 'B');
+        // Outcomes arriving together (one group-commit window) still follow the lease rules,
+        // and only the first of two outcomes from the holder applies.
+        const together = await Promise.all([
+          s.markDelivered(m.id, T0 + 1002, 'A'),
+          s.markDelivered(m.id, T0 + 1002, 'B'),
+          s.markFailed(m.id, 'UNDELIVERABLE', T0 + 1002, 1, 'B'),
+          s.markDelivered(m.id, T0 + 1002, 'B'),
+        ]);
+        assert.deepEqual(together, [false, true, false, false]);
+        const got = await s.get(m.id);
+        assert.equal(got?.state, MessageState.DELIVERED);
+        assert.equal(got?.attempts, 1);
+      }));
+
+    test('retryLater counts the attempt and clears the lease; release does not count it', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage();
+        await s.insert([m]);
+        await claim(s, ['esme:bob'], T0);
+        assert.equal(await s.retryLater(m.id, T0 + 60_000, 0x58, 'A', T0 + 10), true);
+        const r = await s.get(m.id);
+        assert.equal(r?.state, MessageState.ENROUTE);
+        assert.equal(r?.attempts, 1);
+        assert.equal(r?.nextAttemptAt, T0 + 60_000);
+        assert.equal(r?.errorCode, 0x58);
+        assert.equal(r?.leaseOwner, null);
+        assert.equal(r?.leaseUntil, 0);
+        assert.equal(r?.finalAt, null);
+
+        await claim(s, ['esme:bob'], T0 + 60_000, 'A');
+        assert.equal(await s.release([m.id, 'no-such-id'], 'B', T0 + 60_001), 0, 'only the holder releases');
+        assert.equal(await s.release([m.id, 'no-such-id'], 'A', T0 + 60_001), 1);
+        assert.equal(await s.release([], 'A', T0), 0);
+        const rel = await s.get(m.id);
+        assert.equal(rel?.attempts, 1, 'a released attempt never happened');
+        assert.equal(rel?.leaseOwner, null);
+        assert.deepEqual(ids(await claim(s, ['esme:bob'], T0 + 60_001, 'C')), [m.id], 'due again at once');
+      }));
+
+    test('cancel: pending and in-flight messages are deleted, final ones are not', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const pending = makeMessage({ scheduleAt: T0 + 1000 });
+        const leased = makeMessage();
+        const done = makeMessage();
+        await s.insert([pending, leased, done]);
+
+        const c = await s.cancel(pending.id, T0 + 1);
+        assert.equal(c?.id, pending.id);
+        assert.equal(c?.state, MessageState.DELETED);
+        assert.equal(c?.finalAt, T0 + 1);
+        assert.deepEqual(await s.get(pending.id), c);
+        assert.equal(await s.cancel(pending.id, T0 + 2), undefined);
+        assert.equal(await s.cancel('no-such-id', T0), undefined);
+
+        await claim(s, ['esme:bob'], T0, 'A', 10);
+        assert.equal(await s.markDelivered(done.id, T0 + 3, 'A'), true);
+        assert.equal(await s.cancel(done.id, T0 + 4), undefined);
+        assert.equal((await s.get(done.id))?.state, MessageState.DELIVERED);
+
+        const cl = await s.cancel(leased.id, T0 + 5);
+        assert.equal(cl?.state, MessageState.DELETED);
+        assert.equal(await s.markDelivered(leased.id, T0 + 6, 'A'), false, 'the in-flight outcome must not resurrect it');
+        assert.equal(await s.retryLater(leased.id, T0 + 100, 1, 'A', T0 + 6), false);
+        assert.equal((await s.get(leased.id))?.state, MessageState.DELETED);
+        assert.deepEqual(await claim(s, ['esme:bob'], T0 + 10_000, 'B'), []);
+      }));
+
+    test('replace changes a pending message only', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage({ scheduleAt: T0 + 10_000, submittedAt: T0 });
+        const other = makeMessage();
+        await s.insert([m, other]);
+
+        const r = await s.replace(m.id, { payload: Buffer.from([0, 1, 2]), registeredDelivery: 0, dataCoding: 8 }, T0 + 1);
+        assert.ok(r);
+        assert.deepEqual(r.payload, Buffer.from([0, 1, 2]));
+        assert.equal(r.registeredDelivery, 0);
+        assert.equal(r.dataCoding, 8);
+        assert.equal(r.esmClass, m.esmClass);
+        assert.equal(r.payloadInTlv, false);
+        assert.equal(r.scheduleAt, T0 + 10_000);
+        assert.equal(r.state, MessageState.SCHEDULED);
+        assert.deepEqual(await s.get(m.id), r);
+
+        // Bringing the schedule forward makes it due at the new time.
+        const sooner = await s.replace(m.id, { scheduleAt: T0 + 100, expiresAt: T0 + DAY * 2, esmClass: 0x40, payloadInTlv: true }, T0 + 2);
+        assert.equal(sooner?.scheduleAt, T0 + 100);
+        assert.equal(sooner?.expiresAt, T0 + DAY * 2);
+        assert.equal(sooner?.esmClass, 0x40);
+        assert.equal(sooner?.payloadInTlv, true);
+        assert.equal(sooner?.state, MessageState.SCHEDULED);
+        assert.equal(await s.nextDueAt(['esme:bob']), T0);
+        assert.deepEqual(ids(await claim(s, ['esme:bob'], T0 + 99)), [other.id]);
+        assert.deepEqual(ids(await claim(s, ['esme:bob'], T0 + 100)), [m.id]);
+
+        // A schedule already reached means en route.
+        const s2 = await s.replace(m.id, { scheduleAt: T0 + 50 }, T0 + 200);
+        assert.equal(s2?.state, MessageState.ENROUTE);
+
+        assert.equal(await s.markDelivered(other.id, T0 + 300, 'A'), true);
+        assert.equal(await s.replace(other.id, { payload: Buffer.from('x') }, T0 + 301), undefined);
+        assert.equal(await s.replace('no-such-id', { payload: Buffer.from('x') }, T0), undefined);
+      }));
+
+    test('findPending matches account, source, destination and service type', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const src = { ton: 1, npi: 1, addr: '1111' };
+        const dst = { ton: 1, npi: 1, addr: '2222' };
+        const a = makeMessage({ source: src, destination: dst, submittedAt: T0 });
+        const b = makeMessage({ source: src, destination: dst, serviceType: 'CMT', submittedAt: T0 + 1 });
+        const otherDst = makeMessage({ source: src, destination: { ...dst, addr: '3333' } });
+        const otherSrc = makeMessage({ source: { ...src, addr: '9999' }, destination: dst });
+        const otherAccount = makeMessage({ account: 'bob', source: src, destination: dst });
+        const done = makeMessage({ source: src, destination: dst, target: 'done' });
+        await s.insert([a, b, otherDst, otherSrc, otherAccount, done]);
+        await claim(s, ['done'], T0);
+        await s.markDelivered(done.id, T0, 'A');
+        await claim(s, ['esme:bob'], T0, 'A', 1); // a is now in flight: still pending
+
+        const q = { account: 'alice', sourceAddr: '1111', destinationAddr: '2222' };
+        assert.deepEqual(ids(await s.findPending(q)), [a.id, b.id]);
+        assert.deepEqual(ids(await s.findPending({ ...q, serviceType: 'CMT' })), [b.id]);
+        assert.deepEqual(ids(await s.findPending({ ...q, serviceType: '' })), [a.id]);
+        assert.deepEqual(await s.findPending({ ...q, account: 'carol' }), []);
+      }));
+
+    test('expireDue expires pending, unleased messages past their validity', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const a = makeMessage({ expiresAt: T0 + 100, target: 'x' });
+        const b = makeMessage({ expiresAt: T0 + 200, target: 'x' });
+        const c = makeMessage({ expiresAt: T0 + 10_000, target: 'x' });
+        const leased = makeMessage({ expiresAt: T0 + 100, target: 'lease' });
+        const done = makeMessage({ expiresAt: T0 + 100, target: 'done' });
+        await s.insert([a, b, c, leased, done]);
+        await claim(s, ['lease'], T0, 'A', 1, 1000);
+        await claim(s, ['done'], T0, 'A');
+        await s.markDelivered(done.id, T0 + 1, 'A');
+
+        const first = await s.expireDue(T0 + 200, 1);
+        assert.deepEqual(ids(first), [a.id]);
+        const rest = await s.expireDue(T0 + 200, 10);
+        assert.deepEqual(ids(rest), [b.id]);
+        assert.equal(rest[0]?.state, MessageState.EXPIRED);
+        assert.equal(rest[0]?.finalAt, T0 + 200);
+        assert.deepEqual(await s.get(b.id), rest[0]);
+        assert.deepEqual(await s.expireDue(T0 + 200, 10), []);
+        assert.equal((await s.get(c.id))?.state, MessageState.ENROUTE);
+        assert.equal((await s.get(done.id))?.state, MessageState.DELIVERED);
+        assert.equal((await s.get(leased.id))?.state, MessageState.ENROUTE, 'an in-flight attempt is not cut short');
+        assert.deepEqual(ids(await s.expireDue(T0 + 1000, 10)), [leased.id], 'once the lease lapses it expires');
+        assert.equal(await s.markDelivered(leased.id, T0 + 1001, 'A'), false);
+      }));
+
+    test('nextDueAt gives the earliest claimable time of the targets', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        assert.equal(await s.nextDueAt(['t1']), undefined);
+        assert.equal(await s.nextDueAt([]), undefined);
+        const a = makeMessage({ target: 't1', scheduleAt: T0 + 500 });
+        const b = makeMessage({ target: 't2', scheduleAt: T0 + 300 });
+        await s.insert([a, b]);
+        assert.equal(await s.nextDueAt(['t1']), T0 + 500);
+        assert.equal(await s.nextDueAt(['t1', 't2', 't3']), T0 + 300);
+        await claim(s, ['t2'], T0 + 300, 'A', 1, 1000);
+        assert.equal(await s.nextDueAt(['t2']), T0 + 1300, 'a leased message is due when its lease lapses');
+        await s.retryLater(b.id, T0 + 5000, 1, 'A', T0 + 400);
+        assert.equal(await s.nextDueAt(['t2']), T0 + 5000);
+        await claim(s, ['t2'], T0 + 5000, 'A', 1, 1000);
+        await s.markDelivered(b.id, T0 + 5001, 'A');
+        assert.equal(await s.nextDueAt(['t2']), undefined);
+        assert.equal(await s.nextDueAt(['t1', 't2']), T0 + 500);
+      }));
+
+    test('countByState, queueDepth and pendingCount', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const zero = Object.fromEntries(Object.values(MessageState).map((st) => [st, 0])) as Record<MessageStateName, number>;
+        assert.deepEqual(await s.countByState(), zero);
+        assert.deepEqual(await s.queueDepth(), {});
+        assert.equal(await s.pendingCount('alice'), 0);
+        await s.insert([
+          makeMessage({ target: 'a' }),
+          makeMessage({ target: 'a' }),
+          makeMessage({ target: 'a', scheduleAt: T0 + 1000 }),
+          makeMessage({ target: 'b', account: 'bob' }),
+          makeMessage({ target: 'c', id: 'deliver-me' }),
+          makeMessage({ target: 'c', id: 'fail-me' }),
+        ]);
+        await claim(s, ['c'], T0);
+        await s.markDelivered('deliver-me', T0, 'A');
+        await s.markFailed('fail-me', 'REJECTED', T0, 1, 'A');
+        assert.deepEqual(await s.countByState(), { ...zero, ENROUTE: 3, SCHEDULED: 1, DELIVERED: 1, REJECTED: 1 });
+        assert.deepEqual(await s.queueDepth(), { a: 3, b: 1 });
+        assert.equal(await s.pendingCount('alice'), 3);
+        assert.equal(await s.pendingCount('bob'), 1);
+      }));
+
+    test('purgeFinished deletes old final messages and their events', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const a = makeMessage();
+        const b = makeMessage();
+        const pending = makeMessage({ target: 'other' });
+        const recent = makeMessage();
+        await s.insert([a, b, pending, recent]);
+        await claim(s, ['esme:bob'], T0);
+        await s.markDelivered(a.id, T0 + 10, 'A');
+        await s.markFailed(b.id, 'UNDELIVERABLE', T0 + 20, 1, 'A');
+        await s.markDelivered(recent.id, T0 + 100, 'A');
+        assert.equal(await s.purgeFinished(T0 + 50), 2);
+        assert.equal(await s.get(a.id), undefined);
+        assert.equal(await s.get(b.id), undefined);
+        assert.deepEqual(await s.events(a.id), []);
+        assert.ok(await s.get(pending.id));
+        assert.ok(await s.get(recent.id));
+        assert.ok((await s.events(recent.id)).length > 0);
+        assert.equal(await s.purgeFinished(T0 + 50), 0);
+        assert.equal(await s.purgeFinished(T0 + 101), 1);
+      }));
+
+    test('events record the lifecycle in order', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage({ submittedAt: T0, scheduleAt: T0 });
+        const c = makeMessage({ target: 'cx' });
+        const r = makeMessage({ target: 'rx' });
+        await s.insert([m, c, r]);
+        await claim(s, ['esme:bob'], T0 + 1, 'node-1', 1);
+        await s.retryLater(m.id, T0 + 100, 0x58, 'node-1', T0 + 2);
+        await claim(s, ['esme:bob'], T0 + 100, 'node-2', 1);
+        await s.release([m.id], 'node-2', T0 + 101);
+        await claim(s, ['esme:bob'], T0 + 102, 'node-2', 1);
+        await s.markFailed(m.id, 'UNDELIVERABLE', T0 + 103, 0x45, 'node-2');
+        await s.replace(r.id, { payload: Buffer.from('new') }, T0 + 3);
+        await s.cancel(c.id, T0 + 4);
+        const ev = await s.events(m.id);
+        assert.deepEqual(
+          ev.map((e) => [e.kind, e.at]),
+          [
+            ['accepted', T0],
+            ['attempt', T0 + 1],
+            ['retry', T0 + 2],
+            ['attempt', T0 + 100],
+            ['released', T0 + 101],
+            ['attempt', T0 + 102],
+            ['failed', T0 + 103],
+          ],
+        );
+        assert.ok(ev.every((e) => e.messageId === m.id && typeof e.detail === 'string'));
+        assert.match(ev[1]!.detail, /node-1/);
+        assert.match(ev[6]!.detail, /UNDELIVERABLE/);
+        assert.deepEqual(
+          (await s.events(r.id)).map((e) => e.kind),
+          ['accepted', 'replaced'],
+        );
+        assert.deepEqual(
+          (await s.events(c.id)).map((e) => e.kind),
+          ['accepted', 'cancelled'],
+        );
+        assert.deepEqual(await s.events('no-such-id'), []);
+
+        const x = makeMessage({ target: 'exp', expiresAt: T0 + 10 });
+        await s.insert([x]);
+        await s.expireDue(T0 + 10, 10);
+        assert.deepEqual(
+          (await s.events(x.id)).map((e) => [e.kind, e.at]),
+          [
+            ['accepted', T0],
+            ['expired', T0 + 10],
+          ],
+        );
+      }));
+
+    test('with events off nothing is logged and everything else works', () =>
+      withStores(async (h) => {
+        const s = await h.open({ events: false });
+        const m = makeMessage();
+        const n = makeMessage();
+        await s.insert([m, n]);
+        await claim(s, ['esme:bob'], T0);
+        assert.equal(await s.retryLater(m.id, T0 + 10, 1, 'A', T0 + 1), true);
+        assert.equal(await s.markFailed(n.id, 'REJECTED', T0 + 1, 2, 'A'), true);
+        await claim(s, ['esme:bob'], T0 + 10);
+        assert.equal(await s.release([m.id], 'A', T0 + 11), 1);
+        assert.ok(await s.replace(m.id, { payload: Buffer.from('z') }, T0 + 12));
+        await claim(s, ['esme:bob'], T0 + 13);
+        assert.equal(await s.markDelivered(m.id, T0 + 14, 'A'), true);
+        assert.equal((await s.get(m.id))?.attempts, 2);
+        assert.deepEqual(await s.events(m.id), []);
+        assert.deepEqual(await s.events(n.id), []);
+      }));
+
+    test('find filters by account, address, state and time, newest first', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const a = makeMessage({ submittedAt: T0 + 1, destination: { ton: 1, npi: 1, addr: '555' } });
+        const b = makeMessage({ submittedAt: T0 + 2, source: { ton: 1, npi: 1, addr: '555' } });
+        const c = makeMessage({ submittedAt: T0 + 3, account: 'bob', target: 'other' });
+        const d = makeMessage({ submittedAt: T0 + 4 });
+        await s.insert([a, b, c, d]);
+        await claim(s, ['other'], T0 + 10);
+        await s.markDelivered(c.id, T0 + 11, 'A');
+        assert.deepEqual(ids(await s.find({ limit: 10 })), [d.id, c.id, b.id, a.id]);
+        assert.deepEqual(ids(await s.find({ limit: 2 })), [d.id, c.id]);
+        assert.deepEqual(ids(await s.find({ account: 'alice', limit: 10 })), [d.id, b.id, a.id]);
+        assert.deepEqual(ids(await s.find({ addr: '555', limit: 10 })), [b.id, a.id]);
+        assert.deepEqual(ids(await s.find({ state: 'DELIVERED', limit: 10 })), [c.id]);
+        assert.deepEqual(ids(await s.find({ from: T0 + 2, to: T0 + 4, limit: 10 })), [c.id, b.id]);
+        assert.deepEqual(ids(await s.find({ account: 'alice', addr: '555', from: T0 + 2, limit: 10 })), [b.id]);
+        await assert.rejects(s.find({ limit: 0 }), RangeError);
+      }));
+
+    test('onNotify wakes listeners of this and other stores on insert, retry and release', () =>
+      withStores(async (h) => {
+        const s1 = await h.open();
+        const s2 = await h.open();
+        const n1 = notifications();
+        const n2 = notifications();
+        const off1 = await s1.onNotify(n1.listener);
+        await s2.onNotify(n2.listener);
+        const m = makeMessage({ target: 'wake-1' });
+        await s1.insert([m]);
+        await Promise.all([n1.waitFor('wake-1'), n2.waitFor('wake-1')]);
+
+        await claim(s1, ['wake-1'], T0);
+        const retried = notifications();
+        const offRetried = await s2.onNotify(retried.listener);
+        assert.equal(await s1.retryLater(m.id, T0 + 10, 1, 'A', T0 + 1), true);
+        await retried.waitFor('wake-1');
+        offRetried();
+
+        off1();
+        const n1b = notifications();
+        await s1.onNotify(n1b.listener);
+        await s2.insert([makeMessage({ target: 'wake-2' })]);
+        await Promise.all([n1b.waitFor('wake-2'), n2.waitFor('wake-2')]);
+        // One store hands a notification to all its listeners at once: n1 would have it by now.
+        assert.ok(!n1.seen.includes('wake-2'), 'an unsubscribed listener is not called');
+        assert.ok(!retried.seen.includes('wake-2'), 'an unsubscribed listener is not called');
+
+        await claim(s2, ['wake-1'], T0 + 10, 'B');
+        const n4 = notifications();
+        await s1.onNotify(n4.listener);
+        assert.equal(await s2.release([m.id], 'B', T0 + 11), 1);
+        await n4.waitFor('wake-1');
+      }));
+
+    test('invalid arguments are rejected', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        await assert.rejects(s.claimDue({ targets: ['t'], now: T0, limit: 0, leaseMs: 10, owner: 'A' }), RangeError);
+        await assert.rejects(s.claimDue({ targets: ['t'], now: T0, limit: 1, leaseMs: 0, owner: 'A' }), RangeError);
+        await assert.rejects(s.claimDue({ targets: ['t'], now: T0, limit: 1, leaseMs: 10, owner: '' }), TypeError);
+        await assert.rejects(s.expireDue(T0, 0), RangeError);
+      }));
+  });
+}

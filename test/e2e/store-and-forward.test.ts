@@ -1,0 +1,348 @@
+/**
+ * Store and forward end to end, in one process over real sockets, with a controllable clock:
+ * ESME A submits to an address ESME B owns; B gets the deliver_sm; A gets the receipt; the
+ * behaviours of reference §9.4-9.5 (waiting, expiry, query, cancel, replace, submit_multi,
+ * scheduled delivery, replace_if_present, deliver_sm_resp statuses).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Smsc, startSmsc } from '../../src/app/smsc.js';
+import { type Client, connect, type Delivery } from '../../src/client/client.js';
+import { validateConfig } from '../../src/config/config.js';
+import { CommandStatusError } from '../../src/errors.js';
+import { CommandStatus, type DeliverSm, type PduOf } from '../../src/pdu/index.js';
+import { ManualClock } from '../../src/session/clock.js';
+import { parseReceipt } from '../../src/sm/dlr.js';
+
+const S = CommandStatus;
+const HOUR = 3_600_000;
+
+let clockRef: ManualClock | undefined;
+
+/**
+ * Waits for a condition that depends on I/O, moving the controllable clock 250 ms per poll so
+ * retries and due timers armed asynchronously still come round; fails after `ms` of real time.
+ */
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+    clockRef?.advance(250);
+  }
+}
+
+/** Collects what an ESME receives, acknowledging with a status chosen per delivery. */
+class Inbox {
+  readonly items: DeliverSm[] = [];
+  constructor(client: Client, status: (d: DeliverSm) => number = () => S.ESME_ROK) {
+    void (async () => {
+      for await (const d of client.deliveries() as AsyncIterable<Delivery>) {
+        if (d.command !== 'deliver_sm') continue;
+        this.items.push(d);
+        client.ack(d, status(d));
+      }
+    })();
+  }
+  receipts(): DeliverSm[] {
+    return this.items.filter((d) => (d.esmClass & 0x04) !== 0);
+  }
+  messages(): DeliverSm[] {
+    return this.items.filter((d) => (d.esmClass & 0x04) === 0);
+  }
+}
+
+describe('store and forward', () => {
+  let dir: string;
+  let smsc: Smsc;
+  let clock: ManualClock;
+  let port: number;
+  const clients: Client[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'smsc-e2e-'));
+    clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
+    clockRef = clock;
+    const config = validateConfig({
+      smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], enquireLinkIntervalMs: 0 },
+      store: { sqlite: { path: join(dir, 'smsc.db') } },
+      delivery: { retryDelayMs: 1000, maxRetryDelayMs: 60_000, leaseMs: 30_000 },
+      accounts: [
+        { systemId: 'alice', password: 'apw', addresses: ['1000'] },
+        { systemId: 'bob', password: 'bpw', addresses: ['2000', '2001', '2002', '30*'] },
+        { systemId: 'carol', password: 'cpw', addresses: ['4000'] },
+      ],
+    });
+    smsc = await startSmsc(config, { clock });
+    port = smsc.listening[0]!.port;
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await smsc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function bind(systemId: string, password: string, type: 'transmitter' | 'receiver' | 'transceiver', interfaceVersion = 0x34) {
+    const c = await connect({ port, manualAck: true });
+    await c.bind({ type, systemId, password, interfaceVersion });
+    clients.push(c);
+    return c;
+  }
+
+  async function submitStatus(c: Client, input: Parameters<Client['submit']>[0]): Promise<number> {
+    try {
+      await c.submit(input);
+      return 0;
+    } catch (err) {
+      if (err instanceof CommandStatusError) return err.commandStatus;
+      throw err;
+    }
+  }
+
+  test('A submits to an address B owns: B gets identical bytes, A gets the receipt, query shows DELIVERED', async () => {
+    const aTx = await bind('alice', 'apw', 'transmitter');
+    const aRx = await bind('alice', 'apw', 'receiver');
+    const bRx = await bind('bob', 'bpw', 'receiver');
+    const aInbox = new Inbox(aRx);
+    const bInbox = new Inbox(bRx);
+    const ucs2 = Buffer.from('00480069d83dde00', 'hex'); // "Hi😀" in UCS2 with a surrogate pair
+    const resp = await aTx.submit({ sourceAddr: '1000', destinationAddr: '2000', dataCoding: 8, shortMessage: ucs2, registeredDelivery: 1 });
+    assert.match(resp.messageId, /^\d{10,16}$/);
+
+    await until(() => bInbox.messages().length === 1, 'the deliver_sm at B');
+    const d = bInbox.messages()[0]!;
+    assert.deepEqual(Buffer.from(d.shortMessage), ucs2);
+    assert.equal(d.dataCoding, 8);
+    assert.equal(d.sourceAddr, '1000');
+    assert.equal(d.destinationAddr, '2000');
+
+    await until(() => aInbox.receipts().length === 1, 'the receipt at A');
+    const r = aInbox.receipts()[0]!;
+    assert.equal(r.esmClass, 0x04);
+    assert.equal(r.sourceAddr, '2000'); // swapped addresses [ref §7.1]
+    assert.equal(r.destinationAddr, '1000');
+    assert.equal(r.tlvs.receiptedMessageId, resp.messageId);
+    assert.equal(r.tlvs.messageState, 2);
+    const parsed = parseReceipt(r.shortMessage.toString('latin1'));
+    assert.equal(parsed?.id, resp.messageId);
+    assert.equal(parsed?.stat, 'DELIVRD');
+    assert.match(r.shortMessage.toString('latin1'), /^id:\S+ sub:001 dlvrd:001 submit date:\d{10} done date:\d{10} stat:DELIVRD err:000 text:/);
+
+    const q = await aTx.query(resp.messageId, { sourceAddr: '1000' });
+    assert.equal(q.messageState, 2);
+    assert.equal(q.finalDate.length, 16);
+    await Promise.all([aTx, aRx, bRx].map((c) => c.close()));
+  });
+
+  test('B not bound: the message waits; B binds an hour later and gets it', async () => {
+    const aTx = await bind('alice', 'apw', 'transceiver');
+    const resp = await aTx.submit({ sourceAddr: '1000', destinationAddr: '2001', shortMessage: Buffer.from('later') });
+    clock.advance(HOUR);
+    const q = await aTx.query(resp.messageId, { sourceAddr: '1000' });
+    assert.equal(q.messageState, 1); // ENROUTE
+    assert.equal(q.finalDate, '');
+    const bRx = await bind('bob', 'bpw', 'receiver');
+    const inbox = new Inbox(bRx);
+    await until(() => inbox.messages().some((d) => d.shortMessage.toString() === 'later'), 'the waiting message');
+    await Promise.all([aTx.close(), bRx.close()]);
+  });
+
+  test('validity passes before B binds: EXPIRED, receipt stat:EXPIRED, query shows it', async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    const aInbox = new Inbox(a);
+    const resp = await a.submit({
+      sourceAddr: '1000',
+      destinationAddr: '2002',
+      shortMessage: Buffer.from('too late'),
+      validityPeriod: '000000000030000R', // 30 s
+      registeredDelivery: 1,
+    });
+    clock.advance(31_000);
+    await until(() => aInbox.receipts().some((r) => r.tlvs.receiptedMessageId === resp.messageId), 'the EXPIRED receipt');
+    const r = aInbox.receipts().find((x) => x.tlvs.receiptedMessageId === resp.messageId)!;
+    assert.equal(r.tlvs.messageState, 3);
+    assert.equal(parseReceipt(r.shortMessage.toString('latin1'))?.stat, 'EXPIRED');
+    const q = await a.query(resp.messageId, { sourceAddr: '1000' });
+    assert.equal(q.messageState, 3);
+    assert.equal(q.finalDate.length, 16);
+    // B binds afterwards: the expired message is not delivered.
+    const b = await bind('bob', 'bpw', 'receiver');
+    const bInbox = new Inbox(b);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(bInbox.messages().filter((d) => d.shortMessage.toString() === 'too late').length, 0);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('query_sm of an unknown id, or with another source address: ESME_RQUERYFAIL', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    const resp = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', shortMessage: Buffer.from('q') });
+    await assert.rejects(a.query('999999999999', { sourceAddr: '1000' }), (e: CommandStatusError) => e.commandStatus === S.ESME_RQUERYFAIL);
+    await assert.rejects(a.query(resp.messageId, { sourceAddr: '1001' }), (e: CommandStatusError) => e.commandStatus === S.ESME_RQUERYFAIL);
+    // Another account cannot see it.
+    const c = await bind('carol', 'cpw', 'transmitter');
+    await assert.rejects(c.query(resp.messageId, { sourceAddr: '1000' }), (e: CommandStatusError) => e.commandStatus === S.ESME_RQUERYFAIL);
+    await Promise.all([a.close(), c.close()]);
+  });
+
+  test('cancel_sm: pending by id → DELETED with receipt; final → RCANCELFAIL; by addresses cancels every match', async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    const inbox = new Inbox(a);
+    const one = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', shortMessage: Buffer.from('c1'), registeredDelivery: 2 });
+    await a.cancel({ messageId: one.messageId, sourceAddr: '1000' });
+    const q = await a.query(one.messageId, { sourceAddr: '1000' });
+    assert.equal(q.messageState, 4); // DELETED
+    await until(() => inbox.receipts().some((r) => r.tlvs.receiptedMessageId === one.messageId), 'the DELETED receipt');
+    assert.equal(parseReceipt(inbox.receipts().find((r) => r.tlvs.receiptedMessageId === one.messageId)!.shortMessage.toString())?.stat, 'DELETED');
+    await assert.rejects(a.cancel({ messageId: one.messageId, sourceAddr: '1000' }), (e: CommandStatusError) => e.commandStatus === S.ESME_RCANCELFAIL);
+    await assert.rejects(a.cancel({ messageId: 'nope', sourceAddr: '1000' }), (e: CommandStatusError) => e.commandStatus === S.ESME_RCANCELFAIL);
+
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'X', shortMessage: Buffer.from(`m${i}`) })).messageId);
+    const other = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'Y', shortMessage: Buffer.from('keep') });
+    await a.cancel({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'X' });
+    for (const id of ids) assert.equal((await a.query(id, { sourceAddr: '1000' })).messageState, 4);
+    assert.equal((await a.query(other.messageId, { sourceAddr: '1000' })).messageState, 1);
+    await a.close();
+  });
+
+  test('replace_sm: pending → new text delivered under the same id; unknown → RREPLACEFAIL', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    const resp = await a.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('old text') });
+    await a.replace({ messageId: resp.messageId, sourceAddr: '1000', shortMessage: Buffer.from('new text') });
+    await assert.rejects(
+      a.replace({ messageId: 'unknown', sourceAddr: '1000', shortMessage: Buffer.from('x') }),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RREPLACEFAIL,
+    );
+    const b = await bind('bob', 'bpw', 'receiver');
+    const inbox = new Inbox(b);
+    await until(() => inbox.messages().some((d) => d.shortMessage.toString() === 'new text'), 'the replaced text');
+    assert.equal(inbox.messages().filter((d) => d.shortMessage.toString() === 'old text').length, 0);
+    await until(async () => (await a.query(resp.messageId, { sourceAddr: '1000' })).messageState === 2, 'DELIVERED');
+    // A delivered message can no longer be replaced.
+    await assert.rejects(
+      a.replace({ messageId: resp.messageId, sourceAddr: '1000', shortMessage: Buffer.from('x') }),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RREPLACEFAIL,
+    );
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('submit_multi: 3 destinations of which 1 invalid → ROK with no_unsuccess=1', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    const resp: PduOf<'submit_multi_resp'> = await a.submitMulti({
+      serviceType: '',
+      sourceAddrTon: 0,
+      sourceAddrNpi: 0,
+      sourceAddr: '1000',
+      destAddresses: [
+        { destFlag: 1, destAddrTon: 1, destAddrNpi: 1, destinationAddr: '3001' },
+        { destFlag: 1, destAddrTon: 1, destAddrNpi: 1, destinationAddr: '9999' },
+        { destFlag: 1, destAddrTon: 1, destAddrNpi: 1, destinationAddr: '3002' },
+      ],
+      esmClass: 0,
+      protocolId: 0,
+      priorityFlag: 0,
+      scheduleDeliveryTime: '',
+      validityPeriod: '',
+      registeredDelivery: 0,
+      replaceIfPresentFlag: 0,
+      dataCoding: 0,
+      smDefaultMsgId: 0,
+      shortMessage: Buffer.from('multi'),
+      tlvs: {},
+    });
+    assert.notEqual(resp.messageId, '');
+    assert.equal(resp.unsuccessSmes.length, 1);
+    assert.equal(resp.unsuccessSmes[0]!.destinationAddr, '9999');
+    assert.equal(resp.unsuccessSmes[0]!.errorStatusCode, S.ESME_RINVDSTADR);
+    const b = await bind('bob', 'bpw', 'receiver');
+    const inbox = new Inbox(b);
+    await until(() => inbox.messages().filter((d) => d.shortMessage.toString() === 'multi').length === 2, 'both destinations');
+    assert.deepEqual(inbox.messages().filter((d) => d.shortMessage.toString() === 'multi').map((d) => d.destinationAddr).sort(), ['3001', '3002']);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('scheduled delivery: not before its time; query shows ENROUTE (3.4) / SCHEDULED (5.0)', async () => {
+    const b = await bind('bob', 'bpw', 'receiver');
+    const inbox = new Inbox(b);
+    const a = await bind('alice', 'apw', 'transmitter');
+    const a5 = await bind('alice', 'apw', 'transmitter', 0x50);
+    const resp = await a.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('scheduled'), scheduleDeliveryTime: '000000000100000R' });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(inbox.messages().filter((d) => d.shortMessage.toString() === 'scheduled').length, 0);
+    const q = await a.query(resp.messageId, { sourceAddr: '1000' });
+    assert.equal(q.messageState, 1);
+    assert.equal(q.finalDate, '');
+    assert.equal((await a5.query(resp.messageId, { sourceAddr: '1000' })).messageState, 0);
+    clock.advance(61_000);
+    await until(() => inbox.messages().some((d) => d.shortMessage.toString() === 'scheduled'), 'the scheduled message');
+    await Promise.all([a.close(), a5.close(), b.close()]);
+  });
+
+  test('replace_if_present_flag=1 replaces the pending message with the same source, destination and service_type', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    const first = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'VMA', shortMessage: Buffer.from('v1') });
+    const second = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'VMA', shortMessage: Buffer.from('v2'), replaceIfPresentFlag: 1 });
+    assert.equal(second.messageId, first.messageId);
+    const fresh = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'VMN', shortMessage: Buffer.from('v3'), replaceIfPresentFlag: 1 });
+    assert.notEqual(fresh.messageId, first.messageId);
+    const c = await bind('carol', 'cpw', 'receiver');
+    const inbox = new Inbox(c);
+    await until(() => inbox.messages().some((d) => d.shortMessage.toString() === 'v3'), 'carol messages');
+    await until(() => inbox.messages().some((d) => d.shortMessage.toString() === 'v2'), 'the replaced message');
+    assert.equal(inbox.messages().filter((d) => d.shortMessage.toString() === 'v1').length, 0);
+    await Promise.all([a.close(), c.close()]);
+  });
+
+  test('invalid fields get the statuses of ref §9.3 cases 37-42 and nothing is stored', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    const base = { sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('x') };
+    assert.equal(await submitStatus(a, { ...base, scheduleDeliveryTime: '26131212000000+' }), S.ESME_RINVSCHED); // 15 chars
+    assert.equal(await submitStatus(a, { ...base, scheduleDeliveryTime: '261312120000000+' }), S.ESME_RINVSCHED); // month 13
+    assert.equal(await submitStatus(a, { ...base, validityPeriod: '261112120000049+' }), S.ESME_RINVEXPIRY); // nn=49
+    assert.equal(await submitStatus(a, { ...base, validityPeriod: '26111212000000X' + 'X' }), S.ESME_RINVEXPIRY);
+    assert.equal(await submitStatus(a, { ...base, priorityFlag: 9 }), S.ESME_RINVPRTFLG);
+    assert.equal(await submitStatus(a, { ...base, replaceIfPresentFlag: 2 }), S.ESME_RINVREPFLAG);
+    assert.equal(await submitStatus(a, { ...base, esmClass: 0x3c }), S.ESME_RINVESMCLASS);
+    assert.equal(await submitStatus(a, { ...base, dataCoding: 0x20 }), S.ESME_RSUBMITFAIL); // 3.4 session
+    assert.equal(await submitStatus(a, { ...base, registeredDelivery: 0x80 }), S.ESME_RINVREGDLVFLG);
+    assert.equal(await submitStatus(a, { ...base, tlvs: { messagePayload: Buffer.from('y') } }), S.ESME_RINVMSGLEN);
+    assert.equal(await submitStatus(a, { ...base, destinationAddr: '' }), S.ESME_RINVDSTADR);
+    assert.equal(await submitStatus(a, { ...base, destinationAddr: '5555' }), S.ESME_RINVDSTADR); // nobody owns it
+    assert.equal(await submitStatus(a, { ...base, sourceAddrTon: 7 }), S.ESME_RINVSRCTON);
+    assert.equal(await submitStatus(a, { ...base, destAddrNpi: 2 }), S.ESME_RINVDSTNPI);
+    assert.equal(await submitStatus(a, { ...base, smDefaultMsgId: 3 }), S.ESME_RINVDFTMSGID);
+    // data_sm without message_payload
+    await assert.rejects(
+      a.dataSm({ serviceType: '', sourceAddrTon: 0, sourceAddrNpi: 0, sourceAddr: '1000', destAddrTon: 1, destAddrNpi: 1, destinationAddr: '2000', esmClass: 0, registeredDelivery: 0, dataCoding: 0, tlvs: {} }),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RMISSINGTLV,
+    );
+    await a.close();
+  });
+
+  test('deliver_sm_resp statuses: RX_T_APPN retried later, RX_P_APPN final UNDELIVERABLE with receipt', async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    const aInbox = new Inbox(a);
+    let tempFailures = 0;
+    const b = await bind('bob', 'bpw', 'receiver');
+    const bInbox = new Inbox(b, (d) => {
+      const t = d.shortMessage.toString();
+      if (t === 'temp' && tempFailures++ === 0) return S.ESME_RX_T_APPN;
+      if (t === 'perm') return S.ESME_RX_P_APPN;
+      return S.ESME_ROK;
+    });
+    const temp = await a.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('temp') });
+    const perm = await a.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('perm'), registeredDelivery: 1 });
+    await until(() => tempFailures === 1, 'the first, refused attempt');
+    assert.equal((await a.query(temp.messageId, { sourceAddr: '1000' })).messageState, 1); // still ENROUTE
+    await until(() => aInbox.receipts().some((r) => r.tlvs.receiptedMessageId === perm.messageId), 'the UNDELIV receipt');
+    assert.equal(aInbox.receipts().find((r) => r.tlvs.receiptedMessageId === perm.messageId)!.tlvs.messageState, 5);
+    // until() moves the clock past the retry delay.
+    await until(() => bInbox.messages().filter((d) => d.shortMessage.toString() === 'temp').length === 2, 'the retry');
+    await until(async () => (await a.query(temp.messageId, { sourceAddr: '1000' })).messageState === 2, 'DELIVERED after retry');
+    await Promise.all([a.close(), b.close()]);
+  });
+});
