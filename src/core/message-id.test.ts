@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MessageIdGenerator } from './message-id.js';
+
+test('decimal ids: unique, 10-16 digits, increasing within a node, distinct across nodes', () => {
+  let now = Date.UTC(2026, 5, 1);
+  const a = new MessageIdGenerator(1, () => now);
+  const b = new MessageIdGenerator(2, () => now);
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    for (const id of [a.next(), b.next()]) {
+      assert.match(id, /^\d{10,16}$/);
+      assert.ok(!seen.has(id), `duplicate ${id}`);
+      seen.add(id);
+    }
+    if (i % 1000 === 0) now++;
+  }
+  assert.ok(BigInt(a.next()) < 2n ** 63n);
+});
+
+test('a restart in the same millisecond after a burst does not repeat ids of the same node', () => {
+  const now = Date.UTC(2026, 5, 1);
+  const first = new MessageIdGenerator(3, () => now);
+  const ids = new Set(Array.from({ length: 300 }, () => first.next())); // borrows the next ms
+  const later = new MessageIdGenerator(3, () => now + 5);
+  for (let i = 0; i < 300; i++) assert.ok(!ids.has(later.next()));
+});
+
+test('SMPP 3.3 ids are at most 8 characters and unique', () => {
+  let now = Date.UTC(2026, 5, 1);
+  const g = new MessageIdGenerator(0, () => now);
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const id = g.next33();
+    assert.ok(id.length <= 8, id);
+    assert.ok(!seen.has(id));
+    seen.add(id);
+    now += 3;
+  }
+  const far = new MessageIdGenerator(15, () => Date.UTC(2035, 0, 1));
+  assert.ok(far.next33().length <= 8);
+});

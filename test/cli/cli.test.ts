@@ -1,0 +1,74 @@
+/** The smsc command line, run as a user runs it (a child process of the built CLI). */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const CLI = join(process.cwd(), 'dist/src/cli/main.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+test('pdu decode prints the PDU as JSON and exits 0', () => {
+  const hex = readFileSync(join(process.cwd(), 'test/fixtures/pdus/netsmpp-submit_multi.hex'), 'utf8').trim();
+  const r = run('pdu', 'decode', hex);
+  assert.equal(r.status, 0, r.stderr);
+  const pdu = JSON.parse(r.stdout);
+  assert.equal(pdu.command, 'submit_multi');
+  assert.equal(pdu.sequenceNumber, 14);
+  assert.equal(pdu.destAddresses[1].destinationAddr, '447700900124');
+  assert.equal(Buffer.from(pdu.shortMessage, 'hex').toString(), 'multi test');
+});
+
+test('pdu decode of a malformed PDU prints the command_status name and the reason, exit 1', () => {
+  const r = run('pdu', 'decode', '000000080000001500000000');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /ESME_RINVCMDLEN/);
+  const unknown = run('pdu', 'decode', '00000010000000990000000000000001');
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /ESME_RINVCMDID: unknown command_id 0x00000099/);
+});
+
+test('pdu encode prints hex that decodes back to the same PDU', () => {
+  const json = JSON.stringify({
+    command: 'submit_sm',
+    sequenceNumber: 7,
+    sourceAddr: '1000',
+    destinationAddr: '447700900123',
+    dataCoding: 0,
+    shortMessage: Buffer.from('hi').toString('hex'),
+    tlvs: { userMessageReference: 42 },
+  });
+  const r = run('pdu', 'encode', json);
+  assert.equal(r.status, 0, r.stderr);
+  const back = JSON.parse(run('pdu', 'decode', r.stdout.trim()).stdout);
+  assert.equal(back.command, 'submit_sm');
+  assert.equal(back.sequenceNumber, 7);
+  assert.equal(back.destinationAddr, '447700900123');
+  assert.equal(back.shortMessage, '6869');
+  assert.equal(back.tlvs.userMessageReference, 42);
+  const bad = run('pdu', 'encode', JSON.stringify({ command: 'submit_sm', sourceAddr: 'x'.repeat(30) }));
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /sourceAddr/);
+});
+
+test('start with a bad config names the key and exits 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-cli-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'accounts:\n  - systemId: alice\n    password: far-too-long-password\n');
+    const r = run('start', '--config', file);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /accounts\[0\]\.password/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every command answers --help with examples', () => {
+  for (const cmd of ['start', 'send', 'listen']) {
+    const r = run(cmd, '--help');
+    assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
+    assert.match(r.stdout, /Example/);
+  }
+});
