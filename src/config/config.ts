@@ -228,7 +228,10 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): Config {
     accounts,
   };
   if (postgres !== undefined) config.store.postgres = { url: postgres.str('url') };
-  else config.store.sqlite = { path: resolve(baseDir, sqlite?.str('path', './data/smsc.db') ?? './data/smsc.db') };
+  else {
+    const path = sqlite?.str('path', './data/smsc.db') ?? './data/smsc.db';
+    config.store.sqlite = { path: path === ':memory:' ? path : resolve(baseDir, path) };
+  }
   const admin = r.sub('admin');
   if (admin !== undefined) config.admin = { listen: admin.str('listen', '127.0.0.1:8775'), token: admin.str('token') };
   return config;

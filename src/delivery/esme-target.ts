@@ -82,6 +82,12 @@ export class EsmeTarget implements DeliveryTarget {
     return free;
   }
 
+  maxInFlight(): number {
+    let n = 0;
+    for (const s of this.#sessions()) if (s.canDeliver) n += s.windowSize;
+    return n;
+  }
+
   #pick(): Session | undefined {
     const list = this.#sessions();
     for (let i = 0; i < list.length; i++) {

@@ -59,6 +59,8 @@ export class DeliveryScheduler {
   #purgeTimer: TimerHandle | undefined;
   #unsubscribe: (() => void) | undefined;
   #inflightWork = new Set<Promise<void>>();
+  /** Per target: dispatched attempts whose outcome is not yet recorded. */
+  #unrecorded = new Map<string, number>();
   readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0 };
 
   constructor(options: SchedulerOptions) {
@@ -67,6 +69,10 @@ export class DeliveryScheduler {
   }
 
   async start(): Promise<void> {
+    // Leases this node held before a restart: give them back now instead of waiting leaseMs.
+    // (Node ids must be unique among live nodes.)
+    const mine = await this.#o.store.leasedTo(this.#owner);
+    if (mine.length > 0) await this.#o.store.release(mine, this.#owner, this.#o.clock.now());
     this.#unsubscribe = await this.#o.store.onNotify((target) => this.notify(target));
     this.#scheduleExpiry();
     if ((this.#o.retentionMs ?? 0) > 0) this.#schedulePurge();
@@ -122,12 +128,15 @@ export class DeliveryScheduler {
         const now = this.#o.clock.now();
         for (const [key, target] of this.#o.targets()) {
           if (this.#idle.has(key)) continue;
-          const free = Math.min(target.capacity(), this.#o.maxClaim ?? 500);
+          // Attempts whose outcome is not yet recorded still count: a slow store must not let
+          // unrecorded deliveries pile up beyond the windows (they are what a crash repeats).
+          const cap = target.maxInFlight?.() ?? Number.POSITIVE_INFINITY;
+          const free = Math.min(target.capacity(), cap - (this.#unrecorded.get(key) ?? 0), this.#o.maxClaim ?? 500);
           if (free <= 0) continue;
           const epoch = this.#epochOf(key);
           const msgs = await this.#o.store.claimDue({ targets: [key], now, limit: free, leaseMs: this.#o.leaseMs, owner: this.#owner });
           if (msgs.length === 0 && this.#epochOf(key) === epoch) this.#idle.add(key);
-          for (const m of msgs) this.#dispatch(m, target);
+          for (const m of msgs) this.#dispatch(m, target, key);
           if (msgs.length === free) this.#again = true;
         }
       } while (this.#again);
@@ -166,8 +175,9 @@ export class DeliveryScheduler {
     }, when - now);
   }
 
-  #dispatch(m: StoredMessage, target: DeliveryTarget): void {
+  #dispatch(m: StoredMessage, target: DeliveryTarget, key: string): void {
     this.stats.inflight++;
+    this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 0) + 1);
     const work = target
       .deliver(m)
       .catch((): Outcome => ({ kind: 'retry', errorCode: 0 }))
@@ -175,6 +185,7 @@ export class DeliveryScheduler {
       .catch(() => {})
       .finally(() => {
         this.stats.inflight--;
+        this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 1) - 1);
         this.#inflightWork.delete(work);
         this.kick();
       });

@@ -17,6 +17,11 @@ export type Outcome =
 export interface DeliveryTarget {
   /** Messages it could take right now (0 when nothing is bound or every window is full). */
   capacity(): number;
+  /**
+   * Most attempts that may be under way at once, counting those whose outcome is not yet
+   * recorded (bounds the duplicates a crash can cause). Default: no limit beyond capacity().
+   */
+  maxInFlight?(): number;
   /** One delivery attempt. Never rejects: failures are outcomes. */
   deliver(message: StoredMessage): Promise<Outcome>;
 }

@@ -317,6 +317,8 @@ export interface Store {
   queueDepth(): Promise<Record<string, number>>;
   /** Pending messages owned by `account` (for queue limits; callers should cache it). */
   pendingCount(account: string): Promise<number>;
+  /** Ids of pending messages whose lease is recorded for `owner` (a restarted node releases its own). */
+  leasedTo(owner: string): Promise<string[]>;
   /** Deletes final messages with `finalAt < before`, and their events. Returns the number of messages. */
   purgeFinished(before: number): Promise<number>;
   /** Admin search, newest first (by submittedAt, then id). */

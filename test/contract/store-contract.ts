@@ -300,6 +300,23 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal(again?.attempts, 0, 'an attempt that never reported is not counted');
       }));
 
+    test('leasedTo lists the pending messages leased to an owner, so a restarted node can release them', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const a = makeMessage();
+        const b = makeMessage();
+        const c = makeMessage();
+        await s.insert([a, b, c]);
+        const claimed = await claim(s, ['esme:bob'], T0, 'n1', 2, 60_000);
+        assert.equal(claimed.length, 2);
+        assert.deepEqual((await s.leasedTo('n1')).sort(), claimed.map((m) => m.id).sort());
+        assert.deepEqual(await s.leasedTo('n2'), []);
+        await s.markDelivered(claimed[0]!.id, T0 + 1, 'n1');
+        assert.deepEqual(await s.leasedTo('n1'), [claimed[1]!.id]);
+        assert.equal(await s.release(await s.leasedTo('n1'), 'n1', T0 + 2), 1);
+        assert.equal((await claim(s, ['esme:bob'], T0 + 3, 'n1', 10, 60_000)).length, 2, 'released: due again at once');
+      }));
+
     test('claimDue orders by due time then priority', () =>
       withStores(async (h) => {
         const s = await h.open();

@@ -115,6 +115,7 @@ interface Sql {
   countByState: string;
   queueDepth: string;
   pendingCount: string;
+  leasedTo: string;
   findPending: string;
   purge: string;
   messages: string;
@@ -234,6 +235,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     countByState: `SELECT state, count(*) AS n FROM ${messages} GROUP BY state`,
     queueDepth: `SELECT target, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY target`,
     pendingCount: `SELECT count(*) AS n FROM ${messages} WHERE account = $1 AND ${PENDING_SQL}`,
+    leasedTo: `SELECT id FROM ${messages} WHERE lease_owner = $1 AND ${PENDING_SQL}`,
     findPending: `SELECT * FROM ${messages}
       WHERE account = $1 AND dst_addr = $2 AND src_addr = $3 AND ${PENDING_SQL}
         AND ($4::text IS NULL OR service_type = $4)
@@ -611,6 +613,12 @@ export class PostgresStore implements Store {
     const res = await this.#pool.query<{ target: string; n: string }>(this.#sql.queueDepth);
     for (const r of res.rows) out[r.target] = Number(r.n);
     return out;
+  }
+
+  async leasedTo(owner: string): Promise<string[]> {
+    this.#check();
+    const res = await this.#pool.query<{ id: string }>({ name: `${this.#tag}_leased_to`, text: this.#sql.leasedTo, values: [owner] });
+    return res.rows.map((r) => r.id);
   }
 
   async pendingCount(account: string): Promise<number> {

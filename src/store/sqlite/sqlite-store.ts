@@ -106,6 +106,7 @@ interface Statements {
   countByState: Database.Statement;
   queueDepth: Database.Statement;
   pendingCount: Database.Statement;
+  leasedTo: Database.Statement;
   findPending: Database.Statement;
   purgeIds: Database.Statement;
   purgeEvents: Database.Statement;
@@ -391,6 +392,10 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  async leasedTo(owner: string): Promise<string[]> {
+    return (this.#stmts().leasedTo.all(owner) as { id: string }[]).map((r) => r.id);
+  }
+
   async pendingCount(account: string): Promise<number> {
     return (this.#stmts().pendingCount.get(account) as { n: number }).n;
   }
@@ -566,6 +571,7 @@ function prepare(db: Database.Database): Statements {
     countByState: p('SELECT state, COUNT(*) AS n FROM messages GROUP BY state'),
     queueDepth: p(`SELECT target, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY target`),
     pendingCount: p(`SELECT COUNT(*) AS n FROM messages WHERE account = ? AND ${PENDING_SQL}`),
+    leasedTo: p(`SELECT id FROM messages WHERE lease_owner = ? AND ${PENDING_SQL}`),
     findPending: p(`SELECT * FROM messages
       WHERE account = ? AND dst_addr = ? AND src_addr = ? AND ${PENDING_SQL} AND (? IS NULL OR service_type = ?)
       ORDER BY submitted_at, id`),
