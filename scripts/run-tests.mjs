@@ -1,10 +1,10 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
 // Runs every compiled *.test.js under dist/ with node's own test runner.
 // Node 20 does not expand globs for --test, so the files are listed here.
 // Usage: node scripts/run-tests.mjs [substring ...]   (filters test files by path)
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {

@@ -66,6 +66,14 @@ export class BindRejectedError extends CommandStatusError {
   override name = 'BindRejectedError';
 }
 
+/** The request is not allowed in the session's current state (e.g. deliver_sm on a transmitter bind). */
+export class InvalidStateError extends SmppError {
+  override name = 'InvalidStateError';
+  constructor(message: string) {
+    super(message, 'SMPP_ERR_INVALID_STATE');
+  }
+}
+
 /** A caller passed a value that cannot work. */
 export class InvalidArgumentError extends SmppError {
   override name = 'InvalidArgumentError';
@@ -86,5 +94,6 @@ export const errors = {
   WindowFullError,
   SessionClosedError,
   BindRejectedError,
+  InvalidStateError,
   InvalidArgumentError,
 } as const;

@@ -16,7 +16,7 @@ import { CommandStatus } from '../pdu/constants.js';
 import { SmscServer } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { ThreadedSqliteStore } from '../store/sqlite/threaded-store.js';
 import type { Store } from '../store/types.js';
 
 export interface StartOptions {
@@ -54,7 +54,8 @@ export async function openStore(config: Config): Promise<Store> {
   } else {
     const path = config.store.sqlite!.path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    store = new SqliteStore({ path, commitDelayMs: config.store.commitDelayMs });
+    // On a worker thread: durable commits (fsync) never stop the event loop. docs/decisions.md
+    store = new ThreadedSqliteStore({ path });
   }
   await store.init();
   return store;

@@ -115,6 +115,7 @@ export class Client {
   #closing = false;
   #reconnectDelay: number;
   #reconnectTimer: TimerHandle | undefined;
+  #reconnectAt: number | undefined;
   #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (e: Error) => void;
@@ -144,6 +145,11 @@ export class Client {
     const session = await openSession(options, (pdu) => holder.client!.#onDelivery(pdu));
     holder.client = new Client(options, session);
     return holder.client;
+  }
+
+  /** Clock time of the next reconnect attempt, while one is scheduled. */
+  get reconnectAt(): number | undefined {
+    return this.#reconnectAt;
   }
 
   /** The current session (replaced after a reconnect). */
@@ -346,24 +352,35 @@ export class Client {
     const r = this.#opts.reconnect || {};
     const delay = this.#reconnectDelay;
     this.#reconnectDelay = Math.min(delay * (r.factor ?? 2), r.maxDelayMs ?? 30_000);
+    this.#reconnectAt = this.#clock.now() + delay;
     this.#reconnectTimer = this.#clock.setTimer(() => {
       this.#reconnectTimer = undefined;
+      this.#reconnectAt = undefined;
       void this.#reconnect();
     }, delay);
   }
 
   async #reconnect(): Promise<void> {
     if (this.#closing) return;
+    let session: Session | undefined;
     try {
-      const session = await openSession(this.#opts, (pdu) => this.#onDelivery(pdu));
-      this.#session = session;
-      this.#attach(session);
+      session = await openSession(this.#opts, (pdu) => this.#onDelivery(pdu));
       await this.#bindSession(session, this.#bindOptions!);
-      this.#reconnectDelay = (this.#opts.reconnect || undefined)?.initialDelayMs ?? 500;
-      this.#resolveReady();
     } catch {
+      // The next attempt is scheduled here only: a session that never bound is not watched.
+      session?.destroy('rebind failed');
       if (!this.#closing) this.#scheduleReconnect();
+      return;
     }
+    if (this.#closing) {
+      await session.unbind();
+      return;
+    }
+    // Only a bound session becomes current (and is watched for loss).
+    this.#session = session;
+    this.#attach(session);
+    this.#reconnectDelay = (this.#opts.reconnect || undefined)?.initialDelayMs ?? 500;
+    this.#resolveReady();
   }
 }
 

@@ -7,7 +7,14 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { CommandStatusError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
+import {
+  BindRejectedError,
+  CommandStatusError,
+  InvalidStateError,
+  ResponseTimeoutError,
+  SessionClosedError,
+  WindowFullError,
+} from '../errors.js';
 import {
   CommandId,
   type CommandName,
@@ -349,6 +356,9 @@ export class Session extends EventEmitter {
   /** Sends a PDU that is never answered (outbind, alert_notification, generic_nack). */
   send(pdu: Pdu): void {
     if (this.#state === SessionState.Closed) throw new SessionClosedError('cannot send on a closed session', pdu);
+    if (this.role === 'smsc' && pdu.command === 'alert_notification' && !canReceive(this.#state)) {
+      throw new InvalidStateError(`cannot send alert_notification in state ${this.#state}`);
+    }
     this.#publishOut(pdu);
     this.#enqueue(encodePdu(this.#forPeer(pdu)));
   }
@@ -368,6 +378,7 @@ export class Session extends EventEmitter {
       return resp as unknown as PduOf<'bind_transceiver_resp'>;
     } catch (err) {
       if (this.#state === SessionState.Binding) this.#transition(SessionState.Open);
+      if (err instanceof CommandStatusError) throw new BindRejectedError(err.commandStatus, `bind_${type}`, err.response);
       throw err;
     }
   }
@@ -719,8 +730,18 @@ export class Session extends EventEmitter {
 
   #endGracefully(): void {
     const err = this.#closeError;
-    this.#socket.end();
+    this.#endSocket();
     this.#close(err, true);
+  }
+
+  /** Ends our side and destroys the socket once our last bytes are flushed, even if the peer keeps its side open. */
+  #endSocket(): void {
+    const sock = this.#socket as Duplex & { destroySoon?(): void };
+    if (typeof sock.destroySoon === 'function') sock.destroySoon();
+    else {
+      sock.end();
+      sock.once('finish', () => sock.destroy());
+    }
   }
 
   // ---- timers ------------------------------------------------------------------------
@@ -795,6 +816,10 @@ export class Session extends EventEmitter {
   #assertCanSend(command: RequestName): void {
     const st = this.#state;
     if (st === SessionState.Closed) throw new SessionClosedError(`cannot send ${command}`);
+    // [ref §6.2] the SMSC sends deliver_sm and data_sm only on receiver and transceiver binds.
+    if (this.role === 'smsc' && (command === 'deliver_sm' || command === 'data_sm') && !canReceive(st)) {
+      throw new InvalidStateError(`cannot send ${command} in state ${st}`);
+    }
     if (st === SessionState.Unbinding && command !== 'unbind' && command !== 'enquire_link') {
       throw new SessionClosedError(`cannot send ${command} while unbinding`);
     }
@@ -836,9 +861,9 @@ export class Session extends EventEmitter {
     for (const w of this.#windowWaiters.drain()) w.reject(new SessionClosedError(err?.message ?? 'unbound'));
     this.#outQueue = [];
     if (!ending) {
-      // Give what is already written a moment to leave, then make sure the socket goes.
-      this.#socket.end();
+      // What is already written leaves first, then the socket goes.
       if (err !== undefined) this.#socket.destroy();
+      else this.#endSocket();
     }
     this.#resolveClosed(err);
     this.emit('close', err);

@@ -21,6 +21,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   core: ['pdu', 'sm', 'store', 'session', 'server', 'errors', 'util'],
   delivery: ['pdu', 'sm', 'store', 'session', 'core', 'errors', 'util'],
   config: [],
+  routing: [],
+  connectors: ['client', 'delivery', 'pdu', 'sm', 'session', 'store', 'errors', 'util', 'routing'],
+  observability: ['*'],
+  admin: ['*'],
   app: ['*'],
   cli: ['*'],
 };

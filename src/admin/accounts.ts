@@ -1,0 +1,68 @@
+/**
+ * Account helpers shared by the {@link AccountRegistry} implementations: the public view of a
+ * configured account, password generation and the checks every backing applies.
+ */
+import { randomInt } from 'node:crypto';
+import type { AccountConfig } from '../config/config.js';
+import { parseCidr } from '../server/accounts.js';
+import { AdminError } from './errors.js';
+import type { AccountInput, AccountPatch, AccountView } from './types.js';
+
+/** Defaults of a new account, the same as config.ts gives a configured one. */
+export const ACCOUNT_DEFAULTS = {
+  maxBinds: 4,
+  windowSize: 10,
+  defaultValiditySeconds: 48 * 3600,
+  maxValiditySeconds: 7 * 24 * 3600,
+} as const;
+
+/** SMPP passwords are at most 8 octets [SMPP34 §5.2.2]; no look-alike characters (0/O, 1/l/I). */
+const PASSWORD_ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** A random 8-character SMPP password. */
+export function generatePassword(): string {
+  let out = '';
+  for (let i = 0; i < 8; i++) out += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
+  return out;
+}
+
+/** The admin view of a configured account: everything but the secret. */
+export function viewOfConfig(a: AccountConfig & { disabled?: boolean }): AccountView {
+  const view: AccountView = {
+    systemId: a.systemId,
+    addresses: [...a.addresses],
+    maxBinds: a.maxBinds,
+    windowSize: a.windowSize,
+    defaultValiditySeconds: a.defaultValiditySeconds,
+    maxValiditySeconds: a.maxValiditySeconds,
+    disabled: a.disabled === true,
+    credential: a.passwordHash !== undefined ? 'hash' : a.password !== undefined ? 'password' : 'none',
+  };
+  if (a.allowedIps !== undefined) view.allowedIps = [...a.allowedIps];
+  if (a.allowedSystemTypes !== undefined) view.allowedSystemTypes = [...a.allowedSystemTypes];
+  if (a.outbind !== undefined) view.outbind = { ...a.outbind };
+  return view;
+}
+
+/**
+ * Checks what JSON schemas cannot: CIDR ranges parse, the default validity fits the maximum.
+ * Throws `SMSC_ADMIN_ACCOUNT_INVALID` naming the field.
+ */
+export function checkAccountFields(a: AccountInput | AccountPatch, current?: AccountView): void {
+  a.allowedIps?.forEach((range, i) => {
+    try {
+      parseCidr(range);
+    } catch (err) {
+      throw new AdminError('SMSC_ADMIN_ACCOUNT_INVALID', (err as Error).message, `allowedIps[${i}]`);
+    }
+  });
+  const def = a.defaultValiditySeconds ?? current?.defaultValiditySeconds ?? ACCOUNT_DEFAULTS.defaultValiditySeconds;
+  const max = a.maxValiditySeconds ?? current?.maxValiditySeconds ?? ACCOUNT_DEFAULTS.maxValiditySeconds;
+  if (def > max) {
+    throw new AdminError(
+      'SMSC_ADMIN_ACCOUNT_INVALID',
+      `defaultValiditySeconds (${def}) must not exceed maxValiditySeconds (${max})`,
+      'defaultValiditySeconds',
+    );
+  }
+}

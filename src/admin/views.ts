@@ -1,0 +1,78 @@
+/**
+ * JSON views of sessions and stored messages for the admin API (Buffers as hex, text decoded).
+ */
+import type { SessionContext } from '../server/server.js';
+import type { Session } from '../session/session.js';
+import { decodeText } from '../sm/encoding.js';
+import { parseUdh } from '../sm/udh.js';
+import type { MessageEvent, StoredMessage } from '../store/types.js';
+
+/** esm_class UDHI: the user data starts with a UDH. [SMPP34 §5.2.12] */
+const UDHI = 0x40;
+
+/** A session as GET /api/sessions shows it. */
+export interface SessionView {
+  id: string;
+  state: string;
+  systemId: string | null;
+  bindType: string | null;
+  interfaceVersion: number;
+  remoteAddress: string | null;
+  remotePort: number | null;
+  windowSize: number;
+  outstanding: number;
+  windowUse: number;
+  inflight: number;
+}
+
+/** The view of one listener session. */
+export function sessionView(s: Session): SessionView {
+  const ctx = s.context as SessionContext | undefined;
+  return {
+    id: s.id,
+    state: s.state,
+    systemId: ctx?.systemId ?? null,
+    bindType: ctx?.bindType ?? null,
+    interfaceVersion: s.interfaceVersion,
+    remoteAddress: s.remoteAddress ?? null,
+    remotePort: s.remotePort ?? null,
+    windowSize: s.windowSize,
+    outstanding: s.outstanding,
+    windowUse: s.windowSize > 0 ? Math.min(1, s.outstanding / s.windowSize) : 0,
+    inflight: s.inflight,
+  };
+}
+
+/** A stored message as the API shows it. */
+export type MessageView = Omit<StoredMessage, 'payload' | 'tlvs'> & {
+  payloadLength: number;
+  payload?: string;
+  text?: string;
+  tlvs: string | null;
+};
+
+/** The text of a message's user data: the UDH (when esm_class says there is one) skipped. */
+export function messageText(m: Pick<StoredMessage, 'payload' | 'esmClass' | 'dataCoding'>): string {
+  let bytes = m.payload;
+  if ((m.esmClass & UDHI) !== 0) {
+    const udh = parseUdh(bytes);
+    if (udh !== undefined) bytes = bytes.subarray(udh.length);
+  }
+  return decodeText(bytes, m.dataCoding);
+}
+
+/** The view of a stored message; `hideContent` leaves the user data out. */
+export function messageView(m: StoredMessage, hideContent: boolean): MessageView {
+  const { payload, tlvs, ...rest } = m;
+  const view: MessageView = { ...rest, payloadLength: payload.length, tlvs: tlvs === null ? null : tlvs.toString('hex') };
+  if (!hideContent) {
+    view.payload = payload.toString('hex');
+    view.text = messageText(m);
+  }
+  return view;
+}
+
+/** A lifecycle event without the message id (the message is the context). */
+export function eventView(e: MessageEvent): { at: number; kind: string; detail: string } {
+  return { at: e.at, kind: e.kind, detail: e.detail };
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { storedMessage, T0 } from '../../test/connectors/fixtures.js';
+import { deferred, withTimeout } from '../../test/support/async.js';
+import { ConfigKeyError } from '../routing/validate.js';
+import { ManualClock } from '../session/clock.js';
+import { HttpTarget, httpBody, outcomeOfStatus, parseHttp } from './http.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+/** A local server whose per-request behaviour the test sets. */
+let server: Server;
+let base: string;
+const seen: Seen[] = [];
+let handler: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_req, res) => res.end('ok');
+
+before(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: JSON.parse(body) as Record<string, unknown> });
+      handler(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+function respond(status: number): void {
+  handler = (_req, res) => {
+    res.statusCode = status;
+    res.end('{"result":"whatever"}');
+  };
+}
+
+describe('HttpTarget', () => {
+  test('POSTs one JSON document per message; 2xx → delivered', async () => {
+    respond(202);
+    seen.length = 0;
+    const t = new HttpTarget({ url: `${base}/sms?key=1`, headers: { authorization: 'Bearer t0k', 'x-tenant': 'acme' } });
+    const m = storedMessage({ id: '123', attempts: 2, registeredDelivery: 1 });
+    assert.deepEqual(await t.deliver(m), { kind: 'delivered' });
+    assert.equal(seen.length, 1);
+    const s = seen[0]!;
+    assert.equal(s.method, 'POST');
+    assert.equal(s.url, '/sms?key=1');
+    assert.equal(s.headers['content-type'], 'application/json');
+    assert.equal(s.headers['authorization'], 'Bearer t0k');
+    assert.equal(s.headers['x-tenant'], 'acme');
+    assert.deepEqual(s.body, {
+      id: '123',
+      account: 'alice',
+      direction: 'mt',
+      from: { addr: '1000', ton: 5, npi: 0 },
+      to: { addr: '447012345678', ton: 1, npi: 1 },
+      serviceType: '',
+      esmClass: 0,
+      dataCoding: 0,
+      text: 'Hello',
+      payload: Buffer.from('Hello').toString('hex'),
+      registeredDelivery: 1,
+      submittedAt: new Date(T0).toISOString(),
+      attempt: 3,
+    });
+    assert.equal(t.stats.delivered, 1);
+  });
+
+  test('status mapping: 4xx failed UNDELIVERABLE, 408/429 and 5xx retry, with the status as error code', async () => {
+    const t = new HttpTarget({ url: base });
+    for (const [status, want] of [
+      [200, { kind: 'delivered' }],
+      [204, { kind: 'delivered' }],
+      [400, { kind: 'failed', state: 'UNDELIVERABLE', errorCode: 400 }],
+      [404, { kind: 'failed', state: 'UNDELIVERABLE', errorCode: 404 }],
+      [408, { kind: 'retry', errorCode: 408 }],
+      [429, { kind: 'retry', errorCode: 429 }],
+      [500, { kind: 'retry', errorCode: 500 }],
+      [503, { kind: 'retry', errorCode: 503 }],
+    ] as const) {
+      respond(status);
+      assert.deepEqual(await t.deliver(storedMessage()), want, `HTTP ${status}`);
+    }
+    assert.deepEqual(outcomeOfStatus(302), { kind: 'retry', errorCode: 302 });
+  });
+
+  test('a refused connection → retry (error 0)', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const t = new HttpTarget({ url: `http://127.0.0.1:${port}/` });
+    assert.deepEqual(await t.deliver(storedMessage()), { kind: 'retry', errorCode: 0 });
+    assert.equal(t.stats.errors, 1);
+  });
+
+  test('a server that does not answer → retry once the timeout passes (manual clock)', async () => {
+    const arrived = deferred();
+    const held: ServerResponse[] = [];
+    handler = (_req, res) => {
+      held.push(res);
+      arrived.resolve();
+    };
+    const clock = new ManualClock(T0);
+    const t = new HttpTarget({ url: base, timeoutMs: 5000, clock });
+    let settled = false;
+    const p = t.deliver(storedMessage()).finally(() => {
+      settled = true;
+    });
+    await withTimeout(arrived.promise, 5000, 'request reached the server');
+    clock.advance(4999);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'not before the timeout');
+    clock.advance(1);
+    assert.deepEqual(await withTimeout(p, 5000, 'aborted'), { kind: 'retry', errorCode: 0 });
+    assert.equal(t.stats.timeouts, 1);
+    for (const res of held) res.destroy();
+  });
+
+  test('capacity is the free concurrency; beyond it deliver() is unavailable', async () => {
+    const held: ServerResponse[] = [];
+    let arrivedCount = 0;
+    const two = deferred();
+    handler = (_req, res) => {
+      held.push(res);
+      if (++arrivedCount === 2) two.resolve();
+    };
+    const t = new HttpTarget({ url: base, concurrency: 2 });
+    assert.equal(t.capacity(), 2);
+    const a = t.deliver(storedMessage());
+    const b = t.deliver(storedMessage());
+    assert.equal(t.capacity(), 0);
+    assert.deepEqual(await t.deliver(storedMessage()), { kind: 'unavailable' });
+    await withTimeout(two.promise, 5000, 'both requests arrived');
+    for (const res of held) res.end();
+    assert.deepEqual(await Promise.all([a, b]), [{ kind: 'delivered' }, { kind: 'delivered' }]);
+    assert.equal(t.capacity(), 2);
+  });
+
+  test('an injected fetch that throws → retry', async () => {
+    const t = new HttpTarget({
+      url: 'http://example.invalid/',
+      fetch: (() => Promise.reject(new TypeError('fetch failed'))) as typeof fetch,
+    });
+    assert.deepEqual(await t.deliver(storedMessage()), { kind: 'retry', errorCode: 0 });
+  });
+
+  test('bad URLs are refused', () => {
+    assert.throws(() => new HttpTarget({ url: 'not a url' }));
+    assert.throws(() => new HttpTarget({ url: 'ftp://example.com/' }), RangeError);
+  });
+});
+
+describe('httpBody', () => {
+  test('UCS2 text is decoded; a UDH is split off into udh and not in text', () => {
+    const ucs2 = httpBody(storedMessage({ dataCoding: 8, payload: Buffer.from('00480069263A', 'hex') }));
+    assert.equal(ucs2.text, 'Hi☺');
+    const udh = Buffer.from([5, 0, 3, 0x2a, 2, 1]);
+    const body = httpBody(storedMessage({ esmClass: 0x40, payload: Buffer.concat([udh, Buffer.from('Part one')]) }));
+    assert.equal(body.udh, '0500032a0201');
+    assert.equal(body.text, 'Part one');
+    assert.equal(body.payload, `0500032a0201${Buffer.from('Part one').toString('hex')}`);
+    assert.equal(httpBody(storedMessage()).udh, undefined);
+  });
+
+  test('GSM 7-bit extension characters and binary payloads', () => {
+    assert.equal(httpBody(storedMessage({ payload: Buffer.from([0x1b, 0x65, 0x31]) })).text, '€1');
+    const bin = httpBody(storedMessage({ dataCoding: 4, payload: Buffer.from([0xff, 0x00]) }));
+    assert.equal(bin.payload, 'ff00');
+    assert.equal(bin.text, '\u00ff\u0000');
+  });
+});
+
+describe('parseHttp', () => {
+  test('defaults and errors naming the key', () => {
+    assert.deepEqual(parseHttp({ type: 'http', url: 'https://x.test/h' }, 'connectors.hook'), { url: 'https://x.test/h', timeoutMs: 10000, concurrency: 16 });
+    assert.deepEqual(parseHttp({ url: 'http://x.test', headers: { a: 'b', n: 1 }, concurrency: 2 }, 'c').headers, { a: 'b', n: '1' });
+    const fails = (raw: unknown, key: string) =>
+      assert.throws(
+        () => parseHttp(raw, 'connectors.hook'),
+        (e: unknown) => e instanceof ConfigKeyError && e.key === key,
+        key,
+      );
+    fails({}, 'connectors.hook.url');
+    fails({ url: 'nope' }, 'connectors.hook.url');
+    fails({ url: 'file:///etc/passwd' }, 'connectors.hook.url');
+    fails({ url: 'http://x', timeoutMs: 0 }, 'connectors.hook.timeoutMs');
+    fails({ url: 'http://x', concurrency: 1.5 }, 'connectors.hook.concurrency');
+    fails({ url: 'http://x', headers: ['a'] }, 'connectors.hook.headers');
+    fails({ url: 'http://x', headers: { a: {} } }, 'connectors.hook.headers.a');
+    fails({ url: 'http://x', retries: 1 }, 'connectors.hook.retries');
+  });
+});

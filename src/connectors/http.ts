@@ -1,0 +1,213 @@
+/**
+ * The HTTP (webhook) connector: a {@link DeliveryTarget} that POSTs one JSON document per
+ * message to a URL.
+ *
+ * Outcomes: 2xx → delivered; 408 and 429 → retry (the server asks to come back later);
+ * other 4xx → failed UNDELIVERABLE; 5xx, any other status, a timeout or a connection error →
+ * retry. The error code recorded is the HTTP status (0 for timeouts and connection errors).
+ * Redirects are followed (fetch's default).
+ *
+ * ```yaml
+ * connectors:
+ *   hook: { type: http, url: "https://example.com/sms", timeoutMs: 10000, concurrency: 16,
+ *           headers: { authorization: "Bearer ..." } }
+ * ```
+ *
+ * The body ({@link HttpMessageBody}):
+ * `{ id, account, direction, from: {addr, ton, npi}, to: {addr, ton, npi}, serviceType,
+ *    esmClass, dataCoding, text, payload (hex), udh (hex, when esm_class has UDHI),
+ *    registeredDelivery, submittedAt (ISO 8601), attempt }`.
+ */
+
+import type { DeliveryTarget, Outcome } from '../delivery/target.js';
+import { ConfigKeyError, checkKeys, isObj, mapping, num } from '../routing/validate.js';
+import type { Clock } from '../session/clock.js';
+import { systemClock } from '../session/clock.js';
+import { decodeText } from '../sm/encoding.js';
+import type { Address, StoredMessage } from '../store/types.js';
+
+const UDHI = 0x40;
+
+/** The JSON document POSTed per message. */
+export interface HttpMessageBody {
+  id: string;
+  account: string;
+  direction: string;
+  from: Address;
+  to: Address;
+  serviceType: string;
+  esmClass: number;
+  dataCoding: number;
+  /** The user data decoded with data_coding (without the UDH); binary codings read as Latin-1. */
+  text: string;
+  /** The whole user data (UDH included), hex. */
+  payload: string;
+  /** The UDH, hex, when esm_class has the UDHI bit. */
+  udh?: string;
+  registeredDelivery: number;
+  /** ISO 8601 (UTC). */
+  submittedAt: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+}
+
+/** The JSON body for a message. */
+export function httpBody(m: StoredMessage): HttpMessageBody {
+  let userData = m.payload;
+  let udh: Buffer | undefined;
+  if ((m.esmClass & UDHI) !== 0 && m.payload.length > 0 && m.payload[0]! + 1 <= m.payload.length) {
+    udh = m.payload.subarray(0, m.payload[0]! + 1);
+    userData = m.payload.subarray(udh.length);
+  }
+  let text: string;
+  try {
+    text = decodeText(userData, m.dataCoding);
+  } catch {
+    text = userData.toString('latin1');
+  }
+  return {
+    id: m.id,
+    account: m.account,
+    direction: m.direction,
+    from: { addr: m.source.addr, ton: m.source.ton, npi: m.source.npi },
+    to: { addr: m.destination.addr, ton: m.destination.ton, npi: m.destination.npi },
+    serviceType: m.serviceType,
+    esmClass: m.esmClass,
+    dataCoding: m.dataCoding,
+    text,
+    payload: m.payload.toString('hex'),
+    ...(udh !== undefined ? { udh: udh.toString('hex') } : {}),
+    registeredDelivery: m.registeredDelivery,
+    submittedAt: new Date(m.submittedAt).toISOString(),
+    attempt: m.attempts + 1,
+  };
+}
+
+/** Outcome of an HTTP response status. */
+export function outcomeOfStatus(status: number): Outcome {
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  if (status === 408 || status === 429) return { kind: 'retry', errorCode: status };
+  if (status >= 400 && status < 500) return { kind: 'failed', state: 'UNDELIVERABLE', errorCode: status };
+  return { kind: 'retry', errorCode: status };
+}
+
+/** Options of the HTTP connector. */
+export interface HttpTargetConfig {
+  url: string;
+  /** Whole request (connect, send, response and body), ms. Default 10000. */
+  timeoutMs?: number;
+  /** Requests in flight at once. Default 16. */
+  concurrency?: number;
+  /** Extra request headers (content-type defaults to application/json). */
+  headers?: Record<string, string>;
+}
+
+export interface HttpTargetOptions extends HttpTargetConfig {
+  clock?: Clock;
+  /** Injectable fetch (default the global one). */
+  fetch?: typeof fetch;
+}
+
+/** Counters. */
+export interface HttpTargetStats {
+  requests: number;
+  delivered: number;
+  retried: number;
+  failed: number;
+  timeouts: number;
+  errors: number;
+  inflight: number;
+}
+
+export class HttpTarget implements DeliveryTarget {
+  readonly #url: string;
+  readonly #timeoutMs: number;
+  readonly #concurrency: number;
+  readonly #headers: Record<string, string>;
+  readonly #clock: Clock;
+  readonly #fetch: typeof fetch;
+  readonly stats: HttpTargetStats = { requests: 0, delivered: 0, retried: 0, failed: 0, timeouts: 0, errors: 0, inflight: 0 };
+
+  constructor(options: HttpTargetOptions) {
+    const url = new URL(options.url); // throws on a malformed URL
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`url must be http or https, got ${url.protocol}`);
+    this.#url = url.href;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#concurrency = options.concurrency ?? 16;
+    const headers = options.headers ?? {};
+    const ownType = Object.keys(headers).some((k) => k.toLowerCase() === 'content-type');
+    this.#headers = ownType ? { ...headers } : { 'content-type': 'application/json', ...headers };
+    this.#clock = options.clock ?? systemClock;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  capacity(): number {
+    return Math.max(0, this.#concurrency - this.stats.inflight);
+  }
+
+  async deliver(m: StoredMessage): Promise<Outcome> {
+    if (this.stats.inflight >= this.#concurrency) return { kind: 'unavailable' };
+    this.stats.inflight++;
+    this.stats.requests++;
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = this.#clock.setTimer(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.#timeoutMs);
+    let outcome: Outcome;
+    try {
+      const res = await this.#fetch(this.#url, {
+        method: 'POST',
+        headers: this.#headers,
+        body: JSON.stringify(httpBody(m)),
+        signal: abort.signal,
+      });
+      // Read the body so the connection can be reused (and the timeout covers it).
+      await res.arrayBuffer();
+      outcome = outcomeOfStatus(res.status);
+    } catch {
+      if (timedOut) this.stats.timeouts++;
+      else this.stats.errors++;
+      outcome = { kind: 'retry', errorCode: 0 };
+    } finally {
+      timer.cancel();
+      this.stats.inflight--;
+    }
+    if (outcome.kind === 'delivered') this.stats.delivered++;
+    else if (outcome.kind === 'retry') this.stats.retried++;
+    else this.stats.failed++;
+    return outcome;
+  }
+}
+
+/** Validates an http connector's config (`type` is the caller's). @throws ConfigKeyError */
+export function parseHttp(raw: unknown, path: string): HttpTargetConfig {
+  const o = mapping(raw, path);
+  checkKeys(o, path, ['type', 'url', 'timeoutMs', 'concurrency', 'headers']);
+  const url = o['url'];
+  if (typeof url !== 'string') throw new ConfigKeyError(`${path}.url`, 'is required (a string)');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigKeyError(`${path}.url`, 'is not a valid URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigKeyError(`${path}.url`, 'must be an http or https URL');
+  const cfg: HttpTargetConfig = {
+    url,
+    timeoutMs: num(o['timeoutMs'], `${path}.timeoutMs`, 10_000, 1, 3_600_000, true),
+    concurrency: num(o['concurrency'], `${path}.concurrency`, 16, 1, 100_000, true),
+  };
+  const headers = o['headers'];
+  if (headers !== undefined) {
+    if (!isObj(headers)) throw new ConfigKeyError(`${path}.headers`, 'must be a mapping of header names to strings');
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(headers)) {
+      if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigKeyError(`${path}.headers.${k}`, 'must be a string');
+      h[k] = String(v);
+    }
+    cfg.headers = h;
+  }
+  return cfg;
+}

@@ -1,0 +1,473 @@
+/**
+ * The upstream SMPP connector against our own SmscServer on 127.0.0.1 (real TCP), timers on a
+ * ManualClock; real time only guards against hangs.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { storedMessage, T0 } from '../../test/connectors/fixtures.js';
+import { type Deferred, deferred, waitFor, withTimeout } from '../../test/support/async.js';
+import { deliverBody, type Harness, startServer } from '../../test/support/server.js';
+import type { Delivery } from '../client/client.js';
+import { CommandStatusError } from '../errors.js';
+import { CommandStatus as S } from '../pdu/constants.js';
+import type { PduOf, Tlvs } from '../pdu/types.js';
+import { ConfigKeyError } from '../routing/validate.js';
+import { ManualClock } from '../session/clock.js';
+import type { Reply, Session } from '../session/session.js';
+import { decodeText } from '../sm/encoding.js';
+import type { MessageStateName } from '../store/types.js';
+import {
+  MemoryIdMap,
+  normaliseUpstreamId,
+  parseSmpp,
+  parseUpstreamReceipt,
+  SmppTarget,
+  type SmppTargetOptions,
+  stateNameOf,
+  submitSmBody,
+} from './smpp.js';
+
+type SubmitBehaviour = (req: PduOf<'submit_sm'>, session: Session) => Reply | Promise<Reply>;
+
+interface Rig {
+  h: Harness;
+  clock: ManualClock;
+  target: SmppTarget;
+  /** The SMSC side of the target's bind. */
+  upstream: Session;
+  submits: PduOf<'submit_sm'>[];
+  receipts: { ourId: string; state: MessageStateName; errorCode: number }[];
+  capacityCalls: () => number;
+  setBehaviour(fn: SubmitBehaviour): void;
+  close(): Promise<void>;
+}
+
+async function rig(options: Partial<SmppTargetOptions> = {}): Promise<Rig> {
+  const clock = new ManualClock(T0);
+  const submits: PduOf<'submit_sm'>[] = [];
+  let ids = 0;
+  let behaviour: SubmitBehaviour = () => ({ messageId: `U${++ids}` });
+  const h = await startServer({
+    clock,
+    handlers: {
+      onSubmitSm: (req, ctx) => {
+        submits.push(req);
+        return behaviour(req, ctx.session);
+      },
+    },
+  });
+  let capacityCalls = 0;
+  const target = new SmppTarget({
+    host: '127.0.0.1',
+    port: h.port,
+    systemId: 'esme1',
+    password: 'secret1',
+    clock,
+    enquireLinkIntervalMs: 0,
+    responseTimeoutMs: 5000,
+    onCapacity: () => {
+      capacityCalls++;
+    },
+    ...options,
+  });
+  const receipts: Rig['receipts'] = [];
+  target.onUpstreamReceipt((ourId, state, errorCode) => {
+    receipts.push({ ourId, state, errorCode });
+  });
+  const bound = h.nextBound('esme1');
+  target.start();
+  await withTimeout(target.ready(), 5000, 'bound');
+  const upstream = await withTimeout(bound, 5000, 'server saw the bind');
+  return {
+    h,
+    clock,
+    target,
+    upstream,
+    submits,
+    receipts,
+    capacityCalls: () => capacityCalls,
+    setBehaviour: (fn) => {
+      behaviour = fn;
+    },
+    async close() {
+      await target.stop();
+      await h.close();
+    },
+  };
+}
+
+function receiptPdu(over: { text?: string; tlvs?: Tlvs; esmClass?: number } = {}) {
+  return deliverBody(over.text ?? '', { esmClass: over.esmClass ?? 0x04, tlvs: over.tlvs ?? {} });
+}
+
+describe('SmppTarget', () => {
+  test('binds as a transceiver, submits, and maps the upstream receipt (TLVs) back to our id', async () => {
+    const r = await rig();
+    try {
+      assert.equal(r.upstream.bindType, 'transceiver');
+      assert.equal(r.target.capacity(), 10, 'the window');
+      const m = storedMessage({ id: 'our-1', registeredDelivery: 0, dataCoding: 8, payload: Buffer.from('00480069', 'hex'), esmClass: 0x03 });
+      assert.deepEqual(await r.target.deliver(m), { kind: 'delivered' });
+      const sub = r.submits[0]!;
+      assert.equal(sub.sourceAddr, '1000');
+      assert.equal(sub.sourceAddrTon, 5);
+      assert.equal(sub.destinationAddr, '447012345678');
+      assert.equal(sub.dataCoding, 8);
+      assert.equal(decodeText(sub.shortMessage, 8), 'Hi');
+      assert.equal(sub.registeredDelivery, 1, 'receipts always requested from the upstream');
+      assert.equal(sub.esmClass, 0, 'our store-and-forward mode bits are not forwarded');
+      assert.match(sub.validityPeriod, /^\d{12}000R$/, 'the remaining validity, relative');
+      const resp = await withTimeout(
+        r.upstream.request('deliver_sm', receiptPdu({ tlvs: { receiptedMessageId: 'U1', messageState: 2 } })),
+        5000,
+        'receipt acknowledged',
+      );
+      assert.equal(resp.commandStatus, 0);
+      assert.deepEqual(r.receipts, [{ ourId: 'our-1', state: 'DELIVERED', errorCode: 0 }]);
+      assert.equal(r.target.stats.receipts, 1);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a receipt by text only, with another case and leading zeros, and the error code', async () => {
+    const r = await rig();
+    r.setBehaviour(() => ({ messageId: '00AB12' }));
+    try {
+      await r.target.deliver(storedMessage({ id: 'our-2' }));
+      const text = 'id:ab12 sub:001 dlvrd:000 submit date:2601010000 done date:2601010001 stat:UNDELIV err:001 text:Hello';
+      await withTimeout(r.upstream.request('deliver_sm', receiptPdu({ text })), 5000, 'ack');
+      assert.deepEqual(r.receipts, [{ ourId: 'our-2', state: 'UNDELIVERABLE', errorCode: 1 }]);
+      // A final state forgets the mapping: a second receipt for the same id is unmatched.
+      await withTimeout(r.upstream.request('deliver_sm', receiptPdu({ text })), 5000, 'ack');
+      assert.equal(r.receipts.length, 1);
+      assert.equal(r.target.stats.unmatchedReceipts, 1);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('intermediate states keep the mapping; network_error_code is reported', async () => {
+    const r = await rig();
+    try {
+      await r.target.deliver(storedMessage({ id: 'our-3' }));
+      await r.upstream.request('deliver_sm', receiptPdu({ esmClass: 0x20, tlvs: { receiptedMessageId: 'U1', messageState: 1 } }));
+      await r.upstream.request(
+        'deliver_sm',
+        receiptPdu({ tlvs: { receiptedMessageId: 'U1', messageState: 5, networkErrorCode: { networkType: 3, errorCode: 27 } } }),
+      );
+      assert.deepEqual(r.receipts, [
+        { ourId: 'our-3', state: 'ENROUTE', errorCode: 0 },
+        { ourId: 'our-3', state: 'UNDELIVERABLE', errorCode: 27 },
+      ]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('hex ids in responses, decimal in receipts (idFormat)', async () => {
+    const r = await rig({ idFormat: { submit: 'hex', receipt: 'decimal' } });
+    r.setBehaviour(() => ({ messageId: '00FF' }));
+    try {
+      await r.target.deliver(storedMessage({ id: 'our-4' }));
+      await r.upstream.request('deliver_sm', receiptPdu({ text: 'id:255 stat:DELIVRD err:000' }));
+      assert.deepEqual(r.receipts, [{ ourId: 'our-4', state: 'DELIVERED', errorCode: 0 }]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a receipt that arrives before its submit_sm_resp is held and then matched', async () => {
+    const r = await rig();
+    const ack: Deferred<number> = deferred();
+    r.setBehaviour((_req, session) => {
+      // The upstream writes the receipt before the response: the client reads it first.
+      session.request('deliver_sm', receiptPdu({ tlvs: { receiptedMessageId: 'FAST', messageState: 2 } })).then(
+        (p) => ack.resolve(p.commandStatus),
+        (e: unknown) => ack.resolve(e instanceof CommandStatusError ? e.commandStatus : -1),
+      );
+      return { messageId: 'FAST' };
+    });
+    try {
+      assert.deepEqual(await r.target.deliver(storedMessage({ id: 'our-5' })), { kind: 'delivered' });
+      assert.equal(await withTimeout(ack.promise, 5000, 'receipt acked'), 0);
+      assert.deepEqual(r.receipts, [{ ourId: 'our-5', state: 'DELIVERED', errorCode: 0 }]);
+      assert.equal(r.target.stats.unmatchedReceipts, 0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a receipt for an id we never submitted is acknowledged and counted', async () => {
+    const r = await rig();
+    try {
+      const resp = await r.upstream.request('deliver_sm', receiptPdu({ tlvs: { receiptedMessageId: 'nobody', messageState: 2 } }));
+      assert.equal(resp.commandStatus, 0);
+      assert.equal(r.target.stats.unmatchedReceipts, 1);
+      assert.equal(r.receipts.length, 0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a receipt listener that fails gets ESME_RX_T_APPN back to the upstream (it will resend)', async () => {
+    const r = await rig();
+    const off = r.target.onUpstreamReceipt(async () => {
+      throw new Error('store down');
+    });
+    try {
+      await r.target.deliver(storedMessage({ id: 'our-6' }));
+      await assert.rejects(
+        r.upstream.request('deliver_sm', receiptPdu({ tlvs: { receiptedMessageId: 'U1', messageState: 2 } })),
+        (e: unknown) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RX_T_APPN,
+      );
+      off();
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('MO from the upstream reaches onUpstreamMo; without a listener it is refused (RX_P_APPN)', async () => {
+    const r = await rig();
+    try {
+      await assert.rejects(
+        r.upstream.request('deliver_sm', deliverBody('no one listens')),
+        (e: unknown) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RX_P_APPN,
+      );
+      const got: Delivery[] = [];
+      r.target.onUpstreamMo((d) => {
+        got.push(d);
+      });
+      const resp = await r.upstream.request('deliver_sm', deliverBody('MO hello'));
+      assert.equal(resp.commandStatus, 0);
+      assert.equal(got.length, 1);
+      assert.equal(got[0]!.command, 'deliver_sm');
+      assert.equal(r.target.stats.mo, 2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('status mapping: RTHROTTLED and RMSGQFUL retry, RINVDSTADR fails; RTHROTTLED pauses sending', async () => {
+    const r = await rig({ throttleBackoffMs: 2000 });
+    try {
+      r.setBehaviour(() => S.ESME_RMSGQFUL);
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'retry', errorCode: S.ESME_RMSGQFUL });
+      r.setBehaviour(() => S.ESME_RSYSERR);
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'retry', errorCode: S.ESME_RSYSERR });
+      r.setBehaviour(() => S.ESME_RINVDSTADR);
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'failed', state: 'UNDELIVERABLE', errorCode: S.ESME_RINVDSTADR });
+      r.setBehaviour(() => S.ESME_RTHROTTLED);
+      const before = r.capacityCalls();
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'retry', errorCode: S.ESME_RTHROTTLED });
+      assert.equal(r.target.capacity(), 0, 'paused after RTHROTTLED');
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' });
+      assert.equal(r.submits.length, 4, 'nothing sent while paused');
+      r.clock.advance(1999);
+      assert.equal(r.target.capacity(), 0);
+      r.clock.advance(1);
+      assert.equal(r.capacityCalls(), before + 1, 'onCapacity when the pause ends');
+      assert.equal(r.target.capacity(), 10);
+      r.setBehaviour(() => ({ messageId: 'ok' }));
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'delivered' });
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a submit the upstream never answers → retry after the response timeout', async () => {
+    const r = await rig({ responseTimeoutMs: 3000 });
+    const arrived = deferred();
+    r.setBehaviour(() => {
+      arrived.resolve();
+      return new Promise<Reply>(() => {});
+    });
+    try {
+      const p = r.target.deliver(storedMessage());
+      await withTimeout(arrived.promise, 5000, 'submit arrived');
+      r.clock.advance(3000);
+      assert.deepEqual(await withTimeout(p, 5000, 'timed out'), { kind: 'retry', errorCode: 0 });
+    } finally {
+      r.target.stop().catch(() => {});
+      r.upstream.destroy();
+      await r.h.close();
+    }
+  });
+
+  test('TPS cap: capacity is the tokens left; they come back with (manual) time', async () => {
+    const r = await rig({ tps: 4, burst: 2 });
+    try {
+      assert.equal(r.target.capacity(), 2);
+      assert.equal((await r.target.deliver(storedMessage())).kind, 'delivered');
+      assert.equal((await r.target.deliver(storedMessage())).kind, 'delivered');
+      const calls = r.capacityCalls();
+      assert.equal(r.target.capacity(), 0);
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' });
+      r.clock.advance(249);
+      assert.equal(r.target.capacity(), 0);
+      r.clock.advance(1);
+      assert.equal(r.capacityCalls(), calls + 1, 'onCapacity when a token is back');
+      assert.equal(r.target.capacity(), 1);
+      r.clock.advance(10_000);
+      assert.equal(r.target.capacity(), 2, 'never above the burst');
+      assert.equal(r.submits.length, 2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('the window bounds submits outstanding', async () => {
+    const r = await rig({ window: 2 });
+    const held: Deferred<Reply>[] = [];
+    r.setBehaviour(() => {
+      const d = deferred<Reply>();
+      held.push(d);
+      return d.promise;
+    });
+    try {
+      const a = r.target.deliver(storedMessage());
+      const b = r.target.deliver(storedMessage());
+      assert.equal(r.target.capacity(), 0);
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' });
+      await waitFor(() => held.length === 2, 'both submits reached the upstream');
+      for (const d of held) d.resolve({ messageId: 'x' });
+      assert.deepEqual(await Promise.all([a, b]), [{ kind: 'delivered' }, { kind: 'delivered' }]);
+      assert.equal(r.target.capacity(), 2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('reconnects and rebinds after the upstream drops the connection', async () => {
+    const r = await rig({ reconnect: { initialDelayMs: 1000 } });
+    try {
+      const rebound = r.h.nextBound('esme1');
+      r.upstream.destroy('test drop');
+      await waitFor(() => !r.target.bound, 'noticed the drop');
+      assert.equal(r.target.capacity(), 0);
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' });
+      const calls = r.capacityCalls();
+      r.clock.advance(1000);
+      await withTimeout(r.target.ready(), 5000, 'rebound');
+      await withTimeout(rebound, 5000, 'server saw the rebind');
+      assert.equal(r.target.stats.binds, 2);
+      assert.ok(r.capacityCalls() > calls, 'onCapacity after the rebind');
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'delivered' });
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a refused bind is retried with back-off', async () => {
+    const clock = new ManualClock(T0);
+    let allow = false;
+    const h = await startServer({
+      clock,
+      accounts: (id) => (id === 'esme1' ? { systemId: 'esme1', password: allow ? 'secret1' : 'other' } : undefined),
+    });
+    const target = new SmppTarget({ host: '127.0.0.1', port: h.port, systemId: 'esme1', password: 'secret1', clock, reconnect: { initialDelayMs: 500 } });
+    try {
+      target.start();
+      await waitFor(() => target.stats.connectFailures === 1, 'first bind refused');
+      assert.ok(target.lastError instanceof CommandStatusError);
+      assert.equal(target.capacity(), 0);
+      clock.advance(500);
+      await waitFor(() => target.stats.connectFailures === 2, 'second bind refused');
+      allow = true;
+      clock.advance(999);
+      assert.equal(target.stats.binds, 0, 'back-off doubled to 1000 ms');
+      clock.advance(1);
+      await withTimeout(target.ready(), 5000, 'bound at last');
+      assert.equal(target.stats.binds, 1);
+    } finally {
+      await target.stop();
+      await h.close();
+    }
+  });
+
+  test('stop() unbinds; no reconnect afterwards', async () => {
+    const r = await rig();
+    await r.target.stop();
+    assert.equal(r.target.bound, false);
+    assert.equal(r.target.capacity(), 0);
+    assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' });
+    r.clock.advance(120_000);
+    assert.equal(r.target.stats.binds, 1);
+    await r.h.close();
+  });
+});
+
+describe('SMPP connector helpers', () => {
+  test('normaliseUpstreamId', () => {
+    assert.equal(normaliseUpstreamId(' 00AbC '), 'abc');
+    assert.equal(normaliseUpstreamId('000'), '0');
+    assert.equal(normaliseUpstreamId('00ff', 'hex'), '255');
+    assert.equal(normaliseUpstreamId('0255', 'decimal'), '255');
+    assert.equal(normaliseUpstreamId('FFFFFFFFFFFFFFFFFF', 'hex'), '4722366482869645213695', 'beyond 2^53');
+    assert.equal(normaliseUpstreamId('x-1', 'hex'), 'x-1', 'not hex: kept as a string');
+  });
+
+  test('MemoryIdMap forgets the oldest beyond its bound', () => {
+    const m = new MemoryIdMap(2);
+    m.set('a', '1');
+    m.set('b', '2');
+    m.set('c', '3');
+    assert.equal(m.get('a'), undefined);
+    assert.equal(m.get('c'), '3');
+    assert.equal(m.size, 2);
+  });
+
+  test('parseUpstreamReceipt prefers TLVs, falls back to text; hex err codes', () => {
+    const d = (text: string, tlvs: Tlvs = {}) => ({ ...deliverBody(text, { esmClass: 4, tlvs }), command: 'deliver_sm', commandStatus: 0, sequenceNumber: 1 }) as Delivery;
+    assert.deepEqual(parseUpstreamReceipt(d('id:1 stat:DELIVRD err:000', { receiptedMessageId: '9', messageState: 5 })), { id: '9', messageState: 5, errorCode: 0 });
+    assert.deepEqual(parseUpstreamReceipt(d('id:7 sub:001 stat:EXPIRED err:00B')), { id: '7', messageState: 3, errorCode: 11 });
+    assert.equal(parseUpstreamReceipt(d('not a receipt')), undefined);
+    assert.equal(stateNameOf(42), 'UNKNOWN');
+    assert.equal(stateNameOf(8), 'REJECTED');
+  });
+
+  test('submitSmBody: long payloads go in message_payload, TLVs pass through', () => {
+    const long = storedMessage({ payload: Buffer.alloc(300, 0x41) });
+    const b = submitSmBody(long, 1, T0);
+    assert.equal(b.shortMessage.length, 0);
+    assert.equal(b.tlvs.messagePayload?.length, 300);
+    const inTlv = submitSmBody(storedMessage({ payloadInTlv: true }), 0, T0);
+    assert.equal(inTlv.tlvs.messagePayload?.toString(), 'Hello');
+    assert.equal(submitSmBody(storedMessage({ expiresAt: T0 - 1 }), 0, T0).validityPeriod, '');
+  });
+
+  test('parseSmpp: defaults and errors naming the key', () => {
+    const cfg = parseSmpp({ type: 'smpp', host: 'h', port: 2775, systemId: 'me', password: 'pw', tps: 50, idFormat: { submit: 'hex' }, retryStatuses: ['ESME_RTHROTTLED', 8] }, 'connectors.up', (n) =>
+      n === 'ESME_RTHROTTLED' ? 0x58 : undefined,
+    );
+    assert.deepEqual(cfg, {
+      host: 'h',
+      port: 2775,
+      systemId: 'me',
+      password: 'pw',
+      tps: 50,
+      window: 10,
+      responseTimeoutMs: 30000,
+      enquireLinkIntervalMs: 30000,
+      throttleBackoffMs: 1000,
+      idFormat: { submit: 'hex' },
+      retryStatuses: [0x58, 8],
+    });
+    const fails = (raw: Record<string, unknown>, key: string) =>
+      assert.throws(
+        () => parseSmpp({ host: 'h', port: 1, systemId: 's', password: 'p', ...raw }, 'connectors.up'),
+        (e: unknown) => e instanceof ConfigKeyError && e.key === key,
+        key,
+      );
+    fails({ port: 0 }, 'connectors.up.port');
+    fails({ password: 'muchtoolong' }, 'connectors.up.password');
+    fails({ systemId: undefined }, 'connectors.up.systemId');
+    fails({ window: 0 }, 'connectors.up.window');
+    fails({ idFormat: { submit: 'octal' } }, 'connectors.up.idFormat.submit');
+    fails({ reconnect: { factor: 0 } }, 'connectors.up.reconnect.factor');
+    fails({ retryStatuses: ['ESME_RNOPE'] }, 'connectors.up.retryStatuses[0]');
+    fails({ requestReceipts: 'never' }, 'connectors.up.requestReceipts');
+    fails({ tls: 'yes' }, 'connectors.up.tls');
+    fails({ tpss: 1 }, 'connectors.up.tpss');
+  });
+});

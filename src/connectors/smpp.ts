@@ -1,0 +1,715 @@
+/**
+ * The upstream SMPP connector: a {@link DeliveryTarget} that forwards messages to another
+ * SMSC through our own client library, bound as a transceiver.
+ *
+ * - Connection: connects and binds on `start()`, reconnects with exponential back-off (on the
+ *   injected clock) whenever the connection is lost or the bind is refused.
+ * - Flow control: at most `window` submits outstanding, at most `tps` per second (token
+ *   bucket with `burst`); `capacity()` reports the smaller, and `onCapacity` is called when
+ *   tokens come back after being exhausted (so the scheduler can be kicked).
+ * - Outcomes: submit_sm_resp ESME_ROK → `delivered`. **That means "accepted by the upstream",
+ *   not "on the handset": the final state comes later in the upstream's delivery receipt,
+ *   reported through {@link SmppTarget.onUpstreamReceipt}** (the core decides what to do with
+ *   it). ESME_RTHROTTLED (also pauses sending for `throttleBackoffMs`), ESME_RMSGQFUL,
+ *   ESME_RSYSERR (and any status in `retryStatuses`), response timeouts and lost connections
+ *   → `retry`; every other status → `failed` UNDELIVERABLE with the status as error code.
+ *   After a lost connection the upstream may have taken the message: a retry can duplicate it.
+ * - Receipts: upstream message id → our message id is kept in an {@link UpstreamIdMap}
+ *   (in memory by default, bounded; pluggable to persist it). Ids are normalised on both sides
+ *   ({@link normaliseUpstreamId}: hex/decimal values compared as numbers, case and leading
+ *   zeros ignored) because SMSCs differ in how they write the same id in the submit response
+ *   and in the receipt. A receipt's id and state come from the receipted_message_id and
+ *   message_state TLVs, else from the receipt text (`id:... stat:... err:...`). A receipt that
+ *   arrives before its submit response (same socket read) is held until the response is seen.
+ *
+ * ```yaml
+ * connectors:
+ *   upstream-a: { type: smpp, host: smsc.example.net, port: 2775, systemId: me, password: secret,
+ *                 tps: 50, window: 10, idFormat: { submit: hex, receipt: decimal } }
+ * ```
+ */
+
+import type { Client, ConnectOptions, Delivery } from '../client/client.js';
+import { connect as clientConnect } from '../client/client.js';
+import type { DeliveryTarget, Outcome } from '../delivery/target.js';
+import { CommandStatusError, PduEncodeError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
+import { CommandStatus, MessageState as WireState } from '../pdu/constants.js';
+import { decodeTlvs } from '../pdu/decode.js';
+import type { BodyOf, Tlvs } from '../pdu/types.js';
+import { addrString, ConfigKeyError, checkKeys, isObj, mapping, name, num } from '../routing/validate.js';
+import type { Clock, TimerHandle } from '../session/clock.js';
+import { systemClock } from '../session/clock.js';
+import { parseReceipt } from '../sm/dlr.js';
+import { decodeText } from '../sm/encoding.js';
+import { formatSmppRelative } from '../sm/time.js';
+import type { MessageStateName, StoredMessage } from '../store/types.js';
+import { TokenBucket } from './token-bucket.js';
+
+const S = CommandStatus;
+const EMPTY = Buffer.alloc(0);
+const ESM_MODE_MASK = 0x03;
+const ESM_TYPE_MASK = 0x3c;
+const ESM_RECEIPT = 0x04;
+const ESM_INTERMEDIATE = 0x20;
+
+/** How an upstream writes a message id. */
+export type IdFormat = 'string' | 'decimal' | 'hex';
+
+/**
+ * The canonical form of an upstream message id, so that the id of the submit response and the
+ * id of the receipt compare equal. `hex` and `decimal` ids are read as numbers and written in
+ * decimal (`"00FF"` hex and `"255"` decimal are the same id); `string` ids (and numeric ones
+ * that do not parse) are trimmed, lower-cased and stripped of leading zeros.
+ */
+export function normaliseUpstreamId(id: string, format: IdFormat = 'string'): string {
+  const s = id.trim();
+  if (format === 'decimal' && /^\d+$/.test(s)) return BigInt(s).toString();
+  if (format === 'hex' && /^[0-9a-fA-F]+$/.test(s)) return BigInt(`0x${s}`).toString();
+  const lower = s.toLowerCase();
+  const stripped = lower.replace(/^0+/, '');
+  return stripped === '' && lower !== '' ? '0' : stripped;
+}
+
+/** Where upstream id → our id lives. Methods may be sync or async (e.g. a store table). */
+export interface UpstreamIdMap {
+  set(upstreamId: string, ourId: string): void | Promise<void>;
+  get(upstreamId: string): string | undefined | Promise<string | undefined>;
+  delete(upstreamId: string): void | Promise<void>;
+}
+
+/** In-memory {@link UpstreamIdMap}; beyond `max` entries the oldest are forgotten. */
+export class MemoryIdMap implements UpstreamIdMap {
+  readonly #map = new Map<string, string>();
+  readonly #max: number;
+  constructor(max = 1_000_000) {
+    this.#max = Math.max(1, max);
+  }
+  get size(): number {
+    return this.#map.size;
+  }
+  set(upstreamId: string, ourId: string): void {
+    this.#map.delete(upstreamId);
+    this.#map.set(upstreamId, ourId);
+    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string);
+  }
+  get(upstreamId: string): string | undefined {
+    return this.#map.get(upstreamId);
+  }
+  delete(upstreamId: string): void {
+    this.#map.delete(upstreamId);
+  }
+}
+
+/** What a receipt PDU says. */
+export interface UpstreamReceipt {
+  /** The upstream's message id, as written. */
+  id: string;
+  /** message_state (wire value), when known. */
+  messageState: number | undefined;
+  /** network_error_code's error, else the `err:` field read as a number, else 0. */
+  errorCode: number;
+}
+
+/** True when a deliver_sm/data_sm is a delivery receipt (or an intermediate notification). */
+export function isReceipt(d: Delivery): boolean {
+  if (d.command === 'alert_notification') return false;
+  const type = d.esmClass & ESM_TYPE_MASK;
+  return type === ESM_RECEIPT || type === ESM_INTERMEDIATE;
+}
+
+/** Reads id, state and error of a receipt: TLVs first, then the receipt text. */
+export function parseUpstreamReceipt(d: Delivery): UpstreamReceipt | undefined {
+  if (d.command === 'alert_notification') return undefined;
+  const tlvs: Tlvs = d.tlvs;
+  let id = tlvs.receiptedMessageId;
+  let messageState = tlvs.messageState;
+  let errorCode = tlvs.networkErrorCode?.errorCode;
+  if (id === undefined || messageState === undefined || errorCode === undefined) {
+    const bytes = tlvs.messagePayload ?? (d.command === 'deliver_sm' ? d.shortMessage : EMPTY);
+    let text = '';
+    try {
+      text = decodeText(bytes, d.dataCoding);
+    } catch {
+      text = Buffer.from(bytes).toString('latin1');
+    }
+    const parsed = parseReceipt(text);
+    if (parsed !== undefined) {
+      id ??= parsed.id;
+      messageState ??= parsed.messageState;
+      if (errorCode === undefined && parsed.err !== undefined) {
+        if (/^\d+$/.test(parsed.err)) errorCode = Number(parsed.err);
+        else if (/^[0-9a-f]+$/i.test(parsed.err)) errorCode = Number.parseInt(parsed.err, 16);
+      }
+    }
+  }
+  if (id === undefined || id === '') return undefined;
+  return { id, messageState, errorCode: errorCode ?? 0 };
+}
+
+const STATE_NAMES = new Map<number, MessageStateName>(Object.entries(WireState).map(([k, v]) => [v, k as MessageStateName]));
+
+/** Store state name of a wire message_state (UNKNOWN for values outside the table). */
+export function stateNameOf(messageState: number | undefined): MessageStateName {
+  return (messageState === undefined ? undefined : STATE_NAMES.get(messageState)) ?? 'UNKNOWN';
+}
+
+/** The submit_sm for a stored message. */
+export function submitSmBody(m: StoredMessage, registeredDelivery: number, now: number): BodyOf<'submit_sm'> {
+  let tlvs: Tlvs = {};
+  if (m.tlvs !== null) {
+    try {
+      tlvs = decodeTlvs(m.tlvs);
+    } catch {
+      tlvs = {};
+    }
+  }
+  let shortMessage = m.payload;
+  if (m.payloadInTlv || m.payload.length > 254) {
+    tlvs = { ...tlvs, messagePayload: m.payload };
+    shortMessage = EMPTY;
+  }
+  let validityPeriod = '';
+  const left = m.expiresAt - now;
+  if (left > 0) {
+    try {
+      validityPeriod = formatSmppRelative(Math.max(left, 60_000));
+    } catch {
+      validityPeriod = '';
+    }
+  }
+  return {
+    serviceType: m.serviceType,
+    sourceAddrTon: m.source.ton,
+    sourceAddrNpi: m.source.npi,
+    sourceAddr: m.source.addr,
+    destAddrTon: m.destination.ton,
+    destAddrNpi: m.destination.npi,
+    destinationAddr: m.destination.addr,
+    // Our store-and-forward mode is ours; the upstream uses its default mode.
+    esmClass: m.esmClass & ~ESM_MODE_MASK,
+    protocolId: m.protocolId,
+    priorityFlag: m.priority,
+    scheduleDeliveryTime: '',
+    validityPeriod,
+    registeredDelivery,
+    replaceIfPresentFlag: 0,
+    dataCoding: m.dataCoding,
+    smDefaultMsgId: 0,
+    shortMessage,
+    tlvs,
+  };
+}
+
+/** The `smpp` connector config. */
+export interface SmppTargetConfig {
+  host: string;
+  port: number;
+  tls?: boolean;
+  systemId: string;
+  password: string;
+  systemType?: string;
+  /** Default 0x34. */
+  interfaceVersion?: number;
+  addrTon?: number;
+  addrNpi?: number;
+  addressRange?: string;
+  /** Submits per second; absent or 0 = no cap. */
+  tps?: number;
+  /** Token bucket size. Default max(1, tps). */
+  burst?: number;
+  /** Submits outstanding at once. Default 10. */
+  window?: number;
+  /** Wait for a submit_sm_resp, ms. Default 30000. */
+  responseTimeoutMs?: number;
+  /** Idle time before enquire_link, ms. Default 30000. */
+  enquireLinkIntervalMs?: number;
+  /** Reconnect back-off. Defaults 1000 ms, doubling, up to 60000 ms. */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; factor?: number };
+  /** After ESME_RTHROTTLED, send nothing for this long, ms. Default 1000. */
+  throttleBackoffMs?: number;
+  /** How the upstream writes ids in submit responses and in receipts. Default 'string' for both. */
+  idFormat?: { submit?: IdFormat; receipt?: IdFormat };
+  /** Ask the upstream for a receipt on every message ('always', default) or only when ours asked. */
+  requestReceipts?: 'always' | 'asRequested';
+  /** Statuses that mean "try again later". Default ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR. */
+  retryStatuses?: number[];
+}
+
+export interface SmppTargetOptions extends SmppTargetConfig {
+  clock?: Clock;
+  /** Overrides {@link normaliseUpstreamId} with `idFormat`. */
+  normaliseId?: (id: string, from: 'submit' | 'receipt') => string;
+  /** Default: a {@link MemoryIdMap}. */
+  idMap?: UpstreamIdMap;
+  /** Called when capacity returns after tokens ran out or a throttle pause ended. */
+  onCapacity?: () => void;
+  /** Injectable connect (tests). */
+  connect?: (o: ConnectOptions) => Promise<Client>;
+}
+
+/** A receipt listener: our message id, its state per the upstream, the error code. */
+export type UpstreamReceiptListener = (ourId: string, state: MessageStateName, errorCode: number) => void | Promise<void>;
+/** An MO listener. Octet fields are views into the frame: copy what you keep. */
+export type UpstreamMoListener = (delivery: Delivery) => void | Promise<void>;
+
+/** Counters. */
+export interface SmppTargetStats {
+  binds: number;
+  connectFailures: number;
+  submitted: number;
+  retried: number;
+  failed: number;
+  throttled: number;
+  receipts: number;
+  unmatchedReceipts: number;
+  badReceipts: number;
+  mo: number;
+  /** submit_sm_resp without a message id (its receipt cannot be matched). */
+  missingIds: number;
+}
+
+const UNAVAILABLE: Outcome = { kind: 'unavailable' };
+const DELIVERED: Outcome = { kind: 'delivered' };
+const FINAL = new Set<MessageStateName>(['DELIVERED', 'EXPIRED', 'DELETED', 'UNDELIVERABLE', 'ACCEPTED', 'UNKNOWN', 'REJECTED', 'SKIPPED']);
+/** Receipts held while submits are in flight (their response may be just behind). */
+const MAX_HELD_RECEIPTS = 10_000;
+
+export class SmppTarget implements DeliveryTarget {
+  readonly #o: SmppTargetOptions;
+  readonly #clock: Clock;
+  readonly #idMap: UpstreamIdMap;
+  readonly #normalise: (id: string, from: 'submit' | 'receipt') => string;
+  readonly #bucket: TokenBucket | undefined;
+  readonly #retryStatuses: ReadonlySet<number>;
+  readonly #receiptListeners = new Set<UpstreamReceiptListener>();
+  readonly #moListeners = new Set<UpstreamMoListener>();
+  /** Unmatched receipts waiting for a submit response, by normalised upstream id. */
+  readonly #held = new Map<string, Array<() => void>>();
+  #heldCount = 0;
+  #client: Client | undefined;
+  #started = false;
+  #stopped = false;
+  #reconnectDelay: number;
+  #reconnectTimer: TimerHandle | undefined;
+  #capacityTimer: TimerHandle | undefined;
+  #throttledUntil = 0;
+  #submitsInFlight = 0;
+  #readyWaiters: Array<() => void> = [];
+  /** The last connect or bind error. */
+  lastError: Error | undefined;
+  readonly stats: SmppTargetStats = {
+    binds: 0,
+    connectFailures: 0,
+    submitted: 0,
+    retried: 0,
+    failed: 0,
+    throttled: 0,
+    receipts: 0,
+    unmatchedReceipts: 0,
+    badReceipts: 0,
+    mo: 0,
+    missingIds: 0,
+  };
+
+  constructor(options: SmppTargetOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#idMap = options.idMap ?? new MemoryIdMap();
+    const formats = options.idFormat ?? {};
+    this.#normalise = options.normaliseId ?? ((id, from) => normaliseUpstreamId(id, (from === 'submit' ? formats.submit : formats.receipt) ?? 'string'));
+    const tps = options.tps ?? 0;
+    this.#bucket = tps > 0 ? new TokenBucket(tps, options.burst ?? Math.max(1, tps), this.#clock) : undefined;
+    this.#retryStatuses = new Set(options.retryStatuses ?? [S.ESME_RTHROTTLED, S.ESME_RMSGQFUL, S.ESME_RSYSERR]);
+    this.#reconnectDelay = options.reconnect?.initialDelayMs ?? 1000;
+  }
+
+  /** True while bound to the upstream. */
+  get bound(): boolean {
+    return this.#client?.session.isBound === true && !this.#stopped;
+  }
+
+  /** Starts connecting (idempotent). Failures are retried; see `lastError`. */
+  start(): void {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    void this.#connect();
+  }
+
+  /** Resolves once bound (now, or at the next successful bind). */
+  ready(): Promise<void> {
+    if (this.bound) return Promise.resolve();
+    return new Promise((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  /** Stops reconnecting, unbinds and closes. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#reconnectTimer?.cancel();
+    this.#capacityTimer?.cancel();
+    const client = this.#client;
+    this.#client = undefined;
+    this.#releaseHeld();
+    if (client !== undefined) await client.close().catch(() => {});
+  }
+
+  /** Listens to the upstream's receipts for messages we submitted. Returns an unsubscribe function. */
+  onUpstreamReceipt(cb: UpstreamReceiptListener): () => void {
+    this.#receiptListeners.add(cb);
+    return () => this.#receiptListeners.delete(cb);
+  }
+
+  /** Listens to MO messages (non-receipt deliver_sm/data_sm) from the upstream. */
+  onUpstreamMo(cb: UpstreamMoListener): () => void {
+    this.#moListeners.add(cb);
+    return () => this.#moListeners.delete(cb);
+  }
+
+  capacity(): number {
+    const client = this.#client;
+    if (client === undefined || this.#stopped || !client.session.isBound) return 0;
+    const s = client.session;
+    let free = s.windowSize - s.outstanding;
+    if (free <= 0) return 0;
+    const now = this.#clock.now();
+    if (now < this.#throttledUntil) {
+      this.#armCapacityTimer(this.#throttledUntil - now);
+      return 0;
+    }
+    if (this.#bucket !== undefined) {
+      const tokens = this.#bucket.available();
+      if (tokens <= 0) {
+        this.#armCapacityTimer(this.#bucket.msUntil(1));
+        return 0;
+      }
+      free = Math.min(free, tokens);
+    }
+    return free;
+  }
+
+  async deliver(m: StoredMessage): Promise<Outcome> {
+    const client = this.#client;
+    if (client === undefined || this.#stopped || !client.session.isBound) return UNAVAILABLE;
+    const s = client.session;
+    if (s.outstanding >= s.windowSize) return UNAVAILABLE;
+    const now = this.#clock.now();
+    if (now < this.#throttledUntil) return UNAVAILABLE;
+    if (this.#bucket !== undefined && !this.#bucket.take()) {
+      this.#armCapacityTimer(this.#bucket.msUntil(1));
+      return UNAVAILABLE;
+    }
+    const rd = this.#o.requestReceipts === 'asRequested' ? m.registeredDelivery & 0x1f : (m.registeredDelivery & ~0x03 & 0x1f) | 0x01;
+    this.#submitsInFlight++;
+    try {
+      const resp = await client.submit(submitSmBody(m, rd, now), { wait: false });
+      const upstreamId = resp.messageId;
+      if (upstreamId === '') this.stats.missingIds++;
+      else {
+        const key = this.#normalise(upstreamId, 'submit');
+        await this.#idMap.set(key, m.id);
+        this.#wakeHeld(key);
+      }
+      this.stats.submitted++;
+      return DELIVERED;
+    } catch (err) {
+      const outcome = this.#outcomeOf(err);
+      if (outcome.kind === 'retry') this.stats.retried++;
+      else if (outcome.kind === 'failed') this.stats.failed++;
+      return outcome;
+    } finally {
+      if (--this.#submitsInFlight === 0) this.#releaseHeld();
+    }
+  }
+
+  #outcomeOf(err: unknown): Outcome {
+    if (err instanceof CommandStatusError) {
+      const status = err.commandStatus;
+      if (status === S.ESME_RTHROTTLED) {
+        this.stats.throttled++;
+        const pause = this.#o.throttleBackoffMs ?? 1000;
+        this.#throttledUntil = this.#clock.now() + pause;
+        this.#bucket?.drain();
+        this.#armCapacityTimer(pause);
+      }
+      if (this.#retryStatuses.has(status)) return { kind: 'retry', errorCode: status };
+      return { kind: 'failed', state: 'UNDELIVERABLE', errorCode: status };
+    }
+    if (err instanceof WindowFullError) return UNAVAILABLE;
+    if (err instanceof ResponseTimeoutError || err instanceof SessionClosedError) return { kind: 'retry', errorCode: 0 };
+    // A message our codec cannot encode (e.g. an address too long for SMPP) never will be.
+    if (err instanceof PduEncodeError) return { kind: 'failed', state: 'UNDELIVERABLE', errorCode: S.ESME_RSUBMITFAIL };
+    return { kind: 'retry', errorCode: S.ESME_RSYSERR };
+  }
+
+  #armCapacityTimer(ms: number): void {
+    if (this.#capacityTimer !== undefined || this.#o.onCapacity === undefined || this.#stopped) return;
+    this.#capacityTimer = this.#clock.setTimer(() => {
+      this.#capacityTimer = undefined;
+      if (!this.#stopped) this.#o.onCapacity?.();
+    }, Math.max(1, ms));
+  }
+
+  // ---- connection ------------------------------------------------------------------------
+
+  async #connect(): Promise<void> {
+    if (this.#stopped) return;
+    const o = this.#o;
+    let client: Client | undefined;
+    try {
+      client = await (o.connect ?? clientConnect)({
+        host: o.host,
+        port: o.port,
+        ...(o.tls === true ? { tls: true } : {}),
+        clock: this.#clock,
+        reconnect: false,
+        manualAck: true,
+        session: {
+          windowSize: o.window ?? 10,
+          responseTimeoutMs: o.responseTimeoutMs ?? 30_000,
+          enquireLinkIntervalMs: o.enquireLinkIntervalMs ?? 30_000,
+        },
+      });
+      await client.bind({
+        type: 'transceiver',
+        systemId: o.systemId,
+        password: o.password,
+        ...(o.systemType !== undefined ? { systemType: o.systemType } : {}),
+        ...(o.interfaceVersion !== undefined ? { interfaceVersion: o.interfaceVersion } : {}),
+        ...(o.addrTon !== undefined ? { addrTon: o.addrTon } : {}),
+        ...(o.addrNpi !== undefined ? { addrNpi: o.addrNpi } : {}),
+        ...(o.addressRange !== undefined ? { addressRange: o.addressRange } : {}),
+      });
+    } catch (err) {
+      this.lastError = err instanceof Error ? err : new Error(String(err));
+      this.stats.connectFailures++;
+      client?.session.destroy('bind failed');
+      this.#scheduleReconnect();
+      return;
+    }
+    if (this.#stopped) {
+      await client.close().catch(() => {});
+      return;
+    }
+    this.#client = client;
+    this.stats.binds++;
+    this.#reconnectDelay = o.reconnect?.initialDelayMs ?? 1000;
+    void client.closed().then(() => this.#onClosed(client));
+    void this.#pump(client);
+    for (const w of this.#readyWaiters.splice(0)) w();
+    this.#o.onCapacity?.();
+  }
+
+  #onClosed(client: Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopped) return;
+    const r = this.#o.reconnect ?? {};
+    const delay = this.#reconnectDelay;
+    this.#reconnectDelay = Math.min(delay * (r.factor ?? 2), r.maxDelayMs ?? 60_000);
+    this.#reconnectTimer = this.#clock.setTimer(() => {
+      this.#reconnectTimer = undefined;
+      void this.#connect();
+    }, delay);
+  }
+
+  // ---- deliveries from the upstream ------------------------------------------------------
+
+  async #pump(client: Client): Promise<void> {
+    for await (const d of client.deliveries()) void this.#onDelivery(client, d).catch(() => this.#ack(client, d, S.ESME_RX_T_APPN));
+  }
+
+  #ack(client: Client, d: Delivery, status: number): void {
+    try {
+      client.ack(d, status);
+    } catch {
+      // already acknowledged, or the session is gone
+    }
+  }
+
+  async #onDelivery(client: Client, d: Delivery): Promise<void> {
+    if (d.command === 'alert_notification') {
+      this.#ack(client, d, S.ESME_ROK);
+      return;
+    }
+    if (!isReceipt(d)) {
+      this.stats.mo++;
+      if (this.#moListeners.size === 0) {
+        this.#ack(client, d, S.ESME_RX_P_APPN);
+        return;
+      }
+      try {
+        await Promise.all([...this.#moListeners].map((l) => l(d)));
+        this.#ack(client, d, S.ESME_ROK);
+      } catch {
+        this.#ack(client, d, S.ESME_RX_T_APPN);
+      }
+      return;
+    }
+    const r = parseUpstreamReceipt(d);
+    if (r === undefined) {
+      this.stats.badReceipts++;
+      this.#ack(client, d, S.ESME_ROK);
+      return;
+    }
+    await this.#onReceipt(client, d, r, this.#normalise(r.id, 'receipt'));
+  }
+
+  async #onReceipt(client: Client, d: Delivery, r: UpstreamReceipt, key: string): Promise<void> {
+    let ourId: string | undefined;
+    try {
+      ourId = await this.#idMap.get(key);
+    } catch {
+      this.#ack(client, d, S.ESME_RX_T_APPN);
+      return;
+    }
+    if (ourId === undefined) {
+      // Its submit response may be right behind it: hold it while submits are in flight.
+      if (this.#submitsInFlight > 0 && this.#heldCount < MAX_HELD_RECEIPTS && !this.#stopped) {
+        const list = this.#held.get(key) ?? [];
+        list.push(() => void this.#onReceipt(client, d, r, key));
+        this.#held.set(key, list);
+        this.#heldCount++;
+        return;
+      }
+      this.stats.unmatchedReceipts++;
+      this.#ack(client, d, S.ESME_ROK);
+      return;
+    }
+    const state = stateNameOf(r.messageState);
+    this.stats.receipts++;
+    try {
+      if (FINAL.has(state)) await this.#idMap.delete(key);
+      await Promise.all([...this.#receiptListeners].map((l) => l(ourId, state, r.errorCode)));
+      this.#ack(client, d, S.ESME_ROK);
+    } catch {
+      // Our side failed to record it: ask the upstream to send it again later.
+      this.#ack(client, d, S.ESME_RX_T_APPN);
+    }
+  }
+
+  #wakeHeld(key: string): void {
+    const list = this.#held.get(key);
+    if (list === undefined) return;
+    this.#held.delete(key);
+    this.#heldCount -= list.length;
+    for (const fn of list) fn();
+  }
+
+  /** No submit in flight any more: held receipts are matched now or never. */
+  #releaseHeld(): void {
+    if (this.#heldCount === 0) return;
+    const all = [...this.#held.values()].flat();
+    this.#held.clear();
+    this.#heldCount = 0;
+    for (const fn of all) fn();
+  }
+}
+
+// ---- config ------------------------------------------------------------------------------
+
+const SMPP_KEYS = [
+  'type',
+  'host',
+  'port',
+  'tls',
+  'systemId',
+  'password',
+  'systemType',
+  'interfaceVersion',
+  'addrTon',
+  'addrNpi',
+  'addressRange',
+  'tps',
+  'burst',
+  'window',
+  'responseTimeoutMs',
+  'enquireLinkIntervalMs',
+  'reconnect',
+  'throttleBackoffMs',
+  'idFormat',
+  'requestReceipts',
+  'retryStatuses',
+] as const;
+
+function idFormat(v: unknown, key: string): IdFormat {
+  if (v !== 'string' && v !== 'decimal' && v !== 'hex') throw new ConfigKeyError(key, 'must be string, decimal or hex');
+  return v;
+}
+
+/**
+ * Validates an smpp connector's config (`type` is the caller's). `statusByName` resolves
+ * `retryStatuses` given by name. @throws ConfigKeyError
+ */
+export function parseSmpp(raw: unknown, path: string, statusByName?: (name: string) => number | undefined): SmppTargetConfig {
+  const o = mapping(raw, path);
+  checkKeys(o, path, SMPP_KEYS);
+  const k = (key: string) => `${path}.${key}`;
+  const str = (key: string, max: number): string => {
+    const v = o[key];
+    if (typeof v !== 'string') throw new ConfigKeyError(k(key), 'is required (a string)');
+    if (v.length > max) throw new ConfigKeyError(k(key), `must be at most ${max} characters`);
+    return v;
+  };
+  const cfg: SmppTargetConfig = {
+    host: name(o['host'], k('host')),
+    port: num(o['port'], k('port'), undefined, 1, 65535, true),
+    systemId: str('systemId', 15),
+    password: str('password', 8),
+  };
+  if (o['tls'] !== undefined) {
+    if (typeof o['tls'] !== 'boolean') throw new ConfigKeyError(k('tls'), 'must be true or false');
+    cfg.tls = o['tls'];
+  }
+  if (o['systemType'] !== undefined) cfg.systemType = str('systemType', 12);
+  if (o['addressRange'] !== undefined) cfg.addressRange = addrString(o['addressRange'], k('addressRange'), true);
+  for (const key of ['interfaceVersion', 'addrTon', 'addrNpi'] as const) {
+    if (o[key] !== undefined) cfg[key] = num(o[key], k(key), undefined, 0, 255, true);
+  }
+  if (o['tps'] !== undefined) cfg.tps = num(o['tps'], k('tps'), undefined, 0, 1_000_000, false);
+  if (o['burst'] !== undefined) cfg.burst = num(o['burst'], k('burst'), undefined, 1, 1_000_000, true);
+  cfg.window = num(o['window'], k('window'), 10, 1, 10_000, true);
+  cfg.responseTimeoutMs = num(o['responseTimeoutMs'], k('responseTimeoutMs'), 30_000, 1, 3_600_000, true);
+  cfg.enquireLinkIntervalMs = num(o['enquireLinkIntervalMs'], k('enquireLinkIntervalMs'), 30_000, 0, 3_600_000, true);
+  cfg.throttleBackoffMs = num(o['throttleBackoffMs'], k('throttleBackoffMs'), 1000, 0, 3_600_000, true);
+  if (o['reconnect'] !== undefined) {
+    const rk = k('reconnect');
+    const r = mapping(o['reconnect'], rk);
+    checkKeys(r, rk, ['initialDelayMs', 'maxDelayMs', 'factor']);
+    cfg.reconnect = {
+      initialDelayMs: num(r['initialDelayMs'], `${rk}.initialDelayMs`, 1000, 1, 3_600_000, true),
+      maxDelayMs: num(r['maxDelayMs'], `${rk}.maxDelayMs`, 60_000, 1, 3_600_000, true),
+      factor: num(r['factor'], `${rk}.factor`, 2, 1, 10, false),
+    };
+  }
+  if (o['idFormat'] !== undefined) {
+    const ik = k('idFormat');
+    const f = mapping(o['idFormat'], ik);
+    checkKeys(f, ik, ['submit', 'receipt']);
+    cfg.idFormat = {};
+    if (f['submit'] !== undefined) cfg.idFormat.submit = idFormat(f['submit'], `${ik}.submit`);
+    if (f['receipt'] !== undefined) cfg.idFormat.receipt = idFormat(f['receipt'], `${ik}.receipt`);
+  }
+  const rr = o['requestReceipts'];
+  if (rr !== undefined) {
+    if (rr !== 'always' && rr !== 'asRequested') throw new ConfigKeyError(k('requestReceipts'), 'must be always or asRequested');
+    cfg.requestReceipts = rr;
+  }
+  const statuses = o['retryStatuses'];
+  if (statuses !== undefined) {
+    if (!Array.isArray(statuses)) throw new ConfigKeyError(k('retryStatuses'), 'must be a list of command_status names or numbers');
+    cfg.retryStatuses = statuses.map((s, i) => {
+      const key = `${k('retryStatuses')}[${i}]`;
+      if (typeof s === 'string') {
+        const v = statusByName?.(s);
+        if (v === undefined) throw new ConfigKeyError(key, `unknown command_status name '${s}'`);
+        return v;
+      }
+      return num(s, key, undefined, 1, 0xffffffff, true);
+    });
+  }
+  if (isObj(o['idFormat']) && cfg.idFormat !== undefined && Object.keys(cfg.idFormat).length === 0) delete cfg.idFormat;
+  return cfg;
+}

@@ -1,0 +1,235 @@
+/**
+ * The SQLite store on a worker thread. Why: better-sqlite3 is synchronous, so every durable
+ * commit (an fsync) stops the event loop, and while it is stopped no SMPP traffic is read or
+ * answered. Here the main thread queues store calls and hands the worker everything queued
+ * whenever the worker is idle; the worker runs one batch as one transaction (the SqliteStore
+ * group committer with no delay) and answers all of it. The next batch forms while the worker
+ * commits: adaptive group commit, no timers, and the event loop never waits for the disk.
+ */
+import { Worker } from 'node:worker_threads';
+import type {
+  ClaimRequest,
+  FailedState,
+  FindQuery,
+  MessageEvent,
+  MessageStateName,
+  NewMessage,
+  PendingQuery,
+  ReplaceChanges,
+  Store,
+  StoredMessage,
+  StoreStats,
+} from '../types.js';
+import type { SqliteStoreOptions } from './sqlite-store.js';
+
+interface Call {
+  method: string;
+  args: unknown[];
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+type Reply =
+  | { kind: 'results'; results: ({ ok: true; value: unknown } | { ok: false; error: { name: string; message: string } })[]; stats: StoreStats }
+  | { kind: 'notify'; target: string };
+
+/** Structured clone turns Buffers into Uint8Arrays: make them Buffers again (no copy). */
+export function reviveBuffers(v: unknown): unknown {
+  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = reviveBuffers(v[i]);
+    return v;
+  }
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k in o) {
+      const x = o[k];
+      if (x !== null && typeof x === 'object') o[k] = reviveBuffers(x);
+    }
+  }
+  return v;
+}
+
+/** Threaded stores of this process by file, so stores on one file hear each other (as SqliteStore's do). */
+const peers = new Map<string, Set<ThreadedSqliteStore>>();
+
+const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError };
+
+/** An error from the worker as the caller would have seen it in-thread (class by name). */
+function reviveError(e: { name: string; message: string }): Error {
+  const Ctor = BUILTIN_ERRORS[e.name];
+  const err = Ctor !== undefined ? new Ctor(e.message) : new Error(e.message);
+  if (Ctor === undefined) err.name = e.name;
+  return err;
+}
+
+/** {@link Store} backed by a SqliteStore running in a worker thread. */
+export class ThreadedSqliteStore implements Store {
+  readonly #options: SqliteStoreOptions;
+  #worker: Worker | undefined;
+  #queue: Call[] = [];
+  #inFlight: Call[] | undefined;
+  #listeners = new Set<(target: string) => void>();
+  #stats: StoreStats = { commitBatches: 0, commitCalls: 0, commitFailures: 0, insertCalls: 0, insertRows: 0 };
+  #closed = false;
+  #sendScheduled = false;
+
+  constructor(options: SqliteStoreOptions) {
+    this.#options = options;
+  }
+
+  #initialised: Promise<void> | undefined;
+
+  init(): Promise<void> {
+    this.#initialised ??= this.#start();
+    return this.#initialised;
+  }
+
+  async #start(): Promise<void> {
+    const worker = new Worker(new URL('./store-worker.js', import.meta.url), {
+      // The batch is whatever queued while the worker was busy: no commit window needed.
+      workerData: { maxBatch: 1_000_000, ...this.#options, commitDelayMs: 0 },
+    });
+    // An idle store never keeps the process alive; pending calls keep their callers waiting anyway.
+    worker.unref();
+    worker.on('message', (m: Reply) => this.#onMessage(m));
+    worker.on('error', (err) => this.#failAll(err));
+    worker.on('exit', () => this.#failAll(new Error('store worker exited')));
+    this.#worker = worker;
+    if (this.#options.path !== ':memory:') {
+      let set = peers.get(this.#options.path);
+      if (set === undefined) peers.set(this.#options.path, (set = new Set()));
+      set.add(this);
+    }
+    await this.#call('init', []);
+    // The worker's store notifies its own listeners; relay them here.
+    await this.#call('subscribe', []);
+  }
+
+  async close(): Promise<void> {
+    if (this.#worker === undefined || this.#closed) return;
+    await this.#call('close', []);
+    this.#closed = true;
+    const set = peers.get(this.#options.path);
+    set?.delete(this);
+    if (set?.size === 0) peers.delete(this.#options.path);
+    await this.#worker.terminate();
+  }
+
+  #call(method: string, args: unknown[]): Promise<never> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ method, args, resolve: resolve as (v: unknown) => void, reject });
+      if (this.#inFlight === undefined && !this.#sendScheduled) {
+        // Calls made in the same tick travel (and commit) together.
+        this.#sendScheduled = true;
+        queueMicrotask(() => {
+          this.#sendScheduled = false;
+          if (this.#inFlight === undefined) this.#send();
+        });
+      }
+    });
+  }
+
+  #send(): void {
+    const batch = this.#queue;
+    if (batch.length === 0 || this.#worker === undefined) return;
+    this.#queue = [];
+    this.#inFlight = batch;
+    this.#worker.postMessage(batch.map((c) => ({ method: c.method, args: c.args })));
+  }
+
+  #onMessage(m: Reply): void {
+    if (m.kind === 'notify') {
+      for (const store of peers.get(this.#options.path) ?? [this]) store.#emit(m.target);
+      return;
+    }
+    const batch = this.#inFlight ?? [];
+    this.#inFlight = undefined;
+    this.#stats = m.stats;
+    this.#send(); // the next batch starts committing before this one's callers run
+    m.results.forEach((r, i) => {
+      const call = batch[i]!;
+      if (r.ok) call.resolve(reviveBuffers(r.value));
+      else {
+        call.reject(reviveError(r.error));
+      }
+    });
+  }
+
+  #emit(target: string): void {
+    for (const l of this.#listeners) l(target);
+  }
+
+  #failAll(err: Error): void {
+    const calls = [...(this.#inFlight ?? []), ...this.#queue];
+    this.#inFlight = undefined;
+    this.#queue = [];
+    for (const c of calls) c.reject(err);
+  }
+
+  insert(msgs: readonly NewMessage[]): Promise<void> {
+    return this.#call('insert', [msgs]);
+  }
+  claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
+    return this.#call('claimDue', [req]);
+  }
+  markDelivered(id: string, at: number, owner: string): Promise<boolean> {
+    return this.#call('markDelivered', [id, at, owner]);
+  }
+  markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean> {
+    return this.#call('markFailed', [id, state, at, errorCode, owner]);
+  }
+  retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
+    return this.#call('retryLater', [id, nextAttemptAt, errorCode, owner, at]);
+  }
+  release(ids: readonly string[], owner: string, at: number): Promise<number> {
+    return this.#call('release', [ids, owner, at]);
+  }
+  get(id: string): Promise<StoredMessage | undefined> {
+    return this.#call('get', [id]);
+  }
+  events(id: string): Promise<MessageEvent[]> {
+    return this.#call('events', [id]);
+  }
+  findPending(query: PendingQuery): Promise<StoredMessage[]> {
+    return this.#call('findPending', [query]);
+  }
+  cancel(id: string, at: number): Promise<StoredMessage | undefined> {
+    return this.#call('cancel', [id, at]);
+  }
+  replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
+    return this.#call('replace', [id, changes, at]);
+  }
+  expireDue(now: number, limit: number): Promise<StoredMessage[]> {
+    return this.#call('expireDue', [now, limit]);
+  }
+  nextDueAt(targets: readonly string[]): Promise<number | undefined> {
+    return this.#call('nextDueAt', [targets]);
+  }
+  countByState(): Promise<Record<MessageStateName, number>> {
+    return this.#call('countByState', []);
+  }
+  queueDepth(): Promise<Record<string, number>> {
+    return this.#call('queueDepth', []);
+  }
+  pendingCount(account: string): Promise<number> {
+    return this.#call('pendingCount', [account]);
+  }
+  leasedTo(owner: string): Promise<string[]> {
+    return this.#call('leasedTo', [owner]);
+  }
+  purgeFinished(before: number): Promise<number> {
+    return this.#call('purgeFinished', [before]);
+  }
+  find(query: FindQuery): Promise<StoredMessage[]> {
+    return this.#call('find', [query]);
+  }
+  async onNotify(listener: (target: string) => void): Promise<() => void> {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  stats(): StoreStats {
+    return this.#stats;
+  }
+}

@@ -1,0 +1,822 @@
+/**
+ * Our ESME client against our SMSC listener over real TCP (and TLS): binds, enquire_link and
+ * unbind in both directions, wrong-state requests, the window, response timeouts, a frozen
+ * peer, reconnect with back-off, deliveries with automatic and manual acknowledgement,
+ * sequence numbers, and outbind. Timers run on ManualClocks (one for the server, one for the
+ * client); real time is only a guard against hangs.
+ */
+import assert from 'node:assert/strict';
+import diagnostics_channel from 'node:diagnostics_channel';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import { type Client, connect } from '../../src/client/client.js';
+import {
+  CommandStatusError,
+  InvalidArgumentError,
+  ResponseTimeoutError,
+  SessionClosedError,
+  WindowFullError,
+} from '../../src/errors.js';
+import { CommandStatus as S } from '../../src/pdu/constants.js';
+import type { Pdu, PduOf } from '../../src/pdu/types.js';
+import { type AccountPolicy, hashPassword } from '../../src/server/accounts.js';
+import type { SessionContext } from '../../src/server/server.js';
+import { ManualClock } from '../../src/session/clock.js';
+import { type Reply, Session } from '../../src/session/session.js';
+import { SessionState } from '../../src/session/state.js';
+import { AsyncQueue, type Deferred, deferred, tick, waitFor, withTimeout } from '../support/async.js';
+import { ACCOUNTS, deliverBody, type Harness, SMSC_ID, startServer } from '../support/server.js';
+import { testTlsPair } from '../support/tls.js';
+
+type StartOptions = Parameters<typeof startServer>[0];
+
+async function withServer(options: StartOptions, fn: (h: Harness) => Promise<void>): Promise<void> {
+  const h = await startServer(options);
+  try {
+    await fn(h);
+  } finally {
+    await h.close();
+  }
+}
+
+/** Records every PDU a session of `role` receives (diagnostics channel smsc:pdu:in) until stopped. */
+function tapIn(role: 'smsc' | 'esme'): { pdus: Pdu[]; stop(): void } {
+  const pdus: Pdu[] = [];
+  const ch = diagnostics_channel.channel('smsc:pdu:in');
+  const fn = (msg: unknown) => {
+    const { session, pdu } = msg as { session: Session; pdu: Pdu };
+    if (session.role === role) pdus.push(pdu);
+  };
+  ch.subscribe(fn);
+  return { pdus, stop: () => ch.unsubscribe(fn) };
+}
+
+const NO_TIMERS = { enquireLinkIntervalMs: 0 };
+const BIND = { systemId: 'esme1', password: 'secret1' } as const;
+
+/** A submit handler that holds every request until the test answers it; counts concurrency. */
+function holdingHandler(): {
+  arrivals: AsyncQueue<{ req: PduOf<'submit_sm'>; reply: Deferred<Reply> }>;
+  maxConcurrent: () => number;
+  handler: (req: PduOf<'submit_sm'>) => Promise<Reply>;
+} {
+  const arrivals = new AsyncQueue<{ req: PduOf<'submit_sm'>; reply: Deferred<Reply> }>();
+  let current = 0;
+  let max = 0;
+  return {
+    arrivals,
+    maxConcurrent: () => max,
+    handler: (req) => {
+      current++;
+      max = Math.max(max, current);
+      const reply = deferred<Reply>();
+      // Copy: octet fields are views into a frame.
+      arrivals.push({ req: { ...req, shortMessage: Buffer.from(req.shortMessage) }, reply });
+      return reply.promise.finally(() => {
+        current--;
+      });
+    },
+  };
+}
+
+// ---- binds, TCP and TLS -------------------------------------------------------------------
+
+describe('binds over TCP and TLS', () => {
+  for (const transport of ['TCP', 'TLS'] as const) {
+    for (const type of ['transmitter', 'receiver', 'transceiver'] as const) {
+      const tlsPair = transport === 'TLS' ? testTlsPair() : undefined;
+      test(`bind ${type} over ${transport}`, () =>
+        withServer(tlsPair ? { listen: { tls: { cert: tlsPair.cert, key: tlsPair.key } } } : {}, async (h) => {
+          const bound = new Promise<SessionContext>((resolve) => h.server.once('bound', (_s: Session, ctx: SessionContext) => resolve(ctx)));
+          const c = await connect({
+            port: h.port,
+            session: NO_TIMERS,
+            ...(tlsPair ? { tls: { ca: tlsPair.cert, servername: 'localhost' } } : {}),
+          });
+          const resp = await c.bind({ type, ...BIND });
+          assert.equal(resp.systemId, SMSC_ID);
+          assert.equal(resp.tlvs.scInterfaceVersion, 0x34);
+          const ctx = await bound;
+          assert.equal(ctx.bindType, type);
+          assert.equal(ctx.systemId, 'esme1');
+          assert.equal(c.session.bindType, type);
+          assert.equal(
+            c.session.state,
+            { transmitter: SessionState.BoundTx, receiver: SessionState.BoundRx, transceiver: SessionState.BoundTrx }[type],
+          );
+          if (type !== 'receiver') {
+            const r = await c.submit({ destinationAddr: '4670000002', shortMessage: Buffer.from('hi') });
+            assert.equal(r.messageId, 'm1');
+          }
+          assert.equal(h.server.receiversOf('esme1').length, type === 'transmitter' ? 0 : 1);
+          await c.close();
+        }));
+    }
+  }
+
+  test('a refused bind rejects with CommandStatusError(ESME_RINVPASWD)', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await assert.rejects(c.bind({ type: 'transceiver', systemId: 'esme1', password: 'nope' }), (e: unknown) => {
+        assert.ok(e instanceof CommandStatusError);
+        assert.equal(e.commandStatus, S.ESME_RINVPASWD);
+        assert.equal(e.statusName, 'ESME_RINVPASWD');
+        return true;
+      });
+      await withTimeout(c.closed(), 2000, 'client closed after the refusal');
+    }));
+
+  test('account policy: windowSize applies after bind; passwordHash; disabled accounts', () =>
+    withServer(
+      {
+        accounts: [
+          { systemId: 'esme1', passwordHash: hashPassword('hashpw1'), windowSize: 3 },
+          { systemId: 'esme2', password: 'secret2', disabled: true },
+        ],
+      },
+      async (h) => {
+        const c = await connect({ port: h.port, session: NO_TIMERS });
+        const bound = h.nextBound();
+        await c.bind({ type: 'transceiver', systemId: 'esme1', password: 'hashpw1' });
+        assert.equal((await bound).windowSize, 3);
+        await c.close();
+        const wrong = await connect({ port: h.port, session: NO_TIMERS });
+        await assert.rejects(wrong.bind({ type: 'transceiver', systemId: 'esme1', password: 'hashpw2' }), (e: unknown) => {
+          return e instanceof CommandStatusError && e.commandStatus === S.ESME_RINVPASWD;
+        });
+        const disabled = await connect({ port: h.port, session: NO_TIMERS });
+        await assert.rejects(disabled.bind({ type: 'transceiver', systemId: 'esme2', password: 'secret2' }), (e: unknown) => {
+          return e instanceof CommandStatusError && e.commandStatus === S.ESME_RBINDFAIL;
+        });
+      },
+    ));
+
+  test('connect() to a closed port rejects', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    await assert.rejects(connect({ port }), (e: unknown) => (e as { code?: string }).code === 'ECONNREFUSED');
+  });
+
+  test('TLS: bind, submit, deliver and close', async () => {
+    const { cert, key } = testTlsPair();
+    await withServer({ listen: { tls: { cert, key } } }, async (h) => {
+      const c = await connect({ port: h.port, tls: { ca: cert, servername: 'localhost' }, session: NO_TIMERS });
+      const bound = h.nextBound();
+      await c.bind({ type: 'transceiver', ...BIND });
+      const serverSession = await bound;
+      const r = await c.submit({ destinationAddr: '123', shortMessage: Buffer.from('over tls') });
+      assert.equal(r.messageId, 'm1');
+      assert.equal((h.seen[0] as PduOf<'submit_sm'>).shortMessage.toString(), 'over tls');
+      const it = c.deliveries();
+      const delivered = serverSession.request('deliver_sm', deliverBody('tls mo'));
+      const d = await withTimeout(it.next(), 2000, 'delivery');
+      assert.equal((d.value as PduOf<'deliver_sm'>).shortMessage.toString(), 'tls mo');
+      assert.equal((await delivered).commandStatus, 0);
+      await c.close();
+    });
+  });
+
+  test('TLS: a client that does not trust the certificate cannot connect', async () => {
+    const { cert, key } = testTlsPair();
+    await withServer({ listen: { tls: { cert, key } } }, async (h) => {
+      await assert.rejects(connect({ port: h.port, tls: { servername: 'localhost' } }));
+    });
+  });
+});
+
+// ---- enquire_link and unbind --------------------------------------------------------------
+
+describe('enquire_link and unbind', () => {
+  test('client enquire_link round trip', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await c.bind({ type: 'transmitter', ...BIND });
+      const r = await c.enquireLink();
+      assert.equal(r.command, 'enquire_link_resp');
+      assert.equal(r.commandStatus, 0);
+      await c.close();
+    }));
+
+  test('the server sends enquire_link when idle and the client answers it', () =>
+    withServer({ session: { enquireLinkIntervalMs: 30_000, responseTimeoutMs: 10_000 } }, async (h) => {
+      const esmeIn = tapIn('esme');
+      const smscIn = tapIn('smsc');
+      try {
+        const c = await connect({ port: h.port, session: NO_TIMERS });
+        const bound = h.nextBound();
+        await c.bind({ type: 'transceiver', ...BIND });
+        const serverSession = await bound;
+        h.clock.advance(29_999);
+        await c.enquireLink(); // a round trip: nothing arrived before it
+        assert.equal(esmeIn.pdus.filter((p) => p.command === 'enquire_link').length, 0);
+        // The client's own enquire_link reset the idle timer at 29 999; idle again 30 000 later.
+        h.clock.advance(30_000);
+        await waitFor(() => smscIn.pdus.some((p) => p.command === 'enquire_link_resp'), 'enquire_link_resp at the SMSC');
+        assert.equal(esmeIn.pdus.filter((p) => p.command === 'enquire_link').length, 1);
+        h.clock.advance(10_000);
+        await tick();
+        assert.equal(serverSession.isBound, true, 'answered: the session stays');
+        await c.close();
+      } finally {
+        esmeIn.stop();
+        smscIn.stop();
+      }
+    }));
+
+  test('client close(): unbind, server session closes cleanly, unbound event', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      const bound = h.nextBound();
+      await c.bind({ type: 'transceiver', ...BIND });
+      const serverSession = await bound;
+      const unbound = new Promise<Session>((resolve) => h.server.once('unbound', (s: Session) => resolve(s)));
+      await c.close();
+      assert.equal(await serverSession.closed(), undefined);
+      assert.equal(await unbound, serverSession);
+      await withTimeout(c.closed(), 2000, 'client closed');
+      assert.equal(c.session.state, SessionState.Closed);
+      await assert.rejects(c.submit({ destinationAddr: '1' }), SessionClosedError);
+    }));
+
+  test('server close(): the client receives unbind, answers, and is closed', () =>
+    withServer({}, async (h) => {
+      const esmeIn = tapIn('esme');
+      try {
+        const c = await connect({ port: h.port, session: NO_TIMERS });
+        await c.bind({ type: 'transceiver', ...BIND });
+        await withTimeout(h.server.close(), 2000, 'server close with a live client');
+        await withTimeout(c.closed(), 2000, 'client closed');
+        assert.ok(esmeIn.pdus.some((p) => p.command === 'unbind'));
+        assert.equal(c.session.state, SessionState.Closed);
+      } finally {
+        esmeIn.stop();
+      }
+    }));
+});
+
+// ---- requests, window, timeouts -----------------------------------------------------------
+
+describe('requests, window and timeouts', () => {
+  test('submit on a receiver bind: CommandStatusError ESME_RINVBNDSTS', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await c.bind({ type: 'receiver', ...BIND });
+      await assert.rejects(c.submit({ destinationAddr: '4670000002' }), (e: unknown) => {
+        assert.ok(e instanceof CommandStatusError);
+        assert.equal(e.commandStatus, S.ESME_RINVBNDSTS);
+        return true;
+      });
+      assert.equal(h.seen.length, 0);
+      await c.close();
+    }));
+
+  test('query, cancel, replace, submit_multi and data_sm reach their handlers', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await c.bind({ type: 'transceiver', ...BIND });
+      const q = await c.query('abc', { sourceAddr: '123' });
+      assert.equal(q.messageId, 'abc');
+      assert.equal(q.messageState, 1);
+      await c.cancel({ messageId: 'abc' });
+      await c.replace({ messageId: 'abc', shortMessage: Buffer.from('new') });
+      const m = await c.submitMulti({
+        serviceType: '',
+        sourceAddrTon: 0,
+        sourceAddrNpi: 0,
+        sourceAddr: '1',
+        destAddresses: [
+          { destFlag: 1, destAddrTon: 1, destAddrNpi: 1, destinationAddr: '2' },
+          { destFlag: 2, dlName: 'list' },
+        ],
+        esmClass: 0,
+        protocolId: 0,
+        priorityFlag: 0,
+        scheduleDeliveryTime: '',
+        validityPeriod: '',
+        registeredDelivery: 0,
+        replaceIfPresentFlag: 0,
+        dataCoding: 0,
+        smDefaultMsgId: 0,
+        shortMessage: Buffer.from('multi'),
+        tlvs: {},
+      });
+      assert.deepEqual(m.unsuccessSmes, []);
+      await c.dataSm({
+        serviceType: '',
+        sourceAddrTon: 0,
+        sourceAddrNpi: 0,
+        sourceAddr: '1',
+        destAddrTon: 0,
+        destAddrNpi: 0,
+        destinationAddr: '2',
+        esmClass: 0,
+        registeredDelivery: 0,
+        dataCoding: 0,
+        tlvs: { messagePayload: Buffer.from('payload') },
+      });
+      assert.deepEqual(
+        h.seen.map((p) => p.command),
+        ['query_sm', 'cancel_sm', 'replace_sm', 'submit_multi', 'data_sm'],
+      );
+      await c.close();
+    }));
+
+  test('window of 5: the 6th submit waits, wait:false throws WindowFullError, never more than 5 outstanding', async () => {
+    const hold = holdingHandler();
+    await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
+      const c = await connect({ port: h.port, session: { ...NO_TIMERS, windowSize: 5 } });
+      const bound = h.nextBound();
+      await c.bind({ type: 'transceiver', ...BIND });
+      const serverSession = await bound;
+      const results = Array.from({ length: 6 }, (_, i) => c.submit({ destinationAddr: `${i}` }));
+      const held = [];
+      for (let i = 0; i < 5; i++) held.push(await hold.arrivals.next(2000, `submit ${i}`));
+      assert.equal(c.session.outstanding, 5);
+      await assert.rejects(c.submit({ destinationAddr: 'x' }, { wait: false }), WindowFullError);
+      // A server-to-client round trip: the 6th submit has still not been sent.
+      await serverSession.request('enquire_link', {} as never);
+      assert.equal(hold.arrivals.length, 0, 'the 6th submit waited for a slot');
+      held[0]!.reply.resolve({ messageId: 'r0' });
+      assert.equal((await results[0]!).messageId, 'r0');
+      const sixth = await hold.arrivals.next(2000, 'the 6th submit after a slot freed');
+      assert.equal(sixth.req.destinationAddr, '5');
+      for (const [i, x] of [...held.slice(1), sixth].entries()) x.reply.resolve({ messageId: `r${i + 1}` });
+      const all = await Promise.all(results);
+      assert.deepEqual(
+        all.map((r) => r.messageId),
+        ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'],
+      );
+      assert.equal(hold.maxConcurrent(), 5, 'the server never saw more than 5 at once');
+      assert.equal(c.session.outstanding, 0);
+      await c.close();
+    });
+  });
+
+  test('response timeout: ResponseTimeoutError after the response timer, the slot is freed', async () => {
+    const hold = holdingHandler();
+    await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
+      const cc = new ManualClock();
+      const c = await connect({ port: h.port, clock: cc, session: { ...NO_TIMERS, windowSize: 1, responseTimeoutMs: 5000 } });
+      await c.bind({ type: 'transceiver', ...BIND });
+      let settled = false;
+      const first = c.submit({ destinationAddr: 'slow' });
+      first.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      const held = await hold.arrivals.next(2000, 'first submit');
+      cc.advance(4999);
+      await tick();
+      assert.equal(settled, false);
+      cc.advance(1);
+      await assert.rejects(first, (e: unknown) => {
+        assert.ok(e instanceof ResponseTimeoutError);
+        assert.equal(e.request.command, 'submit_sm');
+        return true;
+      });
+      assert.equal(c.session.outstanding, 0, 'the window slot is free again');
+      const second = c.submit({ destinationAddr: 'fast' });
+      const next = await hold.arrivals.next(2000, 'second submit');
+      next.reply.resolve({ messageId: 'ok2' });
+      assert.equal((await second).messageId, 'ok2');
+      // The late answer to the first submit is dropped without harm.
+      held.reply.resolve({ messageId: 'late' });
+      await c.enquireLink();
+      assert.equal(c.session.isBound, true);
+      await c.close();
+    });
+  });
+});
+
+// ---- frozen peer --------------------------------------------------------------------------
+
+describe('a peer that stops reading', () => {
+  const accounts: AccountPolicy[] = [{ systemId: 'esme1', password: 'secret1', windowSize: 1000 }];
+  const payload = Buffer.alloc(60_000, 0x61);
+  const big = () => deliverBody('', { tlvs: { messagePayload: payload } });
+
+  test('the SMSC drops it after drainTimeoutMs', () =>
+    withServer({ accounts, session: { drainTimeoutMs: 5000, responseTimeoutMs: 600_000 } }, async (h) => {
+      const { peer, session } = await h.boundPeer('receiver');
+      peer.pauseReading();
+      const pending = Array.from({ length: 300 }, () => session.request('deliver_sm', big()));
+      for (const p of pending) p.catch(() => {});
+      // Wait until the SMSC is blocked on the peer: its drain timer stays armed (response timer + drain timer).
+      await waitFor(() => h.clock.pending === 2, 'the SMSC waits for drain', 5000);
+      h.clock.advance(4999);
+      await tick();
+      assert.equal(session.isBound, true);
+      h.clock.advance(1);
+      const err = await withTimeout(session.closed(), 2000, 'session closed');
+      assert.ok(err instanceof SessionClosedError);
+      assert.match(err.message, /took no data/);
+      const outcomes = await Promise.allSettled(pending);
+      assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof SessionClosedError));
+      peer.destroy();
+    }));
+
+  test('a peer that reads is not dropped under the same load', () =>
+    withServer({ accounts, session: { drainTimeoutMs: 5000, responseTimeoutMs: 600_000 } }, async (h) => {
+      const { peer, session } = await h.boundPeer('receiver');
+      const pending = Array.from({ length: 100 }, () => session.request('deliver_sm', big()));
+      for (let i = 0; i < 100; i++) {
+        const d = await peer.expect('deliver_sm', 5000);
+        peer.sendHeader('deliver_sm_resp', d.sequenceNumber);
+      }
+      await Promise.all(pending);
+      h.clock.advance(5000);
+      await tick();
+      assert.equal(session.isBound, true);
+      peer.destroy();
+    }));
+});
+
+// ---- reconnect ----------------------------------------------------------------------------
+
+describe('reconnect', () => {
+  /** Binds a reconnecting client; returns it with its clock and the server-side session. */
+  async function reconnecting(h: Harness, onDisconnect: 'retry' | 'reject'): Promise<{ c: Client; cc: ManualClock; first: Session }> {
+    const cc = new ManualClock();
+    const c = await connect({
+      port: h.port,
+      clock: cc,
+      session: NO_TIMERS,
+      reconnect: { initialDelayMs: 1000, factor: 2, maxDelayMs: 8000 },
+      onDisconnect,
+    });
+    const bound = h.nextBound();
+    await c.bind({ type: 'transceiver', ...BIND });
+    return { c, cc, first: await bound };
+  }
+
+  test("retry: after the server drops the connection the client reconnects with back-off, rebinds, and the outstanding submit completes", async () => {
+    const hold = holdingHandler();
+    await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
+      const { c, cc, first } = await reconnecting(h, 'retry');
+      const oldSession = c.session;
+      const result = c.submit({ destinationAddr: 'retry-me' });
+      await hold.arrivals.next(2000, 'submit on the first session');
+      first.destroy('test drops the ESME');
+      await withTimeout(oldSession.closed(), 2000, 'client session closed');
+      await waitFor(() => cc.pending === 1, 'reconnect timer armed');
+      const rebound = h.nextBound();
+      cc.advance(999);
+      assert.equal(cc.pending, 1, 'the reconnect timer has not fired before the back-off delay');
+      await tick();
+      assert.equal(c.session, oldSession, 'no reconnect before the back-off delay');
+      cc.advance(1);
+      const second = await withTimeout(rebound, 2000, 'rebind');
+      assert.notEqual(second, first);
+      const retried = await hold.arrivals.next(2000, 'the submit retried on the new session');
+      assert.equal(retried.req.destinationAddr, 'retry-me');
+      retried.reply.resolve({ messageId: 'after-rebind' });
+      assert.equal((await withTimeout(result, 2000, 'retried submit')).messageId, 'after-rebind');
+      assert.notEqual(c.session, oldSession);
+      await c.close();
+    });
+  });
+
+  test('reject: the outstanding submit rejects with SessionClosedError; later submits work after rebind', async () => {
+    const hold = holdingHandler();
+    await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
+      const { c, cc, first } = await reconnecting(h, 'reject');
+      const result = c.submit({ destinationAddr: 'lost' });
+      await hold.arrivals.next(2000, 'submit');
+      first.destroy('test drops the ESME');
+      await assert.rejects(result, SessionClosedError);
+      await waitFor(() => cc.pending === 1, 'reconnect timer armed');
+      const rebound = h.nextBound();
+      cc.advance(1000);
+      await withTimeout(rebound, 2000, 'rebind');
+      await waitFor(() => c.session.isBound, 'client bound again');
+      const again = c.submit({ destinationAddr: 'later' });
+      (await hold.arrivals.next(2000, 'later submit')).reply.resolve({ messageId: 'ok' });
+      assert.equal((await again).messageId, 'ok');
+      await c.close();
+    });
+  });
+
+  test('without reconnect: a dropped connection closes the client', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      const bound = h.nextBound();
+      await c.bind({ type: 'transceiver', ...BIND });
+      (await bound).destroy('drop');
+      await withTimeout(c.closed(), 2000, 'client closed');
+      await assert.rejects(c.submit({ destinationAddr: '1' }), SessionClosedError);
+    }));
+
+  /** A server whose accounts can be switched off, to refuse rebinds. */
+  function refusingServer(): { options: StartOptions; refuse: { on: boolean } } {
+    const refuse = { on: false };
+    return {
+      refuse,
+      options: { accounts: (id: string) => (refuse.on ? undefined : ACCOUNTS.find((a) => a.systemId === id)) },
+    };
+  }
+
+  test('a refused rebind schedules exactly one further attempt, with the delay doubled', async () => {
+    const { options, refuse } = refusingServer();
+    await withServer(options, async (h) => {
+      const { c, cc, first } = await reconnecting(h, 'reject');
+      const s1 = c.session;
+      refuse.on = true;
+      first.destroy('drop');
+      await withTimeout(s1.closed(), 2000, 'first session closed');
+      await waitFor(() => cc.pending === 1, 'first reconnect timer');
+      // The refused connection never becomes the client's session: watch it on the server.
+      const refusedSession = new Promise<Session>((resolve) => h.server.once('session', resolve));
+      cc.advance(1000);
+      const refused = await withTimeout(refusedSession, 2000, 'second connection');
+      await withTimeout(refused.closed(), 2000, 'refused session closed');
+      assert.equal(c.session, s1, 'a session that never bound does not replace the current one');
+      // The client learns of the refusal from its own side of the connection.
+      await waitFor(() => c.reconnectAt !== undefined, 'the next attempt scheduled');
+      await tick();
+      assert.equal(cc.pending, 1, 'one reconnect timer after a refused rebind');
+      assert.equal(c.reconnectAt, cc.now() + 2000, 'the delay doubled');
+      refuse.on = false;
+      const rebound = h.nextBound();
+      cc.advance(1999);
+      await tick();
+      assert.equal(h.server.sessionsOf('esme1').length, 0, 'not before the doubled delay');
+      cc.advance(1);
+      await withTimeout(rebound, 2000, 'rebind after the doubled delay');
+      await waitFor(() => c.session !== s1 && c.session.isBound, 'the client sees its rebind');
+      cc.advance(60_000);
+      await c.enquireLink();
+      assert.equal(h.server.sessionsOf('esme1').length, 1, 'exactly one session after recovering');
+      await c.close();
+    });
+  });
+
+  test('retry: an outstanding submit survives a refused rebind and completes after the next one', async () => {
+    const { options, refuse } = refusingServer();
+    const hold = holdingHandler();
+    await withServer({ ...options, handlers: { onSubmitSm: hold.handler } }, async (h) => {
+      const { c, cc, first } = await reconnecting(h, 'retry');
+      const s1 = c.session;
+      const result = c.submit({ destinationAddr: 'survivor' });
+      result.catch(() => {});
+      await hold.arrivals.next(2000, 'submit');
+      refuse.on = true;
+      first.destroy('drop');
+      await withTimeout(s1.closed(), 2000, 'first session closed');
+      await waitFor(() => cc.pending >= 1, 'first reconnect timer');
+      // The refused connection never becomes the client's session: watch it on the server.
+      const refusedSession = new Promise<Session>((resolve) => h.server.once('session', resolve));
+      cc.advance(1000);
+      const refused = await withTimeout(refusedSession, 2000, 'second connection');
+      await withTimeout(refused.closed(), 2000, 'refused session closed');
+      assert.equal(c.session, s1, 'a session that never bound does not replace the current one');
+      await waitFor(() => c.reconnectAt !== undefined, 'the next attempt scheduled');
+      refuse.on = false;
+      cc.advance(2000);
+      const retried = await hold.arrivals.next(2000, 'the submit retried after the successful rebind');
+      retried.reply.resolve({ messageId: 'finally' });
+      assert.equal((await withTimeout(result, 2000, 'retried submit')).messageId, 'finally');
+      await c.close();
+    });
+  });
+});
+
+// ---- deliveries -----------------------------------------------------------------------------
+
+describe('deliveries', () => {
+  test('auto ack: deliveries() yields each deliver_sm, the SMSC gets ROK', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      const bound = h.nextBound();
+      await c.bind({ type: 'receiver', ...BIND });
+      const s = await bound;
+      const r1 = s.request('deliver_sm', deliverBody('one'));
+      const r2 = s.request('deliver_sm', deliverBody('two', { sourceAddr: '999' }));
+      assert.equal((await r1).commandStatus, 0);
+      assert.equal((await r2).commandStatus, 0);
+      const got: string[] = [];
+      for await (const d of c.deliveries()) {
+        const dsm = d as PduOf<'deliver_sm'>;
+        got.push(`${dsm.sourceAddr}:${dsm.shortMessage.toString()}`);
+        if (got.length === 2) break;
+      }
+      assert.deepEqual(got, ['4670000009:one', '999:two']);
+      await c.close();
+    }));
+
+  test('beyond maxBufferedDeliveries, acknowledgements wait for the consumer', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS, maxBufferedDeliveries: 1 });
+      const bound = h.nextBound();
+      await c.bind({ type: 'receiver', ...BIND });
+      const s = await bound;
+      const acked: string[] = [];
+      const send = (t: string) => s.request('deliver_sm', deliverBody(t)).then(() => acked.push(t));
+      await send('first'); // one buffered item is within the limit: acknowledged at once
+      const second = send('second');
+      await c.enquireLink();
+      await tick();
+      assert.deepEqual(acked, ['first'], 'the second waits: two buffered, limit one');
+      const it = c.deliveries();
+      assert.equal(((await it.next()).value as PduOf<'deliver_sm'>).shortMessage.toString(), 'first');
+      await withTimeout(second, 2000, 'second acknowledged once the first was consumed');
+      assert.deepEqual(acked, ['first', 'second']);
+      assert.equal(((await it.next()).value as PduOf<'deliver_sm'>).shortMessage.toString(), 'second');
+      await c.close();
+    }));
+
+  test('manual ack: ESME_RX_T_APPN reaches the SMSC as CommandStatusError, ROK resolves', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS, manualAck: true });
+      const bound = h.nextBound();
+      await c.bind({ type: 'transceiver', ...BIND });
+      const s = await bound;
+      const it = c.deliveries();
+      let settled = false;
+      const r1 = s.request('deliver_sm', deliverBody('retry later'));
+      r1.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      const d1 = (await withTimeout(it.next(), 2000, 'first delivery')).value!;
+      await c.enquireLink();
+      await tick();
+      assert.equal(settled, false, 'not acknowledged before ack()');
+      c.ack(d1, S.ESME_RX_T_APPN);
+      await assert.rejects(r1, (e: unknown) => {
+        assert.ok(e instanceof CommandStatusError);
+        assert.equal(e.commandStatus, S.ESME_RX_T_APPN);
+        return true;
+      });
+      assert.throws(() => c.ack(d1), InvalidArgumentError);
+      const r2 = s.request('deliver_sm', deliverBody('fine'));
+      const d2 = (await withTimeout(it.next(), 2000, 'second delivery')).value!;
+      c.ack(d2);
+      assert.equal((await r2).commandStatus, 0);
+      await c.close();
+    }));
+});
+
+// ---- sequence numbers -----------------------------------------------------------------------
+
+describe('sequence numbers', () => {
+  test('start at 1 on a new session', () =>
+    withServer({}, async (h) => {
+      const tap = tapIn('smsc');
+      try {
+        const c = await connect({ port: h.port, session: NO_TIMERS });
+        await c.bind({ type: 'transceiver', ...BIND });
+        await c.submit({ destinationAddr: '1' });
+        await c.submit({ destinationAddr: '2' });
+        assert.deepEqual(
+          tap.pdus.map((p) => [p.command, p.sequenceNumber]),
+          [
+            ['bind_transceiver', 1],
+            ['submit_sm', 2],
+            ['submit_sm', 3],
+          ],
+        );
+        await c.close();
+      } finally {
+        tap.stop();
+      }
+    }));
+
+  test('client numbers wrap from 0x7FFFFFFF to 1', () =>
+    withServer({}, async (h) => {
+      const tap = tapIn('smsc');
+      try {
+        const c = await connect({ port: h.port, session: { ...NO_TIMERS, initialSequence: 0x7ffffffe } });
+        await c.bind({ type: 'transceiver', ...BIND });
+        await c.submit({ destinationAddr: '1' });
+        await c.submit({ destinationAddr: '2' });
+        assert.deepEqual(
+          tap.pdus.map((p) => p.sequenceNumber),
+          [0x7fffffff, 1, 2],
+        );
+        await c.close();
+      } finally {
+        tap.stop();
+      }
+    }));
+
+  test('SMSC numbers wrap from 0x7FFFFFFF to 1', () =>
+    withServer({ session: { initialSequence: 0x7ffffffe } }, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      const bound = h.nextBound();
+      await c.bind({ type: 'receiver', ...BIND });
+      const s = await bound;
+      await s.request('deliver_sm', deliverBody('a'));
+      await s.request('deliver_sm', deliverBody('b'));
+      const it = c.deliveries();
+      const seqs = [(await it.next()).value!.sequenceNumber, (await it.next()).value!.sequenceNumber];
+      assert.deepEqual(seqs, [0x7fffffff, 1]);
+      await c.close();
+    }));
+});
+
+// ---- outbind --------------------------------------------------------------------------------
+
+describe('outbind', () => {
+  /** A test ESME listening for the SMSC's outbind; binds as receiver with `bind` credentials. */
+  async function listeningEsme(bind: { systemId: string; password: string }) {
+    const outbinds = new AsyncQueue<PduOf<'outbind'>>();
+    const deliveries = new AsyncQueue<PduOf<'deliver_sm'>>();
+    const sessions: Session[] = [];
+    const bindResults = new AsyncQueue<string>();
+    const listener = net.createServer((socket) => {
+      const session = new Session(
+        socket,
+        { role: 'esme', enquireLinkIntervalMs: 0 },
+        {
+          onOutbind: (req, s) => {
+            outbinds.push(req);
+            s.bind('receiver', { ...bind, systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' }).then(
+              () => bindResults.push('bound'),
+              (e: Error) => bindResults.push(e instanceof CommandStatusError ? e.statusName : e.message),
+            );
+          },
+          onRequest: (req) => {
+            const dsm = req as PduOf<'deliver_sm'>;
+            deliveries.push({ ...dsm, shortMessage: Buffer.from(dsm.shortMessage) });
+            return { messageId: '' };
+          },
+        },
+      );
+      sessions.push(session);
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    return {
+      port,
+      outbinds,
+      deliveries,
+      bindResults,
+      sessions,
+      close: () => {
+        for (const s of sessions) s.destroy('test end');
+        return new Promise<void>((resolve) => listener.close(() => resolve()));
+      },
+    };
+  }
+
+  test('the SMSC outbinds, the ESME binds as receiver and gets deliveries', () =>
+    withServer({}, async (h) => {
+      const esme = await listeningEsme(BIND);
+      try {
+        const bound = h.nextBound();
+        const smscSide = await h.server.outbind({ host: '127.0.0.1', port: esme.port, systemId: 'SMSC', password: 'smscpw' });
+        assert.equal(smscSide.state, SessionState.Outbound);
+        const ob = await esme.outbinds.next(2000, 'outbind');
+        assert.equal(ob.systemId, 'SMSC');
+        assert.equal(ob.password, 'smscpw');
+        assert.equal(await esme.bindResults.next(2000, 'bind result'), 'bound');
+        assert.equal(await withTimeout(bound, 2000, 'bound'), smscSide);
+        assert.equal(smscSide.bindType, 'receiver');
+        assert.deepEqual(h.server.receiversOf('esme1'), [smscSide]);
+        const r = await smscSide.request('deliver_sm', deliverBody('via outbind'));
+        assert.equal(r.commandStatus, 0);
+        assert.equal((await esme.deliveries.next(2000, 'delivery')).shortMessage.toString(), 'via outbind');
+        await withTimeout(h.server.close(), 2000, 'server close unbinds the outbound session');
+        assert.equal(await esme.sessions[0]!.closed(), undefined);
+      } finally {
+        await esme.close();
+      }
+    }));
+
+  test('an outbound ESME that never binds is closed by session_init_timer', () =>
+    withServer({ session: { sessionInitTimeoutMs: 8000 } }, async (h) => {
+      const sockets: net.Socket[] = [];
+      const silent = net.createServer((sock) => {
+        sockets.push(sock);
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (silent.address() as net.AddressInfo).port;
+        const smscSide = await h.server.outbind({ host: '127.0.0.1', port, systemId: 'SMSC', password: 'x' });
+        h.clock.advance(7999);
+        await tick();
+        assert.equal(smscSide.state, SessionState.Outbound);
+        h.clock.advance(1);
+        const err = await withTimeout(smscSide.closed(), 2000, 'closed');
+        assert.match(String(err?.message), /session_init_timer/);
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      }
+    }));
+
+  test('an outbound ESME with wrong credentials is refused and disconnected', () =>
+    withServer({}, async (h) => {
+      const esme = await listeningEsme({ systemId: 'esme1', password: 'wrong' });
+      try {
+        const smscSide = await h.server.outbind({ host: '127.0.0.1', port: esme.port, systemId: 'SMSC', password: 'x' });
+        assert.equal(await esme.bindResults.next(2000, 'bind result'), 'ESME_RINVPASWD');
+        assert.ok((await withTimeout(smscSide.closed(), 2000, 'closed')) instanceof Error);
+        assert.equal(h.server.receiversOf('esme1').length, 0);
+      } finally {
+        await esme.close();
+      }
+    }));
+});
