@@ -6,13 +6,18 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
+import { HttpTarget, parseHttp } from '../connectors/http.js';
+import { type MoSink, parseNetwork, SimulatedNetwork } from '../connectors/network.js';
+import { parseSmpp, SmppTarget } from '../connectors/smpp.js';
 import { AddressOwners } from '../core/addresses.js';
 import { SmscCore } from '../core/core.js';
 import { MessageIdGenerator } from '../core/message-id.js';
 import { EsmeTarget } from '../delivery/esme-target.js';
 import { DeliveryScheduler } from '../delivery/scheduler.js';
 import type { DeliveryTarget } from '../delivery/target.js';
-import { CommandStatus } from '../pdu/constants.js';
+import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
+import { ConfigKeyError, isRoute, MoRouter, MtRouter, parseRoutes } from '../routing/index.js';
 import { SmscServer } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
@@ -35,6 +40,8 @@ export interface Smsc {
   scheduler: DeliveryScheduler;
   core: SmscCore;
   listening: { host: string; port: number; tls: boolean }[];
+  /** The simulated mobile network, when configured. */
+  network: SimulatedNetwork | undefined;
   stop(): Promise<void>;
 }
 
@@ -63,8 +70,18 @@ export async function openStore(config: Config): Promise<Store> {
 
 /** Starts an SMSC from a validated config. */
 export async function startSmsc(config: Config, options: StartOptions = {}): Promise<Smsc> {
-  const clock = options.clock ?? systemClock;
   const store = options.store ?? (await openStore(config));
+  try {
+    return await assemble(config, options, store);
+  } catch (err) {
+    // A config error found while assembling must not leave the store (and its thread) open.
+    if (options.store === undefined) await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function assemble(config: Config, options: StartOptions, store: Store): Promise<Smsc> {
+  const clock = options.clock ?? systemClock;
   const ids = new MessageIdGenerator(options.nodeNumber ?? nodeNumberOf(config.nodeId), () => clock.now());
 
   const accounts = new Map(config.accounts.map((a) => [a.systemId, a]));
@@ -72,16 +89,40 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
   for (const a of config.accounts) for (const addr of a.addresses) owners.add(addr, a.systemId);
 
   let scheduler: DeliveryScheduler | undefined;
-  const core = new SmscCore({
+  let core: SmscCore | undefined;
+  const connectors = buildConnectors(config, clock, {
+    moSink: (mo) => core!.acceptMo(mo),
+    kick: () => scheduler?.kick(),
+  });
+  const routes = asConfigError(() =>
+    parseRoutes(config['routes'], {
+      statusByName: commandStatusByName,
+      connectors: connectors.targets.keys(),
+      accounts: accounts.keys(),
+    }),
+  );
+  const mtRouter = new MtRouter(routes.mt, { noRouteStatus: routes.noRouteStatus });
+  const moRouter = new MoRouter(routes.mo, {
+    sources: Object.fromEntries(config.accounts.map((a) => [a.systemId, a.addresses])),
+    fallbackToSources: true,
+  });
+
+  core = new SmscCore({
     store,
     clock,
     ids,
     nodeId: config.nodeId,
     account: (id) => accounts.get(id),
-    route: ({ destination }) => {
+    route: ({ account, destination, source, serviceType, dataCoding }) => {
+      // [ref §9.3] an account may only send from the addresses it declares.
+      if (!moRouter.ownsSource(account, source)) return { status: CommandStatus.ESME_RINVSRCADR };
+      // An address an account owns is delivered to that ESME; everything else follows the MT routes.
       const owner = owners.ownerOf(destination);
-      return owner === undefined ? { status: CommandStatus.ESME_RINVDSTADR } : { target: `esme:${owner}` };
+      if (owner !== undefined) return { target: `esme:${owner}` };
+      const r = mtRouter.route({ account, destination, source, serviceType, dataCoding });
+      return isRoute(r) ? { target: r.connector } : { status: r.status };
     },
+    moOwner: (destination) => moRouter.route(destination),
     onStored: (target) => scheduler?.notify(target),
   });
 
@@ -117,7 +158,7 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
   // One ESME target per account with a receiver or transceiver bound on this node.
   const esmeTargets = new Map<string, EsmeTarget>();
   const targets = (): ReadonlyMap<string, DeliveryTarget> => {
-    const out = new Map<string, DeliveryTarget>();
+    const out = new Map<string, DeliveryTarget>(connectors.targets);
     for (const a of config.accounts) {
       if (server.receiversOf(a.systemId).length === 0) continue;
       let t = esmeTargets.get(a.systemId);
@@ -149,6 +190,7 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
     listening.push({ host: addr.address, port: addr.port, tls: l.tls !== undefined });
   }
   await scheduler.start();
+  await connectors.start();
 
   for (const a of config.accounts) {
     if (a.outbind !== undefined) {
@@ -165,10 +207,79 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
     scheduler,
     core,
     listening,
+    network: connectors.network,
     async stop() {
       await server.close();
+      await connectors.stop();
       await scheduler?.stop();
       await store.close();
+    },
+  };
+}
+
+/** Runs a section parser, reporting its errors as ConfigError (naming the key). */
+function asConfigError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ConfigKeyError) throw new ConfigError(err.key, err.reason);
+    throw err;
+  }
+}
+
+interface Connectors {
+  targets: Map<string, DeliveryTarget>;
+  network: SimulatedNetwork | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The `connectors:` and `network:` sections as delivery targets, by name. */
+function buildConnectors(config: Config, clock: Clock, hooks: { moSink: MoSink; kick(): void }): Connectors {
+  const targets = new Map<string, DeliveryTarget>();
+  const smpp: SmppTarget[] = [];
+  let network: SimulatedNetwork | undefined;
+  const raw = config['connectors'];
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
+    throw new ConfigError('connectors', 'must be a mapping of name → connector');
+  }
+  const makeNetwork = (section: unknown, path: string) =>
+    new SimulatedNetwork({ ...asConfigError(() => parseNetwork(section, path)), clock, moSink: hooks.moSink });
+  for (const [name, c] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+    const type = (c as { type?: unknown } | null)?.type;
+    const path = `connectors.${name}`;
+    if (type === 'http') {
+      targets.set(name, new HttpTarget({ ...asConfigError(() => parseHttp(c, path)), clock }));
+    } else if (type === 'smpp') {
+      const t = new SmppTarget({ ...asConfigError(() => parseSmpp(c, path, commandStatusByName)), clock, onCapacity: hooks.kick });
+      smpp.push(t);
+      targets.set(name, t);
+    } else if (type === 'network') {
+      const { type: _t, ...rest } = c as Record<string, unknown>;
+      network = makeNetwork(rest, path);
+      targets.set(name, network);
+    } else {
+      throw new ConfigError(`${path}.type`, "must be 'http', 'smpp' or 'network'");
+    }
+  }
+  if (config['network'] !== undefined) {
+    network = makeNetwork(config['network'], 'network');
+    targets.set('network', network);
+  }
+  const net = network;
+  let generator: { stop(): unknown } | undefined;
+  return {
+    targets,
+    network,
+    async start() {
+      for (const t of smpp) t.start();
+      const mo = config['network'] === undefined ? undefined : asConfigError(() => parseNetwork(config['network'], 'network')).mo;
+      if (net !== undefined && mo !== undefined) generator = net.startMoGenerator(mo);
+    },
+    async stop() {
+      generator?.stop();
+      await Promise.all(smpp.map((t) => t.stop()));
+      await net?.close();
     },
   };
 }

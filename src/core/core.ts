@@ -38,6 +38,8 @@ export interface CoreOptions {
   /** The account policy for a bound system_id. */
   account(systemId: string): CoreAccount | undefined;
   route: RouteFn;
+  /** The account that owns an MO destination (short code), if any. */
+  moOwner?(destination: string): string | undefined;
   /** Called after messages for `target` were committed (wakes the local scheduler). */
   onStored?(target: string): void;
 }
@@ -230,6 +232,54 @@ export class SmscCore {
     await this.#o.store.insert(msgs);
     for (const t of new Set(msgs.map((m) => m.target))) this.#o.onStored?.(t);
     return { messageId: batchId, unsuccessSmes: unsuccess };
+  }
+
+  /**
+   * Stores an MO message from the network for the account that owns its destination; resolves
+   * with the message id once committed. Throws when no account owns the destination.
+   */
+  async acceptMo(mo: {
+    source: { ton: number; npi: number; addr: string };
+    destination: { ton: number; npi: number; addr: string };
+    dataCoding: number;
+    esmClass: number;
+    payload: Buffer;
+  }): Promise<string> {
+    const owner = this.#o.moOwner?.(mo.destination.addr);
+    if (owner === undefined) throw new Error(`no account owns MO destination ${mo.destination.addr}`);
+    const account = this.#o.account(owner);
+    const now = this.#o.clock.now();
+    const id = this.#o.ids.next();
+    const target = `esme:${owner}`;
+    await this.#o.store.insert([
+      {
+        id,
+        direction: 'mo',
+        account: owner,
+        target,
+        batchId: null,
+        source: mo.source,
+        destination: mo.destination,
+        serviceType: '',
+        esmClass: mo.esmClass,
+        protocolId: 0,
+        priority: 0,
+        dataCoding: mo.dataCoding,
+        registeredDelivery: 0,
+        payload: Buffer.from(mo.payload),
+        payloadInTlv: mo.payload.length > 254,
+        tlvs: null,
+        submittedAt: now,
+        scheduleAt: now,
+        // MO waits for its account to bind, until the account's default validity ends.
+        expiresAt: now + (account?.defaultValiditySeconds ?? 172_800) * 1000,
+        receiptFor: null,
+        originNode: this.#o.nodeId,
+        originSession: null,
+      },
+    ]);
+    this.#o.onStored?.(target);
+    return id;
   }
 
   /** The message an ESME may see: its own, with the original source address. [ref §2.4] */
