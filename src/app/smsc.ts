@@ -30,6 +30,8 @@ export interface StartOptions {
   store?: Store;
   /** Node number 0..15 for message ids (cluster nodes must differ). Default: derived from nodeId. */
   nodeNumber?: number;
+  /** Latency observers (metrics), read when called, so they can be set after start. */
+  observer?: { submitLatency?(seconds: number): void; deliveryLatency?(seconds: number): void };
 }
 
 /** A running SMSC. */
@@ -123,6 +125,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       return isRoute(r) ? { target: r.connector } : { status: r.status };
     },
     moOwner: (destination) => moRouter.route(destination),
+    onSubmitLatency: (sec) => options.observer?.submitLatency?.(sec),
     onStored: (target) => scheduler?.notify(target),
   });
 
@@ -177,6 +180,9 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     retryDelayMs: config.delivery.retryDelayMs,
     maxRetryDelayMs: config.delivery.maxRetryDelayMs,
     retentionMs: config.store.retentionHours * 3_600_000,
+    onDelivered: (m, at) => {
+      if (m.direction === 'mt') options.observer?.deliveryLatency?.((at - m.submittedAt) / 1000);
+    },
   });
   server.on('bound', (_s, ctx: { systemId: string }) => scheduler?.notify(`esme:${ctx.systemId}`));
 

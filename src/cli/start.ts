@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startAdmin } from '../app/admin.js';
 import { startSmsc } from '../app/smsc.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 
@@ -17,9 +18,10 @@ function newPassword(): string {
   return [...randomBytes(8)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
-function writeDemoConfig(file: string): { alice: string; bob: string } {
+function writeDemoConfig(file: string): { alice: string; bob: string; token: string } {
   const alice = newPassword();
   const bob = newPassword();
+  const token = randomBytes(18).toString('base64url');
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(
     file,
@@ -30,17 +32,30 @@ smpp:
     - { host: 127.0.0.1, port: 2775 }
 store:
   sqlite: { path: ./smsc.db }
+admin:
+  listen: 127.0.0.1:8775     # HTTP API, /metrics and the dashboard
+  token: ${token}
 accounts:
   - systemId: alice          # an application that sends (MT) and gets receipts
     password: ${alice}
     addresses: ["1000"]
-  - systemId: bob            # an application that owns short code 2000 (MT to 2000 reaches it)
+  - systemId: bob            # an application that owns short code 2000 (MT and MO to 2000 reach it)
     password: ${bob}
     addresses: ["2000"]
+routes:
+  mt:
+    - { prefix: "44", connector: network }   # UK numbers go to the simulated mobile network
+  mo:
+    - { match: "2000", account: bob }
+network:                     # the built-in simulated mobile network
+  ranges:
+    - { prefix: "4470", latencyMs: 200, successRatio: 1 }
+    - { prefix: "4471", latencyMs: 500, successRatio: 0.7, failure: absent }
+    - { prefix: "4479", latencyMs: 100, successRatio: 0, failure: unknown }
 `,
     { mode: 0o600 },
   );
-  return { alice, bob };
+  return { alice, bob, token };
 }
 
 export async function startCommand(args: string[], help: string): Promise<void> {
@@ -55,8 +70,10 @@ export async function startCommand(args: string[], help: string): Promise<void> 
     console.log(`First start: wrote a demo config to ${file} with these generated credentials:
   system_id alice  password ${pw.alice}   (owns address 1000)
   system_id bob    password ${pw.bob}   (owns address 2000)
-Try:  smsc listen --port 2775 --system-id bob --password ${pw.bob}
-      smsc send --port 2775 --system-id alice --password ${pw.alice} --from 1000 --to 2000 --text "Hello Bob" --dlr`);
+  admin token ${pw.token}   (dashboard: http://127.0.0.1:8775/?token=${pw.token})
+Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
+      npx smsc send --port 2775 --system-id alice --password ${pw.alice} --from 1000 --to 2000 --text "Hello Bob" --dlr
+      npx smsc send --port 2775 --system-id alice --password ${pw.alice} --from 1000 --to 447000000001 --text "Hi handset" --dlr`);
   }
   let config: Config;
   try {
@@ -68,14 +85,22 @@ Try:  smsc listen --port 2775 --system-id bob --password ${pw.bob}
     }
     throw err;
   }
-  const smsc = await startSmsc(config);
+  const observer: NonNullable<Parameters<typeof startSmsc>[1]>['observer'] = {};
+  const smsc = await startSmsc(config, { observer });
   for (const l of smsc.listening) console.log(`SMPP listening on ${l.host}:${l.port}${l.tls ? ' (TLS)' : ''}`);
+  let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
+  if (config.admin !== undefined) {
+    admin = await startAdmin(smsc, config.admin, observer);
+    console.log(`admin API and dashboard on http://${admin.address}/ (metrics at /metrics)`);
+  }
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
     console.log('stopping: unbinding sessions');
-    smsc.stop().then(
+    Promise.resolve(admin?.close())
+      .then(() => smsc.stop())
+      .then(
       () => process.exit(0),
       () => process.exit(1),
     );

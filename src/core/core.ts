@@ -40,6 +40,8 @@ export interface CoreOptions {
   route: RouteFn;
   /** The account that owns an MO destination (short code), if any. */
   moOwner?(destination: string): string | undefined;
+  /** Seconds from a submit's arrival to its commit (metrics). */
+  onSubmitLatency?(seconds: number): void;
   /** Called after messages for `target` were committed (wakes the local scheduler). */
   onStored?(target: string): void;
 }
@@ -92,6 +94,7 @@ export class SmscCore {
 
   /** submit_sm and data_sm. */
   async submitSm(req: SubmitSm | DataSm, ctx: SessionContext): Promise<Reply> {
+    const t0 = performance.now();
     const account = this.#o.account(ctx.systemId);
     if (account === undefined) return S.ESME_RSYSERR;
     const now = this.#o.clock.now();
@@ -163,6 +166,7 @@ export class SmscCore {
       originSession: ctx.session.id,
     };
     await this.#o.store.insert([msg]);
+    this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
     this.#o.onStored?.(route.target);
     return { messageId: id };
   }

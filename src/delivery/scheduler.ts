@@ -27,6 +27,8 @@ export interface SchedulerOptions {
   expiryIntervalMs?: number;
   /** Finished messages are purged after this long, ms (0 keeps them). */
   retentionMs?: number;
+  /** Called for every message recorded as delivered (metrics). */
+  onDelivered?(message: StoredMessage, at: number): void;
   /** Most messages claimed per target in one go. Default 500. */
   maxClaim?: number;
 }
@@ -199,6 +201,7 @@ export class DeliveryScheduler {
       case 'delivered':
         if (await store.markDelivered(m.id, now, this.#owner)) {
           this.stats.delivered++;
+          this.#o.onDelivered?.(m, now);
           await this.#receipt(m, 'DELIVERED', now, 0);
         }
         return;

@@ -1,0 +1,34 @@
+/**
+ * The admin listener of the daemon: HTTP API, Prometheus metrics and the dashboard, with the
+ * latency observers the core and scheduler report to.
+ */
+import { createAdmin } from '../admin/app.js';
+import { createLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import type { Smsc } from './smsc.js';
+
+/** Starts the admin app on `listen` (`host:port`); returns its address and a close(). */
+export async function startAdmin(
+  smsc: Smsc,
+  admin: { listen: string; token: string },
+  observer: { submitLatency?(s: number): void; deliveryLatency?(s: number): void },
+): Promise<{ address: string; close(): Promise<void> }> {
+  const logger = createLogger({ nodeId: smsc.config.nodeId, level: process.env['SMSC_LOG_LEVEL'] ?? 'info' });
+  const metrics = createMetrics(smsc);
+  observer.submitLatency = metrics.observeSubmitLatency;
+  observer.deliveryLatency = metrics.observeDeliveryLatency;
+  const app = createAdmin(smsc, { token: admin.token, logger, metrics });
+  const i = admin.listen.lastIndexOf(':');
+  const host = i > 0 ? admin.listen.slice(0, i) : '127.0.0.1';
+  const port = Number(i >= 0 ? admin.listen.slice(i + 1) : admin.listen);
+  await app.listen({ host, port });
+  const addr = app.server.address();
+  const address = typeof addr === 'object' && addr !== null ? `${addr.address}:${addr.port}` : admin.listen;
+  return {
+    address,
+    async close() {
+      await app.close();
+      metrics.close();
+    },
+  };
+}
