@@ -1,43 +1,61 @@
 /**
  * End-to-end SMSC benchmark: the SMSC runs as its own process (`smsc start`, SQLite in a temp
  * dir, durable commits: WAL with synchronous=FULL); transmitter sessions of account alice submit
- * to 2000 with registered_delivery=1; bob's receiver takes every deliver_sm (answered at once)
- * and alice's receiver every receipt. Bounded by --count and --seconds for the submits, then
- * by --drain-seconds (default 120) for the deliveries and receipts still on their way.
+ * with registered_delivery=1 and alice's receiver takes every receipt. Two scenarios:
+ *
+ * - `--scenario esme` (default): submits to 2000, owned by bob; bob's receiver takes every
+ *   deliver_sm (answered at once). Written to bench-results/smsc.json.
+ * - `--scenario network`: submits to numbers under 4470 (a different number per message),
+ *   routed by `routes.mt: [{ prefix: "4470", connector: network }]` to the built-in simulated
+ *   network with `ranges: [{ prefix: "4470", latencyMs: 0, successRatio: 1 }]`. The network
+ *   deliveries are counted from the receipts: one with stat DELIVRD and message_state 2
+ *   (DELIVERED) per receipted_message_id is the proof of delivery. Written to
+ *   bench-results/smsc-network.json.
+ *
+ * Bounded by --count and --seconds for the submits, then by --drain-seconds (default 120) for
+ * the deliveries and receipts still on their way.
  * Rates: accepted = ROK answers / submit phase; delivered and receipts = count / (first submit
  * → last one received), so they include the drain after the submits stopped.
  *
  * Prints accepted msgs/s, delivered msgs/s, receipts/s and the p50/p99 submit latency
- * (submit_sm written → submit_sm_resp), and writes them as JSON to bench-results/smsc.json.
+ * (submit_sm written → submit_sm_resp), and writes them as JSON (--out overrides the file).
  *
- * Usage: npm run bench:smsc [-- --connections 4 --window 100 --count 200000 --seconds 10]
+ * Usage: npm run bench:smsc [-- --scenario network --connections 4 --window 100 --count 200000 --seconds 10]
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { Client } from '../src/client/client.js';
 import { CommandStatusError } from '../src/errors.js';
-import { EsmClass } from '../src/pdu/constants.js';
+import { EsmClass, MessageState } from '../src/pdu/constants.js';
+import { parseReceipt } from '../src/sm/dlr.js';
 import {
   type AccountSpec,
   bindClient,
+  CLI_PATH,
   closeQuietly,
+  configYaml,
   killAllSmscProcesses,
   removeDir,
-  type SmscProcess,
+  SmscProcess,
+  type SmscProcessOptions,
   startSmscProcess,
   tempDir,
 } from '../test/support/smsc-process.js';
 
 const { values } = parseArgs({
   options: {
+    scenario: { type: 'string', default: 'esme' },
     connections: { type: 'string', default: '4' },
     window: { type: 'string', default: '100' },
     count: { type: 'string', default: '200000' },
     seconds: { type: 'string', default: '10' },
     'drain-seconds': { type: 'string', default: '120' },
-    out: { type: 'string', default: 'bench-results/smsc.json' },
+    out: { type: 'string' },
   },
 });
 
@@ -55,6 +73,19 @@ const WINDOW = positive('window', values.window);
 const COUNT = positive('count', values.count);
 const SECONDS = positive('seconds', values.seconds);
 const DRAIN_SECONDS = positive('drain-seconds', values['drain-seconds']);
+if (values.scenario !== 'esme' && values.scenario !== 'network') {
+  console.error("--scenario must be 'esme' or 'network'");
+  process.exit(2);
+}
+const SCENARIO: 'esme' | 'network' = values.scenario;
+const OUT = values.out ?? (SCENARIO === 'network' ? 'bench-results/smsc-network.json' : 'bench-results/smsc.json');
+
+/** The network scenario's extra config: MT to 4470… goes to the built-in simulated network. */
+const NETWORK_PREFIX = '4470';
+const NETWORK_CONFIG = {
+  routes: { mt: [{ prefix: NETWORK_PREFIX, connector: 'network' }] },
+  network: { ranges: [{ prefix: NETWORK_PREFIX, latencyMs: 0, successRatio: 1 }] },
+};
 
 const ALICE: AccountSpec = { systemId: 'alice', password: 'alice-pw', addresses: ['1000'], maxBinds: CONNECTIONS + 2, windowSize: 100 };
 const BOB: AccountSpec = { systemId: 'bob', password: 'bob-pw', addresses: ['2000'], maxBinds: 4, windowSize: 100 };
@@ -67,14 +98,55 @@ function percentile(sorted: Float64Array, p: number): number {
 
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
-/** Counts deliveries of one receiver: MT deliver_sm or receipts. */
-function countDeliveries(client: Client, onOne: (receipt: boolean) => void): void {
+/** What a receipt says: receipted_message_id and the final state (TLV and `stat` text). */
+interface ReceiptInfo {
+  id: string;
+  /** message_state TLV, if present. */
+  state: number | undefined;
+  /** `stat:` of the receipt text, if it parses. */
+  stat: string | undefined;
+}
+
+/** Counts deliveries of one receiver: MT deliver_sm, or receipts (with what they say). */
+function countDeliveries(client: Client, onOne: (receipt: ReceiptInfo | undefined) => void): void {
   void (async () => {
     for await (const d of client.deliveries()) {
       if (d.command !== 'deliver_sm') continue;
-      onOne((d.esmClass & EsmClass.TypeMask) === EsmClass.TypeDeliveryReceipt);
+      if ((d.esmClass & EsmClass.TypeMask) !== EsmClass.TypeDeliveryReceipt) {
+        onOne(undefined);
+        continue;
+      }
+      const text = (d.tlvs.messagePayload ?? d.shortMessage).toString('latin1');
+      const parsed = parseReceipt(text);
+      onOne({ id: d.tlvs.receiptedMessageId ?? parsed?.id ?? '', state: d.tlvs.messageState, stat: parsed?.stat });
     }
   })().catch(() => {});
+}
+
+/**
+ * Like startSmscProcess, with extra top-level config keys (`routes`, `network`) that its
+ * options do not cover: writes the config, starts the CLI, waits for the listening line.
+ */
+async function startSmscProcessWith(o: SmscProcessOptions, extra: Record<string, unknown>): Promise<SmscProcess> {
+  const label = o.label ?? 'smsc';
+  const configFile = join(o.dir, `${label}.yaml`);
+  await writeFile(configFile, stringifyYaml({ ...(parseYaml(configYaml(o)) as Record<string, unknown>), ...extra }));
+  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.dir });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const p = new SmscProcess(child, configFile, label);
+  const deadline = Date.now() + (o.startTimeoutMs ?? 20_000);
+  for (;;) {
+    const m = /SMPP listening on [^\s]+:(\d+)/.exec(p.output());
+    if (m !== null) {
+      p.port = Number(m[1]);
+      return p;
+    }
+    if (!p.running || Date.now() > deadline) {
+      await p.kill();
+      throw new Error(`${label} not listening (${p.running ? 'timed out' : 'exited'}):\n${p.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function main(): Promise<void> {
@@ -82,33 +154,56 @@ async function main(): Promise<void> {
   const clients: Client[] = [];
   let smsc: SmscProcess | undefined;
   try {
-    smsc = await startSmscProcess({
+    const smscOptions: SmscProcessOptions = {
       dir,
       label: 'bench',
       store: { sqlite: { path: join(dir, 'smsc.db') } },
       accounts: [ALICE, BOB],
-    });
+    };
+    smsc = SCENARIO === 'network' ? await startSmscProcessWith(smscOptions, NETWORK_CONFIG) : await startSmscProcess(smscOptions);
 
     let delivered = 0;
     let receipts = 0;
     let wrongKind = 0;
     let lastDeliveredAt = 0;
     let lastReceiptAt = 0;
-    const bobRx = await bindClient(smsc.port, 'receiver', BOB);
+    // Network scenario: receipts per receipted_message_id (duplicates are not counted twice as
+    // deliveries) and the final states other than DELIVRD / 2.
+    const receiptedIds = new Set<string>();
+    let duplicateReceipts = 0;
+    const notDelivered = new Map<string, number>();
+    if (SCENARIO === 'esme') {
+      const bobRx = await bindClient(smsc.port, 'receiver', BOB);
+      clients.push(bobRx);
+      countDeliveries(bobRx, (receipt) => {
+        if (receipt !== undefined) wrongKind++;
+        else {
+          delivered++;
+          lastDeliveredAt = performance.now();
+        }
+      });
+    }
     const aliceRx = await bindClient(smsc.port, 'receiver', ALICE);
-    clients.push(bobRx, aliceRx);
-    countDeliveries(bobRx, (receipt) => {
-      if (receipt) wrongKind++;
-      else {
-        delivered++;
-        lastDeliveredAt = performance.now();
-      }
-    });
+    clients.push(aliceRx);
     countDeliveries(aliceRx, (receipt) => {
-      if (!receipt) wrongKind++;
-      else {
-        receipts++;
-        lastReceiptAt = performance.now();
+      if (receipt === undefined) {
+        wrongKind++;
+        return;
+      }
+      receipts++;
+      lastReceiptAt = performance.now();
+      if (SCENARIO !== 'network') return;
+      if (receiptedIds.has(receipt.id)) {
+        duplicateReceipts++;
+        return;
+      }
+      receiptedIds.add(receipt.id);
+      if (receipt.state === MessageState.DELIVERED && receipt.stat === 'DELIVRD') {
+        delivered++;
+        lastDeliveredAt = lastReceiptAt;
+      } else {
+        const key = `${receipt.stat ?? '?'}/${receipt.state ?? '?'}`;
+        notDelivered.set(key, (notDelivered.get(key) ?? 0) + 1);
       }
     });
 
@@ -117,6 +212,8 @@ async function main(): Promise<void> {
     clients.push(...senders);
 
     const latencies = new Float64Array(COUNT);
+    // Network scenario: the ids of accepted messages, to check every receipt is for one of them.
+    const acceptedIds = new Set<string>();
     let started = 0;
     let accepted = 0;
     const refused = new Map<string, number>();
@@ -125,18 +222,20 @@ async function main(): Promise<void> {
     const deadline = t0 + SECONDS * 1000;
     const worker = async (client: Client) => {
       while (started < COUNT && performance.now() < deadline) {
-        started++;
+        const n = started++;
         const t = performance.now();
         try {
-          await client.submit({
+          const r = await client.submit({
             sourceAddr: '1000',
             sourceAddrTon: 1,
             sourceAddrNpi: 1,
-            destinationAddr: '2000',
+            // A different subscriber per message in the network scenario.
+            destinationAddr: SCENARIO === 'network' ? `${NETWORK_PREFIX}${String(n).padStart(8, '0')}` : '2000',
             registeredDelivery: 1,
             shortMessage: TEXT,
           });
           latencies[accepted++] = performance.now() - t;
+          if (SCENARIO === 'network') acceptedIds.add(r.messageId);
         } catch (err) {
           if (err instanceof CommandStatusError) refused.set(err.statusName, (refused.get(err.statusName) ?? 0) + 1);
           else lost++;
@@ -149,11 +248,15 @@ async function main(): Promise<void> {
     const deliveredWhileSubmitting = delivered;
     const receiptsWhileSubmitting = receipts;
 
-    // Drain: everything accepted should be delivered and receipted (bounded).
+    // Drain: everything accepted should be delivered and receipted (bounded). In the network
+    // scenario a receipt is the end of a message whatever it says: stop when each has one.
     const drainUntil = performance.now() + DRAIN_SECONDS * 1000;
-    while ((delivered < accepted || receipts < accepted) && performance.now() < drainUntil) {
+    const pending = () => (SCENARIO === 'network' ? receiptedIds.size < accepted : delivered < accepted || receipts < accepted);
+    while (pending() && performance.now() < drainUntil) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    let unknownReceipts = 0;
+    for (const id of receiptedIds) if (!acceptedIds.has(id)) unknownReceipts++;
     const deliveredMs = (lastDeliveredAt || performance.now()) - t0;
     const receiptsMs = (lastReceiptAt || performance.now()) - t0;
 
@@ -171,24 +274,41 @@ async function main(): Promise<void> {
       refused: Object.fromEntries(refused),
       lostSubmits: lost,
       wrongKindDeliveries: wrongKind,
+      ...(SCENARIO === 'network'
+        ? { notDeliveredReceipts: Object.fromEntries(notDelivered), duplicateReceipts, receiptsForUnknownIds: unknownReceipts }
+        : {}),
       submitSeconds: round(submitMs / 1000, 2),
       deliveredSeconds: round(deliveredMs / 1000, 2),
       receiptsSeconds: round(receiptsMs / 1000, 2),
-      complete: delivered === accepted && receipts === accepted,
+      complete: delivered === accepted && receipts === accepted && unknownReceipts === 0,
     };
     const report = {
-      benchmark: 'smsc end to end: transmitters → SMSC (own process, SQLite, durable) → receiver, with receipts',
+      benchmark:
+        SCENARIO === 'network'
+          ? 'smsc end to end: transmitters → SMSC (own process, SQLite, durable) → simulated network (4470, 0 ms, 100% success), with receipts'
+          : 'smsc end to end: transmitters → SMSC (own process, SQLite, durable) → receiver, with receipts',
       date: new Date().toISOString(),
       node: process.version,
       cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
-      options: { connections: CONNECTIONS, window: WINDOW, count: COUNT, seconds: SECONDS, drainSeconds: DRAIN_SECONDS, store: 'sqlite (WAL, synchronous=FULL)', commitDelayMs: 2 },
+      options: {
+        scenario: SCENARIO,
+        connections: CONNECTIONS,
+        window: WINDOW,
+        count: COUNT,
+        seconds: SECONDS,
+        drainSeconds: DRAIN_SECONDS,
+        store: 'sqlite (WAL, synchronous=FULL)',
+        commitDelayMs: 2,
+        ...(SCENARIO === 'network' ? { config: NETWORK_CONFIG, delivered: 'receipts with stat DELIVRD and message_state 2, one per message id' } : {}),
+      },
       results,
     };
 
-    console.log(`smsc end to end: ${CONNECTIONS} transmitter connection(s) × window ${WINDOW}, registered_delivery=1, SQLite durable`);
+    const to = SCENARIO === 'network' ? `simulated network (${NETWORK_PREFIX}…, 0 ms, 100% success)` : 'ESME receiver';
+    console.log(`smsc end to end (${SCENARIO}): ${CONNECTIONS} transmitter connection(s) × window ${WINDOW} → ${to}, registered_delivery=1, SQLite durable`);
     console.log(`  accepted   ${String(results.acceptedPerSec).padStart(8)} msgs/s   (${accepted} in ${results.submitSeconds} s)`);
     console.log(
-      `  delivered  ${String(results.deliveredPerSec).padStart(8)} msgs/s   (${delivered} in ${results.deliveredSeconds} s; ${deliveredWhileSubmitting} while submitting)`,
+      `  delivered  ${String(results.deliveredPerSec).padStart(8)} msgs/s   (${SCENARIO === 'network' ? 'DELIVRD receipts: ' : ''}${delivered} in ${results.deliveredSeconds} s; ${deliveredWhileSubmitting} while submitting)`,
     );
     console.log(
       `  receipts   ${String(results.receiptsPerSec).padStart(8)} /s       (${receipts} in ${results.receiptsSeconds} s; ${receiptsWhileSubmitting} while submitting)`,
@@ -197,11 +317,16 @@ async function main(): Promise<void> {
     if (refused.size > 0 || lost > 0 || wrongKind > 0) {
       console.log(`  refused ${JSON.stringify(results.refused)}, lost submits ${lost}, misrouted deliveries ${wrongKind}`);
     }
+    if (notDelivered.size > 0 || duplicateReceipts > 0 || unknownReceipts > 0) {
+      console.log(
+        `  receipts not DELIVRD/2 ${JSON.stringify(Object.fromEntries(notDelivered))}, duplicate receipts ${duplicateReceipts}, receipts for unknown ids ${unknownReceipts}`,
+      );
+    }
     if (!results.complete) console.log(`  INCOMPLETE: ${accepted - delivered} not delivered, ${accepted - receipts} without receipt after ${DRAIN_SECONDS} s`);
 
-    mkdirSync(join(values.out!, '..'), { recursive: true });
-    writeFileSync(values.out!, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`  written to ${values.out}`);
+    mkdirSync(join(OUT, '..'), { recursive: true });
+    writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`  written to ${OUT}`);
     if (!results.complete) process.exitCode = 1;
   } finally {
     await Promise.all(clients.map((c) => closeQuietly(c)));
