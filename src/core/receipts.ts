@@ -49,6 +49,7 @@ export function makeReceipt(
   errorCode: number,
   receiptId: string,
   nodeId: string,
+  intermediate = false,
 ): NewMessage {
   const reportedId = m.batchId ?? m.id;
   const text = formatReceipt({
@@ -75,7 +76,8 @@ export function makeReceipt(
     source: m.destination,
     destination: m.source,
     serviceType: '',
-    esmClass: EsmClass.TypeDeliveryReceipt,
+    // [ref §5.1] 0x20 intermediate delivery notification, 0x04 final receipt.
+    esmClass: intermediate ? EsmClass.TypeIntermediateNotification : EsmClass.TypeDeliveryReceipt,
     protocolId: 0,
     priority: 0,
     dataCoding: 0,

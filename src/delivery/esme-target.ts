@@ -58,7 +58,9 @@ export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyO
 /** Maps a failed deliver_sm to an outcome. [ref §9.4 case 50] */
 export function outcomeOfError(err: unknown): Outcome {
   if (err instanceof CommandStatusError) {
-    if (err.commandStatus === S.ESME_RX_P_APPN) return { kind: 'failed', state: 'UNDELIVERABLE', errorCode: err.commandStatus };
+    if (err.commandStatus === S.ESME_RX_P_APPN) {
+      return { kind: 'failed', state: 'UNDELIVERABLE', errorCode: err.commandStatus, allToDestination: true };
+    }
     if (err.commandStatus === S.ESME_RX_R_APPN) return { kind: 'failed', state: 'REJECTED', errorCode: err.commandStatus };
     // RX_T_APPN, RMSGQFUL, RTHROTTLED, RSYSERR and anything unexpected: retry until validity ends.
     return { kind: 'retry', errorCode: err.commandStatus };

@@ -7,6 +7,7 @@
 
 import type { MessageIdGenerator } from '../core/message-id.js';
 import { makeReceipt, receiptWanted } from '../core/receipts.js';
+import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import type { MessageStateName, NewMessage, Store, StoredMessage } from '../store/types.js';
 import type { DeliveryTarget, Outcome } from './target.js';
@@ -210,11 +211,25 @@ export class DeliveryScheduler {
           this.stats.failed++;
           await this.#receipt(m, outcome.state, now, outcome.errorCode);
         }
+        if (outcome.allToDestination === true) {
+          // [ref §9.4 case 50] RX_P_APPN: this message and every one queued to that destination end.
+          const others = await store.failPendingTo(m.target, m.destination.addr, outcome.state, outcome.errorCode, now);
+          this.stats.failed += others.length;
+          for (const o of others) await this.#receipt(o, outcome.state, now, outcome.errorCode);
+        }
         return;
       case 'retry': {
         // Back-off doubles per attempt; past the validity the expiry run ends it.
         const delay = Math.min(this.#o.retryDelayMs * 2 ** Math.min(m.attempts, 20), this.#o.maxRetryDelayMs);
-        if (await store.retryLater(m.id, now + delay, outcome.errorCode, this.#owner, now)) this.stats.retried++;
+        if (await store.retryLater(m.id, now + delay, outcome.errorCode, this.#owner, now)) {
+          this.stats.retried++;
+          // [ref §7.5] registered_delivery bit 4: an intermediate notification after the first failed attempt.
+          if (m.direction === 'mt' && m.attempts === 0 && (m.registeredDelivery & RegisteredDelivery.Intermediate) !== 0) {
+            await this.#insertReceipts([
+              makeReceipt(m, 'ENROUTE', now, outcome.errorCode, this.#o.ids.next(), this.#o.nodeId, true),
+            ]);
+          }
+        }
         return;
       }
       case 'unavailable':

@@ -10,7 +10,7 @@ export type Outcome =
   /** Temporary failure: try again later (until validity ends). */
   | { kind: 'retry'; errorCode: number }
   /** Permanent failure: final state, no more attempts. */
-  | { kind: 'failed'; state: FailedState; errorCode: number }
+  | { kind: 'failed'; state: FailedState; errorCode: number; allToDestination?: boolean }
   /** The target could not even try (no bind, window full): no attempt is counted. */
   | { kind: 'unavailable' };
 

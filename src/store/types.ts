@@ -317,6 +317,12 @@ export interface Store {
   queueDepth(): Promise<Record<string, number>>;
   /** Pending messages owned by `account` (for queue limits; callers should cache it). */
   pendingCount(account: string): Promise<number>;
+  /**
+   * Ends every pending message of `target` to `destinationAddr` with a final failure (the
+   * destination refused permanently, e.g. ESME_RX_P_APPN) and returns them, for receipts.
+   * Messages in flight are ended too; their lease holder's later outcome then does not apply.
+   */
+  failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]>;
   /** Ids of pending messages whose lease is recorded for `owner` (a restarted node releases its own). */
   leasedTo(owner: string): Promise<string[]>;
   /** Deletes final messages with `finalAt < before`, and their events. Returns the number of messages. */

@@ -317,6 +317,30 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal((await claim(s, ['esme:bob'], T0 + 3, 'n1', 10, 60_000)).length, 2, 'released: due again at once');
       }));
 
+    test('failPendingTo ends every pending message of a target to one destination', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const a = makeMessage({ target: 'esme:bob', destination: { ton: 1, npi: 1, addr: '999' } });
+        const b = makeMessage({ target: 'esme:bob', destination: { ton: 1, npi: 1, addr: '999' } });
+        const other = makeMessage({ target: 'esme:bob', destination: { ton: 1, npi: 1, addr: '888' } });
+        const elsewhere = makeMessage({ target: 'network', destination: { ton: 1, npi: 1, addr: '999' } });
+        await s.insert([a, b, other, elsewhere]);
+        const [leased] = await claim(s, ['esme:bob'], T0, 'A', 1, 60_000);
+        const failed = await s.failPendingTo('esme:bob', '999', 'UNDELIVERABLE', 0x65, T0 + 5);
+        assert.deepEqual(failed.map((m) => m.id).sort(), [a.id, b.id].sort());
+        for (const m of failed) {
+          assert.equal(m.state, 'UNDELIVERABLE');
+          assert.equal(m.errorCode, 0x65);
+          assert.equal(m.finalAt, T0 + 5);
+        }
+        assert.equal((await s.get(other.id))?.state, 'ENROUTE');
+        assert.equal((await s.get(elsewhere.id))?.state, 'ENROUTE');
+        if (leased !== undefined && (leased.id === a.id || leased.id === b.id)) {
+          assert.equal(await s.markDelivered(leased.id, T0 + 6, 'A'), false, 'the in-flight outcome no longer applies');
+        }
+        assert.deepEqual(await s.failPendingTo('esme:bob', '999', 'UNDELIVERABLE', 0x65, T0 + 7), []);
+      }));
+
     test('claimDue orders by due time then priority', () =>
       withStores(async (h) => {
         const s = await h.open();

@@ -334,15 +334,33 @@ describe('store and forward', () => {
       if (t === 'perm') return S.ESME_RX_P_APPN;
       return S.ESME_ROK;
     });
-    const temp = await a.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('temp') });
+    // 0x11: final receipt and an intermediate notification. [ref §5.2]
+    const temp = await a.submit({ sourceAddr: '1000', destinationAddr: '2001', shortMessage: Buffer.from('temp'), registeredDelivery: 0x11 });
+    // Queued to the same destination as 'perm', due only later: RX_P_APPN ends it too.
+    const queued = await a.submit({
+      sourceAddr: '1000',
+      destinationAddr: '2000',
+      shortMessage: Buffer.from('queued behind perm'),
+      scheduleDeliveryTime: '000000001000000R',
+      registeredDelivery: 1,
+    });
     const perm = await a.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('perm'), registeredDelivery: 1 });
     await until(() => tempFailures === 1, 'the first, refused attempt');
     assert.equal((await a.query(temp.messageId, { sourceAddr: '1000' })).messageState, 1); // still ENROUTE
     await until(() => aInbox.receipts().some((r) => r.tlvs.receiptedMessageId === perm.messageId), 'the UNDELIV receipt');
     assert.equal(aInbox.receipts().find((r) => r.tlvs.receiptedMessageId === perm.messageId)!.tlvs.messageState, 5);
+    await until(() => aInbox.receipts().some((r) => r.tlvs.receiptedMessageId === queued.messageId), 'the queued message ended too');
+    assert.equal((await a.query(queued.messageId, { sourceAddr: '1000' })).messageState, 5);
+    assert.equal(bInbox.messages().filter((d) => d.shortMessage.toString() === 'queued behind perm').length, 0);
+    // The intermediate notification after the refused attempt: esm_class 0x20, stat ENROUTE.
+    await until(() => aInbox.items.some((d) => d.esmClass === 0x20 && d.tlvs.receiptedMessageId === temp.messageId), 'the intermediate notification');
+    const note = aInbox.items.find((d) => d.esmClass === 0x20 && d.tlvs.receiptedMessageId === temp.messageId)!;
+    assert.equal(note.tlvs.messageState, 1);
+    assert.equal(parseReceipt(note.shortMessage.toString('latin1'))?.stat, 'ENROUTE');
     // until() moves the clock past the retry delay.
     await until(() => bInbox.messages().filter((d) => d.shortMessage.toString() === 'temp').length === 2, 'the retry');
     await until(async () => (await a.query(temp.messageId, { sourceAddr: '1000' })).messageState === 2, 'DELIVERED after retry');
+    await until(() => aInbox.receipts().some((r) => r.tlvs.receiptedMessageId === temp.messageId), 'the final receipt');
     await Promise.all([a.close(), b.close()]);
   });
 });

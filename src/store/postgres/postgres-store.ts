@@ -116,6 +116,7 @@ interface Sql {
   queueDepth: string;
   pendingCount: string;
   leasedTo: string;
+  failPendingTo: string;
   findPending: string;
   purge: string;
   messages: string;
@@ -236,6 +237,12 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     queueDepth: `SELECT target, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY target`,
     pendingCount: `SELECT count(*) AS n FROM ${messages} WHERE account = $1 AND ${PENDING_SQL}`,
     leasedTo: `SELECT id FROM ${messages} WHERE lease_owner = $1 AND ${PENDING_SQL}`,
+    failPendingTo: `WITH u AS (
+        UPDATE ${messages} m SET state = $3, final_at = $4, error_code = $5, lease_owner = NULL, lease_until = 0
+        WHERE m.target = $1 AND m.dst_addr = $2 AND m.${PENDING_SQL}
+        RETURNING m.*)
+      ${ev('u', '$4', k(EventKind.FAILED), `'destination refused'`)}
+      SELECT * FROM u`,
     findPending: `SELECT * FROM ${messages}
       WHERE account = $1 AND dst_addr = $2 AND src_addr = $3 AND ${PENDING_SQL}
         AND ($4::text IS NULL OR service_type = $4)
@@ -613,6 +620,17 @@ export class PostgresStore implements Store {
     const res = await this.#pool.query<{ target: string; n: string }>(this.#sql.queueDepth);
     for (const r of res.rows) out[r.target] = Number(r.n);
     return out;
+  }
+
+  async failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
+    this.#check();
+    checkFailedState(state);
+    const res = await this.#pool.query<MessageRow>({
+      name: `${this.#tag}_fail_pending_to`,
+      text: this.#sql.failPendingTo,
+      values: [target, destinationAddr, state, at, errorCode],
+    });
+    return res.rows.map(rowToMessage);
   }
 
   async leasedTo(owner: string): Promise<string[]> {

@@ -107,6 +107,7 @@ interface Statements {
   queueDepth: Database.Statement;
   pendingCount: Database.Statement;
   leasedTo: Database.Statement;
+  failPendingTo: Database.Statement;
   findPending: Database.Statement;
   purgeIds: Database.Statement;
   purgeEvents: Database.Statement;
@@ -392,6 +393,16 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  async failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
+    checkFailedState(state);
+    return this.#write(() => {
+      const st = this.#stmts();
+      const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr) as MessageRow[];
+      if (this.#events) for (const r of rows) st.insertEvent.run(r.id, at, EventKind.FAILED, detail.failed(state, errorCode, 'destination'));
+      return rows.map(rowToMessage);
+    });
+  }
+
   async leasedTo(owner: string): Promise<string[]> {
     return (this.#stmts().leasedTo.all(owner) as { id: string }[]).map((r) => r.id);
   }
@@ -572,6 +583,9 @@ function prepare(db: Database.Database): Statements {
     queueDepth: p(`SELECT target, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY target`),
     pendingCount: p(`SELECT COUNT(*) AS n FROM messages WHERE account = ? AND ${PENDING_SQL}`),
     leasedTo: p(`SELECT id FROM messages WHERE lease_owner = ? AND ${PENDING_SQL}`),
+    failPendingTo: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, lease_owner = NULL, lease_until = 0
+      WHERE target = ? AND dst_addr = ? AND ${PENDING_SQL}
+      RETURNING *`),
     findPending: p(`SELECT * FROM messages
       WHERE account = ? AND dst_addr = ? AND src_addr = ? AND ${PENDING_SQL} AND (? IS NULL OR service_type = ?)
       ORDER BY submitted_at, id`),

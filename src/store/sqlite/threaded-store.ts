@@ -216,6 +216,9 @@ export class ThreadedSqliteStore implements Store {
   pendingCount(account: string): Promise<number> {
     return this.#call('pendingCount', [account]);
   }
+  failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
+    return this.#call('failPendingTo', [target, destinationAddr, state, errorCode, at]);
+  }
   leasedTo(owner: string): Promise<string[]> {
     return this.#call('leasedTo', [owner]);
   }
