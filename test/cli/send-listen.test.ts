@@ -1,0 +1,70 @@
+/**
+ * `smsc start`, `smsc listen` and `smsc send` as a user runs them: three processes, the
+ * message and its receipt through the daemon.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { CLI_PATH, killAllSmscProcesses, removeDir, startSmscProcess, tempDir } from '../support/smsc-process.js';
+
+let dir: string | undefined;
+const children: ChildProcess[] = [];
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await killAllSmscProcesses();
+  await removeDir(dir);
+});
+
+test('listen prints what send submitted; send prints the id and the receipt', { timeout: 60_000 }, async () => {
+  dir = await tempDir('smsc-cli-');
+  const smsc = await startSmscProcess({
+    dir,
+    store: { sqlite: { path: join(dir, 'smsc.db') } },
+    accounts: [
+      { systemId: 'alice', password: 'apw', addresses: ['1000'] },
+      { systemId: 'bob', password: 'bpw', addresses: ['2000'] },
+    ],
+  });
+  const port = String(smsc.port);
+  const listener = spawn(process.execPath, [CLI_PATH, 'listen', '--port', port, '--system-id', 'bob', '--password', 'bpw', '--count', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(listener);
+  let out = '';
+  let err = '';
+  listener.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  listener.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`listen never bound: ${err}`)), 20_000);
+    listener.stderr!.on('data', () => {
+      if (err.includes('bound as receiver')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  const send = spawnSync(
+    process.execPath,
+    [CLI_PATH, 'send', '--port', port, '--system-id', 'alice', '--password', 'apw', '--from', '1000', '--to', '2000', '--text', 'Grüße, Bob €', '--dlr', '--wait-dlr', '20'],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(send.status, 0, send.stderr);
+  const id = /submitted (\d+)/.exec(send.stdout)?.[1];
+  assert.ok(id !== undefined, send.stdout);
+  assert.match(send.stdout, new RegExp(`receipt ${id}: id:${id} .*stat:DELIVRD`));
+  const code = await new Promise<number | null>((resolve) => listener.once('exit', (c) => resolve(c)));
+  assert.equal(code, 0, err);
+  const line = JSON.parse(out.trim().split('\n')[0]!);
+  assert.equal(line.command, 'deliver_sm');
+  assert.equal(line.sourceAddr, '1000');
+  assert.equal(line.destinationAddr, '2000');
+  assert.equal(line.text, 'Grüße, Bob €');
+
+  const refused = spawnSync(process.execPath, [CLI_PATH, 'send', '--port', port, '--system-id', 'alice', '--password', 'nope', '--to', '2000', '--text', 'x'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /ESME_RINVPASWD/);
+});
