@@ -94,7 +94,11 @@ export class ThreadedSqliteStore implements Store {
     worker.unref();
     worker.on('message', (m: Reply) => this.#onMessage(m));
     worker.on('error', (err) => this.#failAll(err));
-    worker.on('exit', () => this.#failAll(new Error('store worker exited')));
+    worker.on('exit', () => {
+      // Nothing can be stored any more: every waiting and later call fails instead of hanging.
+      this.#closed = true;
+      this.#failAll(new Error('store worker exited'));
+    });
     this.#worker = worker;
     if (this.#options.path !== ':memory:') {
       let set = peers.get(this.#options.path);
