@@ -10,6 +10,7 @@ import { ConfigError } from '../config/config.js';
 import { HttpTarget, parseHttp } from '../connectors/http.js';
 import { type MoSink, parseNetwork, SimulatedNetwork } from '../connectors/network.js';
 import { parseSmpp, SmppTarget } from '../connectors/smpp.js';
+import { TokenBucket } from '../connectors/token-bucket.js';
 import { AddressOwners } from '../core/addresses.js';
 import { SmscCore } from '../core/core.js';
 import { MessageIdGenerator } from '../core/message-id.js';
@@ -109,6 +110,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     fallbackToSources: true,
   });
 
+  const flow = flowControl(config, store, clock);
   core = new SmscCore({
     store,
     clock,
@@ -125,6 +127,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       return isRoute(r) ? { target: r.connector } : { status: r.status };
     },
     moOwner: (destination) => moRouter.route(destination),
+    admit: flow.admit,
     onSubmitLatency: (sec) => options.observer?.submitLatency?.(sec),
     onStored: (target) => scheduler?.notify(target),
   });
@@ -215,6 +218,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     listening,
     network: connectors.network,
     async stop() {
+      flow.stop();
       await server.close();
       await connectors.stop();
       await scheduler?.stop();
@@ -286,6 +290,43 @@ function buildConnectors(config: Config, clock: Clock, hooks: { moSink: MoSink; 
       generator?.stop();
       await Promise.all(smpp.map((t) => t.stop()));
       await net?.close();
+    },
+  };
+}
+
+/**
+ * Per-account flow control: a token bucket of `tps` submits per second (burst of one second)
+ * and a queue limit of `maxQueued` pending messages. The pending count is read from the store
+ * once a second and counted up locally in between, so a submit never waits for a COUNT query.
+ */
+function flowControl(config: Config, store: Store, clock: Clock): { admit(account: string, n: number): number; stop(): void } {
+  const buckets = new Map<string, TokenBucket>();
+  const queued = new Map<string, number>();
+  const limited = config.accounts.filter((a) => a.maxQueued > 0);
+  for (const a of config.accounts) if (a.tps > 0) buckets.set(a.systemId, new TokenBucket(a.tps, a.tps, clock));
+  const maxQueued = new Map(limited.map((a) => [a.systemId, a.maxQueued]));
+  let stopped = false;
+  let timer: ReturnType<Clock['setTimer']> | undefined;
+  const refresh = async () => {
+    for (const a of limited) queued.set(a.systemId, await store.pendingCount(a.systemId).catch(() => queued.get(a.systemId) ?? 0));
+    if (!stopped) timer = clock.setTimer(() => void refresh(), 1000);
+  };
+  if (limited.length > 0) void refresh();
+  return {
+    admit(account, n) {
+      const limit = maxQueued.get(account);
+      if (limit !== undefined) {
+        const q = queued.get(account) ?? 0;
+        if (q + n > limit) return CommandStatus.ESME_RMSGQFUL;
+      }
+      const bucket = buckets.get(account);
+      if (bucket !== undefined && !bucket.take(n)) return CommandStatus.ESME_RTHROTTLED;
+      if (limit !== undefined) queued.set(account, (queued.get(account) ?? 0) + n);
+      return CommandStatus.ESME_ROK;
+    },
+    stop() {
+      stopped = true;
+      timer?.cancel();
     },
   };
 }

@@ -38,6 +38,10 @@ export interface AccountConfig {
   defaultValiditySeconds: number;
   /** Longest validity accepted; longer ones are capped, seconds. */
   maxValiditySeconds: number;
+  /** Submits per second accepted from this account (token bucket; 0 = no limit). */
+  tps: number;
+  /** Messages of this account waiting for delivery before submits get ESME_RMSGQFUL (0 = no limit). */
+  maxQueued: number;
   /** The SMSC connects out to this ESME (outbind) when set. */
   outbind?: { host: string; port: number };
 }
@@ -188,6 +192,8 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): Config {
       windowSize: a.int('windowSize', 10, 1, 10_000),
       defaultValiditySeconds: a.int('defaultValiditySeconds', 48 * 3600, 1),
       maxValiditySeconds: a.int('maxValiditySeconds', 7 * 24 * 3600, 1),
+      tps: a.int('tps', 0, 0),
+      maxQueued: a.int('maxQueued', 0, 0),
     };
     if (password !== undefined) acc.password = password;
     if (passwordHash !== undefined) acc.passwordHash = passwordHash;

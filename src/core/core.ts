@@ -40,6 +40,11 @@ export interface CoreOptions {
   route: RouteFn;
   /** The account that owns an MO destination (short code), if any. */
   moOwner?(destination: string): string | undefined;
+  /**
+   * Flow control per account: ESME_ROK to accept `n` more messages now, or the status to refuse
+   * them with (ESME_RTHROTTLED over the rate, ESME_RMSGQFUL over the queue limit).
+   */
+  admit?(account: string, n: number): number;
   /** Seconds from a submit's arrival to its commit (metrics). */
   onSubmitLatency?(seconds: number): void;
   /** Called after messages for `target` were committed (wakes the local scheduler). */
@@ -112,6 +117,9 @@ export class SmscCore {
       dataCoding: req.dataCoding,
     });
     if ('status' in route) return route.status;
+    // Each submit (each segment of a long message) counts once.
+    const admitted = this.#o.admit?.(account.systemId, 1) ?? S.ESME_ROK;
+    if (admitted !== S.ESME_ROK) return admitted;
 
     if (!isData && req.replaceIfPresentFlag === 1) {
       // [ref §5.11] replace a pending message with the same source, destination and service_type.
@@ -233,6 +241,8 @@ export class SmscCore {
       // Nothing accepted: the submit fails as a whole with the first destination's status.
       return unsuccess[0]?.errorStatusCode ?? S.ESME_RINVDSTADR;
     }
+    const admitted = this.#o.admit?.(account.systemId, msgs.length) ?? S.ESME_ROK;
+    if (admitted !== S.ESME_ROK) return admitted;
     await this.#o.store.insert(msgs);
     for (const t of new Set(msgs.map((m) => m.target))) this.#o.onStored?.(t);
     return { messageId: batchId, unsuccessSmes: unsuccess };
