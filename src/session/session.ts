@@ -446,7 +446,7 @@ export class Session extends EventEmitter {
 
   #onFatalFrame(err: PduDecodeError): void {
     // [ref §6.8] bad command_length: generic_nack ESME_RINVCMDLEN, then close (stream out of sync).
-    this.#enqueue(encodeHeaderOnly(CommandId.generic_nack, err.commandStatus, err.sequenceNumber));
+    this.#sendHeaderOnly(CommandId.generic_nack, err.commandStatus, err.sequenceNumber);
     this.#closeAfterFlush = true;
     this.#closeError = new SessionClosedError(err.message, undefined, { cause: err });
     this.#scheduleFlush();
@@ -476,7 +476,7 @@ export class Session extends EventEmitter {
       this.#onFatalFrame(err);
       return;
     }
-    this.#enqueue(encodeHeaderOnly(respId ?? CommandId.generic_nack, err.commandStatus, err.sequenceNumber));
+    this.#sendHeaderOnly(respId ?? CommandId.generic_nack, err.commandStatus, err.sequenceNumber);
   }
 
   #onResponse(pdu: Pdu): void {
@@ -494,7 +494,7 @@ export class Session extends EventEmitter {
     const command = pdu.command;
     if (command === 'enquire_link') {
       // [ref §6.2] always answered, in every state.
-      this.#enqueue(encodeHeaderOnly(CommandId.enquire_link_resp, S.ESME_ROK, pdu.sequenceNumber));
+      this.#sendHeaderOnly(CommandId.enquire_link_resp, S.ESME_ROK, pdu.sequenceNumber);
       return;
     }
     this.#lastTransaction = this.#clock.now();
@@ -509,7 +509,7 @@ export class Session extends EventEmitter {
       }
       if (!SUBMIT_SIDE.has(command)) {
         // deliver_sm, outbind, alert_notification from an ESME. [ref §6.2]
-        this.#enqueue(encodeHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber));
+        this.#sendHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber);
         return;
       }
       if (!canTransmit(this.#state)) {
@@ -525,7 +525,7 @@ export class Session extends EventEmitter {
         return;
       }
       if (!DELIVER_SIDE.has(command)) {
-        this.#enqueue(encodeHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber));
+        this.#sendHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber);
         return;
       }
       if (!canReceive(this.#state)) {
@@ -534,7 +534,7 @@ export class Session extends EventEmitter {
       }
     }
     if (this.#unsupported.has(command)) {
-      this.#enqueue(encodeHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber));
+      this.#sendHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, pdu.sequenceNumber);
       return;
     }
     const handler = this.#delegate.onRequest;
@@ -579,7 +579,7 @@ export class Session extends EventEmitter {
     if (respName === undefined) return; // alert_notification, outbind: never answered
     const respId = CommandId[respName];
     if (typeof reply === 'number') {
-      this.#enqueue(encodeHeaderOnly(respId, reply, req.sequenceNumber));
+      this.#sendHeaderOnly(respId, reply, req.sequenceNumber);
       return;
     }
     const status = reply.commandStatus ?? S.ESME_ROK;
@@ -648,11 +648,11 @@ export class Session extends EventEmitter {
   #onUnbind(pdu: Pdu): void {
     if (this.#state === SessionState.Unbinding) {
       // Both sides unbound at once: answer and let our own unbind finish the close.
-      this.#enqueue(encodeHeaderOnly(CommandId.unbind_resp, S.ESME_ROK, pdu.sequenceNumber));
+      this.#sendHeaderOnly(CommandId.unbind_resp, S.ESME_ROK, pdu.sequenceNumber);
       return;
     }
     if (!isBound(this.#state)) {
-      this.#enqueue(encodeHeaderOnly(CommandId.unbind_resp, S.ESME_RINVBNDSTS, pdu.sequenceNumber));
+      this.#sendHeaderOnly(CommandId.unbind_resp, S.ESME_RINVBNDSTS, pdu.sequenceNumber);
       return;
     }
     this.#transition(SessionState.Unbinding);
@@ -665,13 +665,22 @@ export class Session extends EventEmitter {
 
   #finishUnbind(): void {
     this.#unbindWaiting = false;
-    this.#enqueue(encodeHeaderOnly(CommandId.unbind_resp, S.ESME_ROK, this.#unbindSeq));
+    this.#sendHeaderOnly(CommandId.unbind_resp, S.ESME_ROK, this.#unbindSeq);
     this.#closeAfterFlush = true;
     this.#closeError = undefined;
     this.#scheduleFlush();
   }
 
   // ---- writing -----------------------------------------------------------------------
+
+  /** A header-only PDU (error responses, generic_nack, enquire_link_resp, unbind_resp), traced like any other. */
+  #sendHeaderOnly(commandId: number, commandStatus: number, sequenceNumber: number): void {
+    if (channels.pduOut.hasSubscribers) {
+      const command = commandNameOf(commandId);
+      if (command !== undefined) this.#publishOut({ command, commandStatus, sequenceNumber } as Pdu);
+    }
+    this.#enqueue(encodeHeaderOnly(commandId, commandStatus, sequenceNumber));
+  }
 
   #enqueue(bytes: Buffer): void {
     if (this.#state === SessionState.Closed) return;
