@@ -17,6 +17,8 @@ export const AdminErrorCodes = {
   SMSC_ADMIN_ACCOUNT_INVALID: { status: 400, message: 'invalid account' },
   SMSC_ADMIN_READ_ONLY: { status: 501, message: 'accounts cannot be changed at run time yet' },
   SMSC_ADMIN_UI_MISSING: { status: 503, message: 'dashboard files not found' },
+  SMSC_ADMIN_NO_NETWORK: { status: 409, message: 'no simulated network is configured' },
+  SMSC_ADMIN_MO_REFUSED: { status: 422, message: 'the MO message was refused' },
   SMSC_ADMIN_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

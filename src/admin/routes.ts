@@ -23,6 +23,8 @@ export interface AdminSource {
   store: Store;
   server: SmscServer;
   scheduler: { readonly stats: SchedulerStats };
+  /** The simulated mobile network, when configured (MO injection). */
+  network?: { originateMo(mo: { from: string; to: string; text: string }): Promise<string> } | undefined;
 }
 
 /** One documented response of a route. */
@@ -142,6 +144,47 @@ function uiFile(ctx: RouteContext, reply: FastifyReply, name: keyof UiFiles): Fa
 export function adminRoutes(ctx: RouteContext): RouteDef[] {
   const { smsc } = ctx;
   const routes: RouteDef[] = [
+    // ---- simulated network ---------------------------------------------------------------
+    {
+      method: 'POST',
+      url: '/api/mo',
+      operationId: 'injectMo',
+      summary: 'A handset of the simulated network sends an MO message (delivered to the account owning the destination)',
+      tags: ['network'],
+      auth: true,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'to', 'text'],
+        properties: {
+          from: { type: 'string', minLength: 1, maxLength: 20, pattern: '^[0-9+]+$' },
+          to: { type: 'string', minLength: 1, maxLength: 20 },
+          text: { type: 'string', maxLength: 10000 },
+        },
+      },
+      responses: {
+        201: json('the stored MO message', {
+          type: 'object',
+          required: ['messageId'],
+          properties: { messageId: { type: 'string' } },
+        }),
+        409: failure('no simulated network is configured'),
+        422: failure('no account owns the destination'),
+      },
+      async handler(req, reply) {
+        const network = smsc.network;
+        if (network === undefined) throw new AdminError('SMSC_ADMIN_NO_NETWORK');
+        const body = req.body as { from: string; to: string; text: string };
+        let messageId: string;
+        try {
+          messageId = await network.originateMo(body);
+        } catch (err) {
+          throw new AdminError('SMSC_ADMIN_MO_REFUSED', (err as Error).message, 'to');
+        }
+        req.log.info({ messageId, to: body.to }, 'MO injected');
+        return reply.code(201).send({ messageId });
+      },
+    },
     // ---- sessions ------------------------------------------------------------------------
     {
       method: 'GET',

@@ -28,6 +28,7 @@ Commands:
   start    run the SMSC            smsc start [--config smsc.yaml]
   send     submit a message        smsc send --port 2775 --system-id alice --password pw --from 1000 --to 447700900123 --text "hi" [--dlr]
   listen   receive as an ESME      smsc listen --port 2775 --system-id bob --password pw [--type transceiver]
+  mo       a handset sends MO      smsc mo --token T --from 447700900123 --to 2000 --text "hi"
   pdu      decode/encode PDUs      smsc pdu decode 00000010000000150000000000000001
 
 Run 'smsc <command> --help' for a command's options and examples.`,
@@ -54,6 +55,14 @@ answers each with ESME_ROK. Stops after --count messages, or on Ctrl-C.
 
 Example:
   smsc listen --port 2775 --system-id bob --password s3cret`,
+  mo: `smsc mo --from NUMBER --to SHORTCODE --text TEXT [--admin HOST:PORT] [--token TOKEN]
+
+A handset of the simulated mobile network sends an MO message, through the admin API of a
+running SMSC (default 127.0.0.1:8775; the token from --token or SMSC_ADMIN_TOKEN). The SMSC
+stores it for the account that owns the short code and delivers it as deliver_sm.
+
+Example:
+  smsc mo --token "$SMSC_ADMIN_TOKEN" --from 447700900123 --to 2000 --text "Hello from a phone"`,
   pdu: `smsc pdu decode <hex>     prints the PDU as JSON (exit 0), or the command_status name and the reason (exit 1)
 smsc pdu encode <json>    prints the PDU as hex; octet strings in the JSON are hex
 
@@ -203,6 +212,34 @@ async function listenCommand(args: string[]): Promise<void> {
   await client.close();
 }
 
+async function moCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      admin: { type: 'string', default: '127.0.0.1:8775' },
+      token: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      text: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP['mo']);
+    return;
+  }
+  const token = values.token ?? process.env['SMSC_ADMIN_TOKEN'];
+  if (token === undefined || token === '') fail('--token (or SMSC_ADMIN_TOKEN) is required');
+  const res = await fetch(`http://${values.admin}/api/mo`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ from: required(values, 'from'), to: required(values, 'to'), text: required(values, 'text') }),
+  });
+  const body = (await res.json().catch(() => ({}))) as { messageId?: string; message?: string; field?: string };
+  if (!res.ok) fail(`MO refused (${res.status}): ${body.message ?? ''}${body.field ? ` [${body.field}]` : ''}`, 1);
+  console.log(`MO stored as ${body.messageId}`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -214,6 +251,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'listen':
       await listenCommand(rest);
+      return;
+    case 'mo':
+      await moCommand(rest);
       return;
     case 'start': {
       const { startCommand } = await import('./start.js');
