@@ -45,6 +45,8 @@ export interface Smsc {
   listening: { host: string; port: number; tls: boolean }[];
   /** The simulated mobile network, when configured. */
   network: SimulatedNetwork | undefined;
+  /** Replaces the MT and MO routes with a new `routes` section, without a restart. */
+  reloadRoutes(routes: unknown): void;
   stop(): Promise<void>;
 }
 
@@ -97,18 +99,20 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     moSink: (mo) => core!.acceptMo(mo),
     kick: () => scheduler?.kick(),
   });
-  const routes = asConfigError(() =>
-    parseRoutes(config['routes'], {
-      statusByName: commandStatusByName,
-      connectors: connectors.targets.keys(),
-      accounts: accounts.keys(),
-    }),
-  );
-  const mtRouter = new MtRouter(routes.mt, { noRouteStatus: routes.noRouteStatus });
-  const moRouter = new MoRouter(routes.mo, {
-    sources: Object.fromEntries(config.accounts.map((a) => [a.systemId, a.addresses])),
-    fallbackToSources: true,
-  });
+  // Routers are replaced whole on reload; lookups always use the current pair.
+  const buildRouters = (raw: unknown) => {
+    const routes = asConfigError(() =>
+      parseRoutes(raw, { statusByName: commandStatusByName, connectors: connectors.targets.keys(), accounts: accounts.keys() }),
+    );
+    return {
+      mt: new MtRouter(routes.mt, { noRouteStatus: routes.noRouteStatus }),
+      mo: new MoRouter(routes.mo, {
+        sources: Object.fromEntries(config.accounts.map((a) => [a.systemId, a.addresses])),
+        fallbackToSources: true,
+      }),
+    };
+  };
+  let routers = buildRouters(config['routes']);
 
   const flow = flowControl(config, store, clock);
   core = new SmscCore({
@@ -119,14 +123,14 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     account: (id) => accounts.get(id),
     route: ({ account, destination, source, serviceType, dataCoding }) => {
       // [ref §9.3] an account may only send from the addresses it declares.
-      if (!moRouter.ownsSource(account, source)) return { status: CommandStatus.ESME_RINVSRCADR };
+      if (!routers.mo.ownsSource(account, source)) return { status: CommandStatus.ESME_RINVSRCADR };
       // An address an account owns is delivered to that ESME; everything else follows the MT routes.
       const owner = owners.ownerOf(destination);
       if (owner !== undefined) return { target: `esme:${owner}` };
-      const r = mtRouter.route({ account, destination, source, serviceType, dataCoding });
+      const r = routers.mt.route({ account, destination, source, serviceType, dataCoding });
       return isRoute(r) ? { target: r.connector } : { status: r.status };
     },
-    moOwner: (destination) => moRouter.route(destination),
+    moOwner: (destination) => routers.mo.route(destination),
     admit: flow.admit,
     onSubmitLatency: (sec) => options.observer?.submitLatency?.(sec),
     onStored: (target) => scheduler?.notify(target),
@@ -217,6 +221,10 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     core,
     listening,
     network: connectors.network,
+    reloadRoutes(raw: unknown) {
+      // Validated first: a bad section throws (naming the key) and the running routes stay.
+      routers = buildRouters(raw);
+    },
     async stop() {
       flow.stop();
       await server.close();

@@ -107,4 +107,13 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // SIGHUP re-reads the config file and replaces the routes (other sections need a restart).
+  process.on('SIGHUP', () => {
+    try {
+      smsc.reloadRoutes(loadConfig(file)['routes']);
+      console.log(`routes reloaded from ${file}`);
+    } catch (err) {
+      console.error(`routes not reloaded: ${(err as Error).message}`);
+    }
+  });
 }

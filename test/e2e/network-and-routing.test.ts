@@ -184,6 +184,24 @@ describe('network side and routing', () => {
     await a.close();
   });
 
+  test('routes reload without a restart; a bad section is refused and the old routes stay', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    const status = (dest: string) =>
+      a.submit({ sourceAddr: '1000', destinationAddr: dest, shortMessage: Buffer.from('r') }).then(
+        (r) => r.messageId,
+        (e: CommandStatusError) => e.commandStatus,
+      );
+    assert.equal(await status('448800000001'), S.ESME_RINVDSTADR);
+    smsc.reloadRoutes({ mt: [{ prefix: '4488', connector: 'network' }], mo: [{ match: '12345', account: 'bob' }] });
+    const id = await status('448800000001');
+    assert.equal(typeof id, 'string');
+    assert.equal((await smsc.store.get(id as string))?.target, 'network');
+    assert.equal(await status('447000000001'), S.ESME_RINVDSTADR, 'the old 4470 rule is gone');
+    assert.throws(() => smsc.reloadRoutes({ mt: [{ prefix: '44', connector: 'nowhere' }] }), ConfigError);
+    assert.equal(typeof (await status('448800000002')), 'string', 'the running routes stayed');
+    await a.close();
+  });
+
   test('a bad routes section is a config error naming the key', async () => {
     await assert.rejects(
       startSmsc(validateConfig({ smpp: { listeners: [{ port: 0 }] }, store: { sqlite: { path: ':memory:' } }, routes: { mt: [{ prefix: '44', connector: 'nowhere' }] } })),
