@@ -31,10 +31,10 @@
 
 import type { Client, ConnectOptions, Delivery } from '../client/client.js';
 import { connect as clientConnect } from '../client/client.js';
+import { messageFields } from '../delivery/esme-target.js';
 import type { DeliveryTarget, Outcome } from '../delivery/target.js';
 import { CommandStatusError, PduEncodeError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
 import { CommandStatus, MessageState as WireState } from '../pdu/constants.js';
-import { decodeTlvs } from '../pdu/decode.js';
 import type { BodyOf, Tlvs } from '../pdu/types.js';
 import { addrString, ConfigKeyError, checkKeys, isObj, mapping, name, num } from '../routing/validate.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
@@ -47,7 +47,6 @@ import { TokenBucket } from './token-bucket.js';
 
 const S = CommandStatus;
 const EMPTY = Buffer.alloc(0);
-const ESM_MODE_MASK = 0x03;
 const ESM_TYPE_MASK = 0x3c;
 const ESM_RECEIPT = 0x04;
 const ESM_INTERMEDIATE = 0x20;
@@ -155,19 +154,6 @@ export function stateNameOf(messageState: number | undefined): MessageStateName 
 
 /** The submit_sm for a stored message. */
 export function submitSmBody(m: StoredMessage, registeredDelivery: number, now: number): BodyOf<'submit_sm'> {
-  let tlvs: Tlvs = {};
-  if (m.tlvs !== null) {
-    try {
-      tlvs = decodeTlvs(m.tlvs);
-    } catch {
-      tlvs = {};
-    }
-  }
-  let shortMessage = m.payload;
-  if (m.payloadInTlv || m.payload.length > 254) {
-    tlvs = { ...tlvs, messagePayload: m.payload };
-    shortMessage = EMPTY;
-  }
   let validityPeriod = '';
   const left = m.expiresAt - now;
   if (left > 0) {
@@ -178,25 +164,12 @@ export function submitSmBody(m: StoredMessage, registeredDelivery: number, now: 
     }
   }
   return {
-    serviceType: m.serviceType,
-    sourceAddrTon: m.source.ton,
-    sourceAddrNpi: m.source.npi,
-    sourceAddr: m.source.addr,
-    destAddrTon: m.destination.ton,
-    destAddrNpi: m.destination.npi,
-    destinationAddr: m.destination.addr,
-    // Our store-and-forward mode is ours; the upstream uses its default mode.
-    esmClass: m.esmClass & ~ESM_MODE_MASK,
-    protocolId: m.protocolId,
-    priorityFlag: m.priority,
+    ...messageFields(m, true),
     scheduleDeliveryTime: '',
     validityPeriod,
     registeredDelivery,
     replaceIfPresentFlag: 0,
-    dataCoding: m.dataCoding,
     smDefaultMsgId: 0,
-    shortMessage,
-    tlvs,
   };
 }
 

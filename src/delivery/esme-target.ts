@@ -14,8 +14,28 @@ import type { DeliveryTarget, Outcome } from './target.js';
 const S = CommandStatus;
 const EMPTY = Buffer.alloc(0);
 
-/** The deliver_sm body for a stored message, shaped for the session's SMPP version. */
-export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyOf<'deliver_sm'> {
+/** The fields every SMPP request carrying a stored message shares (deliver_sm, submit_sm). */
+export interface MessageFields {
+  serviceType: string;
+  sourceAddrTon: number;
+  sourceAddrNpi: number;
+  sourceAddr: string;
+  destAddrTon: number;
+  destAddrNpi: number;
+  destinationAddr: string;
+  esmClass: number;
+  protocolId: number;
+  priorityFlag: number;
+  dataCoding: number;
+  shortMessage: Buffer;
+  tlvs: Tlvs;
+}
+
+/**
+ * A stored message as SMPP fields: addresses, content, pass-through TLVs. The payload goes in
+ * message_payload when it came that way (or does not fit short_message) and `tlvsAllowed`.
+ */
+export function messageFields(m: StoredMessage, tlvsAllowed: boolean): MessageFields {
   let tlvs: Tlvs = {};
   if (m.tlvs !== null) {
     try {
@@ -25,12 +45,9 @@ export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyO
     }
   }
   let shortMessage = m.payload;
-  if (m.payloadInTlv) {
-    // 3.3 peers get no TLVs: a payload that fits goes in short_message.
-    if (interfaceVersion >= InterfaceVersion.V34 || m.payload.length > 254) {
-      tlvs = { ...tlvs, messagePayload: m.payload };
-      shortMessage = EMPTY;
-    }
+  if ((m.payloadInTlv || m.payload.length > 254) && (tlvsAllowed || m.payload.length > 254)) {
+    tlvs = { ...tlvs, messagePayload: m.payload };
+    shortMessage = EMPTY;
   }
   return {
     serviceType: m.serviceType,
@@ -40,18 +57,25 @@ export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyO
     destAddrTon: m.destination.ton,
     destAddrNpi: m.destination.npi,
     destinationAddr: m.destination.addr,
-    // [ref §5.1] deliver direction: mode bits unused; keep type, UDHI and reply path.
+    // The mode bits are the submitter's request to us, not to the next hop. [ref §5.1]
     esmClass: m.esmClass & ~EsmClass.ModeMask,
     protocolId: m.protocolId,
     priorityFlag: m.priority,
+    dataCoding: m.dataCoding,
+    shortMessage,
+    tlvs,
+  };
+}
+
+/** The deliver_sm body for a stored message, shaped for the session's SMPP version (3.3 peers get no TLVs). */
+export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyOf<'deliver_sm'> {
+  return {
+    ...messageFields(m, interfaceVersion >= InterfaceVersion.V34),
     scheduleDeliveryTime: '', // [ref §2.3] always NULL in deliver_sm
     validityPeriod: '',
     registeredDelivery: 0,
     replaceIfPresentFlag: 0,
-    dataCoding: m.dataCoding,
     smDefaultMsgId: 0,
-    shortMessage,
-    tlvs,
   };
 }
 
