@@ -203,6 +203,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     listening.push({ host: addr.address, port: addr.port, tls: l.tls !== undefined });
   }
   await scheduler.start();
+  // An upstream SMSC's receipt ends the forwarded message and makes our ESME's receipt.
+  for (const t of connectors.smpp) t.onUpstreamReceipt(async (ourId, state, errorCode) => void (await scheduler?.finalize(ourId, state, errorCode)));
   await connectors.start();
 
   for (const a of config.accounts) {
@@ -247,6 +249,7 @@ function asConfigError<T>(fn: () => T): T {
 
 interface Connectors {
   targets: Map<string, DeliveryTarget>;
+  smpp: SmppTarget[];
   network: SimulatedNetwork | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -288,6 +291,7 @@ function buildConnectors(config: Config, clock: Clock, hooks: { moSink: MoSink; 
   let generator: { stop(): unknown } | undefined;
   return {
     targets,
+    smpp,
     network,
     async start() {
       for (const t of smpp) t.start();

@@ -242,7 +242,8 @@ export interface SmppTargetStats {
 }
 
 const UNAVAILABLE: Outcome = { kind: 'unavailable' };
-const DELIVERED: Outcome = { kind: 'delivered' };
+// The upstream took it; its receipt (onUpstreamReceipt) gives the final state.
+const FORWARDED: Outcome = { kind: 'forwarded' };
 const FINAL = new Set<MessageStateName>(['DELIVERED', 'EXPIRED', 'DELETED', 'UNDELIVERABLE', 'ACCEPTED', 'UNKNOWN', 'REJECTED', 'SKIPPED']);
 /** Receipts held while submits are in flight (their response may be just behind). */
 const MAX_HELD_RECEIPTS = 10_000;
@@ -382,7 +383,7 @@ export class SmppTarget implements DeliveryTarget {
         this.#wakeHeld(key);
       }
       this.stats.submitted++;
-      return DELIVERED;
+      return FORWARDED;
     } catch (err) {
       const outcome = this.#outcomeOf(err);
       if (outcome.kind === 'retry') this.stats.retried++;

@@ -9,7 +9,7 @@ import type { MessageIdGenerator } from '../core/message-id.js';
 import { makeReceipt, receiptWanted } from '../core/receipts.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
-import type { MessageStateName, NewMessage, Store, StoredMessage } from '../store/types.js';
+import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import type { DeliveryTarget, Outcome } from './target.js';
 
 export interface SchedulerOptions {
@@ -235,7 +235,29 @@ export class DeliveryScheduler {
       case 'unavailable':
         await store.release([m.id], this.#owner, now);
         return;
+      case 'forwarded':
+        // The next hop has it: park it (pending, never due again before its validity ends)
+        // until finalize() brings the upstream's verdict, or expiry ends it.
+        await store.retryLater(m.id, m.expiresAt, 0, this.#owner, now);
+        return;
     }
+  }
+
+  /**
+   * The final state of a forwarded message, reported by the next hop (an upstream SMSC's
+   * receipt): recorded, and the receipt owed to our ESME made. Non-final states are ignored.
+   */
+  async finalize(id: string, state: MessageStateName, errorCode: number): Promise<boolean> {
+    if (isPendingState(state)) return false;
+    const now = this.#o.clock.now();
+    const m = await this.#o.store.finalize(id, state, now, errorCode);
+    if (m === undefined) return false;
+    if (state === 'DELIVERED') {
+      this.stats.delivered++;
+      this.#o.onDelivered?.(m, now);
+    } else this.stats.failed++;
+    await this.#receipt(m, state, now, errorCode);
+    return true;
   }
 
   /** Stores the receipt owed for an MT message's final state. */

@@ -11,6 +11,11 @@ export type Outcome =
   | { kind: 'retry'; errorCode: number }
   /** Permanent failure: final state, no more attempts. */
   | { kind: 'failed'; state: FailedState; errorCode: number; allToDestination?: boolean }
+  /**
+   * Handed to the next hop (an upstream SMSC), whose own receipt will tell the final state:
+   * the message stays pending (not claimed again) until `finalize()` or its validity ends.
+   */
+  | { kind: 'forwarded' }
   /** The target could not even try (no bind, window full): no attempt is counted. */
   | { kind: 'unavailable' };
 

@@ -323,6 +323,12 @@ export interface Store {
    * Messages in flight are ended too; their lease holder's later outcome then does not apply.
    */
   failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]>;
+  /**
+   * Gives a pending message its final state from outside a delivery attempt (an upstream
+   * SMSC's receipt for a forwarded message). Returns the updated message, or undefined when it
+   * is unknown or already final.
+   */
+  finalize(id: string, state: Exclude<MessageStateName, PendingState>, at: number, errorCode: number): Promise<StoredMessage | undefined>;
   /** Ids of pending messages whose lease is recorded for `owner` (a restarted node releases its own). */
   leasedTo(owner: string): Promise<string[]>;
   /** Deletes final messages with `finalAt < before`, and their events. Returns the number of messages. */

@@ -341,6 +341,23 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.deepEqual(await s.failPendingTo('esme:bob', '999', 'UNDELIVERABLE', 0x65, T0 + 7), []);
       }));
 
+    test('finalize ends a pending message from outside an attempt, once', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage();
+        await s.insert([m]);
+        const [claimed] = await claim(s, ['esme:bob'], T0, 'A', 1, 60_000);
+        assert.equal(claimed?.id, m.id);
+        const done = await s.finalize(m.id, 'DELIVERED', T0 + 5, 0);
+        assert.equal(done?.state, 'DELIVERED');
+        assert.equal(done?.finalAt, T0 + 5);
+        assert.equal(done?.leaseOwner, null);
+        assert.equal(await s.finalize(m.id, 'UNDELIVERABLE', T0 + 6, 1), undefined, 'already final');
+        assert.equal(await s.markDelivered(m.id, T0 + 7, 'A'), false, 'the old lease holder cannot touch it');
+        assert.equal(await s.finalize('no-such-id', 'DELIVERED', T0, 0), undefined);
+        assert.equal((await s.get(m.id))?.state, 'DELIVERED');
+      }));
+
     test('claimDue orders by due time then priority', () =>
       withStores(async (h) => {
         const s = await h.open();

@@ -50,6 +50,7 @@ import {
   type MessageStateName,
   type NewMessage,
   type PendingQuery,
+  type PendingState,
   type ReplaceChanges,
   type Store,
   type StoredMessage,
@@ -117,6 +118,7 @@ interface Sql {
   pendingCount: string;
   leasedTo: string;
   failPendingTo: string;
+  finalize: string;
   findPending: string;
   purge: string;
   messages: string;
@@ -237,6 +239,12 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     queueDepth: `SELECT target, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY target`,
     pendingCount: `SELECT count(*) AS n FROM ${messages} WHERE account = $1 AND ${PENDING_SQL}`,
     leasedTo: `SELECT id FROM ${messages} WHERE lease_owner = $1 AND ${PENDING_SQL}`,
+    finalize: `WITH u AS (
+        UPDATE ${messages} m SET state = $2, final_at = $3, error_code = $4, lease_owner = NULL, lease_until = 0
+        WHERE m.id = $1 AND m.${PENDING_SQL}
+        RETURNING m.*)
+      ${ev('u', '$3', `CASE WHEN $2 = 'DELIVERED' THEN ${k(EventKind.DELIVERED)} ELSE ${k(EventKind.FAILED)} END`, `'upstream state=' || $2 || ' error=' || $4`)}
+      SELECT * FROM u`,
     failPendingTo: `WITH u AS (
         UPDATE ${messages} m SET state = $3, final_at = $4, error_code = $5, lease_owner = NULL, lease_until = 0
         WHERE m.target = $1 AND m.dst_addr = $2 AND m.${PENDING_SQL}
@@ -620,6 +628,18 @@ export class PostgresStore implements Store {
     const res = await this.#pool.query<{ target: string; n: string }>(this.#sql.queueDepth);
     for (const r of res.rows) out[r.target] = Number(r.n);
     return out;
+  }
+
+  async finalize(
+    id: string,
+    state: Exclude<MessageStateName, PendingState>,
+    at: number,
+    errorCode: number,
+  ): Promise<StoredMessage | undefined> {
+    this.#check();
+    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_finalize`, text: this.#sql.finalize, values: [id, state, at, errorCode] });
+    const row = res.rows[0];
+    return row === undefined ? undefined : rowToMessage(row);
   }
 
   async failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {

@@ -48,6 +48,7 @@ import {
   type MessageStateName,
   type NewMessage,
   type PendingQuery,
+  type PendingState,
   type ReplaceChanges,
   type Store,
   type StoredMessage,
@@ -108,6 +109,7 @@ interface Statements {
   pendingCount: Database.Statement;
   leasedTo: Database.Statement;
   failPendingTo: Database.Statement;
+  finalize: Database.Statement;
   findPending: Database.Statement;
   purgeIds: Database.Statement;
   purgeEvents: Database.Statement;
@@ -393,6 +395,23 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  async finalize(
+    id: string,
+    state: Exclude<MessageStateName, PendingState>,
+    at: number,
+    errorCode: number,
+  ): Promise<StoredMessage | undefined> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const row = st.finalize.get(state, at, errorCode, id) as MessageRow | undefined;
+      if (row === undefined) return undefined;
+      if (this.#events) {
+        st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, `upstream state=${state} error=${errorCode}`);
+      }
+      return rowToMessage(row);
+    });
+  }
+
   async failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
     checkFailedState(state);
     return this.#write(() => {
@@ -583,6 +602,9 @@ function prepare(db: Database.Database): Statements {
     queueDepth: p(`SELECT target, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY target`),
     pendingCount: p(`SELECT COUNT(*) AS n FROM messages WHERE account = ? AND ${PENDING_SQL}`),
     leasedTo: p(`SELECT id FROM messages WHERE lease_owner = ? AND ${PENDING_SQL}`),
+    finalize: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, lease_owner = NULL, lease_until = 0
+      WHERE id = ? AND ${PENDING_SQL}
+      RETURNING *`),
     failPendingTo: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, lease_owner = NULL, lease_until = 0
       WHERE target = ? AND dst_addr = ? AND ${PENDING_SQL}
       RETURNING *`),

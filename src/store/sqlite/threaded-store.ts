@@ -15,6 +15,7 @@ import type {
   MessageStateName,
   NewMessage,
   PendingQuery,
+  PendingState,
   ReplaceChanges,
   Store,
   StoredMessage,
@@ -219,6 +220,9 @@ export class ThreadedSqliteStore implements Store {
   }
   pendingCount(account: string): Promise<number> {
     return this.#call('pendingCount', [account]);
+  }
+  finalize(id: string, state: Exclude<MessageStateName, PendingState>, at: number, errorCode: number): Promise<StoredMessage | undefined> {
+    return this.#call('finalize', [id, state, at, errorCode]);
   }
   failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
     return this.#call('failPendingTo', [target, destinationAddr, state, errorCode, at]);

@@ -1,0 +1,93 @@
+/**
+ * MT through an `smpp` connector to a second instance of our SMSC and back with receipts: the
+ * upstream's receipt (its own message id) becomes a receipt for our ESME with our message id.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type Smsc, startSmsc } from '../../src/app/smsc.js';
+import { type Client, connect, type Delivery } from '../../src/client/client.js';
+import { validateConfig } from '../../src/config/config.js';
+import type { DeliverSm } from '../../src/pdu/types.js';
+import { parseReceipt } from '../../src/sm/dlr.js';
+
+let dir: string;
+let upstream: Smsc;
+let smsc: Smsc;
+let alice: Client;
+const inbox: DeliverSm[] = [];
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'smsc-up-'));
+  upstream = await startSmsc(
+    validateConfig({
+      nodeId: 'up1',
+      smpp: { listeners: [{ port: 0 }] },
+      store: { sqlite: { path: join(dir, 'upstream.db') } },
+      accounts: [{ systemId: 'downstream', password: 'dpw' }],
+      routes: { mt: [{ prefix: '447', connector: 'network' }] },
+      network: {
+        ranges: [
+          { prefix: '4470', successRatio: 1 },
+          { prefix: '4472', successRatio: 0, failure: 'unknown' },
+        ],
+      },
+    }),
+  );
+  smsc = await startSmsc(
+    validateConfig({
+      nodeId: 'n1',
+      smpp: { listeners: [{ port: 0 }] },
+      store: { sqlite: { path: join(dir, 'smsc.db') } },
+      accounts: [{ systemId: 'alice', password: 'apw', addresses: ['1000'] }],
+      connectors: {
+        upstream: { type: 'smpp', host: '127.0.0.1', port: upstream.listening[0]!.port, systemId: 'downstream', password: 'dpw' },
+      },
+      routes: { mt: [{ prefix: '447', connector: 'upstream' }] },
+    }),
+  );
+  alice = await connect({ port: smsc.listening[0]!.port });
+  await alice.bind({ type: 'transceiver', systemId: 'alice', password: 'apw' });
+  void (async () => {
+    for await (const d of alice.deliveries() as AsyncIterable<Delivery>) if (d.command === 'deliver_sm') inbox.push(d);
+  })();
+});
+
+after(async () => {
+  await alice.close().catch(() => {});
+  await smsc.stop();
+  await upstream.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const receiptFor = (id: string) => inbox.find((d) => d.tlvs.receiptedMessageId === id);
+
+test('delivered upstream: our ESME gets DELIVRD under our own message id', async () => {
+  const r = await alice.submit({ sourceAddr: '1000', destinationAddr: '447000000001', shortMessage: Buffer.from('via upstream'), registeredDelivery: 1 });
+  await until(() => receiptFor(r.messageId) !== undefined, 'the receipt');
+  const receipt = receiptFor(r.messageId)!;
+  assert.equal(receipt.tlvs.messageState, 2);
+  assert.equal(parseReceipt(receipt.shortMessage.toString('latin1'))?.id, r.messageId);
+  const ours = await smsc.store.get(r.messageId);
+  assert.equal(ours?.state, 'DELIVERED');
+  // The upstream stored it under its own id and delivered it to its network.
+  const theirs = await upstream.store.find({ account: 'downstream', limit: 10 });
+  assert.ok(theirs.some((m) => m.state === 'DELIVERED' && m.payload.toString() === 'via upstream'));
+});
+
+test('refused upstream (unknown subscriber): our ESME gets UNDELIV', async () => {
+  const r = await alice.submit({ sourceAddr: '1000', destinationAddr: '447200000001', shortMessage: Buffer.from('nobody'), registeredDelivery: 1 });
+  await until(() => receiptFor(r.messageId) !== undefined, 'the receipt');
+  assert.equal(receiptFor(r.messageId)!.tlvs.messageState, 5);
+  assert.equal((await smsc.store.get(r.messageId))?.state, 'UNDELIVERABLE');
+});
