@@ -91,3 +91,61 @@ test('refused upstream (unknown subscriber): our ESME gets UNDELIV', async () =>
   assert.equal(receiptFor(r.messageId)!.tlvs.messageState, 5);
   assert.equal((await smsc.store.get(r.messageId))?.state, 'UNDELIVERABLE');
 });
+
+test('the npm smpp package as the upstream SMSC: its receipt (hex id) comes back as ours', async () => {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  // biome-ignore lint/suspicious/noExplicitAny: the npm smpp package ships no types
+  const smpp = require('smpp') as any;
+  let n = 0xab00;
+  // biome-ignore lint/suspicious/noExplicitAny: untyped package
+  const server = smpp.createServer((session: any) => {
+    session.on('error', () => {});
+    // biome-ignore lint/suspicious/noExplicitAny: untyped package
+    session.on('bind_transceiver', (pdu: any) => session.send(pdu.response()));
+    // biome-ignore lint/suspicious/noExplicitAny: untyped package
+    session.on('enquire_link', (pdu: any) => session.send(pdu.response()));
+    // biome-ignore lint/suspicious/noExplicitAny: untyped package
+    session.on('unbind', (pdu: any) => session.send(pdu.response()));
+    // biome-ignore lint/suspicious/noExplicitAny: untyped package
+    session.on('submit_sm', (pdu: any) => {
+      const id = (n++).toString(16);
+      session.send(pdu.response({ message_id: id }));
+      session.deliver_sm({
+        source_addr: pdu.destination_addr,
+        destination_addr: pdu.source_addr,
+        esm_class: 4,
+        short_message: `id:${id} sub:001 dlvrd:001 submit date:2611220000 done date:2611220000 stat:DELIVRD err:000 text:`,
+        receipted_message_id: id,
+        message_state: 2,
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const node = await startSmsc(
+    validateConfig({
+      nodeId: 'n2',
+      smpp: { listeners: [{ port: 0 }] },
+      store: { sqlite: { path: join(dir, 'smsc-npm.db') } },
+      accounts: [{ systemId: 'alice', password: 'apw', addresses: ['1000'] }],
+      connectors: { npm: { type: 'smpp', host: '127.0.0.1', port: server.address().port, systemId: 'x', password: 'y' } },
+      routes: { mt: [{ prefix: '44', connector: 'npm' }] },
+    }),
+  );
+  const c = await connect({ port: node.listening[0]!.port });
+  const got: DeliverSm[] = [];
+  try {
+    await c.bind({ type: 'transceiver', systemId: 'alice', password: 'apw' });
+    void (async () => {
+      for await (const d of c.deliveries() as AsyncIterable<Delivery>) if (d.command === 'deliver_sm') got.push(d);
+    })();
+    const r = await c.submit({ sourceAddr: '1000', destinationAddr: '447700900123', shortMessage: Buffer.from('to npm'), registeredDelivery: 1 });
+    await until(() => got.some((d) => d.tlvs.receiptedMessageId === r.messageId), 'our receipt');
+    assert.equal(got.find((d) => d.tlvs.receiptedMessageId === r.messageId)!.tlvs.messageState, 2);
+    assert.equal((await node.store.get(r.messageId))?.state, 'DELIVERED');
+  } finally {
+    await c.close().catch(() => {});
+    await node.stop();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
