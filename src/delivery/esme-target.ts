@@ -6,7 +6,7 @@
 import { CommandStatusError, ResponseTimeoutError, SessionClosedError } from '../errors.js';
 import { CommandStatus, EsmClass, InterfaceVersion } from '../pdu/constants.js';
 import { decodeTlvs } from '../pdu/decode.js';
-import type { BodyOf, Tlvs } from '../pdu/types.js';
+import type { BodyOf, ShortMessageBody, Tlvs } from '../pdu/types.js';
 import type { Session } from '../session/session.js';
 import type { StoredMessage } from '../store/types.js';
 import type { DeliveryTarget, Outcome } from './target.js';
@@ -15,21 +15,21 @@ const S = CommandStatus;
 const EMPTY = Buffer.alloc(0);
 
 /** The fields every SMPP request carrying a stored message shares (deliver_sm, submit_sm). */
-export interface MessageFields {
-  serviceType: string;
-  sourceAddrTon: number;
-  sourceAddrNpi: number;
-  sourceAddr: string;
-  destAddrTon: number;
-  destAddrNpi: number;
-  destinationAddr: string;
-  esmClass: number;
-  protocolId: number;
-  priorityFlag: number;
-  dataCoding: number;
-  shortMessage: Buffer;
-  tlvs: Tlvs;
-}
+export type MessageFields = Pick<
+  ShortMessageBody,
+  | 'serviceType'
+  | 'sourceAddrTon'
+  | 'sourceAddrNpi'
+  | 'sourceAddr'
+  | 'destAddrTon'
+  | 'destAddrNpi'
+  | 'destinationAddr'
+  | 'esmClass'
+  | 'protocolId'
+  | 'priorityFlag'
+  | 'dataCoding'
+  | 'shortMessage'
+> & { tlvs: Tlvs };
 
 /**
  * A stored message as SMPP fields: addresses, content, pass-through TLVs. The payload goes in

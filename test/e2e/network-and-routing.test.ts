@@ -18,18 +18,12 @@ import type { CommandStatusError } from '../../src/errors.js';
 import { CommandStatus, type DeliverSm } from '../../src/pdu/index.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { parseReceipt } from '../../src/sm/dlr.js';
+import { until as waitUntil } from '../support/until.js';
 
 const S = CommandStatus;
-let clockRef: ManualClock | undefined;
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-    clockRef?.advance(250);
-  }
-}
+let clock: ManualClock;
+/** Waits for I/O, moving the controllable clock along (see test/support/until.ts). */
+const until = (cond: () => boolean | Promise<boolean>, what: string, ms = 5000) => waitUntil(cond, what, { ms, clock });
 
 function collect(client: Client): DeliverSm[] {
   const items: DeliverSm[] = [];
@@ -44,7 +38,6 @@ const receiptOf = (items: DeliverSm[], id: string) => items.find((d) => (d.esmCl
 describe('network side and routing', () => {
   let dir: string;
   let smsc: Smsc;
-  let clock: ManualClock;
   let port: number;
   let hook: http.Server;
   const posted: Record<string, unknown>[] = [];
@@ -53,7 +46,6 @@ describe('network side and routing', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'smsc-net-'));
     clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
-    clockRef = clock;
     hook = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));

@@ -16,24 +16,14 @@ import { CommandStatusError } from '../../src/errors.js';
 import { CommandStatus, type DeliverSm, type PduOf } from '../../src/pdu/index.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { parseReceipt } from '../../src/sm/dlr.js';
+import { until as waitUntil } from '../support/until.js';
 
 const S = CommandStatus;
+let clock: ManualClock;
+/** Waits for I/O, moving the controllable clock along (see test/support/until.ts). */
+const until = (cond: () => boolean | Promise<boolean>, what: string, ms = 5000) => waitUntil(cond, what, { ms, clock });
 const HOUR = 3_600_000;
 
-let clockRef: ManualClock | undefined;
-
-/**
- * Waits for a condition that depends on I/O, moving the controllable clock 250 ms per poll so
- * retries and due timers armed asynchronously still come round; fails after `ms` of real time.
- */
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-    clockRef?.advance(250);
-  }
-}
 
 /** Collects what an ESME receives, acknowledging with a status chosen per delivery. */
 class Inbox {
@@ -58,14 +48,12 @@ class Inbox {
 describe('store and forward', () => {
   let dir: string;
   let smsc: Smsc;
-  let clock: ManualClock;
   let port: number;
   const clients: Client[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'smsc-e2e-'));
     clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
-    clockRef = clock;
     const config = validateConfig({
       smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], enquireLinkIntervalMs: 0 },
       store: { sqlite: { path: join(dir, 'smsc.db') } },

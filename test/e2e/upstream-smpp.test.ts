@@ -12,6 +12,7 @@ import { type Client, connect, type Delivery } from '../../src/client/client.js'
 import { validateConfig } from '../../src/config/config.js';
 import type { DeliverSm } from '../../src/pdu/types.js';
 import { parseReceipt } from '../../src/sm/dlr.js';
+import { until } from '../support/until.js';
 
 let dir: string;
 let upstream: Smsc;
@@ -19,13 +20,6 @@ let smsc: Smsc;
 let alice: Client;
 const inbox: DeliverSm[] = [];
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'smsc-up-'));
@@ -74,7 +68,7 @@ const receiptFor = (id: string) => inbox.find((d) => d.tlvs.receiptedMessageId =
 
 test('delivered upstream: our ESME gets DELIVRD under our own message id', async () => {
   const r = await alice.submit({ sourceAddr: '1000', destinationAddr: '447000000001', shortMessage: Buffer.from('via upstream'), registeredDelivery: 1 });
-  await until(() => receiptFor(r.messageId) !== undefined, 'the receipt');
+  await until(() => receiptFor(r.messageId) !== undefined, 'the receipt', { ms: 10_000 });
   const receipt = receiptFor(r.messageId)!;
   assert.equal(receipt.tlvs.messageState, 2);
   assert.equal(parseReceipt(receipt.shortMessage.toString('latin1'))?.id, r.messageId);
@@ -87,7 +81,7 @@ test('delivered upstream: our ESME gets DELIVRD under our own message id', async
 
 test('refused upstream (unknown subscriber): our ESME gets UNDELIV', async () => {
   const r = await alice.submit({ sourceAddr: '1000', destinationAddr: '447200000001', shortMessage: Buffer.from('nobody'), registeredDelivery: 1 });
-  await until(() => receiptFor(r.messageId) !== undefined, 'the receipt');
+  await until(() => receiptFor(r.messageId) !== undefined, 'the receipt', { ms: 10_000 });
   assert.equal(receiptFor(r.messageId)!.tlvs.messageState, 5);
   assert.equal((await smsc.store.get(r.messageId))?.state, 'UNDELIVERABLE');
 });
