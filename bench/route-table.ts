@@ -6,6 +6,7 @@
  */
 import { type MtRouteRequest, MtRouter, type MtRule } from '../src/routing/mt-router.js';
 import { PrefixTable } from '../src/routing/prefix-table.js';
+import { seededRandom } from '../src/util/random.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -14,14 +15,7 @@ function arg(name: string, fallback: string): string {
 const prefixCount = Number(arg('prefixes', '100000'));
 const lookups = Number(arg('lookups', '2000000'));
 
-let seed = 42;
-function rand(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rand = seededRandom(42);
 function digits(n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) s += String.fromCharCode(48 + Math.floor(rand() * 10));

@@ -264,8 +264,12 @@ function buildConnectors(config: Config, clock: Clock, hooks: { moSink: MoSink; 
   if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
     throw new ConfigError('connectors', 'must be a mapping of name → connector');
   }
-  const makeNetwork = (section: unknown, path: string) =>
-    new SimulatedNetwork({ ...asConfigError(() => parseNetwork(section, path)), clock, moSink: hooks.moSink });
+  const makeNetwork = (section: unknown, path: string) => {
+    const parsed = asConfigError(() => parseNetwork(section, path));
+    return { parsed, network: new SimulatedNetwork({ ...parsed, clock, moSink: hooks.moSink }) };
+  };
+  /** The background MO generator of the top-level `network:` section, parsed with it. */
+  let mo: ReturnType<typeof parseNetwork>['mo'];
   for (const [name, c] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
     const type = (c as { type?: unknown } | null)?.type;
     const path = `connectors.${name}`;
@@ -277,14 +281,16 @@ function buildConnectors(config: Config, clock: Clock, hooks: { moSink: MoSink; 
       targets.set(name, t);
     } else if (type === 'network') {
       const { type: _t, ...rest } = c as Record<string, unknown>;
-      network = makeNetwork(rest, path);
+      network = makeNetwork(rest, path).network;
       targets.set(name, network);
     } else {
       throw new ConfigError(`${path}.type`, "must be 'http', 'smpp' or 'network'");
     }
   }
   if (config['network'] !== undefined) {
-    network = makeNetwork(config['network'], 'network');
+    const made = makeNetwork(config['network'], 'network');
+    network = made.network;
+    mo = made.parsed.mo;
     targets.set('network', network);
   }
   const net = network;
@@ -295,7 +301,6 @@ function buildConnectors(config: Config, clock: Clock, hooks: { moSink: MoSink; 
     network,
     async start() {
       for (const t of smpp) t.start();
-      const mo = config['network'] === undefined ? undefined : asConfigError(() => parseNetwork(config['network'], 'network')).mo;
       if (net !== undefined && mo !== undefined) generator = net.startMoGenerator(mo);
     },
     async stop() {

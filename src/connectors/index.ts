@@ -2,6 +2,8 @@
  * Connectors: delivery targets beyond the ESME one. `network` (the simulated mobile network,
  * also a source of MO), `http` (webhook), `smpp` (an upstream SMSC).
  */
+
+export { fillPattern, hash32, type Random, seededRandom } from '../util/random.js';
 export {
   type HttpMessageBody,
   HttpTarget,
@@ -31,7 +33,6 @@ export {
   SimulatedNetwork,
   type SimulatedNetworkOptions,
 } from './network.js';
-export { fillPattern, hash32, type Random, seededRandom } from './random.js';
 export {
   type IdFormat,
   isReceipt,

@@ -43,7 +43,7 @@ import type { Clock, TimerHandle } from '../session/clock.js';
 import { systemClock } from '../session/clock.js';
 import { encodeText } from '../sm/encoding.js';
 import type { Address, FailedState, StoredMessage } from '../store/types.js';
-import { fillPattern, hash32, type Random, seededRandom } from './random.js';
+import { fillPattern, hash32, type Random, seededRandom } from '../util/random.js';
 
 /** GSM MAP error codes (3GPP TS 29.002) used by the simulated network. */
 export const MapError = {

@@ -16,7 +16,7 @@ import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js'
 import type { NewMessage, Store, StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { makeReceipt, receiptWanted } from './receipts.js';
-import { checkDestination, type TimePolicy, validateSubmit } from './validate.js';
+import { type Accepted, checkDestination, type TimePolicy, validateSubmit } from './validate.js';
 
 const S = CommandStatus;
 
@@ -148,31 +148,17 @@ export class SmscCore {
     }
 
     const id = this.#newId(ctx);
-    const msg: NewMessage = {
+    const msg = this.#mtRecord(req, ok, ctx, now, {
       id,
-      direction: 'mt',
       account: account.systemId,
       target: route.target,
       batchId: null,
-      source: { ton: req.sourceAddrTon, npi: req.sourceAddrNpi, addr: req.sourceAddr },
       destination: { ton: req.destAddrTon, npi: req.destAddrNpi, addr: req.destinationAddr },
-      serviceType: req.serviceType,
-      esmClass: req.esmClass,
       protocolId: isData ? 0 : req.protocolId,
       priority: isData ? 0 : req.priorityFlag,
-      dataCoding: req.dataCoding,
-      registeredDelivery: req.registeredDelivery,
-      // Copy: the decoded payload is a view into the socket chunk. [style §3 rule 2]
-      payload: Buffer.from(ok.payload),
-      payloadInTlv: ok.payloadInTlv,
+      payload: Buffer.from(ok.payload), // Copy: the decoded payload is a view into the socket chunk. [style §3 rule 2]
       tlvs: passThroughTlvs(req.tlvs),
-      submittedAt: now,
-      scheduleAt: ok.scheduleAt,
-      expiresAt: ok.expiresAt,
-      receiptFor: null,
-      originNode: this.#o.nodeId,
-      originSession: ctx.session.id,
-    };
+    });
     await this.#o.store.insert([msg]);
     this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
     this.#o.onStored?.(route.target);
@@ -212,30 +198,19 @@ export class SmscCore {
         unsuccess.push({ ...d, errorStatusCode: route.status });
         continue;
       }
-      msgs.push({
-        id: msgs.length === 0 ? batchId : this.#newId(ctx),
-        direction: 'mt',
-        account: account.systemId,
-        target: route.target,
-        batchId,
-        source: { ton: req.sourceAddrTon, npi: req.sourceAddrNpi, addr: req.sourceAddr },
-        destination: { ton: d.destAddrTon, npi: d.destAddrNpi, addr: d.destinationAddr },
-        serviceType: req.serviceType,
-        esmClass: req.esmClass,
-        protocolId: req.protocolId,
-        priority: req.priorityFlag,
-        dataCoding: req.dataCoding,
-        registeredDelivery: req.registeredDelivery,
-        payload,
-        payloadInTlv: ok.payloadInTlv,
-        tlvs,
-        submittedAt: now,
-        scheduleAt: ok.scheduleAt,
-        expiresAt: ok.expiresAt,
-        receiptFor: null,
-        originNode: this.#o.nodeId,
-        originSession: ctx.session.id,
-      });
+      msgs.push(
+        this.#mtRecord(req, ok, ctx, now, {
+          id: msgs.length === 0 ? batchId : this.#newId(ctx),
+          account: account.systemId,
+          target: route.target,
+          batchId,
+          destination: { ton: d.destAddrTon, npi: d.destAddrNpi, addr: d.destinationAddr },
+          protocolId: req.protocolId,
+          priority: req.priorityFlag,
+          payload,
+          tlvs,
+        }),
+      );
     }
     if (msgs.length === 0) {
       // Nothing accepted: the submit fails as a whole with the first destination's status.
@@ -294,6 +269,32 @@ export class SmscCore {
     ]);
     this.#o.onStored?.(target);
     return id;
+  }
+
+  /** The stored record of one MT destination: the submit's common fields plus what differs per call. */
+  #mtRecord(
+    req: SubmitSm | DataSm | PduOf<'submit_multi'>,
+    ok: Accepted,
+    ctx: SessionContext,
+    now: number,
+    own: Pick<NewMessage, 'id' | 'account' | 'target' | 'batchId' | 'destination' | 'protocolId' | 'priority' | 'payload' | 'tlvs'>,
+  ): NewMessage {
+    return {
+      ...own,
+      direction: 'mt',
+      source: { ton: req.sourceAddrTon, npi: req.sourceAddrNpi, addr: req.sourceAddr },
+      serviceType: req.serviceType,
+      esmClass: req.esmClass,
+      dataCoding: req.dataCoding,
+      registeredDelivery: req.registeredDelivery,
+      payloadInTlv: ok.payloadInTlv,
+      submittedAt: now,
+      scheduleAt: ok.scheduleAt,
+      expiresAt: ok.expiresAt,
+      receiptFor: null,
+      originNode: this.#o.nodeId,
+      originSession: ctx.session.id,
+    };
   }
 
   /** The message an ESME may see: its own, with the original source address. [ref §2.4] */

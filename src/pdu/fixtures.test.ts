@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadFixtures, type PduFixture } from '../../test/support/fixtures.js';
+import { seededRandom } from '../util/random.js';
 import { CommandId, type CommandName, CommandStatus } from './constants.js';
 import { decodePdu, encodePdu, FrameDecoder } from './index.js';
 import type { Pdu } from './types.js';
@@ -701,18 +702,6 @@ function frameEquals(a: Buffer | undefined, b: Buffer, msg: string): void {
   assert.equal(a.toString('hex'), b.toString('hex'), msg);
 }
 
-/** Small seeded PRNG (mulberry32) so a failing split is reproducible from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function drain(fd: FrameDecoder, out: Buffer[]): void {
   for (let f = fd.next(); f !== undefined; f = fd.next()) out.push(f);
 }
@@ -813,7 +802,7 @@ describe('fixtures: all 75 concatenated into one stream', () => {
 
   for (const seed of [1, 2, 3, 42, 1234, 0xc0ffee, 0xdecade, 7777777]) {
     it(`split at random points (seed ${seed}), decoding each frame as it comes`, () => {
-      const rnd = prng(seed);
+      const rnd = seededRandom(seed);
       const fd = new FrameDecoder();
       let pos = 0;
       let n = 0;
@@ -844,7 +833,7 @@ describe('fixtures: all 75 concatenated into one stream', () => {
   it('frames (and PDUs decoded from them) stay intact while later chunks are pushed', () => {
     // A session may keep a decoded PDU (whose octets are views of the frame) while more bytes
     // arrive; the decoder must not recycle the memory of a frame it already handed out.
-    const rnd = prng(99);
+    const rnd = seededRandom(99);
     const fd = new FrameDecoder();
     const frames: Buffer[] = [];
     const pdus: Pdu[] = [];

@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { seededRandom } from '../util/random.js';
 import { PrefixTable } from './prefix-table.js';
-
-/** Deterministic PRNG for building big fixtures (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function digits(rand: () => number, n: number): string {
   let s = '';
@@ -149,7 +138,7 @@ describe('PrefixTable', () => {
   });
 
   test('property: a 100,000-prefix table agrees with brute force', () => {
-    const rand = prng(20260101);
+    const rand = seededRandom(20260101);
     const model = new Map<string, number>();
     while (model.size < 100_000) {
       const len = 2 + Math.floor(rand() * 8); // 2..9 digits: plenty of nesting

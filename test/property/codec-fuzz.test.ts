@@ -19,6 +19,7 @@ import {
   PduDecodeError,
   PduEncodeError,
 } from '../../src/pdu/index.js';
+import { seededRandom } from '../../src/util/random.js';
 import { loadFixtures } from '../support/fixtures.js';
 import { ALL_COMMANDS, appendField, appendTlvs, BODY, PduBuilder, samplePdu, TLV_SPECS, tv } from '../support/pdu-builder.js';
 import { anyPduArb } from './arbitraries.js';
@@ -28,18 +29,6 @@ const MIN_CASES = 100_000;
 /** Keep going up to this many cases while inside the time budget. */
 const TARGET_CASES = Number(process.env['FUZZ_CASES'] ?? 200_000);
 const BUDGET_MS = Number(process.env['FUZZ_BUDGET_MS'] ?? 8_000);
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KNOWN_STATUS = new Set<number>(Object.values(CommandStatus));
 const COMMAND_IDS = Object.values(CommandId) as number[];
@@ -185,7 +174,7 @@ function checkStream(stream: Buffer, rnd: () => number, failures: Failure[]): vo
 
 describe(`fuzz (seed ${SEED})`, () => {
   it(`at least ${MIN_CASES} random and mutated buffers: only PduDecodeError comes out`, (t) => {
-    const rnd = prng(SEED);
+    const rnd = seededRandom(SEED);
     const int = (n: number): number => Math.floor(rnd() * n);
     const corpus = buildCorpus();
     const failures: Failure[] = [];
