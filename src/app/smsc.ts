@@ -9,7 +9,7 @@ import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
 import { HttpTarget, parseHttp } from '../connectors/http.js';
 import { type MoSink, parseNetwork, SimulatedNetwork } from '../connectors/network.js';
-import { parseSmpp, SmppTarget } from '../connectors/smpp.js';
+import { PersistentIdMap, parseSmpp, SmppTarget } from '../connectors/smpp.js';
 import { TokenBucket } from '../connectors/token-bucket.js';
 import { AddressOwners } from '../core/addresses.js';
 import { SmscCore } from '../core/core.js';
@@ -98,6 +98,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   const connectors = buildConnectors(config, clock, {
     moSink: (mo) => core!.acceptMo(mo),
     kick: () => scheduler?.kick(),
+    forwarded: async (connector, remoteId) => (await store.findForwarded(connector, remoteId))?.id,
   });
   // Routers are replaced whole on reload; lookups always use the current pair.
   const buildRouters = (raw: unknown) => {
@@ -128,7 +129,13 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       const owner = owners.ownerOf(destination);
       if (owner !== undefined) return { target: `esme:${owner}` };
       const r = routers.mt.route({ account, destination, source, serviceType, dataCoding });
-      return isRoute(r) ? { target: r.connector } : { status: r.status };
+      if (!isRoute(r)) return { status: r.status };
+      // Failover: the first connector of the route that is up takes it; the rest stay its
+      // failover list. When none is up it waits for the first.
+      const chain = [r.connector, ...r.failover];
+      const i = chain.findIndex((name) => connectors.targets.get(name)?.up?.() !== false);
+      const at = i < 0 ? 0 : i;
+      return { target: chain[at]!, failover: chain.slice(at + 1) };
     },
     moOwner: (destination) => routers.mo.route(destination),
     admit: flow.admit,
@@ -256,7 +263,11 @@ interface Connectors {
 }
 
 /** The `connectors:` and `network:` sections as delivery targets, by name. */
-function buildConnectors(config: Config, clock: Clock, hooks: { moSink: MoSink; kick(): void }): Connectors {
+function buildConnectors(
+  config: Config,
+  clock: Clock,
+  hooks: { moSink: MoSink; kick(): void; forwarded(connector: string, remoteId: string): Promise<string | undefined> },
+): Connectors {
   const targets = new Map<string, DeliveryTarget>();
   const smpp: SmppTarget[] = [];
   let network: SimulatedNetwork | undefined;
@@ -273,10 +284,18 @@ function buildConnectors(config: Config, clock: Clock, hooks: { moSink: MoSink; 
   for (const [name, c] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
     const type = (c as { type?: unknown } | null)?.type;
     const path = `connectors.${name}`;
+    // Failover lists are stored comma-separated; names are config keys, so this costs nothing.
+    if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new ConfigError(path, 'a connector name may use letters, digits and _ . : - only');
     if (type === 'http') {
       targets.set(name, new HttpTarget({ ...asConfigError(() => parseHttp(c, path)), clock }));
     } else if (type === 'smpp') {
-      const t = new SmppTarget({ ...asConfigError(() => parseSmpp(c, path, commandStatusByName)), clock, onCapacity: hooks.kick });
+      const t = new SmppTarget({
+        ...asConfigError(() => parseSmpp(c, path, commandStatusByName)),
+        clock,
+        onCapacity: hooks.kick,
+        // Upstream ids live with the forwarded messages in the store: receipts match after a restart.
+        idMap: new PersistentIdMap((remoteId) => hooks.forwarded(name, remoteId)),
+      });
       smpp.push(t);
       targets.set(name, t);
     } else if (type === 'network') {

@@ -107,7 +107,7 @@ describe('SmppTarget', () => {
       assert.equal(r.upstream.bindType, 'transceiver');
       assert.equal(r.target.capacity(), 10, 'the window');
       const m = storedMessage({ id: 'our-1', registeredDelivery: 0, dataCoding: 8, payload: Buffer.from('00480069', 'hex'), esmClass: 0x03 });
-      assert.deepEqual(await r.target.deliver(m), { kind: 'forwarded' });
+      assert.deepEqual(await r.target.deliver(m), { kind: 'forwarded', remoteId: 'u1' });
       const sub = r.submits[0]!;
       assert.equal(sub.sourceAddr, '1000');
       assert.equal(sub.sourceAddrTon, 5);
@@ -189,7 +189,7 @@ describe('SmppTarget', () => {
       return { messageId: 'FAST' };
     });
     try {
-      assert.deepEqual(await r.target.deliver(storedMessage({ id: 'our-5' })), { kind: 'forwarded' });
+      assert.deepEqual(await r.target.deliver(storedMessage({ id: 'our-5' })), { kind: 'forwarded', remoteId: 'fast' });
       assert.equal(await withTimeout(ack.promise, 5000, 'receipt acked'), 0);
       assert.deepEqual(r.receipts, [{ ourId: 'our-5', state: 'DELIVERED', errorCode: 0 }]);
       assert.equal(r.target.stats.unmatchedReceipts, 0);
@@ -269,7 +269,7 @@ describe('SmppTarget', () => {
       assert.equal(r.capacityCalls(), before + 1, 'onCapacity when the pause ends');
       assert.equal(r.target.capacity(), 10);
       r.setBehaviour(() => ({ messageId: 'ok' }));
-      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'forwarded' });
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'forwarded', remoteId: 'ok' });
     } finally {
       await r.close();
     }
@@ -331,7 +331,7 @@ describe('SmppTarget', () => {
       assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' });
       await waitFor(() => held.length === 2, 'both submits reached the upstream');
       for (const d of held) d.resolve({ messageId: 'x' });
-      assert.deepEqual(await Promise.all([a, b]), [{ kind: 'forwarded' }, { kind: 'forwarded' }]);
+      assert.deepEqual(await Promise.all([a, b]), [{ kind: 'forwarded', remoteId: 'x' }, { kind: 'forwarded', remoteId: 'x' }]);
       assert.equal(r.target.capacity(), 2);
     } finally {
       await r.close();
@@ -352,7 +352,7 @@ describe('SmppTarget', () => {
       await withTimeout(rebound, 5000, 'server saw the rebind');
       assert.equal(r.target.stats.binds, 2);
       assert.ok(r.capacityCalls() > calls, 'onCapacity after the rebind');
-      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'forwarded' });
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'forwarded', remoteId: 'u1' });
     } finally {
       await r.close();
     }

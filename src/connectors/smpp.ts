@@ -99,6 +99,29 @@ export class MemoryIdMap implements UpstreamIdMap {
   }
 }
 
+/**
+ * An {@link UpstreamIdMap} that remembers in memory and, on a miss, asks `lookup` (the store,
+ * where the scheduler keeps each forwarded message's upstream id): receipts for messages
+ * forwarded before a restart still find their message.
+ */
+export class PersistentIdMap implements UpstreamIdMap {
+  readonly #memory: MemoryIdMap;
+  readonly #lookup: (upstreamId: string) => Promise<string | undefined>;
+  constructor(lookup: (upstreamId: string) => Promise<string | undefined>, max?: number) {
+    this.#lookup = lookup;
+    this.#memory = new MemoryIdMap(max);
+  }
+  set(upstreamId: string, ourId: string): void {
+    this.#memory.set(upstreamId, ourId);
+  }
+  get(upstreamId: string): string | undefined | Promise<string | undefined> {
+    return this.#memory.get(upstreamId) ?? this.#lookup(upstreamId);
+  }
+  delete(upstreamId: string): void {
+    this.#memory.delete(upstreamId);
+  }
+}
+
 /** What a receipt PDU says. */
 export interface UpstreamReceipt {
   /** The upstream's message id, as written. */
@@ -297,6 +320,11 @@ export class SmppTarget implements DeliveryTarget {
     this.#reconnectDelay = options.reconnect?.initialDelayMs ?? 1000;
   }
 
+  /** Down while not bound: routing prefers failover connectors, queued messages move to them. */
+  up(): boolean {
+    return this.bound;
+  }
+
   /** True while bound to the upstream. */
   get bound(): boolean {
     return this.#client?.session.isBound === true && !this.#stopped;
@@ -376,14 +404,15 @@ export class SmppTarget implements DeliveryTarget {
     try {
       const resp = await client.submit(submitSmBody(m, rd, now), { wait: false });
       const upstreamId = resp.messageId;
-      if (upstreamId === '') this.stats.missingIds++;
-      else {
-        const key = this.#normalise(upstreamId, 'submit');
-        await this.#idMap.set(key, m.id);
-        this.#wakeHeld(key);
-      }
       this.stats.submitted++;
-      return FORWARDED;
+      if (upstreamId === '') {
+        this.stats.missingIds++;
+        return FORWARDED;
+      }
+      const key = this.#normalise(upstreamId, 'submit');
+      await this.#idMap.set(key, m.id);
+      this.#wakeHeld(key);
+      return { kind: 'forwarded', remoteId: key };
     } catch (err) {
       const outcome = this.#outcomeOf(err);
       if (outcome.kind === 'retry') this.stats.retried++;

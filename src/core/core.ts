@@ -25,9 +25,12 @@ export interface CoreAccount extends TimePolicy {
   systemId: string;
 }
 
-/** Where a destination goes: a delivery target key, or a status refusing the submit. */
+/**
+ * Where a destination goes: a delivery target key (and failover targets to try in order when
+ * it cannot take the message), or a status refusing the submit.
+ */
 export type RouteFn = (m: { account: string; destination: string; source: string; serviceType: string; dataCoding: number }) =>
-  | { target: string }
+  | { target: string; failover?: readonly string[] }
   | { status: number };
 
 export interface CoreOptions {
@@ -158,7 +161,7 @@ export class SmscCore {
       priority: isData ? 0 : req.priorityFlag,
       payload: Buffer.from(ok.payload), // Copy: the decoded payload is a view into the socket chunk. [style §3 rule 2]
       tlvs: passThroughTlvs(req.tlvs),
-    });
+    }, route.failover);
     await this.#o.store.insert([msg]);
     this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
     this.#o.onStored?.(route.target);
@@ -209,7 +212,7 @@ export class SmscCore {
           priority: req.priorityFlag,
           payload,
           tlvs,
-        }),
+        }, route.failover),
       );
     }
     if (msgs.length === 0) {
@@ -278,9 +281,11 @@ export class SmscCore {
     ctx: SessionContext,
     now: number,
     own: Pick<NewMessage, 'id' | 'account' | 'target' | 'batchId' | 'destination' | 'protocolId' | 'priority' | 'payload' | 'tlvs'>,
+    failover: readonly string[] | undefined,
   ): NewMessage {
     return {
       ...own,
+      ...(failover !== undefined && failover.length > 0 ? { failover } : {}),
       direction: 'mt',
       source: { ton: req.sourceAddrTon, npi: req.sourceAddrNpi, addr: req.sourceAddr },
       serviceType: req.serviceType,

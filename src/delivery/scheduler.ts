@@ -30,6 +30,8 @@ export interface SchedulerOptions {
   retentionMs?: number;
   /** Called for every message recorded as delivered (metrics). */
   onDelivered?(message: StoredMessage, at: number): void;
+  /** A target counts as down (for failover of its queue) after `up()` was false this long, ms. Default 10000. */
+  failoverGraceMs?: number;
   /** Most messages claimed per target in one go. Default 500. */
   maxClaim?: number;
 }
@@ -42,6 +44,8 @@ export interface SchedulerStats {
   expired: number;
   receipts: number;
   inflight: number;
+  /** Messages moved to a failover connector. */
+  rerouted: number;
 }
 
 export class DeliveryScheduler {
@@ -64,7 +68,11 @@ export class DeliveryScheduler {
   #inflightWork = new Set<Promise<void>>();
   /** Per target: dispatched attempts whose outcome is not yet recorded. */
   #unrecorded = new Map<string, number>();
-  readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0 };
+  readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0, rerouted: 0 };
+  /** Targets seen down at the last check (failover of their queued messages). */
+  #down = new Set<string>();
+  /** When each target was first seen with `up()` false, in the current outage. */
+  #downSince = new Map<string, number>();
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -219,6 +227,13 @@ export class DeliveryScheduler {
         }
         return;
       case 'retry': {
+        // A failover connector takes over at once, rather than waiting for this one.
+        const [next, ...rest] = m.failover;
+        if (next !== undefined && (await store.reroute(m.id, next, rest, now, this.#owner))) {
+          this.stats.rerouted++;
+          this.notify(next);
+          return;
+        }
         // Back-off doubles per attempt; past the validity the expiry run ends it.
         const delay = Math.min(this.#o.retryDelayMs * 2 ** Math.min(m.attempts, 20), this.#o.maxRetryDelayMs);
         if (await store.retryLater(m.id, now + delay, outcome.errorCode, this.#owner, now)) {
@@ -237,8 +252,10 @@ export class DeliveryScheduler {
         return;
       case 'forwarded':
         // The next hop has it: park it (pending, never due again before its validity ends)
-        // until finalize() brings the upstream's verdict, or expiry ends it.
-        await store.retryLater(m.id, m.expiresAt, 0, this.#owner, now);
+        // until finalize() brings the upstream's verdict, or expiry ends it. The next hop's id
+        // is kept with it, so its receipt still matches after a restart.
+        if (outcome.remoteId !== undefined) await store.markForwarded(m.id, outcome.remoteId, m.expiresAt, this.#owner, now);
+        else await store.retryLater(m.id, m.expiresAt, 0, this.#owner, now);
         return;
     }
   }
@@ -276,8 +293,47 @@ export class DeliveryScheduler {
   #scheduleExpiry(): void {
     if (this.#stopped) return;
     this.#expiryTimer = this.#o.clock.setTimer(() => {
-      void this.expireNow().finally(() => this.#scheduleExpiry());
+      void this.expireNow()
+        .then(() => this.failoverNow())
+        .catch(() => {})
+        .finally(() => this.#scheduleExpiry());
     }, this.#o.expiryIntervalMs ?? 1000);
+  }
+
+  /**
+   * Failover of queued messages: when a target goes down (its `up()` turns false), its queued
+   * messages that have failover connectors move to the first of them; so do those of a target
+   * still down when another target comes up. A target is down once `up()` has been false for
+   * `failoverGraceMs` (a reconnect is not an outage). Runs with the expiry timer. Returns how
+   * many moved.
+   */
+  async failoverNow(): Promise<number> {
+    const targets = this.#o.targets();
+    const now = this.#o.clock.now();
+    const grace = this.#o.failoverGraceMs ?? 10_000;
+    const down = new Set<string>();
+    for (const [key, t] of targets) {
+      if (t.up?.() !== false) {
+        this.#downSince.delete(key);
+        continue;
+      }
+      const since = this.#downSince.get(key) ?? now;
+      this.#downSince.set(key, since);
+      if (now - since >= grace) down.add(key);
+    }
+    const cameUp = [...this.#down].some((k) => !down.has(k) && targets.has(k));
+    const check = [...down].filter((k) => cameUp || !this.#down.has(k));
+    this.#down = down;
+    let moved = 0;
+    for (const key of check) {
+      const byTarget = await this.#o.store.failoverAll(key, this.#o.clock.now());
+      for (const [to, n] of Object.entries(byTarget)) {
+        moved += n;
+        this.notify(to);
+      }
+    }
+    this.stats.rerouted += moved;
+    return moved;
   }
 
   /** Moves every pending message past its validity to EXPIRED and makes the receipts owed. */

@@ -14,8 +14,9 @@ export type Outcome =
   /**
    * Handed to the next hop (an upstream SMSC), whose own receipt will tell the final state:
    * the message stays pending (not claimed again) until `finalize()` or its validity ends.
+   * `remoteId` (the next hop's id, normalised) is stored, so its receipt matches after a restart.
    */
-  | { kind: 'forwarded' }
+  | { kind: 'forwarded'; remoteId?: string }
   /** The target could not even try (no bind, window full): no attempt is counted. */
   | { kind: 'unavailable' };
 
@@ -27,6 +28,11 @@ export interface DeliveryTarget {
    * recorded (bounds the duplicates a crash can cause). Default: no limit beyond capacity().
    */
   maxInFlight?(): number;
+  /**
+   * False while the target cannot deliver at all (an upstream SMSC not bound): routing then
+   * prefers a failover connector, and queued messages that have one move to it. Default true.
+   */
+  up?(): boolean;
   /** One delivery attempt. Never rejects: failures are outcomes. */
   deliver(message: StoredMessage): Promise<Outcome>;
 }

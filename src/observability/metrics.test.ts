@@ -21,7 +21,7 @@ function source() {
   const calls = { countByState: 0, queueDepth: 0 };
   const state = { fail: false, enroute: 3 };
   const sessions = new Set<MetricsSession>();
-  const stats = { delivered: 4, retried: 1, failed: 0, expired: 2, receipts: 2, inflight: 1 };
+  const stats = { delivered: 4, retried: 1, failed: 0, expired: 2, receipts: 2, inflight: 1, rerouted: 0 };
   const src: MetricsSource = {
     config: { nodeId: 'node-7', accounts: [{ systemId: 'alice' }, { systemId: 'bob' }] },
     store: {

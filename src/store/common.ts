@@ -67,6 +67,8 @@ export function rowToMessage(r: MessageRow): StoredMessage {
     leaseUntil: num(r.lease_until),
     finalAt: r.final_at === null || r.final_at === undefined ? null : num(r.final_at),
     errorCode: num(r.error_code),
+    failover: r.failover === null || r.failover === undefined || r.failover === '' ? [] : String(r.failover).split(','),
+    remoteId: strOrNull(r.remote_id),
   };
 }
 
@@ -79,7 +81,8 @@ export function initialState(m: NewMessage): MessageStateName {
 export function compareDue(a: StoredMessage, b: StoredMessage): number {
   const da = Math.max(a.scheduleAt, a.nextAttemptAt);
   const db = Math.max(b.scheduleAt, b.nextAttemptAt);
-  return da - db || b.priority - a.priority || a.submittedAt - b.submittedAt;
+  // Snowflake ids grow with time: shorter is older, then lexical order is numeric order.
+  return da - db || b.priority - a.priority || a.submittedAt - b.submittedAt || a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** Throws a RangeError/TypeError for a malformed claim request. */
@@ -99,19 +102,37 @@ export function checkFind(q: FindQuery): void {
   if (!Number.isInteger(q.limit) || q.limit < 1) throw new RangeError(`limit must be an integer >= 1, got ${q.limit}`);
 }
 
-/** A target and how many of its due messages one claim pass may take. */
-export type Quota = readonly [target: string, quota: number];
+/** A claim unit (a target, or a target and an account: see {@link unitKey}) and its quota for one pass. */
+export type Quota = readonly [unit: string, quota: number];
+
+/** The claim unit of one account's messages to one target (SMPP C-strings never hold NUL). */
+export function unitKey(target: string, account: string): string {
+  return `${target}\u0000${account}`;
+}
+
+/** Splits a {@link unitKey}. */
+export function unitParts(unit: string): [target: string, account: string] {
+  const i = unit.indexOf('\u0000');
+  return [unit.slice(0, i), unit.slice(i + 1)];
+}
+
+/** The claim unit of a message. */
+export function unitOf(m: StoredMessage): string {
+  return unitKey(m.target, m.account);
+}
 
 /**
  * The fair-share claim plan shared by the backends (a tiny state machine so the synchronous
  * SQLite backend and the async PostgreSQL one can drive it alike):
  * `for (let q = plan.next(); q; q = plan.next()) plan.record(claimPass(q))`.
  *
- * Each pass splits what is still wanted evenly over the targets that may have more (the
- * remainder rotating with `turn`, so when `limit < targets` no target is always the one left
- * out). A target that returned less than its share is exhausted and drops out; its unused
- * share goes to the others in the next pass. So a target with a million due messages cannot
- * starve one with three, and nothing is left unclaimed while capacity remains.
+ * The units are the (target, account) pairs with pending messages, so targets share a claim
+ * fairly and so do the accounts sending to one target. Each pass splits what is still wanted
+ * evenly over the units that may have more (the remainder rotating with `turn`, so when
+ * `limit < units` no unit is always the one left out). A unit that returned less than its
+ * share is exhausted and drops out; its unused share goes to the others in the next pass. So
+ * an account with a million due messages cannot starve one with three, and nothing is left
+ * unclaimed while capacity remains.
  */
 export class FairClaimPlan {
   #active: string[];
@@ -121,8 +142,8 @@ export class FairClaimPlan {
   #all: Quota[] = [];
   readonly #out: StoredMessage[] = [];
 
-  constructor(targets: readonly string[], limit: number, turn: number) {
-    this.#active = [...new Set(targets)];
+  constructor(units: readonly string[], limit: number, turn: number) {
+    this.#active = [...new Set(units)];
     this.#remaining = limit;
     this.#turn = turn;
   }
@@ -144,13 +165,16 @@ export class FairClaimPlan {
   /** Records what the pass returned by {@link next} claimed. */
   record(claimed: readonly StoredMessage[]): void {
     const got = new Map<string, number>();
-    for (const m of claimed) got.set(m.target, (got.get(m.target) ?? 0) + 1);
+    for (const m of claimed) {
+      const u = unitOf(m);
+      got.set(u, (got.get(u) ?? 0) + 1);
+    }
     this.#out.push(...claimed);
     this.#remaining -= claimed.length;
     this.#active = this.#all.filter(([t, q]) => q === 0 || got.get(t) === q).map(([t]) => t);
   }
 
-  /** Everything claimed, ordered by due time then priority. */
+  /** Everything claimed, ordered by due time, priority, then submission. */
   result(): StoredMessage[] {
     return this.#out.sort(compareDue);
   }
@@ -164,6 +188,9 @@ export const detail = {
   failed: (state: string, errorCode: number, owner: string): string => `state=${state} error=${errorCode} owner=${owner}`,
   retry: (next: number, errorCode: number, owner: string): string => `next=${next} error=${errorCode} owner=${owner}`,
   released: (owner: string): string => `owner=${owner}`,
+  rerouted: (target: string, failover: readonly string[]): string =>
+    failover.length > 0 ? `target=${target} failover=${failover.join(',')}` : `target=${target}`,
+  forwarded: (remoteId: string, owner: string): string => `remote=${remoteId} owner=${owner}`,
   replaced: (fields: readonly string[]): string => `fields=${fields.join(',')}`,
 };
 

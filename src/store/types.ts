@@ -109,6 +109,11 @@ export interface NewMessage {
   originNode: string | null;
   /** Session that submitted the message (diagnostics). */
   originSession: string | null;
+  /**
+   * Connectors to try, in order, when `target` cannot take the message (routing failover).
+   * Absent or empty: none.
+   */
+  failover?: readonly string[];
 }
 
 /** A message as stored: the submitted fields plus delivery state. */
@@ -127,6 +132,10 @@ export interface StoredMessage extends NewMessage {
   finalAt: number | null;
   /** Last error code reported for the message (0 when none). */
   errorCode: number;
+  /** Failover connectors still to try (empty when none). */
+  failover: readonly string[];
+  /** The next hop's id for a forwarded message (an upstream SMSC's message_id), or null. */
+  remoteId: string | null;
 }
 
 /** Kinds of lifecycle events written by the stores. Other kinds may appear in future versions. */
@@ -135,6 +144,8 @@ export const EventKind = {
   ATTEMPT: 'attempt',
   RETRY: 'retry',
   RELEASED: 'released',
+  REROUTED: 'rerouted',
+  FORWARDED: 'forwarded',
   DELIVERED: 'delivered',
   FAILED: 'failed',
   EXPIRED: 'expired',
@@ -203,6 +214,8 @@ export interface FindQuery {
   from?: number;
   /** `submittedAt < to`. */
   to?: number;
+  /** Current delivery target. */
+  target?: string;
   /** Maximum number of results (newest first). */
   limit: number;
 }
@@ -329,6 +342,26 @@ export interface Store {
    * is unknown or already final.
    */
   finalize(id: string, state: Exclude<MessageStateName, PendingState>, at: number, errorCode: number): Promise<StoredMessage | undefined>;
+  /**
+   * Moves a pending message to another target (failover, or a parked message released):
+   * `target` and `failover` are replaced, the lease is cleared and the message is due again
+   * at once (its schedule and retry time still apply). With `owner`, only while leased to it.
+   * Returns whether it applied; the new target is notified.
+   */
+  reroute(id: string, target: string, failover: readonly string[], at: number, owner: string | null): Promise<boolean>;
+  /**
+   * Moves every pending, unleased message of `target` that has failover connectors to the
+   * first of them (the rest stay its failover list). Returns how many moved, by new target.
+   */
+  failoverAll(target: string, at: number): Promise<Record<string, number>>;
+  /**
+   * Ends a leased attempt by handing the message to the next hop (an upstream SMSC) under
+   * `remoteId`: attempts + 1, lease cleared, pending but not due again before `until` (its
+   * validity end), so only `finalize()` or expiry ends it. Returns whether it applied.
+   */
+  markForwarded(id: string, remoteId: string, until: number, owner: string, at: number): Promise<boolean>;
+  /** The pending message forwarded through `target` under `remoteId`, or undefined. */
+  findForwarded(target: string, remoteId: string): Promise<StoredMessage | undefined>;
   /** Ids of pending messages whose lease is recorded for `owner` (a restarted node releases its own). */
   leasedTo(owner: string): Promise<string[]>;
   /** Deletes final messages with `finalAt < before`, and their events. Returns the number of messages. */

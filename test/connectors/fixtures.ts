@@ -38,6 +38,8 @@ export function storedMessage(over: Partial<StoredMessage> = {}): StoredMessage 
     leaseUntil: T0 + 60_000,
     finalAt: null,
     errorCode: 0,
+    failover: [],
+    remoteId: null,
     ...over,
   };
 }

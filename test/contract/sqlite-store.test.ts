@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { createStore } from '../../src/store/index.js';
+import { sqliteMigrations } from '../../src/store/migrations/sqlite.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeMessage, storeContract } from './store-contract.js';
 
@@ -41,7 +42,7 @@ describe('sqlite store specifics', () => {
       await s.close();
     }));
 
-  test('the file is in WAL mode at schema version 1 and refuses a newer schema', () =>
+  test('the file is in WAL mode at the latest schema version and refuses a newer schema', () =>
     withDir(async (dir) => {
       const path = join(dir, 'store.db');
       const s = new SqliteStore({ path });
@@ -49,10 +50,37 @@ describe('sqlite store specifics', () => {
       await s.close();
       const db = new Database(path);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }]);
+      assert.deepEqual(
+        db.prepare('SELECT version FROM schema_version ORDER BY version').all(),
+        sqliteMigrations.map((_, i) => ({ version: i + 1 })),
+      );
       db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (99, 0)').run();
       db.close();
       await assert.rejects(new SqliteStore({ path }).init(), /newer than this code/);
+    }));
+
+  test('a version 1 file with pending messages is migrated in place and its messages stay claimable', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'v1.db');
+      const db = new Database(path);
+      db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+      db.exec(sqliteMigrations[0]!);
+      db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (1, 0)').run();
+      const m = makeMessage({ id: 'old-1', target: 'net', submittedAt: 1000, scheduleAt: 1000, expiresAt: 10_000_000 });
+      db.prepare(`INSERT INTO messages (id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton,
+          dst_npi, dst_addr, service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload,
+          payload_in_tlv, tlvs, submitted_at, schedule_at, expires_at, state, next_attempt_at, due_at)
+        VALUES ('old-1', 'mt', ?, 'net', NULL, 1, 1, '1000', 1, 1, '4470', '', 0, 0, 0, 0, 0, x'41', 0, NULL, 1000, 1000,
+          10000000, 'ENROUTE', 1000, 1000)`).run(m.account);
+      db.close();
+      const s = new SqliteStore({ path });
+      await s.init();
+      try {
+        const got = await s.claimDue({ targets: ['net'], now: 2000, limit: 10, leaseMs: 1000, owner: 'n1' });
+        assert.deepEqual(got.map((x) => [x.id, x.failover, x.remoteId]), [['old-1', [], null]]);
+      } finally {
+        await s.close();
+      }
     }));
 
   test('every acknowledged insert survives the process being killed (SIGKILL)', () =>

@@ -78,6 +78,8 @@ function asInserted(m: NewMessage): StoredMessage {
     leaseUntil: 0,
     finalAt: null,
     errorCode: 0,
+    failover: m.failover ?? [],
+    remoteId: null,
   };
 }
 
@@ -388,6 +390,96 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal(first.length, 1);
         assert.equal(second.length, 1);
         assert.notEqual(first[0]?.target, second[0]?.target);
+      }));
+
+    test('claimDue shares one target fairly between the accounts sending to it', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        // alice queued 200 first; bob's 5 came later, with later due times.
+        await s.insert(Array.from({ length: 200 }, () => makeMessage({ target: 'net', account: 'alice' })));
+        const bobs = Array.from({ length: 5 }, (_, i) => makeMessage({ target: 'net', account: 'bob', submittedAt: T0 + 1 + i, scheduleAt: T0 + 1 + i }));
+        await s.insert(bobs);
+        const got = await claim(s, ['net'], T0 + 100, 'A', 20);
+        assert.equal(got.length, 20);
+        assert.deepEqual(
+          got.filter((m) => m.account === 'bob').map((m) => m.id),
+          bobs.map((m) => m.id),
+          "bob's messages are not stuck behind alice's backlog (in his own order)",
+        );
+        assert.equal(got.filter((m) => m.account === 'alice').length, 15, "bob's unused share goes to alice");
+      }));
+
+    test('claimDue keeps insertion order among messages due at the same time (long message parts)', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const parts = Array.from({ length: 12 }, (_, i) => makeMessage({ id: `p${String(i).padStart(2, '0')}`, target: 'net' }));
+        // Inserted in part order, across two calls, with ids that do not sort the same way as text.
+        const shuffledIds = parts.map((p, i) => ({ ...p, id: ['9', '10', '11', '100', '101', '999', '1000', '1001', '1002', '5000', '5001', '9999'][i]! }));
+        await s.insert(shuffledIds.slice(0, 5));
+        await s.insert(shuffledIds.slice(5));
+        const got = await claim(s, ['net'], T0 + 1, 'A', 12);
+        assert.deepEqual(ids(got), ids(shuffledIds));
+      }));
+
+    test('reroute moves a pending message to another target with its remaining failover list', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage({ target: 'up-a', failover: ['up-b', 'net'] });
+        const done = makeMessage({ target: 'up-a' });
+        await s.insert([m, done]);
+        assert.deepEqual((await s.get(m.id))?.failover, ['up-b', 'net']);
+        const [leased] = await claim(s, ['up-a'], T0, 'A', 1);
+        assert.equal(leased?.id, m.id);
+        assert.equal(await s.reroute(m.id, 'up-b', ['net'], T0 + 1, 'B'), false, 'only the lease holder may move a leased message');
+        assert.equal(await s.reroute(m.id, 'up-b', ['net'], T0 + 1, 'A'), true);
+        const moved = await s.get(m.id);
+        assert.equal(moved?.target, 'up-b');
+        assert.deepEqual(moved?.failover, ['net']);
+        assert.equal(moved?.leaseOwner, null);
+        assert.equal(moved?.attempts, 0, 'a reroute is not an attempt');
+        assert.deepEqual(ids(await claim(s, ['up-b'], T0 + 1, 'A', 5)), [m.id], 'due at once on the new target');
+        await s.markDelivered(done.id, T0 + 2, 'A').catch(() => false);
+        const [d] = await claim(s, ['up-a'], T0 + 2, 'A', 1);
+        await s.markDelivered(d!.id, T0 + 2, 'A');
+        assert.equal(await s.reroute(done.id, 'up-b', [], T0 + 3, null), false, 'a final message stays where it is');
+        assert.ok((await s.events(m.id)).some((e) => e.kind === 'rerouted' && e.detail.includes('up-b')));
+      }));
+
+    test('failoverAll moves the unleased messages of a target that have failover connectors', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const twoLeft = makeMessage({ target: 'up-a', failover: ['up-b', 'net'] });
+        const oneLeft = makeMessage({ target: 'up-a', failover: ['net'] });
+        const none = makeMessage({ target: 'up-a' });
+        const leased = makeMessage({ target: 'up-a', failover: ['net'], priority: 3, scheduleAt: T0 - 1 });
+        await s.insert([twoLeft, oneLeft, none, leased]);
+        assert.deepEqual(ids(await claim(s, ['up-a'], T0, 'A', 1)), [leased.id]);
+        assert.deepEqual(await s.failoverAll('up-a', T0 + 1), { 'up-b': 1, net: 1 });
+        const a = await s.get(twoLeft.id);
+        assert.deepEqual([a?.target, a?.failover], ['up-b', ['net']]);
+        const b = await s.get(oneLeft.id);
+        assert.deepEqual([b?.target, b?.failover], ['net', []]);
+        assert.equal((await s.get(none.id))?.target, 'up-a', 'without failover a message waits for its connector');
+        assert.equal((await s.get(leased.id))?.target, 'up-a', 'a leased message is left to its attempt');
+        assert.deepEqual(await s.failoverAll('up-a', T0 + 2), {});
+      }));
+
+    test('markForwarded parks a message under the next hop id until finalize', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage({ target: 'up-a', failover: ['net'] });
+        await s.insert([m]);
+        await claim(s, ['up-a'], T0, 'A', 1);
+        assert.equal(await s.markForwarded(m.id, 'ABC123', T0 + DAY / 2, 'B', T0 + 1), false, 'only the lease holder');
+        assert.equal(await s.markForwarded(m.id, 'ABC123', T0 + DAY / 2, 'A', T0 + 1), true);
+        const parked = await s.get(m.id);
+        assert.deepEqual([parked?.remoteId, parked?.attempts, parked?.leaseOwner], ['ABC123', 1, null]);
+        assert.equal((await s.findForwarded('up-a', 'ABC123'))?.id, m.id);
+        assert.equal(await s.findForwarded('up-b', 'ABC123'), undefined, 'ids are per connector');
+        assert.deepEqual(await claim(s, ['up-a'], T0 + 1000, 'A', 5), [], 'not due again');
+        assert.deepEqual(await s.failoverAll('up-a', T0 + 1000), {}, 'a forwarded message does not fail over');
+        await s.finalize(m.id, 'DELIVERED', T0 + 2000, 0);
+        assert.equal(await s.findForwarded('up-a', 'ABC123'), undefined, 'only pending messages are found');
       }));
 
     test('two claimers on the same database never get the same message', () =>
@@ -751,6 +843,15 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal((await s.get(m.id))?.attempts, 2);
         assert.deepEqual(await s.events(m.id), []);
         assert.deepEqual(await s.events(n.id), []);
+      }));
+
+    test('find filters by target', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const a = makeMessage({ target: 'hold:bob' });
+        const b = makeMessage({ target: 'esme:bob' });
+        await s.insert([a, b]);
+        assert.deepEqual(ids(await s.find({ target: 'hold:bob', limit: 10 })), [a.id]);
       }));
 
     test('find filters by account, address, state and time, newest first', () =>

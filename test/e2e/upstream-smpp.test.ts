@@ -143,3 +143,125 @@ test('the npm smpp package as the upstream SMSC: its receipt (hex id) comes back
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+/** A minimal upstream SMSC from the npm smpp package that answers submits and sends receipts when told. */
+async function npmUpstream() {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  // biome-ignore lint/suspicious/noExplicitAny: the npm smpp package ships no types
+  const smpp = require('smpp') as any;
+  let n = 0x5a00;
+  // biome-ignore lint/suspicious/noExplicitAny: untyped package
+  const sessions: any[] = [];
+  const submitted: { id: string; from: string; to: string }[] = [];
+  // biome-ignore lint/suspicious/noExplicitAny: untyped package
+  const server = smpp.createServer((session: any) => {
+    session.on('error', () => {});
+    sessions.push(session);
+    // biome-ignore lint/suspicious/noExplicitAny: untyped package
+    session.on('bind_transceiver', (pdu: any) => session.send(pdu.response()));
+    // biome-ignore lint/suspicious/noExplicitAny: untyped package
+    session.on('enquire_link', (pdu: any) => session.send(pdu.response()));
+    // biome-ignore lint/suspicious/noExplicitAny: untyped package
+    session.on('unbind', (pdu: any) => session.send(pdu.response()));
+    // biome-ignore lint/suspicious/noExplicitAny: untyped package
+    session.on('submit_sm', (pdu: any) => {
+      const id = (n++).toString(16);
+      submitted.push({ id, from: pdu.source_addr, to: pdu.destination_addr });
+      session.send(pdu.response({ message_id: id }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: server.address().port as number,
+    submitted,
+    /** Sends the receipt for `id` on the newest session. */
+    receipt(s: { id: string; from: string; to: string }) {
+      sessions.at(-1).deliver_sm({
+        source_addr: s.to,
+        destination_addr: s.from,
+        esm_class: 4,
+        short_message: `id:${s.id} sub:001 dlvrd:001 submit date:2611220000 done date:2611220000 stat:DELIVRD err:000 text:`,
+        receipted_message_id: s.id,
+        message_state: 2,
+      });
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+test('a receipt for a message forwarded before a restart still finds it (upstream ids are stored)', async () => {
+  const up = await npmUpstream();
+  const config = validateConfig({
+    nodeId: 'n3',
+    smpp: { listeners: [{ port: 0 }] },
+    store: { sqlite: { path: join(dir, 'smsc-restart.db') } },
+    accounts: [{ systemId: 'alice', password: 'apw', addresses: ['1000'] }],
+    connectors: { up: { type: 'smpp', host: '127.0.0.1', port: up.port, systemId: 'x', password: 'y' } },
+    routes: { mt: [{ prefix: '44', connector: 'up' }] },
+  });
+  let node = await startSmsc(config);
+  let c = await connect({ port: node.listening[0]!.port });
+  try {
+    await c.bind({ type: 'transmitter', systemId: 'alice', password: 'apw' });
+    const r = await c.submit({ sourceAddr: '1000', destinationAddr: '447700900777', shortMessage: Buffer.from('before restart'), registeredDelivery: 1 });
+    await until(async () => (await node.store.get(r.messageId))?.remoteId !== null, 'forwarded with its upstream id');
+    const forwarded = await node.store.get(r.messageId);
+    assert.equal(forwarded?.remoteId, up.submitted[0]!.id);
+    assert.equal(forwarded?.state, 'ENROUTE');
+    await c.close();
+    await node.stop();
+
+    // A new process on the same database: nothing in memory knows the upstream id.
+    node = await startSmsc(config);
+    c = await connect({ port: node.listening[0]!.port });
+    await until(() => up.submitted.length === 1 && node.server !== undefined, 'restarted');
+    await until(async () => {
+      up.receipt(up.submitted[0]!);
+      await new Promise((res) => setTimeout(res, 50));
+      return (await node.store.get(r.messageId))?.state === 'DELIVERED';
+    }, 'the receipt matched after the restart', { ms: 10_000 });
+    const receipts = await node.store.find({ account: 'alice', limit: 10 });
+    assert.ok(receipts.some((m) => m.direction === 'receipt' && m.receiptFor === r.messageId), 'our receipt for alice was made');
+  } finally {
+    await c.close().catch(() => {});
+    await node.stop();
+    await up.close();
+  }
+});
+
+test('failover routing: while the upstream is down, a route with failover uses the next connector', async () => {
+  // A port nobody listens on: the upstream connector never binds.
+  const probe = await npmUpstream();
+  const deadPort = probe.port;
+  await probe.close();
+  const node = await startSmsc(
+    validateConfig({
+      nodeId: 'n4',
+      smpp: { listeners: [{ port: 0 }] },
+      store: { sqlite: { path: join(dir, 'smsc-failover.db') } },
+      accounts: [{ systemId: 'alice', password: 'apw', addresses: ['1000'] }],
+      connectors: { down: { type: 'smpp', host: '127.0.0.1', port: deadPort, systemId: 'x', password: 'y' } },
+      routes: {
+        mt: [
+          { prefix: '4479', connector: 'down', failover: ['network'] },
+          { prefix: '4478', connector: 'down' },
+        ],
+      },
+      network: { ranges: [{ prefix: '447', successRatio: 1 }] },
+    }),
+  );
+  const c = await connect({ port: node.listening[0]!.port });
+  try {
+    await c.bind({ type: 'transmitter', systemId: 'alice', password: 'apw' });
+    const viaFailover = await c.submit({ sourceAddr: '1000', destinationAddr: '447900000001', shortMessage: Buffer.from('f') });
+    const waits = await c.submit({ sourceAddr: '1000', destinationAddr: '447800000001', shortMessage: Buffer.from('w') });
+    await until(async () => (await node.store.get(viaFailover.messageId))?.state === 'DELIVERED', 'delivered by the network');
+    assert.equal((await node.store.get(viaFailover.messageId))?.target, 'network');
+    const waiting = await node.store.get(waits.messageId);
+    assert.deepEqual([waiting?.target, waiting?.state], ['down', 'ENROUTE'], 'no failover: queued for its connector');
+  } finally {
+    await c.close().catch(() => {});
+    await node.stop();
+  }
+});

@@ -62,4 +62,15 @@ CREATE TABLE events (
 );
 CREATE INDEX events_message ON events (message_id, seq);
 `,
+  // 2: failover connectors and the next hop's id travel with the message; claims are fair
+  // between the accounts sending to one target, so the due index leads with (target, account).
+  `
+ALTER TABLE messages ADD COLUMN failover text;
+ALTER TABLE messages ADD COLUMN remote_id text;
+DROP INDEX messages_due;
+CREATE INDEX messages_due ON messages (target, account, due_at, priority DESC)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_remote ON messages (target, remote_id)
+  WHERE remote_id IS NOT NULL AND state IN ('SCHEDULED', 'ENROUTE');
+`,
 ];

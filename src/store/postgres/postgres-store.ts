@@ -36,6 +36,8 @@ import {
   PURGE_CHUNK,
   type Quota,
   rowToMessage,
+  unitKey,
+  unitParts,
 } from '../common.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
 import { postgresMigrations } from '../migrations/postgres.js';
@@ -111,6 +113,11 @@ interface Sql {
   replace: string;
   expire: string;
   nextDue: string;
+  accountsOf: string;
+  reroute: string;
+  failoverAll: string;
+  forward: string;
+  findForwarded: string;
   get: string;
   events: string;
   countByState: string;
@@ -139,21 +146,21 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
           id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
           service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
           tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
-          next_attempt_at, due_at)
+          next_attempt_at, due_at, failover)
         SELECT id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
           service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
           tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
-          schedule_at, schedule_at
+          schedule_at, schedule_at, failover
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[],
           $9::int[], $10::int[], $11::text[], $12::text[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[],
           $18::bytea[], $19::boolean[], $20::bytea[], $21::bigint[], $22::bigint[], $23::bigint[], $24::text[],
-          $25::text[], $26::text[], $27::text[])
+          $25::text[], $26::text[], $27::text[], $28::text[])
           AS u(id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
             service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
-            tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state)
+            tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state, failover)
         RETURNING id, target, submitted_at)
       ${ev('m', 'submitted_at', k(EventKind.ACCEPTED), `'target=' || target`)}
-      SELECT count(*) AS n FROM (SELECT pg_notify($28, t.target) FROM (SELECT DISTINCT target FROM m) t) x`,
+      SELECT count(*) AS n FROM (SELECT pg_notify($29, t.target) FROM (SELECT DISTINCT target FROM m) t) x`,
     // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows
     // (LIMIT q.quota) and may hash-join against a sequential scan; this form is always a
     // primary-key index scan.
@@ -162,11 +169,11 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     // committed meanwhile is re-checked against the WHERE (its due_at moved to the lease
     // end) and dropped, so it is never leased twice.
     claim: `WITH picked AS (
-        SELECT c.id FROM unnest($1::text[], $2::int[]) AS q(target, quota)
+        SELECT c.id FROM unnest($1::text[], $6::text[], $2::int[]) AS q(target, account, quota)
         CROSS JOIN LATERAL (
           SELECT s.id FROM ${messages} s
-          WHERE s.target = q.target AND s.${PENDING_SQL} AND s.due_at <= $3 AND s.expires_at > $3
-          ORDER BY s.due_at, s.priority DESC
+          WHERE s.target = q.target AND s.account = q.account AND s.${PENDING_SQL} AND s.due_at <= $3 AND s.expires_at > $3
+          ORDER BY s.due_at, s.priority DESC, length(s.id), s.id
           LIMIT q.quota
           FOR UPDATE SKIP LOCKED) c),
       u AS (
@@ -228,11 +235,57 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
         RETURNING m.*)
       ${ev('u', '$1', k(EventKind.EXPIRED), `''`)}
       SELECT * FROM u`,
-    // One index probe per target (the LATERAL LIMIT 1), rather than a scan of all of them.
-    nextDue: `SELECT min(x.due_at) AS d FROM unnest($1::text[]) AS t(target)
+    // The accounts with pending messages for targets: one index probe per account (a loose
+    // index scan), never a walk over the messages themselves.
+    accountsOf: `WITH RECURSIVE a(target, account) AS (
+        SELECT t.target, (SELECT min(s.account) FROM ${messages} s WHERE s.target = t.target AND s.${PENDING_SQL})
+        FROM unnest($1::text[]) AS t(target)
+        UNION ALL
+        SELECT a.target, (SELECT min(s.account) FROM ${messages} s
+          WHERE s.target = a.target AND s.${PENDING_SQL} AND s.account > a.account)
+        FROM a WHERE a.account IS NOT NULL)
+      SELECT target, account FROM a WHERE account IS NOT NULL`,
+    // One index probe per (target, account), rather than a scan of all messages.
+    nextDue: `WITH RECURSIVE a(target, account) AS (
+        SELECT t.target, (SELECT min(s.account) FROM ${messages} s WHERE s.target = t.target AND s.${PENDING_SQL})
+        FROM unnest($1::text[]) AS t(target)
+        UNION ALL
+        SELECT a.target, (SELECT min(s.account) FROM ${messages} s
+          WHERE s.target = a.target AND s.${PENDING_SQL} AND s.account > a.account)
+        FROM a WHERE a.account IS NOT NULL)
+      SELECT min(x.due_at) AS d FROM a
       CROSS JOIN LATERAL (
-        SELECT s.due_at FROM ${messages} s WHERE s.target = t.target AND s.${PENDING_SQL}
-        ORDER BY s.due_at LIMIT 1) x`,
+        SELECT s.due_at FROM ${messages} s WHERE s.target = a.target AND s.account = a.account AND s.${PENDING_SQL}
+        ORDER BY s.due_at LIMIT 1) x
+      WHERE a.account IS NOT NULL`,
+    reroute: `WITH u AS (
+        UPDATE ${messages} SET target = $2, failover = $3, lease_owner = NULL, lease_until = 0,
+          due_at = GREATEST(schedule_at, next_attempt_at)
+        WHERE id = $1 AND ${PENDING_SQL} AND ($4::text IS NULL OR lease_owner = $4)
+        RETURNING id, target)
+      ${ev('u', '$6', k(EventKind.REROUTED), '$7')}
+      SELECT pg_notify($5, target) FROM u`,
+    failoverAll: `WITH picked AS (
+        SELECT id FROM ${messages}
+        WHERE target = $1 AND ${PENDING_SQL} AND failover IS NOT NULL AND remote_id IS NULL AND lease_until <= $2
+        FOR UPDATE SKIP LOCKED),
+      u AS (
+        UPDATE ${messages} m SET target = split_part(m.failover, ',', 1),
+          failover = NULLIF(substr(m.failover, length(split_part(m.failover, ',', 1)) + 2), ''),
+          due_at = GREATEST(m.schedule_at, m.next_attempt_at)
+        WHERE m.id = ANY (ARRAY(SELECT id FROM picked))
+        RETURNING m.id, m.target, m.failover)
+      ${ev('u', '$2', k(EventKind.REROUTED), `'target=' || target || COALESCE(' failover=' || failover, '')`)}
+      SELECT u.target, count(*) AS n, (SELECT count(*) FROM (SELECT pg_notify($3, t.target) FROM (SELECT DISTINCT target FROM u) t) x) AS k
+      FROM u GROUP BY u.target`,
+    forward: `WITH u AS (
+        UPDATE ${messages} SET remote_id = $2, next_attempt_at = $3, due_at = $3, attempts = attempts + 1,
+          lease_owner = NULL, lease_until = 0
+        WHERE id = $1 AND lease_owner = $4 AND ${PENDING_SQL}
+        RETURNING id)
+      ${ev('u', '$5', k(EventKind.FORWARDED), '$6')}
+      SELECT id FROM u`,
+    findForwarded: `SELECT * FROM ${messages} WHERE target = $1 AND remote_id = $2 AND ${PENDING_SQL}`,
     get: `SELECT * FROM ${messages} WHERE id = $1`,
     events: `SELECT message_id, at, kind, detail FROM ${events} WHERE message_id = $1 ORDER BY seq`,
     countByState: `SELECT state, count(*) AS n FROM ${messages} GROUP BY state`,
@@ -393,7 +446,7 @@ export class PostgresStore implements Store {
   }
 
   async #commitInserts(batches: readonly (readonly NewMessage[])[]): Promise<Settled<undefined>[]> {
-    const cols: unknown[][] = Array.from({ length: 27 }, () => []);
+    const cols: unknown[][] = Array.from({ length: 28 }, () => []);
     for (const msgs of batches) {
       for (const m of msgs) {
         const row = [
@@ -424,6 +477,7 @@ export class PostgresStore implements Store {
           m.originNode,
           m.originSession,
           initialState(m),
+          m.failover !== undefined && m.failover.length > 0 ? m.failover.join(',') : null,
         ];
         for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
       }
@@ -436,7 +490,16 @@ export class PostgresStore implements Store {
     this.#check();
     checkClaim(req);
     if (req.targets.length === 0) return [];
-    const plan = new FairClaimPlan(req.targets, req.limit, this.#turn++);
+    const accounts = await this.#pool.query<{ target: string; account: string }>({
+      name: `${this.#tag}_accounts_of`,
+      text: this.#sql.accountsOf,
+      values: [[...new Set(req.targets)]],
+    });
+    const plan = new FairClaimPlan(
+      accounts.rows.map((r) => unitKey(r.target, r.account)),
+      req.limit,
+      this.#turn++,
+    );
     for (let quotas = plan.next(); quotas !== undefined; quotas = plan.next()) {
       plan.record(await this.#claimPass(quotas, req));
     }
@@ -447,7 +510,14 @@ export class PostgresStore implements Store {
     const res = await this.#pool.query<MessageRow>({
       name: `${this.#tag}_claim`,
       text: this.#sql.claim,
-      values: [quotas.map(([t]) => t), quotas.map(([, q]) => q), req.now, req.owner, req.now + req.leaseMs],
+      values: [
+        quotas.map(([u]) => unitParts(u)[0]),
+        quotas.map(([, q]) => q),
+        req.now,
+        req.owner,
+        req.now + req.leaseMs,
+        quotas.map(([u]) => unitParts(u)[1]),
+      ],
     });
     return res.rows.map(rowToMessage);
   }
@@ -518,6 +588,43 @@ export class PostgresStore implements Store {
     if (this.#events) values.push(at);
     const res = await this.#pool.query<{ n: string }>({ name: `${this.#tag}_release`, text: this.#sql.release, values });
     return Number(res.rows[0]?.n ?? 0);
+  }
+
+  async reroute(id: string, target: string, failover: readonly string[], at: number, owner: string | null): Promise<boolean> {
+    this.#check();
+    const values: unknown[] = [id, target, failover.length > 0 ? failover.join(',') : null, owner, this.#channel];
+    if (this.#events) values.push(at, detail.rerouted(target, failover));
+    const res = await this.#pool.query({ name: `${this.#tag}_reroute`, text: this.#sql.reroute, values });
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async failoverAll(target: string, at: number): Promise<Record<string, number>> {
+    this.#check();
+    const res = await this.#pool.query<{ target: string; n: string }>({
+      name: `${this.#tag}_failover_all`,
+      text: this.#sql.failoverAll,
+      values: [target, at, this.#channel],
+    });
+    return Object.fromEntries(res.rows.map((r) => [r.target, Number(r.n)]));
+  }
+
+  async markForwarded(id: string, remoteId: string, until: number, owner: string, at: number): Promise<boolean> {
+    this.#check();
+    const values: unknown[] = [id, remoteId, until, owner];
+    if (this.#events) values.push(at, detail.forwarded(remoteId, owner));
+    const res = await this.#pool.query({ name: `${this.#tag}_forward`, text: this.#sql.forward, values });
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async findForwarded(target: string, remoteId: string): Promise<StoredMessage | undefined> {
+    this.#check();
+    const res = await this.#pool.query<MessageRow>({
+      name: `${this.#tag}_find_forwarded`,
+      text: this.#sql.findForwarded,
+      values: [target, remoteId],
+    });
+    const row = res.rows[0];
+    return row === undefined ? undefined : rowToMessage(row);
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {
@@ -691,6 +798,7 @@ export class PostgresStore implements Store {
     if (q.state !== undefined) add((p) => `state = ${p}`, q.state);
     if (q.from !== undefined) add((p) => `submitted_at >= ${p}`, q.from);
     if (q.to !== undefined) add((p) => `submitted_at < ${p}`, q.to);
+    if (q.target !== undefined) add((p) => `target = ${p}`, q.target);
     values.push(q.limit);
     const text = `SELECT * FROM ${this.#sql.messages}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
       ORDER BY submitted_at DESC, id DESC LIMIT $${values.length}`;

@@ -34,6 +34,8 @@ import {
   PURGE_CHUNK,
   type Quota,
   rowToMessage,
+  unitKey,
+  unitParts,
 } from '../common.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
@@ -97,6 +99,11 @@ interface Statements {
   get: Database.Statement;
   events: Database.Statement;
   claim: Database.Statement;
+  accountsOf: Database.Statement;
+  reroute: Database.Statement;
+  failoverAll: Database.Statement;
+  forward: Database.Statement;
+  findForwarded: Database.Statement;
   markFinal: Database.Statement;
   retry: Database.Statement;
   release: Database.Statement;
@@ -225,6 +232,7 @@ export class SqliteStore implements Store {
           initialState(m),
           m.scheduleAt,
           m.scheduleAt,
+          m.failover !== undefined && m.failover.length > 0 ? m.failover.join(',') : null,
         );
         if (this.#events) st.insertEvent.run(m.id, m.submittedAt, EventKind.ACCEPTED, detail.accepted(m));
         this.#notifyAfterCommit.add(m.target);
@@ -241,7 +249,11 @@ export class SqliteStore implements Store {
     return this.#write(() => {
       const st = this.#stmts();
       const until = req.now + req.leaseMs;
-      const plan = new FairClaimPlan(req.targets, req.limit, turn);
+      const units: string[] = [];
+      for (const target of new Set(req.targets)) {
+        for (const r of st.accountsOf.all({ t: target }) as { account: string }[]) units.push(unitKey(target, r.account));
+      }
+      const plan = new FairClaimPlan(units, req.limit, turn);
       for (let quotas = plan.next(); quotas !== undefined; quotas = plan.next()) {
         plan.record(this.#claimPass(st, quotas, req, until));
       }
@@ -251,8 +263,9 @@ export class SqliteStore implements Store {
 
   #claimPass(st: Statements, quotas: readonly Quota[], req: ClaimRequest, until: number): StoredMessage[] {
     const out: StoredMessage[] = [];
-    for (const [target, quota] of quotas) {
-      const rows = st.claim.all(req.owner, until, until, target, req.now, req.now, quota) as MessageRow[];
+    for (const [unit, quota] of quotas) {
+      const [target, account] = unitParts(unit);
+      const rows = st.claim.all(req.owner, until, until, target, account, req.now, req.now, quota) as MessageRow[];
       for (const row of rows) {
         const m = rowToMessage(row);
         if (this.#events) st.insertEvent.run(m.id, req.now, EventKind.ATTEMPT, detail.attempt(req.owner, m.attempts + 1));
@@ -306,6 +319,44 @@ export class SqliteStore implements Store {
       }
       return n;
     });
+  }
+
+  async reroute(id: string, target: string, failover: readonly string[], at: number, owner: string | null): Promise<boolean> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const applied = st.reroute.run(target, failover.length > 0 ? failover.join(',') : null, id, owner, owner).changes > 0;
+      if (!applied) return false;
+      if (this.#events) st.insertEvent.run(id, at, EventKind.REROUTED, detail.rerouted(target, failover));
+      this.#notifyAfterCommit.add(target);
+      return true;
+    });
+  }
+
+  async failoverAll(target: string, at: number): Promise<Record<string, number>> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const out: Record<string, number> = {};
+      for (const r of st.failoverAll.all({ t: target, at }) as { id: string; target: string; failover: string | null }[]) {
+        out[r.target] = (out[r.target] ?? 0) + 1;
+        if (this.#events) st.insertEvent.run(r.id, at, EventKind.REROUTED, detail.rerouted(r.target, r.failover?.split(',') ?? []));
+        this.#notifyAfterCommit.add(r.target);
+      }
+      return out;
+    });
+  }
+
+  async markForwarded(id: string, remoteId: string, until: number, owner: string, at: number): Promise<boolean> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const applied = st.forward.run(remoteId, until, until, id, owner).changes > 0;
+      if (applied && this.#events) st.insertEvent.run(id, at, EventKind.FORWARDED, detail.forwarded(remoteId, owner));
+      return applied;
+    });
+  }
+
+  async findForwarded(target: string, remoteId: string): Promise<StoredMessage | undefined> {
+    const row = this.#stmts().findForwarded.get(target, remoteId) as MessageRow | undefined;
+    return row === undefined ? undefined : rowToMessage(row);
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {
@@ -376,8 +427,8 @@ export class SqliteStore implements Store {
     const st = this.#stmts();
     let min: number | undefined;
     for (const target of new Set(targets)) {
-      // One MIN() per target: SQLite answers each from the end of the messages_due index.
-      const row = st.nextDue.get(target) as { d: number | null };
+      // Index seeks only: one per account with messages for the target (see the statement).
+      const row = st.nextDue.get({ t: target }) as { d: number | null };
       if (row.d !== null && (min === undefined || row.d < min)) min = row.d;
     }
     return min;
@@ -471,6 +522,10 @@ export class SqliteStore implements Store {
       where.push('submitted_at < ?');
       params.push(q.to);
     }
+    if (q.target !== undefined) {
+      where.push('target = ?');
+      params.push(q.target);
+    }
     const sql = `SELECT * FROM messages${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY submitted_at DESC, id DESC LIMIT ?`;
     params.push(q.limit);
     this.#stmts();
@@ -561,19 +616,41 @@ function prepare(db: Database.Database): Statements {
         id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
         service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
         tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
-        next_attempt_at, due_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        next_attempt_at, due_at, failover)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertEvent: p('INSERT INTO events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)'),
     get: p('SELECT * FROM messages WHERE id = ?'),
     events: p('SELECT message_id, at, kind, detail FROM events WHERE message_id = ? ORDER BY seq'),
-    // The sub-select walks messages_due (target, due_at, priority DESC) in order and stops at
-    // the quota; the claimed row's due_at moves to the lease end so nobody else sees it due.
+    // The sub-select walks messages_due (target, account, due_at, priority DESC) in order and
+    // stops at the quota; the claimed row's due_at moves to the lease end so nobody else sees
+    // it due. rowid (insertion order) breaks ties, so the parts of a long message keep theirs.
     claim: p(`UPDATE messages SET state = 'ENROUTE', lease_owner = ?, lease_until = ?, due_at = ?
       WHERE rowid IN (
         SELECT rowid FROM messages
-        WHERE target = ? AND ${PENDING_SQL} AND due_at <= ? AND expires_at > ?
-        ORDER BY due_at, priority DESC LIMIT ?)
+        WHERE target = ? AND account = ? AND ${PENDING_SQL} AND due_at <= ? AND expires_at > ?
+        ORDER BY due_at, priority DESC, rowid LIMIT ?)
       RETURNING *`),
+    // The accounts with pending messages for a target: one index seek per account (a loose
+    // index scan), never a walk over the messages themselves.
+    accountsOf: p(`WITH RECURSIVE a(account) AS (
+        SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL}
+        UNION ALL
+        SELECT (SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL} AND account > a.account)
+        FROM a WHERE a.account IS NOT NULL)
+      SELECT account FROM a WHERE account IS NOT NULL`),
+    reroute: p(`UPDATE messages SET target = ?, failover = ?, lease_owner = NULL, lease_until = 0,
+        due_at = MAX(schedule_at, next_attempt_at)
+      WHERE id = ? AND ${PENDING_SQL} AND (? IS NULL OR lease_owner = ?)`),
+    failoverAll: p(`UPDATE messages SET
+        target = CASE WHEN instr(failover, ',') > 0 THEN substr(failover, 1, instr(failover, ',') - 1) ELSE failover END,
+        failover = CASE WHEN instr(failover, ',') > 0 THEN substr(failover, instr(failover, ',') + 1) ELSE NULL END,
+        due_at = MAX(schedule_at, next_attempt_at)
+      WHERE target = @t AND ${PENDING_SQL} AND failover IS NOT NULL AND remote_id IS NULL AND lease_until <= @at
+      RETURNING id, target, failover`),
+    forward: p(`UPDATE messages SET remote_id = ?, next_attempt_at = ?, due_at = ?, attempts = attempts + 1,
+        lease_owner = NULL, lease_until = 0
+      WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}`),
+    findForwarded: p(`SELECT * FROM messages WHERE target = ? AND remote_id = ? AND ${PENDING_SQL}`),
     markFinal: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, attempts = attempts + 1,
         lease_owner = NULL, lease_until = 0
       WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}`),
@@ -597,7 +674,13 @@ function prepare(db: Database.Database): Statements {
         WHERE ${PENDING_SQL} AND expires_at <= ? AND lease_until <= ?
         ORDER BY expires_at LIMIT ?)
       RETURNING *`),
-    nextDue: p(`SELECT MIN(due_at) AS d FROM messages WHERE target = ? AND ${PENDING_SQL}`),
+    nextDue: p(`WITH RECURSIVE a(account) AS (
+        SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL}
+        UNION ALL
+        SELECT (SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL} AND account > a.account)
+        FROM a WHERE a.account IS NOT NULL)
+      SELECT MIN((SELECT MIN(due_at) FROM messages WHERE target = @t AND account = a.account AND ${PENDING_SQL})) AS d
+      FROM a WHERE a.account IS NOT NULL`),
     countByState: p('SELECT state, COUNT(*) AS n FROM messages GROUP BY state'),
     queueDepth: p(`SELECT target, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY target`),
     pendingCount: p(`SELECT COUNT(*) AS n FROM messages WHERE account = ? AND ${PENDING_SQL}`),

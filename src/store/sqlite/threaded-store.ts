@@ -230,6 +230,19 @@ export class ThreadedSqliteStore implements Store {
   leasedTo(owner: string): Promise<string[]> {
     return this.#call('leasedTo', [owner]);
   }
+  reroute(id: string, target: string, failover: readonly string[], at: number, owner: string | null): Promise<boolean> {
+    return this.#call('reroute', [id, target, failover, at, owner]);
+  }
+  failoverAll(target: string, at: number): Promise<Record<string, number>> {
+    return this.#call('failoverAll', [target, at]);
+  }
+  markForwarded(id: string, remoteId: string, until: number, owner: string, at: number): Promise<boolean> {
+    return this.#call('markForwarded', [id, remoteId, until, owner, at]);
+  }
+  findForwarded(target: string, remoteId: string): Promise<StoredMessage | undefined> {
+    return this.#call('findForwarded', [target, remoteId]);
+  }
+
   purgeFinished(before: number): Promise<number> {
     return this.#call('purgeFinished', [before]);
   }
