@@ -37,11 +37,13 @@
  */
 
 import type { DeliveryTarget, Outcome } from '../delivery/target.js';
+import { EsmClass } from '../pdu/constants.js';
 import { PrefixTable } from '../routing/prefix-table.js';
 import { addrString, ConfigKeyError, checkKeys, isObj, mapping, num, oneOrMany } from '../routing/validate.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { systemClock } from '../session/clock.js';
 import { encodeText } from '../sm/encoding.js';
+import { SplitMethod, splitEncoded } from '../sm/split.js';
 import type { Address, FailedState, StoredMessage } from '../store/types.js';
 import { fillPattern, hash32, type Random, seededRandom } from '../util/random.js';
 
@@ -330,26 +332,38 @@ export class SimulatedNetwork implements DeliveryTarget {
     this.#offUntil.delete(addr);
   }
 
-  /** Originates one MO message into the sink; resolves with the id the core gave it. */
+  /**
+   * Originates one MO message into the sink (a text longer than one SMS as concatenated parts,
+   * as a handset sends it); resolves with the id the core gave it (of the first part).
+   */
   async originateMo(input: MoInput): Promise<string> {
     const sink = this.#moSink;
     if (sink === undefined) throw new Error('the simulated network has no MO sink');
     if ((input.text === undefined) === (input.payload === undefined)) throw new RangeError('give either text or payload');
-    let payload: Buffer;
-    let dataCoding: number;
+    const source = addressOf(input.from);
+    const destination = addressOf(input.to);
     const esmClass = input.esmClass ?? 0;
+    // A handset sends a text longer than one SMS as concatenated parts (UDH, 8-bit reference).
+    const parts: { payload: Buffer; esmClass: number }[] = [];
+    let dataCoding: number;
     if (input.text !== undefined) {
       const enc = encodeText(input.text, input.dataCoding);
-      payload = enc.bytes;
       dataCoding = enc.dataCoding;
+      for (const seg of splitEncoded(enc.bytes, enc.dataCoding, { method: SplitMethod.Udh8 }).segments) {
+        parts.push({ payload: seg.shortMessage, esmClass: seg.esmClassUdhi ? esmClass | EsmClass.Udhi : esmClass });
+      }
     } else {
-      payload = input.payload!;
+      parts.push({ payload: input.payload!, esmClass });
       dataCoding = input.dataCoding ?? 0x04;
     }
     try {
-      const id = await sink({ source: addressOf(input.from), destination: addressOf(input.to), dataCoding, esmClass, payload });
+      let first: string | undefined;
+      for (const part of parts) {
+        const id = await sink({ source, destination, dataCoding, esmClass: part.esmClass, payload: part.payload });
+        first ??= id;
+      }
       this.stats.moOriginated++;
-      return id;
+      return first!;
     } catch (err) {
       this.stats.moFailed++;
       throw err;

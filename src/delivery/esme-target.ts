@@ -4,12 +4,13 @@
  * reference §9.4 case 50 says.
  */
 import { CommandStatusError, ResponseTimeoutError, SessionClosedError } from '../errors.js';
-import { CommandStatus, EsmClass, InterfaceVersion } from '../pdu/constants.js';
+import { CommandStatus, EsmClass, InterfaceVersion, TlvTag } from '../pdu/constants.js';
 import { decodeTlvs } from '../pdu/decode.js';
 import type { BodyOf, ShortMessageBody, Tlvs } from '../pdu/types.js';
 import type { Session } from '../session/session.js';
 import type { StoredMessage } from '../store/types.js';
 import type { DeliveryTarget, Outcome } from './target.js';
+import { hash32 } from '../util/random.js';
 
 const S = CommandStatus;
 const EMPTY = Buffer.alloc(0);
@@ -93,6 +94,20 @@ export function outcomeOfError(err: unknown): Outcome {
   return { kind: 'retry', errorCode: S.ESME_RSYSERR };
 }
 
+/** A part of a concatenated message: a UDH (UDHI set) or the SAR TLVs. */
+export function isConcatenated(m: StoredMessage): boolean {
+  if ((m.esmClass & EsmClass.Udhi) !== 0) return true;
+  return m.tlvs !== null && m.tlvs.length > 0 && hasSar(m.tlvs);
+}
+
+/** Whether encoded TLVs hold sar_msg_ref_num (tag 0x020C), walking tags without decoding values. */
+function hasSar(tlvs: Buffer): boolean {
+  for (let p = 0; p + 4 <= tlvs.length; p += 4 + tlvs.readUInt16BE(p + 2)) {
+    if (tlvs.readUInt16BE(p) === TlvTag.sar_msg_ref_num) return true;
+  }
+  return false;
+}
+
 export class EsmeTarget implements DeliveryTarget {
   readonly #sessions: () => Session[];
   #next = 0;
@@ -126,8 +141,24 @@ export class EsmeTarget implements DeliveryTarget {
     return undefined;
   }
 
+  /**
+   * The parts of a long message go over one session (chosen by their addresses), so they
+   * arrive in the order they were claimed; with TCP under each session, order on one session
+   * is order of arrival. Falls back to round-robin when that session is full.
+   */
+  #pickFor(m: StoredMessage): Session | undefined {
+    if (isConcatenated(m)) {
+      const list = this.#sessions();
+      if (list.length > 0) {
+        const s = list[hash32(m.source.addr, hash32(m.destination.addr)) % list.length]!;
+        if (s.canDeliver && s.outstanding < s.windowSize) return s;
+      }
+    }
+    return this.#pick();
+  }
+
   async deliver(m: StoredMessage): Promise<Outcome> {
-    const session = this.#pick();
+    const session = this.#pickFor(m);
     if (session === undefined) return { kind: 'unavailable' };
     try {
       await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), { wait: false });
