@@ -179,7 +179,7 @@ function validateField(field: Field, v: unknown, key: string, ctx: Context): unk
     case 'strings': {
       if (v === undefined) {
         if (field.required) throw new ConfigError(key, 'is required');
-        return undefined;
+        return field.default === undefined ? undefined : [...field.default];
       }
       if (field.oneOrMany && !Array.isArray(v)) return [str(v, key)];
       if (!Array.isArray(v)) throw new ConfigError(key, 'must be a list');

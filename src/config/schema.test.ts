@@ -53,6 +53,7 @@ test('every default of the schema is what validation fills in', () => {
   };
   walk(SCHEMA, c, '');
   assert.ok(checked >= 25, `only ${checked} defaults checked`);
+  assert.deepEqual((c['accounts'] as { addresses: string[] }[])[0]!.addresses, [], 'addresses default to none');
   assert.equal((c['store'] as { sqlite: { path: string } }).sqlite.path, '/srv/data/smsc.db');
 });
 

@@ -50,6 +50,7 @@ export interface BooleanField extends Base {
 /** A list of strings; with `oneOrMany` a single string is accepted too. */
 export interface StringsField extends Base {
   type: 'strings';
+  default?: readonly string[];
   oneOrMany?: boolean;
   maxLength?: number;
 }
@@ -231,7 +232,7 @@ const account: SectionField = {
     passwordHash: { type: 'string', secret: true, description: 'Instead of password: `scrypt$<salt>$<hash>`.' },
     addresses: {
       type: 'strings',
-      defaultText: 'none',
+      default: [],
       description: "Addresses (exact) and prefixes (ending in `*`) this account owns: MT to them is delivered to it; it may send from them.",
     },
     allowedIps: { type: 'strings', defaultText: 'any', description: 'Binds are accepted only from these addresses / CIDR ranges.' },
@@ -288,6 +289,7 @@ const moRule: SectionField = {
 const routes: SectionField = {
   type: 'section',
   parsedBy: 'src/routing/parse.ts',
+  defaultText: 'no routes',
   description: 'Where MT goes when no account owns the destination, and which account gets MO. Reloaded on SIGHUP.',
   keys: {
     noRouteStatus: {
