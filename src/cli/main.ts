@@ -30,6 +30,7 @@ Commands:
   listen   receive as an ESME      smsc listen --port 2775 --system-id bob --password pw [--type transceiver]
   mo       a handset sends MO      smsc mo --token T --from 447700900123 --to 2000 --text "hi"
   pdu      decode/encode PDUs      smsc pdu decode 00000010000000150000000000000001
+  config   validate a config       smsc config check smsc.yaml
 
 Run 'smsc <command> --help' for a command's options and examples.`,
   start: `smsc start [--config FILE]
@@ -258,6 +259,11 @@ async function main(argv: string[]): Promise<void> {
     case 'start': {
       const { startCommand } = await import('./start.js');
       await startCommand(rest, HELP['start']!);
+      return;
+    }
+    case 'config': {
+      const { configCommand } = await import('./config-check.js');
+      configCommand(rest);
       return;
     }
     case undefined:

@@ -18,7 +18,8 @@ function newPassword(): string {
   return [...randomBytes(8)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
-function writeDemoConfig(file: string): { alice: string; bob: string; token: string } {
+/** Writes the demo config of the first start (exported for the test that it validates). */
+export function writeDemoConfig(file: string): { alice: string; bob: string; token: string } {
   const alice = newPassword();
   const bob = newPassword();
   const token = randomBytes(18).toString('base64url');

@@ -1,22 +1,16 @@
 /**
- * The SMSC configuration: one YAML file, validated at start against one schema; every error
- * names the key and the reason. Defaults live beside each key with its unit.
+ * The SMSC configuration: one YAML file plus `SMSC_*` environment overrides, validated at
+ * start against one schema (schema.ts, which also generates docs/config-reference.md); every
+ * error names the key and the reason.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { applyEnv, type EnvOverride } from './env.js';
+import { ConfigError } from './errors.js';
+import { type Field, isObj, type ListField, type Obj, SCHEMA, type SectionField } from './schema.js';
 
-/** A config key that is missing, of the wrong type or out of range. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  readonly code = 'SMSC_ERR_CONFIG';
-  /** Dotted path of the offending key, e.g. `accounts[0].password`. */
-  readonly key: string;
-  constructor(key: string, reason: string) {
-    super(`config key '${key}': ${reason}`);
-    this.key = key;
-  }
-}
+export { ConfigError };
 
 export interface ListenerConfig {
   host: string;
@@ -85,166 +79,184 @@ export interface Config {
   [key: string]: unknown;
 }
 
-type Obj = Record<string, unknown>;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+export type { EnvOverride };
+
+interface Context {
+  baseDir: string;
 }
 
-class Reader {
-  readonly obj: Obj;
-  readonly path: string;
-  constructor(obj: Obj, path: string) {
-    this.obj = obj;
-    this.path = path;
+function keyOf(path: string, k: string): string {
+  return path === '' ? k : `${path}.${k}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
   }
-  #key(k: string): string {
-    return this.path === '' ? k : `${this.path}.${k}`;
+  return prev[b.length]!;
+}
+
+/** The known key an unknown one was probably meant to be. */
+function nearest(k: string, known: readonly string[]): string | undefined {
+  const norm = (s: string) => s.replace(/[_-]/g, '').toLowerCase();
+  return known.find((a) => norm(a) === norm(k)) ?? known.find((a) => k.length >= 4 && editDistance(a.toLowerCase(), k.toLowerCase()) <= 2);
+}
+
+/**
+ * Unknown keys are errors (typos must not be ignored silently). At the root, keys unlike any
+ * known one are kept as given (sections of later issues); near misses (`acounts`) are errors.
+ */
+function checkKeys(section: SectionField, obj: Obj, path: string): void {
+  const known = Object.keys(section.keys);
+  for (const k of Object.keys(obj)) {
+    if (Object.hasOwn(section.keys, k)) continue;
+    const hint = nearest(k, known);
+    if (path === '' && hint === undefined) continue;
+    throw new ConfigError(keyOf(path, k), hint === undefined ? `unknown key (known: ${known.join(', ')})` : `unknown key (did you mean '${hint}'?)`);
   }
-  str(k: string, def?: string): string {
-    const v = this.obj[k];
-    if (v === undefined) {
-      if (def === undefined) throw new ConfigError(this.#key(k), 'is required');
-      return def;
+}
+
+function validateSection(section: SectionField, obj: Obj, path: string, ctx: Context): Obj {
+  checkKeys(section, obj, path);
+  const out: Obj = path === '' ? { ...obj } : {};
+  for (const [k, field] of Object.entries(section.keys)) {
+    // Sections with their own parser are kept as given; the SMSC validates them at start.
+    if ((field.type === 'section' || field.type === 'named') && field.parsedBy !== undefined) continue;
+    const v = validateField(field, obj[k], keyOf(path, k), ctx);
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  section.check?.(out, path);
+  return out;
+}
+
+function validateList(field: ListField, v: unknown, key: string, ctx: Context): Obj[] {
+  const items = v ?? field.default ?? [];
+  if (!Array.isArray(items)) throw new ConfigError(key, 'must be a list');
+  const seen = new Set<unknown>();
+  return items.map((item: unknown, i) => {
+    const ik = `${key}[${i}]`;
+    if (!isObj(item)) throw new ConfigError(ik, 'must be a mapping');
+    const out = validateSection(field.item, item, ik, ctx);
+    if (field.uniqueKey !== undefined) {
+      const u = out[field.uniqueKey];
+      if (seen.has(u)) throw new ConfigError(`${ik}.${field.uniqueKey}`, `'${String(u)}' is defined twice`);
+      seen.add(u);
     }
-    if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(this.#key(k), 'must be a string');
-    return String(v);
-  }
-  optStr(k: string): string | undefined {
-    return this.obj[k] === undefined ? undefined : this.str(k);
-  }
-  int(k: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-    const v = this.obj[k] ?? def;
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(this.#key(k), 'must be an integer');
-    if (v < min || v > max) throw new ConfigError(this.#key(k), `must be between ${min} and ${max}`);
-    return v;
-  }
-  strList(k: string): string[] | undefined {
-    const v = this.obj[k];
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v)) throw new ConfigError(this.#key(k), 'must be a list');
-    return v.map((x, i) => {
-      if (typeof x !== 'string' && typeof x !== 'number') throw new ConfigError(`${this.#key(k)}[${i}]`, 'must be a string');
-      return String(x);
-    });
-  }
-  sub(k: string, required = false): Reader | undefined {
-    const v = this.obj[k];
-    if (v === undefined || v === null) {
-      if (required) throw new ConfigError(this.#key(k), 'is required');
-      return undefined;
+    return out;
+  });
+}
+
+function str(v: unknown, key: string): string {
+  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(key, 'must be a string');
+  return String(v);
+}
+
+/** The validated value of one key, defaults filled; `undefined` = leave it out. */
+function validateField(field: Field, v: unknown, key: string, ctx: Context): unknown {
+  if (v === null) v = undefined; // `key:` with nothing after it
+  switch (field.type) {
+    case 'section': {
+      if (v === undefined) {
+        if (field.required) throw new ConfigError(key, 'is required');
+        if (field.optional) return undefined;
+        v = {};
+      }
+      if (!isObj(v)) throw new ConfigError(key, 'must be a mapping');
+      return validateSection(field, v, key, ctx);
     }
-    if (!isObj(v)) throw new ConfigError(this.#key(k), 'must be a mapping');
-    return new Reader(v, this.#key(k));
-  }
-  list(k: string): Reader[] {
-    const v = this.obj[k];
-    if (v === undefined) return [];
-    if (!Array.isArray(v)) throw new ConfigError(this.#key(k), 'must be a list');
-    return v.map((x, i) => {
-      if (!isObj(x)) throw new ConfigError(`${this.#key(k)}[${i}]`, 'must be a mapping');
-      return new Reader(x, `${this.#key(k)}[${i}]`);
-    });
+    case 'list':
+      if (v === undefined && field.required) throw new ConfigError(key, 'is required');
+      return validateList(field, v, key, ctx);
+    case 'named':
+    case 'any':
+      if (v === undefined && field.required) throw new ConfigError(key, 'is required');
+      return v;
+    case 'strings': {
+      if (v === undefined) {
+        if (field.required) throw new ConfigError(key, 'is required');
+        return field.default === undefined ? undefined : [...field.default];
+      }
+      if (field.oneOrMany && !Array.isArray(v)) return [str(v, key)];
+      if (!Array.isArray(v)) throw new ConfigError(key, 'must be a list');
+      return v.map((x: unknown, i) => str(x, `${key}[${i}]`));
+    }
+    case 'boolean':
+      v ??= field.default;
+      if (v === undefined) {
+        if (field.required) throw new ConfigError(key, 'is required');
+        return undefined;
+      }
+      if (typeof v !== 'boolean') throw new ConfigError(key, 'must be true or false');
+      return v;
+    case 'integer':
+    case 'number': {
+      v ??= field.default;
+      if (v === undefined) {
+        if (field.required) throw new ConfigError(key, 'is required');
+        return undefined;
+      }
+      const integer = field.type === 'integer';
+      if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+        throw new ConfigError(key, integer ? 'must be an integer' : 'must be a number');
+      }
+      const min = field.min ?? Number.NEGATIVE_INFINITY;
+      const max = field.max ?? Number.POSITIVE_INFINITY;
+      if (v < min || v > max) {
+        if (field.max === undefined) throw new ConfigError(key, `must be at least ${min}`);
+        throw new ConfigError(key, field.min === undefined ? `must be at most ${max}` : `must be between ${min} and ${max}`);
+      }
+      return v;
+    }
+    case 'string': {
+      v ??= field.default;
+      if (v === undefined) {
+        if (field.required) throw new ConfigError(key, 'is required');
+        return undefined;
+      }
+      const s = str(v, key);
+      if (field.maxLength !== undefined && s.length > field.maxLength) {
+        throw new ConfigError(key, `must be at most ${field.maxLength} characters${field.lengthNote === undefined ? '' : ` (${field.lengthNote})`}`);
+      }
+      if (field.oneOf !== undefined && !field.oneOf.includes(s)) throw new ConfigError(key, `must be one of ${field.oneOf.join(', ')}`);
+      if (field.path && s !== ':memory:') return resolve(ctx.baseDir, s);
+      return s;
+    }
   }
 }
 
 /**
  * Validates a parsed config object and fills defaults. `baseDir` resolves relative paths
- * (store file, TLS files) against the config file's folder.
+ * (store file, TLS files) against the config file's folder. The `routes`, `connectors` and
+ * `network` sections are kept as given: the SMSC validates them at start (see
+ * src/cli/config-check.ts to validate them without starting).
  */
 export function validateConfig(raw: unknown, baseDir = process.cwd()): Config {
   if (!isObj(raw)) throw new ConfigError('(root)', 'must be a mapping');
-  const r = new Reader(raw, '');
-  const smpp = r.sub('smpp') ?? new Reader({}, 'smpp');
-  const listeners = smpp.list('listeners').map((l) => {
-    const tls = l.sub('tls');
-    const listener: ListenerConfig = { host: l.str('host', '127.0.0.1'), port: l.int('port', 2775, 0, 65535) };
-    if (tls !== undefined) listener.tls = { cert: resolve(baseDir, tls.str('cert')), key: resolve(baseDir, tls.str('key')) };
-    return listener;
-  });
-  if (listeners.length === 0) listeners.push({ host: '127.0.0.1', port: 2775 });
-
-  const store = r.sub('store') ?? new Reader({}, 'store');
-  const sqlite = store.sub('sqlite');
-  const postgres = store.sub('postgres');
-  if (sqlite !== undefined && postgres !== undefined) throw new ConfigError('store', 'give either sqlite or postgres, not both');
-  const delivery = r.sub('delivery') ?? new Reader({}, 'delivery');
-
-  const seen = new Set<string>();
-  const accounts = r.list('accounts').map((a) => {
-    const systemId = a.str('systemId');
-    if (systemId.length > 15) throw new ConfigError(`${a.path}.systemId`, 'must be at most 15 characters (SMPP system_id)');
-    if (seen.has(systemId)) throw new ConfigError(`${a.path}.systemId`, `'${systemId}' is defined twice`);
-    seen.add(systemId);
-    const password = a.optStr('password');
-    const passwordHash = a.optStr('passwordHash');
-    if (password === undefined && passwordHash === undefined) {
-      throw new ConfigError(`${a.path}.password`, 'is required (or passwordHash)');
-    }
-    if (password !== undefined && password.length > 8) {
-      throw new ConfigError(`${a.path}.password`, 'must be at most 8 characters (SMPP password)');
-    }
-    const outbind = a.sub('outbind');
-    const acc: AccountConfig = {
-      systemId,
-      addresses: a.strList('addresses') ?? [],
-      maxBinds: a.int('maxBinds', 4, 1, 10_000),
-      windowSize: a.int('windowSize', 10, 1, 10_000),
-      defaultValiditySeconds: a.int('defaultValiditySeconds', 48 * 3600, 1),
-      maxValiditySeconds: a.int('maxValiditySeconds', 7 * 24 * 3600, 1),
-      tps: a.int('tps', 0, 0),
-      maxQueued: a.int('maxQueued', 0, 0),
-    };
-    if (password !== undefined) acc.password = password;
-    if (passwordHash !== undefined) acc.passwordHash = passwordHash;
-    const ips = a.strList('allowedIps');
-    if (ips !== undefined) acc.allowedIps = ips;
-    const types = a.strList('allowedSystemTypes');
-    if (types !== undefined) acc.allowedSystemTypes = types;
-    if (outbind !== undefined) acc.outbind = { host: outbind.str('host'), port: outbind.int('port', 2775, 1, 65535) };
-    return acc;
-  });
-
-  const config: Config = {
-    ...raw,
-    nodeId: r.str('nodeId', 'n1'),
-    smpp: {
-      systemId: smpp.str('systemId', 'smsc'),
-      listeners,
-      maxConnections: smpp.int('maxConnections', 10_000, 1),
-      maxPduBytes: smpp.int('maxPduBytes', 65_536, 1024, 16 * 1024 * 1024),
-      windowSize: smpp.int('windowSize', 10, 1, 10_000),
-      responseTimeoutMs: smpp.int('responseTimeoutMs', 30_000, 1),
-      enquireLinkIntervalMs: smpp.int('enquireLinkIntervalMs', 30_000, 0),
-      inactivityTimeoutMs: smpp.int('inactivityTimeoutMs', 0, 0),
-      sessionInitTimeoutMs: smpp.int('sessionInitTimeoutMs', 10_000, 0),
-      drainTimeoutMs: smpp.int('drainTimeoutMs', 30_000, 0),
-      unknownSystemIdStatus: smpp.str('unknownSystemIdStatus', 'ESME_RINVSYSID'),
-      wrongPasswordStatus: smpp.str('wrongPasswordStatus', 'ESME_RINVPASWD'),
-    },
-    store: {
-      commitDelayMs: store.int('commitDelayMs', 2, 0, 1000),
-      retentionHours: store.int('retentionHours', 72, 0),
-    },
-    delivery: {
-      retryDelayMs: delivery.int('retryDelayMs', 10_000, 1),
-      maxRetryDelayMs: delivery.int('maxRetryDelayMs', 3_600_000, 1),
-      leaseMs: delivery.int('leaseMs', 60_000, 100),
-    },
-    accounts,
-  };
-  if (postgres !== undefined) config.store.postgres = { url: postgres.str('url') };
-  else {
-    const path = sqlite?.str('path', './data/smsc.db') ?? './data/smsc.db';
-    config.store.sqlite = { path: path === ':memory:' ? path : resolve(baseDir, path) };
+  const ctx = { baseDir };
+  const config = validateSection(SCHEMA, raw, '', ctx) as unknown as Config;
+  if (config.store.postgres === undefined && config.store.sqlite === undefined) {
+    const sqlite = SCHEMA.keys['store'] as SectionField;
+    config.store.sqlite = validateField(sqlite.keys['sqlite']!, {}, 'store.sqlite', ctx) as { path: string };
   }
-  const admin = r.sub('admin');
-  if (admin !== undefined) config.admin = { listen: admin.str('listen', '127.0.0.1:8775'), token: admin.str('token') };
   return config;
 }
 
-/** Reads, parses and validates a YAML config file. */
-export function loadConfig(file: string): Config {
+/** A loaded config and the environment variables that changed it. */
+export interface LoadedConfig {
+  config: Config;
+  overrides: EnvOverride[];
+}
+
+/**
+ * Reads and parses a YAML config file, applies the `SMSC_*` environment overrides (env.ts)
+ * and validates the result. An error caused by an override names the variable too.
+ */
+export function loadConfigWithOverrides(file: string, env: Readonly<Record<string, string | undefined>> = process.env): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -257,5 +269,18 @@ export function loadConfig(file: string): Config {
   } catch (err) {
     throw new ConfigError('(file)', `${file} is not valid YAML: ${(err as Error).message}`);
   }
-  return validateConfig(raw, dirname(resolve(file)));
+  if (!isObj(raw)) throw new ConfigError('(root)', 'must be a mapping');
+  const overrides = applyEnv(raw, env);
+  try {
+    return { config: validateConfig(raw, dirname(resolve(file))), overrides };
+  } catch (err) {
+    const o = err instanceof ConfigError ? overrides.find((x) => x.key === err.key) : undefined;
+    if (o !== undefined && err instanceof ConfigError) throw new ConfigError(err.key, `${err.reason} (value from environment variable ${o.variable})`);
+    throw err;
+  }
+}
+
+/** Reads, parses and validates a YAML config file, with the `SMSC_*` environment overrides. */
+export function loadConfig(file: string, env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  return loadConfigWithOverrides(file, env).config;
 }

@@ -1,0 +1,482 @@
+/**
+ * The one description of the config file: every key with its type, default, unit, range and
+ * meaning. Validation (config.ts), environment overrides (env.ts) and the generated reference
+ * (reference.ts → docs/config-reference.md) all read it. Pure data plus small checks; no I/O.
+ *
+ * Sections marked `parsedBy` (routes, connectors, network) are described here for the
+ * documentation and the environment overrides; their values are validated by the named
+ * parser when the SMSC starts. test/config/sections.test.ts keeps the two in step.
+ */
+
+import { ConfigError } from './errors.js';
+
+export type Obj = Record<string, unknown>;
+
+/** What every key has. */
+interface Base {
+  description: string;
+  /** Absent is an error. */
+  required?: boolean;
+  /** Shown instead of the default value (a computed or conditional default). */
+  defaultText?: string;
+}
+
+export interface NumberField extends Base {
+  type: 'integer' | 'number';
+  default?: number;
+  min?: number;
+  max?: number;
+  unit?: string;
+}
+
+export interface StringField extends Base {
+  type: 'string';
+  default?: string;
+  maxLength?: number;
+  /** Why the length is limited, e.g. `SMPP system_id`. */
+  lengthNote?: string;
+  oneOf?: readonly string[];
+  /** A file path: relative ones are resolved against the config file's folder (`:memory:` is kept). */
+  path?: boolean;
+  /** Not printed in summaries. */
+  secret?: boolean;
+}
+
+export interface BooleanField extends Base {
+  type: 'boolean';
+  default?: boolean;
+}
+
+/** A list of strings; with `oneOrMany` a single string is accepted too. */
+export interface StringsField extends Base {
+  type: 'strings';
+  default?: readonly string[];
+  oneOrMany?: boolean;
+  maxLength?: number;
+}
+
+/** A value of a shape too varied for the types above, described in words (parsed elsewhere). */
+export interface AnyField extends Base {
+  type: 'any';
+  typeText: string;
+  /** How an environment variable's text becomes the value; without it the key cannot be set from the environment. */
+  fromEnv?: (text: string) => unknown;
+}
+
+export interface SectionField extends Base {
+  type: 'section';
+  keys: Record<string, Field>;
+  /** Absent stays absent (no defaults filled). */
+  optional?: boolean;
+  /** Validated by this parser at start (documented here only). */
+  parsedBy?: string;
+  /** Checks across keys, on the validated value. @throws ConfigError */
+  check?: (value: Obj, path: string) => void;
+}
+
+export interface ListField extends Base {
+  type: 'list';
+  item: SectionField;
+  /** Items used when the key is absent (validated like given ones). */
+  default?: readonly Obj[];
+  /** This key of the items must not repeat. */
+  uniqueKey?: string;
+}
+
+/** A mapping of names chosen by the operator to sections, the section chosen by a `type` key. */
+export interface NamedField extends Base {
+  type: 'named';
+  parsedBy?: string;
+  nameText: string;
+  variants: Record<string, SectionField>;
+}
+
+export type Field = NumberField | StringField | BooleanField | StringsField | AnyField | SectionField | ListField | NamedField;
+
+export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+const statusFromEnv = (text: string): unknown => (/^\d+$/.test(text) ? Number(text) : text);
+
+// ---- sections validated by src/config/config.ts ---------------------------------------------
+
+const listener: SectionField = {
+  type: 'section',
+  description: 'An SMPP listener.',
+  keys: {
+    host: { type: 'string', default: '127.0.0.1', description: 'Address to listen on (`0.0.0.0` = every interface).' },
+    port: { type: 'integer', default: 2775, min: 0, max: 65535, description: 'TCP port; 0 picks a free port.' },
+    tls: {
+      type: 'section',
+      optional: true,
+      description: 'Serve SMPP over TLS on this listener.',
+      keys: {
+        cert: { type: 'string', required: true, path: true, description: 'PEM certificate chain file.' },
+        key: { type: 'string', required: true, path: true, description: 'PEM private key file.' },
+      },
+    },
+  },
+};
+
+const smpp: SectionField = {
+  type: 'section',
+  description: 'The SMPP server: listeners, timers and limits of the sessions.',
+  keys: {
+    systemId: { type: 'string', default: 'smsc', description: 'Our system_id in bind responses.' },
+    listeners: {
+      type: 'list',
+      item: listener,
+      default: [{}],
+      defaultText: 'one listener on 127.0.0.1:2775',
+      description: 'Several at once are fine (e.g. plain and TLS).',
+    },
+    maxConnections: { type: 'integer', default: 10_000, min: 1, description: 'Open SMPP connections over all listeners.' },
+    maxPduBytes: {
+      type: 'integer',
+      default: 65_536,
+      min: 1024,
+      max: 16 * 1024 * 1024,
+      unit: 'bytes',
+      description: 'Larger command_length: generic_nack ESME_RINVCMDLEN and the connection is closed.',
+    },
+    windowSize: { type: 'integer', default: 10, min: 1, max: 10_000, description: 'deliver_sm outstanding per session (accounts may override).' },
+    responseTimeoutMs: { type: 'integer', default: 30_000, min: 1, unit: 'ms', description: 'response_timer: wait this long for a response PDU.' },
+    enquireLinkIntervalMs: {
+      type: 'integer',
+      default: 30_000,
+      min: 0,
+      unit: 'ms',
+      description: 'enquire_link_timer: idle time before we probe the peer (0 = off).',
+    },
+    inactivityTimeoutMs: {
+      type: 'integer',
+      default: 0,
+      min: 0,
+      unit: 'ms',
+      description: 'inactivity_timer: unbind after this long without traffic (0 = off).',
+    },
+    sessionInitTimeoutMs: { type: 'integer', default: 10_000, min: 0, unit: 'ms', description: 'session_init_timer: close connections that do not bind.' },
+    drainTimeoutMs: { type: 'integer', default: 30_000, min: 0, unit: 'ms', description: 'Drop a peer that takes none of our bytes for this long.' },
+    unknownSystemIdStatus: {
+      type: 'string',
+      default: 'ESME_RINVSYSID',
+      description: "command_status of the bind answer for an unknown system_id (ESME_RBINDFAIL is the spec's intent).",
+    },
+    wrongPasswordStatus: { type: 'string', default: 'ESME_RINVPASWD', description: 'command_status of the bind answer for a wrong password.' },
+  },
+};
+
+const store: SectionField = {
+  type: 'section',
+  description: 'Where messages are kept: SQLite (one node) or PostgreSQL (clusters), not both.',
+  keys: {
+    sqlite: {
+      type: 'section',
+      optional: true,
+      defaultText: 'used when postgres is absent',
+      description: 'The embedded store: one file, WAL, durable commits.',
+      keys: {
+        path: { type: 'string', default: './data/smsc.db', path: true, description: 'Database file (`:memory:` for a throw-away store).' },
+      },
+    },
+    postgres: {
+      type: 'section',
+      optional: true,
+      description: 'PostgreSQL, for clusters.',
+      keys: {
+        url: { type: 'string', required: true, secret: true, description: 'Connection URL, e.g. `postgres://smsc:secret@127.0.0.1:5432/smsc`.' },
+      },
+    },
+    commitDelayMs: { type: 'integer', default: 2, min: 0, max: 1000, unit: 'ms', description: 'Submits arriving within this long share one commit.' },
+    retentionHours: { type: 'integer', default: 72, min: 0, unit: 'hours', description: 'Finished messages are purged after this long.' },
+  },
+  check(value, path) {
+    if (value['sqlite'] !== undefined && value['postgres'] !== undefined) throw new ConfigError(path, 'give either sqlite or postgres, not both');
+  },
+};
+
+const delivery: SectionField = {
+  type: 'section',
+  description: 'Store and forward: retries of temporary failures.',
+  keys: {
+    retryDelayMs: { type: 'integer', default: 10_000, min: 1, unit: 'ms', description: 'First retry after a temporary failure; doubles per attempt.' },
+    maxRetryDelayMs: { type: 'integer', default: HOUR_MS, min: 1, unit: 'ms', description: 'Cap of the retry back-off.' },
+    leaseMs: { type: 'integer', default: 60_000, min: 100, unit: 'ms', description: 'A claimed message is due again after this long if its node dies.' },
+  },
+};
+
+const admin: SectionField = {
+  type: 'section',
+  optional: true,
+  description: 'The HTTP admin API, /metrics and the dashboard (off when absent).',
+  keys: {
+    listen: { type: 'string', default: '127.0.0.1:8775', description: 'host:port of the HTTP listener.' },
+    token: { type: 'string', required: true, secret: true, description: 'Bearer token of the API and the dashboard.' },
+  },
+};
+
+const account: SectionField = {
+  type: 'section',
+  description: 'An ESME account.',
+  keys: {
+    systemId: { type: 'string', required: true, maxLength: 15, lengthNote: 'SMPP system_id', description: 'The system_id it binds with; unique.' },
+    password: {
+      type: 'string',
+      maxLength: 8,
+      lengthNote: 'SMPP password',
+      secret: true,
+      defaultText: 'required unless passwordHash',
+      description: 'Bind password.',
+    },
+    passwordHash: { type: 'string', secret: true, description: 'Instead of password: `scrypt$<salt>$<hash>`.' },
+    addresses: {
+      type: 'strings',
+      default: [],
+      description: "Addresses (exact) and prefixes (ending in `*`) this account owns: MT to them is delivered to it; it may send from them.",
+    },
+    allowedIps: { type: 'strings', defaultText: 'any', description: 'Binds are accepted only from these addresses / CIDR ranges.' },
+    maxBinds: { type: 'integer', default: 4, min: 1, max: 10_000, description: 'Sessions at once, per bind type.' },
+    windowSize: { type: 'integer', default: 10, min: 1, max: 10_000, description: 'deliver_sm outstanding per session of this account.' },
+    allowedSystemTypes: { type: 'strings', defaultText: 'any', description: 'system_type values accepted in binds.' },
+    defaultValiditySeconds: { type: 'integer', default: 48 * 3600, min: 1, unit: 's', description: 'Validity when the submit gives none.' },
+    maxValiditySeconds: { type: 'integer', default: 7 * 24 * 3600, min: 1, unit: 's', description: 'Longest validity accepted; longer ones are capped.' },
+    tps: { type: 'integer', default: 0, min: 0, unit: 'submits/s', description: 'Submits per second accepted (excess: ESME_RTHROTTLED); 0 = no limit.' },
+    maxQueued: { type: 'integer', default: 0, min: 0, unit: 'messages', description: 'Pending messages before submits get ESME_RMSGQFUL; 0 = no limit.' },
+    outbind: {
+      type: 'section',
+      optional: true,
+      description: 'The SMSC connects out to this ESME and sends outbind.',
+      keys: {
+        host: { type: 'string', required: true, description: 'Host of the ESME.' },
+        port: { type: 'integer', default: 2775, min: 1, max: 65535, description: 'Port of the ESME.' },
+      },
+    },
+  },
+  check(value, path) {
+    if (value['password'] === undefined && value['passwordHash'] === undefined) throw new ConfigError(`${path}.password`, 'is required (or passwordHash)');
+  },
+};
+
+// ---- sections validated by their own parsers ------------------------------------------------
+
+const mtRule: SectionField = {
+  type: 'section',
+  description: 'An MT rule: every condition given must match; the first matching rule wins.',
+  keys: {
+    account: { type: 'strings', oneOrMany: true, description: 'Submitting account(s).' },
+    prefix: { type: 'strings', oneOrMany: true, description: 'Destination prefix(es); `""` matches every number.' },
+    regex: { type: 'string', description: 'Regular expression the destination must match.' },
+    source: { type: 'strings', oneOrMany: true, description: 'Source address pattern(s); a trailing `*` is a prefix.' },
+    serviceType: { type: 'strings', oneOrMany: true, maxLength: 5, description: 'service_type value(s).' },
+    dataCoding: { type: 'any', typeText: 'integer 0–255, or a list', description: 'data_coding value(s).' },
+    connector: { type: 'string', required: true, description: 'Connector the message goes to (`network` or a name under connectors).' },
+    failover: { type: 'strings', oneOrMany: true, description: 'Connectors tried in order when the first one fails.' },
+  },
+};
+
+const moRule: SectionField = {
+  type: 'section',
+  description: 'An MO rule: exactly one of match, prefix, regex.',
+  keys: {
+    match: { type: 'string', description: 'Exact destination (short code).' },
+    prefix: { type: 'string', description: 'Destination prefix.' },
+    regex: { type: 'string', description: 'Regular expression the destination must match.' },
+    account: { type: 'string', required: true, description: 'Account that receives the MO as deliver_sm.' },
+  },
+};
+
+const routes: SectionField = {
+  type: 'section',
+  parsedBy: 'src/routing/parse.ts',
+  defaultText: 'no routes',
+  description: 'Where MT goes when no account owns the destination, and which account gets MO. Reloaded on SIGHUP.',
+  keys: {
+    noRouteStatus: {
+      type: 'any',
+      typeText: 'command_status name or number',
+      defaultText: 'ESME_RINVDSTADR',
+      fromEnv: statusFromEnv,
+      description: 'submit_sm answer when no MT rule matches.',
+    },
+    mt: { type: 'list', item: mtRule, defaultText: 'none', description: 'Ordered MT rules.' },
+    mo: { type: 'list', item: moRule, defaultText: 'none', description: 'MO rules.' },
+  },
+};
+
+const networkRange: SectionField = {
+  type: 'section',
+  description: 'A number range and how its handsets behave.',
+  keys: {
+    prefix: { type: 'string', required: true, description: 'Number prefix (`""` = every number); unique.' },
+    latencyMs: { type: 'integer', default: 0, min: 0, max: DAY_MS, unit: 'ms', description: 'Base latency of a delivery attempt.' },
+    latencyJitterMs: {
+      type: 'integer',
+      default: 0,
+      min: 0,
+      max: DAY_MS,
+      unit: 'ms',
+      description: 'Random extra latency: uniform in [0, jitter) or exponential with this mean.',
+    },
+    latencyDistribution: { type: 'string', oneOf: ['uniform', 'exponential'], defaultText: 'uniform', description: 'Distribution of the extra latency.' },
+    successRatio: { type: 'number', default: 1, min: 0, max: 1, description: 'Fraction of attempts to a reachable handset that succeed.' },
+    failure: {
+      type: 'any',
+      typeText: 'failure name, or mapping name → weight',
+      defaultText: 'absent',
+      description: 'Cause of the failures: absent, unknown, busy, memoryFull, system, barred, teleservice, illegal.',
+    },
+    switchedOff: {
+      type: 'section',
+      optional: true,
+      description: 'Handsets switched off for whole periods.',
+      keys: {
+        ratio: { type: 'number', required: true, min: 0, max: 1, description: 'Probability that a handset is off in a period.' },
+        durationMs: { type: 'integer', required: true, min: 1, max: 365 * DAY_MS, unit: 'ms', description: 'Length of a period.' },
+      },
+    },
+  },
+};
+
+const networkKeys: Record<string, Field> = {
+  ranges: { type: 'list', item: networkRange, required: true, description: 'Number ranges (a non-empty list).' },
+  concurrency: { type: 'integer', default: 10_000, min: 1, max: 10_000_000, description: 'Delivery attempts in flight at once.' },
+  seed: { type: 'integer', min: 0, max: 0xffffffff, defaultText: 'random', description: 'Seed of the simulation (same seed, same behaviour).' },
+  mo: {
+    type: 'section',
+    optional: true,
+    description: 'Background MO generator: handsets sending MO at a steady rate.',
+    keys: {
+      ratePerSecond: { type: 'number', required: true, min: 0.001, max: 100_000, unit: 'messages/s', description: 'Rate of MO messages.' },
+      from: { type: 'strings', oneOrMany: true, required: true, description: 'Source patterns; every `x` becomes a random digit.' },
+      to: { type: 'strings', oneOrMany: true, required: true, description: 'Destinations; `x` patterns allowed.' },
+      text: { type: 'string', defaultText: 'MO {n}', description: 'Text; `{n}` is replaced by the sequence number.' },
+      total: { type: 'integer', min: 1, max: MAX_SAFE, defaultText: 'no end', description: 'Stop after this many messages.' },
+      maxInFlight: { type: 'integer', default: 100, min: 1, max: 1_000_000, description: 'MOs in flight; messages due beyond it are skipped.' },
+      tickMs: { type: 'integer', default: 100, min: 1, max: 60_000, unit: 'ms', description: 'Generator tick.' },
+    },
+  },
+};
+
+const network: SectionField = {
+  type: 'section',
+  parsedBy: 'src/connectors/network.ts',
+  optional: true,
+  description: 'The built-in simulated mobile network, connector `network` (off when absent).',
+  keys: networkKeys,
+};
+
+const connectorType = (name: string): StringField => ({ type: 'string', required: true, oneOf: [name], description: `\`${name}\`.` });
+
+const smppConnector: SectionField = {
+  type: 'section',
+  parsedBy: 'src/connectors/smpp.ts',
+  description: 'An upstream SMSC we bind to as a transceiver and submit to.',
+  keys: {
+    type: connectorType('smpp'),
+    host: { type: 'string', required: true, description: 'Host of the upstream.' },
+    port: { type: 'integer', required: true, min: 1, max: 65535, description: 'Port of the upstream.' },
+    tls: { type: 'boolean', default: false, description: 'Connect with TLS.' },
+    systemId: { type: 'string', required: true, maxLength: 15, description: 'Our system_id at the upstream.' },
+    password: { type: 'string', required: true, maxLength: 8, secret: true, description: 'Our password at the upstream.' },
+    systemType: { type: 'string', maxLength: 12, description: 'system_type of the bind.' },
+    interfaceVersion: { type: 'integer', min: 0, max: 255, defaultText: '0x34', description: 'interface_version of the bind.' },
+    addrTon: { type: 'integer', min: 0, max: 255, defaultText: '0', description: 'addr_ton of the bind.' },
+    addrNpi: { type: 'integer', min: 0, max: 255, defaultText: '0', description: 'addr_npi of the bind.' },
+    addressRange: { type: 'string', defaultText: '""', description: 'address_range of the bind.' },
+    tps: { type: 'number', min: 0, max: 1_000_000, unit: 'submits/s', defaultText: 'no cap', description: 'Submits per second (0 = no cap).' },
+    burst: { type: 'integer', min: 1, max: 1_000_000, defaultText: 'max(1, tps)', description: 'Token bucket size.' },
+    window: { type: 'integer', default: 10, min: 1, max: 10_000, description: 'Submits outstanding at once.' },
+    responseTimeoutMs: { type: 'integer', default: 30_000, min: 1, max: HOUR_MS, unit: 'ms', description: 'Wait this long for a submit_sm_resp.' },
+    enquireLinkIntervalMs: { type: 'integer', default: 30_000, min: 0, max: HOUR_MS, unit: 'ms', description: 'Idle time before enquire_link.' },
+    reconnect: {
+      type: 'section',
+      optional: true,
+      description: 'Reconnect back-off.',
+      keys: {
+        initialDelayMs: { type: 'integer', default: 1000, min: 1, max: HOUR_MS, unit: 'ms', description: 'First delay.' },
+        maxDelayMs: { type: 'integer', default: 60_000, min: 1, max: HOUR_MS, unit: 'ms', description: 'Longest delay.' },
+        factor: { type: 'number', default: 2, min: 1, max: 10, description: 'Growth per attempt.' },
+      },
+    },
+    throttleBackoffMs: { type: 'integer', default: 1000, min: 0, max: HOUR_MS, unit: 'ms', description: 'After ESME_RTHROTTLED, send nothing for this long.' },
+    idFormat: {
+      type: 'section',
+      optional: true,
+      description: 'How the upstream writes message ids.',
+      keys: {
+        submit: { type: 'string', oneOf: ['string', 'decimal', 'hex'], defaultText: 'string', description: 'In submit_sm_resp.' },
+        receipt: { type: 'string', oneOf: ['string', 'decimal', 'hex'], defaultText: 'string', description: 'In receipts.' },
+      },
+    },
+    requestReceipts: {
+      type: 'string',
+      oneOf: ['always', 'asRequested'],
+      defaultText: 'always',
+      description: 'Ask the upstream for a receipt on every message, or only when ours asked.',
+    },
+    retryStatuses: {
+      type: 'any',
+      typeText: 'list of command_status names or numbers',
+      defaultText: 'ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR',
+      description: 'Statuses that mean "try again later".',
+    },
+  },
+};
+
+const httpConnector: SectionField = {
+  type: 'section',
+  parsedBy: 'src/connectors/http.ts',
+  description: 'A webhook: each message is POSTed as JSON.',
+  keys: {
+    type: connectorType('http'),
+    url: { type: 'string', required: true, description: 'http or https URL.' },
+    timeoutMs: { type: 'integer', default: 10_000, min: 1, max: HOUR_MS, unit: 'ms', description: 'Whole request: connect, send, response and body.' },
+    concurrency: { type: 'integer', default: 16, min: 1, max: 100_000, description: 'Requests in flight at once.' },
+    headers: { type: 'any', typeText: 'mapping name → string', description: 'Extra request headers.' },
+  },
+};
+
+const networkConnector: SectionField = {
+  type: 'section',
+  parsedBy: 'src/connectors/network.ts',
+  description: 'A simulated mobile network under its own name; the keys of the network section.',
+  keys: { type: connectorType('network'), ...networkKeys },
+};
+
+/** The whole file. */
+export const SCHEMA: SectionField = {
+  type: 'section',
+  description: 'The smsc configuration file.',
+  keys: {
+    nodeId: { type: 'string', default: 'n1', description: 'This node’s id (message ids, leases); cluster nodes must differ. A trailing number 0–15 goes into message ids.' },
+    smpp,
+    store,
+    delivery,
+    admin,
+    accounts: { type: 'list', item: account, uniqueKey: 'systemId', defaultText: 'none', description: 'The ESME accounts.' },
+    routes,
+    connectors: {
+      type: 'named',
+      nameText: '<name>',
+      parsedBy: 'src/app/smsc.ts',
+      variants: { smpp: smppConnector, http: httpConnector, network: networkConnector },
+      description: 'Named delivery targets besides ESME binds and the network; the `type` key chooses the kind.',
+    },
+    network,
+  },
+};
+
+export function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `windowSize` → `WINDOW_SIZE`. */
+export function envSegment(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** The environment variable of a key path, e.g. `['smpp', 'windowSize']` → `SMSC_SMPP__WINDOW_SIZE`. */
+export function envName(path: readonly string[]): string {
+  return `SMSC_${path.map(envSegment).join('__')}`;
+}
