@@ -14,6 +14,7 @@ import { TokenBucket } from '../connectors/token-bucket.js';
 import { AddressOwners } from '../core/addresses.js';
 import { SmscCore } from '../core/core.js';
 import { MessageIdGenerator } from '../core/message-id.js';
+import { MoAssembler } from '../core/mo-reassembly.js';
 import { EsmeTarget } from '../delivery/esme-target.js';
 import { DeliveryScheduler } from '../delivery/scheduler.js';
 import type { DeliveryTarget } from '../delivery/target.js';
@@ -116,7 +117,15 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   let routers = buildRouters(config['routes']);
 
   const flow = flowControl(config, store, clock);
+  const moAssembler = new MoAssembler({
+    store,
+    clock,
+    ids,
+    timeoutMs: config.delivery.moReassemblyTimeoutMs,
+    onStored: (target) => scheduler?.notify(target),
+  });
   core = new SmscCore({
+    moAssembler,
     store,
     clock,
     ids,
@@ -194,6 +203,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     retryDelayMs: config.delivery.retryDelayMs,
     maxRetryDelayMs: config.delivery.maxRetryDelayMs,
     retentionMs: config.store.retentionHours * 3_600_000,
+    failoverGraceMs: config.delivery.failoverGraceMs,
     onDelivered: (m, at) => {
       if (m.direction === 'mt') options.observer?.deliveryLatency?.((at - m.submittedAt) / 1000);
     },
@@ -210,6 +220,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     listening.push({ host: addr.address, port: addr.port, tls: l.tls !== undefined });
   }
   await scheduler.start();
+  // MO parts parked before a restart: joined when complete, else released when they time out.
+  await moAssembler.recover(config.accounts.filter((a) => a.reassembleMo).map((a) => a.systemId));
   // An upstream SMSC's receipt ends the forwarded message and makes our ESME's receipt.
   for (const t of connectors.smpp) t.onUpstreamReceipt(async (ourId, state, errorCode) => void (await scheduler?.finalize(ourId, state, errorCode)));
   await connectors.start();
@@ -238,6 +250,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       flow.stop();
       await server.close();
       await connectors.stop();
+      moAssembler.close();
       await scheduler?.stop();
       await store.close();
     },

@@ -38,6 +38,8 @@ export interface AccountConfig {
   maxQueued: number;
   /** The SMSC connects out to this ESME (outbind) when set. */
   outbind?: { host: string; port: number };
+  /** MO parts of a concatenated message are joined into one message_payload before delivery. */
+  reassembleMo: boolean;
 }
 
 export interface Config {
@@ -72,6 +74,10 @@ export interface Config {
     maxRetryDelayMs: number;
     /** A claimed message is leased for this long, ms. */
     leaseMs: number;
+    /** A connector down this long hands its queue to failover connectors, ms. */
+    failoverGraceMs: number;
+    /** MO parts wait this long for the rest before they are delivered as they are, ms. */
+    moReassemblyTimeoutMs: number;
   };
   admin?: { listen: string; token: string };
   accounts: AccountConfig[];

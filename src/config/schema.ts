@@ -203,6 +203,20 @@ const delivery: SectionField = {
     retryDelayMs: { type: 'integer', default: 10_000, min: 1, unit: 'ms', description: 'First retry after a temporary failure; doubles per attempt.' },
     maxRetryDelayMs: { type: 'integer', default: HOUR_MS, min: 1, unit: 'ms', description: 'Cap of the retry back-off.' },
     leaseMs: { type: 'integer', default: 60_000, min: 100, unit: 'ms', description: 'A claimed message is due again after this long if its node dies.' },
+    failoverGraceMs: {
+      type: 'integer',
+      default: 10_000,
+      min: 0,
+      unit: 'ms',
+      description: 'A connector down this long hands its queued messages to their failover connectors.',
+    },
+    moReassemblyTimeoutMs: {
+      type: 'integer',
+      default: 300_000,
+      min: 1,
+      unit: 'ms',
+      description: 'With reassembleMo, MO parts wait this long for the rest, then are delivered as they are.',
+    },
   },
 };
 
@@ -243,6 +257,11 @@ const account: SectionField = {
     maxValiditySeconds: { type: 'integer', default: 7 * 24 * 3600, min: 1, unit: 's', description: 'Longest validity accepted; longer ones are capped.' },
     tps: { type: 'integer', default: 0, min: 0, unit: 'submits/s', description: 'Submits per second accepted (excess: ESME_RTHROTTLED); 0 = no limit.' },
     maxQueued: { type: 'integer', default: 0, min: 0, unit: 'messages', description: 'Pending messages before submits get ESME_RMSGQFUL; 0 = no limit.' },
+    reassembleMo: {
+      type: 'boolean',
+      default: false,
+      description: 'Join the parts of a concatenated MO message into one deliver_sm (message_payload) before delivery.',
+    },
     outbind: {
       type: 'section',
       optional: true,

@@ -15,6 +15,7 @@ import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
 import type { NewMessage, Store, StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
+import { type MoAssembler, moPartOf } from './mo-reassembly.js';
 import { makeReceipt, receiptWanted } from './receipts.js';
 import { type Accepted, checkDestination, type TimePolicy, validateSubmit } from './validate.js';
 
@@ -23,6 +24,8 @@ const S = CommandStatus;
 /** What the core needs to know about an account. */
 export interface CoreAccount extends TimePolicy {
   systemId: string;
+  /** MO parts are joined into one message before delivery. */
+  reassembleMo?: boolean;
 }
 
 /**
@@ -52,6 +55,8 @@ export interface CoreOptions {
   onSubmitLatency?(seconds: number): void;
   /** Called after messages for `target` were committed (wakes the local scheduler). */
   onStored?(target: string): void;
+  /** Joins MO parts for accounts with `reassembleMo`. */
+  moAssembler?: MoAssembler;
 }
 
 /** TLVs kept with a message and handed on at delivery (everything but the payload). */
@@ -243,8 +248,7 @@ export class SmscCore {
     const now = this.#o.clock.now();
     const id = this.#o.ids.next();
     const target = `esme:${owner}`;
-    await this.#o.store.insert([
-      {
+    const record: NewMessage = {
         id,
         direction: 'mo',
         account: owner,
@@ -268,8 +272,13 @@ export class SmscCore {
         receiptFor: null,
         originNode: this.#o.nodeId,
         originSession: null,
-      },
-    ]);
+      };
+    const part = account?.reassembleMo === true ? moPartOf(record) : undefined;
+    if (part !== undefined && this.#o.moAssembler !== undefined) {
+      await this.#o.moAssembler.add(record, part);
+      return id;
+    }
+    await this.#o.store.insert([record]);
     this.#o.onStored?.(target);
     return id;
   }

@@ -9,8 +9,8 @@ import { decodeTlvs } from '../pdu/decode.js';
 import type { BodyOf, ShortMessageBody, Tlvs } from '../pdu/types.js';
 import type { Session } from '../session/session.js';
 import type { StoredMessage } from '../store/types.js';
-import type { DeliveryTarget, Outcome } from './target.js';
 import { hash32 } from '../util/random.js';
+import type { DeliveryTarget, Outcome } from './target.js';
 
 const S = CommandStatus;
 const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,160 @@
+/**
+ * MO reassembly for accounts that ask for it (`reassembleMo`): the parts of a concatenated MO
+ * message (UDH concatenation IE) are stored as they arrive, parked on a target nobody serves
+ * (`hold:<account>`), so an accepted part is never lost; once every part is in, one message
+ * carrying the whole text in message_payload is stored for the account and the parts end as
+ * DELIVERED (they were, inside the joined message). Parts still incomplete after the timeout
+ * are delivered as they are, each to the account. After a restart the parked parts are read
+ * back from the store.
+ *
+ * Parts are joined per node: parts of one message that arrive on different cluster nodes are
+ * delivered separately after the timeout.
+ */
+import { EsmClass } from '../pdu/constants.js';
+import type { Clock, TimerHandle } from '../session/clock.js';
+import { concatInfoOfUdh, parseUdh } from '../sm/udh.js';
+import type { NewMessage, Store, StoredMessage } from '../store/types.js';
+import type { MessageIdGenerator } from './message-id.js';
+
+/** The parking target of an account's incomplete MO parts. */
+export const holdTarget = (account: string): string => `hold:${account}`;
+
+/** A part's place in its concatenated message, and its text without the UDH. */
+export interface MoPart {
+  ref: number;
+  total: number;
+  seq: number;
+  data: Buffer;
+}
+
+/** The concatenation info of an MO message, or undefined when it is not a part (or a lone one). */
+export function moPartOf(m: Pick<NewMessage, 'esmClass' | 'payload'>): MoPart | undefined {
+  if ((m.esmClass & EsmClass.Udhi) === 0) return undefined;
+  const udh = parseUdh(m.payload);
+  if (udh === undefined) return undefined;
+  const info = concatInfoOfUdh(udh);
+  if (info === undefined || info.total < 2) return undefined;
+  return { ref: info.ref, total: info.total, seq: info.seq, data: m.payload.subarray(udh.length) };
+}
+
+interface Group {
+  total: number;
+  /** Stored part ids by seq. */
+  parts: Map<number, StoredMessage | NewMessage>;
+  timer: TimerHandle;
+}
+
+export interface MoAssemblerOptions {
+  store: Store;
+  clock: Clock;
+  ids: MessageIdGenerator;
+  /** Parts wait this long for the rest, ms. */
+  timeoutMs: number;
+  /** Messages for `target` were stored or moved (wakes the scheduler). */
+  onStored(target: string): void;
+}
+
+export class MoAssembler {
+  readonly #o: MoAssemblerOptions;
+  readonly #groups = new Map<string, Group>();
+  /** Set by close(): timers that still fire do nothing. */
+  #closed = false;
+
+  constructor(options: MoAssemblerOptions) {
+    this.#o = options;
+  }
+
+  /** Incomplete groups held in memory. */
+  get pending(): number {
+    return this.#groups.size;
+  }
+
+  /**
+   * Stores one part, parked, and joins its message when it was the last one missing.
+   * `record` is the part as it would be stored for delivery (target `esme:<account>`).
+   */
+  async add(record: NewMessage, part: MoPart): Promise<void> {
+    const parked: NewMessage = { ...record, target: holdTarget(record.account) };
+    await this.#o.store.insert([parked]);
+    await this.#track(parked, part);
+  }
+
+  /** Reads back the parked parts of `accounts` after a restart; completes what can be. */
+  async recover(accounts: readonly string[]): Promise<void> {
+    for (const account of accounts) {
+      const parked = await this.#o.store.find({ target: holdTarget(account), state: 'ENROUTE', limit: 100_000 });
+      // find() is newest first: track in arrival order.
+      for (const m of parked.reverse()) {
+        const part = moPartOf(m);
+        if (part === undefined) await this.#release([m]);
+        else await this.#track(m, part);
+      }
+    }
+  }
+
+  /** Stops the timers (parked parts stay in the store for the next start). */
+  close(): void {
+    this.#closed = true;
+    for (const g of this.#groups.values()) g.timer.cancel();
+    this.#groups.clear();
+  }
+
+  async #track(m: StoredMessage | NewMessage, part: MoPart): Promise<void> {
+    const key = `${m.account}\u0000${m.source.addr}\u0000${m.destination.addr}\u0000${part.ref}\u0000${part.total}`;
+    let g = this.#groups.get(key);
+    if (g === undefined) {
+      const timer = this.#o.clock.setTimer(() => void this.#expire(key), this.#o.timeoutMs);
+      g = { total: part.total, parts: new Map(), timer };
+      this.#groups.set(key, g);
+    }
+    if (g.parts.has(part.seq)) {
+      // A repeated part (the handset sent it again): deliver the copy as it is.
+      await this.#release([m]);
+      return;
+    }
+    g.parts.set(part.seq, m);
+    if (g.parts.size === g.total) {
+      this.#groups.delete(key);
+      g.timer.cancel();
+      await this.#join(g);
+    }
+  }
+
+  async #join(g: Group): Promise<void> {
+    const parts = [...g.parts.entries()].sort(([a], [b]) => a - b).map(([, m]) => m);
+    const first = parts[0]!;
+    const payload = Buffer.concat(parts.map((m) => moPartOf(m)!.data));
+    const now = this.#o.clock.now();
+    const joined: NewMessage = {
+      ...first,
+      id: this.#o.ids.next(),
+      target: `esme:${first.account}`,
+      esmClass: first.esmClass & ~EsmClass.Udhi,
+      payload,
+      payloadInTlv: true,
+      submittedAt: now,
+      scheduleAt: now,
+    };
+    delete joined.failover;
+    // The joined message first: a crash between the two statements can only repeat it.
+    await this.#o.store.insert([joined]);
+    this.#o.onStored(joined.target);
+    for (const m of parts) await this.#o.store.finalize(m.id, 'DELIVERED', now, 0);
+  }
+
+  async #expire(key: string): Promise<void> {
+    const g = this.#groups.get(key);
+    if (g === undefined || this.#closed) return;
+    this.#groups.delete(key);
+    await this.#release([...g.parts.values()]).catch(() => {});
+  }
+
+  /** Delivers parked parts as they are. */
+  async #release(parts: readonly (StoredMessage | NewMessage)[]): Promise<void> {
+    const now = this.#o.clock.now();
+    for (const m of parts) {
+      const target = `esme:${m.account}`;
+      if (await this.#o.store.reroute(m.id, target, [], now, null)) this.#o.onStored(target);
+    }
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Long messages end to end over real sockets: the parts of a long MT reach the receiving ESME
+ * in order, on one session, with a receipt per part; MO parts from the simulated network are
+ * joined into one message_payload for an account that asks for it (and passed as they are for
+ * one that does not), incomplete ones are delivered as they are after the timeout, and parts
+ * parked before a restart are joined after it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Smsc, startSmsc } from '../../src/app/smsc.js';
+import { type Client, connect, type Delivery } from '../../src/client/client.js';
+import { validateConfig } from '../../src/config/config.js';
+import { EsmClass } from '../../src/pdu/constants.js';
+import type { DeliverSm } from '../../src/pdu/types.js';
+import { ManualClock } from '../../src/session/clock.js';
+import { splitText } from '../../src/sm/split.js';
+import { buildConcatUdh, concatInfoOfUdh, parseUdh } from '../../src/sm/udh.js';
+import { until as waitUntil } from '../support/until.js';
+
+const LONG = 'The quick brown fox jumps over the lazy dog. '.repeat(9).trim(); // 404 chars: 3 GSM parts
+
+function configFor(dir: string, db: string) {
+  return validateConfig({
+    smpp: { listeners: [{ port: 0 }], enquireLinkIntervalMs: 0 },
+    store: { sqlite: { path: join(dir, db) } },
+    delivery: { moReassemblyTimeoutMs: 60_000 },
+    accounts: [
+      { systemId: 'alice', password: 'apw', addresses: ['1000'] },
+      { systemId: 'bob', password: 'bpw', addresses: ['2000'], reassembleMo: true },
+      { systemId: 'carol', password: 'cpw', addresses: ['3000'] },
+    ],
+    routes: {
+      mt: [{ prefix: '447', connector: 'network' }],
+      mo: [
+        { match: '2000', account: 'bob' },
+        { match: '3000', account: 'carol' },
+      ],
+    },
+    network: { ranges: [{ prefix: '447', successRatio: 1 }] },
+  });
+}
+
+/** Collects deliver_sm per client. */
+function inbox(c: Client): DeliverSm[] {
+  const got: DeliverSm[] = [];
+  void (async () => {
+    for await (const d of c.deliveries() as AsyncIterable<Delivery>) if (d.command === 'deliver_sm') got.push(d);
+  })();
+  return got;
+}
+
+describe('long messages', () => {
+  let dir: string;
+  let clock: ManualClock;
+  let smsc: Smsc;
+  const clients: Client[] = [];
+  const until = (cond: () => boolean | Promise<boolean>, what: string) => waitUntil(cond, what, { clock, stepMs: 10 });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'smsc-long-'));
+    clock = new ManualClock(Date.UTC(2026, 10, 22, 10, 0, 0));
+    smsc = await startSmsc(configFor(dir, 'smsc.db'), { clock });
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await smsc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function bind(systemId: string, password: string, type: 'transmitter' | 'receiver' | 'transceiver', node = smsc) {
+    const c = await connect({ port: node.listening[0]!.port });
+    await c.bind({ type, systemId, password });
+    clients.push(c);
+    return c;
+  }
+
+  test('the parts of a long MT arrive in order on one session of the receiving ESME, a receipt per part', async () => {
+    const rx1 = await bind('bob', 'bpw', 'receiver');
+    const rx2 = await bind('bob', 'bpw', 'receiver');
+    const got1 = inbox(rx1);
+    const got2 = inbox(rx2);
+    const alice = await bind('alice', 'apw', 'transceiver');
+    const receipts = inbox(alice);
+    const split = splitText('x'.repeat(700), { method: 'udh8', reference: 77 }); // 5 parts
+    assert.equal(split.segments.length, 5);
+    const ids: string[] = [];
+    for (const seg of split.segments) {
+      const r = await alice.submit({
+        sourceAddr: '1000',
+        destinationAddr: '2000',
+        esmClass: EsmClass.Udhi,
+        dataCoding: split.dataCoding,
+        shortMessage: seg.shortMessage,
+        registeredDelivery: 1,
+      });
+      ids.push(r.messageId);
+    }
+    await until(() => got1.length + got2.length === 5, 'all five parts');
+    const on = got1.length === 5 ? got1 : got2;
+    assert.equal(on.length, 5, `one session got them all (${got1.length}/${got2.length})`);
+    assert.deepEqual(
+      on.map((d) => concatInfoOfUdh(parseUdh(d.shortMessage)!)?.seq),
+      [1, 2, 3, 4, 5],
+    );
+    await until(() => ids.every((id) => receipts.some((d) => d.tlvs.receiptedMessageId === id)), 'a receipt per part');
+    await rx1.close();
+    await rx2.close();
+    await alice.close();
+  });
+
+  test('MO parts are joined into one message_payload for bob; carol gets them as they are', async () => {
+    const bob = await bind('bob', 'bpw', 'receiver');
+    const carol = await bind('carol', 'cpw', 'receiver');
+    const toBob = inbox(bob);
+    const toCarol = inbox(carol);
+    await smsc.network!.originateMo({ from: '447700900001', to: '2000', text: LONG });
+    await smsc.network!.originateMo({ from: '447700900001', to: '3000', text: LONG });
+    await until(() => toBob.length === 1 && toCarol.length === 3, 'one joined message for bob, three parts for carol');
+    const joined = toBob[0]!;
+    assert.equal(joined.esmClass & EsmClass.Udhi, 0);
+    assert.equal(joined.shortMessage.length, 0);
+    assert.equal(joined.tlvs.messagePayload?.toString('latin1'), LONG);
+    assert.deepEqual(
+      toCarol.map((d) => concatInfoOfUdh(parseUdh(d.shortMessage)!)?.seq),
+      [1, 2, 3],
+    );
+    // The parts bob never saw are final, so they do not wait in any queue.
+    const parked = await smsc.store.find({ target: 'hold:bob', limit: 10 });
+    assert.equal(parked.length, 3);
+    assert.ok(parked.every((m) => m.state === 'DELIVERED'));
+    await bob.close();
+    await carol.close();
+  });
+
+  test('an MO message missing a part is delivered part by part after the timeout', async () => {
+    const bob = await bind('bob', 'bpw', 'receiver');
+    const toBob = inbox(bob);
+    const part = (seq: number, text: string) =>
+      Buffer.concat([buildConcatUdh({ ref: 9, total: 3, seq }), Buffer.from(text, 'latin1')]);
+    await smsc.network!.originateMo({ from: '447700900002', to: '2000', payload: part(1, 'one '), dataCoding: 0, esmClass: EsmClass.Udhi });
+    await smsc.network!.originateMo({ from: '447700900002', to: '2000', payload: part(3, 'three'), dataCoding: 0, esmClass: EsmClass.Udhi });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(toBob.length, 0, 'held while the group may still complete');
+    clock.advance(60_000);
+    await until(() => toBob.length === 2, 'the two parts, as they are');
+    assert.deepEqual(
+      toBob.map((d) => concatInfoOfUdh(parseUdh(d.shortMessage)!)?.seq).sort(),
+      [1, 3],
+    );
+    await bob.close();
+  });
+
+  test('parts parked before a restart are joined after it', async () => {
+    const node1 = await startSmsc(configFor(dir, 'restart.db'), { clock });
+    const part = (seq: number, text: string) =>
+      Buffer.concat([buildConcatUdh({ ref: 4, total: 2, seq }), Buffer.from(text, 'latin1')]);
+    await node1.network!.originateMo({ from: '447700900003', to: '2000', payload: part(1, 'before '), dataCoding: 0, esmClass: EsmClass.Udhi });
+    await node1.stop();
+    clock.advance(1000); // a restart takes time (ids are time-based)
+    const node2 = await startSmsc(configFor(dir, 'restart.db'), { clock });
+    try {
+      await node2.network!.originateMo({ from: '447700900003', to: '2000', payload: part(2, 'after'), dataCoding: 0, esmClass: EsmClass.Udhi });
+      const bob = await bind('bob', 'bpw', 'receiver', node2);
+      const toBob = inbox(bob);
+      await until(() => toBob.length === 1, 'the joined message');
+      assert.equal(toBob[0]!.tlvs.messagePayload?.toString('latin1'), 'before after');
+      await bob.close();
+    } finally {
+      await node2.stop();
+    }
+  });
+});
