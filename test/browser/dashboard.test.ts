@@ -280,6 +280,11 @@ test('the dashboard in Chromium: throughput moves while traffic flows, binds, ac
     assert.equal(failedKinds.at(-1), 'failed', failedKinds.join(','));
     assert.match((await detailFields(page)).get('state') ?? '', /^UNDELIVERABLE \(error \d+\)$/);
 
+    // Error rates count deliveries that failed for good.
+    const failures = await rowAppears(page, '#errors', ['delivery failed']);
+    assert.ok(Number(failures[2]) > 0, failures.join(' | '));
+    await page.waitForFunction(() => /^\d+\.\d %$/.test(document.getElementById('err-share')!.textContent ?? ''), undefined, { timeout: PAGE_WAIT_MS });
+
     // An unknown id is "not found", not an error.
     await openByIdExpectingNothing(page, '999999999');
 

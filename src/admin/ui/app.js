@@ -14,7 +14,7 @@ const $ = (id) => document.getElementById(id);
 let token = '';
 let running = false;
 let generation = 0; // bumped on logout, so loops of an earlier login stop
-let previous; // { at, in, out, err, resp, errorsByStatus }
+let previous; // { at, in, out, err, outcomes, errorsByStatus }
 let sessionPolls = 0;
 const history = [];
 
@@ -135,8 +135,17 @@ async function pollStats() {
   $('node').textContent = s.nodeId;
   // In: requests that submit messages. Out: deliveries to any target (ESME binds, the network,
   // webhooks, an upstream SMSC), as the scheduler counts them.
-  const now = { at: s.at, in: sum(s.pdus.in, IN_COMMANDS), out: s.scheduler.delivered, resp: responses(s.pdus), errorsByStatus: s.errorsByStatus };
-  now.err = Object.values(s.errorsByStatus).reduce((a, b) => a + b, 0);
+  // Errors: error responses (either way) and deliveries that failed for good or expired,
+  // as a share of every response and delivery outcome.
+  const errorsByStatus = {
+    ...s.errorsByStatus,
+    'delivery failed': s.scheduler.failed,
+    'delivery expired': s.scheduler.expired,
+    'delivery retried': s.scheduler.retried,
+  };
+  const now = { at: s.at, in: sum(s.pdus.in, IN_COMMANDS), out: s.scheduler.delivered, errorsByStatus };
+  now.err = Object.values(s.errorsByStatus).reduce((a, b) => a + b, 0) + s.scheduler.failed + s.scheduler.expired;
+  now.outcomes = responses(s.pdus) + s.scheduler.delivered + s.scheduler.failed + s.scheduler.expired;
   $('total-in').textContent = fmtCount(now.in);
   $('total-out').textContent = fmtCount(now.out);
   $('delivered').textContent = fmtCount(s.messages.byState.DELIVERED ?? 0);
@@ -156,7 +165,7 @@ async function pollStats() {
     $('rate-in').textContent = fmtRate(point.in);
     $('rate-out').textContent = fmtRate(point.out);
     $('rate-err').textContent = fmtRate(point.err);
-    $('err-share').textContent = fmtShare(Math.max(0, now.err - previous.err), Math.max(0, now.resp - previous.resp));
+    $('err-share').textContent = fmtShare(Math.max(0, now.err - previous.err), Math.max(0, now.outcomes - previous.outcomes));
   }
 
   const depth = Object.entries(s.messages.queueDepth).sort((a, b) => b[1] - a[1]);
@@ -165,14 +174,16 @@ async function pollStats() {
   fill($('queue'), depth.map(([target, n]) => row([target, n], [1])), 'nothing pending');
   const states = Object.entries(s.messages.byState).filter(([, n]) => n > 0);
   fill($('states'), states.map(([state, n]) => row([state, n], [1])), 'no messages');
-  const errors = Object.entries(s.errorsByStatus).sort((a, b) => b[1] - a[1]);
+  const errors = Object.entries(errorsByStatus)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
   fill(
     $('errors'),
     errors.map(([name, total]) => {
       const before = previous?.errorsByStatus[name] ?? total;
       return row([name, dt > 0 ? fmtRate((total - before) / dt) : '–', total], [1, 2]);
     }),
-    'no error responses',
+    'no error responses, no failed deliveries',
   );
   previous = now;
   drawChart();
