@@ -25,6 +25,7 @@ import { ConfigAccountRegistry } from './config-accounts.js';
 import { AdminError, AdminErrorCodes, errorBody } from './errors.js';
 import { buildOpenApi, responsesOf } from './openapi.js';
 import { type AdminSource, adminRoutes, type RouteContext, type RouteDef, type UiFiles } from './routes.js';
+import { routingRoutes } from './routing-view.js';
 import type { AccountRegistry } from './types.js';
 
 /** Options of {@link createAdmin}. */
@@ -203,7 +204,7 @@ export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyIn
     ui: loadUi(uiDirs(options.uiDir)),
     openapi: () => document,
   };
-  const routes = adminRoutes(ctx);
+  const routes = [...adminRoutes(ctx), ...routingRoutes(ctx)];
   document = buildOpenApi(routes, {
     title: 'smsc admin API',
     version: '1.0.0',

@@ -19,7 +19,7 @@ import { EsmeTarget } from '../delivery/esme-target.js';
 import { DeliveryScheduler } from '../delivery/scheduler.js';
 import type { DeliveryTarget } from '../delivery/target.js';
 import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
-import { ConfigKeyError, isRoute, MoRouter, MtRouter, parseRoutes } from '../routing/index.js';
+import { ConfigKeyError, isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../routing/index.js';
 import { SmscServer } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
@@ -48,6 +48,8 @@ export interface Smsc {
   network: SimulatedNetwork | undefined;
   /** Replaces the MT and MO routes with a new `routes` section, without a restart. */
   reloadRoutes(routes: unknown): void;
+  /** The MT and MO routes in force (the validated `routes` section of the last start or reload). */
+  routes(): RoutesConfig;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       parseRoutes(raw, { statusByName: commandStatusByName, connectors: connectors.targets.keys(), accounts: accounts.keys() }),
     );
     return {
+      config: routes,
       mt: new MtRouter(routes.mt, { noRouteStatus: routes.noRouteStatus }),
       mo: new MoRouter(routes.mo, {
         sources: Object.fromEntries(config.accounts.map((a) => [a.systemId, a.addresses])),
@@ -246,6 +249,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       // Validated first: a bad section throws (naming the key) and the running routes stay.
       routers = buildRouters(raw);
     },
+    routes: () => routers.config,
     async stop() {
       flow.stop();
       await server.close();

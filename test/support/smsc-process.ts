@@ -47,6 +47,8 @@ export interface SmscProcessOptions {
   /** Extra `smpp:` keys (windowSize, enquireLinkIntervalMs, ...). */
   smpp?: Record<string, unknown>;
   accounts: AccountSpec[];
+  /** More top-level config sections (admin, network, routes, connectors, ...). */
+  sections?: Record<string, unknown>;
   /** How long to wait for the listening line. Default 20000 ms. */
   startTimeoutMs?: number;
 }
@@ -200,6 +202,7 @@ export function configYaml(o: SmscProcessOptions): string {
       maxBinds: a.maxBinds ?? 8,
       windowSize: a.windowSize ?? 10,
     })),
+    ...o.sections,
   };
   return stringify(config);
 }

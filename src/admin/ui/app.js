@@ -1,12 +1,12 @@
 // The smsc dashboard: plain browser JavaScript, no build step, no framework.
-// Polls /api/stats every second (throughput chart, queue, errors) and /api/sessions every two
-// seconds. Every value from the server is written with textContent, never as HTML.
+// Polls /api/stats every second (throughput chart, queue, errors), /api/sessions every two
+// seconds and /api/accounts and /api/routes every ten. Every value from the server is written
+// with textContent, never as HTML.
 
 const TOKEN_KEY = 'smsc-admin-token';
 const HISTORY = 120; // chart points (seconds)
 const STATES = ['SCHEDULED', 'ENROUTE', 'DELIVERED', 'EXPIRED', 'DELETED', 'UNDELIVERABLE', 'ACCEPTED', 'UNKNOWN', 'REJECTED', 'SKIPPED'];
 const IN_COMMANDS = ['submit_sm', 'submit_multi', 'data_sm'];
-const OUT_COMMANDS = ['deliver_sm', 'data_sm'];
 const COLORS = { in: '#2f7de1', out: '#1a9e5c', err: '#d64545', grid: '#e3e6ea', text: '#6b7280' };
 
 const $ = (id) => document.getElementById(id);
@@ -14,7 +14,8 @@ const $ = (id) => document.getElementById(id);
 let token = '';
 let running = false;
 let generation = 0; // bumped on logout, so loops of an earlier login stop
-let previous; // { at, in, out, err, errorsByStatus }
+let previous; // { at, in, out, err, outcomes, errorsByStatus }
+let sessionPolls = 0;
 const history = [];
 
 // ---- token ------------------------------------------------------------------------------
@@ -118,16 +119,40 @@ function fill(tbody, rows, empty) {
 }
 
 const fmtRate = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const fmtCount = (n) => Number(n).toLocaleString('en-US');
+const fmtShare = (part, whole) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)} %` : '–');
+const fmtSeconds = (s) => (s % 86400 === 0 ? `${s / 86400} d` : s % 3600 === 0 ? `${s / 3600} h` : `${s} s`);
 const fmtTime = (ms) => (ms === null || ms === undefined || ms === 0 ? '–' : new Date(ms).toLocaleString());
 const sum = (obj, keys) => keys.reduce((n, k) => n + (obj[k]?.total ?? 0), 0);
+/** Every response PDU counted, in and out: what the error share is a share of. */
+const responses = (pdus) =>
+  [pdus.in, pdus.out].reduce((n, dir) => n + Object.entries(dir).reduce((m, [c, v]) => m + (c.endsWith('_resp') ? v.total : 0), 0), 0);
 
 // ---- stats, chart -----------------------------------------------------------------------
 
 async function pollStats() {
   const s = await api('/api/stats');
   $('node').textContent = s.nodeId;
-  const now = { at: s.at, in: sum(s.pdus.in, IN_COMMANDS), out: sum(s.pdus.out, OUT_COMMANDS), errorsByStatus: s.errorsByStatus };
-  now.err = Object.values(s.errorsByStatus).reduce((a, b) => a + b, 0);
+  // In: requests that submit messages. Out: deliveries to any target (ESME binds, the network,
+  // webhooks, an upstream SMSC), as the scheduler counts them.
+  // Errors: error responses (either way) and deliveries that failed for good or expired,
+  // as a share of every response and delivery outcome.
+  const errorsByStatus = {
+    ...s.errorsByStatus,
+    'delivery failed': s.scheduler.failed,
+    'delivery expired': s.scheduler.expired,
+    'delivery retried': s.scheduler.retried,
+  };
+  const now = { at: s.at, in: sum(s.pdus.in, IN_COMMANDS), out: s.scheduler.delivered, errorsByStatus };
+  now.err = Object.values(s.errorsByStatus).reduce((a, b) => a + b, 0) + s.scheduler.failed + s.scheduler.expired;
+  now.outcomes = responses(s.pdus) + s.scheduler.delivered + s.scheduler.failed + s.scheduler.expired;
+  $('total-in').textContent = fmtCount(now.in);
+  $('total-out').textContent = fmtCount(now.out);
+  $('delivered').textContent = fmtCount(s.messages.byState.DELIVERED ?? 0);
+  $('bind-types').textContent = Object.entries(s.sessions.byBindType)
+    .filter(([, n]) => n > 0)
+    .map(([type, n]) => `${n} ${type}`)
+    .join(', ') || 'none bound';
   const dt = previous === undefined ? 0 : (now.at - previous.at) / 1000;
   if (dt > 0) {
     const point = {
@@ -140,6 +165,7 @@ async function pollStats() {
     $('rate-in').textContent = fmtRate(point.in);
     $('rate-out').textContent = fmtRate(point.out);
     $('rate-err').textContent = fmtRate(point.err);
+    $('err-share').textContent = fmtShare(Math.max(0, now.err - previous.err), Math.max(0, now.outcomes - previous.outcomes));
   }
 
   const depth = Object.entries(s.messages.queueDepth).sort((a, b) => b[1] - a[1]);
@@ -148,14 +174,16 @@ async function pollStats() {
   fill($('queue'), depth.map(([target, n]) => row([target, n], [1])), 'nothing pending');
   const states = Object.entries(s.messages.byState).filter(([, n]) => n > 0);
   fill($('states'), states.map(([state, n]) => row([state, n], [1])), 'no messages');
-  const errors = Object.entries(s.errorsByStatus).sort((a, b) => b[1] - a[1]);
+  const errors = Object.entries(errorsByStatus)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
   fill(
     $('errors'),
     errors.map(([name, total]) => {
       const before = previous?.errorsByStatus[name] ?? total;
       return row([name, dt > 0 ? fmtRate((total - before) / dt) : '–', total], [1, 2]);
     }),
-    'no error responses',
+    'no error responses, no failed deliveries',
   );
   previous = now;
   drawChart();
@@ -223,6 +251,11 @@ function niceMax(v) {
 
 async function pollSessions() {
   const { sessions } = await api('/api/sessions');
+  boundByAccount = new Map();
+  for (const s of sessions) if (s.systemId !== null) boundByAccount.set(s.systemId, (boundByAccount.get(s.systemId) ?? 0) + 1);
+  fillBindSummary(sessions);
+  // Accounts and routes change rarely: every fifth round (ten seconds).
+  if (sessionPolls++ % 5 === 0) await pollConfig();
   sessions.sort((a, b) => String(a.systemId).localeCompare(String(b.systemId)) || a.id.localeCompare(b.id));
   fill(
     $('sessions'),
@@ -239,6 +272,25 @@ async function pollSessions() {
       const remote = s.remoteAddress === null ? '–' : `${s.remoteAddress}:${s.remotePort}`;
       return row([s.systemId ?? '(binding)', s.bindType ?? s.state, remote, meter, s.outstanding, s.inflight, s.id, kick], [4, 5]);
     }),
+    'no sessions',
+  );
+}
+
+/** Sessions per account and bind type. */
+function fillBindSummary(sessions) {
+  const byAccount = new Map();
+  for (const s of sessions) {
+    const key = s.systemId ?? '(binding)';
+    const r = byAccount.get(key) ?? { transmitter: 0, receiver: 0, transceiver: 0, binding: 0, outstanding: 0 };
+    if (s.bindType === null || r[s.bindType] === undefined) r.binding++;
+    else r[s.bindType]++;
+    r.outstanding += s.outstanding;
+    byAccount.set(key, r);
+  }
+  const rows = [...byAccount].sort(([a], [b]) => a.localeCompare(b));
+  fill(
+    $('bind-summary'),
+    rows.map(([account, r]) => row([account, r.transmitter, r.receiver, r.transceiver, r.binding, r.outstanding], [1, 2, 3, 4, 5])),
     'no sessions',
   );
 }
@@ -322,8 +374,64 @@ function showDetail({ message: m, events }) {
   if (m.batchId) fields.push(['batch', m.batchId]);
   if (m.text !== undefined) fields.push(['text', m.text]);
   $('d-fields').replaceChildren(...fields.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
-  fill($('d-events'), events.map((e) => row([fmtTime(e.at), e.kind, e.detail])), 'no events');
+  const after = (at) => (m.submittedAt > 0 && at >= m.submittedAt ? `+${((at - m.submittedAt) / 1000).toFixed(3)} s` : '');
+  fill($('d-events'), events.map((e) => row([fmtTime(e.at), after(e.at), e.kind, e.detail], [1])), 'no events');
   $('detail').hidden = false;
+}
+
+// ---- accounts and routes ----------------------------------------------------------------
+
+let boundByAccount = new Map();
+
+async function pollConfig() {
+  const [{ accounts }, routes] = await Promise.all([api('/api/accounts'), api('/api/routes').catch(() => undefined)]);
+  $('account-names').replaceChildren(...accounts.map((a) => el('option', a.systemId)));
+  fill(
+    $('accounts'),
+    accounts.map((a) => {
+      const tr = row(
+        [
+          a.systemId,
+          a.addresses.length === 0 ? 'any' : a.addresses.join(', '),
+          boundByAccount.get(a.systemId) ?? 0,
+          a.maxBinds,
+          a.windowSize,
+          `${fmtSeconds(a.defaultValiditySeconds)} / ${fmtSeconds(a.maxValiditySeconds)}`,
+          a.credential + (a.allowedIps ? `, from ${a.allowedIps.join(', ')}` : ''),
+          a.disabled ? 'disabled' : a.outbind ? `outbind ${a.outbind.host}:${a.outbind.port}` : 'enabled',
+        ],
+        [2, 3, 4],
+      );
+      if (a.disabled) tr.className = 'disabled';
+      return tr;
+    }),
+    'no accounts',
+  );
+  if (routes === undefined) {
+    $('no-route').textContent = 'the routes are not available from this server';
+    return;
+  }
+  $('no-route').textContent = `${routes.noRouteStatusName} (0x${routes.noRouteStatus.toString(16).padStart(8, '0')})`;
+  fill(
+    $('routes-mt'),
+    routes.mt.map((r) => {
+      const destination = [...r.prefix.map((p) => (p === '' ? 'any' : `${p}…`)), ...(r.regex === null ? [] : [`/${r.regex}/`])];
+      const conditions = [
+        r.account.length > 0 ? `account ${r.account.join('|')}` : '',
+        r.source.length > 0 ? `source ${r.source.join('|')}` : '',
+        r.serviceType.length > 0 ? `service_type ${r.serviceType.map((t) => t || '""').join('|')}` : '',
+        r.dataCoding.length > 0 ? `data_coding ${r.dataCoding.join('|')}` : '',
+      ].filter((c) => c !== '');
+      return row([r.position + 1, destination.join(', ') || 'any', conditions.join('; ') || '–', r.connector, r.failover.join(' → ') || '–'], [0]);
+    }),
+    'no MT rules: only addresses accounts own are reachable',
+  );
+  fill(
+    $('routes-mo'),
+    routes.mo.map((r) => row([r.position + 1, r.kind === 'match' ? r.pattern : r.kind === 'prefix' ? `${r.pattern}…` : `/${r.pattern}/`, r.account], [0])),
+    'no MO rules: MO goes to the account owning the destination',
+  );
+  fill($('connectors'), routes.connectors.map((c) => row([c.name, c.type])), 'no connectors');
 }
 
 // ---- wiring -----------------------------------------------------------------------------
@@ -340,6 +448,11 @@ $('logout').addEventListener('click', () => {
   showLogin('token forgotten');
 });
 $('search').addEventListener('submit', search);
+$('refresh-config').addEventListener('click', () => {
+  pollConfig().catch((err) => {
+    $('status').textContent = `error: ${err.message}`;
+  });
+});
 window.addEventListener('resize', drawChart);
 takeTokenFromUrl();
 start();
