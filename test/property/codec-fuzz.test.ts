@@ -25,8 +25,9 @@ import { ALL_COMMANDS, appendField, appendTlvs, BODY, PduBuilder, samplePdu, TLV
 import { anyPduArb } from './arbitraries.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? (Date.now() & 0x7fffffff));
+/** Always this many cases, however slow the machine (a count, never a timed assertion). */
 const MIN_CASES = 100_000;
-/** Keep going up to this many cases while inside the time budget. */
+/** Beyond MIN_CASES, keep going up to this many cases while inside the time budget. */
 const TARGET_CASES = Number(process.env['FUZZ_CASES'] ?? 200_000);
 const BUDGET_MS = Number(process.env['FUZZ_BUDGET_MS'] ?? 8_000);
 
@@ -304,7 +305,7 @@ describe(`fuzz (seed ${SEED})`, () => {
     ];
 
     while (cases < TARGET_CASES) {
-      if (Date.now() - t0 > BUDGET_MS) break;
+      if (cases >= MIN_CASES && Date.now() - t0 > BUDGET_MS) break;
       for (const [kind, gen] of generators) {
         const frame = gen();
         counts[kind] = (counts[kind] ?? 0) + 1;
@@ -338,7 +339,6 @@ describe(`fuzz (seed ${SEED})`, () => {
       assert.fail(`${failures.length} failure(s); ${summary}\n${shown}`);
     }
     t.diagnostic(summary);
-    assert.ok(cases >= MIN_CASES, `only ${summary} within ${BUDGET_MS} ms`);
   });
 });
 
