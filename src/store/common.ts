@@ -4,6 +4,8 @@
  */
 import {
   type ClaimRequest,
+  EventKind,
+  type MessageEvent,
   type FindQuery,
   isFailedState,
   MessageState,
@@ -178,6 +180,14 @@ export class FairClaimPlan {
   result(): StoredMessage[] {
     return this.#out.sort(compareDue);
   }
+}
+
+/**
+ * The `accepted` event of a message, made from its row: it is not written to the event log,
+ * since the row holds everything it would say (one write less per message).
+ */
+export function acceptedEvent(m: StoredMessage): MessageEvent {
+  return { messageId: m.id, at: m.submittedAt, kind: EventKind.ACCEPTED, detail: detail.accepted(m) };
 }
 
 /** Event detail helpers: short `key=value` text. */
