@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { createStore } from '../../src/store/index.js';
+import { sqliteMigrations } from '../../src/store/migrations/sqlite.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeMessage, storeContract } from './store-contract.js';
 
@@ -41,7 +42,7 @@ describe('sqlite store specifics', () => {
       await s.close();
     }));
 
-  test('the file is in WAL mode at schema version 1 and refuses a newer schema', () =>
+  test('the file is in WAL mode at the latest schema version and refuses a newer schema', () =>
     withDir(async (dir) => {
       const path = join(dir, 'store.db');
       const s = new SqliteStore({ path });
@@ -49,7 +50,10 @@ describe('sqlite store specifics', () => {
       await s.close();
       const db = new Database(path);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }]);
+      assert.deepEqual(
+        db.prepare('SELECT version FROM schema_version ORDER BY version').all(),
+        sqliteMigrations.map((_, i) => ({ version: i + 1 })),
+      );
       db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (99, 0)').run();
       db.close();
       await assert.rejects(new SqliteStore({ path }).init(), /newer than this code/);

@@ -62,4 +62,28 @@ CREATE TABLE events (
 );
 CREATE INDEX events_message ON events (message_id);
 `,
+  // Run-time configuration (admin API): accounts created at run time and settings documents
+  // (routes, disabled connectors). Lists are JSON arrays; NULL allowed_* = any.
+  `
+CREATE TABLE accounts (
+  system_id            TEXT PRIMARY KEY,
+  password_hash        TEXT NOT NULL,
+  addresses            TEXT NOT NULL,
+  allowed_ips          TEXT,
+  allowed_system_types TEXT,
+  max_binds            INTEGER NOT NULL,
+  window_size          INTEGER NOT NULL,
+  default_validity_s   INTEGER NOT NULL,
+  max_validity_s       INTEGER NOT NULL,
+  tps                  INTEGER NOT NULL DEFAULT 0,
+  max_queued           INTEGER NOT NULL DEFAULT 0,
+  disabled             INTEGER NOT NULL DEFAULT 0,
+  updated_at           INTEGER NOT NULL
+);
+CREATE TABLE settings (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`,
 ];
