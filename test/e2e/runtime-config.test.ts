@@ -233,6 +233,25 @@ describe('routes through the admin API', () => {
   });
 });
 
+test('the OpenAPI document lists the run-time routes; they need the token', async () => {
+  const doc = (await (await fetch(`http://${admin.address}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  for (const [path, method] of [
+    ['/api/routes', 'put'],
+    ['/api/routes/{kind}', 'post'],
+    ['/api/routes/{kind}/{index}', 'delete'],
+    ['/api/connectors', 'get'],
+    ['/api/connectors/{name}/disable', 'post'],
+    ['/api/connectors/{name}/enable', 'post'],
+  ] as const) {
+    assert.ok(doc.paths[path]?.[method] !== undefined, `${method} ${path} documented`);
+  }
+  assert.equal((await api('GET', '/api/routes', undefined, null)).status, 401);
+  assert.equal((await api('POST', '/api/connectors/network/disable', undefined, null)).status, 401);
+  const badKind = await api('POST', '/api/routes/xx', { connector: 'network' });
+  assert.equal(badKind.status, 400);
+  assert.equal(badKind.body['field'], 'kind');
+});
+
 describe('connectors through the admin API', () => {
   test('a disabled connector keeps its messages queued; enabling it delivers them', async () => {
     const list = await api('GET', '/api/connectors');
