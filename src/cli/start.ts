@@ -87,12 +87,7 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
   }
   const observer: NonNullable<Parameters<typeof startSmsc>[1]>['observer'] = {};
   const smsc = await startSmsc(config, { observer });
-  for (const l of smsc.listening) console.log(`SMPP listening on ${l.host}:${l.port}${l.tls ? ' (TLS)' : ''}`);
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
-  if (config.admin !== undefined) {
-    admin = await startAdmin(smsc, config.admin, observer);
-    console.log(`admin API and dashboard on http://${admin.address}/ (metrics at /metrics)`);
-  }
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -105,6 +100,7 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
       () => process.exit(1),
     );
   };
+  // Signal handlers first: whoever reads the lines below may signal at once.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // SIGHUP re-reads the config file and replaces the routes (other sections need a restart).
@@ -116,4 +112,9 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
       console.error(`routes not reloaded: ${(err as Error).message}`);
     }
   });
+  for (const l of smsc.listening) console.log(`SMPP listening on ${l.host}:${l.port}${l.tls ? ' (TLS)' : ''}`);
+  if (config.admin !== undefined) {
+    admin = await startAdmin(smsc, config.admin, observer);
+    console.log(`admin API and dashboard on http://${admin.address}/ (metrics at /metrics)`);
+  }
 }
