@@ -14,6 +14,8 @@ export const ACCOUNT_DEFAULTS = {
   windowSize: 10,
   defaultValiditySeconds: 48 * 3600,
   maxValiditySeconds: 7 * 24 * 3600,
+  tps: 0,
+  maxQueued: 0,
 } as const;
 
 /** SMPP passwords are at most 8 octets [SMPP34 §5.2.2]; no look-alike characters (0/O, 1/l/I). */
@@ -27,7 +29,7 @@ export function generatePassword(): string {
 }
 
 /** The admin view of a configured account: everything but the secret. */
-export function viewOfConfig(a: AccountConfig & { disabled?: boolean }): AccountView {
+export function viewOfConfig(a: Omit<AccountConfig, 'tps' | 'maxQueued'> & { tps?: number; maxQueued?: number; disabled?: boolean }): AccountView {
   const view: AccountView = {
     systemId: a.systemId,
     addresses: [...a.addresses],
@@ -35,6 +37,8 @@ export function viewOfConfig(a: AccountConfig & { disabled?: boolean }): Account
     windowSize: a.windowSize,
     defaultValiditySeconds: a.defaultValiditySeconds,
     maxValiditySeconds: a.maxValiditySeconds,
+    tps: a.tps ?? 0,
+    maxQueued: a.maxQueued ?? 0,
     disabled: a.disabled === true,
     credential: a.passwordHash !== undefined ? 'hash' : a.password !== undefined ? 'password' : 'none',
   };

@@ -48,6 +48,8 @@ export class MemoryAccountRegistry implements AccountRegistry {
       windowSize: input.windowSize ?? ACCOUNT_DEFAULTS.windowSize,
       defaultValiditySeconds: input.defaultValiditySeconds ?? ACCOUNT_DEFAULTS.defaultValiditySeconds,
       maxValiditySeconds: input.maxValiditySeconds ?? ACCOUNT_DEFAULTS.maxValiditySeconds,
+      tps: input.tps ?? ACCOUNT_DEFAULTS.tps,
+      maxQueued: input.maxQueued ?? ACCOUNT_DEFAULTS.maxQueued,
       disabled: input.disabled ?? false,
       credential: 'hash',
     };
@@ -70,6 +72,8 @@ export class MemoryAccountRegistry implements AccountRegistry {
     if (patch.windowSize !== undefined) next.windowSize = patch.windowSize;
     if (patch.defaultValiditySeconds !== undefined) next.defaultValiditySeconds = patch.defaultValiditySeconds;
     if (patch.maxValiditySeconds !== undefined) next.maxValiditySeconds = patch.maxValiditySeconds;
+    if (patch.tps !== undefined) next.tps = patch.tps;
+    if (patch.maxQueued !== undefined) next.maxQueued = patch.maxQueued;
     if (patch.disabled !== undefined) next.disabled = patch.disabled;
     e.view = next;
     return copy(next);

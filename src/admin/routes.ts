@@ -12,6 +12,7 @@ import type { SmscServer } from '../server/server.js';
 import type { Session } from '../session/session.js';
 import type { FindQuery, MessageStateName, Store } from '../store/types.js';
 import { AdminError } from './errors.js';
+import { type RuntimeSource, runtimeRoutes } from './runtime-routes.js';
 import type { JsonSchema } from './schemas.js';
 import * as S from './schemas.js';
 import type { AccountInput, AccountPatch, AccountRegistry } from './types.js';
@@ -25,6 +26,9 @@ export interface AdminSource {
   scheduler: { readonly stats: SchedulerStats };
   /** The simulated mobile network, when configured (MO injection). */
   network?: { originateMo(mo: { from: string; to: string; text: string }): Promise<string> } | undefined;
+  /** Run-time routes and connectors (src/admin/runtime-routes.ts); their routes exist only when given. */
+  live?: RuntimeSource['live'];
+  connectors?: RuntimeSource['connectors'];
 }
 
 /** One documented response of a route. */
@@ -127,7 +131,8 @@ export async function kickSession(session: Session, force: boolean, graceMs: num
 /** Unbinds every session of an account (after it was removed or disabled); resolves with how many. */
 async function kickAccount(ctx: RouteContext, systemId: string, graceMs: number): Promise<number> {
   const sessions = ctx.smsc.server.sessionsOf(systemId);
-  await Promise.all(sessions.map((s) => kickSession(s, false, graceMs)));
+  // Sessions the SMSC already unbinds (it saw the change itself) are counted, not unbound twice.
+  await Promise.all(sessions.filter((s) => s.isBound).map((s) => kickSession(s, false, graceMs)));
   return sessions.length;
 }
 
@@ -488,6 +493,10 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
         },
       },
     );
+  }
+
+  if (smsc.live !== undefined && smsc.connectors !== undefined) {
+    routes.push(...runtimeRoutes(ctx, { live: smsc.live, connectors: smsc.connectors.bind(smsc) }));
   }
 
   // ---- documentation and dashboard (public: the dashboard asks for the token itself) ------

@@ -1,5 +1,5 @@
 /**
- * GET /api/routes over a real SMSC: the routes in force (also after a reload), every condition
+ * GET /api/routing over a real SMSC: the routes in force (also after a reload), every condition
  * of a rule as a list, connectors by name and type only, token required, documented.
  */
 import assert from 'node:assert/strict';
@@ -54,8 +54,8 @@ after(async () => {
   await smsc.stop();
 });
 
-test('GET /api/routes shows the MT and MO rules in order, the no-route status and the connectors', async () => {
-  const res = await app.inject({ method: 'GET', url: '/api/routes', headers: AUTH });
+test('GET /api/routing shows the MT and MO rules in order, the no-route status and the connectors', async () => {
+  const res = await app.inject({ method: 'GET', url: '/api/routing', headers: AUTH });
   assert.equal(res.statusCode, 200);
   const body = res.json();
   assert.deepEqual(body.mt, [
@@ -86,9 +86,9 @@ test('GET /api/routes shows the MT and MO rules in order, the no-route status an
   assert.equal(res.body.includes('hook-secret'), false, 'connector settings are not shown');
 });
 
-test('GET /api/routes follows a reload of the routes', async () => {
+test('GET /api/routing follows a reload of the routes', async () => {
   smsc.reloadRoutes({ mt: [{ prefix: '', connector: 'network' }], noRouteStatus: 'ESME_RSYSERR' });
-  const body = (await app.inject({ method: 'GET', url: '/api/routes', headers: AUTH })).json();
+  const body = (await app.inject({ method: 'GET', url: '/api/routing', headers: AUTH })).json();
   assert.deepEqual(
     body.mt.map((r: { prefix: string[]; connector: string }) => [r.prefix, r.connector]),
     [[[''], 'network']],
@@ -105,10 +105,10 @@ test('without a live routes() the config section is shown', () => {
   );
 });
 
-test('GET /api/routes needs the token and is in the OpenAPI document', async () => {
-  const res = await app.inject({ method: 'GET', url: '/api/routes' });
+test('GET /api/routing needs the token and is in the OpenAPI document', async () => {
+  const res = await app.inject({ method: 'GET', url: '/api/routing' });
   assert.equal(res.statusCode, 401);
   const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
-  assert.deepEqual(doc.paths['/api/routes'].get.security, [{ bearerAuth: [] }]);
-  assert.equal((await app.inject({ method: 'GET', url: '/api/routes?x=1', headers: AUTH })).statusCode, 400);
+  assert.deepEqual(doc.paths['/api/routing'].get.security, [{ bearerAuth: [] }]);
+  assert.equal((await app.inject({ method: 'GET', url: '/api/routing?x=1', headers: AUTH })).statusCode, 400);
 });

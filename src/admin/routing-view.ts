@@ -1,9 +1,9 @@
 /**
- * `GET /api/routes`: the message routing in force, read only: the ordered MT rules (destination
+ * `GET /api/routing`: the message routing in force, read only: the ordered MT rules (destination
  * → connector), the MO rules (short code → account), the status of a submit no rule matches,
  * and the connectors a rule may name (name and type only: their settings may hold secrets).
  *
- * Kept apart from routes.ts so that run-time route management can replace it whole.
+ * The dashboard's view; `/api/routes` (runtime-routes.ts) is the document operators edit.
  */
 import { commandStatusByName, commandStatusName } from '../pdu/constants.js';
 import { type MoRule, type MtRule, parseRoutes, type RoutesConfig } from '../routing/index.js';
@@ -144,8 +144,8 @@ export function routingRoutes(ctx: RouteContext): RouteDef[] {
   return [
     {
       method: 'GET',
-      url: '/api/routes',
-      operationId: 'listRoutes',
+      url: '/api/routing',
+      operationId: 'getRouting',
       summary: 'The MT and MO routes in force (read only) and the connectors they can name',
       tags: ['routing'],
       auth: true,

@@ -201,6 +201,8 @@ const accountFields = {
   windowSize: int('outbound window', { minimum: 1, maximum: 10_000 }),
   defaultValiditySeconds: int('validity when the submit gives none, seconds', { minimum: 1 }),
   maxValiditySeconds: int('longest validity, seconds', { minimum: 1 }),
+  tps: int('submits per second accepted (0 = no limit)', { minimum: 0, maximum: 1_000_000 }),
+  maxQueued: int('pending messages before submits are refused with ESME_RMSGQFUL (0 = no limit)', { minimum: 0 }),
   disabled: { type: 'boolean', description: 'disabled accounts cannot bind' },
 };
 
@@ -209,9 +211,10 @@ export const accountSchema = obj(
     systemId: systemIdSchema,
     ...accountFields,
     credential: str('how the account authenticates', { enum: ['password', 'hash', 'none'] }),
+    source: str('config (the config file, read only) or store (created through this API)', { enum: ['config', 'store'] }),
     outbind: obj({ host: str('host'), port: int('port') }, ['host', 'port']),
   },
-  ['systemId', 'addresses', 'maxBinds', 'windowSize', 'defaultValiditySeconds', 'maxValiditySeconds', 'disabled', 'credential'],
+  ['systemId', 'addresses', 'maxBinds', 'windowSize', 'defaultValiditySeconds', 'maxValiditySeconds', 'tps', 'maxQueued', 'disabled', 'credential'],
 );
 export const accountsResponseSchema = obj({ accounts: { type: 'array', items: accountSchema } }, ['accounts']);
 export const accountIdParamsSchema = obj({ id: systemIdSchema }, ['id']);

@@ -22,8 +22,14 @@ export interface AccountView {
   defaultValiditySeconds: number;
   /** Longest validity accepted, seconds. */
   maxValiditySeconds: number;
+  /** Submits per second accepted (0 = no limit). */
+  tps: number;
+  /** Pending messages before submits are refused with ESME_RMSGQFUL (0 = no limit). */
+  maxQueued: number;
   /** Disabled accounts cannot bind. */
   disabled: boolean;
+  /** Where the account is defined: the config file (read only) or the store (admin API). */
+  source?: 'config' | 'store';
   /** How the account authenticates (the secret itself is never shown). */
   credential: 'password' | 'hash' | 'none';
   /** The SMSC connects out to this ESME (outbind) when set. */
@@ -42,6 +48,8 @@ export interface AccountInput {
   windowSize?: number;
   defaultValiditySeconds?: number;
   maxValiditySeconds?: number;
+  tps?: number;
+  maxQueued?: number;
   disabled?: boolean;
 }
 

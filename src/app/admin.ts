@@ -17,7 +17,7 @@ export async function startAdmin(
   const metrics = createMetrics(smsc);
   observer.submitLatency = metrics.observeSubmitLatency;
   observer.deliveryLatency = metrics.observeDeliveryLatency;
-  const app = createAdmin(smsc, { token: admin.token, logger, metrics });
+  const app = createAdmin(smsc, { token: admin.token, logger, metrics, accounts: smsc.live.registry() });
   const i = admin.listen.lastIndexOf(':');
   const host = i > 0 ? admin.listen.slice(0, i) : '127.0.0.1';
   const port = Number(i >= 0 ? admin.listen.slice(i + 1) : admin.listen);

@@ -5,12 +5,12 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import { kickSession } from '../admin/routes.js';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
 import { HttpTarget, parseHttp } from '../connectors/http.js';
 import { type MoSink, parseNetwork, SimulatedNetwork } from '../connectors/network.js';
 import { PersistentIdMap, parseSmpp, SmppTarget } from '../connectors/smpp.js';
-import { TokenBucket } from '../connectors/token-bucket.js';
 import { AddressOwners } from '../core/addresses.js';
 import { SmscCore } from '../core/core.js';
 import { MessageIdGenerator } from '../core/message-id.js';
@@ -22,9 +22,12 @@ import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
 import { ConfigKeyError, isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../routing/index.js';
 import { SmscServer } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
+import { isConfigStore } from '../store/config-store.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { ThreadedSqliteStore } from '../store/sqlite/threaded-store.js';
 import type { Store } from '../store/types.js';
+import { flowControl } from './flow-control.js';
+import { type LiveChange, LiveConfig } from './live-config.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -50,7 +53,19 @@ export interface Smsc {
   reloadRoutes(routes: unknown): void;
   /** The MT and MO routes in force (the validated `routes` section of the last start or reload). */
   routes(): RoutesConfig;
+  /** Accounts, routes and connector switches managed at run time (admin API). */
+  live: LiveConfig;
+  /** The connectors with their state (admin API). */
+  connectors(): ConnectorInfo[];
   stop(): Promise<void>;
+}
+
+/** One connector as the admin API shows it. */
+export interface ConnectorInfo {
+  name: string;
+  type: 'smpp' | 'http' | 'network';
+  /** `disabled` (switched off by the administrator); smpp: `bound` or `connecting`; others `enabled`. */
+  state: 'disabled' | 'bound' | 'connecting' | 'enabled';
 }
 
 function nodeNumberOf(nodeId: string): number {
@@ -92,34 +107,80 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   const clock = options.clock ?? systemClock;
   const ids = new MessageIdGenerator(options.nodeNumber ?? nodeNumberOf(config.nodeId), () => clock.now());
 
-  const accounts = new Map(config.accounts.map((a) => [a.systemId, a]));
-  const owners = new AddressOwners();
-  for (const a of config.accounts) for (const addr of a.addresses) owners.add(addr, a.systemId);
-
+  let owners = new AddressOwners();
   let scheduler: DeliveryScheduler | undefined;
+  let server: SmscServer | undefined;
   let core: SmscCore | undefined;
   const connectors = buildConnectors(config, clock, {
     moSink: (mo) => core!.acceptMo(mo),
     kick: () => scheduler?.kick(),
     forwarded: async (connector, remoteId) => (await store.findForwarded(connector, remoteId))?.id,
   });
+  const checkRoutes = (raw: unknown, accounts: Iterable<string>) =>
+    asConfigError(() => parseRoutes(raw, { statusByName: commandStatusByName, connectors: connectors.targets.keys(), accounts }));
+  // Accounts, routes and connector switches: config file + store, reloaded on every change.
+  const live: LiveConfig = new LiveConfig({
+    config,
+    store: isConfigStore(store) ? store : undefined,
+    clock,
+    checkRoutes,
+    onChange: (change) => applyLive(change),
+    onError: (err) => process.emitWarning(`run-time configuration not reloaded: ${(err as Error).message}`),
+  });
   // Routers are replaced whole on reload; lookups always use the current pair.
   const buildRouters = (raw: unknown) => {
-    const routes = asConfigError(() =>
-      parseRoutes(raw, { statusByName: commandStatusByName, connectors: connectors.targets.keys(), accounts: accounts.keys() }),
-    );
+    const routes = checkRoutes(raw, live.accounts.keys());
     return {
       config: routes,
       mt: new MtRouter(routes.mt, { noRouteStatus: routes.noRouteStatus }),
       mo: new MoRouter(routes.mo, {
-        sources: Object.fromEntries(config.accounts.map((a) => [a.systemId, a.addresses])),
+        sources: new Map([...live.accounts.values()].map((a) => [a.systemId, a.addresses])),
         fallbackToSources: true,
       }),
     };
   };
-  let routers = buildRouters(config['routes']);
+  let routers: ReturnType<typeof buildRouters> | undefined;
+  const rebuildOwners = () => {
+    const next = new AddressOwners();
+    for (const a of live.accounts.values()) for (const addr of a.addresses) next.add(addr, a.systemId);
+    owners = next;
+  };
+  const applyLive = (change: LiveChange) => {
+    rebuildOwners();
+    try {
+      routers = buildRouters(live.routes().routes);
+    } catch (err) {
+      // Stored routes naming a connector the config no longer has: keep the routes in force.
+      process.emitWarning(`routes not applied: ${(err as Error).message}`);
+    }
+    // A removed or disabled account's sessions are unbound (they could not bind again anyway).
+    for (const id of change.gone) {
+      for (const s of server?.sessionsOf(id) ?? []) if (s.isBound) void kickSession(s, false, 5000);
+    }
+    for (const name of change.enabled) scheduler?.notify(name);
+  };
+  await live.start();
+  rebuildOwners();
+  if (routers === undefined) {
+    try {
+      routers = buildRouters(live.routes().routes);
+    } catch (err) {
+      // Bad config routes stop the start (naming the key); bad stored ones fall back to the config's.
+      if (live.routes().source === 'config') throw err;
+      process.emitWarning(`stored routes not applied: ${(err as Error).message}`);
+      routers = buildRouters(config['routes']);
+    }
+  }
+  const current = () => routers!;
 
-  const flow = flowControl(config, store, clock);
+  const flow = flowControl(
+    {
+      of: (id) => live.account(id),
+      all: () => [...live.accounts].map(([id, a]) => [id, a] as [string, { tps: number; maxQueued: number }]),
+    },
+    store,
+    clock,
+  );
   const moAssembler = new MoAssembler({
     store,
     clock,
@@ -133,39 +194,32 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     clock,
     ids,
     nodeId: config.nodeId,
-    account: (id) => accounts.get(id),
+    account: (id) => live.account(id),
     route: ({ account, destination, source, serviceType, dataCoding }) => {
       // [ref §9.3] an account may only send from the addresses it declares.
-      if (!routers.mo.ownsSource(account, source)) return { status: CommandStatus.ESME_RINVSRCADR };
+      if (!current().mo.ownsSource(account, source)) return { status: CommandStatus.ESME_RINVSRCADR };
       // An address an account owns is delivered to that ESME; everything else follows the MT routes.
       const owner = owners.ownerOf(destination);
       if (owner !== undefined) return { target: `esme:${owner}` };
-      const r = routers.mt.route({ account, destination, source, serviceType, dataCoding });
+      const r = current().mt.route({ account, destination, source, serviceType, dataCoding });
       if (!isRoute(r)) return { status: r.status };
-      // Failover: the first connector of the route that is up takes it; the rest stay its
-      // failover list. When none is up it waits for the first.
+      // Failover: the first connector of the route that is up (and not disabled) takes it; the
+      // rest stay its failover list. When none is up it waits for the first.
       const chain = [r.connector, ...r.failover];
-      const i = chain.findIndex((name) => connectors.targets.get(name)?.up?.() !== false);
+      const i = chain.findIndex((name) => !live.disabledConnectors.has(name) && connectors.targets.get(name)?.up?.() !== false);
       const at = i < 0 ? 0 : i;
       return { target: chain[at]!, failover: chain.slice(at + 1) };
     },
-    moOwner: (destination) => routers.mo.route(destination),
+    moOwner: (destination) => current().mo.route(destination),
     admit: flow.admit,
     onSubmitLatency: (sec) => options.observer?.submitLatency?.(sec),
     onStored: (target) => scheduler?.notify(target),
   });
 
-  const server = new SmscServer({
+  const smppServer = new SmscServer({
     systemId: config.smpp.systemId,
-    accounts: config.accounts.map((a) => ({
-      systemId: a.systemId,
-      ...(a.password !== undefined ? { password: a.password } : {}),
-      ...(a.passwordHash !== undefined ? { passwordHash: a.passwordHash } : {}),
-      ...(a.allowedIps !== undefined ? { allowedIps: a.allowedIps } : {}),
-      ...(a.allowedSystemTypes !== undefined ? { allowedSystemTypes: a.allowedSystemTypes } : {}),
-      maxBinds: a.maxBinds,
-      windowSize: a.windowSize,
-    })),
+    // Looked up at every bind: accounts created, changed or disabled at run time apply at once.
+    accounts: (id) => live.policy(id),
     handlers: core.handlers(),
     clock,
     maxConnections: config.smpp.maxConnections,
@@ -184,15 +238,18 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     },
   });
 
+  server = smppServer;
   // One ESME target per account with a receiver or transceiver bound on this node.
   const esmeTargets = new Map<string, EsmeTarget>();
   const targets = (): ReadonlyMap<string, DeliveryTarget> => {
-    const out = new Map<string, DeliveryTarget>(connectors.targets);
-    for (const a of config.accounts) {
-      if (server.receiversOf(a.systemId).length === 0) continue;
-      let t = esmeTargets.get(a.systemId);
-      if (t === undefined) esmeTargets.set(a.systemId, (t = new EsmeTarget(() => server.receiversOf(a.systemId))));
-      out.set(`esme:${a.systemId}`, t);
+    const out = new Map<string, DeliveryTarget>();
+    // A disabled connector is left out: its messages stay queued until it is enabled again.
+    for (const [name, t] of connectors.targets) if (!live.disabledConnectors.has(name)) out.set(name, t);
+    for (const id of live.accounts.keys()) {
+      if (smppServer.receiversOf(id).length === 0) continue;
+      let t = esmeTargets.get(id);
+      if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id))));
+      out.set(`esme:${id}`, t);
     }
     return out;
   };
@@ -211,11 +268,11 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       if (m.direction === 'mt') options.observer?.deliveryLatency?.((at - m.submittedAt) / 1000);
     },
   });
-  server.on('bound', (_s, ctx: { systemId: string }) => scheduler?.notify(`esme:${ctx.systemId}`));
+  smppServer.on('bound', (_s, ctx: { systemId: string }) => scheduler?.notify(`esme:${ctx.systemId}`));
 
   const listening: Smsc['listening'] = [];
   for (const l of config.smpp.listeners) {
-    const addr: AddressInfo = await server.listen({
+    const addr: AddressInfo = await smppServer.listen({
       host: l.host,
       port: l.port,
       ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key) } } : {}),
@@ -231,7 +288,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
 
   for (const a of config.accounts) {
     if (a.outbind !== undefined) {
-      void server
+      void smppServer
         .outbind({ host: a.outbind.host, port: a.outbind.port, systemId: config.smpp.systemId, password: a.password ?? '' })
         .catch(() => {});
     }
@@ -240,19 +297,31 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   return {
     config,
     store,
-    server,
+    server: smppServer,
     scheduler,
     core,
     listening,
     network: connectors.network,
+    live,
     reloadRoutes(raw: unknown) {
       // Validated first: a bad section throws (naming the key) and the running routes stay.
-      routers = buildRouters(raw);
+      // Routes stored through the admin API, when set, stay in force.
+      live.setConfigRoutes(raw);
     },
-    routes: () => routers.config,
+    connectors() {
+      return [...connectors.targets].map(([name, t]): ConnectorInfo => {
+        const type = connectors.types.get(name) ?? 'network';
+        let state: ConnectorInfo['state'] = 'enabled';
+        if (live.disabledConnectors.has(name)) state = 'disabled';
+        else if (t instanceof SmppTarget) state = t.bound ? 'bound' : 'connecting';
+        return { name, type, state };
+      });
+    },
+    routes: () => current().config,
     async stop() {
       flow.stop();
-      await server.close();
+      live.stop();
+      await smppServer.close();
       await connectors.stop();
       moAssembler.close();
       await scheduler?.stop();
@@ -273,6 +342,7 @@ function asConfigError<T>(fn: () => T): T {
 
 interface Connectors {
   targets: Map<string, DeliveryTarget>;
+  types: Map<string, ConnectorInfo['type']>;
   smpp: SmppTarget[];
   network: SimulatedNetwork | undefined;
   start(): Promise<void>;
@@ -286,6 +356,7 @@ function buildConnectors(
   hooks: { moSink: MoSink; kick(): void; forwarded(connector: string, remoteId: string): Promise<string | undefined> },
 ): Connectors {
   const targets = new Map<string, DeliveryTarget>();
+  const types = new Map<string, ConnectorInfo['type']>();
   const smpp: SmppTarget[] = [];
   let network: SimulatedNetwork | undefined;
   const raw = config['connectors'];
@@ -322,6 +393,7 @@ function buildConnectors(
     } else {
       throw new ConfigError(`${path}.type`, "must be 'http', 'smpp' or 'network'");
     }
+    types.set(name, type);
   }
   if (config['network'] !== undefined) {
     const made = makeNetwork(config['network'], 'network');
@@ -333,6 +405,7 @@ function buildConnectors(
   let generator: { stop(): unknown } | undefined;
   return {
     targets,
+    types,
     smpp,
     network,
     async start() {
@@ -343,43 +416,6 @@ function buildConnectors(
       generator?.stop();
       await Promise.all(smpp.map((t) => t.stop()));
       await net?.close();
-    },
-  };
-}
-
-/**
- * Per-account flow control: a token bucket of `tps` submits per second (burst of one second)
- * and a queue limit of `maxQueued` pending messages. The pending count is read from the store
- * once a second and counted up locally in between, so a submit never waits for a COUNT query.
- */
-function flowControl(config: Config, store: Store, clock: Clock): { admit(account: string, n: number): number; stop(): void } {
-  const buckets = new Map<string, TokenBucket>();
-  const queued = new Map<string, number>();
-  const limited = config.accounts.filter((a) => a.maxQueued > 0);
-  for (const a of config.accounts) if (a.tps > 0) buckets.set(a.systemId, new TokenBucket(a.tps, a.tps, clock));
-  const maxQueued = new Map(limited.map((a) => [a.systemId, a.maxQueued]));
-  let stopped = false;
-  let timer: ReturnType<Clock['setTimer']> | undefined;
-  const refresh = async () => {
-    for (const a of limited) queued.set(a.systemId, await store.pendingCount(a.systemId).catch(() => queued.get(a.systemId) ?? 0));
-    if (!stopped) timer = clock.setTimer(() => void refresh(), 1000);
-  };
-  if (limited.length > 0) void refresh();
-  return {
-    admit(account, n) {
-      const limit = maxQueued.get(account);
-      if (limit !== undefined) {
-        const q = queued.get(account) ?? 0;
-        if (q + n > limit) return CommandStatus.ESME_RMSGQFUL;
-      }
-      const bucket = buckets.get(account);
-      if (bucket !== undefined && !bucket.take(n)) return CommandStatus.ESME_RTHROTTLED;
-      if (limit !== undefined) queued.set(account, (queued.get(account) ?? 0) + n);
-      return CommandStatus.ESME_ROK;
-    },
-    stop() {
-      stopped = true;
-      timer?.cancel();
     },
   };
 }

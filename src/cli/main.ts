@@ -29,6 +29,10 @@ Commands:
   send     submit a message        smsc send --port 2775 --system-id alice --password pw --from 1000 --to 447700900123 --text "hi" [--dlr]
   listen   receive as an ESME      smsc listen --port 2775 --system-id bob --password pw [--type transceiver]
   mo       a handset sends MO      smsc mo --token T --from 447700900123 --to 2000 --text "hi"
+  account  manage accounts         smsc account create carol --address 3000 --tps 50
+  route    manage routes           smsc route set routes.yaml
+  connector  switch connectors     smsc connector disable upstream-a
+  message  a message's lifecycle   smsc message 0000A1B2C3D4
   pdu      decode/encode PDUs      smsc pdu decode 00000010000000150000000000000001
   config   validate a config       smsc config check smsc.yaml
 
@@ -64,6 +68,53 @@ stores it for the account that owns the short code and delivers it as deliver_sm
 
 Example:
   smsc mo --token "$SMSC_ADMIN_TOKEN" --from 447700900123 --to 2000 --text "Hello from a phone"`,
+  account: `smsc account list|show|create|update|disable|enable|delete|reset-password [ID] [options] [--admin HOST:PORT] [--token T] [--json]
+
+Manages ESME accounts through the admin API of a running SMSC (default 127.0.0.1:8775; the
+token from --token or SMSC_ADMIN_TOKEN). Accounts created here live in the store (shared by
+every node in PostgreSQL mode) and apply at once; accounts of the config file are read only.
+Disabling or deleting an account unbinds its sessions and refuses its binds.
+
+Field options (create, update): --password PW (create; generated and printed once when absent)
+  --address A (repeat; exact or prefix ending in *)  --allowed-ip CIDR (repeat)
+  --system-type T (repeat)  --tps N  --max-queued N  --max-binds N  --window N
+  --default-validity SECONDS  --max-validity SECONDS  --disabled
+
+Examples:
+  smsc account list
+  smsc account create carol --address 3000 --address "4477*" --tps 50
+  smsc account update carol --max-queued 10000
+  smsc account disable carol
+  smsc account reset-password carol
+  smsc account delete carol`,
+  route: `smsc route list|set FILE|clear|add mt|mo JSON [--position N]|delete mt|mo INDEX [--admin HOST:PORT] [--token T] [--json]
+
+Shows or changes the MT and MO routes through the admin API. 'set' replaces them with a YAML
+or JSON file (the config 'routes' section, or a whole config file with one); the routes then
+apply on every node and override the config file's until 'clear'. Errors name the field.
+
+Examples:
+  smsc route list
+  smsc route set routes.yaml
+  smsc route add mt '{"prefix":"4479","connector":"upstream-a","failover":["network"]}' --position 0
+  smsc route add mo '{"match":"2000","account":"bob"}'
+  smsc route delete mt 2
+  smsc route clear`,
+  connector: `smsc connector list|disable NAME|enable NAME [--admin HOST:PORT] [--token T] [--json]
+
+Lists the connectors with their state and queue depth, or switches one off and on (on every
+node). A disabled connector's messages stay queued; enabling it delivers them.
+
+Examples:
+  smsc connector list
+  smsc connector disable upstream-a
+  smsc connector enable upstream-a`,
+  message: `smsc message ID [--admin HOST:PORT] [--token T] [--json]
+
+Shows a stored message and its lifecycle: accepted, every delivery attempt and its outcome.
+
+Example:
+  smsc message 0000A1B2C3D4`,
   pdu: `smsc pdu decode <hex>     prints the PDU as JSON (exit 0), or the command_status name and the reason (exit 1)
 smsc pdu encode <json>    prints the PDU as hex; octet strings in the JSON are hex
 
@@ -256,6 +307,15 @@ async function main(argv: string[]): Promise<void> {
     case 'mo':
       await moCommand(rest);
       return;
+    case 'account':
+    case 'route':
+    case 'connector':
+    case 'message': {
+      const admin = await import('./admin-commands.js');
+      const run = { account: admin.accountCommand, route: admin.routeCommand, connector: admin.connectorCommand, message: admin.messageCommand }[command];
+      await run(rest, HELP[command]!);
+      return;
+    }
     case 'start': {
       const { startCommand } = await import('./start.js');
       await startCommand(rest, HELP['start']!);

@@ -101,6 +101,7 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
       () => process.exit(1),
     );
   };
+  // Signal handlers first: whoever reads the lines below may signal at once.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // SIGHUP re-reads the config file and replaces the routes (other sections need a restart).

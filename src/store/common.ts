@@ -5,9 +5,9 @@
 import {
   type ClaimRequest,
   EventKind,
-  type MessageEvent,
   type FindQuery,
   isFailedState,
+  type MessageEvent,
   MessageState,
   type MessageStateName,
   type NewMessage,

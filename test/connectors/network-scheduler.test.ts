@@ -66,7 +66,9 @@ test('switched-off handset: retried until it is back, then delivered with a rece
     // Step manual time forward, letting the scheduler's store I/O settle between steps.
     for (let i = 0; i < 400; i++) {
       const m = await store.get('off-1');
-      if (m?.state === 'DELIVERED') break;
+      // The receipt is stored after the outcome: wait for both receipts too.
+      const receipts = (await store.find({ account: 'alice', limit: 10 })).filter((r) => r.direction === 'receipt');
+      if (m?.state === 'DELIVERED' && receipts.length >= 2) break;
       clock.advance(50);
       await new Promise((r) => setTimeout(r, 2));
     }

@@ -15,6 +15,7 @@ import {
   type StoredMessage,
   type StoreOptions,
 } from '../../src/store/types.js';
+import { configStoreContract } from './config-store-contract.js';
 
 /** One isolated backing database for one test. */
 export interface StoreFixture {
@@ -116,6 +117,7 @@ function notifications(): { listener: (t: string) => void; seen: string[]; waitF
  * Registers the contract suite for one backend. `makeStore` gives each test a fresh database.
  */
 export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: ContractHooks = {}): void {
+  configStoreContract(name, makeStore);
   async function withStores(fn: (h: Harness) => Promise<void>): Promise<void> {
     const fx = await makeStore();
     const opened: Store[] = [];

@@ -1,6 +1,6 @@
 // The smsc dashboard: plain browser JavaScript, no build step, no framework.
 // Polls /api/stats every second (throughput chart, queue, errors), /api/sessions every two
-// seconds and /api/accounts and /api/routes every ten. Every value from the server is written
+// seconds and /api/accounts and /api/routing every ten. Every value from the server is written
 // with textContent, never as HTML.
 
 const TOKEN_KEY = 'smsc-admin-token';
@@ -384,7 +384,7 @@ function showDetail({ message: m, events }) {
 let boundByAccount = new Map();
 
 async function pollConfig() {
-  const [{ accounts }, routes] = await Promise.all([api('/api/accounts'), api('/api/routes').catch(() => undefined)]);
+  const [{ accounts }, routes] = await Promise.all([api('/api/accounts'), api('/api/routing').catch(() => undefined)]);
   $('account-names').replaceChildren(...accounts.map((a) => el('option', a.systemId)));
   fill(
     $('accounts'),

@@ -73,4 +73,28 @@ CREATE INDEX messages_due ON messages (target, account, due_at, priority DESC)
 CREATE INDEX messages_remote ON messages (target, remote_id)
   WHERE remote_id IS NOT NULL AND state IN ('SCHEDULED', 'ENROUTE');
 `,
+  // 3: run-time configuration (admin API): accounts created at run time and settings documents
+  // (routes, disabled connectors). NULL allowed_* = any.
+  `
+CREATE TABLE accounts (
+  system_id            text PRIMARY KEY,
+  password_hash        text NOT NULL,
+  addresses            text[] NOT NULL,
+  allowed_ips          text[],
+  allowed_system_types text[],
+  max_binds            integer NOT NULL,
+  window_size          integer NOT NULL,
+  default_validity_s   integer NOT NULL,
+  max_validity_s       integer NOT NULL,
+  tps                  integer NOT NULL DEFAULT 0,
+  max_queued           integer NOT NULL DEFAULT 0,
+  disabled             boolean NOT NULL DEFAULT false,
+  updated_at           bigint NOT NULL
+);
+CREATE TABLE settings (
+  key        text PRIMARY KEY,
+  value      text NOT NULL,
+  updated_at bigint NOT NULL
+);
+`,
 ];

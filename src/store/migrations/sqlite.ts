@@ -73,4 +73,28 @@ CREATE INDEX messages_due ON messages (target, account, due_at, priority DESC)
 CREATE INDEX messages_remote ON messages (target, remote_id)
   WHERE remote_id IS NOT NULL AND state IN ('SCHEDULED', 'ENROUTE');
 `,
+  // 3: run-time configuration (admin API): accounts created at run time and settings documents
+  // (routes, disabled connectors). Lists are JSON arrays; NULL allowed_* = any.
+  `
+CREATE TABLE accounts (
+  system_id            TEXT PRIMARY KEY,
+  password_hash        TEXT NOT NULL,
+  addresses            TEXT NOT NULL,
+  allowed_ips          TEXT,
+  allowed_system_types TEXT,
+  max_binds            INTEGER NOT NULL,
+  window_size          INTEGER NOT NULL,
+  default_validity_s   INTEGER NOT NULL,
+  max_validity_s       INTEGER NOT NULL,
+  tps                  INTEGER NOT NULL DEFAULT 0,
+  max_queued           INTEGER NOT NULL DEFAULT 0,
+  disabled             INTEGER NOT NULL DEFAULT 0,
+  updated_at           INTEGER NOT NULL
+);
+CREATE TABLE settings (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`,
 ];

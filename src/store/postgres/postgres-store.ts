@@ -21,6 +21,7 @@
  */
 import pg from 'pg';
 import {
+  acceptedEvent,
   applyReplace,
   changedFields,
   checkClaim,
@@ -30,7 +31,6 @@ import {
   DEFAULT_COMMIT_DELAY_MS,
   DEFAULT_MAX_BATCH,
   detail,
-  acceptedEvent,
   FairClaimPlan,
   initialState,
   type MessageRow,
@@ -40,6 +40,7 @@ import {
   unitKey,
   unitParts,
 } from '../common.js';
+import type { ConfigStore, ConfigTopic, StoredAccount } from '../config-store.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
 import { postgresMigrations } from '../migrations/postgres.js';
 import {
@@ -60,6 +61,7 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
+import { PostgresConfigTables } from './postgres-config.js';
 
 /** Options of {@link PostgresStore}: give `url` (the store owns its pool) or `pool` (yours). */
 export type PostgresStoreOptions = StoreOptions & {
@@ -316,7 +318,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
 }
 
 /** {@link Store} on PostgreSQL. Call {@link init} before use. */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, ConfigStore {
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #url: string | undefined;
@@ -329,6 +331,9 @@ export class PostgresStore implements Store {
   readonly #writer: GroupCommitter<readonly NewMessage[], undefined>;
   readonly #finals: GroupCommitter<FinalOutcome, boolean>;
   readonly #listeners = new Set<(target: string) => void>();
+  readonly #configListeners = new Set<(topic: ConfigTopic) => void>();
+  readonly #configChannel: string;
+  readonly #config: PostgresConfigTables;
   readonly #listenRetryMs: number;
   #listen: Promise<pg.Client | pg.PoolClient> | undefined;
   #listenTimer: NodeJS.Timeout | undefined;
@@ -358,6 +363,8 @@ export class PostgresStore implements Store {
     this.#sql = buildSql(q('messages'), q('events'), this.#events);
     this.#tag = `smsc_${(hash32(`${options.schema ?? ''}|${this.#events}`) >>> 0).toString(36)}`;
     this.#channel = `smsc_store_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
+    this.#configChannel = `smsc_config_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
+    this.#config = new PostgresConfigTables(this.#pool, this.#configChannel, q('accounts'), q('settings'));
     this.#writer = new GroupCommitter<readonly NewMessage[], undefined>({
       commit: (items) => this.#commitInserts(items),
       delayMs: options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
@@ -809,6 +816,50 @@ export class PostgresStore implements Store {
     return res.rows.map(rowToMessage);
   }
 
+  // ---- run-time configuration (ConfigStore) -------------------------------------------------
+
+  listAccounts(): Promise<StoredAccount[]> {
+    this.#check();
+    return this.#config.list();
+  }
+  getAccount(systemId: string): Promise<StoredAccount | undefined> {
+    this.#check();
+    return this.#config.get(systemId);
+  }
+  createAccount(account: StoredAccount): Promise<boolean> {
+    this.#check();
+    return this.#config.create(account);
+  }
+  updateAccount(account: StoredAccount): Promise<boolean> {
+    this.#check();
+    return this.#config.update(account);
+  }
+  deleteAccount(systemId: string): Promise<boolean> {
+    this.#check();
+    return this.#config.delete(systemId);
+  }
+  getSetting(key: string): Promise<string | undefined> {
+    this.#check();
+    return this.#config.getSetting(key);
+  }
+  setSetting(key: string, value: string | null, at: number): Promise<void> {
+    this.#check();
+    return this.#config.setSetting(key, value, at);
+  }
+  async onConfigChange(listener: (topic: ConfigTopic) => void): Promise<() => void> {
+    this.#check();
+    this.#configListeners.add(listener);
+    try {
+      await this.#ensureListening();
+    } catch (error) {
+      this.#configListeners.delete(listener);
+      throw error;
+    }
+    return () => {
+      this.#configListeners.delete(listener);
+    };
+  }
+
   async onNotify(listener: (target: string) => void): Promise<() => void> {
     this.#check();
     this.#listeners.add(listener);
@@ -846,6 +897,10 @@ export class PostgresStore implements Store {
       client = await this.#pool.connect();
     }
     client.on('notification', (n) => {
+      if (n.channel === this.#configChannel) {
+        for (const l of this.#configListeners) l((n.payload ?? '*') as ConfigTopic);
+        return;
+      }
       if (n.channel !== this.#channel) return;
       const target = n.payload ?? '';
       for (const l of this.#listeners) l(target);
@@ -854,6 +909,7 @@ export class PostgresStore implements Store {
     client.on('end', () => this.#onListenLost(client));
     try {
       await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
+      await client.query(`LISTEN ${quoteIdent(this.#configChannel)}`);
     } catch (error) {
       await this.#dropListenClient(client);
       throw error;
@@ -879,11 +935,12 @@ export class PostgresStore implements Store {
     if (this.#closed || this.#listenTimer !== undefined) return;
     this.#listenTimer = setTimeout(() => {
       this.#listenTimer = undefined;
-      if (this.#closed || this.#listeners.size === 0) return;
+      if (this.#closed || this.#listeners.size + this.#configListeners.size === 0) return;
       this.#ensureListening().then(
         () => {
           // Notifications sent while we were away are lost: tell listeners to re-check all.
           for (const l of this.#listeners) l('*');
+          for (const l of this.#configListeners) l('*');
         },
         () => this.#scheduleRelisten(),
       );

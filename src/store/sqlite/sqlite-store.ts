@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  acceptedEvent,
   applyReplace,
   changedFields,
   checkClaim,
@@ -28,7 +29,6 @@ import {
   DEFAULT_COMMIT_DELAY_MS,
   DEFAULT_MAX_BATCH,
   detail,
-  acceptedEvent,
   FairClaimPlan,
   initialState,
   type MessageRow,
@@ -38,6 +38,7 @@ import {
   unitKey,
   unitParts,
 } from '../common.js';
+import { accountTopic, type ConfigStore, type ConfigTopic, type StoredAccount, settingTopic } from '../config-store.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
 import { sqliteMigrations } from '../migrations/sqlite.js';
 import {
@@ -58,6 +59,7 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
+import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions extends StoreOptions {
@@ -125,7 +127,7 @@ interface Statements {
 }
 
 /** {@link Store} on one SQLite file. Call {@link init} before use. */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, ConfigStore {
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #events: boolean;
@@ -134,6 +136,7 @@ export class SqliteStore implements Store {
   #bus: EventEmitter | undefined;
   #db: Database.Database | undefined;
   #st: Statements | undefined;
+  #config: SqliteConfigTables | undefined;
   #savepoint: ((op: WriteOp) => unknown) | undefined;
   #findCache = new Map<string, Database.Statement>();
   #notifyAfterCommit = new Set<string>();
@@ -164,6 +167,7 @@ export class SqliteStore implements Store {
       db.pragma('foreign_keys = OFF');
       migrate(db);
       this.#st = prepare(db);
+      this.#config = new SqliteConfigTables(db);
     } catch (error) {
       db.close();
       throw error;
@@ -180,6 +184,7 @@ export class SqliteStore implements Store {
       this.#db.close();
       this.#db = undefined;
       this.#st = undefined;
+      this.#config = undefined;
       this.#findCache.clear();
       releaseBus(this.#busKey);
       this.#bus = undefined;
@@ -549,6 +554,56 @@ export class SqliteStore implements Store {
     return () => {
       bus.off('notify', listener);
     };
+  }
+
+  // ---- run-time configuration (ConfigStore) -------------------------------------------------
+
+  async listAccounts(): Promise<StoredAccount[]> {
+    return this.#cfg().list();
+  }
+  async getAccount(systemId: string): Promise<StoredAccount | undefined> {
+    return this.#cfg().get(systemId);
+  }
+  async createAccount(account: StoredAccount): Promise<boolean> {
+    const done = await this.#write(() => this.#cfg().create(account));
+    if (done) this.#configChanged(accountTopic(account.systemId));
+    return done;
+  }
+  async updateAccount(account: StoredAccount): Promise<boolean> {
+    const done = await this.#write(() => this.#cfg().update(account));
+    if (done) this.#configChanged(accountTopic(account.systemId));
+    return done;
+  }
+  async deleteAccount(systemId: string): Promise<boolean> {
+    const done = await this.#write(() => this.#cfg().delete(systemId));
+    if (done) this.#configChanged(accountTopic(systemId));
+    return done;
+  }
+  async getSetting(key: string): Promise<string | undefined> {
+    return this.#cfg().getSetting(key);
+  }
+  async setSetting(key: string, value: string | null, at: number): Promise<void> {
+    await this.#write(() => this.#cfg().setSetting(key, value, at));
+    this.#configChanged(settingTopic(key));
+  }
+  async onConfigChange(listener: (topic: ConfigTopic) => void): Promise<() => void> {
+    const bus = this.#bus;
+    if (bus === undefined) throw new Error('SqliteStore: call init() first');
+    bus.on('config', listener);
+    return () => {
+      bus.off('config', listener);
+    };
+  }
+
+  #cfg(): SqliteConfigTables {
+    if (this.#config === undefined) throw new Error('SqliteStore: not initialised (call init()) or closed');
+    return this.#config;
+  }
+
+  /** Called after the change committed (the write resolved). */
+  #configChanged(topic: ConfigTopic): void {
+    const bus = this.#bus;
+    if (bus !== undefined) queueMicrotask(() => bus.emit('config', topic));
   }
 
   #stmts(): Statements {

@@ -16,6 +16,10 @@ async function run(method: string, args: unknown[]): Promise<unknown> {
     await store.onNotify((target) => port.postMessage({ kind: 'notify', target }));
     return undefined;
   }
+  if (method === 'subscribeConfig') {
+    await store.onConfigChange((topic) => port.postMessage({ kind: 'config', topic }));
+    return undefined;
+  }
   const fn = (store as unknown as Record<string, Method>)[method];
   if (typeof fn !== 'function') throw new Error(`unknown store method ${method}`);
   return fn.apply(store, reviveBuffers(args) as unknown[]);

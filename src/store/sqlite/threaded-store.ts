@@ -7,6 +7,7 @@
  * commits: adaptive group commit, no timers, and the event loop never waits for the disk.
  */
 import { Worker } from 'node:worker_threads';
+import type { ConfigStore, ConfigTopic, StoredAccount } from '../config-store.js';
 import type {
   ClaimRequest,
   FailedState,
@@ -32,7 +33,8 @@ interface Call {
 
 type Reply =
   | { kind: 'results'; results: ({ ok: true; value: unknown } | { ok: false; error: { name: string; message: string } })[]; stats: StoreStats }
-  | { kind: 'notify'; target: string };
+  | { kind: 'notify'; target: string }
+  | { kind: 'config'; topic: ConfigTopic };
 
 /** Structured clone turns Buffers into Uint8Arrays: make them Buffers again (no copy). */
 export function reviveBuffers(v: unknown): unknown {
@@ -65,12 +67,13 @@ function reviveError(e: { name: string; message: string }): Error {
 }
 
 /** {@link Store} backed by a SqliteStore running in a worker thread. */
-export class ThreadedSqliteStore implements Store {
+export class ThreadedSqliteStore implements Store, ConfigStore {
   readonly #options: SqliteStoreOptions;
   #worker: Worker | undefined;
   #queue: Call[] = [];
   #inFlight: Call[] | undefined;
   #listeners = new Set<(target: string) => void>();
+  #configListeners = new Set<(topic: ConfigTopic) => void>();
   #stats: StoreStats = { commitBatches: 0, commitCalls: 0, commitFailures: 0, insertCalls: 0, insertRows: 0 };
   #closed = false;
   #sendScheduled = false;
@@ -109,6 +112,7 @@ export class ThreadedSqliteStore implements Store {
     await this.#call('init', []);
     // The worker's store notifies its own listeners; relay them here.
     await this.#call('subscribe', []);
+    await this.#call('subscribeConfig', []);
   }
 
   async close(): Promise<void> {
@@ -147,6 +151,10 @@ export class ThreadedSqliteStore implements Store {
   #onMessage(m: Reply): void {
     if (m.kind === 'notify') {
       for (const store of peers.get(this.#options.path) ?? [this]) store.#emit(m.target);
+      return;
+    }
+    if (m.kind === 'config') {
+      for (const store of peers.get(this.#options.path) ?? [this]) for (const l of store.#configListeners) l(m.topic);
       return;
     }
     const batch = this.#inFlight ?? [];
@@ -255,5 +263,31 @@ export class ThreadedSqliteStore implements Store {
   }
   stats(): StoreStats {
     return this.#stats;
+  }
+
+  listAccounts(): Promise<StoredAccount[]> {
+    return this.#call('listAccounts', []);
+  }
+  getAccount(systemId: string): Promise<StoredAccount | undefined> {
+    return this.#call('getAccount', [systemId]);
+  }
+  createAccount(account: StoredAccount): Promise<boolean> {
+    return this.#call('createAccount', [account]);
+  }
+  updateAccount(account: StoredAccount): Promise<boolean> {
+    return this.#call('updateAccount', [account]);
+  }
+  deleteAccount(systemId: string): Promise<boolean> {
+    return this.#call('deleteAccount', [systemId]);
+  }
+  getSetting(key: string): Promise<string | undefined> {
+    return this.#call('getSetting', [key]);
+  }
+  setSetting(key: string, value: string | null, at: number): Promise<void> {
+    return this.#call('setSetting', [key, value, at]);
+  }
+  async onConfigChange(listener: (topic: ConfigTopic) => void): Promise<() => void> {
+    this.#configListeners.add(listener);
+    return () => this.#configListeners.delete(listener);
   }
 }
