@@ -292,22 +292,32 @@ export class SmscCore {
     own: Pick<NewMessage, 'id' | 'account' | 'target' | 'batchId' | 'destination' | 'protocolId' | 'priority' | 'payload' | 'tlvs'>,
     failover: readonly string[] | undefined,
   ): NewMessage {
+    // One literal with every field in a fixed order: one hidden class for every record (a
+    // spread here cost more than the rest of the accept path, and slowed the copy to the store).
     return {
-      ...own,
-      ...(failover !== undefined && failover.length > 0 ? { failover } : {}),
+      id: own.id,
       direction: 'mt',
+      account: own.account,
+      target: own.target,
+      batchId: own.batchId,
       source: { ton: req.sourceAddrTon, npi: req.sourceAddrNpi, addr: req.sourceAddr },
+      destination: own.destination,
       serviceType: req.serviceType,
       esmClass: req.esmClass,
+      protocolId: own.protocolId,
+      priority: own.priority,
       dataCoding: req.dataCoding,
       registeredDelivery: req.registeredDelivery,
+      payload: own.payload,
       payloadInTlv: ok.payloadInTlv,
+      tlvs: own.tlvs,
       submittedAt: now,
       scheduleAt: ok.scheduleAt,
       expiresAt: ok.expiresAt,
       receiptFor: null,
       originNode: this.#o.nodeId,
       originSession: ctx.session.id,
+      failover: failover !== undefined && failover.length > 0 ? failover : undefined,
     };
   }
 

@@ -113,7 +113,7 @@ export interface NewMessage {
    * Connectors to try, in order, when `target` cannot take the message (routing failover).
    * Absent or empty: none.
    */
-  failover?: readonly string[];
+  failover?: readonly string[] | undefined;
 }
 
 /** A message as stored: the submitted fields plus delivery state. */

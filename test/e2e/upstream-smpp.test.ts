@@ -134,7 +134,7 @@ test('the npm smpp package as the upstream SMSC: its receipt (hex id) comes back
       for await (const d of c.deliveries() as AsyncIterable<Delivery>) if (d.command === 'deliver_sm') got.push(d);
     })();
     const r = await c.submit({ sourceAddr: '1000', destinationAddr: '447700900123', shortMessage: Buffer.from('to npm'), registeredDelivery: 1 });
-    await until(() => got.some((d) => d.tlvs.receiptedMessageId === r.messageId), 'our receipt');
+    await until(() => got.some((d) => d.tlvs.receiptedMessageId === r.messageId), 'our receipt', { ms: 15_000 });
     assert.equal(got.find((d) => d.tlvs.receiptedMessageId === r.messageId)!.tlvs.messageState, 2);
     assert.equal((await node.store.get(r.messageId))?.state, 'DELIVERED');
   } finally {

@@ -22,6 +22,7 @@ import type {
   StoredMessage,
   StoreStats,
 } from '../types.js';
+import { messageRow } from './rows.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 
 interface Call {
@@ -182,7 +183,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
 
   insert(msgs: readonly NewMessage[]): Promise<void> {
-    return this.#call('insert', [msgs]);
+    return this.#call('insertRows', [msgs.map(messageRow)]);
   }
   claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
     return this.#call('claimDue', [req]);
