@@ -25,15 +25,18 @@ async function run(method: string, args: unknown[]): Promise<unknown> {
   return fn.apply(store, reviveBuffers(args) as unknown[]);
 }
 
-port.on('message', async (calls: { method: string; args: unknown[] }[]) => {
+port.on('message', async ({ seq, calls }: { seq: number; calls: { method: string; args: unknown[] }[] }) => {
   const settled = await Promise.allSettled(calls.map((c) => run(c.method, c.args)));
-  port.postMessage({
-    kind: 'results',
-    stats: store.stats(),
-    results: settled.map((s) =>
-      s.status === 'fulfilled'
-        ? { ok: true, value: s.value }
-        : { ok: false, error: { name: (s.reason as Error)?.name ?? 'Error', message: (s.reason as Error)?.message ?? String(s.reason) } },
-    ),
+  // Values only, plus the errors when there are any: most batches are inserts answering
+  // undefined, and copying one small object per call to the main thread is not free.
+  const values: unknown[] = new Array(settled.length);
+  let errors: Record<number, { name: string; message: string }> | null = null;
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled') values[i] = s.value;
+    else {
+      errors ??= {};
+      errors[i] = { name: (s.reason as Error)?.name ?? 'Error', message: (s.reason as Error)?.message ?? String(s.reason) };
+    }
   });
+  port.postMessage({ kind: 'results', seq, stats: store.stats(), values, errors });
 });

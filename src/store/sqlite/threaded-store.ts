@@ -33,7 +33,8 @@ interface Call {
 }
 
 type Reply =
-  | { kind: 'results'; results: ({ ok: true; value: unknown } | { ok: false; error: { name: string; message: string } })[]; stats: StoreStats }
+  /** Values by call; `errors` (by call index) only when some call failed. */
+  | { kind: 'results'; seq: number; values: unknown[]; errors: Record<number, { name: string; message: string }> | null; stats: StoreStats }
   | { kind: 'notify'; target: string }
   | { kind: 'config'; topic: ConfigTopic };
 
@@ -54,6 +55,12 @@ export function reviveBuffers(v: unknown): unknown {
   return v;
 }
 
+/**
+ * Batches on their way to the worker at once: while it commits one, the next is already in
+ * its queue, so it never waits for a round trip through the main thread.
+ */
+const MAX_IN_FLIGHT = 2;
+
 /** Threaded stores of this process by file, so stores on one file hear each other (as SqliteStore's do). */
 const peers = new Map<string, Set<ThreadedSqliteStore>>();
 
@@ -72,7 +79,9 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   readonly #options: SqliteStoreOptions;
   #worker: Worker | undefined;
   #queue: Call[] = [];
-  #inFlight: Call[] | undefined;
+  /** Batches sent and not yet answered, by sequence number. */
+  #inFlight = new Map<number, Call[]>();
+  #seq = 0;
   #listeners = new Set<(target: string) => void>();
   #configListeners = new Set<(topic: ConfigTopic) => void>();
   #stats: StoreStats = { commitBatches: 0, commitCalls: 0, commitFailures: 0, insertCalls: 0, insertRows: 0 };
@@ -130,12 +139,12 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     if (this.#closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ method, args, resolve: resolve as (v: unknown) => void, reject });
-      if (this.#inFlight === undefined && !this.#sendScheduled) {
+      if (this.#inFlight.size < MAX_IN_FLIGHT && !this.#sendScheduled) {
         // Calls made in the same tick travel (and commit) together.
         this.#sendScheduled = true;
         queueMicrotask(() => {
           this.#sendScheduled = false;
-          if (this.#inFlight === undefined) this.#send();
+          if (this.#inFlight.size < MAX_IN_FLIGHT) this.#send();
         });
       }
     });
@@ -145,8 +154,9 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     const batch = this.#queue;
     if (batch.length === 0 || this.#worker === undefined) return;
     this.#queue = [];
-    this.#inFlight = batch;
-    this.#worker.postMessage(batch.map((c) => ({ method: c.method, args: c.args })));
+    const seq = ++this.#seq;
+    this.#inFlight.set(seq, batch);
+    this.#worker.postMessage({ seq, calls: batch.map((c) => ({ method: c.method, args: c.args })) });
   }
 
   #onMessage(m: Reply): void {
@@ -158,17 +168,17 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
       for (const store of peers.get(this.#options.path) ?? [this]) for (const l of store.#configListeners) l(m.topic);
       return;
     }
-    const batch = this.#inFlight ?? [];
-    this.#inFlight = undefined;
+    const batch = this.#inFlight.get(m.seq) ?? [];
+    this.#inFlight.delete(m.seq);
     this.#stats = m.stats;
     this.#send(); // the next batch starts committing before this one's callers run
-    m.results.forEach((r, i) => {
+    const errors = m.errors;
+    for (let i = 0; i < batch.length; i++) {
       const call = batch[i]!;
-      if (r.ok) call.resolve(reviveBuffers(r.value));
-      else {
-        call.reject(reviveError(r.error));
-      }
-    });
+      const error = errors?.[i];
+      if (error === undefined) call.resolve(reviveBuffers(m.values[i]));
+      else call.reject(reviveError(error));
+    }
   }
 
   #emit(target: string): void {
@@ -176,8 +186,8 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
 
   #failAll(err: Error): void {
-    const calls = [...(this.#inFlight ?? []), ...this.#queue];
-    this.#inFlight = undefined;
+    const calls = [...[...this.#inFlight.values()].flat(), ...this.#queue];
+    this.#inFlight.clear();
     this.#queue = [];
     for (const c of calls) c.reject(err);
   }
