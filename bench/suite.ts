@@ -41,7 +41,7 @@ import {
   tempDir,
 } from '../test/support/smsc-process.js';
 import { Progress } from './support/progress.js';
-import { type ProcSample, sampleProc, startSmscProcessWith } from './support/smsc.js';
+import { descendantsCpuMs, type ProcSample, sampleProc, startSmscProcessWith } from './support/smsc.js';
 
 const SCENARIOS = ['accept', 'esme', 'network', 'mo', 'accept-pg', 'esme-pg'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -149,6 +149,8 @@ interface CellResult extends Cell {
   receiptLatencyP99Ms: number | null;
   /** Server CPU (utime+stime, ms) per 1000 messages (accepted; mo: delivered), submit and drain. */
   serverCpuMsPer1000: number | null;
+  /** PostgreSQL cells: CPU ms of the embedded PostgreSQL (server and backends) per 1000 messages. */
+  dbCpuMsPer1000?: number | null;
   /** Server VmHWM, MB. */
   serverPeakRssMb: number | null;
   /** This process's CPU (user+system) over the cell, % of one core. */
@@ -337,6 +339,8 @@ async function runCell(cell: Cell): Promise<CellResult> {
     }
     clients.push(...senders);
 
+    const pgCell = smsc && cell.scenario.endsWith('-pg');
+    const db0 = pgCell ? descendantsCpuMs(process.pid, 'postgres') : Number.NaN;
     const before: ProcSample | undefined = sampleProc(server.pid);
     const cpu0 = process.cpuUsage();
     const latencies = new Float64Array(MAX);
@@ -385,6 +389,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
     while (base !== 'mo' && pending() && performance.now() < drainUntil) await sleep(20);
     const cellMs = performance.now() - t0;
     const after = sampleProc(server.pid);
+    const dbCpuMs = pgCell ? descendantsCpuMs(process.pid, 'postgres') - db0 : Number.NaN;
     const cpu = process.cpuUsage(cpu0);
 
     const messages = base === 'mo' ? delivered : accepted;
@@ -410,6 +415,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
       deliveryLatencyP99Ms: p99(deliveryLatencies),
       receiptLatencyP99Ms: p99(receiptLatencies),
       serverCpuMsPer1000: messages > 0 ? round((serverCpuMs / messages) * 1000, 1) : null,
+      ...(pgCell ? { dbCpuMsPer1000: messages > 0 ? round((dbCpuMs / messages) * 1000, 1) : null } : {}),
       serverPeakRssMb: after !== undefined ? round(after.peakRssKb / 1024, 1) : null,
       loadCpuPct: round((loadCpuMs / cellMs) * 100) ?? 0,
       loadCpuMsPer1000: messages > 0 ? round((loadCpuMs / messages) * 1000, 1) : null,
@@ -481,7 +487,7 @@ function plan(): Cell[] {
 const TARGET_LABEL: Record<Target, string> = { smsc: 'smsc', answer: 'answer-only', npm: 'npm smpp', 'npm-receipts': 'npm smpp+rcpt' };
 
 function table(results: CellResult[]): string {
-  const head = ['scenario', 'server', 'store', 'conns', 'window', 'msgs/s', 'rcpts/s', 'p50 ms', 'p99 ms', 'max ms', 'dlv p99', 'rcpt p99', 'srv cpu/1k', 'srv MB', 'load cpu', 'vs answer', 'vs npm', ''];
+  const head = ['scenario', 'server', 'store', 'conns', 'window', 'msgs/s', 'rcpts/s', 'p50 ms', 'p99 ms', 'max ms', 'dlv p99', 'rcpt p99', 'srv cpu/1k', 'db cpu/1k', 'srv MB', 'load cpu', 'vs answer', 'vs npm', 'note'];
   const num = (n: number | null | undefined, d = 0) => (n === null || n === undefined ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
   const rows = results.map((r) => [
     r.scenario,
@@ -497,6 +503,7 @@ function table(results: CellResult[]): string {
     num(r.deliveryLatencyP99Ms, 0),
     num(r.receiptLatencyP99Ms, 0),
     num(r.serverCpuMsPer1000, 1),
+    num(r.dbCpuMsPer1000, 1),
     num(r.serverPeakRssMb, 0),
     `${r.loadCpuPct}%`,
     r.ratios?.['answer'] !== undefined ? `${r.ratios['answer'].toFixed(2)}x` : '',
@@ -504,7 +511,7 @@ function table(results: CellResult[]): string {
     r.error !== undefined ? `ERROR ${r.error}` : r.complete ? '' : 'incomplete',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const left = new Set([0, 1, 2, 17]);
+  const left = new Set([0, 1, 2, 18]);
   const line = (cols: string[]) =>
     cols
       .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
