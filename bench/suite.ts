@@ -160,7 +160,10 @@ interface CellResult extends Cell {
   cellSeconds: number;
   /** Everything expected arrived within the drain bound. */
   complete: boolean;
-  /** SMSC msgs/s divided by the baseline's in the same cell (window, connections). */
+  /**
+   * SMSC msgs/s divided by the baseline's in the same cell (window, connections): `answer`,
+   * `npm`; with receipts also receipts/s divided by the baseline's: `npmReceipts`.
+   */
   ratios?: Record<string, number>;
   error?: string;
 }
@@ -507,7 +510,9 @@ function table(results: CellResult[]): string {
     num(r.serverPeakRssMb, 0),
     `${r.loadCpuPct}%`,
     r.ratios?.['answer'] !== undefined ? `${r.ratios['answer'].toFixed(2)}x` : '',
-    r.ratios?.['npm'] !== undefined ? `${r.ratios['npm'].toFixed(2)}x` : '',
+    r.ratios?.['npm'] !== undefined
+      ? `${r.ratios['npm'].toFixed(2)}x${r.ratios['npmReceipts'] !== undefined ? ` (rcpt ${r.ratios['npmReceipts'].toFixed(2)}x)` : ''}`
+      : '',
     r.error !== undefined ? `ERROR ${r.error}` : r.complete ? '' : 'incomplete',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -548,6 +553,8 @@ async function main(): Promise<void> {
     for (const [name, target] of Object.entries(baselinesOf(r.scenario))) {
       const b = find(target, r.window, r.connections);
       if (b !== undefined && b.msgsPerSec > 0) ratios[name] = Number((r.msgsPerSec / b.msgsPerSec).toFixed(3));
+      // With receipts, the end-to-end figure is the receipt rate: compare it too.
+      if (b !== undefined && b.receiptsPerSec > 0 && r.receipts > 0) ratios[`${name}Receipts`] = Number((r.receiptsPerSec / b.receiptsPerSec).toFixed(3));
     }
     if (Object.keys(ratios).length > 0) r.ratios = ratios;
   }
