@@ -22,13 +22,10 @@
  *
  * Usage: npm run bench:smsc [-- --scenario network --connections 4 --window 100 --count 200000 --seconds 10]
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { Client } from '../src/client/client.js';
 import { CommandStatusError } from '../src/errors.js';
 import { EsmClass, MessageState } from '../src/pdu/constants.js';
@@ -36,16 +33,15 @@ import { parseReceipt } from '../src/sm/dlr.js';
 import {
   type AccountSpec,
   bindClient,
-  CLI_PATH,
   closeQuietly,
-  configYaml,
   killAllSmscProcesses,
   removeDir,
-  SmscProcess,
+  type SmscProcess,
   type SmscProcessOptions,
   startSmscProcess,
   tempDir,
 } from '../test/support/smsc-process.js';
+import { startSmscProcessWith } from './support/smsc.js';
 
 const { values } = parseArgs({
   options: {
@@ -121,32 +117,6 @@ function countDeliveries(client: Client, onOne: (receipt: ReceiptInfo | undefine
       onOne({ id: d.tlvs.receiptedMessageId ?? parsed?.id ?? '', state: d.tlvs.messageState, stat: parsed?.stat });
     }
   })().catch(() => {});
-}
-
-/**
- * Like startSmscProcess, with extra top-level config keys (`routes`, `network`) that its
- * options do not cover: writes the config, starts the CLI, waits for the listening line.
- */
-async function startSmscProcessWith(o: SmscProcessOptions, extra: Record<string, unknown>): Promise<SmscProcess> {
-  const label = o.label ?? 'smsc';
-  const configFile = join(o.dir, `${label}.yaml`);
-  await writeFile(configFile, stringifyYaml({ ...(parseYaml(configYaml(o)) as Record<string, unknown>), ...extra }));
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.dir });
-  process.once('exit', () => child.kill('SIGKILL'));
-  const p = new SmscProcess(child, configFile, label);
-  const deadline = Date.now() + (o.startTimeoutMs ?? 20_000);
-  for (;;) {
-    const m = /SMPP listening on [^\s]+:(\d+)/.exec(p.output());
-    if (m !== null) {
-      p.port = Number(m[1]);
-      return p;
-    }
-    if (!p.running || Date.now() > deadline) {
-      await p.kill();
-      throw new Error(`${label} not listening (${p.running ? 'timed out' : 'exited'}):\n${p.output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function main(): Promise<void> {

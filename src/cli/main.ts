@@ -35,6 +35,7 @@ Commands:
   message  a message's lifecycle   smsc message 0000A1B2C3D4
   pdu      decode/encode PDUs      smsc pdu decode 00000010000000150000000000000001
   config   validate a config       smsc config check smsc.yaml
+  bench    run the benchmark suite smsc bench --quick   (from a repository checkout)
 
 Run 'smsc <command> --help' for a command's options and examples.`,
   start: `smsc start [--config FILE]
@@ -321,6 +322,8 @@ async function main(argv: string[]): Promise<void> {
       await startCommand(rest, HELP['start']!);
       return;
     }
+    case 'bench':
+      return (await import('./bench.js')).benchCommand(rest);
     case 'config': {
       const { configCommand } = await import('./config-check.js');
       configCommand(rest);

@@ -1,0 +1,84 @@
+/**
+ * Shared helpers of the end-to-end benchmarks: start the SMSC CLI as its own process with
+ * extra top-level config sections, and read a child's CPU time and peak RSS from /proc.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { type SmscProcess, type SmscProcessOptions, startSmscProcess } from '../../test/support/smsc-process.js';
+
+/**
+ * Like startSmscProcess, with extra top-level config keys (`routes`, `network`, ...) merged
+ * over `o.sections`: writes the config, starts the CLI, resolves once it listens.
+ */
+export function startSmscProcessWith(o: SmscProcessOptions, extra: Record<string, unknown>): Promise<SmscProcess> {
+  return startSmscProcess({ ...o, sections: { ...o.sections, ...extra } });
+}
+
+/** CPU time and peak RSS of a process, from /proc (Linux); undefined elsewhere or once it exited. */
+export interface ProcSample {
+  /** utime + stime, ms. */
+  cpuMs: number;
+  /** VmHWM (peak resident set), kB. */
+  peakRssKb: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ); 100 on every Linux we run on. */
+const CLK_TCK = 100;
+
+/** Reads /proc/<pid>/stat (utime, stime) and /proc/<pid>/status (VmHWM). */
+export function sampleProc(pid: number | undefined): ProcSample | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based over the whole line).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = /VmHWM:\s+(\d+)\s+kB/.exec(status);
+    return { cpuMs: ((utime + stime) * 1000) / CLK_TCK, peakRssKb: hwm === null ? Number.NaN : Number(hwm[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime+stime+cutime+cstime (ms) and comm of one process, or undefined once it is gone. */
+function procTimes(pid: number): { ppid: number; comm: string; cpuMs: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14]);
+    return { ppid: Number(rest[1]), comm, cpuMs: (ticks * 1000) / CLK_TCK };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU ms (own and reaped children's) summed over the descendants of `root` whose command name
+ * starts with `comm` (e.g. the embedded PostgreSQL server and its backends); NaN off Linux.
+ */
+export function descendantsCpuMs(root: number, comm: string): number {
+  let pids: number[];
+  try {
+    pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    return Number.NaN;
+  }
+  const info = new Map<number, { ppid: number; comm: string; cpuMs: number }>();
+  for (const pid of pids) {
+    const t = procTimes(pid);
+    if (t !== undefined) info.set(pid, t);
+  }
+  const under = (pid: number): boolean => {
+    for (let p = info.get(pid)?.ppid, hops = 0; p !== undefined && p > 1 && hops < 64; p = info.get(p)?.ppid, hops++) {
+      if (p === root) return true;
+    }
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, t] of info) if (t.comm.startsWith(comm) && under(pid)) sum += t.cpuMs;
+  return sum;
+}

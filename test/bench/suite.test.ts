@@ -1,0 +1,57 @@
+/**
+ * The benchmark suite's harness works end to end (one short accept cell against a real SMSC
+ * process, JSON with the expected fields) and fails loudly on bad input.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { removeDir, tempDir } from '../support/smsc-process.js';
+
+/** This file is dist/test/bench/suite.test.js; the suite dist/bench/suite.js. */
+const SUITE = fileURLToPath(new URL('../../bench/suite.js', import.meta.url));
+
+test('one accept cell: the SMSC accepts, the JSON has the cell and its figures', { timeout: 60_000 }, async () => {
+  const dir = await tempDir('smsc-bench-test-');
+  try {
+    const out = join(dir, 'suite.json');
+    const r = spawnSync(
+      process.execPath,
+      [SUITE, '--scenarios', 'accept', '--windows', '10', '--connections', '1', '--seconds', '1', '--no-baselines', '--out', out],
+      { encoding: 'utf8', timeout: 55_000 },
+    );
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /msgs\/s/);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { cells: Record<string, unknown>[] };
+    assert.equal(report.cells.length, 1);
+    const cell = report.cells[0]!;
+    assert.equal(cell['scenario'], 'accept');
+    assert.equal(cell['target'], 'smsc');
+    assert.equal(cell['store'], 'sqlite');
+    assert.equal(cell['window'], 10);
+    assert.equal(cell['connections'], 1);
+    assert.equal(cell['error'], undefined);
+    assert.ok((cell['accepted'] as number) > 0, 'accepted > 0');
+    assert.ok((cell['msgsPerSec'] as number) > 0, 'msgsPerSec > 0');
+    assert.equal(cell['delivered'], 0, 'nothing is delivered to an account that is not bound');
+    assert.equal(cell['lostSubmits'], 0);
+    assert.equal(cell['complete'], true);
+    const lat = cell['submitLatencyMs'] as { p50: number; p99: number; max: number };
+    assert.ok(lat.p50 > 0 && lat.p50 <= lat.p99 && lat.p99 <= lat.max, JSON.stringify(lat));
+    assert.equal(typeof cell['serverCpuMsPer1000'], 'number');
+    assert.ok((cell['serverPeakRssMb'] as number) > 0, 'server peak RSS read from /proc');
+    assert.equal(typeof cell['loadCpuPct'], 'number');
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+test('bad arguments fail with exit code 2 and the usage', () => {
+  for (const args of [['--scenarios', 'nope'], ['--windows', '0'], ['--seconds', 'x']]) {
+    const r = spawnSync(process.execPath, [SUITE, ...args], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /--scenarios LIST/);
+  }
+});
