@@ -16,6 +16,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ProgressBar } from '../src/cli/progress.js';
 import { type Client, connect } from '../src/client/client.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { NewMessage } from '../src/store/types.js';
@@ -51,14 +52,6 @@ function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
   return { rssMb: Math.round(kb('VmRSS') / 1024), peakRssMb: Math.round(kb('VmHWM') / 1024) };
 }
 
-function progress(label: string, done: number, total: number): void {
-  if (!process.stderr.isTTY) return;
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
-  if (done === total) process.stderr.write('\n');
-}
-
 async function sessionsScenario(): Promise<Record<string, unknown>> {
   const dir = await tempDir('smsc-scale-');
   const perAccount = 100;
@@ -81,6 +74,7 @@ async function sessionsScenario(): Promise<Record<string, unknown>> {
     const pid = smsc.child.pid!;
     const before = memoryOf(pid);
     const t0 = performance.now();
+    const bindBar = new ProgressBar('binding', SESSIONS);
     // Bind in waves of 500 so the listener's accept queue is never the limit.
     for (let i = 0; i < SESSIONS; i += 500) {
       const wave = await Promise.all(
@@ -92,8 +86,9 @@ async function sessionsScenario(): Promise<Record<string, unknown>> {
         }),
       );
       clients.push(...wave);
-      progress('binding', clients.length, SESSIONS);
+      bindBar.update(clients.length);
     }
+    bindBar.end();
     const bindSeconds = (performance.now() - t0) / 1000;
     const bound = memoryOf(pid);
     const t1 = performance.now();
@@ -134,6 +129,7 @@ async function queuedScenario(): Promise<Record<string, unknown>> {
     const now = Date.now();
     const payload = Buffer.from('queued while bob was away');
     const tFill = performance.now();
+    const fillBar = new ProgressBar('queueing', QUEUED);
     for (let i = 0; i < QUEUED; i += 5000) {
       const batch: NewMessage[] = [];
       for (let j = i; j < Math.min(QUEUED, i + 5000); j++) {
@@ -163,8 +159,9 @@ async function queuedScenario(): Promise<Record<string, unknown>> {
         });
       }
       await store.insert(batch);
-      progress('queueing', Math.min(QUEUED, i + 5000), QUEUED);
+      fillBar.update(Math.min(QUEUED, i + 5000));
     }
+    fillBar.end();
     await store.close();
     const fillSeconds = (performance.now() - tFill) / 1000;
 

@@ -18,6 +18,7 @@ import {
 } from '../pdu/index.js';
 import type { BindType } from '../session/state.js';
 import { decodeText, splitText } from '../sm/index.js';
+import { ProgressBar } from './progress.js';
 
 const HELP: Record<string, string> = {
   main: `smsc: a Short Message Service Centre
@@ -46,14 +47,17 @@ config there with freshly generated passwords, which it prints.
 Examples:
   smsc start
   smsc start --config config/smsc.example.yaml`,
-  send: `smsc send --host H --port P --system-id ID --password PW --from ADDR --to ADDR --text TEXT [--dlr] [--tls] [--wait-dlr SECONDS]
+  send: `smsc send --host H --port P --system-id ID --password PW --from ADDR --to ADDR --text TEXT [--dlr] [--tls] [--wait-dlr SECONDS] [--count N --window W]
 
 Binds as a transmitter (transceiver with --dlr), submits the text (split into concatenated parts
 with a UDH when it is long; GSM 7-bit when possible, else UCS2), prints each message id.
 With --dlr it waits for the delivery receipts (up to --wait-dlr seconds, default 30).
+Bulk: --count N sends the text N times with W submits outstanding (--window, default 10),
+showing a progress bar (and one for the receipts with --dlr) and a summary instead of each id.
 
-Example:
-  smsc send --port 2775 --system-id alice --password s3cret --from 1000 --to 447700900123 --text "Hello" --dlr`,
+Examples:
+  smsc send --port 2775 --system-id alice --password s3cret --from 1000 --to 447700900123 --text "Hello" --dlr
+  smsc send --port 2775 --system-id alice --password s3cret --from 1000 --to 447700900123 --text "load" --count 10000 --window 50 --dlr`,
   listen: `smsc listen --host H --port P --system-id ID --password PW [--type receiver|transceiver] [--count N] [--tls]
 
 Binds as a receiver (default) or transceiver, prints every deliver_sm/data_sm as one JSON line,
@@ -189,6 +193,8 @@ async function sendCommand(args: string[]): Promise<void> {
       text: { type: 'string' },
       dlr: { type: 'boolean', default: false },
       'wait-dlr': { type: 'string', default: '30' },
+      count: { type: 'string', default: '1' },
+      window: { type: 'string', default: '10' },
     },
   });
   if (values.help) {
@@ -201,32 +207,58 @@ async function sendCommand(args: string[]): Promise<void> {
   const type: BindType = values.dlr ? 'transceiver' : 'transmitter';
   try {
     await client.bind({ type, systemId: required(values, 'system-id'), password: required(values, 'password') });
+    const count = Number(values.count);
+    const window = Number(values.window);
+    if (!Number.isInteger(count) || count < 1) fail('--count must be a positive integer');
+    if (!Number.isInteger(window) || window < 1) fail('--window must be a positive integer');
+    const bulk = count > 1;
     const { dataCoding, segments } = splitText(text, { method: 'udh8' });
     const ids: string[] = [];
-    for (const seg of segments) {
-      const resp = await client.submit({
-        sourceAddr: values.from,
-        sourceAddrTon: /^\d+$/.test(values.from) ? 1 : 5,
-        destinationAddr: to,
-        dataCoding,
-        esmClass: seg.esmClassUdhi ? EsmClass.Udhi : 0,
-        registeredDelivery: values.dlr ? 1 : 0,
-        shortMessage: seg.shortMessage,
-      });
-      ids.push(resp.messageId);
-      console.log(`submitted ${resp.messageId}`);
+    // Bulk: `count` copies, `window` submits outstanding at once, a progress bar instead of ids.
+    const total = count * segments.length;
+    const bar = bulk ? new ProgressBar('sending', total) : undefined;
+    const t0 = performance.now();
+    let next = 0;
+    const sendOne = async () => {
+      while (next < total) {
+        const seg = segments[next++ % segments.length]!;
+        const resp = await client.submit({
+          sourceAddr: values.from,
+          sourceAddrTon: /^\d+$/.test(values.from) ? 1 : 5,
+          destinationAddr: to,
+          dataCoding,
+          esmClass: seg.esmClassUdhi ? EsmClass.Udhi : 0,
+          registeredDelivery: values.dlr ? 1 : 0,
+          shortMessage: seg.shortMessage,
+        });
+        ids.push(resp.messageId);
+        if (bar === undefined) console.log(`submitted ${resp.messageId}`);
+        else bar.update(ids.length);
+      }
+    };
+    await Promise.all(Array.from({ length: bulk ? Math.min(window, total) : 1 }, sendOne));
+    if (bar !== undefined) {
+      bar.end();
+      const secs = (performance.now() - t0) / 1000;
+      console.log(`submitted ${ids.length} messages in ${secs.toFixed(2)} s (${Math.round(ids.length / secs)}/s); first ${ids[0]}, last ${ids.at(-1)}`);
     }
     if (values.dlr) {
       const pending = new Set(ids);
-      const timer = setTimeout(() => fail(`no receipt for ${[...pending].join(', ')} within ${values['wait-dlr']} s`, 1), Number(values['wait-dlr']) * 1000);
+      const receiptBar = bulk ? new ProgressBar('receipts', ids.length) : undefined;
+      const timer = setTimeout(() => fail(`no receipt for ${pending.size} message(s) within ${values['wait-dlr']} s`, 1), Number(values['wait-dlr']) * 1000);
       for await (const d of client.deliveries()) {
         if (d.command !== 'deliver_sm' || (d.esmClass & EsmClass.TypeDeliveryReceipt) === 0) continue;
         const id = d.tlvs.receiptedMessageId ?? '';
-        console.log(`receipt ${id}: ${decodeText(d.shortMessage, DataCoding.Default)}`);
+        if (receiptBar === undefined) console.log(`receipt ${id}: ${decodeText(d.shortMessage, DataCoding.Default)}`);
         pending.delete(id);
+        receiptBar?.update(ids.length - pending.size);
         if (pending.size === 0) break;
       }
       clearTimeout(timer);
+      if (receiptBar !== undefined) {
+        receiptBar.end();
+        console.log(`${ids.length} receipts received`);
+      }
     }
   } catch (err) {
     if (err instanceof CommandStatusError) fail(err.message, 1);

@@ -18,7 +18,7 @@ function publish(dir: 'in' | 'out', command: string, commandStatus = 0, times = 
 }
 
 function source() {
-  const calls = { countByState: 0, queueDepth: 0 };
+  const calls = { countByState: 0, queueDepth: 0, queueDepthByAccount: 0 };
   const state = { fail: false, enroute: 3 };
   const sessions = new Set<MetricsSession>();
   const stats = { delivered: 4, retried: 1, failed: 0, expired: 2, receipts: 2, inflight: 1, rerouted: 0 };
@@ -36,6 +36,11 @@ function source() {
         calls.queueDepth++;
         if (state.fail) throw new Error('store closed');
         return { 'esme:bob': state.enroute };
+      },
+      async queueDepthByAccount() {
+        calls.queueDepthByAccount++;
+        if (state.fail) throw new Error('store closed');
+        return { alice: state.enroute };
       },
       stats: () => ({ commitBatches: 2, commitCalls: 7, commitFailures: 1, insertCalls: 5, insertRows: 6 }),
     },
@@ -130,10 +135,11 @@ test('store counts are read at scrape time and cached for storeCacheMs', async (
     assert.equal(sample(first, /^smsc_messages\{state="ENROUTE",node="node-7"\} (\d+)$/m), 3);
     assert.equal(sample(first, /^smsc_messages\{state="DELIVERED",node="node-7"\} (\d+)$/m), 0);
     assert.equal(sample(first, /^smsc_queue_depth\{target="esme:bob",node="node-7"\} (\d+)$/m), 3);
+    assert.equal(sample(first, /^smsc_account_queue_depth\{account="alice",node="node-7"\} (\d+)$/m), 3);
     state.enroute = 5;
     const second = await cached.registry.metrics();
     assert.equal(sample(second, /^smsc_queue_depth\{target="esme:bob",node="node-7"\} (\d+)$/m), 3, 'cached');
-    assert.deepEqual(calls, { countByState: 1, queueDepth: 1 }, 'one read serves both gauges and both scrapes');
+    assert.deepEqual(calls, { countByState: 1, queueDepth: 1, queueDepthByAccount: 1 }, 'one read serves every gauge and both scrapes');
     assert.equal((await cached.storeCounts()).queueDepth['esme:bob'], 3, 'the admin API shares the cache');
   } finally {
     cached.close();

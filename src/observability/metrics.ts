@@ -33,7 +33,7 @@ export interface MetricsSession {
 /** The parts of a running SMSC metrics read (an `Smsc` from src/app/smsc.ts fits). */
 export interface MetricsSource {
   config: { readonly nodeId: string; readonly accounts: readonly { readonly systemId: string }[] };
-  store: Pick<Store, 'countByState' | 'queueDepth' | 'stats'>;
+  store: Pick<Store, 'countByState' | 'queueDepth' | 'queueDepthByAccount' | 'stats'>;
   server: { readonly sessions: Iterable<MetricsSession> };
   scheduler: { readonly stats: SchedulerStats };
 }
@@ -64,6 +64,8 @@ export interface MetricsSnapshot {
 export interface StoreCounts {
   byState: Record<MessageStateName, number>;
   queueDepth: Record<string, number>;
+  /** Pending messages by owning account. */
+  queueDepthByAccount: Record<string, number>;
 }
 
 /** The metrics of one SMSC. */
@@ -231,10 +233,9 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
   const storeCounts = (): Promise<StoreCounts> => {
     const now = performance.now();
     if (cache !== undefined && (!cache.settled || now - cache.at < cacheMs)) return cache.value;
-    const value = Promise.all([smsc.store.countByState(), smsc.store.queueDepth()]).then(([byState, queueDepth]) => ({
-      byState,
-      queueDepth,
-    }));
+    const value = Promise.all([smsc.store.countByState(), smsc.store.queueDepth(), smsc.store.queueDepthByAccount()]).then(
+      ([byState, queueDepth, queueDepthByAccount]) => ({ byState, queueDepth, queueDepthByAccount }),
+    );
     const entry = { at: now, value, settled: false };
     cache = entry;
     // Attached first, so it runs before any collect awaiting the same read resumes.
@@ -290,6 +291,22 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
       }
       this.reset();
       for (const [target, n] of Object.entries(counts.queueDepth)) this.set({ target }, n);
+    },
+  });
+  new Gauge({
+    name: 'smsc_account_queue_depth',
+    help: 'Pending messages (SCHEDULED or ENROUTE) by owning account',
+    labelNames: ['account'],
+    registers: [registry],
+    async collect() {
+      let counts: StoreCounts;
+      try {
+        counts = await storeCounts();
+      } catch {
+        return;
+      }
+      this.reset();
+      for (const [account, n] of Object.entries(counts.queueDepthByAccount)) this.set({ account }, n);
     },
   });
 

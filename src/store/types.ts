@@ -328,6 +328,8 @@ export interface Store {
   countByState(): Promise<Record<MessageStateName, number>>;
   /** Pending messages per target (targets with none are absent). */
   queueDepth(): Promise<Record<string, number>>;
+  /** Pending messages per owning account (accounts with none are absent). */
+  queueDepthByAccount(): Promise<Record<string, number>>;
   /** Pending messages owned by `account` (for queue limits; callers should cache it). */
   pendingCount(account: string): Promise<number>;
   /**

@@ -67,4 +67,34 @@ test('listen prints what send submitted; send prints the id and the receipt', { 
   });
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /ESME_RINVPASWD/);
+
+  // Bulk: 200 copies with a window, a progress bar on stderr (one line per tenth when not a
+  // terminal), a summary, and every receipt counted.
+  const listener2 = spawn(process.execPath, [CLI_PATH, 'listen', '--port', port, '--system-id', 'bob', '--password', 'bpw', '--count', '200'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(listener2);
+  let err2 = '';
+  listener2.stderr!.on('data', (c: Buffer) => (err2 += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`listen never bound: ${err2}`)), 20_000);
+    listener2.stderr!.on('data', () => {
+      if (err2.includes('bound as receiver')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  const bulk = spawnSync(
+    process.execPath,
+    [CLI_PATH, 'send', '--port', port, '--system-id', 'alice', '--password', 'apw', '--from', '1000', '--to', '2000', '--text', 'bulk', '--count', '200', '--window', '20', '--dlr', '--wait-dlr', '30'],
+    { encoding: 'utf8', timeout: 40_000 },
+  );
+  assert.equal(bulk.status, 0, bulk.stderr);
+  assert.match(bulk.stdout, /^submitted 200 messages in [\d.]+ s \(\d+\/s\); first \d+, last \d+$/m);
+  assert.match(bulk.stdout, /^200 receipts received$/m);
+  assert.match(bulk.stderr, /^sending \[#{24}\] 200\/200 /m, 'the bar reaches the end');
+  assert.equal(bulk.stderr.split('\n').filter((l) => l.startsWith('sending [')).length, 10, 'one line per tenth without a terminal');
+  assert.match(bulk.stderr, /^receipts \[#{24}\] 200\/200 /m);
+  assert.equal(await new Promise<number | null>((resolve) => listener2.once('exit', (c) => resolve(c))), 0);
 });

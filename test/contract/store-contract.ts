@@ -734,6 +734,7 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         const zero = Object.fromEntries(Object.values(MessageState).map((st) => [st, 0])) as Record<MessageStateName, number>;
         assert.deepEqual(await s.countByState(), zero);
         assert.deepEqual(await s.queueDepth(), {});
+        assert.deepEqual(await s.queueDepthByAccount(), {});
         assert.equal(await s.pendingCount('alice'), 0);
         await s.insert([
           makeMessage({ target: 'a' }),
@@ -748,6 +749,7 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         await s.markFailed('fail-me', 'REJECTED', T0, 1, 'A');
         assert.deepEqual(await s.countByState(), { ...zero, ENROUTE: 3, SCHEDULED: 1, DELIVERED: 1, REJECTED: 1 });
         assert.deepEqual(await s.queueDepth(), { a: 3, b: 1 });
+        assert.deepEqual(await s.queueDepthByAccount(), { alice: 3, bob: 1 });
         assert.equal(await s.pendingCount('alice'), 3);
         assert.equal(await s.pendingCount('bob'), 1);
       }));

@@ -125,6 +125,7 @@ interface Sql {
   events: string;
   countByState: string;
   queueDepth: string;
+  queueDepthByAccount: string;
   pendingCount: string;
   leasedTo: string;
   failPendingTo: string;
@@ -292,6 +293,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     events: `SELECT message_id, at, kind, detail FROM ${events} WHERE message_id = $1 ORDER BY seq`,
     countByState: `SELECT state, count(*) AS n FROM ${messages} GROUP BY state`,
     queueDepth: `SELECT target, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY target`,
+    queueDepthByAccount: `SELECT account, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY account`,
     pendingCount: `SELECT count(*) AS n FROM ${messages} WHERE account = $1 AND ${PENDING_SQL}`,
     leasedTo: `SELECT id FROM ${messages} WHERE lease_owner = $1 AND ${PENDING_SQL}`,
     finalize: `WITH u AS (
@@ -744,6 +746,14 @@ export class PostgresStore implements Store, ConfigStore {
     const out: Record<string, number> = {};
     const res = await this.#pool.query<{ target: string; n: string }>(this.#sql.queueDepth);
     for (const r of res.rows) out[r.target] = Number(r.n);
+    return out;
+  }
+
+  async queueDepthByAccount(): Promise<Record<string, number>> {
+    this.#check();
+    const out: Record<string, number> = {};
+    const res = await this.#pool.query<{ account: string; n: string }>(this.#sql.queueDepthByAccount);
+    for (const r of res.rows) out[r.account] = Number(r.n);
     return out;
   }
 

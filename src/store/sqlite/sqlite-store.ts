@@ -116,6 +116,7 @@ interface Statements {
   nextDue: Database.Statement;
   countByState: Database.Statement;
   queueDepth: Database.Statement;
+  queueDepthByAccount: Database.Statement;
   pendingCount: Database.Statement;
   leasedTo: Database.Statement;
   failPendingTo: Database.Statement;
@@ -434,6 +435,12 @@ export class SqliteStore implements Store, ConfigStore {
     return out;
   }
 
+  async queueDepthByAccount(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const r of this.#stmts().queueDepthByAccount.all() as { account: string; n: number }[]) out[r.account] = r.n;
+    return out;
+  }
+
   async finalize(
     id: string,
     state: Exclude<MessageStateName, PendingState>,
@@ -721,6 +728,8 @@ function prepare(db: Database.Database): Statements {
       FROM a WHERE a.account IS NOT NULL`),
     countByState: p('SELECT state, COUNT(*) AS n FROM messages GROUP BY state'),
     queueDepth: p(`SELECT target, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY target`),
+    // Walks messages_pending_addr (account, dst_addr), pending rows only: no table access.
+    queueDepthByAccount: p(`SELECT account, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY account`),
     pendingCount: p(`SELECT COUNT(*) AS n FROM messages WHERE account = ? AND ${PENDING_SQL}`),
     leasedTo: p(`SELECT id FROM messages WHERE lease_owner = ? AND ${PENDING_SQL}`),
     finalize: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, lease_owner = NULL, lease_until = 0

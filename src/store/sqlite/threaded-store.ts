@@ -236,7 +236,10 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
   queueDepth(): Promise<Record<string, number>> {
     return this.#call('queueDepth', []);
+  }  queueDepthByAccount(): Promise<Record<string, number>> {
+    return this.#call('queueDepthByAccount', []);
   }
+
   pendingCount(account: string): Promise<number> {
     return this.#call('pendingCount', [account]);
   }
