@@ -21,6 +21,7 @@ import { createAdmin, registeredRoutes } from './app.js';
 import { MemoryAccountRegistry } from './memory-accounts.js';
 import { openApiPath } from './openapi.js';
 import type { AccountRegistry, AccountView } from './types.js';
+import { sessionView } from './views.js';
 
 const TOKEN = 'test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -225,7 +226,16 @@ describe('admin app', () => {
       assert.equal(tx.windowUse, 0);
       assert.equal(tx.inflight, 0);
       assert.equal(tx.interfaceVersion, 0x34);
+      assert.equal(tx.requestsIn, 1, 'the bind');
+      assert.equal(tx.requestsOut, 0);
       assert.match(tx.id, /\S/);
+      // Throughput between two reads of the list: 4 requests in 2 s of the view's clock.
+      const session = [...smsc.server.sessions].find((x) => x.id === tx.id)!;
+      const t = Date.now() + 10_000; // after the sample the GET above took
+      assert.deepEqual([sessionView(session, t).inPerSec, sessionView(session, t).outPerSec], [0, 0], 'nothing since the GET');
+      for (let i = 0; i < 4; i++) await aliceTx.enquireLink();
+      assert.equal(sessionView(session, t + 2000).inPerSec, 2);
+      assert.equal(sessionView(session, t + 2500).inPerSec, 2, 'kept until a second has passed');
       const filtered = await get('/api/sessions?account=bob');
       assert.deepEqual(filtered.body.sessions, []);
     });

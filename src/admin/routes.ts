@@ -203,7 +203,7 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
       async handler(req) {
         const { account } = req.query as { account?: string };
         const sessions = account === undefined ? [...smsc.server.sessions] : smsc.server.sessionsOf(account);
-        return { sessions: sessions.map(sessionView) };
+        return { sessions: sessions.map((s) => sessionView(s)) };
       },
     },
     {

@@ -23,10 +23,39 @@ export interface SessionView {
   outstanding: number;
   windowUse: number;
   inflight: number;
+  /** Requests received / sent since the session opened. */
+  requestsIn: number;
+  requestsOut: number;
+  /** Requests per second, in and out, between the two latest views of this session (0 at first). */
+  inPerSec: number;
+  outPerSec: number;
 }
 
-/** The view of one listener session. */
-export function sessionView(s: Session): SessionView {
+/** The previous view of each session, for its throughput. */
+const samples = new WeakMap<Session, { at: number; in: number; out: number; inPerSec: number; outPerSec: number }>();
+
+/** Requests per second since the last sample taken at least a second ago. */
+function throughput(s: Session, now: number): { inPerSec: number; outPerSec: number } {
+  const prev = samples.get(s);
+  if (prev === undefined) {
+    samples.set(s, { at: now, in: s.requestsIn, out: s.requestsOut, inPerSec: 0, outPerSec: 0 });
+    return { inPerSec: 0, outPerSec: 0 };
+  }
+  const secs = (now - prev.at) / 1000;
+  if (secs < 1) return { inPerSec: prev.inPerSec, outPerSec: prev.outPerSec };
+  const next = {
+    at: now,
+    in: s.requestsIn,
+    out: s.requestsOut,
+    inPerSec: Math.round((s.requestsIn - prev.in) / secs),
+    outPerSec: Math.round((s.requestsOut - prev.out) / secs),
+  };
+  samples.set(s, next);
+  return { inPerSec: next.inPerSec, outPerSec: next.outPerSec };
+}
+
+/** The view of one listener session; `now` (ms) times its throughput. */
+export function sessionView(s: Session, now: number = Date.now()): SessionView {
   const ctx = s.context as SessionContext | undefined;
   return {
     id: s.id,
@@ -40,6 +69,9 @@ export function sessionView(s: Session): SessionView {
     outstanding: s.outstanding,
     windowUse: s.windowSize > 0 ? Math.min(1, s.outstanding / s.windowSize) : 0,
     inflight: s.inflight,
+    requestsIn: s.requestsIn,
+    requestsOut: s.requestsOut,
+    ...throughput(s, now),
   };
 }
 

@@ -155,6 +155,12 @@ let sessionCounter = 0;
  */
 export class Session extends EventEmitter {
   readonly id: string;
+  /** Requests received from the peer (submit_sm, enquire_link, ...), for throughput views. */
+  requestsIn = 0;
+  /** Requests sent to the peer (deliver_sm, ...). */
+  requestsOut = 0;
+  /** Clock time the session was created, ms. */
+  readonly openedAt: number;
   readonly role: 'smsc' | 'esme';
   readonly #socket: Duplex;
   readonly #clock: Clock;
@@ -210,6 +216,7 @@ export class Session extends EventEmitter {
     this.id = options.id ?? `s${(++sessionCounter).toString(36)}`;
     this.#socket = socket;
     this.#clock = options.clock ?? systemClock;
+    this.openedAt = this.#clock.now();
     this.#delegate = delegate;
     this.#decoder = new FrameDecoder(options.maxPduBytes === undefined ? {} : { maxPduBytes: options.maxPduBytes });
     this.#windowSize = options.windowSize ?? 10;
@@ -322,6 +329,7 @@ export class Session extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
+    this.requestsOut++;
     const timeoutMs = options.timeoutMs ?? this.#responseTimeoutMs;
     const deadline = this.#clock.now() + timeoutMs;
     return new Promise<PduOf<ResponseNameOf<C>>>((resolve, reject) => {
@@ -463,7 +471,10 @@ export class Session extends EventEmitter {
     }
     if (channels.pduIn.hasSubscribers) channels.pduIn.publish({ session: this, pdu });
     if (isResponseId(CommandId[pdu.command])) this.#onResponse(pdu);
-    else this.#onRequest(pdu);
+    else {
+      this.requestsIn++;
+      this.#onRequest(pdu);
+    }
   }
 
   /** A PDU that failed to decode: answer it as [ref §6.8] says; the session goes on. */
