@@ -60,6 +60,8 @@ scenarios × windows × connections, with baselines, and prints a table; JSON go
   --max N               at most N submits per cell (default 100000)
   --drain-seconds N     at most N s more for deliveries/receipts on their way (default 10; --quick 5)
   --mo-rate N           network.mo ratePerSecond of the mo scenario (default 50000)
+  --rate N              offer N submit_sm/s in all (paced), instead of as fast as the window allows:
+                        the latency at a given load (e.g. --scenarios accept --rate 20000)
   --quick               the smaller default set above (a few minutes)
   --no-baselines        skip the answer-only and npm smpp baselines
   --out FILE            JSON output (default bench-results/suite.json)`;
@@ -73,6 +75,7 @@ const { values } = parseArgs({
     max: { type: 'string', default: '100000' },
     'drain-seconds': { type: 'string' },
     'mo-rate': { type: 'string', default: '50000' },
+    rate: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/suite.json' },
@@ -107,6 +110,8 @@ const SECONDS = positive('seconds', values.seconds ?? (QUICK ? '2' : '3'));
 const MAX = positive('max', values.max);
 const DRAIN_SECONDS = positive('drain-seconds', values['drain-seconds'] ?? (QUICK ? '5' : '10'));
 const MO_RATE = positive('mo-rate', values['mo-rate']);
+/** Offered submit_sm/s (paced), or undefined for as fast as the windows allow. */
+const RATE = values.rate === undefined ? undefined : positive('rate', values.rate);
 const BASELINES = !values['no-baselines'];
 const OUT = values.out;
 const SELECTED: Scenario[] = (values.scenarios?.split(',').map((s) => s.trim()) ?? [...SCENARIOS]).map((s) => {
@@ -357,6 +362,13 @@ async function runCell(cell: Cell): Promise<CellResult> {
     const worker = async (client: Client) => {
       while (started < MAX && performance.now() < deadline) {
         const n = started++;
+        if (RATE !== undefined) {
+          // Paced: submit n is due at t0 + n / RATE seconds.
+          const due = t0 + (n * 1000) / RATE;
+          const wait = due - performance.now();
+          if (wait > 1) await sleep(wait);
+          if (performance.now() >= deadline) return;
+        }
         const t = performance.now();
         try {
           const r = await client.submit({
@@ -560,7 +572,7 @@ async function main(): Promise<void> {
   }
 
   console.log(
-    `smsc benchmark suite: ${SECONDS} s per cell (at most ${MAX} submits, ${DRAIN_SECONDS} s drain), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+    `smsc benchmark suite: ${SECONDS} s per cell (at most ${MAX} submits, ${DRAIN_SECONDS} s drain${RATE === undefined ? '' : `, ${RATE} submit_sm/s offered`}), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
   );
   console.log(table(results));
   const report = {
@@ -576,6 +588,7 @@ async function main(): Promise<void> {
       max: MAX,
       drainSeconds: DRAIN_SECONDS,
       moRate: MO_RATE,
+      offeredRate: RATE ?? null,
       baselines: BASELINES,
       quick: QUICK,
     },
