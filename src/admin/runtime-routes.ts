@@ -39,7 +39,7 @@ const routesDocSchema = S.obj(
   {
     mt: { type: 'array', items: ruleSchema, maxItems: 10_000, description: 'MT rules, in order: the first match wins' },
     mo: { type: 'array', items: ruleSchema, maxItems: 10_000, description: 'MO rules' },
-    noRouteStatus: { type: ['string', 'integer'], description: 'command_status (name or number) when no MT rule matches' },
+    noRouteStatus: { anyOf: [{ type: 'string' }, { type: 'integer' }], description: 'command_status (name or number) when no MT rule matches' },
   },
   [],
   'a routes document, as the config `routes` section',

@@ -244,7 +244,7 @@ async function sendCommand(args: string[]): Promise<void> {
     }
     if (values.dlr) {
       const pending = new Set(ids);
-      const receiptBar = bulk ? new ProgressBar('receipts', ids.length) : undefined;
+      const receiptBar = bulk ? new ProgressBar('receipts', ids.length, { showRate: false }) : undefined;
       const timer = setTimeout(() => fail(`no receipt for ${pending.size} message(s) within ${values['wait-dlr']} s`, 1), Number(values['wait-dlr']) * 1000);
       for await (const d of client.deliveries()) {
         if (d.command !== 'deliver_sm' || (d.esmClass & EsmClass.TypeDeliveryReceipt) === 0) continue;

@@ -13,7 +13,12 @@ export class ProgressBar {
   #drawnAt = 0;
   #tenth = 0;
 
-  constructor(label: string, total: number, stream: NodeJS.WriteStream = process.stderr) {
+  readonly #showRate: boolean;
+
+  /** `showRate: false` for counts whose pace says nothing (e.g. receipts already waiting). */
+  constructor(label: string, total: number, options: { stream?: NodeJS.WriteStream; showRate?: boolean } = {}) {
+    const stream = options.stream ?? process.stderr;
+    this.#showRate = options.showRate ?? true;
     this.#label = label;
     this.#total = Math.max(1, total);
     this.#stream = stream;
@@ -43,7 +48,8 @@ export class ProgressBar {
     const filled = Math.round((this.#done / this.#total) * width);
     const secs = (performance.now() - this.#started) / 1000;
     const rate = secs > 0 ? Math.round(this.#done / secs) : 0;
-    return `${this.#label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.#done.toLocaleString('en')}/${this.#total.toLocaleString('en')}  ${rate.toLocaleString('en')}/s`;
+    const bar = `${this.#label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.#done.toLocaleString('en')}/${this.#total.toLocaleString('en')}`;
+    return this.#showRate ? `${bar}  ${rate.toLocaleString('en')}/s` : bar;
   }
 
   /** Clears the bar on a terminal (the caller prints its summary). */

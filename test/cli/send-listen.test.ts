@@ -95,6 +95,6 @@ test('listen prints what send submitted; send prints the id and the receipt', { 
   assert.match(bulk.stdout, /^200 receipts received$/m);
   assert.match(bulk.stderr, /^sending \[#{24}\] 200\/200 /m, 'the bar reaches the end');
   assert.equal(bulk.stderr.split('\n').filter((l) => l.startsWith('sending [')).length, 10, 'one line per tenth without a terminal');
-  assert.match(bulk.stderr, /^receipts \[#{24}\] 200\/200 /m);
+  assert.match(bulk.stderr, /^receipts \[#{24}\] 200\/200$/m);
   assert.equal(await new Promise<number | null>((resolve) => listener2.once('exit', (c) => resolve(c))), 0);
 });
