@@ -331,7 +331,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
 }
 
 /** Runs a section parser, reporting its errors as ConfigError (naming the key). */
-function asConfigError<T>(fn: () => T): T {
+export function asConfigError<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {

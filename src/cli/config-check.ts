@@ -5,12 +5,13 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { asConfigError } from '../app/smsc.js';
 import { type Config, ConfigError, type EnvOverride, loadConfigWithOverrides } from '../config/config.js';
 import { parseHttp } from '../connectors/http.js';
 import { parseNetwork } from '../connectors/network.js';
 import { parseSmpp } from '../connectors/smpp.js';
 import { commandStatusByName } from '../pdu/constants.js';
-import { ConfigKeyError, parseRoutes, type RoutesConfig } from '../routing/index.js';
+import { parseRoutes, type RoutesConfig } from '../routing/index.js';
 import { parseCidr } from '../server/accounts.js';
 
 export const CONFIG_HELP = `smsc config check [FILE]
@@ -31,14 +32,6 @@ export interface SectionsSummary {
   routes: RoutesConfig;
 }
 
-function asConfigError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ConfigKeyError) throw new ConfigError(err.key, err.reason);
-    throw err;
-  }
-}
 
 /**
  * Validates what `validateConfig` keeps as given and `startSmsc` checks at start: the

@@ -261,54 +261,27 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
       if (storeErrors > 0) this.inc(storeErrors);
     },
   });
-  new Gauge({
-    name: 'smsc_messages',
-    help: 'Stored messages by state',
-    labelNames: ['state'],
-    registers: [registry],
-    async collect() {
-      let counts: StoreCounts;
-      try {
-        counts = await storeCounts();
-      } catch {
-        return; // counted by smsc_metrics_collect_errors_total
-      }
-      this.reset();
-      for (const [state, n] of Object.entries(counts.byState)) this.set({ state }, n);
-    },
-  });
-  new Gauge({
-    name: 'smsc_queue_depth',
-    help: 'Pending messages (SCHEDULED or ENROUTE) by delivery target',
-    labelNames: ['target'],
-    registers: [registry],
-    async collect() {
-      let counts: StoreCounts;
-      try {
-        counts = await storeCounts();
-      } catch {
-        return;
-      }
-      this.reset();
-      for (const [target, n] of Object.entries(counts.queueDepth)) this.set({ target }, n);
-    },
-  });
-  new Gauge({
-    name: 'smsc_account_queue_depth',
-    help: 'Pending messages (SCHEDULED or ENROUTE) by owning account',
-    labelNames: ['account'],
-    registers: [registry],
-    async collect() {
-      let counts: StoreCounts;
-      try {
-        counts = await storeCounts();
-      } catch {
-        return;
-      }
-      this.reset();
-      for (const [account, n] of Object.entries(counts.queueDepthByAccount)) this.set({ account }, n);
-    },
-  });
+  /** A gauge of one store count by one label; a failed read keeps the last values (counted above). */
+  const storeGauge = (name: string, help: string, label: string, pick: (c: StoreCounts) => Record<string, number>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      async collect() {
+        let counts: StoreCounts;
+        try {
+          counts = await storeCounts();
+        } catch {
+          return;
+        }
+        this.reset();
+        for (const [value, n] of Object.entries(pick(counts))) this.set({ [label]: value }, n);
+      },
+    });
+  storeGauge('smsc_messages', 'Stored messages by state', 'state', (c) => c.byState);
+  storeGauge('smsc_queue_depth', 'Pending messages (SCHEDULED or ENROUTE) by delivery target', 'target', (c) => c.queueDepth);
+  storeGauge('smsc_account_queue_depth', 'Pending messages (SCHEDULED or ENROUTE) by owning account', 'account', (c) => c.queueDepthByAccount);
 
   // ---- sessions --------------------------------------------------------------------------
   new Gauge({

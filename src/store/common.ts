@@ -74,6 +74,49 @@ export function rowToMessage(r: MessageRow): StoredMessage {
   };
 }
 
+/**
+ * The stored columns of a new message both SQL backends insert, in this order: id, direction,
+ * account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
+ * service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload,
+ * payload_in_tlv (a boolean: SQLite wants 0/1), tlvs, submitted_at, schedule_at, expires_at,
+ * receipt_for, origin_node, origin_session, state, failover.
+ */
+export function messageColumns(m: NewMessage): unknown[] {
+  return [
+    m.id,
+    m.direction,
+    m.account,
+    m.target,
+    m.batchId,
+    m.source.ton,
+    m.source.npi,
+    m.source.addr,
+    m.destination.ton,
+    m.destination.npi,
+    m.destination.addr,
+    m.serviceType,
+    m.esmClass,
+    m.protocolId,
+    m.priority,
+    m.dataCoding,
+    m.registeredDelivery,
+    m.payload,
+    m.payloadInTlv,
+    m.tlvs,
+    m.submittedAt,
+    m.scheduleAt,
+    m.expiresAt,
+    m.receiptFor,
+    m.originNode,
+    m.originSession,
+    initialState(m),
+    m.failover !== undefined && m.failover.length > 0 ? m.failover.join(',') : null,
+  ];
+}
+
+/** The index of payload_in_tlv in {@link messageColumns}. */
+export const PAYLOAD_IN_TLV_COLUMN = 18;
+
 /** The state a new message starts in: `SCHEDULED` when its schedule lies ahead of submission. */
 export function initialState(m: NewMessage): MessageStateName {
   return m.scheduleAt > m.submittedAt ? MessageState.SCHEDULED : MessageState.ENROUTE;

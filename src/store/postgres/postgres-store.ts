@@ -32,8 +32,8 @@ import {
   DEFAULT_MAX_BATCH,
   detail,
   FairClaimPlan,
-  initialState,
   type MessageRow,
+  messageColumns,
   PURGE_CHUNK,
   type Quota,
   rowToMessage,
@@ -458,36 +458,7 @@ export class PostgresStore implements Store, ConfigStore {
     const cols: unknown[][] = Array.from({ length: 28 }, () => []);
     for (const msgs of batches) {
       for (const m of msgs) {
-        const row = [
-          m.id,
-          m.direction,
-          m.account,
-          m.target,
-          m.batchId,
-          m.source.ton,
-          m.source.npi,
-          m.source.addr,
-          m.destination.ton,
-          m.destination.npi,
-          m.destination.addr,
-          m.serviceType,
-          m.esmClass,
-          m.protocolId,
-          m.priority,
-          m.dataCoding,
-          m.registeredDelivery,
-          m.payload,
-          m.payloadInTlv,
-          m.tlvs,
-          m.submittedAt,
-          m.scheduleAt,
-          m.expiresAt,
-          m.receiptFor,
-          m.originNode,
-          m.originSession,
-          initialState(m),
-          m.failover !== undefined && m.failover.length > 0 ? m.failover.join(',') : null,
-        ];
+        const row = messageColumns(m);
         for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
       }
     }
@@ -856,31 +827,26 @@ export class PostgresStore implements Store, ConfigStore {
     this.#check();
     return this.#config.setSetting(key, value, at);
   }
-  async onConfigChange(listener: (topic: ConfigTopic) => void): Promise<() => void> {
-    this.#check();
-    this.#configListeners.add(listener);
-    try {
-      await this.#ensureListening();
-    } catch (error) {
-      this.#configListeners.delete(listener);
-      throw error;
-    }
-    return () => {
-      this.#configListeners.delete(listener);
-    };
+  onConfigChange(listener: (topic: ConfigTopic) => void): Promise<() => void> {
+    return this.#subscribe(this.#configListeners, listener);
   }
 
-  async onNotify(listener: (target: string) => void): Promise<() => void> {
+  onNotify(listener: (target: string) => void): Promise<() => void> {
+    return this.#subscribe(this.#listeners, listener);
+  }
+
+  /** Adds a listener once LISTEN is up (both channels share the connection); the result removes it. */
+  async #subscribe<L>(set: Set<L>, listener: L): Promise<() => void> {
     this.#check();
-    this.#listeners.add(listener);
+    set.add(listener);
     try {
       await this.#ensureListening();
     } catch (error) {
-      this.#listeners.delete(listener);
+      set.delete(listener);
       throw error;
     }
     return () => {
-      this.#listeners.delete(listener);
+      set.delete(listener);
     };
   }
 

@@ -660,8 +660,8 @@ function prepare(db: Database.Database): Statements {
     insertMessage: p(`INSERT INTO messages (
         id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
         service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
-        tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
-        next_attempt_at, due_at, failover)
+        tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state, failover,
+        next_attempt_at, due_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertEvent: p('INSERT INTO events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)'),
     get: p('SELECT * FROM messages WHERE id = ?'),
