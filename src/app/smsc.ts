@@ -19,13 +19,14 @@ import { EsmeTarget } from '../delivery/esme-target.js';
 import { DeliveryScheduler } from '../delivery/scheduler.js';
 import type { DeliveryTarget } from '../delivery/target.js';
 import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
-import { ConfigKeyError, isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../routing/index.js';
+import { isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../routing/index.js';
 import { SmscServer } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { isConfigStore } from '../store/config-store.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { ThreadedSqliteStore } from '../store/sqlite/threaded-store.js';
 import type { Store } from '../store/types.js';
+import { asConfigError, CONNECTOR_NAME, checkSections } from './check-config.js';
 import { flowControl } from './flow-control.js';
 import { type LiveChange, LiveConfig } from './live-config.js';
 
@@ -93,6 +94,8 @@ export async function openStore(config: Config): Promise<Store> {
 
 /** Starts an SMSC from a validated config. */
 export async function startSmsc(config: Config, options: StartOptions = {}): Promise<Smsc> {
+  // Everything a config can get wrong is found before anything opens (errors name the key).
+  checkSections(config);
   const store = options.store ?? (await openStore(config));
   try {
     return await assemble(config, options, store);
@@ -330,15 +333,6 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   };
 }
 
-/** Runs a section parser, reporting its errors as ConfigError (naming the key). */
-export function asConfigError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ConfigKeyError) throw new ConfigError(err.key, err.reason);
-    throw err;
-  }
-}
 
 interface Connectors {
   targets: Map<string, DeliveryTarget>;
@@ -373,7 +367,7 @@ function buildConnectors(
     const type = (c as { type?: unknown } | null)?.type;
     const path = `connectors.${name}`;
     // Failover lists are stored comma-separated; names are config keys, so this costs nothing.
-    if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new ConfigError(path, 'a connector name may use letters, digits and _ . : - only');
+    if (!CONNECTOR_NAME.test(name)) throw new ConfigError(path, 'a connector name may use letters, digits and _ . : - only');
     if (type === 'http') {
       targets.set(name, new HttpTarget({ ...asConfigError(() => parseHttp(c, path)), clock }));
     } else if (type === 'smpp') {

@@ -1,18 +1,7 @@
-/**
- * `smsc config check [FILE]`: load and validate a config as `smsc start` would (file, `SMSC_*`
- * environment overrides, and the routes, connectors and network sections), without opening
- * the store or listening. Prints `ok` and a summary, or the error naming the key (exit 1).
- */
-import { accessSync, constants } from 'node:fs';
+
 import { parseArgs } from 'node:util';
-import { asConfigError } from '../app/smsc.js';
+import { checkSections, type SectionsSummary } from '../app/check-config.js';
 import { type Config, ConfigError, type EnvOverride, loadConfigWithOverrides } from '../config/config.js';
-import { parseHttp } from '../connectors/http.js';
-import { parseNetwork } from '../connectors/network.js';
-import { parseSmpp } from '../connectors/smpp.js';
-import { commandStatusByName } from '../pdu/constants.js';
-import { parseRoutes, type RoutesConfig } from '../routing/index.js';
-import { parseCidr } from '../server/accounts.js';
 
 export const CONFIG_HELP = `smsc config check [FILE]
 
@@ -24,76 +13,6 @@ Environment overrides: SMSC_<SECTION>__<KEY>, e.g. SMSC_SMPP__WINDOW_SIZE=50 (do
 Examples:
   smsc config check config/smsc.example.yaml
   SMSC_ADMIN__TOKEN=secret smsc config check data/smsc.yaml`;
-
-/** What the sections parsed elsewhere hold, for the summary. */
-export interface SectionsSummary {
-  /** Connector names routes may use (`network` when the network section is present). */
-  connectors: string[];
-  routes: RoutesConfig;
-}
-
-
-/**
- * Validates what `validateConfig` keeps as given and `startSmsc` checks at start: the
- * connectors, network and routes sections (with the same parsers and cross-references), the
- * command_status names, the allowedIps ranges and that TLS files are readable.
- * @throws ConfigError naming the key
- */
-export function checkSections(config: Config): SectionsSummary {
-  for (const k of ['unknownSystemIdStatus', 'wrongPasswordStatus'] as const) {
-    const name = config.smpp[k];
-    if (commandStatusByName(name) === undefined) throw new ConfigError(`smpp.${k}`, `unknown command_status name '${name}'`);
-  }
-  config.smpp.listeners.forEach((l, i) => {
-    for (const f of ['cert', 'key'] as const) {
-      const file = l.tls?.[f];
-      if (file === undefined) continue;
-      try {
-        accessSync(file, constants.R_OK);
-      } catch (err) {
-        throw new ConfigError(`smpp.listeners[${i}].tls.${f}`, `cannot read ${file}: ${(err as Error).message}`);
-      }
-    }
-  });
-  config.accounts.forEach((a, i) => {
-    a.allowedIps?.forEach((range, j) => {
-      try {
-        parseCidr(range);
-      } catch (err) {
-        throw new ConfigError(`accounts[${i}].allowedIps[${j}]`, (err as Error).message);
-      }
-    });
-  });
-
-  const names = new Set<string>();
-  const raw = config['connectors'];
-  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
-    throw new ConfigError('connectors', 'must be a mapping of name → connector');
-  }
-  for (const [name, c] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
-    const type = (c as { type?: unknown } | null)?.type;
-    const path = `connectors.${name}`;
-    if (type === 'http') asConfigError(() => parseHttp(c, path));
-    else if (type === 'smpp') asConfigError(() => parseSmpp(c, path, commandStatusByName));
-    else if (type === 'network') {
-      const { type: _t, ...rest } = c as Record<string, unknown>;
-      asConfigError(() => parseNetwork(rest, path));
-    } else throw new ConfigError(`${path}.type`, "must be 'http', 'smpp' or 'network'");
-    names.add(name);
-  }
-  if (config['network'] !== undefined) {
-    asConfigError(() => parseNetwork(config['network'], 'network'));
-    names.add('network');
-  }
-  const routes = asConfigError(() =>
-    parseRoutes(config['routes'], {
-      statusByName: commandStatusByName,
-      connectors: names,
-      accounts: config.accounts.map((a) => a.systemId),
-    }),
-  );
-  return { connectors: [...names], routes };
-}
 
 /** Hides the password of a URL. */
 function redact(url: string): string {

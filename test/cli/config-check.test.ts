@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { checkSections } from '../../src/app/check-config.js';
 import { startSmsc } from '../../src/app/smsc.js';
-import { checkSections } from '../../src/cli/config-check.js';
 import { writeDemoConfig } from '../../src/cli/start.js';
 import { ConfigError, validateConfig } from '../../src/config/config.js';
 
@@ -119,6 +119,10 @@ test('config check refuses what startSmsc refuses, naming the same key', { timeo
     [{ routes: { mt: [{ prefix: '44', connector: 'hook', failover: ['nowhere'] }] } }, 'routes.mt[0].failover[0]'],
     [{ routes: { mo: [{ match: '1', account: 'carol' }] } }, 'routes.mo[0].account'],
     [{ routes: { noRouteStatus: 'ESME_RNOPE' } }, 'routes.noRouteStatus'],
+    // Found at start now too (they used to fail only at the first bind, or as a plain Error).
+    [{ accounts: [{ systemId: 'alice', password: 'apw', allowedIps: ['10.0.0.0/99'] }] }, 'accounts[0].allowedIps[0]'],
+    [{ smpp: { listeners: [{ port: 0 }], unknownSystemIdStatus: 'ESME_RNOPE' } }, 'smpp.unknownSystemIdStatus'],
+    [{ connectors: { 'a,b': { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.a,b'],
   ];
   const keyOf = (e: unknown) => (e instanceof ConfigError ? e.key : `not a ConfigError: ${String(e)}`);
   for (const [change, key] of bad) {
