@@ -267,6 +267,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     maxRetryDelayMs: config.delivery.maxRetryDelayMs,
     retentionMs: config.store.retentionHours * 3_600_000,
     failoverGraceMs: config.delivery.failoverGraceMs,
+    disabled: () => live.disabledConnectors,
     onDelivered: (m, at) => {
       if (m.direction === 'mt') options.observer?.deliveryLatency?.((at - m.submittedAt) / 1000);
     },

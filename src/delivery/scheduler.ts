@@ -32,6 +32,8 @@ export interface SchedulerOptions {
   onDelivered?(message: StoredMessage, at: number): void;
   /** A target counts as down (for failover of its queue) after `up()` was false this long, ms. Default 10000. */
   failoverGraceMs?: number;
+  /** Targets switched off by the operator (left out of `targets()`): down at once for failover. */
+  disabled?(): Iterable<string>;
   /** Most messages claimed per target in one go. Default 500. */
   maxClaim?: number;
 }
@@ -321,6 +323,7 @@ export class DeliveryScheduler {
       this.#downSince.set(key, since);
       if (now - since >= grace) down.add(key);
     }
+    for (const key of this.#o.disabled?.() ?? []) down.add(key);
     const cameUp = [...this.#down].some((k) => !down.has(k) && targets.has(k));
     const check = [...down].filter((k) => cameUp || !this.#down.has(k));
     this.#down = down;

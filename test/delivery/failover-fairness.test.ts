@@ -64,7 +64,7 @@ class TestTarget implements DeliveryTarget {
   }
 }
 
-async function setup(targets: Map<string, DeliveryTarget>, over: { maxClaim?: number } = {}) {
+async function setup(targets: Map<string, DeliveryTarget>, over: { maxClaim?: number; disabled?: () => Iterable<string> } = {}) {
   const clock = new ManualClock(T0);
   const store = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
   await store.init();
@@ -160,6 +160,26 @@ test("a connector down longer than the grace hands its queue to the failover con
     const waiting = await store.get(without.id);
     assert.deepEqual([waiting?.target, waiting?.state, waiting?.attempts], ['up-a', 'ENROUTE', 0], 'no failover: it waits for its connector');
     assert.equal(upA.got.length, 0);
+  } finally {
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
+test('a connector the operator disabled hands its queue to the failover connector at once (no grace)', async () => {
+  const net = new TestTarget();
+  const disabled = new Set(['up-a']);
+  // up-a is switched off: not among the targets, listed as disabled.
+  const { store, scheduler, until, clock } = await setup(new Map<string, DeliveryTarget>([['net', net]]), { disabled: () => disabled });
+  try {
+    const m = mt({ failover: ['net'] });
+    const stays = mt();
+    await store.insert([m, stays]);
+    await scheduler.start();
+    await until(async () => (await store.get(m.id))?.state === 'DELIVERED', 'delivery through the failover connector', 1000);
+    assert.ok(clock.now() - T0 < 5000, 'before the grace of a connector that went down by itself');
+    assert.equal((await store.get(m.id))?.target, 'net');
+    assert.equal((await store.get(stays.id))?.target, 'up-a', 'no failover: it waits for the connector to be enabled');
   } finally {
     await scheduler.stop();
     await store.close();
