@@ -103,6 +103,7 @@ interface Statements {
   events: Database.Statement;
   claim: Database.Statement;
   accountsOf: Database.Statement;
+  enroute: Database.Statement;
   reroute: Database.Statement;
   failoverAll: Database.Statement;
   forward: Database.Statement;
@@ -252,6 +253,10 @@ export class SqliteStore implements Store, ConfigStore {
       const rows = st.claim.all(req.owner, until, until, target, account, req.now, req.now, quota) as MessageRow[];
       for (const row of rows) {
         const m = rowToMessage(row);
+        if (m.state === MessageState.SCHEDULED) {
+          st.enroute.run(m.id);
+          m.state = MessageState.ENROUTE;
+        }
         if (this.#events) st.insertEvent.run(m.id, req.now, EventKind.ATTEMPT, detail.attempt(req.owner, m.attempts + 1));
         out.push(m);
       }
@@ -600,14 +605,23 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#writer.submit(op, weight) as Promise<T>;
   }
 
-  /** Runs a batch of write operations in one IMMEDIATE transaction, each in a savepoint. */
+  /**
+   * Runs a batch of write operations in one IMMEDIATE transaction. Optimistically without
+   * savepoints (two statements less per operation, and most operations are one or two
+   * statements); when an operation throws, the whole batch is rolled back and run again with a
+   * savepoint per operation, so only the failing ones fail. Operations are plain statements
+   * over their arguments, so running one twice after a rollback is safe.
+   */
   #commit(ops: readonly WriteOp[]): Settled<unknown>[] {
     const db = this.#db;
     const savepoint = this.#savepoint;
     if (db === undefined || savepoint === undefined) throw new Error('SqliteStore: not initialised (call init()) or closed');
-    const outcomes: Settled<unknown>[] = [];
+    let outcomes: Settled<unknown>[] = [];
     this.#notifyAfterCommit.clear();
-    const batch = db.transaction(() => {
+    const fast = db.transaction(() => {
+      for (const op of ops) outcomes.push({ ok: true, value: op() });
+    });
+    const isolated = db.transaction(() => {
       for (const op of ops) {
         try {
           // Nested better-sqlite3 transaction = SAVEPOINT: a throwing op rolls back alone.
@@ -619,7 +633,15 @@ export class SqliteStore implements Store, ConfigStore {
     });
     try {
       // IMMEDIATE takes the write lock up front, so reads inside ops never go stale.
-      batch.immediate();
+      try {
+        fast.immediate();
+      } catch (error) {
+        // Not an operation's own failure (busy, disk): nothing to isolate.
+        if (outcomes.length === ops.length) throw error;
+        outcomes = [];
+        this.#notifyAfterCommit.clear();
+        isolated.immediate();
+      }
     } catch (error) {
       this.#notifyAfterCommit.clear();
       throw error;
@@ -669,7 +691,9 @@ function prepare(db: Database.Database): Statements {
     // The sub-select walks messages_due (target, account, due_at, priority DESC) in order and
     // stops at the quota; the claimed row's due_at moves to the lease end so nobody else sees
     // it due. rowid (insertion order) breaks ties, so the parts of a long message keep theirs.
-    claim: p(`UPDATE messages SET state = 'ENROUTE', lease_owner = ?, lease_until = ?, due_at = ?
+    // `state` is not set here: naming it in SET makes SQLite rewrite every partial index (they
+    // all filter on state) for each claimed row; the few SCHEDULED ones are moved by `enroute`.
+    claim: p(`UPDATE messages SET lease_owner = ?, lease_until = ?, due_at = ?
       WHERE rowid IN (
         SELECT rowid FROM messages
         WHERE target = ? AND account = ? AND ${PENDING_SQL} AND due_at <= ? AND expires_at > ?
@@ -677,6 +701,7 @@ function prepare(db: Database.Database): Statements {
       RETURNING *`),
     // The accounts with pending messages for a target: one index seek per account (a loose
     // index scan), never a walk over the messages themselves.
+    enroute: p(`UPDATE messages SET state = 'ENROUTE' WHERE id = ? AND state = 'SCHEDULED'`),
     accountsOf: p(`WITH RECURSIVE a(account) AS (
         SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL}
         UNION ALL
