@@ -203,6 +203,8 @@ export class SmscServer extends EventEmitter {
       {
         onBind: (req, s) => this.#onBind(req, s),
         onRequest: (req, s) => this.#onRequest(req, s),
+        // A malformed bind counts as a failed one (the failed-bind back-off per IP).
+        onBadBind: (s) => this.#recordFailure(s.remoteAddress ?? '', this.#clock.now()),
       },
     );
     this.#connections++;

@@ -96,6 +96,8 @@ export interface SessionDelegate {
   onRequest?(req: Pdu, session: Session): Promise<Reply> | Reply;
   /** ESME side: the SMSC connected to us and sent outbind. */
   onOutbind?(req: PduOf<'outbind'>, session: Session): void;
+  /** SMSC side: a bind that could not be decoded (e.g. an over-long system_id) was refused. */
+  onBadBind?(session: Session): void;
 }
 
 /** Options of one request. */
@@ -487,7 +489,14 @@ export class Session extends EventEmitter {
       this.#onFatalFrame(err);
       return;
     }
+    const badBind = name?.startsWith('bind_') === true && this.role === 'smsc' && this.#state === SessionState.Open;
+    if (badBind) {
+      // [ref §6.3] like any refused bind: the response, then the connection closes.
+      this.#closeAfterFlush = true;
+      this.#closeError = new SessionClosedError(`bind refused: ${err.commandStatus}`);
+    }
     this.#sendHeaderOnly(respId ?? CommandId.generic_nack, err.commandStatus, err.sequenceNumber);
+    if (badBind) this.#delegate.onBadBind?.(this);
   }
 
   #onResponse(pdu: Pdu): void {

@@ -170,14 +170,20 @@ describe('§9.1 binding and session lifecycle', () => {
     ['password of 9 characters', { password: 'ninechars' }, S.ESME_RINVPASWD],
     ['system_type of 13 characters', { systemType: 'thirteenchars' }, S.ESME_RINVSYSTYP],
   ] as const) {
-    test(`8. ${field}: 0x${status.toString(16)}, not bound`, () =>
-      withServer({}, async (h) => {
-        const peer = await h.peer();
-        peer.send(bindFrame('transmitter', { ...bind, sequenceNumber: 9 }));
-        await expectResp(peer, 'bind_transmitter_resp', status, 9);
-        assert.equal(h.server.sessionsOf('esme1').length, 0);
-        for (const s of h.server.sessions) assert.equal(s.isBound, false);
-        peer.destroy();
+    test(`8. ${field}: 0x${status.toString(16)}, not bound, closed, counted for the back-off`, () =>
+      withServer({ failedBindBackoff: { threshold: 2, banMs: 5000 } }, async (h) => {
+        for (let i = 0; i < 2; i++) {
+          const peer = await h.peer();
+          peer.send(bindFrame('transmitter', { ...bind, sequenceNumber: 9 + i }));
+          await expectResp(peer, 'bind_transmitter_resp', status, 9 + i);
+          await peer.closed();
+          assert.equal(h.server.sessionsOf('esme1').length, 0);
+        }
+        // Two malformed binds from this address: the next, well-formed one is refused too.
+        const banned = await h.peer();
+        banned.send(bindFrame('transmitter', { sequenceNumber: 11 }));
+        await expectResp(banned, 'bind_transmitter_resp', S.ESME_RBINDFAIL, 11);
+        await banned.closed();
       }));
   }
 
