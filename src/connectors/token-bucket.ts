@@ -36,10 +36,14 @@ export class TokenBucket {
     return Math.floor(this.#tokens + 1e-9);
   }
 
-  /** Takes `n` tokens if available; returns whether it did. */
+  /**
+   * Takes `n` tokens if available; returns whether it did. More than the burst (a submit_multi
+   * to more destinations than the rate) is taken from a full bucket, leaving it in debt, so it
+   * is never refused forever and the rate still holds on average.
+   */
   take(n = 1): boolean {
     this.#refill();
-    if (this.#tokens + 1e-9 < n) return false;
+    if (this.#tokens + 1e-9 < Math.min(n, this.#burst)) return false;
     this.#tokens -= n;
     return true;
   }
