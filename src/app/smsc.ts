@@ -131,8 +131,10 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     onError: (err) => process.emitWarning(`run-time configuration not reloaded: ${(err as Error).message}`),
   });
   // Routers are replaced whole on reload; lookups always use the current pair.
-  const buildRouters = (raw: unknown) => {
-    const routes = checkRoutes(raw, live.accounts.keys());
+  const buildRouters = (raw: unknown) => routersOf(checkRoutes(raw, live.accounts.keys()));
+  // The routers of parsed routes, with the accounts in force now (their addresses are the MO
+  // fallback and the source-address check).
+  const routersOf = (routes: RoutesConfig) => {
     return {
       config: routes,
       mt: new MtRouter(routes.mt, { noRouteStatus: routes.noRouteStatus }),
@@ -153,8 +155,10 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     try {
       routers = buildRouters(live.routes().routes);
     } catch (err) {
-      // Stored routes naming a connector the config no longer has: keep the routes in force.
+      // Stored routes naming a connector the config no longer has: keep the rules in force,
+      // but with the accounts of now (a new account must not pass the source check unseen).
       process.emitWarning(`routes not applied: ${(err as Error).message}`);
+      if (routers !== undefined) routers = routersOf(routers.config);
     }
     // A removed or disabled account's sessions are unbound (they could not bind again anyway).
     for (const id of change.gone) {

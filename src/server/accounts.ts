@@ -2,7 +2,7 @@
  * ESME accounts as the listener sees them: credentials, allowed IP ranges, bind limits.
  * Passwords are compared in constant time; a salted scrypt hash may replace the plain password.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { BindType } from '../session/state.js';
 
@@ -46,6 +46,33 @@ export function verifyPassword(account: AccountPolicy, password: string): boolea
   const a = Buffer.from(account.password, 'latin1');
   const b = Buffer.from(password, 'latin1');
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Hashes and passwords (as SHA-256) that verified recently: a rebind costs no scrypt. */
+const verified = new Set<string>();
+const VERIFIED_MAX = 10_000;
+
+/**
+ * {@link verifyPassword} for the listener: scrypt runs on libuv's thread pool (a synchronous
+ * scrypt holds the event loop for tens of ms, every session with it), and a hash and password
+ * that verified before are remembered (bounded), so reconnect storms stay cheap.
+ */
+export async function verifyPasswordAsync(account: AccountPolicy, password: string): Promise<boolean> {
+  const hashText = account.passwordHash;
+  if (hashText === undefined) return verifyPassword(account, password);
+  const [scheme, saltHex, hashHex] = hashText.split('$');
+  if (scheme !== 'scrypt' || saltHex === undefined || hashHex === undefined) return false;
+  const key = `${hashText}\u0000${createHash('sha256').update(password, 'latin1').digest('hex')}`;
+  if (verified.has(key)) return true;
+  const expected = Buffer.from(hashHex, 'hex');
+  if (expected.length === 0) return false;
+  const actual = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(password, Buffer.from(saltHex, 'hex'), expected.length, (err, out) => (err === null ? resolve(out) : reject(err))),
+  );
+  if (!timingSafeEqual(expected, actual)) return false;
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.values().next().value as string);
+  verified.add(key);
+  return true;
 }
 
 /** Max binds for one bind type. */

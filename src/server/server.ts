@@ -11,7 +11,7 @@ import type { Pdu, PduOf } from '../pdu/types.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { type BindOutcome, type BindPdu, type Reply, Session, type SessionOptions } from '../session/session.js';
 import type { BindType } from '../session/state.js';
-import { type AccountPolicy, ipAllowed, maxBindsFor, verifyPassword } from './accounts.js';
+import { type AccountPolicy, ipAllowed, maxBindsFor, verifyPasswordAsync } from './accounts.js';
 
 const S = CommandStatus;
 
@@ -244,9 +244,10 @@ export class SmscServer extends EventEmitter {
   async #authorise(req: BindPdu, session: Session): Promise<number> {
     const account = await this.#lookup(req.systemId);
     if (account === undefined) return this.#unknownStatus;
-    if (!verifyPassword(account, req.password)) return this.#wrongPasswordStatus;
-    if (account.disabled === true) return S.ESME_RBINDFAIL;
+    // The address first: a bind from a refused address costs no scrypt.
     if (!ipAllowed(session.remoteAddress, account.allowedIps)) return S.ESME_RBINDFAIL;
+    if (!(await verifyPasswordAsync(account, req.password))) return this.#wrongPasswordStatus;
+    if (account.disabled === true) return S.ESME_RBINDFAIL;
     if (account.allowedSystemTypes !== undefined && !account.allowedSystemTypes.includes(req.systemType)) {
       return S.ESME_RINVSYSTYP;
     }
