@@ -92,6 +92,16 @@ function sameAccount(a: LiveAccount | undefined, b: LiveAccount | undefined): bo
 }
 
 /** The accounts, routes and connector switches of a running node. */
+/** What a bind was checked against: password, allowed addresses, allowed system types. */
+function credentialsChanged(before: LiveAccount, after: LiveAccount): boolean {
+  return (
+    before.passwordHash !== after.passwordHash ||
+    before.password !== after.password ||
+    JSON.stringify(before.allowedIps ?? null) !== JSON.stringify(after.allowedIps ?? null) ||
+    JSON.stringify(before.allowedSystemTypes ?? null) !== JSON.stringify(after.allowedSystemTypes ?? null)
+  );
+}
+
 export class LiveConfig {
   readonly #o: LiveConfigOptions;
   readonly #configAccounts: ReadonlyMap<string, LiveAccount>;
@@ -206,7 +216,9 @@ export class LiveConfig {
     let changed = false;
     for (const [id, before] of this.#accounts) {
       const after = next.get(id);
-      if (after === undefined || (after.disabled && !before.disabled)) gone.push(id);
+      // Deleted, disabled, or its credentials or allowed addresses changed (a reset after a leak
+      // must end the binds made with the old password).
+      if (after === undefined || (after.disabled && !before.disabled) || credentialsChanged(before, after)) gone.push(id);
       if (!sameAccount(before, after)) changed = true;
     }
     for (const id of next.keys()) if (!this.#accounts.has(id)) changed = true;

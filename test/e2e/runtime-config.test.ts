@@ -145,10 +145,14 @@ describe('accounts through the admin API', () => {
     await closed;
     assert.equal(await bindStatus('carol', password), S.ESME_RBINDFAIL);
 
-    // Enabled with a new password: the old one no longer works.
+    // Enabled with a new password: the old one no longer works, and a session bound with the
+    // old one ends (a reset after a leaked password must cut the binds made with it).
     assert.equal((await api('PATCH', '/api/accounts/carol', { disabled: false })).status, 200);
+    const before = await bind('carol', password);
+    const endedByReset = before.closed();
     const reset = await api('POST', '/api/accounts/carol/password', { password: 'n3wpass' });
     assert.equal(reset.status, 200);
+    await endedByReset;
     assert.equal(await bindStatus('carol', password), S.ESME_RINVPASWD);
     assert.equal(await bindStatus('carol', 'n3wpass'), 0);
   });
