@@ -190,6 +190,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   );
   const moAssembler = new MoAssembler({
     store,
+    nodeId: config.nodeId,
     clock,
     ids,
     timeoutMs: config.delivery.moReassemblyTimeoutMs,

@@ -46,6 +46,8 @@ interface Group {
 
 export interface MoAssemblerOptions {
   store: Store;
+  /** This node: after a restart it takes back only the parts it accepted itself. */
+  nodeId: string;
   clock: Clock;
   ids: MessageIdGenerator;
   /** Parts wait this long for the rest, ms. */
@@ -83,8 +85,10 @@ export class MoAssembler {
   async recover(accounts: readonly string[]): Promise<void> {
     for (const account of accounts) {
       const parked = await this.#o.store.find({ target: holdTarget(account), state: 'ENROUTE', limit: 100_000 });
-      // find() is newest first: track in arrival order.
+      // find() is newest first: track in arrival order. Parts another running node accepted
+      // are its own to join (joining them here too would deliver them twice).
       for (const m of parked.reverse()) {
+        if (m.originNode !== null && m.originNode !== this.#o.nodeId) continue;
         const part = moPartOf(m);
         if (part === undefined) await this.#release([m]);
         else await this.#track(m, part);
@@ -116,7 +120,12 @@ export class MoAssembler {
     if (g.parts.size === g.total) {
       this.#groups.delete(key);
       g.timer.cancel();
-      await this.#join(g);
+      try {
+        await this.#join(g);
+      } catch {
+        // Not joined (a store error): deliver what is there as it is rather than park it for good.
+        await this.#release([...g.parts.values()]).catch(() => {});
+      }
     }
   }
 
@@ -149,10 +158,12 @@ export class MoAssembler {
     await this.#release([...g.parts.values()]).catch(() => {});
   }
 
-  /** Delivers parked parts as they are. */
+  /** Delivers parked parts as they are (only those still parked: never one already moved). */
   async #release(parts: readonly (StoredMessage | NewMessage)[]): Promise<void> {
     const now = this.#o.clock.now();
     for (const m of parts) {
+      const current = await this.#o.store.get(m.id);
+      if (current === undefined || current.target !== holdTarget(m.account) || current.state !== 'ENROUTE') continue;
       const target = `esme:${m.account}`;
       if (await this.#o.store.reroute(m.id, target, [], now, null)) this.#o.onStored(target);
     }

@@ -150,7 +150,7 @@ export class DeliveryScheduler {
           // While attempts are under way, wait until a quarter of the window is free: one claim
           // of 25 costs the store about what one claim of 1 does (measured: claims of one or two
           // messages, one per deliver_sm_resp, were the writer's largest cost end to end).
-          if (unrecorded > 0 && Number.isFinite(cap) && free < Math.ceil(cap / 4)) continue;
+          if (unrecorded > 0 && Number.isFinite(cap) && free < Math.min(Math.ceil(cap / 4), this.#o.maxClaim ?? 500)) continue;
           const epoch = this.#epochOf(key);
           const msgs = await this.#o.store.claimDue({ targets: [key], now, limit: free, leaseMs: this.#o.leaseMs, owner: this.#owner });
           if (msgs.length === 0 && this.#epochOf(key) === epoch) this.#idle.add(key);
@@ -234,8 +234,12 @@ export class DeliveryScheduler {
         }
         return;
       case 'retry': {
-        // A failover connector takes over at once, rather than waiting for this one.
-        const [next, ...rest] = m.failover;
+        // A failover connector takes over at once, rather than waiting for this one: the first
+        // of the list that is up (else the first).
+        const up = m.failover.findIndex((k) => !this.#isDown(k));
+        const at = up < 0 ? 0 : up;
+        const next = m.failover[at];
+        const rest = m.failover.slice(at + 1);
         if (next !== undefined && (await store.reroute(m.id, next, rest, now, this.#owner))) {
           this.stats.rerouted++;
           this.notify(next);
@@ -331,17 +335,38 @@ export class DeliveryScheduler {
     for (const key of this.#o.disabled?.() ?? []) down.add(key);
     const cameUp = [...this.#down].some((k) => !down.has(k) && targets.has(k));
     const check = [...down].filter((k) => cameUp || !this.#down.has(k));
-    this.#down = down;
+    // Recorded as handled only once its queue moved: a store error leaves it to the next tick.
+    const handled = new Set([...this.#down].filter((k) => down.has(k) && !check.includes(k)));
     let moved = 0;
-    for (const key of check) {
-      const byTarget = await this.#o.store.failoverAll(key, this.#o.clock.now());
-      for (const [to, n] of Object.entries(byTarget)) {
-        moved += n;
-        this.notify(to);
+    try {
+      // Messages moved onto a connector that is down too move on again in this pass (each
+      // connector once: a failover cycle cannot loop).
+      const queue = [...check];
+      const seen = new Set(queue);
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        const byTarget = await this.#o.store.failoverAll(key, this.#o.clock.now());
+        handled.add(key);
+        for (const [to, n] of Object.entries(byTarget)) {
+          moved += n;
+          this.notify(to);
+          if (down.has(to) && !seen.has(to)) {
+            seen.add(to);
+            queue.push(to);
+          }
+        }
       }
+    } finally {
+      this.#down = handled;
+      this.stats.rerouted += moved;
     }
-    this.stats.rerouted += moved;
     return moved;
+  }
+
+  /** A connector known to be down now (not up, or disabled by the operator). */
+  #isDown(key: string): boolean {
+    if (this.#down.has(key)) return true;
+    for (const d of this.#o.disabled?.() ?? []) if (d === key) return true;
+    return this.#o.targets().get(key)?.up?.() === false;
   }
 
   /** Moves every pending message past its validity to EXPIRED and makes the receipts owed. */

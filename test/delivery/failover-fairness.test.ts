@@ -186,6 +186,42 @@ test('a connector the operator disabled hands its queue to the failover connecto
   }
 });
 
+test('failover skips connectors that are down too: the queue of X with [Y, Z] ends on Z when Y is down', async () => {
+  const x = new TestTarget();
+  const y = new TestTarget();
+  y.isUp = false;
+  const z = new TestTarget();
+  const { store, scheduler, until } = await setup(
+    new Map<string, DeliveryTarget>([
+      ['x', x],
+      ['y', y],
+      ['z', z],
+    ]),
+  );
+  try {
+    // Y has been down a while; X is up with a message in flight that fails temporarily.
+    x.answer = { kind: 'retry', errorCode: 8 };
+    const retried = mt({ target: 'x', failover: ['y', 'z'] });
+    await store.insert([retried]);
+    await scheduler.start();
+    await until(async () => (await store.get(retried.id))?.state === 'DELIVERED', 'the retried message delivered by z', 500);
+    assert.equal((await store.get(retried.id))?.target, 'z', 'a temporary failure skips the down y');
+    // Now X goes down with a queue: past the grace it moves to y, which is down, so on to z.
+    x.isUp = false;
+    const queued = Array.from({ length: 3 }, () => mt({ target: 'x', failover: ['y', 'z'] }));
+    await store.insert(queued);
+    await until(async () => {
+      const all = await Promise.all(queued.map((m) => store.get(m.id)));
+      return all.every((m) => m?.state === 'DELIVERED');
+    }, 'the queue of x delivered by z', 500);
+    for (const m of queued) assert.equal((await store.get(m.id))?.target, 'z');
+    assert.equal(y.got.length, 0);
+  } finally {
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
 test('fairness: one account with a backlog of 5,000 does not delay another account on the same connector', async () => {
   const net = new TestTarget();
   net.isUp = false;

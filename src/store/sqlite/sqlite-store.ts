@@ -617,9 +617,13 @@ export class SqliteStore implements Store, ConfigStore {
     const savepoint = this.#savepoint;
     if (db === undefined || savepoint === undefined) throw new Error('SqliteStore: not initialised (call init()) or closed');
     let outcomes: Settled<unknown>[] = [];
+    let started = 0;
     this.#notifyAfterCommit.clear();
     const fast = db.transaction(() => {
-      for (const op of ops) outcomes.push({ ok: true, value: op() });
+      for (const op of ops) {
+        started++;
+        outcomes.push({ ok: true, value: op() });
+      }
     });
     const isolated = db.transaction(() => {
       for (const op of ops) {
@@ -636,8 +640,8 @@ export class SqliteStore implements Store, ConfigStore {
       try {
         fast.immediate();
       } catch (error) {
-        // Not an operation's own failure (busy, disk): nothing to isolate.
-        if (outcomes.length === ops.length) throw error;
+        // Not an operation's own failure (BEGIN or COMMIT: busy, disk): nothing to isolate.
+        if (started === 0 || outcomes.length === ops.length) throw error;
         outcomes = [];
         this.#notifyAfterCommit.clear();
         isolated.immediate();
