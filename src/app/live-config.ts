@@ -113,6 +113,9 @@ export class LiveConfig {
   /** The reload running now, and whether another was asked for meanwhile. */
   #reloading: Promise<void> | undefined;
   #again: Promise<void> | undefined;
+  /** Changes made through this node run one at a time (each reads, then writes). */
+  #changes: Promise<unknown> = Promise.resolve();
+  #resync: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: LiveConfigOptions) {
     this.#o = options;
@@ -157,15 +160,32 @@ export class LiveConfig {
   async start(): Promise<void> {
     const store = this.#o.store;
     if (store === undefined) return;
-    await this.reload();
+    // Listening first, then reading: a change committed in between is not missed.
     this.#unsubscribe = await store.onConfigChange(() => {
       this.reload().catch((err) => this.#o.onError?.(err));
     });
+    await this.reload();
+    // A safety net for a lost notification or a reload that failed: read everything again
+    // every minute (accounts and settings are small).
+    this.#resync = setInterval(() => this.reload().catch((err) => this.#o.onError?.(err)), 60_000);
+    this.#resync.unref();
   }
 
   stop(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    if (this.#resync !== undefined) clearInterval(this.#resync);
+  }
+
+  /**
+   * Runs admin changes of this node one after another: each reads the stored state and writes
+   * it back, so two at once (two connector switches, an update and a password reset) would
+   * otherwise overwrite each other. Across nodes the last write wins.
+   */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#changes.then(fn, fn);
+    this.#changes = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -244,7 +264,11 @@ export class LiveConfig {
    * node). `null` clears it: the config's routes apply again. Throws `SMSC_ADMIN_ROUTES_INVALID`
    * naming the field (`mt[0].connector`).
    */
-  async setRoutes(raw: unknown): Promise<void> {
+  setRoutes(raw: unknown): Promise<void> {
+    return this.serial(() => this.#setRoutes(raw));
+  }
+
+  async #setRoutes(raw: unknown): Promise<void> {
     const store = this.#store();
     if (raw !== null) checkRoutesForApi(this.#o.checkRoutes, raw, this.#accounts.keys());
     await store.setSetting(ROUTES_SETTING, raw === null ? null : JSON.stringify(raw), this.#o.clock.now());
@@ -252,7 +276,11 @@ export class LiveConfig {
   }
 
   /** Switches a connector off (its messages stay queued) or on again, on every node. */
-  async setConnectorDisabled(name: string, disabled: boolean): Promise<void> {
+  setConnectorDisabled(name: string, disabled: boolean): Promise<void> {
+    return this.serial(() => this.#setConnectorDisabled(name, disabled));
+  }
+
+  async #setConnectorDisabled(name: string, disabled: boolean): Promise<void> {
     const store = this.#store();
     // Read from the store, not memory: another node may have changed the list meanwhile.
     const text = await store.getSetting(DISABLED_CONNECTORS_SETTING);
@@ -317,7 +345,11 @@ class LiveAccountRegistry implements AccountRegistry {
     return a === undefined ? undefined : viewOfLive(a);
   }
 
-  async create(input: AccountInput): Promise<{ account: AccountView; password?: string }> {
+  create(input: AccountInput): Promise<{ account: AccountView; password?: string }> {
+    return this.#live.serial(() => this.#create(input));
+  }
+
+  async #create(input: AccountInput): Promise<{ account: AccountView; password?: string }> {
     const store = this.#store();
     const taken = () => new AdminError('SMSC_ADMIN_ACCOUNT_EXISTS', `account '${input.systemId}' exists`, 'systemId');
     if (this.#live.configAccount(input.systemId) !== undefined) throw taken();
@@ -344,7 +376,11 @@ class LiveAccountRegistry implements AccountRegistry {
     return input.password === undefined ? { account, password } : { account };
   }
 
-  async update(systemId: string, patch: AccountPatch): Promise<AccountView | undefined> {
+  update(systemId: string, patch: AccountPatch): Promise<AccountView | undefined> {
+    return this.#live.serial(() => this.#update(systemId, patch));
+  }
+
+  async #update(systemId: string, patch: AccountPatch): Promise<AccountView | undefined> {
     const store = this.#store();
     this.#writableOrThrow(systemId);
     const current = await store.getAccount(systemId);
@@ -366,7 +402,11 @@ class LiveAccountRegistry implements AccountRegistry {
     return viewOfLive(fromStored(next));
   }
 
-  async remove(systemId: string): Promise<boolean> {
+  remove(systemId: string): Promise<boolean> {
+    return this.#live.serial(() => this.#remove(systemId));
+  }
+
+  async #remove(systemId: string): Promise<boolean> {
     const store = this.#store();
     this.#writableOrThrow(systemId);
     if ((await store.getAccount(systemId)) === undefined) return false;
@@ -385,7 +425,11 @@ class LiveAccountRegistry implements AccountRegistry {
     return done;
   }
 
-  async resetPassword(systemId: string, password?: string): Promise<{ password: string } | undefined> {
+  resetPassword(systemId: string, password?: string): Promise<{ password: string } | undefined> {
+    return this.#live.serial(() => this.#resetPassword(systemId, password));
+  }
+
+  async #resetPassword(systemId: string, password?: string): Promise<{ password: string } | undefined> {
     const store = this.#store();
     this.#writableOrThrow(systemId);
     const current = await store.getAccount(systemId);

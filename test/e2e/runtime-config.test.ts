@@ -288,3 +288,20 @@ describe('connectors through the admin API', () => {
     await until(async () => (await smsc.store.get(sent.id!))?.state === 'DELIVERED', 'delivery after enable', { clock });
   });
 });
+
+test('changes sent at once to one node do not overwrite each other', async () => {
+  // An account update and a password reset together: the new password must stick.
+  const made = await api('POST', '/api/accounts', { systemId: 'race', password: 'first1', addresses: ['8800'] });
+  assert.equal(made.status, 201);
+  // Updates in flight on both sides of the reset (each reads the account, then writes it all).
+  const answers = await Promise.all([
+    ...Array.from({ length: 10 }, (_, i) => api('PATCH', '/api/accounts/race', { tps: i + 1 })),
+    api('POST', '/api/accounts/race/password', { password: 'second2' }),
+    ...Array.from({ length: 10 }, () => api('PATCH', '/api/accounts/race', { tps: 5 })),
+  ]);
+  assert.ok(answers.every((a) => a.status === 200));
+  assert.equal(await bindStatus('race', 'second2'), 0);
+  assert.equal(await bindStatus('race', 'first1'), S.ESME_RINVPASWD);
+  assert.equal((await api('GET', '/api/accounts/race')).body['tps'], 5);
+  assert.equal((await api('DELETE', '/api/accounts/race')).status, 200);
+});
