@@ -229,8 +229,23 @@ export class LiveConfig {
     const next = new Map(this.#configAccounts);
     // A config account of the same system_id wins (config files are the operator's last word).
     for (const a of stored) if (!next.has(a.systemId)) next.set(a.systemId, fromStored(a));
-    const storedRoutes = routesText === undefined ? undefined : (JSON.parse(routesText) as unknown);
-    const disabled = new Set(disabledText === undefined ? [] : (JSON.parse(disabledText) as string[]));
+    // A setting that does not parse (written by hand, or by another version) keeps the last good
+    // value and is reported: it must not stop every other change from applying.
+    const setting = <T>(key: string, text: string | undefined, empty: T, last: T, valid: (v: unknown) => v is T): T => {
+      if (text === undefined) return empty;
+      try {
+        const v: unknown = JSON.parse(text);
+        if (valid(v)) return v;
+        throw new Error('unexpected shape');
+      } catch (err) {
+        this.#o.onError?.(new Error(`setting '${key}' ignored: ${(err as Error).message}`));
+        return last;
+      }
+    };
+    const storedRoutes = setting<unknown>(ROUTES_SETTING, routesText, undefined, this.#storedRoutes, (v): v is unknown => typeof v === 'object' && v !== null);
+    const disabled = new Set(
+      setting<string[]>(DISABLED_CONNECTORS_SETTING, disabledText, [], [...this.#disabled], (v): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string')),
+    );
 
     const gone: string[] = [];
     let changed = false;

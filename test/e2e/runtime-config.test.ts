@@ -15,6 +15,7 @@ import { type Config, validateConfig } from '../../src/config/config.js';
 import type { CommandStatusError } from '../../src/errors.js';
 import { CommandStatus as S } from '../../src/pdu/constants.js';
 import { ManualClock } from '../../src/session/clock.js';
+import type { ConfigStore } from '../../src/store/config-store.js';
 import { until } from '../support/until.js';
 
 const TOKEN = 'runtime-test-token';
@@ -304,4 +305,15 @@ test('changes sent at once to one node do not overwrite each other', async () =>
   assert.equal(await bindStatus('race', 'first1'), S.ESME_RINVPASWD);
   assert.equal((await api('GET', '/api/accounts/race')).body['tps'], 5);
   assert.equal((await api('DELETE', '/api/accounts/race')).status, 200);
+});
+
+test('a stored setting that does not parse is ignored (and reported); other changes still apply', async () => {
+  const store = smsc.store as unknown as ConfigStore;
+  await store.setSetting('connectors.disabled', '{not json', clock.now());
+  const made = await api('POST', '/api/accounts', { systemId: 'after', password: 'aft3r', addresses: ['8810'] });
+  assert.equal(made.status, 201);
+  assert.equal(await bindStatus('after', 'aft3r'), 0, 'the account created after the bad setting binds');
+  assert.equal((await api('GET', '/api/connectors')).body['connectors'] instanceof Array, true);
+  await store.setSetting('connectors.disabled', null, clock.now());
+  assert.equal((await api('DELETE', '/api/accounts/after')).status, 200);
 });

@@ -865,7 +865,8 @@ export class PostgresStore implements Store, ConfigStore {
     let client: pg.Client | pg.PoolClient;
     if (this.#url !== undefined) {
       // A connection of its own, so a long-lived LISTEN never holds a pool slot.
-      const own = new pg.Client({ connectionString: this.#url });
+      // keepAlive: a half-open connection (an idle NAT entry dropped) must end, or no NOTIFY ever comes again.
+      const own = new pg.Client({ connectionString: this.#url, keepAlive: true });
       own.on('error', () => {});
       await own.connect();
       client = own;
