@@ -313,7 +313,7 @@ test('a stored setting that does not parse is ignored (and reported); other chan
   const made = await api('POST', '/api/accounts', { systemId: 'after', password: 'aft3r', addresses: ['8810'] });
   assert.equal(made.status, 201);
   assert.equal(await bindStatus('after', 'aft3r'), 0, 'the account created after the bad setting binds');
-  assert.equal((await api('GET', '/api/connectors')).body['connectors'] instanceof Array, true);
+  assert.ok(Array.isArray((await api('GET', '/api/connectors')).body['connectors']));
   await store.setSetting('connectors.disabled', null, clock.now());
   assert.equal((await api('DELETE', '/api/accounts/after')).status, 200);
 });
