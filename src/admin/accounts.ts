@@ -29,7 +29,9 @@ export function generatePassword(): string {
 }
 
 /** The admin view of a configured account: everything but the secret. */
-export function viewOfConfig(a: Omit<AccountConfig, 'tps' | 'maxQueued'> & { tps?: number; maxQueued?: number; disabled?: boolean }): AccountView {
+export function viewOfConfig(
+  a: Omit<AccountConfig, 'tps' | 'maxQueued' | 'reassembleMo'> & { tps?: number; maxQueued?: number; disabled?: boolean; reassembleMo?: boolean },
+): AccountView {
   const view: AccountView = {
     systemId: a.systemId,
     addresses: [...a.addresses],
@@ -40,6 +42,7 @@ export function viewOfConfig(a: Omit<AccountConfig, 'tps' | 'maxQueued'> & { tps
     tps: a.tps ?? 0,
     maxQueued: a.maxQueued ?? 0,
     disabled: a.disabled === true,
+    reassembleMo: a.reassembleMo === true,
     credential: a.passwordHash !== undefined ? 'hash' : a.password !== undefined ? 'password' : 'none',
   };
   if (a.allowedIps !== undefined) view.allowedIps = [...a.allowedIps];

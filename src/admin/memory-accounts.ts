@@ -51,6 +51,7 @@ export class MemoryAccountRegistry implements AccountRegistry {
       tps: input.tps ?? ACCOUNT_DEFAULTS.tps,
       maxQueued: input.maxQueued ?? ACCOUNT_DEFAULTS.maxQueued,
       disabled: input.disabled ?? false,
+      reassembleMo: input.reassembleMo ?? false,
       credential: 'hash',
     };
     if (input.allowedIps !== undefined) view.allowedIps = [...input.allowedIps];
@@ -75,6 +76,7 @@ export class MemoryAccountRegistry implements AccountRegistry {
     if (patch.tps !== undefined) next.tps = patch.tps;
     if (patch.maxQueued !== undefined) next.maxQueued = patch.maxQueued;
     if (patch.disabled !== undefined) next.disabled = patch.disabled;
+    if (patch.reassembleMo !== undefined) next.reassembleMo = patch.reassembleMo;
     e.view = next;
     return copy(next);
   }

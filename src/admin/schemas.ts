@@ -224,6 +224,7 @@ const accountFields = {
   tps: int('submits per second accepted (0 = no limit)', { minimum: 0, maximum: 1_000_000 }),
   maxQueued: int('pending messages before submits are refused with ESME_RMSGQFUL (0 = no limit)', { minimum: 0 }),
   disabled: { type: 'boolean', description: 'disabled accounts cannot bind' },
+  reassembleMo: { type: 'boolean', description: 'join the parts of a concatenated MO message into one deliver_sm (message_payload)' },
 };
 
 export const accountSchema = obj(

@@ -28,6 +28,8 @@ export interface AccountView {
   maxQueued: number;
   /** Disabled accounts cannot bind. */
   disabled: boolean;
+  /** MO parts are joined into one message before delivery. */
+  reassembleMo: boolean;
   /** Where the account is defined: the config file (read only) or the store (admin API). */
   source?: 'config' | 'store';
   /** How the account authenticates (the secret itself is never shown). */
@@ -51,6 +53,7 @@ export interface AccountInput {
   tps?: number;
   maxQueued?: number;
   disabled?: boolean;
+  reassembleMo?: boolean;
 }
 
 /** Fields an update may change; absent fields are kept. Passwords change via `resetPassword`. */

@@ -61,8 +61,7 @@ function fromStored(a: StoredAccount): LiveAccount {
     tps: a.tps,
     maxQueued: a.maxQueued,
     disabled: a.disabled,
-    // Not (yet) a column of the accounts table: accounts made through the API get parts as they are.
-    reassembleMo: false,
+    reassembleMo: a.reassembleMo,
     source: 'store',
   };
   if (a.allowedIps !== null) out.allowedIps = a.allowedIps;
@@ -91,7 +90,6 @@ function sameAccount(a: LiveAccount | undefined, b: LiveAccount | undefined): bo
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** The accounts, routes and connector switches of a running node. */
 /** What a bind was checked against: password, allowed addresses, allowed system types. */
 function credentialsChanged(before: LiveAccount, after: LiveAccount): boolean {
   return (
@@ -102,6 +100,7 @@ function credentialsChanged(before: LiveAccount, after: LiveAccount): boolean {
   );
 }
 
+/** The accounts, routes and connector switches of a running node. */
 export class LiveConfig {
   readonly #o: LiveConfigOptions;
   readonly #configAccounts: ReadonlyMap<string, LiveAccount>;
@@ -383,6 +382,7 @@ class LiveAccountRegistry implements AccountRegistry {
       tps: input.tps ?? ACCOUNT_DEFAULTS.tps,
       maxQueued: input.maxQueued ?? ACCOUNT_DEFAULTS.maxQueued,
       disabled: input.disabled ?? false,
+      reassembleMo: input.reassembleMo ?? false,
       updatedAt: this.#o.clock.now(),
     };
     if (!(await store.createAccount(record))) throw taken();
@@ -412,6 +412,7 @@ class LiveAccountRegistry implements AccountRegistry {
     if (patch.tps !== undefined) next.tps = patch.tps;
     if (patch.maxQueued !== undefined) next.maxQueued = patch.maxQueued;
     if (patch.disabled !== undefined) next.disabled = patch.disabled;
+    if (patch.reassembleMo !== undefined) next.reassembleMo = patch.reassembleMo;
     if (!(await store.updateAccount(next))) return undefined;
     await this.#live.reload();
     return viewOfLive(fromStored(next));

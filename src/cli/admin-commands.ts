@@ -30,6 +30,7 @@ const ACCOUNT_OPTIONS = {
   'default-validity': { type: 'string' },
   'max-validity': { type: 'string' },
   disabled: { type: 'boolean' },
+  'reassemble-mo': { type: 'string' },
 } as const;
 
 class UsageError extends Error {}
@@ -94,6 +95,11 @@ function accountFields(values: Values): Record<string, unknown> {
     if (n !== undefined) out[field] = n;
   }
   if (values['disabled'] !== undefined) out['disabled'] = values['disabled'];
+  const reassemble = values['reassemble-mo'];
+  if (reassemble !== undefined) {
+    if (reassemble !== 'on' && reassemble !== 'off') throw new UsageError('--reassemble-mo must be on or off');
+    out['reassembleMo'] = reassemble === 'on';
+  }
   return out;
 }
 

@@ -84,6 +84,7 @@ Field options (create, update): --password PW (create; generated and printed onc
   --address A (repeat; exact or prefix ending in *)  --allowed-ip CIDR (repeat)
   --system-type T (repeat)  --tps N  --max-queued N  --max-binds N  --window N
   --default-validity SECONDS  --max-validity SECONDS  --disabled
+  --reassemble-mo on|off (join the parts of a long MO into one deliver_sm)
 
 Examples:
   smsc account list

@@ -28,6 +28,8 @@ export interface StoredAccount {
   maxQueued: number;
   /** Disabled accounts cannot bind. */
   disabled: boolean;
+  /** MO parts are joined into one message before delivery. */
+  reassembleMo: boolean;
   /** Epoch ms of the last change (given by the caller). */
   updatedAt: number;
 }

@@ -63,6 +63,9 @@ test('account, route, connector and message commands through the admin API', { t
     const bad = await cli('account', 'update', 'carol', '--allowed-ip', '300.1.1.1');
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /400.*\[allowedIps\[0\]\]/);
+    assert.equal((await cli('account', 'update', 'carol', '--reassemble-mo', 'on')).status, 0);
+    assert.equal(JSON.parse((await cli('account', 'show', 'carol', '--json')).stdout).reassembleMo, true);
+    assert.notEqual((await cli('account', 'update', 'carol', '--reassemble-mo', 'maybe')).status, 0);
     assert.equal((await cli('account', 'disable', 'carol')).status, 0);
     assert.equal(await bindStatus('carol', password), S.ESME_RBINDFAIL);
     assert.equal((await cli('account', 'enable', 'carol')).status, 0);

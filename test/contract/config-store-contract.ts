@@ -28,6 +28,7 @@ function account(over: Partial<StoredAccount> = {}): StoredAccount {
     tps: 0,
     maxQueued: 0,
     disabled: false,
+    reassembleMo: false,
     updatedAt: T0,
     ...over,
   };

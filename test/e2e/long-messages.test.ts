@@ -136,6 +136,17 @@ describe('long messages', () => {
     await carol.close();
   });
 
+  test('an account created through the admin API can ask for reassembly too', async () => {
+    const made = await smsc.live.registry().create({ systemId: 'dave', password: 'dpw', addresses: ['4000'], reassembleMo: true });
+    assert.equal(made.account.reassembleMo, true);
+    const dave = await bind('dave', 'dpw', 'receiver');
+    const toDave = inbox(dave);
+    await smsc.network!.originateMo({ from: '447700900004', to: '4000', text: LONG });
+    await until(() => toDave.length === 1, 'one joined message for dave');
+    assert.equal(toDave[0]!.tlvs.messagePayload?.toString('latin1'), LONG);
+    await dave.close();
+  });
+
   test('an MO message missing a part is delivered part by part after the timeout', async () => {
     const bob = await bind('bob', 'bpw', 'receiver');
     const toBob = inbox(bob);

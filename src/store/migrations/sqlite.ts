@@ -97,4 +97,8 @@ CREATE TABLE settings (
   updated_at INTEGER NOT NULL
 );
 `,
+  // 4: accounts made through the admin API may ask for MO reassembly too.
+  `
+ALTER TABLE accounts ADD COLUMN reassemble_mo INTEGER NOT NULL DEFAULT 0;
+`,
 ];

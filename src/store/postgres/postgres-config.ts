@@ -19,6 +19,7 @@ interface AccountRow {
   tps: number;
   max_queued: number;
   disabled: boolean;
+  reassemble_mo: boolean;
   updated_at: string | number;
 }
 
@@ -36,6 +37,7 @@ function toAccount(r: AccountRow): StoredAccount {
     tps: r.tps,
     maxQueued: r.max_queued,
     disabled: r.disabled,
+    reassembleMo: r.reassemble_mo,
     updatedAt: Number(r.updated_at),
   };
 }
@@ -56,6 +58,7 @@ function values(a: StoredAccount): unknown[] {
     a.maxQueued,
     a.disabled,
     a.updatedAt,
+    a.reassembleMo,
   ];
 }
 
@@ -88,11 +91,11 @@ export class PostgresConfigTables {
     const res = await this.#pool.query(
       `WITH i AS (
         INSERT INTO ${this.#accounts} (system_id, password_hash, addresses, allowed_ips, allowed_system_types, max_binds,
-          window_size, default_validity_s, max_validity_s, tps, max_queued, disabled, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+          window_size, default_validity_s, max_validity_s, tps, max_queued, disabled, updated_at, reassemble_mo)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
         ON CONFLICT (system_id) DO NOTHING
         RETURNING system_id)
-      SELECT pg_notify($14, 'account:' || system_id) FROM i`,
+      SELECT pg_notify($15, 'account:' || system_id) FROM i`,
       [...values(a), this.#channel],
     );
     return res.rowCount === 1;
@@ -103,10 +106,10 @@ export class PostgresConfigTables {
       `WITH u AS (
         UPDATE ${this.#accounts} SET password_hash = $2, addresses = $3, allowed_ips = $4, allowed_system_types = $5,
           max_binds = $6, window_size = $7, default_validity_s = $8, max_validity_s = $9, tps = $10, max_queued = $11,
-          disabled = $12, updated_at = $13
+          disabled = $12, updated_at = $13, reassemble_mo = $14
         WHERE system_id = $1
         RETURNING system_id)
-      SELECT pg_notify($14, 'account:' || system_id) FROM u`,
+      SELECT pg_notify($15, 'account:' || system_id) FROM u`,
       [...values(a), this.#channel],
     );
     return res.rowCount === 1;

@@ -18,6 +18,7 @@ interface AccountRow {
   tps: number;
   max_queued: number;
   disabled: number;
+  reassemble_mo: number;
   updated_at: number;
 }
 
@@ -35,6 +36,7 @@ function toAccount(r: AccountRow): StoredAccount {
     tps: r.tps,
     maxQueued: r.max_queued,
     disabled: r.disabled !== 0,
+    reassembleMo: r.reassemble_mo !== 0,
     updatedAt: r.updated_at,
   };
 }
@@ -54,6 +56,7 @@ function values(a: StoredAccount): unknown[] {
     a.tps,
     a.maxQueued,
     a.disabled ? 1 : 0,
+    a.reassembleMo ? 1 : 0,
     a.updatedAt,
     a.systemId,
   ];
@@ -72,13 +75,13 @@ export class SqliteConfigTables {
 
   constructor(db: Database.Database) {
     const cols = `password_hash, addresses, allowed_ips, allowed_system_types, max_binds, window_size,
-      default_validity_s, max_validity_s, tps, max_queued, disabled, updated_at, system_id`;
+      default_validity_s, max_validity_s, tps, max_queued, disabled, reassemble_mo, updated_at, system_id`;
     this.#list = db.prepare('SELECT * FROM accounts ORDER BY system_id');
     this.#get = db.prepare('SELECT * FROM accounts WHERE system_id = ?');
-    this.#create = db.prepare(`INSERT INTO accounts (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (system_id) DO NOTHING`);
+    this.#create = db.prepare(`INSERT INTO accounts (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (system_id) DO NOTHING`);
     this.#update = db.prepare(`UPDATE accounts SET password_hash = ?, addresses = ?, allowed_ips = ?, allowed_system_types = ?,
       max_binds = ?, window_size = ?, default_validity_s = ?, max_validity_s = ?, tps = ?, max_queued = ?, disabled = ?,
-      updated_at = ? WHERE system_id = ?`);
+      reassemble_mo = ?, updated_at = ? WHERE system_id = ?`);
     this.#delete = db.prepare('DELETE FROM accounts WHERE system_id = ?');
     this.#getSetting = db.prepare('SELECT value FROM settings WHERE key = ?');
     this.#setSetting = db.prepare(
