@@ -61,6 +61,11 @@ export class SessionClosedError extends SmppError {
   }
 }
 
+/** The session closed while a request waited for a window slot: it was never sent. */
+export class RequestNotSentError extends SessionClosedError {
+  override name = 'RequestNotSentError';
+}
+
 /** The SMSC refused a bind. */
 export class BindRejectedError extends CommandStatusError {
   override name = 'BindRejectedError';

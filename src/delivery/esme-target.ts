@@ -3,7 +3,7 @@
  * round-robin, never beyond a session's window. deliver_sm_resp statuses are honoured as the
  * reference §9.4 case 50 says.
  */
-import { CommandStatusError, ResponseTimeoutError, SessionClosedError } from '../errors.js';
+import { CommandStatusError, RequestNotSentError, ResponseTimeoutError, SessionClosedError } from '../errors.js';
 import { CommandStatus, EsmClass, InterfaceVersion, TlvTag } from '../pdu/constants.js';
 import { decodeTlvs } from '../pdu/decode.js';
 import type { BodyOf, ShortMessageBody, Tlvs } from '../pdu/types.js';
@@ -90,6 +90,8 @@ export function outcomeOfError(err: unknown): Outcome {
     // RX_T_APPN, RMSGQFUL, RTHROTTLED, RSYSERR and anything unexpected: retry until validity ends.
     return { kind: 'retry', errorCode: err.commandStatus };
   }
+  // Waited for a window slot and the session closed first: never sent, so not an attempt.
+  if (err instanceof RequestNotSentError) return { kind: 'unavailable' };
   if (err instanceof ResponseTimeoutError || err instanceof SessionClosedError) return { kind: 'retry', errorCode: 0 };
   return { kind: 'retry', errorCode: S.ESME_RSYSERR };
 }
@@ -108,6 +110,9 @@ function hasSar(tlvs: Buffer): boolean {
   return false;
 }
 
+/** Deliveries per session that may be on their way: PREFETCH windows (sent, or waiting for a slot). */
+const PREFETCH = 3;
+
 export class EsmeTarget implements DeliveryTarget {
   readonly #sessions: () => Session[];
   #next = 0;
@@ -117,23 +122,31 @@ export class EsmeTarget implements DeliveryTarget {
     this.#sessions = sessions;
   }
 
+  /**
+   * Room for PREFETCH windows per session: beyond the window, deliver_sm wait in the session
+   * for a slot and go out the moment a response frees one, without a round trip through the
+   * store (which, busy with inserts, would otherwise set the pace). Waiting ones were never
+   * sent, so a crash cannot duplicate them; what can be duplicated stays bounded by
+   * maxInFlight().
+   */
   capacity(): number {
     let free = 0;
-    for (const s of this.#sessions()) if (s.canDeliver) free += Math.max(0, s.windowSize - s.outstanding);
+    for (const s of this.#sessions()) if (s.canDeliver) free += Math.max(0, PREFETCH * s.windowSize - s.outstanding - s.waiting);
     return free;
   }
 
   maxInFlight(): number {
     let n = 0;
-    for (const s of this.#sessions()) if (s.canDeliver) n += s.windowSize;
+    for (const s of this.#sessions()) if (s.canDeliver) n += PREFETCH * s.windowSize;
     return n;
   }
 
+  /** Round-robin over the sessions with room (window, or the wait queue behind it). */
   #pick(): Session | undefined {
     const list = this.#sessions();
     for (let i = 0; i < list.length; i++) {
       const s = list[(this.#next + i) % list.length]!;
-      if (s.canDeliver && s.outstanding < s.windowSize) {
+      if (s.canDeliver && s.outstanding + s.waiting < PREFETCH * s.windowSize) {
         this.#next = (this.#next + i + 1) % list.length;
         return s;
       }
@@ -151,7 +164,7 @@ export class EsmeTarget implements DeliveryTarget {
       const list = this.#sessions();
       if (list.length > 0) {
         const s = list[hash32(m.source.addr, hash32(m.destination.addr)) % list.length]!;
-        if (s.canDeliver && s.outstanding < s.windowSize) return s;
+        if (s.canDeliver && s.outstanding + s.waiting < PREFETCH * s.windowSize) return s;
       }
     }
     return this.#pick();
@@ -161,7 +174,7 @@ export class EsmeTarget implements DeliveryTarget {
     const session = this.#pickFor(m);
     if (session === undefined) return { kind: 'unavailable' };
     try {
-      await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), { wait: false });
+      await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion));
       return { kind: 'delivered' };
     } catch (err) {
       return outcomeOfError(err);

@@ -11,6 +11,7 @@ import {
   BindRejectedError,
   CommandStatusError,
   InvalidStateError,
+  RequestNotSentError,
   ResponseTimeoutError,
   SessionClosedError,
   WindowFullError,
@@ -266,6 +267,10 @@ export class Session extends EventEmitter {
   /** Requests we sent that still wait for a response. */
   get outstanding(): number {
     return this.#pending.size;
+  }
+  /** Requests waiting for a window slot (not sent yet). */
+  get waiting(): number {
+    return this.#windowWaiters.length;
   }
   get windowSize(): number {
     return this.#windowSize;
@@ -887,7 +892,7 @@ export class Session extends EventEmitter {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const entry of pending) entry.reject(new SessionClosedError(err?.message ?? 'unbound', requestPdu(entry)));
-    for (const w of this.#windowWaiters.drain()) w.reject(new SessionClosedError(err?.message ?? 'unbound'));
+    for (const w of this.#windowWaiters.drain()) w.reject(new RequestNotSentError(err?.message ?? 'unbound'));
     this.#outQueue = [];
     if (!ending) {
       // What is already written leaves first, then the socket goes.
