@@ -10,7 +10,7 @@ import { AsyncQueue, deferred, tick, withTimeout } from '../../test/support/asyn
 import { duplexPair, type PairEnd } from '../../test/support/duplex-pair.js';
 import { headerOnly, PduBuilder } from '../../test/support/pdu-builder.js';
 import { bindFrame, deliverBody, submitBody } from '../../test/support/server.js';
-import { CommandStatusError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
+import { CommandStatusError, RequestNotSentError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
 import { CommandId, type CommandName, CommandStatus as S } from '../pdu/constants.js';
 import { decodePdu } from '../pdu/decode.js';
 import { FrameDecoder } from '../pdu/frame-decoder.js';
@@ -340,6 +340,17 @@ describe('window and responses', () => {
       [a.sequenceNumber, b.sequenceNumber, c.sequenceNumber],
     );
     s.session.destroy();
+  });
+
+  test('when the session closes, a sent request rejects with SessionClosedError, one waiting for a slot with RequestNotSentError', async () => {
+    const s = await boundSmsc({ windowSize: 1 });
+    const sent = s.session.request('deliver_sm', deliverBody('sent'));
+    const waiting = s.session.request('deliver_sm', deliverBody('waiting'));
+    await s.peer.expect('deliver_sm');
+    assert.equal(s.session.waiting, 1);
+    s.session.destroy();
+    await assert.rejects(sent, (e: unknown) => e instanceof SessionClosedError && !(e instanceof RequestNotSentError));
+    await assert.rejects(waiting, RequestNotSentError);
   });
 
   test('error status and generic_nack reject with CommandStatusError; a response of the wrong type is dropped', async () => {
