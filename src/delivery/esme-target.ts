@@ -9,6 +9,7 @@ import { decodeTlvs } from '../pdu/decode.js';
 import type { BodyOf, ShortMessageBody, Tlvs } from '../pdu/types.js';
 import type { Session } from '../session/session.js';
 import type { StoredMessage } from '../store/types.js';
+import { Fifo } from '../util/fifo.js';
 import { hash32 } from '../util/random.js';
 import type { DeliveryTarget, Outcome } from './target.js';
 
@@ -113,25 +114,43 @@ function hasSar(tlvs: Buffer): boolean {
 /** Deliveries per session that may be on their way: PREFETCH windows (sent, or waiting for a slot). */
 const PREFETCH = 3;
 
+/** A delivery waiting for a window slot of its session. */
+interface Waiting {
+  m: StoredMessage;
+  at: number;
+  resolve(o: Outcome): void;
+}
+
 export class EsmeTarget implements DeliveryTarget {
   readonly #sessions: () => Session[];
+  readonly #maxWaitMs: number;
+  /** Deliveries waiting for a slot, per session (never sent yet). */
+  readonly #waiting = new Map<Session, Fifo<Waiting>>();
   #next = 0;
 
-  /** `sessions` lists the account's bound receiver/transceiver sessions on this node. */
-  constructor(sessions: () => Session[]) {
+  /**
+   * `sessions` lists the account's bound receiver/transceiver sessions on this node. A delivery
+   * waits at most `maxWaitMs` for a slot (then it is given back unsent: its lease must not run
+   * out while it waits, or it could be claimed and sent twice). Default 20 s.
+   */
+  constructor(sessions: () => Session[], options: { maxWaitMs?: number } = {}) {
     this.#sessions = sessions;
+    this.#maxWaitMs = options.maxWaitMs ?? 20_000;
+  }
+
+  #waitingOn(s: Session): number {
+    return this.#waiting.get(s)?.length ?? 0;
   }
 
   /**
-   * Room for PREFETCH windows per session: beyond the window, deliver_sm wait in the session
-   * for a slot and go out the moment a response frees one, without a round trip through the
-   * store (which, busy with inserts, would otherwise set the pace). Waiting ones were never
-   * sent, so a crash cannot duplicate them; what can be duplicated stays bounded by
-   * maxInFlight().
+   * Room for PREFETCH windows per session: beyond the window, deliveries wait here for a slot
+   * and go out the moment a response frees one, without a round trip through the store (which,
+   * busy with inserts, would otherwise set the pace). Waiting ones were never sent, so a crash
+   * cannot duplicate them; what can be duplicated stays bounded by maxInFlight().
    */
   capacity(): number {
     let free = 0;
-    for (const s of this.#sessions()) if (s.canDeliver) free += Math.max(0, PREFETCH * s.windowSize - s.outstanding - s.waiting);
+    for (const s of this.#sessions()) if (s.canDeliver) free += Math.max(0, PREFETCH * s.windowSize - s.outstanding - this.#waitingOn(s));
     return free;
   }
 
@@ -141,12 +160,16 @@ export class EsmeTarget implements DeliveryTarget {
     return n;
   }
 
-  /** Round-robin over the sessions with room (window, or the wait queue behind it). */
+  #hasRoom(s: Session): boolean {
+    return s.canDeliver && s.outstanding + this.#waitingOn(s) < PREFETCH * s.windowSize;
+  }
+
+  /** Round-robin over the sessions with room (window, or the waiting line behind it). */
   #pick(): Session | undefined {
     const list = this.#sessions();
     for (let i = 0; i < list.length; i++) {
       const s = list[(this.#next + i) % list.length]!;
-      if (s.canDeliver && s.outstanding + s.waiting < PREFETCH * s.windowSize) {
+      if (this.#hasRoom(s)) {
         this.#next = (this.#next + i + 1) % list.length;
         return s;
       }
@@ -164,20 +187,57 @@ export class EsmeTarget implements DeliveryTarget {
       const list = this.#sessions();
       if (list.length > 0) {
         const s = list[hash32(m.source.addr, hash32(m.destination.addr)) % list.length]!;
-        if (s.canDeliver && s.outstanding + s.waiting < PREFETCH * s.windowSize) return s;
+        if (this.#hasRoom(s)) return s;
       }
     }
     return this.#pick();
   }
 
-  async deliver(m: StoredMessage): Promise<Outcome> {
+  deliver(m: StoredMessage): Promise<Outcome> {
     const session = this.#pickFor(m);
-    if (session === undefined) return { kind: 'unavailable' };
+    if (session === undefined) return Promise.resolve({ kind: 'unavailable' });
+    if (session.outstanding < session.windowSize && this.#waitingOn(session) === 0) return this.#send(session, m);
+    let line = this.#waiting.get(session);
+    if (line === undefined) {
+      this.#waiting.set(session, (line = new Fifo<Waiting>()));
+      // Closed with deliveries still waiting: they were never sent, so no attempt is counted.
+      session.once('close', () => this.#giveBack(session));
+    }
+    const queue = line;
+    return new Promise<Outcome>((resolve) => queue.push({ m, at: performance.now(), resolve }));
+  }
+
+  async #send(session: Session, m: StoredMessage): Promise<Outcome> {
     try {
-      await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion));
+      await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), { wait: false });
       return { kind: 'delivered' };
     } catch (err) {
       return outcomeOfError(err);
+    } finally {
+      this.#pump(session);
     }
+  }
+
+  /** A slot freed: the next waiting deliveries go out (those that waited too long are given back). */
+  #pump(session: Session): void {
+    const line = this.#waiting.get(session);
+    if (line === undefined) return;
+    if (!session.canDeliver) {
+      this.#giveBack(session);
+      return;
+    }
+    const now = performance.now();
+    while (line.length > 0 && session.outstanding < session.windowSize) {
+      const w = line.shift()!;
+      if (now - w.at > this.#maxWaitMs) w.resolve({ kind: 'unavailable' });
+      else void this.#send(session, w.m).then(w.resolve);
+    }
+  }
+
+  #giveBack(session: Session): void {
+    const line = this.#waiting.get(session);
+    this.#waiting.delete(session);
+    if (line === undefined) return;
+    for (const w of line.drain()) w.resolve({ kind: 'unavailable' });
   }
 }

@@ -1,0 +1,82 @@
+/**
+ * The ESME target over a real listener and our client library (manual acknowledgements): up to
+ * three windows per session, the ones beyond the window waiting for a slot and sent as
+ * responses free slots; deliveries still waiting when the session closes, or waiting longer
+ * than maxWaitMs, are given back unsent ('unavailable', no attempt counted).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Client, connect, type Delivery } from '../../src/client/client.js';
+import { EsmeTarget } from '../../src/delivery/esme-target.js';
+import type { Outcome } from '../../src/delivery/target.js';
+import type { DeliverSm } from '../../src/pdu/types.js';
+import { storedMessage } from '../connectors/fixtures.js';
+import { startServer } from '../support/server.js';
+import { until } from '../support/until.js';
+
+async function setup(maxWaitMs?: number) {
+  const h = await startServer({ accounts: [{ systemId: 'bob', password: 'bpw', windowSize: 1 }] });
+  const client: Client = await connect({ port: h.port, manualAck: true });
+  await client.bind({ type: 'receiver', systemId: 'bob', password: 'bpw' });
+  const got: DeliverSm[] = [];
+  void (async () => {
+    for await (const d of client.deliveries() as AsyncIterable<Delivery>) if (d.command === 'deliver_sm') got.push(d);
+  })();
+  const target = new EsmeTarget(() => h.server.receiversOf('bob'), maxWaitMs === undefined ? {} : { maxWaitMs });
+  return { h, client, got, target };
+}
+
+test('beyond the window, deliveries wait for a slot and go out as responses free one', async () => {
+  const { h, client, got, target } = await setup();
+  try {
+    assert.equal(target.capacity(), 3, 'three windows of 1');
+    const outcomes: Outcome[] = [];
+    const pending = [1, 2, 3].map((i) => target.deliver(storedMessage({ id: `w${i}`, payload: Buffer.from(`m${i}`) })).then((o) => outcomes.push(o)));
+    assert.equal(target.capacity(), 0);
+    await until(() => got.length === 1, 'the first deliver_sm');
+    assert.equal(got[0]!.shortMessage.toString(), 'm1');
+    client.ack(got[0]!);
+    await until(() => got.length === 2, 'the second, once the first was answered');
+    assert.equal(got[1]!.shortMessage.toString(), 'm2');
+    client.ack(got[1]!);
+    await until(() => got.length === 3, 'the third');
+    client.ack(got[2]!);
+    await Promise.all(pending);
+    assert.deepEqual(outcomes, [{ kind: 'delivered' }, { kind: 'delivered' }, { kind: 'delivered' }]);
+    assert.equal(target.capacity(), 3);
+  } finally {
+    await client.close().catch(() => {});
+    await h.close();
+  }
+});
+
+test('deliveries still waiting when the session closes are given back unsent', async () => {
+  const { h, client, got, target } = await setup();
+  try {
+    const first = target.deliver(storedMessage({ id: 'c1' }));
+    const waiting = target.deliver(storedMessage({ id: 'c2' }));
+    await until(() => got.length === 1, 'the first deliver_sm');
+    client.session.destroy();
+    assert.deepEqual(await waiting, { kind: 'unavailable' }, 'never sent: not an attempt');
+    assert.equal((await first).kind, 'retry', 'sent and unanswered: an attempt');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a delivery that waited longer than maxWaitMs is given back rather than sent late', async () => {
+  const { h, client, got, target } = await setup(0);
+  try {
+    const first = target.deliver(storedMessage({ id: 'l1' }));
+    const late = target.deliver(storedMessage({ id: 'l2' }));
+    await until(() => got.length === 1, 'the first deliver_sm');
+    await new Promise((r) => setTimeout(r, 5)); // it has now waited longer than 0 ms
+    client.ack(got[0]!);
+    assert.deepEqual(await first, { kind: 'delivered' });
+    assert.deepEqual(await late, { kind: 'unavailable' });
+    assert.equal(got.length, 1, 'the late one was not sent');
+  } finally {
+    await client.close().catch(() => {});
+    await h.close();
+  }
+});
