@@ -51,6 +51,28 @@ export function viewOfConfig(
   return view;
 }
 
+/** The account fields an update may change, as both the views and the stored rows hold them. */
+type PatchableFields = Required<Omit<AccountPatch, 'allowedIps' | 'allowedSystemTypes'>> & {
+  allowedIps?: string[] | null;
+  allowedSystemTypes?: string[] | null;
+};
+
+/** Applies an update's fields to `next` (lists copied); absent fields are kept. Returns `next`. */
+export function applyAccountPatch<T extends PatchableFields>(next: T, patch: AccountPatch): T {
+  if (patch.addresses !== undefined) next.addresses = [...patch.addresses];
+  if (patch.allowedIps !== undefined) next.allowedIps = [...patch.allowedIps];
+  if (patch.allowedSystemTypes !== undefined) next.allowedSystemTypes = [...patch.allowedSystemTypes];
+  if (patch.maxBinds !== undefined) next.maxBinds = patch.maxBinds;
+  if (patch.windowSize !== undefined) next.windowSize = patch.windowSize;
+  if (patch.defaultValiditySeconds !== undefined) next.defaultValiditySeconds = patch.defaultValiditySeconds;
+  if (patch.maxValiditySeconds !== undefined) next.maxValiditySeconds = patch.maxValiditySeconds;
+  if (patch.tps !== undefined) next.tps = patch.tps;
+  if (patch.maxQueued !== undefined) next.maxQueued = patch.maxQueued;
+  if (patch.disabled !== undefined) next.disabled = patch.disabled;
+  if (patch.reassembleMo !== undefined) next.reassembleMo = patch.reassembleMo;
+  return next;
+}
+
 /**
  * Checks what JSON schemas cannot: CIDR ranges parse, the default validity fits the maximum.
  * Throws `SMSC_ADMIN_ACCOUNT_INVALID` naming the field.

@@ -6,7 +6,7 @@
  */
 import type { AccountConfig } from '../config/config.js';
 import { type AccountPolicy, hashPassword } from '../server/accounts.js';
-import { ACCOUNT_DEFAULTS, checkAccountFields, generatePassword, viewOfConfig } from './accounts.js';
+import { ACCOUNT_DEFAULTS, applyAccountPatch, checkAccountFields, generatePassword, viewOfConfig } from './accounts.js';
 import { AdminError } from './errors.js';
 import type { AccountInput, AccountPatch, AccountRegistry, AccountView } from './types.js';
 
@@ -65,18 +65,7 @@ export class MemoryAccountRegistry implements AccountRegistry {
     const e = this.#accounts.get(systemId);
     if (e === undefined) return undefined;
     checkAccountFields(patch, e.view);
-    const next: AccountView = { ...e.view };
-    if (patch.addresses !== undefined) next.addresses = [...patch.addresses];
-    if (patch.allowedIps !== undefined) next.allowedIps = [...patch.allowedIps];
-    if (patch.allowedSystemTypes !== undefined) next.allowedSystemTypes = [...patch.allowedSystemTypes];
-    if (patch.maxBinds !== undefined) next.maxBinds = patch.maxBinds;
-    if (patch.windowSize !== undefined) next.windowSize = patch.windowSize;
-    if (patch.defaultValiditySeconds !== undefined) next.defaultValiditySeconds = patch.defaultValiditySeconds;
-    if (patch.maxValiditySeconds !== undefined) next.maxValiditySeconds = patch.maxValiditySeconds;
-    if (patch.tps !== undefined) next.tps = patch.tps;
-    if (patch.maxQueued !== undefined) next.maxQueued = patch.maxQueued;
-    if (patch.disabled !== undefined) next.disabled = patch.disabled;
-    if (patch.reassembleMo !== undefined) next.reassembleMo = patch.reassembleMo;
+    const next: AccountView = applyAccountPatch({ ...e.view }, patch);
     e.view = next;
     return copy(next);
   }

@@ -9,7 +9,7 @@
  * in the store. Routes set through the API (stored) replace the config's `routes` section
  * until they are cleared. Disabled connectors are a stored list of names.
  */
-import { ACCOUNT_DEFAULTS, checkAccountFields, generatePassword, viewOfConfig } from '../admin/accounts.js';
+import { ACCOUNT_DEFAULTS, applyAccountPatch, checkAccountFields, generatePassword, viewOfConfig } from '../admin/accounts.js';
 import { AdminError } from '../admin/errors.js';
 import type { AccountInput, AccountPatch, AccountRegistry, AccountView } from '../admin/types.js';
 import type { AccountConfig, Config } from '../config/config.js';
@@ -401,18 +401,7 @@ class LiveAccountRegistry implements AccountRegistry {
     const current = await store.getAccount(systemId);
     if (current === undefined) return undefined;
     checkAccountFields(patch, viewOfLive(fromStored(current)));
-    const next: StoredAccount = { ...current, updatedAt: this.#o.clock.now() };
-    if (patch.addresses !== undefined) next.addresses = [...patch.addresses];
-    if (patch.allowedIps !== undefined) next.allowedIps = [...patch.allowedIps];
-    if (patch.allowedSystemTypes !== undefined) next.allowedSystemTypes = [...patch.allowedSystemTypes];
-    if (patch.maxBinds !== undefined) next.maxBinds = patch.maxBinds;
-    if (patch.windowSize !== undefined) next.windowSize = patch.windowSize;
-    if (patch.defaultValiditySeconds !== undefined) next.defaultValiditySeconds = patch.defaultValiditySeconds;
-    if (patch.maxValiditySeconds !== undefined) next.maxValiditySeconds = patch.maxValiditySeconds;
-    if (patch.tps !== undefined) next.tps = patch.tps;
-    if (patch.maxQueued !== undefined) next.maxQueued = patch.maxQueued;
-    if (patch.disabled !== undefined) next.disabled = patch.disabled;
-    if (patch.reassembleMo !== undefined) next.reassembleMo = patch.reassembleMo;
+    const next: StoredAccount = applyAccountPatch({ ...current, updatedAt: this.#o.clock.now() }, patch);
     if (!(await store.updateAccount(next))) return undefined;
     await this.#live.reload();
     return viewOfLive(fromStored(next));

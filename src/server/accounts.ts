@@ -33,14 +33,20 @@ export function hashPassword(password: string, salt: Buffer = randomBytes(16)): 
   return `scrypt$${salt.toString('hex')}$${hash.toString('hex')}`;
 }
 
+/** Salt and hash of a `scrypt$salt$hash` string, or undefined when it is not one. */
+function scryptParts(passwordHash: string): { salt: Buffer; expected: Buffer } | undefined {
+  const [scheme, saltHex, hashHex] = passwordHash.split('$');
+  if (scheme !== 'scrypt' || saltHex === undefined || hashHex === undefined) return undefined;
+  const expected = Buffer.from(hashHex, 'hex');
+  return expected.length === 0 ? undefined : { salt: Buffer.from(saltHex, 'hex'), expected };
+}
+
 /** Checks a password against an account's password or hash, in constant time. */
 export function verifyPassword(account: AccountPolicy, password: string): boolean {
   if (account.passwordHash !== undefined) {
-    const [scheme, saltHex, hashHex] = account.passwordHash.split('$');
-    if (scheme !== 'scrypt' || saltHex === undefined || hashHex === undefined) return false;
-    const expected = Buffer.from(hashHex, 'hex');
-    const actual = scryptSync(password, Buffer.from(saltHex, 'hex'), expected.length);
-    return expected.length > 0 && timingSafeEqual(expected, actual);
+    const parts = scryptParts(account.passwordHash);
+    if (parts === undefined) return false;
+    return timingSafeEqual(parts.expected, scryptSync(password, parts.salt, parts.expected.length));
   }
   if (account.password === undefined) return false;
   const a = Buffer.from(account.password, 'latin1');
@@ -60,14 +66,13 @@ const VERIFIED_MAX = 10_000;
 export async function verifyPasswordAsync(account: AccountPolicy, password: string): Promise<boolean> {
   const hashText = account.passwordHash;
   if (hashText === undefined) return verifyPassword(account, password);
-  const [scheme, saltHex, hashHex] = hashText.split('$');
-  if (scheme !== 'scrypt' || saltHex === undefined || hashHex === undefined) return false;
+  const parts = scryptParts(hashText);
+  if (parts === undefined) return false;
   const key = `${hashText}\u0000${createHash('sha256').update(password, 'latin1').digest('hex')}`;
   if (verified.has(key)) return true;
-  const expected = Buffer.from(hashHex, 'hex');
-  if (expected.length === 0) return false;
+  const { salt, expected } = parts;
   const actual = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(password, Buffer.from(saltHex, 'hex'), expected.length, (err, out) => (err === null ? resolve(out) : reject(err))),
+    scrypt(password, salt, expected.length, (err, out) => (err === null ? resolve(out) : reject(err))),
   );
   if (!timingSafeEqual(expected, actual)) return false;
   if (verified.size >= VERIFIED_MAX) verified.delete(verified.values().next().value as string);

@@ -13,37 +13,12 @@ import type { DeliveryTarget, Outcome } from '../../src/delivery/target.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { NewMessage, StoredMessage } from '../../src/store/types.js';
+import { makeMessage } from '../contract/store-contract.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
-let seq = 0;
-
+/** An immediate MT of alice to the connector up-a, due at T0; override anything. */
 function mt(over: Partial<NewMessage> = {}): NewMessage {
-  const id = String(1_000_000 + ++seq);
-  return {
-    id,
-    direction: 'mt',
-    account: 'alice',
-    target: 'up-a',
-    batchId: null,
-    source: { ton: 0, npi: 1, addr: '1000' },
-    destination: { ton: 1, npi: 1, addr: '447900000001' },
-    serviceType: '',
-    esmClass: 0,
-    protocolId: 0,
-    priority: 0,
-    dataCoding: 0,
-    registeredDelivery: 0,
-    payload: Buffer.from(id),
-    payloadInTlv: false,
-    tlvs: null,
-    submittedAt: T0,
-    scheduleAt: T0,
-    expiresAt: T0 + 86_400_000,
-    receiptFor: null,
-    originNode: 'n1',
-    originSession: null,
-    ...over,
-  };
+  return makeMessage({ target: 'up-a', registeredDelivery: 0, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 86_400_000, ...over });
 }
 
 /** A target whose state the test sets: up or down, what each attempt answers, how much it takes at once. */
