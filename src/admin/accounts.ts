@@ -51,6 +51,20 @@ export function viewOfConfig(
   return view;
 }
 
+/** The settings of a new account: what the input gives, the defaults for the rest. */
+export function accountSettings(input: AccountInput) {
+  return {
+    maxBinds: input.maxBinds ?? ACCOUNT_DEFAULTS.maxBinds,
+    windowSize: input.windowSize ?? ACCOUNT_DEFAULTS.windowSize,
+    defaultValiditySeconds: input.defaultValiditySeconds ?? ACCOUNT_DEFAULTS.defaultValiditySeconds,
+    maxValiditySeconds: input.maxValiditySeconds ?? ACCOUNT_DEFAULTS.maxValiditySeconds,
+    tps: input.tps ?? ACCOUNT_DEFAULTS.tps,
+    maxQueued: input.maxQueued ?? ACCOUNT_DEFAULTS.maxQueued,
+    disabled: input.disabled ?? false,
+    reassembleMo: input.reassembleMo ?? false,
+  };
+}
+
 /** The account fields an update may change, as both the views and the stored rows hold them. */
 type PatchableFields = Required<Omit<AccountPatch, 'allowedIps' | 'allowedSystemTypes'>> & {
   allowedIps?: string[] | null;

@@ -6,7 +6,7 @@
  */
 import type { AccountConfig } from '../config/config.js';
 import { type AccountPolicy, hashPassword } from '../server/accounts.js';
-import { ACCOUNT_DEFAULTS, applyAccountPatch, checkAccountFields, generatePassword, viewOfConfig } from './accounts.js';
+import { accountSettings, applyAccountPatch, checkAccountFields, generatePassword, viewOfConfig } from './accounts.js';
 import { AdminError } from './errors.js';
 import type { AccountInput, AccountPatch, AccountRegistry, AccountView } from './types.js';
 
@@ -44,14 +44,7 @@ export class MemoryAccountRegistry implements AccountRegistry {
     const view: AccountView = {
       systemId: input.systemId,
       addresses: [...(input.addresses ?? [])],
-      maxBinds: input.maxBinds ?? ACCOUNT_DEFAULTS.maxBinds,
-      windowSize: input.windowSize ?? ACCOUNT_DEFAULTS.windowSize,
-      defaultValiditySeconds: input.defaultValiditySeconds ?? ACCOUNT_DEFAULTS.defaultValiditySeconds,
-      maxValiditySeconds: input.maxValiditySeconds ?? ACCOUNT_DEFAULTS.maxValiditySeconds,
-      tps: input.tps ?? ACCOUNT_DEFAULTS.tps,
-      maxQueued: input.maxQueued ?? ACCOUNT_DEFAULTS.maxQueued,
-      disabled: input.disabled ?? false,
-      reassembleMo: input.reassembleMo ?? false,
+      ...accountSettings(input),
       credential: 'hash',
     };
     if (input.allowedIps !== undefined) view.allowedIps = [...input.allowedIps];

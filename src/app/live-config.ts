@@ -9,7 +9,7 @@
  * in the store. Routes set through the API (stored) replace the config's `routes` section
  * until they are cleared. Disabled connectors are a stored list of names.
  */
-import { ACCOUNT_DEFAULTS, applyAccountPatch, checkAccountFields, generatePassword, viewOfConfig } from '../admin/accounts.js';
+import { accountSettings, applyAccountPatch, checkAccountFields, generatePassword, viewOfConfig } from '../admin/accounts.js';
 import { AdminError } from '../admin/errors.js';
 import type { AccountInput, AccountPatch, AccountRegistry, AccountView } from '../admin/types.js';
 import type { AccountConfig, Config } from '../config/config.js';
@@ -375,14 +375,7 @@ class LiveAccountRegistry implements AccountRegistry {
       addresses: [...(input.addresses ?? [])],
       allowedIps: input.allowedIps === undefined ? null : [...input.allowedIps],
       allowedSystemTypes: input.allowedSystemTypes === undefined ? null : [...input.allowedSystemTypes],
-      maxBinds: input.maxBinds ?? ACCOUNT_DEFAULTS.maxBinds,
-      windowSize: input.windowSize ?? ACCOUNT_DEFAULTS.windowSize,
-      defaultValiditySeconds: input.defaultValiditySeconds ?? ACCOUNT_DEFAULTS.defaultValiditySeconds,
-      maxValiditySeconds: input.maxValiditySeconds ?? ACCOUNT_DEFAULTS.maxValiditySeconds,
-      tps: input.tps ?? ACCOUNT_DEFAULTS.tps,
-      maxQueued: input.maxQueued ?? ACCOUNT_DEFAULTS.maxQueued,
-      disabled: input.disabled ?? false,
-      reassembleMo: input.reassembleMo ?? false,
+      ...accountSettings(input),
       updatedAt: this.#o.clock.now(),
     };
     if (!(await store.createAccount(record))) throw taken();
