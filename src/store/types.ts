@@ -114,6 +114,13 @@ export interface NewMessage {
    * Absent or empty: none.
    */
   failover?: readonly string[] | undefined;
+  /**
+   * Stored already leased to `owner` until `until` (epoch ms): the inserting node hands the
+   * message to its target at once, without a claim. It is stored `ENROUTE`, nobody else can
+   * claim it before `until`, outcomes follow the usual lease rules, and no notification is sent
+   * (nothing became claimable). Absent: claimable from `scheduleAt`.
+   */
+  lease?: { owner: string; until: number } | undefined;
 }
 
 /** A message as stored: the submitted fields plus delivery state. */

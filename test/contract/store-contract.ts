@@ -304,6 +304,36 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal(again?.attempts, 0, 'an attempt that never reported is not counted');
       }));
 
+    test('a message inserted leased is ENROUTE, hidden from claims until the lease ends, and sends no notification', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const heard = notifications();
+        await s.onNotify(heard.listener);
+        const leased = makeMessage({ target: 'direct-1', lease: { owner: 'n1', until: T0 + 30_000 } });
+        const plain = makeMessage({ target: 'direct-2' });
+        await s.insert([leased, plain]);
+        await heard.waitFor('direct-2');
+        assert.ok(!heard.seen.includes('direct-1'), 'nothing became claimable on direct-1');
+        const got = await s.get(leased.id);
+        assert.equal(got?.state, MessageState.ENROUTE);
+        assert.equal(got?.leaseOwner, 'n1');
+        assert.equal(got?.leaseUntil, T0 + 30_000);
+        assert.equal(got?.attempts, 0);
+        assert.deepEqual(await s.leasedTo('n1'), [leased.id]);
+        assert.deepEqual(await claim(s, ['direct-1'], T0 + 29_999, 'n2'), [], 'leased: nobody else can claim it');
+        assert.equal(await s.nextDueAt(['direct-1']), T0 + 30_000);
+        assert.equal(await s.markDelivered(leased.id, T0 + 5, 'n2'), false, 'only the lease holder records the outcome');
+        assert.equal(await s.markDelivered(leased.id, T0 + 5, 'n1'), true);
+        assert.equal((await s.get(leased.id))?.state, MessageState.DELIVERED);
+
+        // A node that died with a leased insert: the message is due again when the lease lapses.
+        const orphan = makeMessage({ target: 'direct-1', lease: { owner: 'n3', until: T0 + 1000 } });
+        await s.insert([orphan]);
+        const [again] = await claim(s, ['direct-1'], T0 + 1000, 'n2');
+        assert.equal(again?.id, orphan.id);
+        assert.equal(again?.leaseOwner, 'n2');
+      }));
+
     test('leasedTo lists the pending messages leased to an owner, so a restarted node can release them', () =>
       withStores(async (h) => {
         const s = await h.open();

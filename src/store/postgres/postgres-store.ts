@@ -150,20 +150,22 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
           id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
           service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
           tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
-          next_attempt_at, due_at, failover)
+          next_attempt_at, due_at, failover, lease_owner, lease_until)
         SELECT id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
           service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
           tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
-          schedule_at, schedule_at, failover
+          schedule_at, GREATEST(schedule_at, lease_until), failover, lease_owner, lease_until
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[],
           $9::int[], $10::int[], $11::text[], $12::text[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[],
           $18::bytea[], $19::boolean[], $20::bytea[], $21::bigint[], $22::bigint[], $23::bigint[], $24::text[],
-          $25::text[], $26::text[], $27::text[], $28::text[])
+          $25::text[], $26::text[], $27::text[], $28::text[], $29::text[], $30::bigint[])
           AS u(id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
             service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
-            tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state, failover)
-        RETURNING id, target, submitted_at)
-      SELECT count(*) AS n FROM (SELECT pg_notify($29, t.target) FROM (SELECT DISTINCT target FROM m) t) x`,
+            tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state, failover,
+            lease_owner, lease_until)
+        RETURNING id, target, submitted_at, lease_owner)
+      -- A leased row is already on its way to its target: nothing became claimable.
+      SELECT count(*) AS n FROM (SELECT pg_notify($31, t.target) FROM (SELECT DISTINCT target FROM m WHERE lease_owner IS NULL) t) x`,
     // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows
     // (LIMIT q.quota) and may hash-join against a sequential scan; this form is always a
     // primary-key index scan.
@@ -455,10 +457,11 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async #commitInserts(batches: readonly (readonly NewMessage[])[]): Promise<Settled<undefined>[]> {
-    const cols: unknown[][] = Array.from({ length: 28 }, () => []);
+    const cols: unknown[][] = Array.from({ length: 30 }, () => []);
     for (const msgs of batches) {
       for (const m of msgs) {
         const row = messageColumns(m);
+        row.push(m.lease?.owner ?? null, m.lease?.until ?? 0);
         for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
       }
     }

@@ -9,13 +9,18 @@ import type { NewMessage } from '../types.js';
 /** The `messages` columns of one new message, in insert order (see `insertMessage`). */
 export type MessageValues = [id: string, direction: string, account: string, target: string, ...rest: unknown[]];
 
+/** The index of lease_owner in a {@link messageRow} (null unless inserted leased). */
+export const LEASE_OWNER_VALUE = 30;
+
 /**
  * One new message as the insert statement's values: the shared columns, payload_in_tlv as
- * 0/1, then next_attempt_at and due_at (both the schedule time at first).
+ * 0/1, then next_attempt_at (the schedule time at first), due_at, lease_owner and lease_until.
  */
 export function messageRow(m: NewMessage): MessageValues {
   const row = messageColumns(m);
   row[PAYLOAD_IN_TLV_COLUMN] = m.payloadInTlv ? 1 : 0;
-  row.push(m.scheduleAt, m.scheduleAt);
+  const lease = m.lease;
+  if (lease === undefined) row.push(m.scheduleAt, m.scheduleAt, null, 0);
+  else row.push(m.scheduleAt, Math.max(m.scheduleAt, lease.until), lease.owner, lease.until);
   return row as MessageValues;
 }

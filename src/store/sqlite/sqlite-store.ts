@@ -58,7 +58,7 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
-import { type MessageValues, messageRow } from './rows.js';
+import { LEASE_OWNER_VALUE, type MessageValues, messageRow } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
@@ -220,7 +220,8 @@ export class SqliteStore implements Store, ConfigStore {
       const st = this.#stmts();
       for (const row of rows) {
         st.insertMessage.run(row);
-        this.#notifyAfterCommit.add(row[3]);
+        // A leased row is already on its way to its target: nothing became claimable.
+        if (row[LEASE_OWNER_VALUE] === null) this.#notifyAfterCommit.add(row[3]);
       }
     }, rows.length);
     this.#insertCalls++;
@@ -687,8 +688,8 @@ function prepare(db: Database.Database): Statements {
         id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
         service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
         tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state, failover,
-        next_attempt_at, due_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        next_attempt_at, due_at, lease_owner, lease_until)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertEvent: p('INSERT INTO events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)'),
     get: p('SELECT * FROM messages WHERE id = ?'),
     events: p('SELECT message_id, at, kind, detail FROM events WHERE message_id = ? ORDER BY seq'),
