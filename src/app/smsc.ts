@@ -222,6 +222,11 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     admit: flow.admit,
     onSubmitLatency: (sec) => options.observer?.submitLatency?.(sec),
     onStored: (target) => scheduler?.notify(target),
+    direct: {
+      reserve: (target, now) => scheduler?.reserve(target, now),
+      handOver: (msgs) => scheduler?.handOver(msgs),
+      unreserve: (msgs) => scheduler?.unreserve(msgs),
+    },
   });
 
   const smppServer = new SmscServer({
@@ -249,17 +254,27 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   server = smppServer;
   // One ESME target per account with a receiver or transceiver bound on this node.
   const esmeTargets = new Map<string, EsmeTarget>();
+  const esmeTarget = (id: string): EsmeTarget | undefined => {
+    if (smppServer.receiversOf(id).length === 0) return undefined;
+    let t = esmeTargets.get(id);
+    if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id))));
+    return t;
+  };
   const targets = (): ReadonlyMap<string, DeliveryTarget> => {
     const out = new Map<string, DeliveryTarget>();
     // A disabled connector is left out: its messages stay queued until it is enabled again.
     for (const [name, t] of connectors.targets) if (!live.disabledConnectors.has(name)) out.set(name, t);
     for (const id of live.accounts.keys()) {
-      if (smppServer.receiversOf(id).length === 0) continue;
-      let t = esmeTargets.get(id);
-      if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id))));
-      out.set(`esme:${id}`, t);
+      const t = esmeTarget(id);
+      if (t !== undefined) out.set(`esme:${id}`, t);
     }
     return out;
+  };
+  // One key of targets(), without building the map (asked on every submit).
+  const target = (key: string): DeliveryTarget | undefined => {
+    const t = connectors.targets.get(key);
+    if (t !== undefined) return live.disabledConnectors.has(key) ? undefined : t;
+    return key.startsWith('esme:') && live.accounts.has(key.slice(5)) ? esmeTarget(key.slice(5)) : undefined;
   };
   scheduler = new DeliveryScheduler({
     store,
@@ -267,6 +282,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     ids,
     nodeId: config.nodeId,
     targets,
+    target,
     leaseMs: config.delivery.leaseMs,
     retryDelayMs: config.delivery.retryDelayMs,
     maxRetryDelayMs: config.delivery.maxRetryDelayMs,

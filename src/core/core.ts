@@ -36,6 +36,19 @@ export type RouteFn = (m: { account: string; destination: string; source: string
   | { target: string; failover?: readonly string[] }
   | { status: number };
 
+/**
+ * Hands stored messages straight to a target served on this node, skipping the claim (the
+ * delivery scheduler; see DeliveryScheduler.reserve).
+ */
+export interface DirectHandOver {
+  /** A lease to store a new message with when its target can take it at once, else undefined. */
+  reserve(target: string, now: number): NewMessage['lease'];
+  /** The messages were stored: the leased ones go to their target. */
+  handOver(msgs: readonly NewMessage[]): void;
+  /** The insert failed: leases reserved for these messages are given back. */
+  unreserve(msgs: readonly NewMessage[]): void;
+}
+
 export interface CoreOptions {
   store: Store;
   clock: Clock;
@@ -57,6 +70,8 @@ export interface CoreOptions {
   onStored?(target: string): void;
   /** Joins MO parts for accounts with `reassembleMo`. */
   moAssembler?: MoAssembler;
+  /** Hands new messages to their target at once when it can take them. */
+  direct?: DirectHandOver;
 }
 
 /** TLVs kept with a message and handed on at delivery (everything but the payload). */
@@ -167,9 +182,8 @@ export class SmscCore {
       payload: Buffer.from(ok.payload), // Copy: the decoded payload is a view into the socket chunk. [style §3 rule 2]
       tlvs: passThroughTlvs(req.tlvs),
     }, route.failover);
-    await this.#o.store.insert([msg]);
+    await this.#store([msg], now);
     this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
-    this.#o.onStored?.(route.target);
     return { messageId: id };
   }
 
@@ -226,8 +240,7 @@ export class SmscCore {
     }
     const admitted = this.#o.admit?.(account.systemId, msgs.length) ?? S.ESME_ROK;
     if (admitted !== S.ESME_ROK) return admitted;
-    await this.#o.store.insert(msgs);
-    for (const t of new Set(msgs.map((m) => m.target))) this.#o.onStored?.(t);
+    await this.#store(msgs, now);
     return { messageId: batchId, unsuccessSmes: unsuccess };
   }
 
@@ -272,15 +285,37 @@ export class SmscCore {
         receiptFor: null,
         originNode: this.#o.nodeId,
         originSession: null,
+        lease: undefined,
       };
     const part = account?.reassembleMo === true ? moPartOf(record) : undefined;
     if (part !== undefined && this.#o.moAssembler !== undefined) {
       await this.#o.moAssembler.add(record, part);
       return id;
     }
-    await this.#o.store.insert([record]);
-    this.#o.onStored?.(target);
+    await this.#store([record], now);
     return id;
+  }
+
+  /**
+   * Stores new messages (resolving once durable). Those whose target can take them now are
+   * stored leased and handed to it at once; the others wake the scheduler.
+   */
+  async #store(msgs: NewMessage[], now: number): Promise<void> {
+    const direct = this.#o.direct;
+    if (direct !== undefined) for (const m of msgs) if (m.scheduleAt <= now) m.lease = direct.reserve(m.target, now);
+    try {
+      await this.#o.store.insert(msgs);
+    } catch (err) {
+      direct?.unreserve(msgs);
+      throw err;
+    }
+    direct?.handOver(msgs);
+    let woken: string | undefined;
+    for (const m of msgs) {
+      if (m.lease !== undefined || m.target === woken) continue;
+      woken = m.target;
+      this.#o.onStored?.(m.target);
+    }
   }
 
   /** The stored record of one MT destination: the submit's common fields plus what differs per call. */
@@ -318,6 +353,7 @@ export class SmscCore {
       originNode: this.#o.nodeId,
       originSession: ctx.session.id,
       failover: failover !== undefined && failover.length > 0 ? failover : undefined,
+      lease: undefined,
     };
   }
 

@@ -91,5 +91,6 @@ export function makeReceipt(
     receiptFor: m.id,
     originNode: nodeId,
     originSession: null,
+    lease: undefined,
   };
 }

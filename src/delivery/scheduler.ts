@@ -9,6 +9,7 @@ import type { MessageIdGenerator } from '../core/message-id.js';
 import { makeReceipt, receiptWanted } from '../core/receipts.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
+import { leasedMessage } from '../store/common.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import type { DeliveryTarget, Outcome } from './target.js';
 
@@ -19,6 +20,8 @@ export interface SchedulerOptions {
   nodeId: string;
   /** The targets this node can serve now, by key (e.g. `esme:bob` while bob has a receiver bound here). */
   targets(): ReadonlyMap<string, DeliveryTarget>;
+  /** One of {@link targets} (cheaper, asked on every submit). Default: `targets().get(key)`. */
+  target?(key: string): DeliveryTarget | undefined;
   /** Lease of a claimed message, ms. */
   leaseMs: number;
   /** First retry delay, ms; doubles per attempt up to maxRetryDelayMs. */
@@ -70,6 +73,8 @@ export class DeliveryScheduler {
   #inflightWork = new Set<Promise<void>>();
   /** Per target: dispatched attempts whose outcome is not yet recorded. */
   #unrecorded = new Map<string, number>();
+  /** Per target: hand-overs promised by {@link reserve} whose insert has not committed yet. */
+  #reserved = new Map<string, number>();
   readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0, rerouted: 0 };
   /** Targets seen down at the last check (failover of their queued messages). */
   #down = new Set<string>();
@@ -114,6 +119,63 @@ export class DeliveryScheduler {
     this.kick();
   }
 
+  /**
+   * The lease for a new message to `key` when it can go to its target at once, without a
+   * claim: the target is served here, nothing of it waits in the store (its last claim found
+   * nothing due and nothing was stored for it since, so the message cannot overtake older
+   * ones), and it has room. The caller stores the message with this lease, then calls
+   * {@link handOver} (or {@link unreserve} when the insert failed). Saves a claim (the store
+   * writer's largest cost per delivery) and its round trip.
+   */
+  reserve(key: string, now: number): { owner: string; until: number } | undefined {
+    if (this.#stopped || !this.#idle.has(key)) return undefined;
+    const target = this.#target(key);
+    if (target === undefined) return undefined;
+    const reserved = this.#reserved.get(key) ?? 0;
+    const cap = target.maxInFlight?.() ?? Number.POSITIVE_INFINITY;
+    if (Math.min(target.capacity(), cap - (this.#unrecorded.get(key) ?? 0)) - reserved <= 0) return undefined;
+    this.#reserved.set(key, reserved + 1);
+    return { owner: this.#owner, until: now + this.#o.leaseMs };
+  }
+
+  /**
+   * Messages stored with a lease from {@link reserve}, committed: each goes to its target now.
+   * Messages without such a lease are ignored. Once stopped, they stay leased (the next start
+   * releases this node's leases); when the target went away meanwhile, the lease is given back.
+   */
+  handOver(msgs: readonly NewMessage[]): void {
+    for (const m of msgs) {
+      if (m.lease?.owner !== this.#owner || !this.#unreserve(m.target)) continue;
+      if (this.#stopped) continue;
+      const target = this.#target(m.target);
+      if (target !== undefined) {
+        this.#dispatch(leasedMessage(m), target, m.target);
+        continue;
+      }
+      void this.#o.store
+        .release([m.id], this.#owner, this.#o.clock.now())
+        .then(() => this.notify(m.target))
+        .catch(() => {});
+    }
+  }
+
+  /** The insert of messages leased by {@link reserve} failed: their room is free again. */
+  unreserve(msgs: readonly NewMessage[]): void {
+    for (const m of msgs) if (m.lease?.owner === this.#owner) this.#unreserve(m.target);
+  }
+
+  #unreserve(key: string): boolean {
+    const n = this.#reserved.get(key) ?? 0;
+    if (n <= 0) return false;
+    if (n === 1) this.#reserved.delete(key);
+    else this.#reserved.set(key, n - 1);
+    return true;
+  }
+
+  #target(key: string): DeliveryTarget | undefined {
+    return this.#o.target !== undefined ? this.#o.target(key) : this.#o.targets().get(key);
+  }
+
   #epochOf(target: string): number {
     return (this.#epoch.get(target) ?? 0) + this.#globalEpoch;
   }
@@ -145,7 +207,7 @@ export class DeliveryScheduler {
           // unrecorded deliveries pile up beyond the windows (they are what a crash repeats).
           const cap = target.maxInFlight?.() ?? Number.POSITIVE_INFINITY;
           const unrecorded = this.#unrecorded.get(key) ?? 0;
-          const free = Math.min(target.capacity(), cap - unrecorded, this.#o.maxClaim ?? 500);
+          const free = Math.min(target.capacity(), cap - unrecorded, this.#o.maxClaim ?? 500) - (this.#reserved.get(key) ?? 0);
           if (free <= 0) continue;
           // While attempts are under way, wait until a quarter of the window is free: one claim
           // of 25 costs the store about what one claim of 1 does (measured: claims of one or two
@@ -296,9 +358,17 @@ export class DeliveryScheduler {
 
   async #insertReceipts(receipts: NewMessage[]): Promise<void> {
     if (receipts.length === 0) return;
-    await this.#o.store.insert(receipts);
+    const now = this.#o.clock.now();
+    for (const r of receipts) r.lease = this.reserve(r.target, now);
+    try {
+      await this.#o.store.insert(receipts);
+    } catch (err) {
+      this.unreserve(receipts);
+      throw err;
+    }
     this.stats.receipts += receipts.length;
-    for (const r of receipts) this.notify(r.target);
+    this.handOver(receipts);
+    for (const r of receipts) if (r.lease === undefined) this.notify(r.target);
   }
 
   #scheduleExpiry(): void {

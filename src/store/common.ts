@@ -75,6 +75,46 @@ export function rowToMessage(r: MessageRow): StoredMessage {
 }
 
 /**
+ * A new message inserted with a lease ({@link NewMessage.lease}) as the store holds it: what a
+ * claim would have returned, without asking the store.
+ */
+export function leasedMessage(m: NewMessage): StoredMessage {
+  return {
+    id: m.id,
+    direction: m.direction,
+    account: m.account,
+    target: m.target,
+    batchId: m.batchId,
+    source: m.source,
+    destination: m.destination,
+    serviceType: m.serviceType,
+    esmClass: m.esmClass,
+    protocolId: m.protocolId,
+    priority: m.priority,
+    dataCoding: m.dataCoding,
+    registeredDelivery: m.registeredDelivery,
+    payload: m.payload,
+    payloadInTlv: m.payloadInTlv,
+    tlvs: m.tlvs,
+    submittedAt: m.submittedAt,
+    scheduleAt: m.scheduleAt,
+    expiresAt: m.expiresAt,
+    receiptFor: m.receiptFor,
+    originNode: m.originNode,
+    originSession: m.originSession,
+    state: initialState(m),
+    attempts: 0,
+    nextAttemptAt: m.scheduleAt,
+    leaseOwner: m.lease?.owner ?? null,
+    leaseUntil: m.lease?.until ?? 0,
+    finalAt: null,
+    errorCode: 0,
+    failover: m.failover ?? [],
+    remoteId: null,
+  };
+}
+
+/**
  * The stored columns of a new message both SQL backends insert, in this order: id, direction,
  * account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
  * service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload,

@@ -325,6 +325,15 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal(await s.markDelivered(leased.id, T0 + 5, 'n2'), false, 'only the lease holder records the outcome');
         assert.equal(await s.markDelivered(leased.id, T0 + 5, 'n1'), true);
         assert.equal((await s.get(leased.id))?.state, MessageState.DELIVERED);
+        assert.deepEqual(
+          (await s.events(leased.id)).map((e) => [e.kind, e.at, e.detail]),
+          [
+            ['accepted', T0, 'target=direct-1'],
+            ['attempt', T0, 'owner=n1 attempt=1'],
+            ['delivered', T0 + 5, 'owner=n1'],
+          ],
+          'the hand-over is the first attempt',
+        );
 
         // A node that died with a leased insert: the message is due again when the lease lapses.
         const orphan = makeMessage({ target: 'direct-1', lease: { owner: 'n3', until: T0 + 1000 } });

@@ -164,6 +164,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
             tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state, failover,
             lease_owner, lease_until)
         RETURNING id, target, submitted_at, lease_owner)
+      ${ev('m WHERE lease_owner IS NOT NULL', 'submitted_at', k(EventKind.ATTEMPT), `'owner=' || lease_owner || ' attempt=1'`)}
       -- A leased row is already on its way to its target: nothing became claimable.
       SELECT count(*) AS n FROM (SELECT pg_notify($31, t.target) FROM (SELECT DISTINCT target FROM m WHERE lease_owner IS NULL) t) x`,
     // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows

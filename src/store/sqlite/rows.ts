@@ -9,6 +9,9 @@ import type { NewMessage } from '../types.js';
 /** The `messages` columns of one new message, in insert order (see `insertMessage`). */
 export type MessageValues = [id: string, direction: string, account: string, target: string, ...rest: unknown[]];
 
+/** The index of submitted_at in a {@link messageRow}. */
+export const SUBMITTED_AT_VALUE = 20;
+
 /** The index of lease_owner in a {@link messageRow} (null unless inserted leased). */
 export const LEASE_OWNER_VALUE = 30;
 

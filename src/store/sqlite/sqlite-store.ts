@@ -58,7 +58,7 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
-import { LEASE_OWNER_VALUE, type MessageValues, messageRow } from './rows.js';
+import { LEASE_OWNER_VALUE, type MessageValues, messageRow, SUBMITTED_AT_VALUE } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
@@ -220,8 +220,11 @@ export class SqliteStore implements Store, ConfigStore {
       const st = this.#stmts();
       for (const row of rows) {
         st.insertMessage.run(row);
-        // A leased row is already on its way to its target: nothing became claimable.
-        if (row[LEASE_OWNER_VALUE] === null) this.#notifyAfterCommit.add(row[3]);
+        // A leased row is already on its way to its target (its first attempt): nothing
+        // became claimable.
+        const owner = row[LEASE_OWNER_VALUE] as string | null;
+        if (owner === null) this.#notifyAfterCommit.add(row[3]);
+        else if (this.#events) st.insertEvent.run(row[0], row[SUBMITTED_AT_VALUE], EventKind.ATTEMPT, detail.attempt(owner, 1));
       }
     }, rows.length);
     this.#insertCalls++;
