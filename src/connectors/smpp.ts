@@ -31,7 +31,7 @@
 
 import type { Client, ConnectOptions, Delivery } from '../client/client.js';
 import { connect as clientConnect } from '../client/client.js';
-import { messageFields } from '../delivery/esme-target.js';
+import { messageBody } from '../delivery/esme-target.js';
 import type { DeliveryTarget, Outcome } from '../delivery/target.js';
 import { CommandStatusError, PduEncodeError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
 import { CommandStatus, MessageState as WireState } from '../pdu/constants.js';
@@ -186,14 +186,7 @@ export function submitSmBody(m: StoredMessage, registeredDelivery: number, now: 
       validityPeriod = '';
     }
   }
-  return {
-    ...messageFields(m, true),
-    scheduleDeliveryTime: '',
-    validityPeriod,
-    registeredDelivery,
-    replaceIfPresentFlag: 0,
-    smDefaultMsgId: 0,
-  };
+  return messageBody(m, true, { validityPeriod, registeredDelivery });
 }
 
 /** The `smpp` connector config. */

@@ -16,28 +16,19 @@ import type { DeliveryTarget, Outcome } from './target.js';
 const S = CommandStatus;
 const EMPTY = Buffer.alloc(0);
 
-/** The fields every SMPP request carrying a stored message shares (deliver_sm, submit_sm). */
-export type MessageFields = Pick<
-  ShortMessageBody,
-  | 'serviceType'
-  | 'sourceAddrTon'
-  | 'sourceAddrNpi'
-  | 'sourceAddr'
-  | 'destAddrTon'
-  | 'destAddrNpi'
-  | 'destinationAddr'
-  | 'esmClass'
-  | 'protocolId'
-  | 'priorityFlag'
-  | 'dataCoding'
-  | 'shortMessage'
-> & { tlvs: Tlvs };
+/** What a request carrying a stored message sets that the message does not say. */
+export interface RequestFields {
+  validityPeriod: string;
+  registeredDelivery: number;
+}
 
 /**
- * A stored message as SMPP fields: addresses, content, pass-through TLVs. The payload goes in
- * message_payload when it came that way (or does not fit short_message) and `tlvsAllowed`.
+ * A stored message as the body of a deliver_sm or submit_sm: addresses, content, pass-through
+ * TLVs, plus `extra`. The payload goes in message_payload when it came that way (or does not
+ * fit short_message) and `tlvsAllowed`. Built as one literal (a spread of the fields cost more
+ * than encoding the PDU).
  */
-export function messageFields(m: StoredMessage, tlvsAllowed: boolean): MessageFields {
+export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: RequestFields): ShortMessageBody & { tlvs: Tlvs } {
   let tlvs: Tlvs = {};
   if (m.tlvs !== null) {
     try {
@@ -63,22 +54,22 @@ export function messageFields(m: StoredMessage, tlvsAllowed: boolean): MessageFi
     esmClass: m.esmClass & ~EsmClass.ModeMask,
     protocolId: m.protocolId,
     priorityFlag: m.priority,
+    scheduleDeliveryTime: '', // deliver_sm: always NULL [ref §2.3]; submit_sm: due now
+    validityPeriod: extra.validityPeriod,
+    registeredDelivery: extra.registeredDelivery,
+    replaceIfPresentFlag: 0,
     dataCoding: m.dataCoding,
+    smDefaultMsgId: 0,
     shortMessage,
     tlvs,
   };
 }
 
+const DELIVER_EXTRA: RequestFields = { validityPeriod: '', registeredDelivery: 0 };
+
 /** The deliver_sm body for a stored message, shaped for the session's SMPP version (3.3 peers get no TLVs). */
 export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyOf<'deliver_sm'> {
-  return {
-    ...messageFields(m, interfaceVersion >= InterfaceVersion.V34),
-    scheduleDeliveryTime: '', // [ref §2.3] always NULL in deliver_sm
-    validityPeriod: '',
-    registeredDelivery: 0,
-    replaceIfPresentFlag: 0,
-    smDefaultMsgId: 0,
-  };
+  return messageBody(m, interfaceVersion >= InterfaceVersion.V34, DELIVER_EXTRA);
 }
 
 /** Maps a failed deliver_sm to an outcome. [ref §9.4 case 50] */
