@@ -62,6 +62,8 @@ scenarios × windows × connections, with baselines, and prints a table; JSON go
   --mo-rate N           network.mo ratePerSecond of the mo scenario (default 50000)
   --rate N              offer N submit_sm/s in all (paced), instead of as fast as the window allows:
                         the latency at a given load (e.g. --scenarios accept --rate 20000)
+  --warmup-seconds N    leave the submits of the first N s out of the latency percentiles (JIT
+                        warm-up; they still count in msgs/s) (default 0)
   --quick               the smaller default set above (a few minutes)
   --no-baselines        skip the answer-only and npm smpp baselines
   --out FILE            JSON output (default bench-results/suite.json)`;
@@ -76,6 +78,7 @@ const { values } = parseArgs({
     'drain-seconds': { type: 'string' },
     'mo-rate': { type: 'string', default: '50000' },
     rate: { type: 'string' },
+    'warmup-seconds': { type: 'string', default: '0' },
     quick: { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/suite.json' },
@@ -112,6 +115,11 @@ const DRAIN_SECONDS = positive('drain-seconds', values['drain-seconds'] ?? (QUIC
 const MO_RATE = positive('mo-rate', values['mo-rate']);
 /** Offered submit_sm/s (paced), or undefined for as fast as the windows allow. */
 const RATE = values.rate === undefined ? undefined : positive('rate', values.rate);
+const WARMUP_MS = (() => {
+  const n = Number(values['warmup-seconds']);
+  if (!(n >= 0) || n >= SECONDS) usage(`--warmup-seconds must be >= 0 and less than --seconds (got '${values['warmup-seconds']}')`);
+  return n * 1000;
+})();
 const BASELINES = !values['no-baselines'];
 const OUT = values.out;
 const SELECTED: Scenario[] = (values.scenarios?.split(',').map((s) => s.trim()) ?? [...SCENARIOS]).map((s) => {
@@ -147,6 +155,8 @@ interface CellResult extends Cell {
   deliveredPerSec: number;
   /** receipts / (first submit → last receipt). */
   receiptsPerSec: number;
+  /** Submits in the latency percentiles (those after the warm-up). */
+  latencySamples: number;
   submitLatencyMs: { p50: number; p99: number; max: number } | null;
   /** submit_sm written → deliver_sm received by bob (from the time in the text), p99. */
   deliveryLatencyP99Ms: number | null;
@@ -352,6 +362,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
     const before: ProcSample | undefined = sampleProc(server.pid);
     const cpu0 = process.cpuUsage();
     const latencies = new Float64Array(MAX);
+    let measured = 0;
     let started = 0;
     let accepted = 0;
     let lost = 0;
@@ -379,7 +390,8 @@ async function runCell(cell: Cell): Promise<CellResult> {
             registeredDelivery: wantReceipts ? 1 : 0,
             shortMessage: Buffer.from(`${TEXT_PREFIX}${t.toFixed(3)}`, 'latin1'),
           });
-          latencies[accepted++] = performance.now() - t;
+          accepted++;
+          if (t - t0 >= WARMUP_MS) latencies[measured++] = performance.now() - t;
           if (wantReceipts && !receiptedIds.has(r.messageId)) submittedAt.set(r.messageId, t);
         } catch (err) {
           if (err instanceof CommandStatusError) refused.set(err.statusName, (refused.get(err.statusName) ?? 0) + 1);
@@ -408,7 +420,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
     const cpu = process.cpuUsage(cpu0);
 
     const messages = base === 'mo' ? delivered : accepted;
-    const sorted = latencies.subarray(0, accepted).sort();
+    const sorted = latencies.subarray(0, measured).sort();
     const p99 = (xs: number[]) => (xs.length === 0 ? null : round(percentile(Float64Array.from(xs).sort(), 99), 2));
     const loadCpuMs = (cpu.user + cpu.system) / 1000;
     const serverCpuMs = before !== undefined && after !== undefined ? after.cpuMs - before.cpuMs : Number.NaN;
@@ -423,8 +435,9 @@ async function runCell(cell: Cell): Promise<CellResult> {
       msgsPerSec: round(messages / (submitMs / 1000)) ?? 0,
       deliveredPerSec: round(delivered / (((lastDeliveredAt || t0) - t0 || 1) / 1000)) ?? 0,
       receiptsPerSec: round(receipts / (((lastReceiptAt || t0) - t0 || 1) / 1000)) ?? 0,
+      latencySamples: measured,
       submitLatencyMs:
-        accepted === 0
+        measured === 0
           ? null
           : { p50: round(percentile(sorted, 50), 2) ?? 0, p99: round(percentile(sorted, 99), 2) ?? 0, max: round(sorted[sorted.length - 1]!, 2) ?? 0 },
       deliveryLatencyP99Ms: p99(deliveryLatencies),
@@ -458,6 +471,7 @@ function failed(cell: Cell, err: unknown): CellResult {
     msgsPerSec: 0,
     deliveredPerSec: 0,
     receiptsPerSec: 0,
+    latencySamples: 0,
     submitLatencyMs: null,
     deliveryLatencyP99Ms: null,
     receiptLatencyP99Ms: null,
@@ -572,7 +586,7 @@ async function main(): Promise<void> {
   }
 
   console.log(
-    `smsc benchmark suite: ${SECONDS} s per cell (at most ${MAX} submits, ${DRAIN_SECONDS} s drain${RATE === undefined ? '' : `, ${RATE} submit_sm/s offered`}), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+    `smsc benchmark suite: ${SECONDS} s per cell (at most ${MAX} submits, ${DRAIN_SECONDS} s drain${RATE === undefined ? '' : `, ${RATE} submit_sm/s offered`}${WARMUP_MS > 0 ? `, latency after ${WARMUP_MS / 1000} s warm-up` : ''}), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
   );
   console.log(table(results));
   const report = {
@@ -585,6 +599,7 @@ async function main(): Promise<void> {
       windows: WINDOWS,
       connections: CONNECTIONS,
       seconds: SECONDS,
+      warmupSeconds: WARMUP_MS / 1000,
       max: MAX,
       drainSeconds: DRAIN_SECONDS,
       moRate: MO_RATE,

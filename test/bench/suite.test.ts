@@ -19,12 +19,13 @@ test('one accept cell: the SMSC accepts, the JSON has the cell and its figures',
     const out = join(dir, 'suite.json');
     const r = spawnSync(
       process.execPath,
-      [SUITE, '--scenarios', 'accept', '--windows', '10', '--connections', '1', '--seconds', '1', '--no-baselines', '--out', out],
+      [SUITE, '--scenarios', 'accept', '--windows', '10', '--connections', '1', '--seconds', '2', '--warmup-seconds', '1', '--no-baselines', '--out', out],
       { encoding: 'utf8', timeout: 55_000 },
     );
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /msgs\/s/);
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { cells: Record<string, unknown>[] };
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { options: Record<string, unknown>; cells: Record<string, unknown>[] };
+    assert.equal(report.options['warmupSeconds'], 1);
     assert.equal(report.cells.length, 1);
     const cell = report.cells[0]!;
     assert.equal(cell['scenario'], 'accept');
@@ -38,6 +39,8 @@ test('one accept cell: the SMSC accepts, the JSON has the cell and its figures',
     assert.equal(cell['delivered'], 0, 'nothing is delivered to an account that is not bound');
     assert.equal(cell['lostSubmits'], 0);
     assert.equal(cell['complete'], true);
+    const samples = cell['latencySamples'] as number;
+    assert.ok(samples > 0 && samples < (cell['accepted'] as number), `the warm-up's submits are left out: ${samples} of ${cell['accepted']}`);
     const lat = cell['submitLatencyMs'] as { p50: number; p99: number; max: number };
     assert.ok(lat.p50 > 0 && lat.p50 <= lat.p99 && lat.p99 <= lat.max, JSON.stringify(lat));
     assert.equal(typeof cell['serverCpuMsPer1000'], 'number');
@@ -49,7 +52,7 @@ test('one accept cell: the SMSC accepts, the JSON has the cell and its figures',
 });
 
 test('bad arguments fail with exit code 2 and the usage', () => {
-  for (const args of [['--scenarios', 'nope'], ['--windows', '0'], ['--seconds', 'x']]) {
+  for (const args of [['--scenarios', 'nope'], ['--windows', '0'], ['--seconds', 'x'], ['--seconds', '1', '--warmup-seconds', '1']]) {
     const r = spawnSync(process.execPath, [SUITE, ...args], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /--scenarios LIST/);

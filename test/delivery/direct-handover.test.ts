@@ -188,7 +188,7 @@ test('a target gone between reserve and hand-over: the lease is given back and a
 test('a failed insert (a duplicate id) gives the reserved room back', async () => {
   const bob = new HeldTarget();
   bob.room = 1;
-  const { store, scheduler, settle, knownIdle } = await setup(new Map([['esme:bob', bob]]));
+  const { store, scheduler, knownIdle } = await setup(new Map([['esme:bob', bob]]));
   try {
     const first = mt({ target: 'elsewhere' });
     await store.insert([first]);
