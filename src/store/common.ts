@@ -167,9 +167,6 @@ export function messageColumns(m: NewMessage): unknown[] {
   ];
 }
 
-/** The index of payload_in_tlv in {@link messageColumns}. */
-export const PAYLOAD_IN_TLV_COLUMN = 18;
-
 /** The state a new message starts in: `SCHEDULED` when its schedule lies ahead of submission. */
 export function initialState(m: NewMessage): MessageStateName {
   return m.scheduleAt > m.submittedAt ? MessageState.SCHEDULED : MessageState.ENROUTE;
