@@ -1,8 +1,10 @@
 /**
- * Pieces shared by the SQL backends: row mapping (both schemas use the same column names),
- * argument checks, the fair-share claim loop and event detail text.
+ * Pieces shared by the SQL backends: row mapping (both schemas use the same column names; SQLite
+ * packs the {@link MessageBody} fields into one column), argument checks, the fair-share claim
+ * loop and event detail text.
  */
 import {
+  type Address,
   type ClaimRequest,
   EventKind,
   type FindQuery,
@@ -37,31 +39,77 @@ function strOrNull(v: unknown): string | null {
   return v === null || v === undefined ? null : (v as string);
 }
 
-/** Maps a `messages` row to a {@link StoredMessage}. */
-export function rowToMessage(r: MessageRow): StoredMessage {
+/**
+ * The fields of a message that are written at insert and then only read back whole: no query
+ * filters, orders or indexes by them, and only replace() changes some. PostgreSQL keeps them as
+ * columns; SQLite packs them into one `body` BLOB (sqlite/body.ts). A {@link NewMessage} is one.
+ */
+export type MessageBody = Pick<
+  NewMessage,
+  | 'batchId'
+  | 'serviceType'
+  | 'esmClass'
+  | 'protocolId'
+  | 'dataCoding'
+  | 'registeredDelivery'
+  | 'payload'
+  | 'payloadInTlv'
+  | 'tlvs'
+  | 'receiptFor'
+  | 'originNode'
+  | 'originSession'
+> & { source: Omit<Address, 'addr'>; destination: Omit<Address, 'addr'> };
+
+/** The {@link MessageBody} of a row that has its fields as columns (PostgreSQL). */
+export function bodyColumns(r: MessageRow): MessageBody {
   return {
-    id: str(r.id),
-    direction: r.direction as StoredMessage['direction'],
-    account: str(r.account),
-    target: str(r.target),
     batchId: strOrNull(r.batch_id),
-    source: { ton: num(r.src_ton), npi: num(r.src_npi), addr: str(r.src_addr) },
-    destination: { ton: num(r.dst_ton), npi: num(r.dst_npi), addr: str(r.dst_addr) },
+    source: { ton: num(r.src_ton), npi: num(r.src_npi) },
+    destination: { ton: num(r.dst_ton), npi: num(r.dst_npi) },
     serviceType: str(r.service_type),
     esmClass: num(r.esm_class),
     protocolId: num(r.protocol_id),
-    priority: num(r.priority),
     dataCoding: num(r.data_coding),
     registeredDelivery: num(r.registered_delivery),
     payload: r.payload as Buffer,
     payloadInTlv: r.payload_in_tlv === true || r.payload_in_tlv === 1,
     tlvs: (r.tlvs as Buffer | null) ?? null,
-    submittedAt: num(r.submitted_at),
-    scheduleAt: num(r.schedule_at),
-    expiresAt: num(r.expires_at),
     receiptFor: strOrNull(r.receipt_for),
     originNode: strOrNull(r.origin_node),
     originSession: strOrNull(r.origin_session),
+  };
+}
+
+/** Maps a `messages` row that has the {@link MessageBody} fields as columns to a {@link StoredMessage}. */
+export function rowToMessage(r: MessageRow): StoredMessage {
+  return rowBodyToMessage(r, bodyColumns(r));
+}
+
+/** Maps a `messages` row and its {@link MessageBody} (which the row has packed) to a {@link StoredMessage}. */
+export function rowBodyToMessage(r: MessageRow, body: MessageBody): StoredMessage {
+  return {
+    id: str(r.id),
+    direction: r.direction as StoredMessage['direction'],
+    account: str(r.account),
+    target: str(r.target),
+    batchId: body.batchId,
+    source: { ton: body.source.ton, npi: body.source.npi, addr: str(r.src_addr) },
+    destination: { ton: body.destination.ton, npi: body.destination.npi, addr: str(r.dst_addr) },
+    serviceType: body.serviceType,
+    esmClass: body.esmClass,
+    protocolId: body.protocolId,
+    priority: num(r.priority),
+    dataCoding: body.dataCoding,
+    registeredDelivery: body.registeredDelivery,
+    payload: body.payload,
+    payloadInTlv: body.payloadInTlv,
+    tlvs: body.tlvs,
+    submittedAt: num(r.submitted_at),
+    scheduleAt: num(r.schedule_at),
+    expiresAt: num(r.expires_at),
+    receiptFor: body.receiptFor,
+    originNode: body.originNode,
+    originSession: body.originSession,
     state: r.state as MessageStateName,
     attempts: num(r.attempts),
     nextAttemptAt: num(r.next_attempt_at),
@@ -72,6 +120,11 @@ export function rowToMessage(r: MessageRow): StoredMessage {
     failover: r.failover === null || r.failover === undefined || r.failover === '' ? [] : String(r.failover).split(','),
     remoteId: strOrNull(r.remote_id),
   };
+}
+
+/** The `failover` column of a failover list: the connectors comma-separated, NULL when none. */
+export function failoverColumn(failover: readonly string[] | undefined): string | null {
+  return failover !== undefined && failover.length > 0 ? failover.join(',') : null;
 }
 
 /**
@@ -115,11 +168,11 @@ export function leasedMessage(m: NewMessage): StoredMessage {
 }
 
 /**
- * The stored columns of a new message both SQL backends insert, in this order: id, direction,
+ * The stored columns of a new message PostgreSQL inserts, in this order: id, direction,
  * account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
  * service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload,
- * payload_in_tlv (a boolean: SQLite wants 0/1), tlvs, submitted_at, schedule_at, expires_at,
- * receipt_for, origin_node, origin_session, state, failover.
+ * payload_in_tlv, tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node,
+ * origin_session, state, failover. (SQLite's differ: see sqlite/rows.ts.)
  */
 export function messageColumns(m: NewMessage): unknown[] {
   return [
@@ -150,12 +203,9 @@ export function messageColumns(m: NewMessage): unknown[] {
     m.originNode,
     m.originSession,
     initialState(m),
-    m.failover !== undefined && m.failover.length > 0 ? m.failover.join(',') : null,
+    failoverColumn(m.failover),
   ];
 }
-
-/** The index of payload_in_tlv in {@link messageColumns}. */
-export const PAYLOAD_IN_TLV_COLUMN = 18;
 
 /** The state a new message starts in: `SCHEDULED` when its schedule lies ahead of submission. */
 export function initialState(m: NewMessage): MessageStateName {

@@ -68,8 +68,36 @@ export function makeMessage(over: Partial<NewMessage> = {}): NewMessage {
   };
 }
 
+/** A message with every field set to a value of its own (every byte value in the payload); override anything. */
+export function makeFullMessage(over: Partial<NewMessage> = {}): NewMessage {
+  return makeMessage({
+    direction: 'receipt',
+    account: 'acc-ü',
+    target: 'upstream-a',
+    batchId: 'batch-1',
+    source: { ton: 5, npi: 0, addr: 'SMSC Ünïcode' },
+    destination: { ton: 2, npi: 9, addr: '+4915112345678' },
+    serviceType: 'CMT',
+    esmClass: 0x44,
+    protocolId: 0x7f,
+    priority: 3,
+    dataCoding: 8,
+    registeredDelivery: 0x11,
+    payload: Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+    payloadInTlv: true,
+    tlvs: Buffer.from([0x14, 0x27, 0x00, 0x01, 0x00, 0xff, 0xfe]),
+    submittedAt: T0 + 1,
+    scheduleAt: T0 + 60_000,
+    expiresAt: 8_640_000_000_000, // far future, beyond 2^32 seconds
+    receiptFor: 'orig-42',
+    originNode: 'node-1',
+    originSession: 'sess-9',
+    ...over,
+  });
+}
+
 /** What get() must return right after insert(). */
-function asInserted(m: NewMessage): StoredMessage {
+export function asInserted(m: NewMessage): StoredMessage {
   return {
     ...m,
     state: m.scheduleAt > m.submittedAt ? MessageState.SCHEDULED : MessageState.ENROUTE,
@@ -167,31 +195,8 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
     test('insert + get round-trips every field, Buffer bytes exactly', () =>
       withStores(async (h) => {
         const s = await h.open();
-        const everyByte = Buffer.alloc(256);
-        for (let i = 0; i < 256; i++) everyByte[i] = i;
-        const full = makeMessage({
-          direction: 'receipt',
-          account: 'acc-ü',
-          target: 'upstream-a',
-          batchId: 'batch-1',
-          source: { ton: 5, npi: 0, addr: 'SMSC Ünïcode' },
-          destination: { ton: 2, npi: 9, addr: '+4915112345678' },
-          serviceType: 'CMT',
-          esmClass: 0x44,
-          protocolId: 0x7f,
-          priority: 3,
-          dataCoding: 8,
-          registeredDelivery: 0x11,
-          payload: everyByte,
-          payloadInTlv: true,
-          tlvs: Buffer.from([0x14, 0x27, 0x00, 0x01, 0x00, 0xff, 0xfe]),
-          submittedAt: T0 + 1,
-          scheduleAt: T0 + 60_000,
-          expiresAt: 8_640_000_000_000, // far future, beyond 2^32 seconds
-          receiptFor: 'orig-42',
-          originNode: 'node-1',
-          originSession: 'sess-9',
-        });
+        const full = makeFullMessage();
+        const everyByte = full.payload;
         const empty = makeMessage({ payload: Buffer.alloc(0), serviceType: '' });
         const big = makeMessage({ payload: Buffer.alloc(65_536, 0xa5), dataCoding: 4, payloadInTlv: true });
         await s.insert([full, empty, big]);

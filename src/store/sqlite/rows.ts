@@ -1,29 +1,70 @@
 /**
  * A new message as the values of SQLite's insert statement: shared by SqliteStore and the
- * main-thread side of ThreadedSqliteStore (which sends rows, not objects, to its worker), and
- * kept free of better-sqlite3 so the main thread does not load it.
+ * main-thread side of ThreadedSqliteStore (which sends rows, not objects, to its worker, and
+ * encodes the body there: the writer thread is the bottleneck, the main thread mostly idle),
+ * and kept free of better-sqlite3 so the main thread does not load it.
  */
-import { messageColumns, PAYLOAD_IN_TLV_COLUMN } from '../common.js';
+import { failoverColumn, initialState } from '../common.js';
 import type { NewMessage } from '../types.js';
-
-/** The `messages` columns of one new message, in insert order (see `insertMessage`). */
-export type MessageValues = [id: string, direction: string, account: string, target: string, ...rest: unknown[]];
-
-/** The index of submitted_at in a {@link messageRow}. */
-export const SUBMITTED_AT_VALUE = 20;
-
-/** The index of lease_owner in a {@link messageRow} (null unless inserted leased). */
-export const LEASE_OWNER_VALUE = 30;
+import { encodeBody } from './body.js';
 
 /**
- * One new message as the insert statement's values: the shared columns, payload_in_tlv as
- * 0/1, then next_attempt_at (the schedule time at first), due_at, lease_owner and lease_until.
+ * The values of an unleased message, in the order of `insertMessage`. The other columns
+ * (attempts, lease, final_at, error_code, remote_id) start at their defaults.
+ */
+export type UnleasedValues = [
+  id: string,
+  direction: string,
+  account: string,
+  target: string,
+  state: string,
+  priority: number,
+  submittedAt: number,
+  scheduleAt: number,
+  expiresAt: number,
+  nextAttemptAt: number,
+  dueAt: number,
+  srcAddr: string,
+  dstAddr: string,
+  failover: string | null,
+  body: Buffer,
+];
+
+/** The values of a message inserted leased (`insertLeased`): lease_owner and lease_until follow. */
+export type LeasedValues = [...UnleasedValues, leaseOwner: string, leaseUntil: number];
+
+/** The `messages` values of one new message (see {@link messageRow}). */
+export type MessageValues = UnleasedValues | LeasedValues;
+
+/** The length of {@link UnleasedValues}: a longer row is a {@link LeasedValues}. */
+export const UNLEASED_VALUES = 15;
+
+const DUE_AT = 10;
+
+/**
+ * One new message as insert values: next_attempt_at and due_at are the schedule time at
+ * first; a message inserted leased is due when its lease ends and carries its lease.
  */
 export function messageRow(m: NewMessage): MessageValues {
-  const row = messageColumns(m);
-  row[PAYLOAD_IN_TLV_COLUMN] = m.payloadInTlv ? 1 : 0;
+  const row: UnleasedValues = [
+    m.id,
+    m.direction,
+    m.account,
+    m.target,
+    initialState(m),
+    m.priority,
+    m.submittedAt,
+    m.scheduleAt,
+    m.expiresAt,
+    m.scheduleAt,
+    m.scheduleAt,
+    m.source.addr,
+    m.destination.addr,
+    failoverColumn(m.failover),
+    encodeBody(m),
+  ];
   const lease = m.lease;
-  if (lease === undefined) row.push(m.scheduleAt, m.scheduleAt, null, 0);
-  else row.push(m.scheduleAt, Math.max(m.scheduleAt, lease.until), lease.owner, lease.until);
-  return row as MessageValues;
+  if (lease === undefined) return row;
+  row[DUE_AT] = Math.max(m.scheduleAt, lease.until);
+  return [...row, lease.owner, lease.until];
 }

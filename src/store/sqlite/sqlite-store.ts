@@ -30,16 +30,17 @@ import {
   DEFAULT_MAX_BATCH,
   detail,
   FairClaimPlan,
+  failoverColumn,
   type MessageRow,
   PURGE_CHUNK,
   type Quota,
-  rowToMessage,
+  rowBodyToMessage,
   unitKey,
   unitParts,
 } from '../common.js';
 import { accountTopic, type ConfigStore, type ConfigTopic, type StoredAccount, settingTopic } from '../config-store.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
-import { sqliteMigrations } from '../migrations/sqlite.js';
+import { sqliteMigrationFunctions, sqliteMigrations } from '../migrations/sqlite.js';
 import {
   type ClaimRequest,
   EventKind,
@@ -58,7 +59,8 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
-import { LEASE_OWNER_VALUE, type MessageValues, messageRow, SUBMITTED_AT_VALUE } from './rows.js';
+import { decodeBody, encodeBody } from './body.js';
+import { type LeasedValues, type MessageValues, messageRow, UNLEASED_VALUES } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
@@ -72,6 +74,11 @@ export interface SqliteStoreOptions extends StoreOptions {
 type WriteOp = () => unknown;
 
 const PENDING_SQL = `state IN ('SCHEDULED', 'ENROUTE')`;
+
+/** A `messages` row (schema v5: the cold fields packed in `body`) as a message. */
+function toMessage(row: MessageRow): StoredMessage {
+  return rowBodyToMessage(row, decodeBody(row.body as Buffer));
+}
 
 // In-process notification buses, one per database file, so that stores of this process on the
 // same file hear each other (SQLite has no LISTEN/NOTIFY).
@@ -98,6 +105,7 @@ let memoryBusSeq = 0;
 
 interface Statements {
   insertMessage: Database.Statement;
+  insertLeased: Database.Statement;
   insertEvent: Database.Statement;
   get: Database.Statement;
   events: Database.Statement;
@@ -219,12 +227,16 @@ export class SqliteStore implements Store, ConfigStore {
     await this.#write(() => {
       const st = this.#stmts();
       for (const row of rows) {
-        st.insertMessage.run(row);
-        // A leased row is already on its way to its target (its first attempt): nothing
-        // became claimable.
-        const owner = row[LEASE_OWNER_VALUE] as string | null;
-        if (owner === null) this.#notifyAfterCommit.add(row[3]);
-        else if (this.#events) st.insertEvent.run(row[0], row[SUBMITTED_AT_VALUE], EventKind.ATTEMPT, detail.attempt(owner, 1));
+        if (row.length === UNLEASED_VALUES) {
+          st.insertMessage.run(row);
+          this.#notifyAfterCommit.add(row[3]);
+        } else {
+          // A leased row is already on its way to its target (its first attempt): nothing
+          // became claimable.
+          st.insertLeased.run(row);
+          const [id, , , , , , submittedAt, , , , , , , , , owner] = row as LeasedValues;
+          if (this.#events) st.insertEvent.run(id, submittedAt, EventKind.ATTEMPT, detail.attempt(owner, 1));
+        }
       }
     }, rows.length);
     this.#insertCalls++;
@@ -256,7 +268,7 @@ export class SqliteStore implements Store, ConfigStore {
       const [target, account] = unitParts(unit);
       const rows = st.claim.all(req.owner, until, until, target, account, req.now, req.now, quota) as MessageRow[];
       for (const row of rows) {
-        const m = rowToMessage(row);
+        const m = toMessage(row);
         if (m.state === MessageState.SCHEDULED) {
           st.enroute.run(m.id);
           m.state = MessageState.ENROUTE;
@@ -317,7 +329,7 @@ export class SqliteStore implements Store, ConfigStore {
   async reroute(id: string, target: string, failover: readonly string[], at: number, owner: string | null): Promise<boolean> {
     return this.#write(() => {
       const st = this.#stmts();
-      const applied = st.reroute.run(target, failover.length > 0 ? failover.join(',') : null, id, owner, owner).changes > 0;
+      const applied = st.reroute.run(target, failoverColumn(failover), id, owner, owner).changes > 0;
       if (!applied) return false;
       if (this.#events) st.insertEvent.run(id, at, EventKind.REROUTED, detail.rerouted(target, failover));
       this.#notifyAfterCommit.add(target);
@@ -349,12 +361,12 @@ export class SqliteStore implements Store, ConfigStore {
 
   async findForwarded(target: string, remoteId: string): Promise<StoredMessage | undefined> {
     const row = this.#stmts().findForwarded.get(target, remoteId) as MessageRow | undefined;
-    return row === undefined ? undefined : rowToMessage(row);
+    return row === undefined ? undefined : toMessage(row);
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {
     const row = this.#stmts().get.get(id) as MessageRow | undefined;
-    return row === undefined ? undefined : rowToMessage(row);
+    return row === undefined ? undefined : toMessage(row);
   }
 
   async events(id: string): Promise<MessageEvent[]> {
@@ -364,13 +376,15 @@ export class SqliteStore implements Store, ConfigStore {
     if (m === undefined) return [];
     const rows = st.events.all(id) as { message_id: string; at: number; kind: string; detail: string }[];
     // `accepted` is the row itself (not logged: one write less per message on the hot path).
-    return [acceptedEvent(rowToMessage(m)), ...rows.map((r) => ({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail }))];
+    return [acceptedEvent(toMessage(m)), ...rows.map((r) => ({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail }))];
   }
 
   async findPending(q: PendingQuery): Promise<StoredMessage[]> {
-    const serviceType = q.serviceType ?? null;
-    const rows = this.#stmts().findPending.all(q.account, q.destinationAddr, q.sourceAddr, serviceType, serviceType) as MessageRow[];
-    return rows.map(rowToMessage);
+    const rows = this.#stmts().findPending.all(q.account, q.destinationAddr, q.sourceAddr) as MessageRow[];
+    const found = rows.map(toMessage);
+    // service_type lives in the body: compared here (an account rarely has many pending
+    // messages for one source and destination).
+    return q.serviceType === undefined ? found : found.filter((m) => m.serviceType === q.serviceType);
   }
 
   async cancel(id: string, at: number): Promise<StoredMessage | undefined> {
@@ -379,7 +393,7 @@ export class SqliteStore implements Store, ConfigStore {
       const row = st.cancel.get(at, id) as MessageRow | undefined;
       if (row === undefined) return undefined;
       if (this.#events) st.insertEvent.run(id, at, EventKind.CANCELLED, '');
-      return rowToMessage(row);
+      return toMessage(row);
     });
   }
 
@@ -388,25 +402,22 @@ export class SqliteStore implements Store, ConfigStore {
       const st = this.#stmts();
       const row = st.get.get(id) as MessageRow | undefined;
       if (row === undefined) return undefined;
-      const m = rowToMessage(row);
+      const m = toMessage(row);
       if (!isPendingState(m.state)) return undefined;
       const v = applyReplace(m, changes, at);
-      const updated = st.replace.get(
-        v.payload,
-        v.payloadInTlv ? 1 : 0,
-        v.registeredDelivery,
-        v.scheduleAt,
-        v.expiresAt,
-        v.dataCoding,
-        v.esmClass,
-        v.state,
-        v.nextAttemptAt,
-        v.dueAt,
-        id,
-      ) as MessageRow;
+      // The changed body fields are packed again with the unchanged ones.
+      const body = encodeBody({
+        ...m,
+        payload: v.payload,
+        payloadInTlv: v.payloadInTlv,
+        registeredDelivery: v.registeredDelivery,
+        dataCoding: v.dataCoding,
+        esmClass: v.esmClass,
+      });
+      const updated = st.replace.get(body, v.scheduleAt, v.expiresAt, v.state, v.nextAttemptAt, v.dueAt, id) as MessageRow;
       if (this.#events) st.insertEvent.run(id, at, EventKind.REPLACED, detail.replaced(changedFields(changes)));
       this.#notifyAfterCommit.add(m.target);
-      return rowToMessage(updated);
+      return toMessage(updated);
     });
   }
 
@@ -415,7 +426,7 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#write(() => {
       const st = this.#stmts();
       const rows = st.expire.all(now, now, now, limit) as MessageRow[];
-      const out = rows.map(rowToMessage);
+      const out = rows.map(toMessage);
       if (this.#events) for (const m of out) st.insertEvent.run(m.id, now, EventKind.EXPIRED, '');
       return out.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
     });
@@ -463,7 +474,7 @@ export class SqliteStore implements Store, ConfigStore {
       if (this.#events) {
         st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, `upstream state=${state} error=${errorCode}`);
       }
-      return rowToMessage(row);
+      return toMessage(row);
     });
   }
 
@@ -473,7 +484,7 @@ export class SqliteStore implements Store, ConfigStore {
       const st = this.#stmts();
       const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr) as MessageRow[];
       if (this.#events) for (const r of rows) st.insertEvent.run(r.id, at, EventKind.FAILED, detail.failed(state, errorCode, 'destination'));
-      return rows.map(rowToMessage);
+      return rows.map(toMessage);
     });
   }
 
@@ -538,7 +549,7 @@ export class SqliteStore implements Store, ConfigStore {
       stmt = this.#db!.prepare(sql);
       this.#findCache.set(sql, stmt);
     }
-    return (stmt.all(...params) as MessageRow[]).map(rowToMessage);
+    return (stmt.all(...params) as MessageRow[]).map(toMessage);
   }
 
   async onNotify(listener: (target: string) => void): Promise<() => void> {
@@ -676,6 +687,9 @@ function migrate(db: Database.Database): void {
     if (current > sqliteMigrations.length) {
       throw new Error(`SqliteStore: database schema version ${current} is newer than this code (${sqliteMigrations.length})`);
     }
+    for (const [name, fn] of Object.entries(sqliteMigrationFunctions)) {
+      db.function(name, { deterministic: true, varargs: true }, fn);
+    }
     const record = db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, CAST(strftime('%s', 'now') AS INTEGER) * 1000)");
     for (let v = current; v < sqliteMigrations.length; v++) {
       db.exec(sqliteMigrations[v]!);
@@ -684,15 +698,18 @@ function migrate(db: Database.Database): void {
   }).immediate();
 }
 
+/** The columns a new message binds, in the order of rows.ts `UnleasedValues`. */
+const INSERT_COLUMNS = `id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at,
+  next_attempt_at, due_at, src_addr, dst_addr, failover, body`;
+const INSERT_VALUES = INSERT_COLUMNS.replace(/\w+/g, '?');
+
 function prepare(db: Database.Database): Statements {
   const p = (sql: string) => db.prepare(sql);
   return {
-    insertMessage: p(`INSERT INTO messages (
-        id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
-        service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
-        tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state, failover,
-        next_attempt_at, due_at, lease_owner, lease_until)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // The values of rows.ts `messageRow`; attempts, the lease, final_at, error_code and
+    // remote_id start at their column defaults unless the message is inserted leased.
+    insertMessage: p(`INSERT INTO messages (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES})`),
+    insertLeased: p(`INSERT INTO messages (${INSERT_COLUMNS}, lease_owner, lease_until) VALUES (${INSERT_VALUES}, ?, ?)`),
     insertEvent: p('INSERT INTO events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)'),
     get: p('SELECT * FROM messages WHERE id = ?'),
     events: p('SELECT message_id, at, kind, detail FROM events WHERE message_id = ? ORDER BY seq'),
@@ -742,8 +759,7 @@ function prepare(db: Database.Database): Statements {
     cancel: p(`UPDATE messages SET state = 'DELETED', final_at = ?, lease_owner = NULL, lease_until = 0
       WHERE id = ? AND ${PENDING_SQL}
       RETURNING *`),
-    replace: p(`UPDATE messages SET payload = ?, payload_in_tlv = ?, registered_delivery = ?, schedule_at = ?,
-        expires_at = ?, data_coding = ?, esm_class = ?, state = ?, next_attempt_at = ?, due_at = ?
+    replace: p(`UPDATE messages SET body = ?, schedule_at = ?, expires_at = ?, state = ?, next_attempt_at = ?, due_at = ?
       WHERE id = ?
       RETURNING *`),
     expire: p(`UPDATE messages SET state = 'EXPIRED', final_at = ?, lease_owner = NULL, lease_until = 0
@@ -772,7 +788,7 @@ function prepare(db: Database.Database): Statements {
       WHERE target = ? AND dst_addr = ? AND ${PENDING_SQL}
       RETURNING *`),
     findPending: p(`SELECT * FROM messages
-      WHERE account = ? AND dst_addr = ? AND src_addr = ? AND ${PENDING_SQL} AND (? IS NULL OR service_type = ?)
+      WHERE account = ? AND dst_addr = ? AND src_addr = ? AND ${PENDING_SQL}
       ORDER BY submitted_at, id`),
     purgeIds: p('SELECT id FROM messages WHERE final_at < ? LIMIT ?'),
     purgeEvents: p('DELETE FROM events WHERE message_id IN (SELECT value FROM json_each(?))'),

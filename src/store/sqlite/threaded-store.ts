@@ -194,6 +194,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
 
   insert(msgs: readonly NewMessage[]): Promise<void> {
+    // Rows are made (bodies encoded) here: the worker, the bottleneck, only binds them.
     return this.#call('insertRows', [msgs.map(messageRow)]);
   }
   claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
