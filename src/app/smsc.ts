@@ -226,6 +226,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       reserve: (target, now) => scheduler?.reserve(target, now),
       handOver: (msgs) => scheduler?.handOver(msgs),
       unreserve: (msgs) => scheduler?.unreserve(msgs),
+      withdraw: (id) => scheduler?.withdraw(id),
     },
   });
 

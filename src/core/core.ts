@@ -47,6 +47,8 @@ export interface DirectHandOver {
   handOver(msgs: readonly NewMessage[]): void;
   /** The insert failed: leases reserved for these messages are given back. */
   unreserve(msgs: readonly NewMessage[]): void;
+  /** A message was cancelled or replaced: not to be sent from memory with its old content. */
+  withdraw(id: string): void;
 }
 
 export interface CoreOptions {
@@ -166,7 +168,10 @@ export class SmscCore {
           },
           now,
         );
-        if (replaced !== undefined) return { messageId: existing.id };
+        if (replaced !== undefined) {
+          this.#o.direct?.withdraw(existing.id);
+          return { messageId: existing.id };
+        }
       }
     }
 
@@ -399,6 +404,7 @@ export class SmscCore {
     for (const t of targets) {
       const done = await this.#o.store.cancel(t.id, now);
       if (done === undefined) continue;
+      this.#o.direct?.withdraw(t.id);
       cancelled++;
       if (receiptWanted(done.registeredDelivery, 'DELETED')) {
         receipts.push(makeReceipt(done, 'DELETED', now, 0, this.#newId(ctx), this.#o.nodeId));
@@ -448,6 +454,7 @@ export class SmscCore {
       now,
     );
     if (updated === undefined) return S.ESME_RREPLACEFAIL;
+    this.#o.direct?.withdraw(m.id);
     this.#o.onStored?.(updated.target);
     return S.ESME_ROK;
   }

@@ -105,6 +105,14 @@ function hasSar(tlvs: Buffer): boolean {
 /** Deliveries per session that may be on their way: PREFETCH windows (sent, or waiting for a slot). */
 const PREFETCH = 3;
 
+/**
+ * Deliveries per session whose outcome may be unrecorded at once: UNRECORDED_WINDOWS windows (sent or
+ * waiting, plus answered ones whose outcome the store has not committed yet). This bounds what a
+ * crash can deliver twice. Three windows (the prefetch alone) capped delivery at about 5,000/s end to
+ * end: an answered delivery holds its slot for a writer round trip (tens of ms under load).
+ */
+export const UNRECORDED_WINDOWS = 10;
+
 /** A delivery waiting for a window slot of its session. */
 interface Waiting {
   m: StoredMessage;
@@ -147,7 +155,7 @@ export class EsmeTarget implements DeliveryTarget {
 
   maxInFlight(): number {
     let n = 0;
-    for (const s of this.#sessions()) if (s.canDeliver) n += PREFETCH * s.windowSize;
+    for (const s of this.#sessions()) if (s.canDeliver) n += UNRECORDED_WINDOWS * s.windowSize;
     return n;
   }
 

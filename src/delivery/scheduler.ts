@@ -10,6 +10,7 @@ import { makeReceipt, receiptWanted } from '../core/receipts.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { leasedMessage } from '../store/common.js';
+import { Fifo } from '../util/fifo.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import type { DeliveryTarget, Outcome } from './target.js';
 
@@ -39,6 +40,11 @@ export interface SchedulerOptions {
   disabled?(): Iterable<string>;
   /** Most messages claimed per target in one go. Default 500. */
   maxClaim?: number;
+  /**
+   * Most new messages per target held in memory, stored leased to this node, until the target
+   * has room (see {@link DeliveryScheduler.reserve}); beyond it they queue in the store. Default 2000.
+   */
+  holdLimit?: number;
 }
 
 /** Observable counters. */
@@ -75,6 +81,11 @@ export class DeliveryScheduler {
   #unrecorded = new Map<string, number>();
   /** Per target: hand-overs promised by {@link reserve} whose insert has not committed yet. */
   #reserved = new Map<string, number>();
+  /** Per target: messages stored leased to this node, waiting for room (oldest first). */
+  #held = new Map<string, Fifo<NewMessage>>();
+  /** Targets whose held line overflowed into the store: nothing is held until their queue is empty. */
+  #spilled = new Set<string>();
+  readonly #holdLimit: number;
   readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0, rerouted: 0 };
   /** Targets seen down at the last check (failover of their queued messages). */
   #down = new Set<string>();
@@ -84,6 +95,7 @@ export class DeliveryScheduler {
   constructor(options: SchedulerOptions) {
     this.#o = options;
     this.#owner = options.nodeId;
+    this.#holdLimit = options.holdLimit ?? 2000;
   }
 
   async start(): Promise<void> {
@@ -120,42 +132,62 @@ export class DeliveryScheduler {
   }
 
   /**
-   * The lease for a new message to `key` when it can go to its target at once, without a
-   * claim: the target is served here, nothing of it waits in the store (its last claim found
-   * nothing due and nothing was stored for it since, so the message cannot overtake older
-   * ones), and it has room. The caller stores the message with this lease, then calls
-   * {@link handOver} (or {@link unreserve} when the insert failed). Saves a claim (the store
-   * writer's largest cost per delivery) and its round trip.
+   * The lease for a new message to `key` when this node will deliver it itself, without a
+   * claim: the target is served here and up, and its line of held messages has room. The
+   * caller stores the message with this lease, then calls {@link handOver} (or
+   * {@link unreserve} when the insert failed). Saves a claim (the store writer's largest cost
+   * per delivery) and its round trip.
    */
   reserve(key: string, now: number): { owner: string; until: number } | undefined {
-    if (this.#stopped || !this.#idle.has(key)) return undefined;
+    if (this.#stopped || this.#spilled.has(key)) return undefined;
     const target = this.#target(key);
-    if (target === undefined) return undefined;
+    if (target === undefined || target.up?.() === false) return undefined;
     const reserved = this.#reserved.get(key) ?? 0;
-    const cap = target.maxInFlight?.() ?? Number.POSITIVE_INFINITY;
-    if (Math.min(target.capacity(), cap - (this.#unrecorded.get(key) ?? 0)) - reserved <= 0) return undefined;
+    if (reserved + (this.#held.get(key)?.length ?? 0) >= this.#holdLimit) {
+      // Full: this message goes to the store queue, so the held ones (older) must go there
+      // too, or it would overtake them.
+      this.#spill(key);
+      return undefined;
+    }
     this.#reserved.set(key, reserved + 1);
     return { owner: this.#owner, until: now + this.#o.leaseMs };
   }
 
   /**
-   * Messages stored with a lease from {@link reserve}, committed: each goes to its target now.
-   * Messages without such a lease are ignored. Once stopped, they stay leased (the next start
-   * releases this node's leases); when the target went away meanwhile, the lease is given back.
+   * Messages stored with a lease from {@link reserve}, committed: they join their target's line
+   * of held messages, which goes out as the target has room and nothing older waits for it in
+   * the store (so a held message never overtakes an older one). Messages without such a lease
+   * are ignored. Once stopped they stay leased (the next start releases this node's leases).
    */
   handOver(msgs: readonly NewMessage[]): void {
+    const touched = new Set<string>();
     for (const m of msgs) {
       if (m.lease?.owner !== this.#owner || !this.#unreserve(m.target)) continue;
       if (this.#stopped) continue;
-      const target = this.#target(m.target);
-      if (target !== undefined) {
-        this.#dispatch(leasedMessage(m), target, m.target);
-        continue;
-      }
+      let line = this.#held.get(m.target);
+      if (line === undefined) this.#held.set(m.target, (line = new Fifo()));
+      line.push(m);
+      touched.add(m.target);
+    }
+    for (const key of touched) {
+      if (this.#spilled.has(key)) this.#giveBack(key, Number.POSITIVE_INFINITY);
+      else this.#pump(key);
+    }
+  }
+
+  /**
+   * A message was cancelled or replaced in the store: if it is held here, it is not sent from
+   * memory (a replaced one goes back to the store queue, to be claimed with its new content).
+   */
+  withdraw(id: string): void {
+    for (const [key, line] of this.#held) {
+      if (line.remove((m) => m.id === id) === undefined) continue;
+      if (line.length === 0) this.#held.delete(key);
       void this.#o.store
-        .release([m.id], this.#owner, this.#o.clock.now())
-        .then(() => this.notify(m.target))
+        .release([id], this.#owner, this.#o.clock.now())
+        .then(() => this.notify(key))
         .catch(() => {});
+      return;
     }
   }
 
@@ -170,6 +202,49 @@ export class DeliveryScheduler {
     if (n === 1) this.#reserved.delete(key);
     else this.#reserved.set(key, n - 1);
     return true;
+  }
+
+  /**
+   * Held messages of `key` go out while the target has room and its store queue is known to be
+   * empty (else the claims go first). One whose lease has less than half left is given back to
+   * the store instead (its wait for a window slot must end before the lease does); so are all
+   * of them when the target is gone.
+   */
+  #pump(key: string): void {
+    const line = this.#held.get(key);
+    if (line === undefined || this.#stopped) return;
+    const target = this.#target(key);
+    if (target === undefined) {
+      this.#giveBack(key, Number.POSITIVE_INFINITY);
+      return;
+    }
+    const now = this.#o.clock.now();
+    this.#giveBack(key, now + this.#o.leaseMs / 2);
+    if (!this.#idle.has(key)) return;
+    const cap = target.maxInFlight?.() ?? Number.POSITIVE_INFINITY;
+    let free = Math.min(target.capacity(), cap - (this.#unrecorded.get(key) ?? 0));
+    while (free-- > 0 && line.length > 0) this.#dispatch(leasedMessage(line.shift()!), target, key);
+    if (line.length === 0) this.#held.delete(key);
+  }
+
+  /** Gives the held messages of `key` whose lease ends before `before` back to the store (due again at once). */
+  #giveBack(key: string, before: number): void {
+    const line = this.#held.get(key);
+    if (line === undefined) return;
+    const ids: string[] = [];
+    while (line.length > 0 && line.peek()!.lease!.until < before) ids.push(line.shift()!.id);
+    if (line.length === 0) this.#held.delete(key);
+    if (ids.length === 0) return;
+    void this.#o.store
+      .release(ids, this.#owner, this.#o.clock.now())
+      .then(() => this.notify(key))
+      .catch(() => {});
+  }
+
+  /** The held line of `key` is full: it goes back to the store, and nothing is held until its queue is empty again. */
+  #spill(key: string): void {
+    this.#spilled.add(key);
+    this.#giveBack(key, Number.POSITIVE_INFINITY);
   }
 
   #target(key: string): DeliveryTarget | undefined {
@@ -201,13 +276,17 @@ export class DeliveryScheduler {
         this.#again = false;
         if (this.#stopped) return;
         const now = this.#o.clock.now();
-        for (const [key, target] of this.#o.targets()) {
+        const targets = this.#o.targets();
+        // Held lines of targets no longer served here go back to the store.
+        for (const key of this.#held.keys()) if (!targets.has(key)) this.#pump(key);
+        for (const [key, target] of targets) {
+          this.#pump(key);
           if (this.#idle.has(key)) continue;
           // Attempts whose outcome is not yet recorded still count: a slow store must not let
           // unrecorded deliveries pile up beyond the windows (they are what a crash repeats).
           const cap = target.maxInFlight?.() ?? Number.POSITIVE_INFINITY;
           const unrecorded = this.#unrecorded.get(key) ?? 0;
-          const free = Math.min(target.capacity(), cap - unrecorded, this.#o.maxClaim ?? 500) - (this.#reserved.get(key) ?? 0);
+          const free = Math.min(target.capacity(), cap - unrecorded, this.#o.maxClaim ?? 500);
           if (free <= 0) continue;
           // While attempts are under way, wait until a quarter of the window is free: one claim
           // of 25 costs the store about what one claim of 1 does (measured: claims of one or two
@@ -215,8 +294,14 @@ export class DeliveryScheduler {
           if (unrecorded > 0 && Number.isFinite(cap) && free < Math.min(Math.ceil(cap / 4), this.#o.maxClaim ?? 500)) continue;
           const epoch = this.#epochOf(key);
           const msgs = await this.#o.store.claimDue({ targets: [key], now, limit: free, leaseMs: this.#o.leaseMs, owner: this.#owner });
-          if (msgs.length === 0 && this.#epochOf(key) === epoch) this.#idle.add(key);
           for (const m of msgs) this.#dispatch(m, target, key);
+          if (msgs.length < free && this.#epochOf(key) === epoch) {
+            // Fewer than asked for: its store queue is empty now (nothing was stored for it
+            // since the claim began), so held messages may go, and new ones be held again.
+            this.#idle.add(key);
+            this.#spilled.delete(key);
+            this.#pump(key);
+          }
           if (msgs.length === free) this.#again = true;
         }
       } while (this.#again);

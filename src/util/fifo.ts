@@ -14,6 +14,11 @@ export class Fifo<T> {
     this.#items.push(item);
   }
 
+  /** The item shift() would return, left in place. */
+  peek(): T | undefined {
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
+  }
+
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head];
@@ -23,6 +28,17 @@ export class Fifo<T> {
       this.#head = 0;
     }
     return item;
+  }
+
+  /** Removes the first item that `match` accepts and returns it (a walk over the queue: for rare use). */
+  remove(match: (item: T) => boolean): T | undefined {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i] as T;
+      if (!match(item)) continue;
+      this.#items.splice(i, 1);
+      return item;
+    }
+    return undefined;
   }
 
   /** Removes and returns every item. */

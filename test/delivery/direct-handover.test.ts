@@ -1,8 +1,9 @@
 /**
- * Direct hand-over: a new message whose target is served here, has room and has nothing
- * waiting in the store is stored already leased and handed to the target at once, without a
- * claim. The scheduler with the real SQLite store and a test target; the store is wrapped only
- * to count claims. Timers run on a ManualClock; real time only lets store I/O settle.
+ * Direct hand-over: a new message whose target is served here is stored already leased to this
+ * node and held in memory, and goes to the target as it has room and nothing older waits in
+ * the store, without a claim. The scheduler with the real SQLite store and a test target; the
+ * store is wrapped only to count claims. Timers run on a ManualClock; real time only lets
+ * store I/O settle.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -37,7 +38,7 @@ class HeldTarget implements DeliveryTarget {
   }
 }
 
-async function setup(targets: Map<string, DeliveryTarget>) {
+async function setup(targets: Map<string, DeliveryTarget>, over: { holdLimit?: number; leaseMs?: number } = {}) {
   const clock = new ManualClock(T0);
   const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
   await sqlite.init();
@@ -63,6 +64,7 @@ async function setup(targets: Map<string, DeliveryTarget>) {
     leaseMs: 60_000,
     retryDelayMs: 60_000,
     maxRetryDelayMs: 600_000,
+    ...over,
   });
   const settle = async (cond: () => boolean | Promise<boolean>, what: string) => {
     for (let i = 0; i < 500; i++) {
@@ -78,21 +80,27 @@ async function setup(targets: Map<string, DeliveryTarget>) {
     scheduler.handOver(msgs);
     for (const m of msgs) if (m.lease === undefined) scheduler.notify(m.target);
   };
-  /** Waits until the scheduler knows bob's queue is empty (its first claim found nothing). */
-  const knownIdle = async () => {
-    await settle(() => scheduler.reserve('esme:bob', T0) !== undefined, 'the target known idle');
-    scheduler.unreserve([mt({ lease: { owner: 'n1', until: T0 + 60_000 } })]);
+  /** Starts the scheduler and lets its first pass (a claim when bob has room, finding his queue empty) finish. */
+  const started = async () => {
+    await scheduler.start();
+    await new Promise((r) => setTimeout(r, 30));
   };
-  return { clock, store, scheduler, settle, submit, knownIdle, claims: () => claims };
+  /** Real time for store I/O, then the scheduler's next pass. */
+  const pass = async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    scheduler.kick();
+    await new Promise((r) => setTimeout(r, 20));
+  };
+  return { clock, store, scheduler, settle, submit, started, pass, claims: () => claims };
 }
 
 test('an idle target with room gets new messages without a claim, leased and delivered once', async () => {
   const bob = new HeldTarget();
-  const { store, scheduler, settle, submit, knownIdle, claims } = await setup(new Map([['esme:bob', bob]]));
+  const { store, scheduler, settle, submit, started, claims } = await setup(new Map([['esme:bob', bob]]));
   try {
-    await scheduler.start();
-    await knownIdle();
+    await started();
     const before = claims();
+    assert.equal(before, 1, 'the first pass claimed nothing: bob is idle');
     const [a, b] = [mt(), mt()];
     await submit([a, b]);
     assert.deepEqual(bob.got.map((m) => m.id), [a.id, b.id], 'handed over at once, in order');
@@ -109,47 +117,48 @@ test('an idle target with room gets new messages without a claim, leased and del
   }
 });
 
-test('beyond the room, new messages are stored unleased and delivered by claims, in submission order', async () => {
+test('beyond the room, held messages wait in memory and go out as the room frees, in order, without claims', async () => {
   const bob = new HeldTarget();
   bob.room = 2;
-  const { store, scheduler, settle, submit, knownIdle, claims } = await setup(new Map([['esme:bob', bob]]));
+  const { store, scheduler, settle, submit, started, claims } = await setup(new Map([['esme:bob', bob]]));
   try {
-    await scheduler.start();
-    await knownIdle();
+    await started();
+    const before = claims();
     const msgs = Array.from({ length: 6 }, () => mt());
     await submit(msgs);
-    assert.equal(msgs.filter((m) => m.lease !== undefined).length, 2, 'two leased: the room');
-    assert.deepEqual(bob.got.map((m) => m.id), msgs.slice(0, 2).map((m) => m.id));
-    const before = claims();
+    assert.ok(msgs.every((m) => m.lease !== undefined), 'all stored leased');
+    assert.deepEqual(bob.got.map((m) => m.id), msgs.slice(0, 2).map((m) => m.id), 'as many as the room');
     while (bob.got.length < 6) {
       const seen = bob.got.length;
       bob.answerAll();
-      await settle(() => bob.got.length > seen, 'the next claim');
+      await settle(() => bob.got.length > seen, 'the next held ones');
     }
     bob.answerAll();
     assert.deepEqual(bob.got.map((m) => m.id), msgs.map((m) => m.id), 'each once, in submission order');
-    assert.ok(claims() > before, 'the rest came through claims');
     await settle(async () => (await store.countByState()).DELIVERED === 6, 'all recorded');
+    assert.equal(claims(), before, 'no claim was needed');
   } finally {
     await scheduler.stop();
     await store.close();
   }
 });
 
-test('no hand-over while older messages of the target wait in the store: they are not overtaken', async () => {
+test('held messages wait behind older ones queued in the store: they are not overtaken', async () => {
   const bob = new HeldTarget();
   bob.room = 100;
   const targets = new Map<string, DeliveryTarget>();
-  const { store, scheduler, settle, submit } = await setup(targets);
+  const { store, scheduler, settle, submit, started } = await setup(targets);
   try {
     const old = [mt(), mt()];
     await store.insert(old); // queued while bob was not bound
-    await scheduler.start();
+    await started();
     assert.equal(scheduler.reserve('esme:bob', T0), undefined, 'not served here: no lease');
-    targets.set('esme:bob', bob);
+    targets.set('esme:bob', bob); // bob binds
     const fresh = mt();
     await submit([fresh]);
-    assert.equal(fresh.lease, undefined, 'the target had not been claimed yet: its queue is unknown');
+    assert.ok(fresh.lease !== undefined, 'held');
+    assert.equal(bob.got.length, 0, 'the store queue of bob is not known to be empty yet');
+    scheduler.notify('esme:bob'); // what the bind does
     await settle(() => bob.got.length === 3, 'all three delivered');
     assert.deepEqual(bob.got.map((m) => m.id), [...old, fresh].map((m) => m.id));
   } finally {
@@ -159,21 +168,67 @@ test('no hand-over while older messages of the target wait in the store: they ar
   }
 });
 
-test('a target gone between reserve and hand-over: the lease is given back and a later claim delivers it', async () => {
+test('a full held line spills into the store with everything after it: order kept, all delivered by claims', async () => {
   const bob = new HeldTarget();
-  const targets = new Map<string, DeliveryTarget>([['esme:bob', bob]]);
-  const { store, scheduler, settle, knownIdle } = await setup(targets);
+  bob.room = 0;
+  const { store, scheduler, settle, submit, started } = await setup(new Map([['esme:bob', bob]]), { holdLimit: 3 });
   try {
-    await scheduler.start();
-    await knownIdle();
+    await started();
+    const msgs = Array.from({ length: 5 }, () => mt());
+    for (const m of msgs) await submit([m]);
+    assert.deepEqual(msgs.map((m) => m.lease !== undefined), [true, true, true, false, false], 'three held, then the store');
+    await settle(async () => (await store.leasedTo('n1')).length === 0, 'the held ones given back to the store');
+    bob.room = 10;
+    scheduler.notify('esme:bob');
+    await settle(() => bob.got.length === 5, 'all delivered');
+    assert.deepEqual(bob.got.map((m) => m.id), msgs.map((m) => m.id), 'in submission order');
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
+test('a held message whose lease is half gone is given back to the store, never sent late', async () => {
+  const bob = new HeldTarget();
+  bob.room = 0;
+  const { clock, store, scheduler, settle, submit, started, pass } = await setup(new Map([['esme:bob', bob]]), { leaseMs: 1000 });
+  try {
+    await started();
     const m = mt();
-    m.lease = scheduler.reserve(m.target, T0);
-    assert.ok(m.lease !== undefined);
-    await store.insert([m]);
-    targets.delete('esme:bob'); // bob unbound while the insert committed
-    scheduler.handOver([m]);
+    await submit([m]);
+    await pass();
+    assert.equal((await store.get(m.id))?.leaseOwner, 'n1', 'still held');
+    clock.advance(600);
+    await pass();
+    await settle(async () => (await store.get(m.id))?.leaseOwner === null, 'given back');
+    assert.equal((await store.get(m.id))?.attempts, 0, 'never sent: not an attempt');
+    bob.room = 1;
+    scheduler.notify('esme:bob');
+    await settle(() => bob.got.length === 1, 'claimed and delivered');
+    assert.equal(bob.got[0]?.id, m.id);
+    assert.equal(bob.got[0]?.leaseUntil, clock.now() + 1000, 'under a fresh lease');
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
+test('a target gone while messages are held: they are given back and delivered by a claim after the bind', async () => {
+  const bob = new HeldTarget();
+  bob.room = 0;
+  const targets = new Map<string, DeliveryTarget>([['esme:bob', bob]]);
+  const { store, scheduler, settle, submit, started, pass } = await setup(targets);
+  try {
+    await started();
+    const m = mt();
+    await submit([m]);
+    targets.delete('esme:bob'); // bob unbinds
+    await pass();
     await settle(async () => (await store.get(m.id))?.leaseOwner === null, 'the lease given back');
     assert.equal((await store.get(m.id))?.attempts, 0, 'never sent: not an attempt');
+    bob.room = 1;
     targets.set('esme:bob', bob);
     scheduler.notify('esme:bob');
     await settle(() => bob.got.length === 1, 'delivered after the bind');
@@ -185,24 +240,46 @@ test('a target gone between reserve and hand-over: the lease is given back and a
   }
 });
 
-test('a failed insert (a duplicate id) gives the reserved room back', async () => {
+test('withdraw: a held message cancelled is never sent; one replaced is sent with its new content', async () => {
   const bob = new HeldTarget();
-  bob.room = 1;
-  const { store, scheduler, knownIdle } = await setup(new Map([['esme:bob', bob]]));
+  bob.room = 0;
+  const { store, scheduler, settle, submit, started } = await setup(new Map([['esme:bob', bob]]));
+  try {
+    await started();
+    const [a, b] = [mt(), mt()];
+    await submit([a, b]);
+    assert.ok((await store.cancel(a.id, T0 + 1)) !== undefined);
+    scheduler.withdraw(a.id);
+    assert.ok((await store.replace(b.id, { payload: Buffer.from('new text') }, T0 + 1)) !== undefined);
+    scheduler.withdraw(b.id);
+    await settle(async () => (await store.get(b.id))?.leaseOwner === null, 'the replaced one back in the store queue');
+    bob.room = 5;
+    scheduler.notify('esme:bob');
+    await settle(() => bob.got.length === 1, 'the replaced one delivered');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(bob.got.map((m) => [m.id, m.payload.toString()]), [[b.id, 'new text']], 'the cancelled one never went out');
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
+test('a failed insert (a duplicate id) gives its reservation back', async () => {
+  const bob = new HeldTarget();
+  const { store, scheduler, started } = await setup(new Map([['esme:bob', bob]]), { holdLimit: 1 });
   try {
     const first = mt({ target: 'elsewhere' });
     await store.insert([first]);
-    await scheduler.start();
-    await knownIdle();
+    await started();
     const dup = mt({ id: first.id });
     dup.lease = scheduler.reserve(dup.target, T0);
     assert.ok(dup.lease !== undefined);
-    assert.equal(scheduler.reserve('esme:bob', T0), undefined, 'room for one, reserved');
     await assert.rejects(store.insert([dup]));
     scheduler.unreserve([dup]);
     const next = mt();
     next.lease = scheduler.reserve(next.target, T0);
-    assert.ok(next.lease !== undefined, 'room again');
+    assert.ok(next.lease !== undefined, 'the line of one has room again');
   } finally {
     await scheduler.stop();
     await store.close();

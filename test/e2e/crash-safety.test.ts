@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Client } from '../../src/client/client.js';
+import { UNRECORDED_WINDOWS } from '../../src/delivery/esme-target.js';
 import { CommandStatusError } from '../../src/errors.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
 import {
@@ -188,8 +189,8 @@ async function crashScenario(
     // Duplicates come only from work in flight at the kill: submits (their token may be stored
     // without our knowing, but we never resubmit, so they cannot duplicate) and, when bob was
     // receiving, deliver_sm he answered whose DELIVERED state was not yet committed: at most
-    // his open windows plus the answered ones still being recorded (about as many again).
-    const deliveryInFlight = bobDuringLoad ? 2 * RECEIVERS * BOB.windowSize! : 0;
+    // the deliveries whose outcome may be unrecorded at once (UNRECORDED_WINDOWS per session).
+    const deliveryInFlight = bobDuringLoad ? UNRECORDED_WINDOWS * RECEIVERS * BOB.windowSize! : 0;
     assert.ok(
       duplicates <= load.inflightAtKill + deliveryInFlight,
       `${duplicates} duplicates > ${load.inflightAtKill} submits + ${deliveryInFlight} deliveries in flight at the kill`,
