@@ -295,6 +295,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     },
   });
   smppServer.on('bound', (_s, ctx: { systemId: string }) => scheduler?.notify(`esme:${ctx.systemId}`));
+  // A receiver gone: what is held for its account goes back to the store (see DeliveryScheduler).
+  smppServer.on('unbound', () => scheduler?.kick());
 
   const listening: Smsc['listening'] = [];
   for (const l of config.smpp.listeners) {

@@ -14,6 +14,12 @@ import { Fifo } from '../util/fifo.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import type { DeliveryTarget, Outcome } from './target.js';
 
+/** Most one due-time query per this many ms (see #armDueTimerSoon). */
+const DUE_CHECK_MS = 100;
+const NO_TIMER: TimerHandle = { cancel() {} };
+/** A held message is leased for this many leaseMs: it may wait until a whole lease is left. */
+const HOLD_LEASE_FACTOR = 1.5;
+
 export interface SchedulerOptions {
   store: Store;
   clock: Clock;
@@ -73,6 +79,10 @@ export class DeliveryScheduler {
   #globalEpoch = 0;
   #dueTimer: TimerHandle | undefined;
   #dueAt = Number.POSITIVE_INFINITY;
+  /** Set while a due-time check ran less than DUE_CHECK_MS ago. */
+  #dueCheck: TimerHandle | undefined;
+  /** A check was asked for meanwhile: run it when the interval is over. */
+  #dueCheckAgain = false;
   #expiryTimer: TimerHandle | undefined;
   #purgeTimer: TimerHandle | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -112,10 +122,18 @@ export class DeliveryScheduler {
   /** Stops claiming; waits for attempts in flight to record their outcome. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    // Held messages go back to the store now, for whichever node the ESME binds to next.
+    const releases = [...this.#held.keys()].map((key) => {
+      const ids = this.#held.get(key)!.drain().map((m) => m.id);
+      this.#held.delete(key);
+      return this.#release(key, ids);
+    });
     this.#unsubscribe?.();
     this.#dueTimer?.cancel();
+    this.#dueCheck?.cancel();
     this.#expiryTimer?.cancel();
     this.#purgeTimer?.cancel();
+    await Promise.all(releases);
     while (this.#inflightWork.size > 0) await Promise.allSettled([...this.#inflightWork]);
   }
 
@@ -150,27 +168,28 @@ export class DeliveryScheduler {
       return undefined;
     }
     this.#reserved.set(key, reserved + 1);
-    return { owner: this.#owner, until: now + this.#o.leaseMs };
+    // Half a lease to wait in the held line, then a whole lease left for the attempt, as a
+    // claimed message has.
+    return { owner: this.#owner, until: now + this.#o.leaseMs * HOLD_LEASE_FACTOR };
   }
 
   /**
    * Messages stored with a lease from {@link reserve}, committed: they join their target's line
    * of held messages, which goes out as the target has room and nothing older waits for it in
    * the store (so a held message never overtakes an older one). Messages without such a lease
-   * are ignored. Once stopped they stay leased (the next start releases this node's leases).
+   * are ignored. Once stopped, they go back to the store at once.
    */
   handOver(msgs: readonly NewMessage[]): void {
     const touched = new Set<string>();
     for (const m of msgs) {
       if (m.lease?.owner !== this.#owner || !this.#unreserve(m.target)) continue;
-      if (this.#stopped) continue;
       let line = this.#held.get(m.target);
       if (line === undefined) this.#held.set(m.target, (line = new Fifo()));
       line.push(m);
       touched.add(m.target);
     }
     for (const key of touched) {
-      if (this.#spilled.has(key)) this.#giveBack(key, Number.POSITIVE_INFINITY);
+      if (this.#spilled.has(key) || this.#stopped) this.#giveBackAll(key);
       else this.#pump(key);
     }
   }
@@ -183,10 +202,7 @@ export class DeliveryScheduler {
     for (const [key, line] of this.#held) {
       if (line.remove((m) => m.id === id) === undefined) continue;
       if (line.length === 0) this.#held.delete(key);
-      void this.#o.store
-        .release([id], this.#owner, this.#o.clock.now())
-        .then(() => this.notify(key))
-        .catch(() => {});
+      this.#release(key, [id]);
       return;
     }
   }
@@ -206,45 +222,81 @@ export class DeliveryScheduler {
 
   /**
    * Held messages of `key` go out while the target has room and its store queue is known to be
-   * empty (else the claims go first). One whose lease has less than half left is given back to
-   * the store instead (its wait for a window slot must end before the lease does); so are all
-   * of them when the target is gone.
+   * empty (else the claims go first). When the oldest has less than a whole lease left, the
+   * whole line goes back to the store instead (so none overtakes it, and none is sent on a
+   * lease that could run out during the attempt); so it does when the target is gone. A held
+   * message past its validity goes back too, for the expiry run to end.
    */
   #pump(key: string): void {
     const line = this.#held.get(key);
     if (line === undefined || this.#stopped) return;
     const target = this.#target(key);
-    if (target === undefined) {
-      this.#giveBack(key, Number.POSITIVE_INFINITY);
+    const now = this.#o.clock.now();
+    if (target === undefined || line.peek()!.lease!.until - now < this.#o.leaseMs) {
+      this.#giveBackAll(key);
       return;
     }
-    const now = this.#o.clock.now();
-    this.#giveBack(key, now + this.#o.leaseMs / 2);
     if (!this.#idle.has(key)) return;
     const cap = target.maxInFlight?.() ?? Number.POSITIVE_INFINITY;
     let free = Math.min(target.capacity(), cap - (this.#unrecorded.get(key) ?? 0));
-    while (free-- > 0 && line.length > 0) this.#dispatch(leasedMessage(line.shift()!), target, key);
+    const expired: string[] = [];
+    while (free > 0 && line.length > 0) {
+      const m = line.shift()!;
+      if (m.expiresAt <= now) {
+        expired.push(m.id);
+        continue;
+      }
+      this.#dispatch(leasedMessage(m), target, key);
+      free--;
+    }
     if (line.length === 0) this.#held.delete(key);
+    if (expired.length > 0) this.#release(key, expired);
   }
 
-  /** Gives the held messages of `key` whose lease ends before `before` back to the store (due again at once). */
-  #giveBack(key: string, before: number): void {
+  /** Gives every held message of `key` back to the store (due again at once, in their order). */
+  #giveBackAll(key: string): void {
     const line = this.#held.get(key);
     if (line === undefined) return;
-    const ids: string[] = [];
-    while (line.length > 0 && line.peek()!.lease!.until < before) ids.push(line.shift()!.id);
-    if (line.length === 0) this.#held.delete(key);
-    if (ids.length === 0) return;
-    void this.#o.store
+    this.#held.delete(key);
+    this.#release(
+      key,
+      line.drain().map((m) => m.id),
+    );
+  }
+
+  /**
+   * Releases held messages of `key` to the store. Until that is known, `key` is not idle, and a
+   * claim already under way cannot make it so (the epoch moves now, not when the release
+   * commits): messages held later must not overtake the released ones.
+   */
+  #release(key: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    this.#idle.delete(key);
+    this.#epoch.set(key, (this.#epoch.get(key) ?? 0) + 1);
+    return this.#o.store
       .release(ids, this.#owner, this.#o.clock.now())
-      .then(() => this.notify(key))
-      .catch(() => {});
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => this.notify(key));
   }
 
   /** The held line of `key` is full: it goes back to the store, and nothing is held until its queue is empty again. */
   #spill(key: string): void {
     this.#spilled.add(key);
-    this.#giveBack(key, Number.POSITIVE_INFINITY);
+    this.#giveBackAll(key);
+  }
+
+  /** Held messages ended in the store (a permanent failure for their destination): not to be sent. */
+  #forget(ids: readonly string[]): void {
+    if (ids.length === 0 || this.#held.size === 0) return;
+    const gone = new Set(ids);
+    for (const [key, line] of this.#held) {
+      const keep = line.drain().filter((m) => !gone.has(m.id));
+      if (keep.length === 0) this.#held.delete(key);
+      else for (const m of keep) line.push(m);
+    }
   }
 
   #target(key: string): DeliveryTarget | undefined {
@@ -310,7 +362,32 @@ export class DeliveryScheduler {
     } finally {
       this.#running = false;
     }
-    await this.#armDueTimer();
+    this.#armDueTimerSoon();
+  }
+
+  /**
+   * Runs {@link #armDueTimer} at most every DUE_CHECK_MS, the last request of a burst
+   * included: every pass ends with one, and asking the store after each delivery (hundreds of
+   * passes a second) cost the database more than the deliveries themselves. A wake-up may come
+   * up to DUE_CHECK_MS late.
+   */
+  #armDueTimerSoon(): void {
+    if (this.#dueCheck !== undefined || this.#stopped) {
+      if (this.#dueCheck !== undefined) this.#dueCheckAgain = true;
+      return;
+    }
+    const check = () => {
+      this.#dueCheckAgain = false;
+      void this.#armDueTimer().finally(() => {
+        if (this.#stopped) return;
+        this.#dueCheck = this.#o.clock.setTimer(() => {
+          this.#dueCheck = undefined;
+          if (this.#dueCheckAgain) this.#armDueTimerSoon();
+        }, DUE_CHECK_MS);
+      });
+    };
+    this.#dueCheck = NO_TIMER;
+    check();
   }
 
   /** Sleeps until the earliest pending message of an idle target becomes due. */
@@ -376,6 +453,7 @@ export class DeliveryScheduler {
         if (outcome.allToDestination === true) {
           // [ref §9.4 case 50] RX_P_APPN: this message and every one queued to that destination end.
           const others = await store.failPendingTo(m.target, m.destination.addr, outcome.state, outcome.errorCode, now);
+          this.#forget(others.map((o) => o.id));
           this.stats.failed += others.length;
           for (const o of others) await this.#receipt(o, outcome.state, now, outcome.errorCode);
         }
@@ -459,6 +537,8 @@ export class DeliveryScheduler {
   #scheduleExpiry(): void {
     if (this.#stopped) return;
     this.#expiryTimer = this.#o.clock.setTimer(() => {
+      // Held lines age and their targets may have gone with nothing in flight to wake us.
+      if (this.#held.size > 0) this.kick();
       void this.expireNow()
         .then(() => this.failoverNow())
         .catch(() => {})

@@ -285,3 +285,85 @@ test('a failed insert (a duplicate id) gives its reservation back', async () => 
     await store.close();
   }
 });
+
+test('when the oldest held message must go back to the store, the whole line goes with it: no later one overtakes it', async () => {
+  const bob = new HeldTarget();
+  bob.room = 0;
+  const { clock, store, scheduler, settle, submit, started, pass } = await setup(new Map([['esme:bob', bob]]), { leaseMs: 1000 });
+  try {
+    await started();
+    const m1 = mt();
+    await submit([m1]);
+    clock.advance(400);
+    const m2 = mt({ submittedAt: T0 + 400, scheduleAt: T0 + 400 });
+    await submit([m2]);
+    clock.advance(200); // m1 has less than a whole lease left, m2 more
+    bob.room = 2; // and a slot frees while bob is idle
+    await pass();
+    await settle(() => bob.got.length === 2, 'both delivered (through claims)');
+    assert.deepEqual(bob.got.map((m) => m.id), [m1.id, m2.id]);
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
+test('stop gives the held messages back to the store, for whichever node the ESME binds to next', async () => {
+  const bob = new HeldTarget();
+  bob.room = 0;
+  const { store, scheduler, submit, started } = await setup(new Map([['esme:bob', bob]]));
+  try {
+    await started();
+    await submit([mt(), mt()]);
+    assert.equal((await store.leasedTo('n1')).length, 2);
+    await scheduler.stop();
+    assert.deepEqual(await store.leasedTo('n1'), []);
+    assert.equal((await store.countByState()).ENROUTE, 2, 'still pending');
+  } finally {
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
+test('a permanent failure for a destination (RX_P_APPN) ends the held messages to it: they are never sent', async () => {
+  const bob = new HeldTarget();
+  bob.room = 1;
+  const { store, scheduler, settle, submit, started } = await setup(new Map([['esme:bob', bob]]));
+  try {
+    await started();
+    const [m1, m2] = [mt(), mt()];
+    await submit([m1, m2]);
+    assert.deepEqual(bob.got.map((m) => m.id), [m1.id], 'm2 held: no room');
+    bob.answerAll({ kind: 'failed', state: 'UNDELIVERABLE', errorCode: 0x63, allToDestination: true });
+    await settle(async () => (await store.get(m2.id))?.state === 'UNDELIVERABLE', 'm2 ended with m1');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(bob.got.map((m) => m.id), [m1.id], 'm2 never went out');
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
+test('a held message past its validity is not sent: it goes back to the store and the expiry run ends it', async () => {
+  const bob = new HeldTarget();
+  bob.room = 0;
+  const { clock, store, scheduler, settle, submit, started, pass } = await setup(new Map([['esme:bob', bob]]));
+  try {
+    await started();
+    const m = mt({ expiresAt: T0 + 100 });
+    await submit([m]);
+    clock.advance(200);
+    bob.room = 1;
+    await pass();
+    await settle(async () => (await store.get(m.id))?.leaseOwner === null, 'given back');
+    await scheduler.expireNow();
+    assert.equal((await store.get(m.id))?.state, 'EXPIRED');
+    assert.equal(bob.got.length, 0);
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await store.close();
+  }
+});
