@@ -10,8 +10,8 @@ import { makeReceipt, receiptWanted } from '../core/receipts.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { leasedMessage } from '../store/common.js';
-import { Fifo } from '../util/fifo.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
+import { Fifo } from '../util/fifo.js';
 import type { DeliveryTarget, Outcome } from './target.js';
 
 /** Most one due-time query per this many ms (see #armDueTimerSoon). */
