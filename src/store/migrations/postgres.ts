@@ -101,4 +101,13 @@ CREATE TABLE settings (
   `
 ALTER TABLE accounts ADD COLUMN reassemble_mo boolean NOT NULL DEFAULT false;
 `,
+  // 5: the due index carries the claim's whole order (due time, priority, then id order, which
+  // is insertion order for our ids), so a claim reads its LIMIT rows off the index. Without the
+  // id the planner sorted every due row of the (target, account) for each claim: 20 ms per
+  // claim with 20,000 queued, against 0.15 ms.
+  `
+DROP INDEX messages_due;
+CREATE INDEX messages_due ON messages (target, account, due_at, priority DESC, length(id), id)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+`,
 ];
