@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { CLAIM_ORDER, PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
 import { makeMessage, storeContract } from './store-contract.js';
 
@@ -68,6 +68,31 @@ describe('postgres store specifics', () => {
         );
       } finally {
         await Promise.all([a.close(), b.close(), a2.close()]);
+      }
+    }));
+
+  test('a claim reads its rows off the due index in claim order: no sort of the whole queue', () =>
+    withDb(async (db) => {
+      const s = new PostgresStore({ url: db.url });
+      await s.init();
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        for (let i = 0; i < 5; i++) await s.insert(Array.from({ length: 1000 }, () => makeMessage()));
+        await c.query('ANALYZE messages');
+        const m = makeMessage();
+        const plan = await c.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN SELECT s.id FROM messages s
+            WHERE s.target = $1 AND s.account = $2 AND s.state IN ('SCHEDULED', 'ENROUTE') AND s.due_at <= $3 AND s.expires_at > $3
+            ORDER BY ${CLAIM_ORDER} LIMIT 10`,
+          [m.target, m.account, m.scheduleAt + 1],
+        );
+        const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+        assert.match(text, /messages_due/, text);
+        assert.doesNotMatch(text, /Sort|Seq Scan/, text);
+      } finally {
+        await c.end();
+        await s.close();
       }
     }));
 
