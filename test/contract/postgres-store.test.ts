@@ -96,6 +96,27 @@ describe('postgres store specifics', () => {
       }
     }));
 
+  test('a never-analyzed messages table is analyzed by the store after its first 1,000 inserts', () =>
+    withDb(async (db) => {
+      const s = new PostgresStore({ url: db.url });
+      await s.init();
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      const analyzed = async () =>
+        (await c.query<{ a: boolean }>("SELECT last_analyze IS NOT NULL AS a FROM pg_stat_user_tables WHERE relname = 'messages'")).rows[0]?.a;
+      try {
+        await s.insert(Array.from({ length: 999 }, () => makeMessage()));
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(await analyzed(), false, 'not before');
+        await s.insert([makeMessage()]);
+        for (let i = 0; i < 250 && !(await analyzed()); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(await analyzed(), true);
+      } finally {
+        await c.end();
+        await s.close();
+      }
+    }));
+
   test('a caller-supplied pool is used and left open by close()', () =>
     withDb(async (db) => {
       const pool = new pg.Pool({ connectionString: db.url, max: 3 });

@@ -135,6 +135,10 @@ interface Sql {
   messages: string;
 }
 
+/** Inserts after which the store checks that the messages table has planner statistics (×10 each time, up to the last). */
+const ANALYZE_FIRST = 1000;
+const ANALYZE_LAST = 100_000;
+
 /**
  * The order of a claim within one (target, account), over alias `s`: due time, priority, then
  * id order (insertion order for our ids). The due index (schema v5) has exactly these columns
@@ -354,6 +358,8 @@ export class PostgresStore implements Store, ConfigStore {
   #turn = 0;
   #insertCalls = 0;
   #insertRows = 0;
+  /** Rows inserted at which to check that the messages table has planner statistics. */
+  #analyzeAt = ANALYZE_FIRST;
 
   constructor(options: PostgresStoreOptions) {
     if ('pool' in options) {
@@ -461,7 +467,27 @@ export class PostgresStore implements Store, ConfigStore {
     if (msgs.length === 0) return;
     await this.#writer.submit(msgs, msgs.length);
     this.#insertCalls++;
+    const before = this.#insertRows;
     this.#insertRows += msgs.length;
+    if (this.#insertRows >= this.#analyzeAt && before < this.#analyzeAt) this.#analyzeIfNeverAnalyzed();
+  }
+
+  /**
+   * Until autovacuum's first ANALYZE of a fresh messages table (it may take a minute), the
+   * planner has no statistics and sorts the whole queue for every claim instead of reading the
+   * due index (20-30 ms per claim at 20,000 queued, against 0.15 ms). So this store analyzes
+   * the table itself after 1,000, 10,000 and 100,000 inserts, unless it was analyzed already.
+   */
+  #analyzeIfNeverAnalyzed(): void {
+    this.#analyzeAt = this.#analyzeAt >= ANALYZE_LAST ? Number.POSITIVE_INFINITY : this.#analyzeAt * 10;
+    const table = this.#sql.messages;
+    void this.#pool
+      .query<{ never: boolean }>(
+        `SELECT last_analyze IS NULL AND last_autoanalyze IS NULL AS never FROM pg_stat_user_tables WHERE relid = $1::regclass`,
+        [table],
+      )
+      .then((r) => (r.rows[0]?.never === true ? this.#pool.query(`ANALYZE ${table}`) : undefined))
+      .catch(() => {});
   }
 
   async #commitInserts(batches: readonly (readonly NewMessage[])[]): Promise<Settled<undefined>[]> {
