@@ -81,12 +81,12 @@ function nodeNumberOf(nodeId: string): number {
 export async function openStore(config: Config): Promise<Store> {
   let store: Store;
   if (config.store.postgres !== undefined) {
-    store = new PostgresStore({ url: config.store.postgres.url, commitDelayMs: config.store.commitDelayMs });
+    store = new PostgresStore({ url: config.store.postgres.url, commitDelayMs: config.store.commitDelayMs, events: config.store.events });
   } else {
     const path = config.store.sqlite!.path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // On a worker thread: durable commits (fsync) never stop the event loop. docs/decisions.md
-    store = new ThreadedSqliteStore({ path });
+    store = new ThreadedSqliteStore({ path, events: config.store.events });
   }
   await store.init();
   return store;

@@ -67,6 +67,8 @@ export interface Config {
     commitDelayMs: number;
     /** Finished messages are purged after this many hours. */
     retentionHours: number;
+    /** Write the per-message lifecycle log. */
+    events: boolean;
   };
   delivery: {
     /** First retry after a temporary failure, ms; doubles up to maxRetryDelayMs. */

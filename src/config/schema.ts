@@ -190,6 +190,12 @@ const store: SectionField = {
     },
     commitDelayMs: { type: 'integer', default: 2, min: 0, max: 1000, unit: 'ms', description: 'Submits arriving within this long share one commit.' },
     retentionHours: { type: 'integer', default: 72, min: 0, unit: 'hours', description: 'Finished messages are purged after this long.' },
+    events: {
+      type: 'boolean',
+      default: true,
+      description:
+        'Write the lifecycle log of every message (attempts, outcomes, retries; shown by `smsc message` and the dashboard). Off: one row write less per attempt and per outcome; a message then shows only its current state and times, no lifecycle.',
+    },
   },
   check(value, path) {
     if (value['sqlite'] !== undefined && value['postgres'] !== undefined) throw new ConfigError(path, 'give either sqlite or postgres, not both');
