@@ -68,7 +68,16 @@ const receiptFor = (id: string) => inbox.find((d) => d.tlvs.receiptedMessageId =
 
 test('delivered upstream: our ESME gets DELIVRD under our own message id', async () => {
   const r = await alice.submit({ sourceAddr: '1000', destinationAddr: '447000000001', shortMessage: Buffer.from('via upstream'), registeredDelivery: 1 });
-  await until(() => receiptFor(r.messageId) !== undefined, 'the receipt', { ms: 10_000 });
+  try {
+    await until(() => receiptFor(r.messageId) !== undefined, 'the receipt', { ms: 20_000 });
+  } catch (err) {
+    // Say where it stopped: our message, the upstream's copy, and the receipts on both sides.
+    const show = (ms: { id: string; direction: string; target: string; state: string; leaseOwner: string | null; attempts: number }[]) =>
+      ms.map((m) => `${m.id} ${m.direction} ${m.target} ${m.state} lease=${m.leaseOwner} attempts=${m.attempts}`).join('; ');
+    const ours = show(await smsc.store.find({ limit: 10 }));
+    const theirs = show(await upstream.store.find({ limit: 10 }));
+    throw new Error(`${(err as Error).message}; ours: ${ours}; upstream: ${theirs}; inbox: ${inbox.length}`);
+  }
   const receipt = receiptFor(r.messageId)!;
   assert.equal(receipt.tlvs.messageState, 2);
   assert.equal(parseReceipt(receipt.shortMessage.toString('latin1'))?.id, r.messageId);
