@@ -223,9 +223,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     onSubmitLatency: (sec) => options.observer?.submitLatency?.(sec),
     onStored: (target) => scheduler?.notify(target),
     direct: {
-      reserve: (target, now) => scheduler?.reserve(target, now),
-      handOver: (msgs) => scheduler?.handOver(msgs),
-      unreserve: (msgs) => scheduler?.unreserve(msgs),
+      store: (msgs, now) => (scheduler !== undefined ? scheduler.storeNew(msgs, now) : store.insert(msgs)),
       withdraw: (id) => scheduler?.withdraw(id),
     },
   });

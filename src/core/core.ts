@@ -37,16 +37,12 @@ export type RouteFn = (m: { account: string; destination: string; source: string
   | { status: number };
 
 /**
- * Hands stored messages straight to a target served on this node, skipping the claim (the
- * delivery scheduler; see DeliveryScheduler.reserve).
+ * Stores new messages and hands those it can straight to a target served on this node,
+ * skipping the claim (the delivery scheduler; see DeliveryScheduler.storeNew).
  */
 export interface DirectHandOver {
-  /** A lease to store a new message with when its target can take it at once, else undefined. */
-  reserve(target: string, now: number): NewMessage['lease'];
-  /** The messages were stored: the leased ones go to their target. */
-  handOver(msgs: readonly NewMessage[]): void;
-  /** The insert failed: leases reserved for these messages are given back. */
-  unreserve(msgs: readonly NewMessage[]): void;
+  /** Stores new messages (resolving once durable); wakes delivery for the ones not handed over. */
+  store(msgs: NewMessage[], now: number): Promise<void>;
   /** A message was cancelled or replaced: not to be sent from memory with its old content. */
   withdraw(id: string): void;
 }
@@ -302,25 +298,13 @@ export class SmscCore {
   }
 
   /**
-   * Stores new messages (resolving once durable). Those whose target can take them now are
-   * stored leased and handed to it at once; the others wake the scheduler.
+   * Stores new messages (resolving once durable). With a direct hand-over, those whose target
+   * can take them are handed to it at once; the others wake the scheduler.
    */
   async #store(msgs: NewMessage[], now: number): Promise<void> {
-    const direct = this.#o.direct;
-    if (direct !== undefined) for (const m of msgs) if (m.scheduleAt <= now) m.lease = direct.reserve(m.target, now);
-    try {
-      await this.#o.store.insert(msgs);
-    } catch (err) {
-      direct?.unreserve(msgs);
-      throw err;
-    }
-    direct?.handOver(msgs);
-    let woken: string | undefined;
-    for (const m of msgs) {
-      if (m.lease !== undefined || m.target === woken) continue;
-      woken = m.target;
-      this.#o.onStored?.(m.target);
-    }
+    if (this.#o.direct !== undefined) return this.#o.direct.store(msgs, now);
+    await this.#o.store.insert(msgs);
+    for (const target of new Set(msgs.map((m) => m.target))) this.#o.onStored?.(target);
   }
 
   /** The stored record of one MT destination: the submit's common fields plus what differs per call. */

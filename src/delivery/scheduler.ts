@@ -48,7 +48,7 @@ export interface SchedulerOptions {
   maxClaim?: number;
   /**
    * Most new messages per target held in memory, stored leased to this node, until the target
-   * has room (see {@link DeliveryScheduler.reserve}); beyond it they queue in the store. Default 2000.
+   * has room (see {@link DeliveryScheduler.storeNew}); beyond it they queue in the store. Default 2000.
    */
   holdLimit?: number;
 }
@@ -89,7 +89,7 @@ export class DeliveryScheduler {
   #inflightWork = new Set<Promise<void>>();
   /** Per target: dispatched attempts whose outcome is not yet recorded. */
   #unrecorded = new Map<string, number>();
-  /** Per target: hand-overs promised by {@link reserve} whose insert has not committed yet. */
+  /** Per target: hand-overs promised by #reserve whose insert has not committed yet. */
   #reserved = new Map<string, number>();
   /** Per target: messages stored leased to this node, waiting for room (oldest first). */
   #held = new Map<string, Fifo<NewMessage>>();
@@ -123,11 +123,7 @@ export class DeliveryScheduler {
   async stop(): Promise<void> {
     this.#stopped = true;
     // Held messages go back to the store now, for whichever node the ESME binds to next.
-    const releases = [...this.#held.keys()].map((key) => {
-      const ids = this.#held.get(key)!.drain().map((m) => m.id);
-      this.#held.delete(key);
-      return this.#release(key, ids);
-    });
+    const releases = [...this.#held.keys()].map((key) => this.#giveBackAll(key));
     this.#unsubscribe?.();
     this.#dueTimer?.cancel();
     this.#dueCheck?.cancel();
@@ -150,13 +146,29 @@ export class DeliveryScheduler {
   }
 
   /**
+   * Stores new messages (resolving once they are durable). Those due now whose target is
+   * served here are stored leased to this node and held for it (see #reserve), so this node
+   * delivers them without a claim; the others wake the claim loop for their target.
+   */
+  async storeNew(msgs: NewMessage[], now: number): Promise<void> {
+    for (const m of msgs) if (m.scheduleAt <= now) m.lease = this.#reserve(m.target, now);
+    try {
+      await this.#o.store.insert(msgs);
+    } catch (err) {
+      this.#unreserveAll(msgs);
+      throw err;
+    }
+    this.#handOver(msgs);
+    for (const target of new Set(msgs.filter((m) => m.lease === undefined).map((m) => m.target))) this.notify(target);
+  }
+
+  /**
    * The lease for a new message to `key` when this node will deliver it itself, without a
    * claim: the target is served here and up, and its line of held messages has room. The
-   * caller stores the message with this lease, then calls {@link handOver} (or
-   * {@link unreserve} when the insert failed). Saves a claim (the store writer's largest cost
-   * per delivery) and its round trip.
+   * message is stored with this lease, then handed over (or unreserved when the insert
+   * failed). Saves a claim (the store writer's largest cost per delivery) and its round trip.
    */
-  reserve(key: string, now: number): { owner: string; until: number } | undefined {
+  #reserve(key: string, now: number): { owner: string; until: number } | undefined {
     if (this.#stopped || this.#spilled.has(key)) return undefined;
     const target = this.#target(key);
     if (target === undefined || target.up?.() === false) return undefined;
@@ -174,12 +186,12 @@ export class DeliveryScheduler {
   }
 
   /**
-   * Messages stored with a lease from {@link reserve}, committed: they join their target's line
+   * Messages stored with a lease from #reserve, committed: they join their target's line
    * of held messages, which goes out as the target has room and nothing older waits for it in
    * the store (so a held message never overtakes an older one). Messages without such a lease
    * are ignored. Once stopped, they go back to the store at once.
    */
-  handOver(msgs: readonly NewMessage[]): void {
+  #handOver(msgs: readonly NewMessage[]): void {
     const touched = new Set<string>();
     for (const m of msgs) {
       if (m.lease?.owner !== this.#owner || !this.#unreserve(m.target)) continue;
@@ -207,8 +219,8 @@ export class DeliveryScheduler {
     }
   }
 
-  /** The insert of messages leased by {@link reserve} failed: their room is free again. */
-  unreserve(msgs: readonly NewMessage[]): void {
+  /** The insert of messages leased by #reserve failed: their room is free again. */
+  #unreserveAll(msgs: readonly NewMessage[]): void {
     for (const m of msgs) if (m.lease?.owner === this.#owner) this.#unreserve(m.target);
   }
 
@@ -254,11 +266,11 @@ export class DeliveryScheduler {
   }
 
   /** Gives every held message of `key` back to the store (due again at once, in their order). */
-  #giveBackAll(key: string): void {
+  #giveBackAll(key: string): Promise<void> {
     const line = this.#held.get(key);
-    if (line === undefined) return;
+    if (line === undefined) return Promise.resolve();
     this.#held.delete(key);
-    this.#release(
+    return this.#release(
       key,
       line.drain().map((m) => m.id),
     );
@@ -521,17 +533,8 @@ export class DeliveryScheduler {
 
   async #insertReceipts(receipts: NewMessage[]): Promise<void> {
     if (receipts.length === 0) return;
-    const now = this.#o.clock.now();
-    for (const r of receipts) r.lease = this.reserve(r.target, now);
-    try {
-      await this.#o.store.insert(receipts);
-    } catch (err) {
-      this.unreserve(receipts);
-      throw err;
-    }
+    await this.storeNew(receipts, this.#o.clock.now());
     this.stats.receipts += receipts.length;
-    this.handOver(receipts);
-    for (const r of receipts) if (r.lease === undefined) this.notify(r.target);
   }
 
   #scheduleExpiry(): void {

@@ -73,13 +73,8 @@ async function setup(targets: Map<string, DeliveryTarget>, over: { holdLimit?: n
     }
     assert.fail(`timed out waiting for ${what}`);
   };
-  /** What the core does: reserve, insert (leased or not), hand over or wake the scheduler. */
-  const submit = async (msgs: NewMessage[]) => {
-    for (const m of msgs) m.lease = scheduler.reserve(m.target, clock.now());
-    await store.insert(msgs);
-    scheduler.handOver(msgs);
-    for (const m of msgs) if (m.lease === undefined) scheduler.notify(m.target);
-  };
+  /** What the core does with new messages. */
+  const submit = (msgs: NewMessage[]) => scheduler.storeNew(msgs, clock.now());
   /** Starts the scheduler and lets its first pass (a claim when bob has room, finding his queue empty) finish. */
   const started = async () => {
     await scheduler.start();
@@ -152,7 +147,6 @@ test('held messages wait behind older ones queued in the store: they are not ove
     const old = [mt(), mt()];
     await store.insert(old); // queued while bob was not bound
     await started();
-    assert.equal(scheduler.reserve('esme:bob', T0), undefined, 'not served here: no lease');
     targets.set('esme:bob', bob); // bob binds
     const fresh = mt();
     await submit([fresh]);
@@ -161,6 +155,9 @@ test('held messages wait behind older ones queued in the store: they are not ove
     scheduler.notify('esme:bob'); // what the bind does
     await settle(() => bob.got.length === 3, 'all three delivered');
     assert.deepEqual(bob.got.map((m) => m.id), [...old, fresh].map((m) => m.id));
+    const elsewhere = mt({ target: 'esme:carol' });
+    await submit([elsewhere]);
+    assert.equal(elsewhere.lease, undefined, 'not served here: no lease');
   } finally {
     bob.answerAll();
     await scheduler.stop();
@@ -273,14 +270,13 @@ test('a failed insert (a duplicate id) gives its reservation back', async () => 
     await store.insert([first]);
     await started();
     const dup = mt({ id: first.id });
-    dup.lease = scheduler.reserve(dup.target, T0);
-    assert.ok(dup.lease !== undefined);
-    await assert.rejects(store.insert([dup]));
-    scheduler.unreserve([dup]);
+    await assert.rejects(scheduler.storeNew([dup], T0));
+    assert.ok(dup.lease !== undefined, 'it was to be held');
     const next = mt();
-    next.lease = scheduler.reserve(next.target, T0);
+    await scheduler.storeNew([next], T0);
     assert.ok(next.lease !== undefined, 'the line of one has room again');
   } finally {
+    bob.answerAll();
     await scheduler.stop();
     await store.close();
   }
