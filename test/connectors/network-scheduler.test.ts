@@ -7,12 +7,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SimulatedNetwork } from '../../src/connectors/network.js';
-import { MessageIdGenerator } from '../../src/core/message-id.js';
-import { DeliveryScheduler } from '../../src/delivery/scheduler.js';
 import type { DeliveryTarget } from '../../src/delivery/target.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { NewMessage } from '../../src/store/types.js';
+import { testScheduler } from '../support/scheduler.js';
 import { T0 } from './fixtures.js';
 
 function mt(id: string, to: string): NewMessage {
@@ -49,17 +48,7 @@ test('switched-off handset: retried until it is back, then delivered with a rece
   const network = new SimulatedNetwork({ ranges: [{ prefix: '4470', latencyMs: 50 }], clock, seed: 1 });
   network.switchOff('447000000001', T0 + 5000);
   const targets = new Map<string, DeliveryTarget>([['network', network]]);
-  const scheduler = new DeliveryScheduler({
-    store,
-    clock,
-    ids: new MessageIdGenerator(1, () => clock.now()),
-    nodeId: 'n1',
-    targets: () => targets,
-    leaseMs: 60_000,
-    retryDelayMs: 1000,
-    maxRetryDelayMs: 60_000,
-    expiryIntervalMs: 3_600_000,
-  });
+  const scheduler = testScheduler(store, clock, targets, { retryDelayMs: 1000, maxRetryDelayMs: 60_000, expiryIntervalMs: 3_600_000 });
   try {
     await store.insert([mt('off-1', '447000000001'), mt('unknown-1', '449900000001')]);
     await scheduler.start();

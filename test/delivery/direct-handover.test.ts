@@ -7,13 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MessageIdGenerator } from '../../src/core/message-id.js';
-import { DeliveryScheduler } from '../../src/delivery/scheduler.js';
 import type { DeliveryTarget, Outcome } from '../../src/delivery/target.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { NewMessage, Store, StoredMessage } from '../../src/store/types.js';
 import { makeMessage } from '../contract/store-contract.js';
+import { testScheduler } from '../support/scheduler.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
 
@@ -55,17 +54,7 @@ async function setup(targets: Map<string, DeliveryTarget>, over: { holdLimit?: n
       return typeof v === 'function' ? v.bind(t) : v;
     },
   });
-  const scheduler = new DeliveryScheduler({
-    store,
-    clock,
-    ids: new MessageIdGenerator(1, () => clock.now()),
-    nodeId: 'n1',
-    targets: () => targets,
-    leaseMs: 60_000,
-    retryDelayMs: 60_000,
-    maxRetryDelayMs: 600_000,
-    ...over,
-  });
+  const scheduler = testScheduler(store, clock, targets, over);
   const settle = async (cond: () => boolean | Promise<boolean>, what: string) => {
     for (let i = 0; i < 500; i++) {
       if (await cond()) return;

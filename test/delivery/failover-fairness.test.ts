@@ -7,13 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MessageIdGenerator } from '../../src/core/message-id.js';
-import { DeliveryScheduler } from '../../src/delivery/scheduler.js';
 import type { DeliveryTarget, Outcome } from '../../src/delivery/target.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { NewMessage, StoredMessage } from '../../src/store/types.js';
 import { makeMessage } from '../contract/store-contract.js';
+import { testScheduler } from '../support/scheduler.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
 /** An immediate MT of alice to the connector up-a, due at T0; override anything. */
@@ -43,19 +42,7 @@ async function setup(targets: Map<string, DeliveryTarget>, over: { maxClaim?: nu
   const clock = new ManualClock(T0);
   const store = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
   await store.init();
-  const scheduler = new DeliveryScheduler({
-    store,
-    clock,
-    ids: new MessageIdGenerator(1, () => clock.now()),
-    nodeId: 'n1',
-    targets: () => targets,
-    leaseMs: 60_000,
-    retryDelayMs: 60_000,
-    maxRetryDelayMs: 600_000,
-    expiryIntervalMs: 1000,
-    failoverGraceMs: 5000,
-    ...over,
-  });
+  const scheduler = testScheduler(store, clock, targets, { expiryIntervalMs: 1000, failoverGraceMs: 5000, ...over });
   /** Steps the clock (stepMs at a time) until `cond` holds, letting store I/O settle between steps. */
   const until = async (cond: () => boolean | Promise<boolean>, what: string, stepMs = 0) => {
     for (let i = 0; i < 500; i++) {
