@@ -154,6 +154,15 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
   const ev = (from: string, at: string, kind: string, detailSql: string): string =>
     withEvents ? `, e AS (INSERT INTO ${events} (message_id, at, kind, detail) SELECT id, ${at}, ${kind}, ${detailSql} FROM ${from})` : '';
   const k = (kind: string): string => `'${kind}'`;
+  // CTE a(target, account): the accounts with pending messages for each target of $1, one
+  // index probe per account (a loose index scan), never a walk over the messages themselves.
+  const accountsOfTargets = `WITH RECURSIVE a(target, account) AS (
+        SELECT t.target, (SELECT min(s.account) FROM ${messages} s WHERE s.target = t.target AND s.${PENDING_SQL})
+        FROM unnest($1::text[]) AS t(target)
+        UNION ALL
+        SELECT a.target, (SELECT min(s.account) FROM ${messages} s
+          WHERE s.target = a.target AND s.${PENDING_SQL} AND s.account > a.account)
+        FROM a WHERE a.account IS NOT NULL)`;
   return {
     messages,
     insert: `WITH m AS (
@@ -252,24 +261,10 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
         RETURNING m.*)
       ${ev('u', '$1', k(EventKind.EXPIRED), `''`)}
       SELECT * FROM u`,
-    // The accounts with pending messages for targets: one index probe per account (a loose
-    // index scan), never a walk over the messages themselves.
-    accountsOf: `WITH RECURSIVE a(target, account) AS (
-        SELECT t.target, (SELECT min(s.account) FROM ${messages} s WHERE s.target = t.target AND s.${PENDING_SQL})
-        FROM unnest($1::text[]) AS t(target)
-        UNION ALL
-        SELECT a.target, (SELECT min(s.account) FROM ${messages} s
-          WHERE s.target = a.target AND s.${PENDING_SQL} AND s.account > a.account)
-        FROM a WHERE a.account IS NOT NULL)
+    accountsOf: `${accountsOfTargets}
       SELECT target, account FROM a WHERE account IS NOT NULL`,
-    // One index probe per (target, account), rather than a scan of all messages.
-    nextDue: `WITH RECURSIVE a(target, account) AS (
-        SELECT t.target, (SELECT min(s.account) FROM ${messages} s WHERE s.target = t.target AND s.${PENDING_SQL})
-        FROM unnest($1::text[]) AS t(target)
-        UNION ALL
-        SELECT a.target, (SELECT min(s.account) FROM ${messages} s
-          WHERE s.target = a.target AND s.${PENDING_SQL} AND s.account > a.account)
-        FROM a WHERE a.account IS NOT NULL)
+    // Then one index probe per (target, account), rather than a scan of all messages.
+    nextDue: `${accountsOfTargets}
       SELECT min(x.due_at) AS d FROM a
       CROSS JOIN LATERAL (
         SELECT s.due_at FROM ${messages} s WHERE s.target = a.target AND s.account = a.account AND s.${PENDING_SQL}

@@ -75,6 +75,16 @@ type WriteOp = () => unknown;
 
 const PENDING_SQL = `state IN ('SCHEDULED', 'ENROUTE')`;
 
+/**
+ * CTE a(account): the accounts with pending messages for target @t, one index seek per account
+ * (a loose index scan over messages_due), never a walk over the messages themselves.
+ */
+const ACCOUNTS_OF_TARGET = `WITH RECURSIVE a(account) AS (
+        SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL}
+        UNION ALL
+        SELECT (SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL} AND account > a.account)
+        FROM a WHERE a.account IS NOT NULL)`;
+
 /** A `messages` row (schema v5: the cold fields packed in `body`) as a message. */
 function toMessage(row: MessageRow): StoredMessage {
   return rowBodyToMessage(row, decodeBody(row.body as Buffer));
@@ -724,14 +734,8 @@ function prepare(db: Database.Database): Statements {
         WHERE target = ? AND account = ? AND ${PENDING_SQL} AND due_at <= ? AND expires_at > ?
         ORDER BY due_at, priority DESC, rowid LIMIT ?)
       RETURNING *`),
-    // The accounts with pending messages for a target: one index seek per account (a loose
-    // index scan), never a walk over the messages themselves.
     enroute: p(`UPDATE messages SET state = 'ENROUTE' WHERE id = ? AND state = 'SCHEDULED'`),
-    accountsOf: p(`WITH RECURSIVE a(account) AS (
-        SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL}
-        UNION ALL
-        SELECT (SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL} AND account > a.account)
-        FROM a WHERE a.account IS NOT NULL)
+    accountsOf: p(`${ACCOUNTS_OF_TARGET}
       SELECT account FROM a WHERE account IS NOT NULL`),
     reroute: p(`UPDATE messages SET target = ?, failover = ?, lease_owner = NULL, lease_until = 0,
         due_at = MAX(schedule_at, next_attempt_at)
@@ -768,11 +772,7 @@ function prepare(db: Database.Database): Statements {
         WHERE ${PENDING_SQL} AND expires_at <= ? AND lease_until <= ?
         ORDER BY expires_at LIMIT ?)
       RETURNING *`),
-    nextDue: p(`WITH RECURSIVE a(account) AS (
-        SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL}
-        UNION ALL
-        SELECT (SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL} AND account > a.account)
-        FROM a WHERE a.account IS NOT NULL)
+    nextDue: p(`${ACCOUNTS_OF_TARGET}
       SELECT MIN((SELECT MIN(due_at) FROM messages WHERE target = @t AND account = a.account AND ${PENDING_SQL})) AS d
       FROM a WHERE a.account IS NOT NULL`),
     countByState: p('SELECT state, COUNT(*) AS n FROM messages GROUP BY state'),
