@@ -32,6 +32,7 @@ import {
   DEFAULT_MAX_BATCH,
   detail,
   FairClaimPlan,
+  failoverColumn,
   type MessageRow,
   messageColumns,
   PURGE_CHUNK,
@@ -462,9 +463,8 @@ export class PostgresStore implements Store, ConfigStore {
     if (msgs.length === 0) return;
     await this.#writer.submit(msgs, msgs.length);
     this.#insertCalls++;
-    const before = this.#insertRows;
     this.#insertRows += msgs.length;
-    if (this.#insertRows >= this.#analyzeAt && before < this.#analyzeAt) this.#analyzeIfNeverAnalyzed();
+    if (this.#insertRows >= this.#analyzeAt) this.#analyzeIfNeverAnalyzed();
   }
 
   /**
@@ -604,7 +604,7 @@ export class PostgresStore implements Store, ConfigStore {
 
   async reroute(id: string, target: string, failover: readonly string[], at: number, owner: string | null): Promise<boolean> {
     this.#check();
-    const values: unknown[] = [id, target, failover.length > 0 ? failover.join(',') : null, owner, this.#channel];
+    const values: unknown[] = [id, target, failoverColumn(failover), owner, this.#channel];
     if (this.#events) values.push(at, detail.rerouted(target, failover));
     const res = await this.#pool.query({ name: `${this.#tag}_reroute`, text: this.#sql.reroute, values });
     return (res.rowCount ?? 0) > 0;
