@@ -19,6 +19,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { ADMIN_TOKEN_MIN_LENGTH } from '../config/schema.js';
 import { createPduTrace, type PduTrace } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { ConfigAccountRegistry } from './config-accounts.js';
@@ -145,8 +146,8 @@ function onError(error: FastifyError & { validation?: AjvError[]; validationCont
 
 /** Creates the admin app (not listening). */
 export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyInstance {
-  if (typeof options.token !== 'string' || options.token.length < 8) {
-    throw new TypeError('admin token must be a string of at least 8 characters');
+  if (typeof options.token !== 'string' || options.token.length < ADMIN_TOKEN_MIN_LENGTH) {
+    throw new TypeError(`admin token must be a string of at least ${ADMIN_TOKEN_MIN_LENGTH} characters`);
   }
   const app = Fastify({
     ...(options.logger === undefined ? {} : { loggerInstance: options.logger.child({ component: 'admin' }) as FastifyBaseLogger }),

@@ -227,6 +227,9 @@ function validateField(field: Field, v: unknown, key: string, ctx: Context): unk
         return undefined;
       }
       const s = str(v, key);
+      if (field.minLength !== undefined && s.length < field.minLength) {
+        throw new ConfigError(key, `must be at least ${field.minLength} characters`);
+      }
       if (field.maxLength !== undefined && s.length > field.maxLength) {
         throw new ConfigError(key, `must be at most ${field.maxLength} characters${field.lengthNote === undefined ? '' : ` (${field.lengthNote})`}`);
       }

@@ -22,7 +22,8 @@ function typeOf(f: Field): string {
       return 'boolean';
     case 'string': {
       if (f.oneOf !== undefined) return f.oneOf.map((s) => `\`${s}\``).join(' or ');
-      return f.maxLength === undefined ? 'string' : `string (≤ ${f.maxLength} chars)`;
+      const limits = [f.minLength === undefined ? '' : `≥ ${f.minLength}`, f.maxLength === undefined ? '' : `≤ ${f.maxLength}`].filter(Boolean);
+      return limits.length === 0 ? 'string' : `string (${limits.join(', ')} chars)`;
     }
     case 'strings': {
       const max = f.maxLength === undefined ? '' : ` (≤ ${f.maxLength} chars each)`;

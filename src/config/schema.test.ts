@@ -19,7 +19,7 @@ test('unknown keys in known sections are errors naming the key', () => {
   throwsKey({ smpp: { listeners: [{ port: 1, hots: 'x' }] } }, 'smpp.listeners[0].hots', /did you mean 'host'/);
   throwsKey({ store: { sqlite: { file: 'x' } } }, 'store.sqlite.file', /unknown key \(known: path\)/);
   throwsKey({ delivery: { retry: 1 } }, 'delivery.retry', /known: retryDelayMs, maxRetryDelayMs, leaseMs/);
-  throwsKey({ admin: { token: 't', port: 1 } }, 'admin.port');
+  throwsKey({ admin: { token: 'tokentoken', port: 1 } }, 'admin.port');
   throwsKey({ accounts: [{ systemId: 'a', password: 'p', max_binds: 2 }] }, 'accounts[0].max_binds', /did you mean 'maxBinds'/);
   throwsKey({ accounts: [{ systemId: 'a', password: 'p', outbind: { host: 'h', prot: 1 } }] }, 'accounts[0].outbind.prot');
 });
@@ -39,7 +39,7 @@ test('the sections parsed elsewhere are kept as given', () => {
 });
 
 test('every default of the schema is what validation fills in', () => {
-  const c = validateConfig({ accounts: [{ systemId: 'a', password: 'p' }], admin: { token: 't' } }, '/srv') as unknown as Record<string, unknown>;
+  const c = validateConfig({ accounts: [{ systemId: 'a', password: 'p' }], admin: { token: 'tokentoken' } }, '/srv') as unknown as Record<string, unknown>;
   let checked = 0;
   const walk = (section: SectionField, value: Record<string, unknown>, path: string) => {
     for (const [k, f] of Object.entries(section.keys) as [string, Field][]) {
@@ -63,6 +63,7 @@ test('ranges, lengths and types come from the schema', () => {
   throwsKey({ store: { commitDelayMs: 1.5 } }, 'store.commitDelayMs', /integer/);
   throwsKey({ store: { sqlite: 'x' } }, 'store.sqlite', /mapping/);
   throwsKey({ admin: { listen: '1:2' } }, 'admin.token', /is required/);
+  throwsKey({ admin: { token: 'short' } }, 'admin.token', /at least 8 characters/);
   throwsKey({ accounts: [{ systemId: 'a', password: 'p', addresses: '1000' }] }, 'accounts[0].addresses', /list/);
   throwsKey({ smpp: { listeners: [{ tls: { cert: 'c' } }] } }, 'smpp.listeners[0].tls.key', /is required/);
   const c = validateConfig({ smpp: { listeners: [{ tls: { cert: 'c.pem', key: '/k.pem' } }] }, admin: null }, '/srv');

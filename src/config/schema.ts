@@ -32,6 +32,7 @@ export interface NumberField extends Base {
 export interface StringField extends Base {
   type: 'string';
   default?: string;
+  minLength?: number;
   maxLength?: number;
   /** Why the length is limited, e.g. `SMPP system_id`. */
   lengthNote?: string;
@@ -226,13 +227,22 @@ const delivery: SectionField = {
   },
 };
 
+/** The shortest admin token accepted (the admin app refuses shorter ones too). */
+export const ADMIN_TOKEN_MIN_LENGTH = 8;
+
 const admin: SectionField = {
   type: 'section',
   optional: true,
   description: 'The HTTP admin API, /metrics and the dashboard (off when absent).',
   keys: {
     listen: { type: 'string', default: '127.0.0.1:8775', description: 'host:port of the HTTP listener.' },
-    token: { type: 'string', required: true, secret: true, description: 'Bearer token of the API and the dashboard.' },
+    token: {
+      type: 'string',
+      required: true,
+      secret: true,
+      minLength: ADMIN_TOKEN_MIN_LENGTH,
+      description: 'Bearer token of the API and the dashboard.',
+    },
   },
 };
 

@@ -74,11 +74,11 @@ test('a bad key anywhere: the key named, exit 1, nothing on stdout', () => {
 
 test('environment overrides apply, are listed, and a bad one names the variable and the key', () => {
   const f = file(GOOD);
-  const ok = run([f], { SMSC_ADMIN__TOKEN: 'tok', SMSC_SMPP__WINDOW_SIZE: '50' });
+  const ok = run([f], { SMSC_ADMIN__TOKEN: 'tokentoken', SMSC_SMPP__WINDOW_SIZE: '50' });
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /admin: on 127\.0\.0\.1:8775/);
   assert.match(ok.stdout, /environment overrides: SMSC_ADMIN__TOKEN → admin\.token, SMSC_SMPP__WINDOW_SIZE → smpp\.windowSize/);
-  assert.doesNotMatch(ok.stdout, /tok\b/, 'the token is not printed');
+  assert.doesNotMatch(ok.stdout, /tokentoken/, 'the token is not printed');
   const bad = run([f], { SMSC_SMPP__WINDOW_SIZE: 'fifty' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /config key 'smpp\.windowSize': environment variable SMSC_SMPP__WINDOW_SIZE: must be an integer, got 'fifty'/);
