@@ -323,6 +323,17 @@ export function acceptedEvent(m: StoredMessage): MessageEvent {
   return { messageId: m.id, at: m.submittedAt, kind: EventKind.ACCEPTED, detail: detail.accepted(m) };
 }
 
+/**
+ * The `delivered` or `failed` event of a message that `owner`'s markDelivered/markFailed made
+ * final, made from its row (the same event those calls would have logged).
+ */
+export function finalEvent(m: StoredMessage, owner: string): MessageEvent {
+  const at = m.finalAt ?? m.submittedAt;
+  return m.state === MessageState.DELIVERED
+    ? { messageId: m.id, at, kind: EventKind.DELIVERED, detail: detail.delivered(owner) }
+    : { messageId: m.id, at, kind: EventKind.FAILED, detail: detail.failed(m.state, m.errorCode, owner) };
+}
+
 /** Event detail helpers: short `key=value` text. */
 export const detail = {
   accepted: (m: NewMessage): string => `target=${m.target}`,

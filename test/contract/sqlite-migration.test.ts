@@ -1,6 +1,8 @@
 /**
  * Schema v5 (the lean row, cold fields packed in `body`): a file written at schema v4 is
  * migrated in place, and every message, lease and event reads back as it was.
+ * Schema v6 (the happy path's events read off the row): a v5 file's logged events read back
+ * once each, and new messages log nothing on the happy path.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { sqliteMigrations } from '../../src/store/migrations/sqlite.js';
+import { sqliteMigrationFunctions, sqliteMigrations } from '../../src/store/migrations/sqlite.js';
+import { messageRow } from '../../src/store/sqlite/rows.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { MessageState, type StoredMessage } from '../../src/store/types.js';
 import { asInserted, makeFullMessage, makeMessage } from './store-contract.js';
@@ -212,3 +215,87 @@ test('a schema v4 file is migrated to the lean row: every message, lease and eve
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a schema v5 file keeps its logged events; from v6 on the happy path logs none and reads the same', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'smsc-store-'));
+  const path = join(dir, 'v5.db');
+  try {
+    const v5 = new Database(path);
+    v5.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    for (const [name, fn] of Object.entries(sqliteMigrationFunctions)) v5.function(name, { varargs: true }, fn);
+    for (let v = 0; v < 5; v++) {
+      v5.exec(sqliteMigrations[v]!);
+      v5.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, 0)').run(v + 1);
+    }
+    // Handed over at insert and delivered, as v5 logged it: the attempt and the outcome are rows.
+    const old = makeMessage({ id: 'old', target: 'net', submittedAt: T0, scheduleAt: T0 });
+    v5.prepare(`INSERT INTO messages (${V5_REQUIRED}, failover) VALUES (${V5_REQUIRED.replace(/\w+/g, '?')}, ?)`).run(
+      ...reorderV5(messageRow(old)),
+    );
+    v5.prepare(`UPDATE messages SET state = 'DELIVERED', final_at = ?, attempts = 1 WHERE id = 'old'`).run(T0 + 5);
+    const event = v5.prepare('INSERT INTO events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)');
+    event.run('old', T0, 'attempt', 'owner=n1 attempt=1');
+    event.run('old', T0 + 5, 'delivered', 'owner=n1');
+    v5.close();
+
+    const s = new SqliteStore({ path, commitDelayMs: 0 });
+    await s.init();
+    const handedOver = makeMessage({ id: 'new', target: 'net', submittedAt: T0 + 10, scheduleAt: T0 + 10, lease: { owner: 'n2', until: T0 + 60_000 } });
+    const failed = makeMessage({ id: 'failed', target: 'net', submittedAt: T0 + 10, scheduleAt: T0 + 10 });
+    try {
+      const lifecycle = [
+        ['accepted', T0, 'target=net'],
+        ['attempt', T0, 'owner=n1 attempt=1'],
+        ['delivered', T0 + 5, 'owner=n1'],
+      ];
+      assert.deepEqual((await s.events('old')).map((e) => [e.kind, e.at, e.detail]), lifecycle, 'logged before v6: each event once');
+
+      await s.insert([handedOver, failed]);
+      assert.equal(await s.markDelivered('new', T0 + 15, 'n2'), true);
+      await s.claimDue({ targets: ['net'], now: T0 + 20, limit: 1, leaseMs: 1000, owner: 'n3' });
+      assert.equal(await s.markFailed('failed', 'UNDELIVERABLE', T0 + 21, 0x45, 'n3'), true);
+      assert.deepEqual(
+        (await s.events('new')).map((e) => [e.kind, e.at, e.detail]),
+        [
+          ['accepted', T0 + 10, 'target=net'],
+          ['attempt', T0 + 10, 'owner=n2 attempt=1'],
+          ['delivered', T0 + 15, 'owner=n2'],
+        ],
+      );
+      assert.deepEqual(
+        (await s.events('failed')).map((e) => [e.kind, e.at, e.detail]),
+        [
+          ['accepted', T0 + 10, 'target=net'],
+          ['attempt', T0 + 20, 'owner=n3 attempt=1'],
+          ['failed', T0 + 21, 'state=UNDELIVERABLE error=69 owner=n3'],
+        ],
+      );
+      assert.equal((await s.get('new'))?.leaseOwner, null, 'a final message has no lease');
+    } finally {
+      await s.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      const logged = db.prepare('SELECT message_id AS id, kind FROM events ORDER BY seq').all();
+      assert.deepEqual(
+        logged,
+        [
+          { id: 'old', kind: 'attempt' },
+          { id: 'old', kind: 'delivered' },
+          { id: 'failed', kind: 'attempt' },
+        ],
+        'the hand-over and the outcomes of v6 are not logged; a claim is',
+      );
+    } finally {
+      db.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** A v5 insert row (rows.ts order) in the order of {@link V5_REQUIRED} and then failover. */
+function reorderV5(row: readonly unknown[]): unknown[] {
+  const [id, direction, account, target, state, priority, submittedAt, scheduleAt, expiresAt, nextAttemptAt, dueAt, src, dst, failover, body] = row;
+  return [id, direction, account, target, state, priority, submittedAt, scheduleAt, expiresAt, nextAttemptAt, dueAt, src, dst, body, failover];
+}

@@ -175,6 +175,14 @@ CREATE INDEX messages_final ON messages (final_at) WHERE final_at IS NOT NULL;
 CREATE INDEX messages_remote ON messages (target, remote_id)
   WHERE remote_id IS NOT NULL AND state IN ('SCHEDULED', 'ENROUTE');
 `,
+  // 6: the happy path's lifecycle is read off the row, not logged (docs/decisions.md):
+  // `handed_to` is the node a message was inserted leased to (its first attempt, at
+  // submitted_at), `final_by` the lease holder whose delivered/failed outcome made it final.
+  // Rows of earlier versions have both NULL and their events logged, so they read as before.
+  `
+ALTER TABLE messages ADD COLUMN handed_to TEXT;
+ALTER TABLE messages ADD COLUMN final_by TEXT;
+`,
 ];
 
 /**

@@ -30,8 +30,11 @@ export type UnleasedValues = [
   body: Buffer,
 ];
 
-/** The values of a message inserted leased (`insertLeased`): lease_owner and lease_until follow. */
-export type LeasedValues = [...UnleasedValues, leaseOwner: string, leaseUntil: number];
+/**
+ * The values of a message inserted leased (`insertLeased`): lease_owner and lease_until follow,
+ * then handed_to (the lease owner again: the row remembers its first attempt after the lease).
+ */
+export type LeasedValues = [...UnleasedValues, leaseOwner: string, leaseUntil: number, handedTo: string];
 
 /** The `messages` values of one new message (see {@link messageRow}). */
 export type MessageValues = UnleasedValues | LeasedValues;
@@ -66,5 +69,5 @@ export function messageRow(m: NewMessage): MessageValues {
   const lease = m.lease;
   if (lease === undefined) return row;
   row[DUE_AT] = Math.max(m.scheduleAt, lease.until);
-  return [...row, lease.owner, lease.until];
+  return [...row, lease.owner, lease.until, lease.owner];
 }

@@ -31,6 +31,7 @@ import {
   detail,
   FairClaimPlan,
   failoverColumn,
+  finalEvent,
   type MessageRow,
   PURGE_CHUNK,
   type Quota,
@@ -60,7 +61,7 @@ import {
   type StoreStats,
 } from '../types.js';
 import { decodeBody, encodeBody } from './body.js';
-import { type LeasedValues, type MessageValues, messageRow, UNLEASED_VALUES } from './rows.js';
+import { type MessageValues, messageRow, UNLEASED_VALUES } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
@@ -242,10 +243,8 @@ export class SqliteStore implements Store, ConfigStore {
           this.#notifyAfterCommit.add(row[3]);
         } else {
           // A leased row is already on its way to its target (its first attempt): nothing
-          // became claimable.
+          // became claimable. Its `handed_to` stands for the attempt event (see events()).
           st.insertLeased.run(row);
-          const [id, , , , , , submittedAt, , , , , , , , , owner] = row as LeasedValues;
-          if (this.#events) st.insertEvent.run(id, submittedAt, EventKind.ATTEMPT, detail.attempt(owner, 1));
         }
       }
     }, rows.length);
@@ -293,9 +292,8 @@ export class SqliteStore implements Store, ConfigStore {
   async markDelivered(id: string, at: number, owner: string): Promise<boolean> {
     return this.#write(() => {
       const st = this.#stmts();
-      const applied = st.markFinal.run(MessageState.DELIVERED, at, 0, id, owner).changes > 0;
-      if (applied && this.#events) st.insertEvent.run(id, at, EventKind.DELIVERED, detail.delivered(owner));
-      return applied;
+      // `final_by` stands for the delivered event (see events()).
+      return st.markFinal.run(MessageState.DELIVERED, at, 0, id, owner).changes > 0;
     });
   }
 
@@ -303,9 +301,7 @@ export class SqliteStore implements Store, ConfigStore {
     checkFailedState(state);
     return this.#write(() => {
       const st = this.#stmts();
-      const applied = st.markFinal.run(state, at, errorCode, id, owner).changes > 0;
-      if (applied && this.#events) st.insertEvent.run(id, at, EventKind.FAILED, detail.failed(state, errorCode, owner));
-      return applied;
+      return st.markFinal.run(state, at, errorCode, id, owner).changes > 0;
     });
   }
 
@@ -385,8 +381,15 @@ export class SqliteStore implements Store, ConfigStore {
     const m = st.get.get(id) as MessageRow | undefined;
     if (m === undefined) return [];
     const rows = st.events.all(id) as { message_id: string; at: number; kind: string; detail: string }[];
-    // `accepted` is the row itself (not logged: one write less per message on the hot path).
-    return [acceptedEvent(toMessage(m)), ...rows.map((r) => ({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail }))];
+    // The happy path is read off the row, not logged (fewer writes per message): `accepted`
+    // is the row itself, a hand-over at insert its first attempt, and a delivered or failed
+    // outcome its final state. Everything else, the exceptions, is logged.
+    const message = toMessage(m);
+    const out: MessageEvent[] = [acceptedEvent(message)];
+    if (m.handed_to !== null) out.push({ messageId: id, at: message.submittedAt, kind: EventKind.ATTEMPT, detail: detail.attempt(String(m.handed_to), 1) });
+    for (const r of rows) out.push({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail });
+    if (m.final_by !== null) out.push(finalEvent(message, String(m.final_by)));
+    return out;
   }
 
   async findPending(q: PendingQuery): Promise<StoredMessage[]> {
@@ -719,7 +722,7 @@ function prepare(db: Database.Database): Statements {
     // The values of rows.ts `messageRow`; attempts, the lease, final_at, error_code and
     // remote_id start at their column defaults unless the message is inserted leased.
     insertMessage: p(`INSERT INTO messages (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES})`),
-    insertLeased: p(`INSERT INTO messages (${INSERT_COLUMNS}, lease_owner, lease_until) VALUES (${INSERT_VALUES}, ?, ?)`),
+    insertLeased: p(`INSERT INTO messages (${INSERT_COLUMNS}, lease_owner, lease_until, handed_to) VALUES (${INSERT_VALUES}, ?, ?, ?)`),
     insertEvent: p('INSERT INTO events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)'),
     get: p('SELECT * FROM messages WHERE id = ?'),
     events: p('SELECT message_id, at, kind, detail FROM events WHERE message_id = ? ORDER BY seq'),
@@ -751,7 +754,7 @@ function prepare(db: Database.Database): Statements {
       WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}`),
     findForwarded: p(`SELECT * FROM messages WHERE target = ? AND remote_id = ? AND ${PENDING_SQL}`),
     markFinal: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, attempts = attempts + 1,
-        lease_owner = NULL, lease_until = 0
+        final_by = lease_owner, lease_owner = NULL, lease_until = 0
       WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}`),
     retry: p(`UPDATE messages SET state = 'ENROUTE', next_attempt_at = ?, error_code = ?, attempts = attempts + 1,
         lease_owner = NULL, lease_until = 0, due_at = MAX(schedule_at, ?)
