@@ -5,10 +5,10 @@
  * ranges and readable TLS files.
  */
 import { accessSync, constants } from 'node:fs';
-import { type Config, ConfigError } from '../config/config.js';
-import { parseHttp } from '../connectors/http.js';
+import { attemptBudgetMs, type Config, ConfigError } from '../config/config.js';
+import { HTTP_TIMEOUT_MS, parseHttp } from '../connectors/http.js';
 import { parseNetwork } from '../connectors/network.js';
-import { parseSmpp } from '../connectors/smpp.js';
+import { parseSmpp, SMPP_RESPONSE_TIMEOUT_MS } from '../connectors/smpp.js';
 import { commandStatusByName } from '../pdu/constants.js';
 import { ConfigKeyError, parseRoutes, type RoutesConfig } from '../routing/index.js';
 import { parseCidr } from '../server/accounts.js';
@@ -40,6 +40,17 @@ export interface SectionsSummary {
  * command_status names, the allowedIps ranges and that TLS files are readable.
  * @throws ConfigError naming the key
  */
+/** A connector's attempt timeout (`key`) must end within the lease of the message it carries. */
+function checkAttemptFits(config: Config, key: string, timeoutMs: number): void {
+  const budget = attemptBudgetMs(config.delivery.leaseMs);
+  if (timeoutMs >= budget) {
+    throw new ConfigError(
+      key,
+      `must be less than ${budget} ms, the attempt time left by delivery.leaseMs (${config.delivery.leaseMs} ms, a tenth kept for recording the outcome): an attempt still running when its lease ends could be sent twice`,
+    );
+  }
+}
+
 export function checkSections(config: Config): SectionsSummary {
   for (const k of ['unknownSystemIdStatus', 'wrongPasswordStatus'] as const) {
     const name = config.smpp[k];
@@ -76,8 +87,13 @@ export function checkSections(config: Config): SectionsSummary {
     const path = `connectors.${name}`;
     // Failover lists are stored comma-separated; names are config keys, so this costs nothing.
     if (!CONNECTOR_NAME.test(name)) throw new ConfigError(path, 'a connector name may use letters, digits and _ . : - only');
-    if (type === 'http') asConfigError(() => parseHttp(c, path));
-    else if (type === 'smpp') asConfigError(() => parseSmpp(c, path, commandStatusByName));
+    if (type === 'http') {
+      const parsed = asConfigError(() => parseHttp(c, path));
+      checkAttemptFits(config, `${path}.timeoutMs`, parsed.timeoutMs ?? HTTP_TIMEOUT_MS);
+    } else if (type === 'smpp') {
+      const parsed = asConfigError(() => parseSmpp(c, path, commandStatusByName));
+      checkAttemptFits(config, `${path}.responseTimeoutMs`, parsed.responseTimeoutMs ?? SMPP_RESPONSE_TIMEOUT_MS);
+    }
     else if (type === 'network') {
       const { type: _t, ...rest } = c as Record<string, unknown>;
       asConfigError(() => parseNetwork(rest, path));

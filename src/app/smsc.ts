@@ -6,8 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { kickSession } from '../admin/routes.js';
-import type { Config } from '../config/config.js';
-import { ConfigError } from '../config/config.js';
+import { attemptBudgetMs, type Config, ConfigError } from '../config/config.js';
 import { HttpTarget, parseHttp } from '../connectors/http.js';
 import { type MoSink, parseNetwork, SimulatedNetwork } from '../connectors/network.js';
 import { PersistentIdMap, parseSmpp, SmppTarget } from '../connectors/smpp.js';
@@ -15,7 +14,7 @@ import { AddressOwners } from '../core/addresses.js';
 import { SmscCore } from '../core/core.js';
 import { MessageIdGenerator } from '../core/message-id.js';
 import { MoAssembler } from '../core/mo-reassembly.js';
-import { EsmeTarget } from '../delivery/esme-target.js';
+import { ESME_MAX_WAIT_MS, EsmeTarget } from '../delivery/esme-target.js';
 import { DeliveryScheduler } from '../delivery/scheduler.js';
 import type { DeliveryTarget } from '../delivery/target.js';
 import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
@@ -251,12 +250,14 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   });
 
   server = smppServer;
-  // One ESME target per account with a receiver or transceiver bound on this node.
+  // One ESME target per account with a receiver or transceiver bound on this node. A delivery
+  // waits for a window slot at most as long as its lease leaves beside the response timeout.
   const esmeTargets = new Map<string, EsmeTarget>();
+  const esmeMaxWaitMs = Math.min(ESME_MAX_WAIT_MS, attemptBudgetMs(config.delivery.leaseMs) - config.smpp.responseTimeoutMs);
   const esmeTarget = (id: string): EsmeTarget | undefined => {
     if (smppServer.receiversOf(id).length === 0) return undefined;
     let t = esmeTargets.get(id);
-    if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id))));
+    if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id), { maxWaitMs: esmeMaxWaitMs })));
     return t;
   };
   const targets = (): ReadonlyMap<string, DeliveryTarget> => {

@@ -254,7 +254,24 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): Config {
     const sqlite = SCHEMA.keys['store'] as SectionField;
     config.store.sqlite = validateField(sqlite.keys['sqlite']!, {}, 'store.sqlite', ctx) as { path: string };
   }
+  const { leaseMs } = config.delivery;
+  if (config.smpp.responseTimeoutMs >= attemptBudgetMs(leaseMs)) {
+    throw new ConfigError(
+      'delivery.leaseMs',
+      `must leave more than smpp.responseTimeoutMs (${config.smpp.responseTimeoutMs} ms) for a deliver_sm attempt after a tenth of it is kept for recording the outcome: ${leaseMs} ms leaves ${attemptBudgetMs(leaseMs)} (a delivery still waiting for its response when its lease ends could be sent twice)`,
+    );
+  }
   return config;
+}
+
+/**
+ * How long a delivery attempt may take under a lease of `leaseMs`: all of it but a tenth,
+ * which is kept for recording the outcome. An attempt still running when its lease ends could
+ * be claimed and sent again, so every timeout of an attempt (a deliver_sm's response, a
+ * connector's submit or request) must fit in this.
+ */
+export function attemptBudgetMs(leaseMs: number): number {
+  return leaseMs - Math.ceil(leaseMs / 10);
 }
 
 /** A loaded config and the environment variables that changed it. */

@@ -64,6 +64,9 @@ test('ranges, lengths and types come from the schema', () => {
   throwsKey({ store: { sqlite: 'x' } }, 'store.sqlite', /mapping/);
   throwsKey({ admin: { listen: '1:2' } }, 'admin.token', /is required/);
   throwsKey({ admin: { token: 'short' } }, 'admin.token', /at least 8 characters/);
+  throwsKey({ delivery: { leaseMs: 33_333 } }, 'delivery.leaseMs', /more than smpp\.responseTimeoutMs \(30000 ms\).*33333 ms leaves 29999/);
+  assert.equal(validateConfig({ delivery: { leaseMs: 33_335 } }).delivery.leaseMs, 33_335, 'leaves 30001 ms: enough');
+  assert.equal(validateConfig({ delivery: { leaseMs: 2000 }, smpp: { responseTimeoutMs: 1799 } }).smpp.responseTimeoutMs, 1799);
   throwsKey({ accounts: [{ systemId: 'a', password: 'p', addresses: '1000' }] }, 'accounts[0].addresses', /list/);
   throwsKey({ smpp: { listeners: [{ tls: { cert: 'c' } }] } }, 'smpp.listeners[0].tls.key', /is required/);
   const c = validateConfig({ smpp: { listeners: [{ tls: { cert: 'c.pem', key: '/k.pem' } }] }, admin: null }, '/srv');

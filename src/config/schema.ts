@@ -209,7 +209,14 @@ const delivery: SectionField = {
   keys: {
     retryDelayMs: { type: 'integer', default: 10_000, min: 1, unit: 'ms', description: 'First retry after a temporary failure; doubles per attempt.' },
     maxRetryDelayMs: { type: 'integer', default: HOUR_MS, min: 1, unit: 'ms', description: 'Cap of the retry back-off.' },
-    leaseMs: { type: 'integer', default: 60_000, min: 100, unit: 'ms', description: 'A claimed message is due again after this long if its node dies.' },
+    leaseMs: {
+      type: 'integer',
+      default: 60_000,
+      min: 100,
+      unit: 'ms',
+      description:
+        'A claimed message is due again after this long if its node dies. An attempt must end within it: `smpp.responseTimeoutMs` and every connector timeout must be under nine tenths of it (the last tenth is for recording the outcome), and a deliver_sm waits for a window slot at most what is left (20 s at most).',
+    },
     failoverGraceMs: {
       type: 'integer',
       default: 10_000,

@@ -132,7 +132,7 @@ export class HttpTarget implements DeliveryTarget {
     const url = new URL(options.url); // throws on a malformed URL
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`url must be http or https, got ${url.protocol}`);
     this.#url = url.href;
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#timeoutMs = options.timeoutMs ?? HTTP_TIMEOUT_MS;
     this.#concurrency = options.concurrency ?? 16;
     const headers = options.headers ?? {};
     const ownType = Object.keys(headers).some((k) => k.toLowerCase() === 'content-type');
@@ -182,6 +182,9 @@ export class HttpTarget implements DeliveryTarget {
 }
 
 /** Validates an http connector's config (`type` is the caller's). @throws ConfigKeyError */
+/** Default `timeoutMs` of an HTTP connector's request. */
+export const HTTP_TIMEOUT_MS = 10_000;
+
 export function parseHttp(raw: unknown, path: string): HttpTargetConfig {
   const o = mapping(raw, path);
   checkKeys(o, path, ['type', 'url', 'timeoutMs', 'concurrency', 'headers']);
@@ -196,7 +199,7 @@ export function parseHttp(raw: unknown, path: string): HttpTargetConfig {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigKeyError(`${path}.url`, 'must be an http or https URL');
   const cfg: HttpTargetConfig = {
     url,
-    timeoutMs: num(o['timeoutMs'], `${path}.timeoutMs`, 10_000, 1, 3_600_000, true),
+    timeoutMs: num(o['timeoutMs'], `${path}.timeoutMs`, HTTP_TIMEOUT_MS, 1, 3_600_000, true),
     concurrency: num(o['concurrency'], `${path}.concurrency`, 16, 1, 100_000, true),
   };
   const headers = o['headers'];

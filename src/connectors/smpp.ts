@@ -460,7 +460,7 @@ export class SmppTarget implements DeliveryTarget {
         manualAck: true,
         session: {
           windowSize: o.window ?? 10,
-          responseTimeoutMs: o.responseTimeoutMs ?? 30_000,
+          responseTimeoutMs: o.responseTimeoutMs ?? SMPP_RESPONSE_TIMEOUT_MS,
           enquireLinkIntervalMs: o.enquireLinkIntervalMs ?? 30_000,
         },
       });
@@ -639,6 +639,9 @@ function idFormat(v: unknown, key: string): IdFormat {
  * Validates an smpp connector's config (`type` is the caller's). `statusByName` resolves
  * `retryStatuses` given by name. @throws ConfigKeyError
  */
+/** Default `responseTimeoutMs` of an SMPP connector (its wait for a submit_sm_resp). */
+export const SMPP_RESPONSE_TIMEOUT_MS = 30_000;
+
 export function parseSmpp(raw: unknown, path: string, statusByName?: (name: string) => number | undefined): SmppTargetConfig {
   const o = mapping(raw, path);
   checkKeys(o, path, SMPP_KEYS);
@@ -667,7 +670,7 @@ export function parseSmpp(raw: unknown, path: string, statusByName?: (name: stri
   if (o['tps'] !== undefined) cfg.tps = num(o['tps'], k('tps'), undefined, 0, 1_000_000, false);
   if (o['burst'] !== undefined) cfg.burst = num(o['burst'], k('burst'), undefined, 1, 1_000_000, true);
   cfg.window = num(o['window'], k('window'), 10, 1, 10_000, true);
-  cfg.responseTimeoutMs = num(o['responseTimeoutMs'], k('responseTimeoutMs'), 30_000, 1, 3_600_000, true);
+  cfg.responseTimeoutMs = num(o['responseTimeoutMs'], k('responseTimeoutMs'), SMPP_RESPONSE_TIMEOUT_MS, 1, 3_600_000, true);
   cfg.enquireLinkIntervalMs = num(o['enquireLinkIntervalMs'], k('enquireLinkIntervalMs'), 30_000, 0, 3_600_000, true);
   cfg.throttleBackoffMs = num(o['throttleBackoffMs'], k('throttleBackoffMs'), 1000, 0, 3_600_000, true);
   if (o['reconnect'] !== undefined) {

@@ -120,6 +120,9 @@ interface Waiting {
   resolve(o: Outcome): void;
 }
 
+/** Default longest wait of a delivery for a window slot. */
+export const ESME_MAX_WAIT_MS = 20_000;
+
 export class EsmeTarget implements DeliveryTarget {
   readonly #sessions: () => Session[];
   readonly #maxWaitMs: number;
@@ -134,7 +137,7 @@ export class EsmeTarget implements DeliveryTarget {
    */
   constructor(sessions: () => Session[], options: { maxWaitMs?: number } = {}) {
     this.#sessions = sessions;
-    this.#maxWaitMs = options.maxWaitMs ?? 20_000;
+    this.#maxWaitMs = options.maxWaitMs ?? ESME_MAX_WAIT_MS;
   }
 
   #waitingOn(s: Session): number {

@@ -8,8 +8,8 @@
  *
  * A second variant has bob receiving during the load as well, so the kill also interrupts
  * deliveries: those are redelivered after the restart (at least once), duplicates bounded by
- * the deliveries in flight. The lease is 1 s (only this variant needs it): the restarted node has the same nodeId but
- * still waits for its own dead leases to lapse (60 s by default).
+ * the deliveries in flight. The restarted node has the same nodeId: it gives its dead leases
+ * back when it starts instead of waiting for them to lapse.
  *
  * Run on SQLite and on PostgreSQL (embedded, see test/support/pg.ts).
  */
@@ -127,7 +127,7 @@ async function crashScenario(
   label: string,
   bobDuringLoad: boolean,
 ): Promise<void> {
-  const options: SmscProcessOptions = { dir, store, accounts: [ALICE, BOB], label, delivery: { leaseMs: 1000 } };
+  const options: SmscProcessOptions = { dir, store, accounts: [ALICE, BOB], label, delivery: { leaseMs: 10_000 }, smpp: { responseTimeoutMs: 5000 } };
   const clients: Client[] = [];
   const collector = new DeliveryCollector();
   let first: SmscProcess | undefined;

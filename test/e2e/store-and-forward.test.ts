@@ -55,7 +55,7 @@ describe('store and forward', () => {
     dir = mkdtempSync(join(tmpdir(), 'smsc-e2e-'));
     clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
     const config = validateConfig({
-      smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], enquireLinkIntervalMs: 0 },
+      smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], enquireLinkIntervalMs: 0, responseTimeoutMs: 20_000 },
       store: { sqlite: { path: join(dir, 'smsc.db') } },
       delivery: { retryDelayMs: 1000, maxRetryDelayMs: 60_000, leaseMs: 30_000 },
       accounts: [
