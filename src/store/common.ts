@@ -1,8 +1,9 @@
 /**
- * Pieces shared by the SQL backends: row mapping (both schemas use the same column names; SQLite
- * packs the {@link MessageBody} fields into one column), argument checks, the fair-share claim
- * loop and event detail text.
+ * Pieces shared by the SQL backends: row mapping (both schemas have the same columns, the
+ * {@link MessageBody} fields packed into one `body`), argument checks, the fair-share claim loop
+ * and event detail text.
  */
+import { decodeBody, encodeBody } from './body.js';
 import {
   type Address,
   type ClaimRequest,
@@ -41,8 +42,8 @@ function strOrNull(v: unknown): string | null {
 
 /**
  * The fields of a message that are written at insert and then only read back whole: no query
- * filters, orders or indexes by them, and only replace() changes some. PostgreSQL keeps them as
- * columns; SQLite packs them into one `body` BLOB (sqlite/body.ts). A {@link NewMessage} is one.
+ * filters, orders or indexes by them, and only replace() changes some. Both stores pack them into
+ * one `body` column (body.ts). A {@link NewMessage} is one.
  */
 export type MessageBody = Pick<
   NewMessage,
@@ -60,7 +61,33 @@ export type MessageBody = Pick<
   | 'originSession'
 > & { source: Omit<Address, 'addr'>; destination: Omit<Address, 'addr'> };
 
-/** The {@link MessageBody} of a row that has its fields as columns (PostgreSQL). */
+/**
+ * The columns that the lean row packs into `body` (SQLite migration 5, PostgreSQL migration 6):
+ * the ones {@link bodyColumns} reads. Never change: those migrations use it.
+ */
+export const PACKED_COLUMNS = [
+  'batch_id',
+  'src_ton',
+  'src_npi',
+  'dst_ton',
+  'dst_npi',
+  'service_type',
+  'esm_class',
+  'protocol_id',
+  'data_coding',
+  'registered_delivery',
+  'payload',
+  'payload_in_tlv',
+  'tlvs',
+  'receipt_for',
+  'origin_node',
+  'origin_session',
+] as const;
+
+/**
+ * The {@link MessageBody} of a row that has its fields as columns: the layout before the lean
+ * row (SQLite schema v4, PostgreSQL v5), which the migrations to it read.
+ */
 export function bodyColumns(r: MessageRow): MessageBody {
   return {
     batchId: strOrNull(r.batch_id),
@@ -80,13 +107,9 @@ export function bodyColumns(r: MessageRow): MessageBody {
   };
 }
 
-/** Maps a `messages` row that has the {@link MessageBody} fields as columns to a {@link StoredMessage}. */
+/** Maps a `messages` row (the {@link MessageBody} fields packed in `body`) to a {@link StoredMessage}. */
 export function rowToMessage(r: MessageRow): StoredMessage {
-  return rowBodyToMessage(r, bodyColumns(r));
-}
-
-/** Maps a `messages` row and its {@link MessageBody} (which the row has packed) to a {@link StoredMessage}. */
-export function rowBodyToMessage(r: MessageRow, body: MessageBody): StoredMessage {
+  const body = decodeBody(r.body as Buffer);
   return {
     id: str(r.id),
     direction: r.direction as StoredMessage['direction'],
@@ -165,46 +188,6 @@ export function leasedMessage(m: NewMessage): StoredMessage {
     failover: m.failover ?? [],
     remoteId: null,
   };
-}
-
-/**
- * The stored columns of a new message PostgreSQL inserts, in this order: id, direction,
- * account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
- * service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload,
- * payload_in_tlv, tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node,
- * origin_session, state, failover. (SQLite's differ: see sqlite/rows.ts.)
- */
-export function messageColumns(m: NewMessage): unknown[] {
-  return [
-    m.id,
-    m.direction,
-    m.account,
-    m.target,
-    m.batchId,
-    m.source.ton,
-    m.source.npi,
-    m.source.addr,
-    m.destination.ton,
-    m.destination.npi,
-    m.destination.addr,
-    m.serviceType,
-    m.esmClass,
-    m.protocolId,
-    m.priority,
-    m.dataCoding,
-    m.registeredDelivery,
-    m.payload,
-    m.payloadInTlv,
-    m.tlvs,
-    m.submittedAt,
-    m.scheduleAt,
-    m.expiresAt,
-    m.receiptFor,
-    m.originNode,
-    m.originSession,
-    initialState(m),
-    failoverColumn(m.failover),
-  ];
 }
 
 /** The state a new message starts in: `SCHEDULED` when its schedule lies ahead of submission. */
@@ -395,6 +378,27 @@ export function applyReplace(m: StoredMessage, changes: ReplaceChanges, at: numb
     nextAttemptAt,
     dueAt: Math.max(scheduleAt, nextAttemptAt, m.leaseUntil),
   };
+}
+
+/** The `body` of a message after a replace(): the changed fields packed again with the unchanged ones. */
+export function replacedBody(m: StoredMessage, v: ReplacedValues): Buffer {
+  return encodeBody({
+    ...m,
+    payload: v.payload,
+    payloadInTlv: v.payloadInTlv,
+    registeredDelivery: v.registeredDelivery,
+    dataCoding: v.dataCoding,
+    esmClass: v.esmClass,
+  });
+}
+
+/**
+ * The messages of a findPending() with the service type asked for, if any: service_type lives in
+ * the body, so it is compared here (an account rarely has many pending messages for one source
+ * and destination).
+ */
+export function withServiceType(found: StoredMessage[], serviceType: string | undefined): StoredMessage[] {
+  return serviceType === undefined ? found : found.filter((m) => m.serviceType === serviceType);
 }
 
 /** Throws a RangeError for a bad expireDue() limit. */

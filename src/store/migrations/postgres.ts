@@ -1,3 +1,18 @@
+import type pg from 'pg';
+import { encodeBody } from '../body.js';
+import { bodyColumns, type MessageRow, PACKED_COLUMNS } from '../common.js';
+import { byteaArray, textArray } from '../postgres/binary-arrays.js';
+
+/** A migration: SQL, or a function running its statements on the migrating connection. */
+export type PostgresMigration = string | ((db: pg.ClientBase) => Promise<void>);
+
+/** Rows migration 6 packs per statement. */
+const V6_CHUNK = 1000;
+
+/** The columns schema v6 keeps from v5, besides `body`. Never change: migration 6 uses it. */
+const V6_KEPT_COLUMNS = `id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at,
+  next_attempt_at, due_at, src_addr, dst_addr, failover, attempts, lease_owner, lease_until, final_at, error_code, remote_id`;
+
 /**
  * PostgreSQL schema migrations, applied in order by `PostgresStore.init()` inside one
  * transaction that holds an advisory lock, with `search_path` set to the store's schema (so
@@ -8,7 +23,7 @@
  * becomes claimable, max(schedule_at, next_attempt_at, lease_until), so one index serves both
  * claimDue and nextDueAt. Pending-only partial indexes stay small: rows leave them when final.
  */
-export const postgresMigrations: readonly string[] = [
+export const postgresMigrations: readonly PostgresMigration[] = [
   `
 CREATE TABLE messages (
   id                  text PRIMARY KEY,
@@ -110,4 +125,60 @@ DROP INDEX messages_due;
 CREATE INDEX messages_due ON messages (target, account, due_at, priority DESC, length(id), id)
   WHERE state IN ('SCHEDULED', 'ENROUTE');
 `,
+  // 6: a lean row, cheaper to insert (docs/decisions.md), like SQLite's schema v5: the fields
+  // written at insert and only read back whole move into one `body` (store/body.ts); what
+  // queries filter, order, index or update stays a column. The body format is packed in
+  // TypeScript, so the rows are copied in chunks through a cursor into a new table, and the
+  // indexes are built once the rows are in.
+  async (db) => {
+    await db.query(`
+ALTER TABLE messages RENAME TO messages_v5;
+ALTER INDEX messages_pkey RENAME TO messages_v5_pkey;
+CREATE TABLE messages (
+  id              text PRIMARY KEY,
+  direction       text NOT NULL CHECK (direction IN ('mt', 'mo', 'receipt')),
+  account         text NOT NULL,
+  target          text NOT NULL,
+  state           text NOT NULL,
+  priority        integer NOT NULL,
+  submitted_at    bigint NOT NULL,
+  schedule_at     bigint NOT NULL,
+  expires_at      bigint NOT NULL,
+  next_attempt_at bigint NOT NULL,
+  due_at          bigint NOT NULL,
+  src_addr        text NOT NULL,
+  dst_addr        text NOT NULL,
+  failover        text,
+  body            bytea NOT NULL,
+  attempts        integer NOT NULL DEFAULT 0,
+  lease_owner     text,
+  lease_until     bigint NOT NULL DEFAULT 0,
+  final_at        bigint,
+  error_code      integer NOT NULL DEFAULT 0,
+  remote_id       text
+);
+DECLARE v5_rows NO SCROLL CURSOR FOR SELECT id, ${PACKED_COLUMNS.join(', ')} FROM messages_v5;`);
+    for (;;) {
+      const chunk = await db.query<MessageRow>(`FETCH ${V6_CHUNK} FROM v5_rows`);
+      if (chunk.rows.length === 0) break;
+      await db.query(
+        `INSERT INTO messages (${V6_KEPT_COLUMNS}, body)
+        SELECT ${V6_KEPT_COLUMNS}, n.body FROM unnest($1::text[], $2::bytea[]) AS n(id, body) JOIN messages_v5 USING (id)`,
+        [textArray(chunk.rows.map((r) => r.id as string)), byteaArray(chunk.rows.map((r) => encodeBody(bodyColumns(r))))],
+      );
+    }
+    await db.query(`
+CLOSE v5_rows;
+DROP TABLE messages_v5;
+CREATE INDEX messages_due ON messages (target, account, due_at, priority DESC, length(id), id)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_expiry ON messages (expires_at)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_pending_addr ON messages (account, dst_addr)
+  WHERE state IN ('SCHEDULED', 'ENROUTE');
+CREATE INDEX messages_final ON messages (final_at) WHERE final_at IS NOT NULL;
+CREATE INDEX messages_remote ON messages (target, remote_id)
+  WHERE remote_id IS NOT NULL AND state IN ('SCHEDULED', 'ENROUTE');
+`);
+  },
 ];

@@ -1,25 +1,5 @@
-import { bodyColumns } from '../common.js';
-import { encodeBody } from '../sqlite/body.js';
-
-/** The columns of schema v4 that migration 5 packs into `body`. Never change: migration 5 uses it. */
-const V4_BODY_COLUMNS = [
-  'batch_id',
-  'src_ton',
-  'src_npi',
-  'dst_ton',
-  'dst_npi',
-  'service_type',
-  'esm_class',
-  'protocol_id',
-  'data_coding',
-  'registered_delivery',
-  'payload',
-  'payload_in_tlv',
-  'tlvs',
-  'receipt_for',
-  'origin_node',
-  'origin_session',
-] as const;
+import { encodeBody } from '../body.js';
+import { bodyColumns, PACKED_COLUMNS } from '../common.js';
 
 /**
  * SQLite schema migrations, applied in order by `SqliteStore.init()`. Migration `i` (0-based)
@@ -126,7 +106,7 @@ CREATE TABLE settings (
 ALTER TABLE accounts ADD COLUMN reassemble_mo INTEGER NOT NULL DEFAULT 0;
 `,
   // 5: a lean row, cheaper to insert for the writer thread (docs/decisions.md). The fields
-  // written at insert and only read back whole move into one `body` BLOB (sqlite/body.ts); what
+  // written at insert and only read back whole move into one `body` BLOB (store/body.ts); what
   // queries filter, order, index or update stays a column. Columns with defaults come last, so
   // an insert binds only what it knows. rowid is kept: it orders claims of equal due time. The
   // direction CHECK is spelt with OR: an IN list of three or more values makes SQLite build a
@@ -160,7 +140,7 @@ INSERT INTO messages_v5 (rowid, id, direction, account, target, state, priority,
     final_at, error_code, remote_id)
   SELECT rowid, id, direction, account, target, state, priority, submitted_at, schedule_at,
     expires_at, next_attempt_at, due_at, src_addr, dst_addr, failover,
-    smsc_message_body(${V4_BODY_COLUMNS.join(', ')}),
+    smsc_message_body(${PACKED_COLUMNS.join(', ')}),
     attempts, lease_owner, lease_until, final_at, error_code, remote_id
   FROM messages;
 DROP TABLE messages;
@@ -192,8 +172,8 @@ ALTER TABLE messages ADD COLUMN final_by TEXT;
 export const sqliteMigrationFunctions: Readonly<Record<string, (...args: unknown[]) => unknown>> = {
   /**
    * Migration 5: the `body` of a row from its old columns, passed in the order of
-   * {@link V4_BODY_COLUMNS}. Written in the current body format, which the store always reads.
+   * {@link PACKED_COLUMNS}. Written in the current body format, which the store always reads.
    */
   smsc_message_body: (...values: unknown[]): Buffer =>
-    encodeBody(bodyColumns(Object.fromEntries(V4_BODY_COLUMNS.map((column, i) => [column, values[i]])))),
+    encodeBody(bodyColumns(Object.fromEntries(PACKED_COLUMNS.map((column, i) => [column, values[i]])))),
 };

@@ -5,6 +5,8 @@
  *   go into ONE statement (an `INSERT ... SELECT FROM unnest($arrays)`, a constant-size
  *   prepared statement whatever the row count) that also sends the NOTIFYs (the `accepted`
  *   event is made from the row, not logged: one write less per message). A single statement is its own transaction: one round trip, one commit.
+ *   The row is lean (schema v6: the fields only read back whole are one `body`, see
+ *   store/body.ts) and the arrays travel in PostgreSQL's binary format (binary-arrays.ts).
  * - Claims use `FOR UPDATE SKIP LOCKED` inside one `UPDATE ... RETURNING` statement, so two
  *   processes never lease the same row and never wait on each other's claimed rows.
  * - Final outcomes (markDelivered/markFailed), the other hot write, are group-committed the
@@ -20,6 +22,7 @@
  *   send `pg_notify(channel, target)` in the same statement, delivered on commit.
  */
 import pg from 'pg';
+import { encodeBody } from '../body.js';
 import {
   acceptedEvent,
   applyReplace,
@@ -33,13 +36,15 @@ import {
   detail,
   FairClaimPlan,
   failoverColumn,
+  initialState,
   type MessageRow,
-  messageColumns,
   PURGE_CHUNK,
   type Quota,
+  replacedBody,
   rowToMessage,
   unitKey,
   unitParts,
+  withServiceType,
 } from '../common.js';
 import type { ConfigStore, ConfigTopic, StoredAccount } from '../config-store.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
@@ -62,6 +67,7 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
+import { byteaArray, int4Array, int8Array, textArray } from './binary-arrays.js';
 import { PostgresConfigTables } from './postgres-config.js';
 
 /** Options of {@link PostgresStore}: give `url` (the store owns its pool) or `pool` (yours). */
@@ -166,28 +172,21 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
         FROM a WHERE a.account IS NOT NULL)`;
   return {
     messages,
+    // The parameters are the columns of InsertColumns, in order, then the channel.
     insert: `WITH m AS (
         INSERT INTO ${messages} (
-          id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
-          service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
-          tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
-          next_attempt_at, due_at, failover, lease_owner, lease_until)
-        SELECT id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
-          service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
-          tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state,
-          schedule_at, GREATEST(schedule_at, lease_until), failover, lease_owner, lease_until
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[],
-          $9::int[], $10::int[], $11::text[], $12::text[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[],
-          $18::bytea[], $19::boolean[], $20::bytea[], $21::bigint[], $22::bigint[], $23::bigint[], $24::text[],
-          $25::text[], $26::text[], $27::text[], $28::text[], $29::text[], $30::bigint[])
-          AS u(id, direction, account, target, batch_id, src_ton, src_npi, src_addr, dst_ton, dst_npi, dst_addr,
-            service_type, esm_class, protocol_id, priority, data_coding, registered_delivery, payload, payload_in_tlv,
-            tlvs, submitted_at, schedule_at, expires_at, receipt_for, origin_node, origin_session, state, failover,
-            lease_owner, lease_until)
+          id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, next_attempt_at,
+          due_at, src_addr, dst_addr, failover, body, lease_owner, lease_until)
+        SELECT id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, schedule_at,
+          GREATEST(schedule_at, lease_until), src_addr, dst_addr, failover, body, lease_owner, lease_until
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[],
+          $9::bigint[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::text[], $15::bigint[])
+          AS u(id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, src_addr,
+            dst_addr, failover, body, lease_owner, lease_until)
         RETURNING id, target, submitted_at, lease_owner)
       ${ev('m WHERE lease_owner IS NOT NULL', 'submitted_at', k(EventKind.ATTEMPT), `'owner=' || lease_owner || ' attempt=1'`)}
       -- A leased row is already on its way to its target: nothing became claimable.
-      SELECT count(*) AS n FROM (SELECT pg_notify($31, t.target) FROM (SELECT DISTINCT target FROM m WHERE lease_owner IS NULL) t) x`,
+      SELECT count(*) AS n FROM (SELECT pg_notify($16, t.target) FROM (SELECT DISTINCT target FROM m WHERE lease_owner IS NULL) t) x`,
     // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows
     // (LIMIT q.quota) and may hash-join against a sequential scan; this form is always a
     // primary-key index scan.
@@ -245,12 +244,11 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
       SELECT * FROM u`,
     lockForReplace: `SELECT * FROM ${messages} WHERE id = $1 FOR UPDATE`,
     replace: `WITH u AS (
-        UPDATE ${messages} SET payload = $2, payload_in_tlv = $3, registered_delivery = $4, schedule_at = $5,
-          expires_at = $6, data_coding = $7, esm_class = $8, state = $9, next_attempt_at = $10, due_at = $11
+        UPDATE ${messages} SET body = $2, schedule_at = $3, expires_at = $4, state = $5, next_attempt_at = $6, due_at = $7
         WHERE id = $1
         RETURNING *)
-      ${ev('u', '$13', k(EventKind.REPLACED), '$14')}
-      SELECT u.*, pg_notify($12, u.target) FROM u`,
+      ${ev('u', '$9', k(EventKind.REPLACED), '$10')}
+      SELECT u.*, pg_notify($8, u.target) FROM u`,
     expire: `WITH picked AS (
         SELECT id FROM ${messages}
         WHERE ${PENDING_SQL} AND expires_at <= $1 AND lease_until <= $1
@@ -320,13 +318,73 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
       SELECT * FROM u`,
     findPending: `SELECT * FROM ${messages}
       WHERE account = $1 AND dst_addr = $2 AND src_addr = $3 AND ${PENDING_SQL}
-        AND ($4::text IS NULL OR service_type = $4)
       ORDER BY submitted_at, id`,
     purge: `WITH d AS (SELECT id FROM ${messages} WHERE final_at < $1 LIMIT $2),
       e AS (DELETE FROM ${events} WHERE message_id IN (SELECT id FROM d)),
       m AS (DELETE FROM ${messages} WHERE id IN (SELECT id FROM d) RETURNING 1)
       SELECT count(*) AS n FROM m`,
   };
+}
+
+/**
+ * The insert's parameters, one array a column (`unnest` makes them rows): next_attempt_at and
+ * due_at are computed in SQL from schedule_at and the lease.
+ */
+class InsertColumns {
+  readonly #id: string[] = [];
+  readonly #direction: string[] = [];
+  readonly #account: string[] = [];
+  readonly #target: string[] = [];
+  readonly #state: string[] = [];
+  readonly #priority: number[] = [];
+  readonly #submittedAt: number[] = [];
+  readonly #scheduleAt: number[] = [];
+  readonly #expiresAt: number[] = [];
+  readonly #srcAddr: string[] = [];
+  readonly #dstAddr: string[] = [];
+  readonly #failover: (string | null)[] = [];
+  readonly #body: Buffer[] = [];
+  readonly #leaseOwner: (string | null)[] = [];
+  readonly #leaseUntil: number[] = [];
+
+  add(m: NewMessage): void {
+    this.#id.push(m.id);
+    this.#direction.push(m.direction);
+    this.#account.push(m.account);
+    this.#target.push(m.target);
+    this.#state.push(initialState(m));
+    this.#priority.push(m.priority);
+    this.#submittedAt.push(m.submittedAt);
+    this.#scheduleAt.push(m.scheduleAt);
+    this.#expiresAt.push(m.expiresAt);
+    this.#srcAddr.push(m.source.addr);
+    this.#dstAddr.push(m.destination.addr);
+    this.#failover.push(failoverColumn(m.failover));
+    this.#body.push(encodeBody(m));
+    this.#leaseOwner.push(m.lease?.owner ?? null);
+    this.#leaseUntil.push(m.lease?.until ?? 0);
+  }
+
+  /** The parameters $1..$15 of the insert statement. */
+  values(): Buffer[] {
+    return [
+      textArray(this.#id),
+      textArray(this.#direction),
+      textArray(this.#account),
+      textArray(this.#target),
+      textArray(this.#state),
+      int4Array(this.#priority),
+      int8Array(this.#submittedAt),
+      int8Array(this.#scheduleAt),
+      int8Array(this.#expiresAt),
+      textArray(this.#srcAddr),
+      textArray(this.#dstAddr),
+      textArray(this.#failover),
+      byteaArray(this.#body),
+      textArray(this.#leaseOwner),
+      int8Array(this.#leaseUntil),
+    ];
+  }
 }
 
 /** {@link Store} on PostgreSQL. Call {@link init} before use. */
@@ -416,7 +474,9 @@ export class PostgresStore implements Store, ConfigStore {
           throw new Error(`PostgresStore: database schema version ${current} is newer than this code (${postgresMigrations.length})`);
         }
         for (let v = current; v < postgresMigrations.length; v++) {
-          await client.query(postgresMigrations[v]!);
+          const migration = postgresMigrations[v]!;
+          if (typeof migration === 'string') await client.query(migration);
+          else await migration(client);
           await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
         }
         await client.query('COMMIT');
@@ -486,15 +546,9 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async #commitInserts(batches: readonly (readonly NewMessage[])[]): Promise<Settled<undefined>[]> {
-    const cols: unknown[][] = Array.from({ length: 30 }, () => []);
-    for (const msgs of batches) {
-      for (const m of msgs) {
-        const row = messageColumns(m);
-        row.push(m.lease?.owner ?? null, m.lease?.until ?? 0);
-        for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]);
-      }
-    }
-    await this.#pool.query({ name: `${this.#tag}_insert`, text: this.#sql.insert, values: [...cols, this.#channel] });
+    const cols = new InsertColumns();
+    for (const msgs of batches) for (const m of msgs) cols.add(m);
+    await this.#pool.query({ name: `${this.#tag}_insert`, text: this.#sql.insert, values: [...cols.values(), this.#channel] });
     return batches.map(() => ({ ok: true, value: undefined }));
   }
 
@@ -664,9 +718,9 @@ export class PostgresStore implements Store, ConfigStore {
     const res = await this.#pool.query<MessageRow>({
       name: `${this.#tag}_find_pending`,
       text: this.#sql.findPending,
-      values: [q.account, q.destinationAddr, q.sourceAddr, q.serviceType ?? null],
+      values: [q.account, q.destinationAddr, q.sourceAddr],
     });
-    return res.rows.map(rowToMessage);
+    return withServiceType(res.rows.map(rowToMessage), q.serviceType);
   }
 
   async cancel(id: string, at: number): Promise<StoredMessage | undefined> {
@@ -689,21 +743,9 @@ export class PostgresStore implements Store, ConfigStore {
           await client.query('ROLLBACK');
           return undefined;
         }
-        const v = applyReplace(rowToMessage(row), changes, at);
-        const values: unknown[] = [
-          id,
-          v.payload,
-          v.payloadInTlv,
-          v.registeredDelivery,
-          v.scheduleAt,
-          v.expiresAt,
-          v.dataCoding,
-          v.esmClass,
-          v.state,
-          v.nextAttemptAt,
-          v.dueAt,
-          this.#channel,
-        ];
+        const m = rowToMessage(row);
+        const v = applyReplace(m, changes, at);
+        const values: unknown[] = [id, replacedBody(m, v), v.scheduleAt, v.expiresAt, v.state, v.nextAttemptAt, v.dueAt, this.#channel];
         if (this.#events) values.push(at, detail.replaced(changedFields(changes)));
         const res = await client.query<MessageRow>(this.#sql.replace, values);
         await client.query('COMMIT');

@@ -4,9 +4,9 @@
  * encodes the body there: the writer thread is the bottleneck, the main thread mostly idle),
  * and kept free of better-sqlite3 so the main thread does not load it.
  */
+import { encodeBody } from '../body.js';
 import { failoverColumn, initialState } from '../common.js';
 import type { NewMessage } from '../types.js';
-import { encodeBody } from './body.js';
 
 /**
  * The values of an unleased message, in the order of `insertMessage`. The other columns

@@ -35,9 +35,11 @@ import {
   type MessageRow,
   PURGE_CHUNK,
   type Quota,
-  rowBodyToMessage,
+  replacedBody,
+  rowToMessage,
   unitKey,
   unitParts,
+  withServiceType,
 } from '../common.js';
 import { accountTopic, type ConfigStore, type ConfigTopic, type StoredAccount, settingTopic } from '../config-store.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
@@ -60,7 +62,6 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
-import { decodeBody, encodeBody } from './body.js';
 import { type MessageValues, messageRow, UNLEASED_VALUES } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
@@ -85,11 +86,6 @@ const ACCOUNTS_OF_TARGET = `WITH RECURSIVE a(account) AS (
         UNION ALL
         SELECT (SELECT MIN(account) FROM messages WHERE target = @t AND ${PENDING_SQL} AND account > a.account)
         FROM a WHERE a.account IS NOT NULL)`;
-
-/** A `messages` row (schema v5: the cold fields packed in `body`) as a message. */
-function toMessage(row: MessageRow): StoredMessage {
-  return rowBodyToMessage(row, decodeBody(row.body as Buffer));
-}
 
 // In-process notification buses, one per database file, so that stores of this process on the
 // same file hear each other (SQLite has no LISTEN/NOTIFY).
@@ -277,7 +273,7 @@ export class SqliteStore implements Store, ConfigStore {
       const [target, account] = unitParts(unit);
       const rows = st.claim.all(req.owner, until, until, target, account, req.now, req.now, quota) as MessageRow[];
       for (const row of rows) {
-        const m = toMessage(row);
+        const m = rowToMessage(row);
         if (m.state === MessageState.SCHEDULED) {
           st.enroute.run(m.id);
           m.state = MessageState.ENROUTE;
@@ -367,12 +363,12 @@ export class SqliteStore implements Store, ConfigStore {
 
   async findForwarded(target: string, remoteId: string): Promise<StoredMessage | undefined> {
     const row = this.#stmts().findForwarded.get(target, remoteId) as MessageRow | undefined;
-    return row === undefined ? undefined : toMessage(row);
+    return row === undefined ? undefined : rowToMessage(row);
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {
     const row = this.#stmts().get.get(id) as MessageRow | undefined;
-    return row === undefined ? undefined : toMessage(row);
+    return row === undefined ? undefined : rowToMessage(row);
   }
 
   async events(id: string): Promise<MessageEvent[]> {
@@ -384,7 +380,7 @@ export class SqliteStore implements Store, ConfigStore {
     // The happy path is read off the row, not logged (fewer writes per message): `accepted`
     // is the row itself, a hand-over at insert its first attempt, and a delivered or failed
     // outcome its final state. Everything else, the exceptions, is logged.
-    const message = toMessage(m);
+    const message = rowToMessage(m);
     const out: MessageEvent[] = [acceptedEvent(message)];
     if (m.handed_to !== null) out.push({ messageId: id, at: message.submittedAt, kind: EventKind.ATTEMPT, detail: detail.attempt(String(m.handed_to), 1) });
     for (const r of rows) out.push({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail });
@@ -394,10 +390,7 @@ export class SqliteStore implements Store, ConfigStore {
 
   async findPending(q: PendingQuery): Promise<StoredMessage[]> {
     const rows = this.#stmts().findPending.all(q.account, q.destinationAddr, q.sourceAddr) as MessageRow[];
-    const found = rows.map(toMessage);
-    // service_type lives in the body: compared here (an account rarely has many pending
-    // messages for one source and destination).
-    return q.serviceType === undefined ? found : found.filter((m) => m.serviceType === q.serviceType);
+    return withServiceType(rows.map(rowToMessage), q.serviceType);
   }
 
   async cancel(id: string, at: number): Promise<StoredMessage | undefined> {
@@ -406,7 +399,7 @@ export class SqliteStore implements Store, ConfigStore {
       const row = st.cancel.get(at, id) as MessageRow | undefined;
       if (row === undefined) return undefined;
       if (this.#events) st.insertEvent.run(id, at, EventKind.CANCELLED, '');
-      return toMessage(row);
+      return rowToMessage(row);
     });
   }
 
@@ -415,22 +408,13 @@ export class SqliteStore implements Store, ConfigStore {
       const st = this.#stmts();
       const row = st.get.get(id) as MessageRow | undefined;
       if (row === undefined) return undefined;
-      const m = toMessage(row);
+      const m = rowToMessage(row);
       if (!isPendingState(m.state)) return undefined;
       const v = applyReplace(m, changes, at);
-      // The changed body fields are packed again with the unchanged ones.
-      const body = encodeBody({
-        ...m,
-        payload: v.payload,
-        payloadInTlv: v.payloadInTlv,
-        registeredDelivery: v.registeredDelivery,
-        dataCoding: v.dataCoding,
-        esmClass: v.esmClass,
-      });
-      const updated = st.replace.get(body, v.scheduleAt, v.expiresAt, v.state, v.nextAttemptAt, v.dueAt, id) as MessageRow;
+      const updated = st.replace.get(replacedBody(m, v), v.scheduleAt, v.expiresAt, v.state, v.nextAttemptAt, v.dueAt, id) as MessageRow;
       if (this.#events) st.insertEvent.run(id, at, EventKind.REPLACED, detail.replaced(changedFields(changes)));
       this.#notifyAfterCommit.add(m.target);
-      return toMessage(updated);
+      return rowToMessage(updated);
     });
   }
 
@@ -439,7 +423,7 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#write(() => {
       const st = this.#stmts();
       const rows = st.expire.all(now, now, now, limit) as MessageRow[];
-      const out = rows.map(toMessage);
+      const out = rows.map(rowToMessage);
       if (this.#events) for (const m of out) st.insertEvent.run(m.id, now, EventKind.EXPIRED, '');
       return out.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
     });
@@ -487,7 +471,7 @@ export class SqliteStore implements Store, ConfigStore {
       if (this.#events) {
         st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, `upstream state=${state} error=${errorCode}`);
       }
-      return toMessage(row);
+      return rowToMessage(row);
     });
   }
 
@@ -497,7 +481,7 @@ export class SqliteStore implements Store, ConfigStore {
       const st = this.#stmts();
       const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr) as MessageRow[];
       if (this.#events) for (const r of rows) st.insertEvent.run(r.id, at, EventKind.FAILED, detail.failed(state, errorCode, 'destination'));
-      return rows.map(toMessage);
+      return rows.map(rowToMessage);
     });
   }
 
@@ -562,7 +546,7 @@ export class SqliteStore implements Store, ConfigStore {
       stmt = this.#db!.prepare(sql);
       this.#findCache.set(sql, stmt);
     }
-    return (stmt.all(...params) as MessageRow[]).map(toMessage);
+    return (stmt.all(...params) as MessageRow[]).map(rowToMessage);
   }
 
   async onNotify(listener: (target: string) => void): Promise<() => void> {

@@ -1,8 +1,8 @@
 /**
- * The `body` column of SQLite's `messages` table (schema v5): every field of a message that is
- * written at insert and then only read back whole, packed into one BLOB. One column instead of
- * sixteen makes a row about half as expensive for the writer thread to insert (see
- * docs/decisions.md). Free of better-sqlite3: the main thread encodes, the worker only binds.
+ * The `body` column of the `messages` table (SQLite schema v5, PostgreSQL schema v6): every
+ * field of a message that is written at insert and then only read back whole, packed into one
+ * binary value. One column instead of sixteen makes a row much cheaper to insert (see
+ * docs/decisions.md). Free of any driver: SQLite's main thread encodes, its worker only binds.
  *
  * Format 1, in this order:
  * - u8 format (1), u8 flags (the `F_*` bits below);
@@ -14,7 +14,7 @@
  *   bit is set (absent means null), then payload, then tlvs when `F_HAS_TLVS` is set: each as
  *   an unsigned LEB128 byte length and the bytes (strings in UTF-8).
  */
-import type { MessageBody } from '../common.js';
+import type { MessageBody } from './common.js';
 
 /** The format written by {@link encodeBody}; a later format gets a new number, old ones stay readable. */
 export const BODY_FORMAT = 1;
@@ -111,7 +111,7 @@ export function encodeBody(b: MessageBody): Buffer {
 
 /**
  * Unpacks a body written by {@link encodeBody}. `payload` and `tlvs` are views of `buf` (no
- * copy; better-sqlite3 gives every row its own Buffer). Throws on an unknown format or a
+ * copy; both drivers give every row its own Buffer). Throws on an unknown format or a
  * body that is cut short or too long.
  */
 export function decodeBody(buf: Buffer): MessageBody {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { MessageBody } from '../common.js';
 import { BODY_FORMAT, decodeBody, encodeBody } from './body.js';
+import type { MessageBody } from './common.js';
 
 /** A typical MT body; override anything. */
 function body(over: Partial<MessageBody> = {}): MessageBody {
