@@ -7,7 +7,7 @@
 import { accessSync, constants } from 'node:fs';
 import { attemptBudgetMs, type Config, ConfigError } from '../config/config.js';
 import { HTTP_TIMEOUT_MS, parseHttp } from '../connectors/http.js';
-import { parseNetwork } from '../connectors/network.js';
+import { type NetworkConfig, parseNetwork } from '../connectors/network.js';
 import { parseSmpp, SMPP_RESPONSE_TIMEOUT_MS } from '../connectors/smpp.js';
 import { commandStatusByName } from '../pdu/constants.js';
 import { ConfigKeyError, parseRoutes, type RoutesConfig } from '../routing/index.js';
@@ -34,12 +34,6 @@ export interface SectionsSummary {
 }
 
 
-/**
- * Validates what `validateConfig` keeps as given and `startSmsc` checks at start: the
- * connectors, network and routes sections (with the same parsers and cross-references), the
- * command_status names, the allowedIps ranges and that TLS files are readable.
- * @throws ConfigError naming the key
- */
 /** A connector's attempt timeout (`key`) must end within the lease of the message it carries. */
 function checkAttemptFits(config: Config, key: string, timeoutMs: number): void {
   const budget = attemptBudgetMs(config.delivery.leaseMs);
@@ -51,6 +45,23 @@ function checkAttemptFits(config: Config, key: string, timeoutMs: number): void 
   }
 }
 
+/**
+ * The simulated network's fixed latency (with a uniform jitter's most) must fit an attempt's
+ * time too; an exponential tail is cut at that time by the network itself.
+ */
+function checkLatencyFits(config: Config, path: string, network: NetworkConfig): void {
+  network.ranges.forEach((r, i) => {
+    const jitter = r.latencyDistribution === 'exponential' ? 0 : (r.latencyJitterMs ?? 0);
+    checkAttemptFits(config, `${path}.ranges[${i}].latencyMs`, (r.latencyMs ?? 0) + jitter);
+  });
+}
+
+/**
+ * Validates what `validateConfig` keeps as given and `startSmsc` checks at start: the
+ * connectors, network and routes sections (with the same parsers and cross-references), the
+ * command_status names, the allowedIps ranges and that TLS files are readable.
+ * @throws ConfigError naming the key
+ */
 export function checkSections(config: Config): SectionsSummary {
   for (const k of ['unknownSystemIdStatus', 'wrongPasswordStatus'] as const) {
     const name = config.smpp[k];
@@ -96,12 +107,12 @@ export function checkSections(config: Config): SectionsSummary {
     }
     else if (type === 'network') {
       const { type: _t, ...rest } = c as Record<string, unknown>;
-      asConfigError(() => parseNetwork(rest, path));
+      checkLatencyFits(config, path, asConfigError(() => parseNetwork(rest, path)));
     } else throw new ConfigError(`${path}.type`, "must be 'http', 'smpp' or 'network'");
     names.add(name);
   }
   if (config['network'] !== undefined) {
-    asConfigError(() => parseNetwork(config['network'], 'network'));
+    checkLatencyFits(config, 'network', asConfigError(() => parseNetwork(config['network'], 'network')));
     names.add('network');
   }
   const routes = asConfigError(() =>

@@ -383,7 +383,8 @@ function buildConnectors(
   }
   const makeNetwork = (section: unknown, path: string) => {
     const parsed = asConfigError(() => parseNetwork(section, path));
-    return { parsed, network: new SimulatedNetwork({ ...parsed, clock, moSink: hooks.moSink }) };
+    const maxLatencyMs = attemptBudgetMs(config.delivery.leaseMs) - 1;
+    return { parsed, network: new SimulatedNetwork({ ...parsed, clock, moSink: hooks.moSink, maxLatencyMs }) };
   };
   /** The background MO generator of the top-level `network:` section, parsed with it. */
   let mo: ReturnType<typeof parseNetwork>['mo'];

@@ -181,10 +181,10 @@ export class HttpTarget implements DeliveryTarget {
   }
 }
 
-/** Validates an http connector's config (`type` is the caller's). @throws ConfigKeyError */
 /** Default `timeoutMs` of an HTTP connector's request. */
 export const HTTP_TIMEOUT_MS = 10_000;
 
+/** Validates an http connector's config (`type` is the caller's). @throws ConfigKeyError */
 export function parseHttp(raw: unknown, path: string): HttpTargetConfig {
   const o = mapping(raw, path);
   checkKeys(o, path, ['type', 'url', 'timeoutMs', 'concurrency', 'headers']);

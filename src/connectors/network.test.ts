@@ -13,7 +13,7 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 }
 
-function net(ranges: NetworkRange[], extra: { concurrency?: number; seed?: number } = {}) {
+function net(ranges: NetworkRange[], extra: { concurrency?: number; seed?: number; maxLatencyMs?: number } = {}) {
   const clock = new ManualClock(T0);
   const sunk: MoMessage[] = [];
   const network = new SimulatedNetwork({
@@ -21,6 +21,7 @@ function net(ranges: NetworkRange[], extra: { concurrency?: number; seed?: numbe
     clock,
     seed: extra.seed ?? 7,
     ...(extra.concurrency !== undefined ? { concurrency: extra.concurrency } : {}),
+    ...(extra.maxLatencyMs !== undefined ? { maxLatencyMs: extra.maxLatencyMs } : {}),
     moSink: async (mo) => {
       sunk.push(mo);
       return `mo${sunk.length}`;
@@ -133,6 +134,25 @@ describe('SimulatedNetwork: MT delivery', () => {
         assert.ok(Math.abs(mean - 300) < 60, `exponential mean ${mean}`);
       }
     }
+  });
+
+  test('maxLatencyMs cuts the exponential tail: no attempt takes longer (it must end within its lease)', async () => {
+    const { clock, network } = net([{ prefix: '44', latencyMs: 10, latencyJitterMs: 10_000, latencyDistribution: 'exponential' }], { maxLatencyMs: 50 });
+    let longest = 0;
+    for (let i = 0; i < 40; i++) {
+      const start = clock.now();
+      let done = false;
+      void network.deliver(to('4470')).then(() => {
+        done = true;
+      });
+      while (!done && clock.now() - start < 1000) {
+        clock.advance(1);
+        await flush();
+      }
+      assert.ok(done, 'attempt completed');
+      longest = Math.max(longest, clock.now() - start);
+    }
+    assert.equal(longest, 50, 'a mean of 10 s jitter, cut at 50 ms');
   });
 
   test('a handset switched off until T: retry (absent) until T, then delivered', async () => {

@@ -156,6 +156,11 @@ export interface SimulatedNetworkOptions extends NetworkConfig {
   random?: Random;
   /** Where originated MO messages go. */
   moSink?: MoSink;
+  /**
+   * Longest latency of one attempt (an exponential tail is cut here): the SMSC passes what a
+   * lease leaves for an attempt, so no attempt outlives its message's lease. Default no limit.
+   */
+  maxLatencyMs?: number;
 }
 
 /** Counters. */
@@ -225,6 +230,7 @@ export class SimulatedNetwork implements DeliveryTarget {
   readonly #seed: number;
   readonly #ranges = new PrefixTable<Range>();
   readonly #concurrency: number;
+  readonly #maxLatencyMs: number;
   readonly #offUntil = new Map<string, number>();
   readonly #pending = new Set<{ timer: TimerHandle; resolve: (o: Outcome) => void }>();
   readonly #generators = new Set<MoGenerator>();
@@ -237,6 +243,7 @@ export class SimulatedNetwork implements DeliveryTarget {
     this.#seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
     this.#random = options.random ?? seededRandom(this.#seed);
     this.#concurrency = options.concurrency ?? 10_000;
+    this.#maxLatencyMs = options.maxLatencyMs ?? Number.POSITIVE_INFINITY;
     for (const r of options.ranges) this.#ranges.set(r.prefix, compileRange(r));
     this.#moSink = options.moSink;
   }
@@ -273,10 +280,10 @@ export class SimulatedNetwork implements DeliveryTarget {
   }
 
   #latencyOf(r: Range): number {
-    if (r.jitterMs <= 0) return r.latencyMs;
+    if (r.jitterMs <= 0) return Math.min(r.latencyMs, this.#maxLatencyMs);
     const u = this.#random();
     const extra = r.exponential ? -Math.log(1 - u) * r.jitterMs : u * r.jitterMs;
-    return Math.round(r.latencyMs + extra);
+    return Math.min(Math.round(r.latencyMs + extra), this.#maxLatencyMs);
   }
 
   /** Resolves true after `ms`, or false when the network is closed first. */

@@ -635,13 +635,13 @@ function idFormat(v: unknown, key: string): IdFormat {
   return v;
 }
 
+/** Default `responseTimeoutMs` of an SMPP connector (its wait for a submit_sm_resp). */
+export const SMPP_RESPONSE_TIMEOUT_MS = 30_000;
+
 /**
  * Validates an smpp connector's config (`type` is the caller's). `statusByName` resolves
  * `retryStatuses` given by name. @throws ConfigKeyError
  */
-/** Default `responseTimeoutMs` of an SMPP connector (its wait for a submit_sm_resp). */
-export const SMPP_RESPONSE_TIMEOUT_MS = 30_000;
-
 export function parseSmpp(raw: unknown, path: string, statusByName?: (name: string) => number | undefined): SmppTargetConfig {
   const o = mapping(raw, path);
   checkKeys(o, path, SMPP_KEYS);

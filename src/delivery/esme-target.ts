@@ -123,11 +123,22 @@ interface Waiting {
 /** Default longest wait of a delivery for a window slot. */
 export const ESME_MAX_WAIT_MS = 20_000;
 
+/**
+ * How often a waiting line is looked at while none of our deliver_sm is in flight on its
+ * session (then no response of ours will pump it: the slot is held by something else, such as
+ * the session's own enquire_link).
+ */
+const RECHECK_MS = 20;
+
 export class EsmeTarget implements DeliveryTarget {
   readonly #sessions: () => Session[];
   readonly #maxWaitMs: number;
   /** Deliveries waiting for a slot, per session (never sent yet). */
   readonly #waiting = new Map<Session, Fifo<Waiting>>();
+  /** Our deliver_sm in flight, per session: each response pumps its session's line. */
+  readonly #sending = new Map<Session, number>();
+  /** Sessions whose line waits with none of ours in flight: a timer pumps them. */
+  readonly #rechecks = new Map<Session, NodeJS.Timeout>();
   #next = 0;
 
   /**
@@ -206,18 +217,36 @@ export class EsmeTarget implements DeliveryTarget {
       session.once('close', () => this.#giveBack(session));
     }
     const queue = line;
-    return new Promise<Outcome>((resolve) => queue.push({ m, at: performance.now(), resolve }));
+    const waiting = new Promise<Outcome>((resolve) => queue.push({ m, at: performance.now(), resolve }));
+    if (!this.#sending.has(session)) this.#recheck(session);
+    return waiting;
   }
 
   async #send(session: Session, m: StoredMessage): Promise<Outcome> {
+    this.#sending.set(session, (this.#sending.get(session) ?? 0) + 1);
     try {
       await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), { wait: false });
       return { kind: 'delivered' };
     } catch (err) {
       return outcomeOfError(err);
     } finally {
+      const n = this.#sending.get(session)! - 1;
+      if (n === 0) this.#sending.delete(session);
+      else this.#sending.set(session, n);
       this.#pump(session);
     }
+  }
+
+  /** Pumps `session`'s line soon, and again until it is empty or one of ours is in flight. */
+  #recheck(session: Session): void {
+    if (this.#rechecks.has(session)) return;
+    const timer = setTimeout(() => {
+      this.#rechecks.delete(session);
+      this.#pump(session);
+      if (this.#waitingOn(session) > 0 && !this.#sending.has(session)) this.#recheck(session);
+    }, RECHECK_MS);
+    timer.unref();
+    this.#rechecks.set(session, timer);
   }
 
   /** A slot freed: the next waiting deliveries go out (those that waited too long are given back). */
@@ -228,17 +257,20 @@ export class EsmeTarget implements DeliveryTarget {
       this.#giveBack(session);
       return;
     }
+    // Those that waited too long go back first, slot or not (the oldest are at the head).
     const now = performance.now();
+    while (line.length > 0 && now - line.peek()!.at > this.#maxWaitMs) line.shift()!.resolve({ kind: 'unavailable' });
     while (line.length > 0 && session.outstanding < session.windowSize) {
       const w = line.shift()!;
-      if (now - w.at > this.#maxWaitMs) w.resolve({ kind: 'unavailable' });
-      else void this.#send(session, w.m).then(w.resolve);
+      void this.#send(session, w.m).then(w.resolve);
     }
   }
 
   #giveBack(session: Session): void {
     const line = this.#waiting.get(session);
     this.#waiting.delete(session);
+    clearTimeout(this.#rechecks.get(session));
+    this.#rechecks.delete(session);
     if (line === undefined) return;
     for (const w of line.drain()) w.resolve({ kind: 'unavailable' });
   }

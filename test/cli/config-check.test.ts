@@ -58,6 +58,7 @@ test('a bad key anywhere: the key named, exit 1, nothing on stdout', () => {
     [GOOD.replace('url: ', 'timeoutMs: 0, url: '), /connectors\.hook\.timeoutMs/],
     // An attempt must end within its message's lease (60 s by default, a tenth kept for the outcome).
     [GOOD.replace('url: ', 'timeoutMs: 54000, url: '), /connectors\.hook\.timeoutMs': must be less than 54000 ms.*delivery\.leaseMs \(60000 ms/],
+    [GOOD.replace('prefix: "44" }]', 'prefix: "44", latencyMs: 50000, latencyJitterMs: 4000 }]'), /network\.ranges\[0\]\.latencyMs': must be less than 54000 ms/],
     [`${GOOD}delivery: { leaseMs: 10000 }\n`, /delivery\.leaseMs': must leave more than smpp\.responseTimeoutMs \(30000 ms\).*10000 ms leaves 9000/],
     [GOOD.replace('prefix: "44" }]\nroutes', 'prefix: "44", successRatio: 2 }]\nroutes'), /network\.ranges\[0\]\.successRatio/],
     [`${GOOD}  mo: [{ match: "2000", account: bob }]\n`, /routes\.mo\[0\]\.account': unknown account 'bob'/],

@@ -891,6 +891,17 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal((await s.get(m.id))?.attempts, 2);
         assert.deepEqual(await s.events(m.id), []);
         assert.deepEqual(await s.events(n.id), []);
+
+        // Handed over and delivered while the log was off: with it on again, nothing of that
+        // lifecycle shows (not half of it).
+        const handed = makeMessage({ target: 'direct', lease: { owner: 'A', until: T0 + 60_000 } });
+        await s.insert([handed]);
+        assert.equal(await s.markDelivered(handed.id, T0 + 1, 'A'), true);
+        const on = await h.open();
+        assert.deepEqual(
+          (await on.events(handed.id)).map((e) => e.kind),
+          ['accepted'],
+        );
       }));
 
     test('find filters by target', () =>

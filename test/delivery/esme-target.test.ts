@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { type Client, connect, type Delivery } from '../../src/client/client.js';
 import { EsmeTarget } from '../../src/delivery/esme-target.js';
 import type { Outcome } from '../../src/delivery/target.js';
-import type { DeliverSm } from '../../src/pdu/types.js';
+import type { BodyOf, DeliverSm } from '../../src/pdu/types.js';
 import { storedMessage } from '../connectors/fixtures.js';
 import { startServer } from '../support/server.js';
 import { until } from '../support/until.js';
@@ -75,6 +75,25 @@ test('a delivery that waited longer than maxWaitMs is given back rather than sen
     assert.deepEqual(await first, { kind: 'delivered' });
     assert.deepEqual(await late, { kind: 'unavailable' });
     assert.equal(got.length, 1, 'the late one was not sent');
+  } finally {
+    await client.close().catch(() => {});
+    await h.close();
+  }
+});
+
+test("a delivery queued behind the session's own enquire_link goes out when that response frees the slot", async () => {
+  const { h, client, got, target } = await setup();
+  try {
+    const session = h.server.receiversOf('bob')[0]!;
+    const ping = session.request('enquire_link', {} as BodyOf<'enquire_link'>, { wait: false });
+    const outcome = target.deliver(storedMessage({ id: 'e1', payload: Buffer.from('after the ping') }));
+    assert.equal(session.outstanding, 1, 'the window of 1 is the enquire_link: the delivery waits');
+    await ping;
+    // No deliver_sm of ours was in flight, so no response of ours pumps the line: it must go out anyway.
+    await until(() => got.length === 1, 'the deliver_sm once the enquire_link_resp came');
+    assert.equal(got[0]!.shortMessage.toString(), 'after the ping');
+    client.ack(got[0]!);
+    assert.deepEqual(await outcome, { kind: 'delivered' });
   } finally {
     await client.close().catch(() => {});
     await h.close();

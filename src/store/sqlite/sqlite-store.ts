@@ -183,7 +183,7 @@ export class SqliteStore implements Store, ConfigStore {
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = OFF');
       migrate(db);
-      this.#st = prepare(db);
+      this.#st = prepare(db, this.#events);
       this.#config = new SqliteConfigTables(db);
     } catch (error) {
       db.close();
@@ -239,8 +239,9 @@ export class SqliteStore implements Store, ConfigStore {
           this.#notifyAfterCommit.add(row[3]);
         } else {
           // A leased row is already on its way to its target (its first attempt): nothing
-          // became claimable. Its `handed_to` stands for the attempt event (see events()).
-          st.insertLeased.run(row);
+          // became claimable. Its `handed_to` stands for the attempt event (see events()), so
+          // with events off it stays NULL: nothing of the lifecycle is kept.
+          st.insertLeased.run(this.#events ? row : [...row.slice(0, -1), null]);
         }
       }
     }, rows.length);
@@ -700,7 +701,8 @@ const INSERT_COLUMNS = `id, direction, account, target, state, priority, submitt
   next_attempt_at, due_at, src_addr, dst_addr, failover, body`;
 const INSERT_VALUES = INSERT_COLUMNS.replace(/\w+/g, '?');
 
-function prepare(db: Database.Database): Statements {
+/** The statements of a store; `events` off leaves out the columns that stand for log rows. */
+function prepare(db: Database.Database, events: boolean): Statements {
   const p = (sql: string) => db.prepare(sql);
   return {
     // The values of rows.ts `messageRow`; attempts, the lease, final_at, error_code and
@@ -738,7 +740,7 @@ function prepare(db: Database.Database): Statements {
       WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}`),
     findForwarded: p(`SELECT * FROM messages WHERE target = ? AND remote_id = ? AND ${PENDING_SQL}`),
     markFinal: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, attempts = attempts + 1,
-        final_by = lease_owner, lease_owner = NULL, lease_until = 0
+        ${events ? 'final_by = lease_owner, ' : ''}lease_owner = NULL, lease_until = 0
       WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}`),
     retry: p(`UPDATE messages SET state = 'ENROUTE', next_attempt_at = ?, error_code = ?, attempts = attempts + 1,
         lease_owner = NULL, lease_until = 0, due_at = MAX(schedule_at, ?)
