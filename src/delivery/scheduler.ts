@@ -339,7 +339,6 @@ export class DeliveryScheduler {
       do {
         this.#again = false;
         if (this.#stopped) return;
-        const now = this.#o.clock.now();
         const targets = this.#o.targets();
         // Held lines of targets no longer served here go back to the store.
         for (const key of this.#held.keys()) if (!targets.has(key)) this.#pump(key);
@@ -357,7 +356,8 @@ export class DeliveryScheduler {
           // messages, one per deliver_sm_resp, were the writer's largest cost end to end).
           if (unrecorded > 0 && Number.isFinite(cap) && free < Math.min(Math.ceil(cap / 4), this.#o.maxClaim ?? 500)) continue;
           const epoch = this.#epochOf(key);
-          const msgs = await this.#o.store.claimDue({ targets: [key], now, limit: free, leaseMs: this.#o.leaseMs, owner: this.#owner });
+          // The lease starts now, not when the pass began: earlier targets' claims do not eat into it.
+          const msgs = await this.#o.store.claimDue({ targets: [key], now: this.#o.clock.now(), limit: free, leaseMs: this.#o.leaseMs, owner: this.#owner });
           for (const m of msgs) this.#dispatch(m, target, key);
           if (msgs.length < free && this.#epochOf(key) === epoch) {
             // Fewer than asked for: its store queue is empty now (nothing was stored for it

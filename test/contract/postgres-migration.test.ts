@@ -89,6 +89,10 @@ test('a schema v5 PostgreSQL database is migrated to the lean row: every message
       indexes.rows.map((r) => r.indexname),
       ['messages_due', 'messages_expiry', 'messages_final', 'messages_pending_addr', 'messages_pkey', 'messages_remote'],
     );
+    const stats = await c.query<{ analyzed: boolean }>(
+      `SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relid = 'messages'::regclass`,
+    );
+    assert.deepEqual(stats.rows, [{ analyzed: true }], 'the migrated backlog has planner statistics');
   } finally {
     await c.end();
     await db.stop();
