@@ -195,7 +195,7 @@ const store: SectionField = {
       type: 'boolean',
       default: true,
       description:
-        'Write the lifecycle log of every message (attempts, outcomes, retries; shown by `smsc message` and the dashboard). Off: no log rows (SQLite writes them only for claims, retries and other exceptions, its row tells the rest; PostgreSQL one per attempt and per outcome); a message then shows only its current state and times, no lifecycle.',
+        'Write the lifecycle log of every message (attempts, outcomes, retries; shown by `smsc message` and the dashboard). Off: no log rows (they are written only for claims, retries and other exceptions: the row itself tells the happy path); a message then shows only its current state and times, no lifecycle.',
     },
   },
   check(value, path) {

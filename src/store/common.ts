@@ -302,15 +302,28 @@ export class FairClaimPlan {
  * The `accepted` event of a message, made from its row: it is not written to the event log,
  * since the row holds everything it would say (one write less per message).
  */
-export function acceptedEvent(m: StoredMessage): MessageEvent {
+function acceptedEvent(m: StoredMessage): MessageEvent {
   return { messageId: m.id, at: m.submittedAt, kind: EventKind.ACCEPTED, detail: detail.accepted(m) };
+}
+
+/**
+ * A message's lifecycle: what its row tells (accepted; the first attempt when it was handed
+ * over at insert, `handedTo`; the outcome when markDelivered/markFailed made it final,
+ * `finalBy`) around the events logged for it, in order. Both stores log only the rest.
+ */
+export function lifecycle(m: StoredMessage, handedTo: unknown, logged: readonly MessageEvent[], finalBy: unknown): MessageEvent[] {
+  const out: MessageEvent[] = [acceptedEvent(m)];
+  if (typeof handedTo === 'string') out.push({ messageId: m.id, at: m.submittedAt, kind: EventKind.ATTEMPT, detail: detail.attempt(handedTo, 1) });
+  out.push(...logged);
+  if (typeof finalBy === 'string') out.push(finalEvent(m, finalBy));
+  return out;
 }
 
 /**
  * The `delivered` or `failed` event of a message that `owner`'s markDelivered/markFailed made
  * final, made from its row (the same event those calls would have logged).
  */
-export function finalEvent(m: StoredMessage, owner: string): MessageEvent {
+function finalEvent(m: StoredMessage, owner: string): MessageEvent {
   const at = m.finalAt ?? m.submittedAt;
   return m.state === MessageState.DELIVERED
     ? { messageId: m.id, at, kind: EventKind.DELIVERED, detail: detail.delivered(owner) }

@@ -149,6 +149,32 @@ describe('postgres store specifics', () => {
       }
     }));
 
+  test('the happy path logs no event rows: a hand-over and its outcome are read off the row (schema v7)', () =>
+    withDb(async (db) => {
+      const s = new PostgresStore({ url: db.url });
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        await s.init();
+        const m = makeMessage({ target: 'direct', lease: { owner: 'n1', until: Date.now() + 60_000 } });
+        await s.insert([m]);
+        assert.equal(await s.markDelivered(m.id, m.submittedAt + 5, 'n1'), true);
+        assert.deepEqual(
+          (await s.events(m.id)).map((e) => [e.kind, e.at, e.detail]),
+          [
+            ['accepted', m.submittedAt, 'target=direct'],
+            ['attempt', m.submittedAt, 'owner=n1 attempt=1'],
+            ['delivered', m.submittedAt + 5, 'owner=n1'],
+          ],
+        );
+        const rows = await c.query('SELECT count(*)::int AS n FROM events WHERE message_id = $1', [m.id]);
+        assert.deepEqual(rows.rows, [{ n: 0 }], 'nothing written to the log');
+      } finally {
+        await c.end();
+        await s.close();
+      }
+    }));
+
   test('a caller-supplied pool is used and left open by close()', () =>
     withDb(async (db) => {
       const pool = new pg.Pool({ connectionString: db.url, max: 3 });

@@ -186,4 +186,12 @@ CREATE INDEX messages_remote ON messages (target, remote_id)
     // it. (An empty one is left to the store, which analyzes after its first inserts.)
     if (moved > 0) await db.query('ANALYZE messages');
   },
+  // 7: the happy path's lifecycle is read off the row, not logged, as in SQLite's schema v6:
+  // `handed_to` is the node a message was inserted leased to (its first attempt), `final_by`
+  // the lease holder whose delivered/failed outcome made it final. Older rows have both NULL
+  // and their events logged.
+  `
+ALTER TABLE messages ADD COLUMN handed_to text;
+ALTER TABLE messages ADD COLUMN final_by text;
+`,
 ];

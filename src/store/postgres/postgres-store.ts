@@ -24,7 +24,6 @@
 import pg from 'pg';
 import { encodeBody } from '../body.js';
 import {
-  acceptedEvent,
   applyReplace,
   changedFields,
   checkClaim,
@@ -37,6 +36,7 @@ import {
   FairClaimPlan,
   failoverColumn,
   initialState,
+  lifecycle,
   type MessageRow,
   PURGE_CHUNK,
   type Quota,
@@ -92,8 +92,6 @@ interface FinalOutcome {
   at: number;
   errorCode: number;
   owner: string;
-  kind: string;
-  detail: string;
 }
 /** Advisory lock class id for migrations ("smsc" in ASCII); the object id is a hash of the schema. */
 const MIGRATION_LOCK_CLASS = 0x736d7363;
@@ -176,16 +174,16 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     insert: `WITH m AS (
         INSERT INTO ${messages} (
           id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, next_attempt_at,
-          due_at, src_addr, dst_addr, failover, body, lease_owner, lease_until)
+          due_at, src_addr, dst_addr, failover, body, lease_owner, lease_until, handed_to)
         SELECT id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, schedule_at,
-          GREATEST(schedule_at, lease_until), src_addr, dst_addr, failover, body, lease_owner, lease_until
+          GREATEST(schedule_at, lease_until), src_addr, dst_addr, failover, body, lease_owner, lease_until,
+          ${withEvents ? 'lease_owner' : 'NULL'}
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[],
           $9::bigint[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::text[], $15::bigint[])
           AS u(id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, src_addr,
             dst_addr, failover, body, lease_owner, lease_until)
-        RETURNING id, target, submitted_at, lease_owner)
-      ${ev('m WHERE lease_owner IS NOT NULL', 'submitted_at', k(EventKind.ATTEMPT), `'owner=' || lease_owner || ' attempt=1'`)}
-      -- A leased row is already on its way to its target: nothing became claimable.
+        RETURNING target, lease_owner)
+      -- A leased row (its hand-over is its first attempt, kept in handed_to: see events()) is already on its way to its target: nothing became claimable.
       SELECT count(*) AS n FROM (SELECT pg_notify($16, t.target) FROM (SELECT DISTINCT target FROM m WHERE lease_owner IS NULL) t) x`,
     // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows
     // (LIMIT q.quota) and may hash-join against a sequential scan; this form is always a
@@ -211,16 +209,16 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     // Final outcomes of many messages in one statement (group-committed like inserts). The
     // extra `m.id = ANY ($1)` lets the planner use the primary key whatever it guesses for
     // the unnest() row count. Ids are unique within a batch (see #commitFinals).
+    // The outcome is not logged: `final_by` stands for it (see events()).
     markFinal: `WITH v AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[])
-          AS v(id, state, at, error_code, owner, kind, detail)),
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[])
+          AS v(id, state, at, error_code, owner)),
       u AS (
         UPDATE ${messages} m SET state = v.state, final_at = v.at, error_code = v.error_code,
-          attempts = m.attempts + 1, lease_owner = NULL, lease_until = 0
+          attempts = m.attempts + 1, ${withEvents ? 'final_by = m.lease_owner, ' : ''}lease_owner = NULL, lease_until = 0
         FROM v
         WHERE m.id = ANY ($1::text[]) AND m.id = v.id AND m.lease_owner = v.owner AND m.${PENDING_SQL}
-        RETURNING m.id, v.at, v.kind, v.detail)
-      ${withEvents ? `, e AS (INSERT INTO ${events} (message_id, at, kind, detail) SELECT id, at, kind, detail FROM u)` : ''}
+        RETURNING m.id)
       SELECT id FROM u`,
     retry: `WITH u AS (
         UPDATE ${messages} SET state = 'ENROUTE', next_attempt_at = $2, error_code = $3, attempts = attempts + 1,
@@ -589,17 +587,17 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async markDelivered(id: string, at: number, owner: string): Promise<boolean> {
-    return this.#markFinal(id, MessageState.DELIVERED, at, 0, owner, EventKind.DELIVERED, detail.delivered(owner));
+    return this.#markFinal(id, MessageState.DELIVERED, at, 0, owner);
   }
 
   async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean> {
     checkFailedState(state);
-    return this.#markFinal(id, state, at, errorCode, owner, EventKind.FAILED, detail.failed(state, errorCode, owner));
+    return this.#markFinal(id, state, at, errorCode, owner);
   }
 
-  async #markFinal(id: string, state: string, at: number, errorCode: number, owner: string, kind: string, text: string): Promise<boolean> {
+  async #markFinal(id: string, state: string, at: number, errorCode: number, owner: string): Promise<boolean> {
     this.#check();
-    return this.#finals.submit({ id, state, at, errorCode, owner, kind, detail: text });
+    return this.#finals.submit({ id, state, at, errorCode, owner });
   }
 
   /** Commits a batch of final outcomes; an outcome's value is whether it applied. */
@@ -637,8 +635,6 @@ export class PostgresStore implements Store, ConfigStore {
         items.map((i) => i.at),
         items.map((i) => i.errorCode),
         items.map((i) => i.owner),
-        items.map((i) => i.kind),
-        items.map((i) => i.detail),
       ],
     });
     return new Set(res.rows.map((r) => r.id));
@@ -708,14 +704,15 @@ export class PostgresStore implements Store, ConfigStore {
   async events(id: string): Promise<MessageEvent[]> {
     this.#check();
     if (!this.#events) return [];
-    const m = await this.get(id);
-    if (m === undefined) return [];
+    const row = (await this.#pool.query<MessageRow>({ name: `${this.#tag}_get`, text: this.#sql.get, values: [id] })).rows[0];
+    if (row === undefined) return [];
     const res = await this.#pool.query<{ message_id: string; at: string; kind: string; detail: string }>({
       name: `${this.#tag}_events`,
       text: this.#sql.events,
       values: [id],
     });
-    return [acceptedEvent(m), ...res.rows.map((r) => ({ messageId: r.message_id, at: Number(r.at), kind: r.kind, detail: r.detail }))];
+    const logged = res.rows.map((r) => ({ messageId: r.message_id, at: Number(r.at), kind: r.kind, detail: r.detail }));
+    return lifecycle(rowToMessage(row), row.handed_to, logged, row.final_by);
   }
 
   async findPending(q: PendingQuery): Promise<StoredMessage[]> {

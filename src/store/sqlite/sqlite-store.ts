@@ -19,7 +19,6 @@ import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  acceptedEvent,
   applyReplace,
   changedFields,
   checkClaim,
@@ -31,7 +30,7 @@ import {
   detail,
   FairClaimPlan,
   failoverColumn,
-  finalEvent,
+  lifecycle,
   type MessageRow,
   PURGE_CHUNK,
   type Quota,
@@ -381,12 +380,8 @@ export class SqliteStore implements Store, ConfigStore {
     // The happy path is read off the row, not logged (fewer writes per message): `accepted`
     // is the row itself, a hand-over at insert its first attempt, and a delivered or failed
     // outcome its final state. Everything else, the exceptions, is logged.
-    const message = rowToMessage(m);
-    const out: MessageEvent[] = [acceptedEvent(message)];
-    if (m.handed_to !== null) out.push({ messageId: id, at: message.submittedAt, kind: EventKind.ATTEMPT, detail: detail.attempt(String(m.handed_to), 1) });
-    for (const r of rows) out.push({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail });
-    if (m.final_by !== null) out.push(finalEvent(message, String(m.final_by)));
-    return out;
+    const logged = rows.map((r) => ({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail }));
+    return lifecycle(rowToMessage(m), m.handed_to, logged, m.final_by);
   }
 
   async findPending(q: PendingQuery): Promise<StoredMessage[]> {
