@@ -307,15 +307,16 @@ function acceptedEvent(m: StoredMessage): MessageEvent {
 }
 
 /**
- * A message's lifecycle: what its row tells (accepted; the first attempt when it was handed
- * over at insert, `handedTo`; the outcome when markDelivered/markFailed made it final,
- * `finalBy`) around the events logged for it, in order. Both stores log only the rest.
+ * A message's lifecycle: what its `messages` row tells (accepted; the first attempt when it was
+ * handed over at insert, `handed_to`; the outcome when markDelivered/markFailed made it final,
+ * `final_by`) around the events logged for it, in order. Both stores log only the rest.
  */
-export function lifecycle(m: StoredMessage, handedTo: unknown, logged: readonly MessageEvent[], finalBy: unknown): MessageEvent[] {
+export function lifecycle(row: MessageRow, logged: readonly MessageEvent[]): MessageEvent[] {
+  const m = rowToMessage(row);
   const out: MessageEvent[] = [acceptedEvent(m)];
-  if (typeof handedTo === 'string') out.push({ messageId: m.id, at: m.submittedAt, kind: EventKind.ATTEMPT, detail: detail.attempt(handedTo, 1) });
+  if (typeof row.handed_to === 'string') out.push({ messageId: m.id, at: m.submittedAt, kind: EventKind.ATTEMPT, detail: detail.attempt(row.handed_to, 1) });
   out.push(...logged);
-  if (typeof finalBy === 'string') out.push(finalEvent(m, finalBy));
+  if (typeof row.final_by === 'string') out.push(finalEvent(m, row.final_by));
   return out;
 }
 

@@ -696,15 +696,18 @@ export class PostgresStore implements Store, ConfigStore {
 
   async get(id: string): Promise<StoredMessage | undefined> {
     this.#check();
-    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_get`, text: this.#sql.get, values: [id] });
-    const row = res.rows[0];
+    const row = await this.#row(id);
     return row === undefined ? undefined : rowToMessage(row);
+  }
+
+  async #row(id: string): Promise<MessageRow | undefined> {
+    return (await this.#pool.query<MessageRow>({ name: `${this.#tag}_get`, text: this.#sql.get, values: [id] })).rows[0];
   }
 
   async events(id: string): Promise<MessageEvent[]> {
     this.#check();
     if (!this.#events) return [];
-    const row = (await this.#pool.query<MessageRow>({ name: `${this.#tag}_get`, text: this.#sql.get, values: [id] })).rows[0];
+    const row = await this.#row(id);
     if (row === undefined) return [];
     const res = await this.#pool.query<{ message_id: string; at: string; kind: string; detail: string }>({
       name: `${this.#tag}_events`,
@@ -712,7 +715,7 @@ export class PostgresStore implements Store, ConfigStore {
       values: [id],
     });
     const logged = res.rows.map((r) => ({ messageId: r.message_id, at: Number(r.at), kind: r.kind, detail: r.detail }));
-    return lifecycle(rowToMessage(row), row.handed_to, logged, row.final_by);
+    return lifecycle(row, logged);
   }
 
   async findPending(q: PendingQuery): Promise<StoredMessage[]> {

@@ -381,7 +381,7 @@ export class SqliteStore implements Store, ConfigStore {
     // is the row itself, a hand-over at insert its first attempt, and a delivered or failed
     // outcome its final state. Everything else, the exceptions, is logged.
     const logged = rows.map((r) => ({ messageId: r.message_id, at: r.at, kind: r.kind, detail: r.detail }));
-    return lifecycle(rowToMessage(m), m.handed_to, logged, m.final_by);
+    return lifecycle(m, logged);
   }
 
   async findPending(q: PendingQuery): Promise<StoredMessage[]> {
