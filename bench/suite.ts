@@ -41,7 +41,7 @@ import {
   tempDir,
 } from '../test/support/smsc-process.js';
 import { Progress } from './support/progress.js';
-import { descendantsCpuMs, type ProcSample, sampleProc, startSmscProcessWith } from './support/smsc.js';
+import { descendantsCpuMs, type ProcSample, sampleHostCpu, sampleProc, startSmscProcessWith, stealPct } from './support/smsc.js';
 
 const SCENARIOS = ['accept', 'esme', 'network', 'mo', 'accept-pg', 'esme-pg'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -171,6 +171,11 @@ interface CellResult extends Cell {
   /** This process's CPU (user+system) over the cell, % of one core. */
   loadCpuPct: number;
   loadCpuMsPer1000: number | null;
+  /**
+   * The share of the whole machine's CPU time the hypervisor stole during the cell (`/proc/stat`),
+   * %: a cell run while it was high ran on less than the machine's cores. null off Linux.
+   */
+  hostStealPct: number | null;
   submitSeconds: number;
   cellSeconds: number;
   /** Everything expected arrived within the drain bound. */
@@ -360,6 +365,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
     const pgCell = smsc && cell.scenario.endsWith('-pg');
     const db0 = pgCell ? descendantsCpuMs(process.pid, 'postgres') : Number.NaN;
     const before: ProcSample | undefined = sampleProc(server.pid);
+    const host0 = sampleHostCpu();
     const cpu0 = process.cpuUsage();
     const latencies = new Float64Array(MAX);
     let measured = 0;
@@ -416,6 +422,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
     while (base !== 'mo' && pending() && performance.now() < drainUntil) await sleep(20);
     const cellMs = performance.now() - t0;
     const after = sampleProc(server.pid);
+    const host1 = sampleHostCpu();
     const dbCpuMs = pgCell ? descendantsCpuMs(process.pid, 'postgres') - db0 : Number.NaN;
     const cpu = process.cpuUsage(cpu0);
 
@@ -447,6 +454,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
       serverPeakRssMb: after !== undefined ? round(after.peakRssKb / 1024, 1) : null,
       loadCpuPct: round((loadCpuMs / cellMs) * 100) ?? 0,
       loadCpuMsPer1000: messages > 0 ? round((loadCpuMs / messages) * 1000, 1) : null,
+      hostStealPct: round(stealPct(host0, host1) ?? Number.NaN),
       submitSeconds: round(submitMs / 1000, 2) ?? 0,
       cellSeconds: round(cellMs / 1000, 2) ?? 0,
       complete: !pending() && messages > 0 && lost === 0,
@@ -479,6 +487,7 @@ function failed(cell: Cell, err: unknown): CellResult {
     serverPeakRssMb: null,
     loadCpuPct: 0,
     loadCpuMsPer1000: null,
+    hostStealPct: null,
     submitSeconds: 0,
     cellSeconds: 0,
     complete: false,
@@ -516,7 +525,7 @@ function plan(): Cell[] {
 const TARGET_LABEL: Record<Target, string> = { smsc: 'smsc', answer: 'answer-only', npm: 'npm smpp', 'npm-receipts': 'npm smpp+rcpt' };
 
 function table(results: CellResult[]): string {
-  const head = ['scenario', 'server', 'store', 'conns', 'window', 'msgs/s', 'rcpts/s', 'p50 ms', 'p99 ms', 'max ms', 'dlv p99', 'rcpt p99', 'srv cpu/1k', 'db cpu/1k', 'srv MB', 'load cpu', 'vs answer', 'vs npm', 'note'];
+  const head = ['scenario', 'server', 'store', 'conns', 'window', 'msgs/s', 'rcpts/s', 'p50 ms', 'p99 ms', 'max ms', 'dlv p99', 'rcpt p99', 'srv cpu/1k', 'db cpu/1k', 'srv MB', 'load cpu', 'steal', 'vs answer', 'vs npm', 'note'];
   const num = (n: number | null | undefined, d = 0) => (n === null || n === undefined ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
   const rows = results.map((r) => [
     r.scenario,
@@ -535,6 +544,7 @@ function table(results: CellResult[]): string {
     num(r.dbCpuMsPer1000, 1),
     num(r.serverPeakRssMb, 0),
     `${r.loadCpuPct}%`,
+    r.hostStealPct === null ? '-' : `${r.hostStealPct}%`,
     r.ratios?.['answer'] !== undefined ? `${r.ratios['answer'].toFixed(2)}x` : '',
     r.ratios?.['npm'] !== undefined
       ? `${r.ratios['npm'].toFixed(2)}x${r.ratios['npmReceipts'] !== undefined ? ` (rcpt ${r.ratios['npmReceipts'].toFixed(2)}x)` : ''}`
@@ -542,7 +552,7 @@ function table(results: CellResult[]): string {
     r.error !== undefined ? `ERROR ${r.error}` : r.complete ? '' : 'incomplete',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const left = new Set([0, 1, 2, 18]);
+  const left = new Set([0, 1, 2, 19]);
   const line = (cols: string[]) =>
     cols
       .map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))

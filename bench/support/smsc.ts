@@ -41,6 +41,36 @@ export function sampleProc(pid: number | undefined): ProcSample | undefined {
   }
 }
 
+/** The machine's CPU time so far, from the first line of /proc/stat: all of it and the part stolen. */
+export interface HostCpuSample {
+  /** Every jiffy of every CPU (user, nice, system, idle, iowait, irq, softirq, steal). */
+  total: number;
+  /** Time the hypervisor ran something else while a CPU of this VM wanted to run. */
+  steal: number;
+}
+
+/** Reads /proc/stat's aggregate `cpu` line; undefined off Linux. */
+export function sampleHostCpu(): HostCpuSample | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (f[0] === undefined || f.some((n) => !Number.isFinite(n))) return undefined;
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The share of the machine's CPU time the hypervisor took between two samples, %: on a shared
+ * VM the same code runs slower (and its latency tail grows) while this is high, so figures are
+ * read with it. null when unknown.
+ */
+export function stealPct(before: HostCpuSample | undefined, after: HostCpuSample | undefined): number | null {
+  if (before === undefined || after === undefined || after.total <= before.total) return null;
+  return (100 * (after.steal - before.steal)) / (after.total - before.total);
+}
+
 /** utime+stime+cutime+cstime (ms) and comm of one process, or undefined once it is gone. */
 function procTimes(pid: number): { ppid: number; comm: string; cpuMs: number } | undefined {
   try {

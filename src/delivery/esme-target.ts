@@ -15,6 +15,8 @@ import type { DeliveryTarget, Outcome } from './target.js';
 
 const S = CommandStatus;
 const EMPTY = Buffer.alloc(0);
+const DELIVERED: Outcome = Object.freeze({ kind: 'delivered' });
+const NO_WAIT = Object.freeze({ wait: false });
 
 /** What a request carrying a stored message sets that the message does not say. */
 export interface RequestFields {
@@ -131,7 +133,7 @@ export const ESME_MAX_WAIT_MS = 20_000;
 const RECHECK_MS = 20;
 
 export class EsmeTarget implements DeliveryTarget {
-  readonly #sessions: () => Session[];
+  readonly #sessions: () => readonly Session[];
   readonly #maxWaitMs: number;
   /** Deliveries waiting for a slot, per session (never sent yet). */
   readonly #waiting = new Map<Session, Fifo<Waiting>>();
@@ -146,7 +148,7 @@ export class EsmeTarget implements DeliveryTarget {
    * waits at most `maxWaitMs` for a slot (then it is given back unsent: its lease must not run
    * out while it waits, or it could be claimed and sent twice). Default 20 s.
    */
-  constructor(sessions: () => Session[], options: { maxWaitMs?: number } = {}) {
+  constructor(sessions: () => readonly Session[], options: { maxWaitMs?: number } = {}) {
     this.#sessions = sessions;
     this.#maxWaitMs = options.maxWaitMs ?? ESME_MAX_WAIT_MS;
   }
@@ -225,8 +227,8 @@ export class EsmeTarget implements DeliveryTarget {
   async #send(session: Session, m: StoredMessage): Promise<Outcome> {
     this.#sending.set(session, (this.#sending.get(session) ?? 0) + 1);
     try {
-      await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), { wait: false });
-      return { kind: 'delivered' };
+      await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), NO_WAIT);
+      return DELIVERED;
     } catch (err) {
       return outcomeOfError(err);
     } finally {

@@ -17,6 +17,8 @@ import type { DeliveryTarget, Outcome } from './target.js';
 /** Most one due-time query per this many ms (see #armDueTimerSoon). */
 const DUE_CHECK_MS = 100;
 const NO_TIMER: TimerHandle = { cancel() {} };
+/** The outcome of a target that threw. */
+const RETRY: Outcome = Object.freeze({ kind: 'retry', errorCode: 0 });
 /** A held message is leased for this many leaseMs: it may wait until a whole lease is left. */
 const HOLD_LEASE_FACTOR = 1.5;
 
@@ -86,7 +88,8 @@ export class DeliveryScheduler {
   #expiryTimer: TimerHandle | undefined;
   #purgeTimer: TimerHandle | undefined;
   #unsubscribe: (() => void) | undefined;
-  #inflightWork = new Set<Promise<void>>();
+  /** stop() waiting for the attempts under way (stats.inflight) to end. */
+  #attemptsDone: (() => void) | undefined;
   /** Per target: dispatched attempts whose outcome is not yet recorded. */
   #unrecorded = new Map<string, number>();
   /** Per target: hand-overs promised by #reserve whose insert has not committed yet. */
@@ -130,7 +133,7 @@ export class DeliveryScheduler {
     this.#expiryTimer?.cancel();
     this.#purgeTimer?.cancel();
     await Promise.all(releases);
-    while (this.#inflightWork.size > 0) await Promise.allSettled([...this.#inflightWork]);
+    while (this.stats.inflight > 0) await new Promise<void>((resolve) => (this.#attemptsDone = resolve));
   }
 
   /** Messages for `target` were stored or became due (`*`: anything). */
@@ -159,7 +162,13 @@ export class DeliveryScheduler {
       throw err;
     }
     this.#handOver(msgs);
-    for (const target of new Set(msgs.filter((m) => m.lease === undefined).map((m) => m.target))) this.notify(target);
+    // Those not held wake the claims of their target (each target once).
+    let last: string | undefined;
+    for (const m of msgs) {
+      if (m.lease !== undefined || m.target === last) continue;
+      last = m.target;
+      this.notify(m.target);
+    }
   }
 
   /**
@@ -192,18 +201,25 @@ export class DeliveryScheduler {
    * are ignored. Once stopped, they go back to the store at once.
    */
   #handOver(msgs: readonly NewMessage[]): void {
-    const touched = new Set<string>();
+    // Almost every call has one message (a submit_sm) or one target (a submit_multi to one
+    // account): a Set of the touched targets only when there are more.
+    let first: string | undefined;
+    let more: Set<string> | undefined;
     for (const m of msgs) {
       if (m.lease?.owner !== this.#owner || !this.#unreserve(m.target)) continue;
       let line = this.#held.get(m.target);
       if (line === undefined) this.#held.set(m.target, (line = new Fifo()));
       line.push(m);
-      touched.add(m.target);
+      if (first === undefined) first = m.target;
+      else if (m.target !== first) (more ??= new Set()).add(m.target);
     }
-    for (const key of touched) {
-      if (this.#spilled.has(key) || this.#stopped) this.#giveBackAll(key);
-      else this.#pump(key);
-    }
+    if (first !== undefined) this.#afterHandOver(first);
+    if (more !== undefined) for (const key of more) this.#afterHandOver(key);
+  }
+
+  #afterHandOver(key: string): void {
+    if (this.#spilled.has(key) || this.#stopped) this.#giveBackAll(key);
+    else this.#pump(key);
   }
 
   /**
@@ -432,18 +448,26 @@ export class DeliveryScheduler {
   #dispatch(m: StoredMessage, target: DeliveryTarget, key: string): void {
     this.stats.inflight++;
     this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 0) + 1);
-    const work = target
-      .deliver(m)
-      .catch((): Outcome => ({ kind: 'retry', errorCode: 0 }))
-      .then((outcome) => this.#record(m, outcome))
-      .catch(() => {})
-      .finally(() => {
-        this.stats.inflight--;
-        this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 1) - 1);
-        this.#inflightWork.delete(work);
-        this.kick();
-      });
-    this.#inflightWork.add(work);
+    void this.#attempt(m, target, key);
+  }
+
+  /** One attempt and its recorded outcome (never rejects). */
+  async #attempt(m: StoredMessage, target: DeliveryTarget, key: string): Promise<void> {
+    try {
+      let outcome: Outcome;
+      try {
+        outcome = await target.deliver(m);
+      } catch {
+        outcome = RETRY;
+      }
+      await this.#record(m, outcome);
+    } catch {
+      // A store error: the lease runs out and the message is claimed again.
+    } finally {
+      this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 1) - 1);
+      if (--this.stats.inflight === 0) this.#attemptsDone?.();
+      this.kick();
+    }
   }
 
   async #record(m: StoredMessage, outcome: Outcome): Promise<void> {

@@ -14,7 +14,7 @@ const pduOut = diagnostics_channel.channel('smsc:pdu:out');
 
 function publish(dir: 'in' | 'out', command: string, commandStatus = 0, times = 1, role: 'smsc' | 'esme' = 'smsc'): void {
   const session = { role };
-  for (let i = 0; i < times; i++) (dir === 'in' ? pduIn : pduOut).publish({ session, pdu: { command, commandStatus, sequenceNumber: i + 1 } });
+  for (let i = 0; i < times; i++) (dir === 'in' ? pduIn : pduOut).publish({ session, command, commandStatus, sequenceNumber: i + 1 });
 }
 
 function source() {

@@ -87,9 +87,11 @@ export interface Metrics {
 const DEFAULT_SUBMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const DEFAULT_DELIVERY_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600];
 
+/** The header fields of a session's PduEvent: all the counters read (not its `pdu`, built on demand). */
 interface PduMessage {
   session: { readonly role?: string };
-  pdu: { command: string; commandStatus: number };
+  command: string;
+  commandStatus: number;
 }
 
 /** Which side of SMPP the session plays: "smsc" (an ESME bound to us) or "esme" (we bound out). */
@@ -193,12 +195,12 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
   const esmeIn = new PduCounts('esme');
   const esmeOut = new PduCounts('esme');
   const onIn = (message: unknown): void => {
-    const { session, pdu } = message as PduMessage;
-    (session.role === 'esme' ? esmeIn : pdusIn).count(pdu.command, pdu.commandStatus);
+    const { session, command, commandStatus } = message as PduMessage;
+    (session.role === 'esme' ? esmeIn : pdusIn).count(command, commandStatus);
   };
   const onOut = (message: unknown): void => {
-    const { session, pdu } = message as PduMessage;
-    (session.role === 'esme' ? esmeOut : pdusOut).count(pdu.command, pdu.commandStatus);
+    const { session, command, commandStatus } = message as PduMessage;
+    (session.role === 'esme' ? esmeOut : pdusOut).count(command, commandStatus);
   };
   diagnostics_channel.subscribe('smsc:pdu:in', onIn);
   diagnostics_channel.subscribe('smsc:pdu:out', onOut);

@@ -111,6 +111,12 @@ export class SmscServer extends EventEmitter {
   readonly #servers: net.Server[] = [];
   readonly #sessions = new Set<Session>();
   readonly #byAccount = new Map<string, Set<Session>>();
+  /**
+   * receiversOf(), per account, until one of its sessions binds, changes state or closes: it is
+   * asked several times per delivery, and a new array each time was the largest allocation end
+   * to end.
+   */
+  readonly #receivers = new Map<string, readonly Session[]>();
   readonly #failures = new Map<string, { count: number; bannedUntil: number }>();
   readonly #unknownStatus: number;
   readonly #wrongPasswordStatus: number;
@@ -159,9 +165,14 @@ export class SmscServer extends EventEmitter {
     return [...(this.#byAccount.get(systemId) ?? [])];
   }
 
-  /** Sessions of an account that can take deliver_sm (receiver and transceiver binds). */
-  receiversOf(systemId: string): Session[] {
-    return this.sessionsOf(systemId).filter((s) => s.canDeliver);
+  /** Sessions of an account that can take deliver_sm (receiver and transceiver binds). Do not keep it: a later call may return another list. */
+  receiversOf(systemId: string): readonly Session[] {
+    let list = this.#receivers.get(systemId);
+    if (list === undefined) {
+      list = [...(this.#byAccount.get(systemId) ?? [])].filter((s) => s.canDeliver);
+      this.#receivers.set(systemId, list);
+    }
+    return list;
   }
 
   /**
@@ -216,6 +227,7 @@ export class SmscServer extends EventEmitter {
       if (ctx !== undefined) {
         const set = this.#byAccount.get(ctx.systemId);
         set?.delete(session);
+        this.#receivers.delete(ctx.systemId);
         if (set?.size === 0) this.#byAccount.delete(ctx.systemId);
         this.emit('unbound', session, ctx);
       }
@@ -259,6 +271,8 @@ export class SmscServer extends EventEmitter {
     // Reserve the slot now (synchronously), so two binds racing cannot both pass the limit.
     if (set === undefined) this.#byAccount.set(account.systemId, (set = new Set()));
     set.add(session);
+    this.#receivers.delete(account.systemId);
+    session.on('state', () => this.#receivers.delete(account.systemId));
     const v = req.interfaceVersion;
     const ctx: SessionContext = {
       session,

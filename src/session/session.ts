@@ -150,6 +150,36 @@ function requestPdu(e: Outstanding): Pdu {
   return { ...e.body, command: e.command, commandStatus: 0, sequenceNumber: e.sequenceNumber } as unknown as Pdu;
 }
 
+/**
+ * What the `smsc:pdu:in` and `smsc:pdu:out` channels carry: the session and the PDU's header
+ * at once, the whole PDU when `pdu` is read. The metrics count every PDU by its header; only a
+ * trace reads the PDU, and building it for each outgoing one (a copy of its fields) was the
+ * largest allocation end to end while the metrics listened.
+ */
+export class PduEvent {
+  readonly session: Session;
+  readonly command: CommandName;
+  readonly commandStatus: number;
+  readonly sequenceNumber: number;
+  #pdu: Pdu | undefined;
+  readonly #fields: object | undefined;
+
+  /** `pduOrFields`: the PDU itself, or its body without the header (copied with it on first read). */
+  constructor(session: Session, command: CommandName, commandStatus: number, sequenceNumber: number, pduOrFields: Pdu | object | undefined) {
+    this.session = session;
+    this.command = command;
+    this.commandStatus = commandStatus;
+    this.sequenceNumber = sequenceNumber;
+    if (pduOrFields !== undefined && 'command' in pduOrFields) this.#pdu = pduOrFields as Pdu;
+    else this.#fields = pduOrFields;
+  }
+
+  get pdu(): Pdu {
+    this.#pdu ??= { ...this.#fields, command: this.command, commandStatus: this.commandStatus, sequenceNumber: this.sequenceNumber } as Pdu;
+    return this.#pdu;
+  }
+}
+
 let sessionCounter = 0;
 
 /**
@@ -351,7 +381,7 @@ export class Session extends EventEmitter {
         reject,
       });
       if (deadline < this.#responseTimerAt) this.#armResponseTimer(deadline);
-      if (channels.pduOut.hasSubscribers) this.#publishOut(requestPdu(this.#pending.get(seq)!));
+      if (channels.pduOut.hasSubscribers) channels.pduOut.publish(new PduEvent(this, command, 0, seq, fields));
       this.#enqueue(bytes);
     });
   }
@@ -476,7 +506,7 @@ export class Session extends EventEmitter {
       else throw err;
       return;
     }
-    if (channels.pduIn.hasSubscribers) channels.pduIn.publish({ session: this, pdu });
+    if (channels.pduIn.hasSubscribers) channels.pduIn.publish(new PduEvent(this, pdu.command, pdu.commandStatus, pdu.sequenceNumber, pdu));
     if (isResponseId(CommandId[pdu.command])) this.#onResponse(pdu);
     else {
       this.requestsIn++;
@@ -608,9 +638,7 @@ export class Session extends EventEmitter {
       return;
     }
     const status = reply.commandStatus ?? S.ESME_ROK;
-    if (channels.pduOut.hasSubscribers) {
-      this.#publishOut({ ...reply, command: respName, commandStatus: status, sequenceNumber: req.sequenceNumber } as Pdu);
-    }
+    if (channels.pduOut.hasSubscribers) channels.pduOut.publish(new PduEvent(this, respName, status, req.sequenceNumber, reply));
     let bytes: Buffer;
     try {
       bytes = encodeParts(respName, status, req.sequenceNumber, reply, this.interfaceVersion >= InterfaceVersion.V34);
@@ -702,7 +730,7 @@ export class Session extends EventEmitter {
   #sendHeaderOnly(commandId: number, commandStatus: number, sequenceNumber: number): void {
     if (channels.pduOut.hasSubscribers) {
       const command = commandNameOf(commandId);
-      if (command !== undefined) this.#publishOut({ command, commandStatus, sequenceNumber } as Pdu);
+      if (command !== undefined) channels.pduOut.publish(new PduEvent(this, command, commandStatus, sequenceNumber, undefined));
     }
     this.#enqueue(encodeHeaderOnly(commandId, commandStatus, sequenceNumber));
   }
@@ -868,7 +896,7 @@ export class Session extends EventEmitter {
   }
 
   #publishOut(pdu: Pdu): void {
-    if (channels.pduOut.hasSubscribers) channels.pduOut.publish({ session: this, pdu });
+    if (channels.pduOut.hasSubscribers) channels.pduOut.publish(new PduEvent(this, pdu.command, pdu.commandStatus, pdu.sequenceNumber, pdu));
   }
 
   #releaseWindowSlot(): void {

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
 import net from 'node:net';
 import { test } from 'node:test';
+import { PduBuilder } from '../../test/support/pdu-builder.js';
+import { deliverBody, startServer } from '../../test/support/server.js';
+import { CommandId } from '../pdu/constants.js';
 import { encodePdu } from '../pdu/encode.js';
 import type { Pdu } from '../pdu/types.js';
 import { SmscServer } from '../server/server.js';
@@ -39,5 +42,30 @@ test('error responses and generic_nack are traced on smsc:pdu:out', async () => 
     diagnostics_channel.unsubscribe('smsc:pdu:out', onOut);
     sock.destroy();
     await server.close();
+  }
+});
+
+test('a request and its response on the channels: the header at once, the whole PDU when read', async () => {
+  const events: { command: string; commandStatus: number; sequenceNumber: number; pdu: Pdu }[] = [];
+  const onOut = (m: unknown) => events.push(m as (typeof events)[number]);
+  const h = await startServer({});
+  diagnostics_channel.subscribe('smsc:pdu:out', onOut);
+  try {
+    const { peer, session } = await h.boundPeer('receiver');
+    const done = session.request('deliver_sm', deliverBody('traced text'));
+    const dsm = await peer.expect('deliver_sm');
+    peer.send(new PduBuilder().cstring('').build(CommandId.deliver_sm_resp, 0, dsm.sequenceNumber));
+    await done;
+    const out = events.find((e) => e.command === 'deliver_sm');
+    assert.ok(out, 'the deliver_sm is published');
+    assert.equal(out.commandStatus, 0);
+    assert.equal(out.sequenceNumber, dsm.sequenceNumber);
+    assert.equal(out.pdu.command, 'deliver_sm');
+    assert.equal(out.pdu.sequenceNumber, dsm.sequenceNumber);
+    assert.equal((out.pdu as Pdu & { shortMessage: Buffer }).shortMessage.toString('latin1'), 'traced text');
+    assert.equal(out.pdu, out.pdu, 'built once');
+  } finally {
+    diagnostics_channel.unsubscribe('smsc:pdu:out', onOut);
+    await h.close();
   }
 });

@@ -46,6 +46,9 @@ test('one accept cell: the SMSC accepts, the JSON has the cell and its figures',
     assert.equal(typeof cell['serverCpuMsPer1000'], 'number');
     assert.ok((cell['serverPeakRssMb'] as number) > 0, 'server peak RSS read from /proc');
     assert.equal(typeof cell['loadCpuPct'], 'number');
+    const steal = cell['hostStealPct'] as number;
+    assert.ok(typeof steal === 'number' && steal >= 0 && steal <= 100, `hostStealPct from /proc/stat: ${steal}`);
+    assert.match(r.stdout, /steal/);
   } finally {
     await removeDir(dir);
   }

@@ -308,6 +308,20 @@ describe('§9.1 binding and session lifecycle', () => {
       await closing;
     }));
 
+
+  test('15c. a receiver the SMSC is unbinding takes no more deliveries (receiversOf follows its state)', () =>
+    withServer({ session: { responseTimeoutMs: 7000 } }, async (h) => {
+      const { peer, session } = await h.boundPeer('receiver');
+      assert.deepEqual(h.server.receiversOf('esme1'), [session]);
+      const unbinding = session.unbind();
+      await peer.expect('unbind');
+      assert.equal(session.state, SessionState.Unbinding);
+      assert.deepEqual(h.server.receiversOf('esme1'), [], 'still listed while the unbind is under way');
+      h.clock.advance(7000);
+      await unbinding.catch(() => {});
+      await peer.closed();
+      assert.deepEqual(h.server.receiversOf('esme1'), []);
+    }));
   test('16. enquire_link_timer: idle SMSC sends enquire_link; a dead peer is dropped after response_timer', () =>
     withServer({ session: { enquireLinkIntervalMs: 30_000, responseTimeoutMs: 10_000 } }, async (h) => {
       const { peer, session } = await h.boundPeer('transceiver');

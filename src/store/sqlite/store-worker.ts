@@ -25,15 +25,17 @@ async function run(method: string, args: unknown[]): Promise<unknown> {
   return fn.apply(store, reviveBuffers(args) as unknown[]);
 }
 
-port.on('message', async ({ seq, calls }: { seq: number; calls: { method: string; args: unknown[] }[] }) => {
-  const settled = await Promise.allSettled(calls.map((c) => run(c.method, c.args)));
+port.on('message', async ({ seq, methods, args }: { seq: number; methods: string[]; args: unknown[][] }) => {
+  const settled = await Promise.allSettled(methods.map((method, i) => run(method, args[i]!)));
   // Values only, plus the errors when there are any: most batches are inserts answering
   // undefined, and copying one small object per call to the main thread is not free.
-  const values: unknown[] = new Array(settled.length);
+  // Filled by push, not preallocated: a holey array is cloned the slow (sparse) way.
+  const values: unknown[] = [];
   let errors: Record<number, { name: string; message: string }> | null = null;
   settled.forEach((s, i) => {
-    if (s.status === 'fulfilled') values[i] = s.value;
+    if (s.status === 'fulfilled') values.push(s.value);
     else {
+      values.push(undefined);
       errors ??= {};
       errors[i] = { name: (s.reason as Error)?.name ?? 'Error', message: (s.reason as Error)?.message ?? String(s.reason) };
     }

@@ -157,7 +157,15 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     this.#queue = [];
     const seq = ++this.#seq;
     this.#inFlight.set(seq, batch);
-    this.#worker.postMessage({ seq, calls: batch.map((c) => ({ method: c.method, args: c.args })) });
+    // Two flat lists rather than an object per call: fewer objects to clone on both threads.
+    // Filled by push, not preallocated: a holey array is cloned the slow (sparse) way.
+    const methods: string[] = [];
+    const args: unknown[][] = [];
+    for (const c of batch) {
+      methods.push(c.method);
+      args.push(c.args);
+    }
+    this.#worker.postMessage({ seq, methods, args });
   }
 
   #onMessage(m: Reply): void {
