@@ -125,22 +125,16 @@ interface Waiting {
 /** Default longest wait of a delivery for a window slot. */
 export const ESME_MAX_WAIT_MS = 20_000;
 
-/**
- * How often a waiting line is looked at while none of our deliver_sm is in flight on its
- * session (then no response of ours will pump it: the slot is held by something else, such as
- * the session's own enquire_link).
- */
-const RECHECK_MS = 20;
-
 export class EsmeTarget implements DeliveryTarget {
   readonly #sessions: () => readonly Session[];
   readonly #maxWaitMs: number;
-  /** Deliveries waiting for a slot, per session (never sent yet). */
+  /**
+   * Deliveries waiting for a slot, per session (never sent yet). Every slot the session frees
+   * ('slotFree': a response or timeout of ours or of its own requests, such as enquire_link)
+   * pumps its line. A line waits only while the window is full, so a pump comes at the latest
+   * one response timeout later: a delivery gives up at most that long after maxWaitMs.
+   */
   readonly #waiting = new Map<Session, Fifo<Waiting>>();
-  /** Our deliver_sm in flight, per session: each response pumps its session's line. */
-  readonly #sending = new Map<Session, number>();
-  /** Sessions whose line waits with none of ours in flight: a timer pumps them. */
-  readonly #rechecks = new Map<Session, NodeJS.Timeout>();
   #next = 0;
 
   /**
@@ -215,40 +209,25 @@ export class EsmeTarget implements DeliveryTarget {
     let line = this.#waiting.get(session);
     if (line === undefined) {
       this.#waiting.set(session, (line = new Fifo<Waiting>()));
+      const pump = () => this.#pump(session);
+      session.on('slotFree', pump);
       // Closed with deliveries still waiting: they were never sent, so no attempt is counted.
-      session.once('close', () => this.#giveBack(session));
+      session.once('close', () => {
+        session.off('slotFree', pump);
+        this.#giveBack(session);
+      });
     }
     const queue = line;
-    const waiting = new Promise<Outcome>((resolve) => queue.push({ m, at: performance.now(), resolve }));
-    if (!this.#sending.has(session)) this.#recheck(session);
-    return waiting;
+    return new Promise<Outcome>((resolve) => queue.push({ m, at: performance.now(), resolve }));
   }
 
   async #send(session: Session, m: StoredMessage): Promise<Outcome> {
-    this.#sending.set(session, (this.#sending.get(session) ?? 0) + 1);
     try {
       await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), NO_WAIT);
       return DELIVERED;
     } catch (err) {
       return outcomeOfError(err);
-    } finally {
-      const n = this.#sending.get(session)! - 1;
-      if (n === 0) this.#sending.delete(session);
-      else this.#sending.set(session, n);
-      this.#pump(session);
     }
-  }
-
-  /** Pumps `session`'s line soon, and again until it is empty or one of ours is in flight. */
-  #recheck(session: Session): void {
-    if (this.#rechecks.has(session)) return;
-    const timer = setTimeout(() => {
-      this.#rechecks.delete(session);
-      this.#pump(session);
-      if (this.#waitingOn(session) > 0 && !this.#sending.has(session)) this.#recheck(session);
-    }, RECHECK_MS);
-    timer.unref();
-    this.#rechecks.set(session, timer);
   }
 
   /** A slot freed: the next waiting deliveries go out (those that waited too long are given back). */
@@ -271,8 +250,6 @@ export class EsmeTarget implements DeliveryTarget {
   #giveBack(session: Session): void {
     const line = this.#waiting.get(session);
     this.#waiting.delete(session);
-    clearTimeout(this.#rechecks.get(session));
-    this.#rechecks.delete(session);
     if (line === undefined) return;
     for (const w of line.drain()) w.resolve({ kind: 'unavailable' });
   }

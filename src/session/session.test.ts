@@ -342,6 +342,28 @@ describe('window and responses', () => {
     s.session.destroy();
   });
 
+  test("'slotFree' when a response or a timeout frees a slot no waiting request takes", async () => {
+    const s = await boundSmsc({ windowSize: 1, responseTimeoutMs: 1000 });
+    let freed = 0;
+    s.session.on('slotFree', () => freed++);
+    const ping = s.session.request('enquire_link', {} as BodyOf<'enquire_link'>, { wait: false });
+    const queued = s.session.request('deliver_sm', deliverBody('waits'));
+    const link = await s.peer.expect('enquire_link');
+    s.peer.send(headerOnly(CommandId.enquire_link_resp, 0, link.sequenceNumber));
+    await ping;
+    assert.equal(freed, 0, 'the waiting request took the slot');
+    const d = await s.peer.expect('deliver_sm');
+    s.peer.send(headerOnly(CommandId.deliver_sm_resp, 0, d.sequenceNumber));
+    await queued;
+    assert.equal(freed, 1, 'a response freed the slot');
+    const late = s.session.request('deliver_sm', deliverBody('unanswered'), { wait: false });
+    await s.peer.expect('deliver_sm');
+    s.clock.advance(1000);
+    await assert.rejects(late, ResponseTimeoutError);
+    assert.equal(freed, 2, 'the timeout freed the slot');
+    s.session.destroy();
+  });
+
   test('when the session closes, a sent request rejects with SessionClosedError, one waiting for a slot with RequestNotSentError', async () => {
     const s = await boundSmsc({ windowSize: 1 });
     const sent = s.session.request('deliver_sm', deliverBody('sent'));

@@ -184,7 +184,9 @@ let sessionCounter = 0;
 
 /**
  * A session over a connected Duplex (net.Socket or tls.TLSSocket).
- * Events (synchronous lifecycle only): 'state' (state), 'bound' (bindType), 'close' (error|undefined).
+ * Events (synchronous lifecycle only): 'state' (state), 'bound' (bindType), 'close' (error|undefined),
+ * 'slotFree' (a response or response timeout freed a window slot that no `request()` waits for:
+ * for users that queue requests of their own and send them with `wait: false`).
  */
 export class Session extends EventEmitter {
   readonly id: string;
@@ -307,8 +309,10 @@ export class Session extends EventEmitter {
   }
   /** Changes the outbound window (the server applies the account's window after bind). */
   set windowSize(n: number) {
+    const grew = Math.max(1, n) > this.#windowSize;
     this.#windowSize = Math.max(1, n);
     while (this.#windowWaiters.length > 0 && this.#pending.size < this.#windowSize) this.#releaseWindowSlot();
+    if (grew && this.#pending.size < this.#windowSize) this.#slotFreed();
   }
   /** Inbound requests being handled. */
   get inflight(): number {
@@ -542,7 +546,7 @@ export class Session extends EventEmitter {
     if (entry.expect !== 'enquire_link_resp') this.#lastTransaction = this.#clock.now();
     if (pdu.commandStatus === S.ESME_ROK && pdu.command !== 'generic_nack') entry.resolve(pdu);
     else entry.reject(new CommandStatusError(pdu.commandStatus, `${entry.command}#${pdu.sequenceNumber}`, pdu));
-    this.#releaseWindowSlot();
+    if (!this.#releaseWindowSlot()) this.#slotFreed();
   }
 
   #onRequest(pdu: Pdu): void {
@@ -819,15 +823,17 @@ export class Session extends EventEmitter {
     this.#responseTimerAt = Number.POSITIVE_INFINITY;
     const now = this.#clock.now();
     let next = Number.POSITIVE_INFINITY;
+    let freed = false;
     for (const [seq, entry] of this.#pending) {
       if (entry.deadline <= now) {
         this.#pending.delete(seq);
         entry.reject(new ResponseTimeoutError(requestPdu(entry), entry.timeoutMs));
-        this.#releaseWindowSlot();
+        if (!this.#releaseWindowSlot()) freed = true;
       } else if (entry.deadline < next) {
         next = entry.deadline;
       }
     }
+    if (freed) this.#slotFreed();
     if (next !== Number.POSITIVE_INFINITY) this.#armResponseTimer(next);
   }
 
@@ -899,9 +905,17 @@ export class Session extends EventEmitter {
     if (channels.pduOut.hasSubscribers) channels.pduOut.publish(new PduEvent(this, pdu.command, pdu.commandStatus, pdu.sequenceNumber, pdu));
   }
 
-  #releaseWindowSlot(): void {
+  /** A window slot is free: the oldest request waiting for one takes it (true), if any. */
+  #releaseWindowSlot(): boolean {
     const w = this.#windowWaiters.shift();
-    if (w !== undefined) w.resolve();
+    if (w === undefined) return false;
+    w.resolve();
+    return true;
+  }
+
+  /** A response or a timeout freed a window slot that no request() waits for. */
+  #slotFreed(): void {
+    if (this.#state !== SessionState.Closed) this.emit('slotFree');
   }
 
   #transition(to: SessionState): void {
