@@ -34,13 +34,16 @@ export type UnleasedValues = [
  * The values of a message inserted leased (`insertLeased`): lease_owner and lease_until follow,
  * then handed_to (the lease owner again: the row remembers its first attempt after the lease).
  */
-export type LeasedValues = [...UnleasedValues, leaseOwner: string, leaseUntil: number, handedTo: string];
+export type LeasedValues = [...UnleasedValues, leaseOwner: string, leaseUntil: number, handedTo: string | null];
 
 /** The `messages` values of one new message (see {@link messageRow}). */
 export type MessageValues = UnleasedValues | LeasedValues;
 
 /** The length of {@link UnleasedValues}: a longer row is a {@link LeasedValues}. */
 export const UNLEASED_VALUES = 15;
+
+/** The index of handed_to in {@link LeasedValues}. */
+export const HANDED_TO = 17;
 
 const DUE_AT = 10;
 

@@ -61,7 +61,7 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
-import { type MessageValues, messageRow, UNLEASED_VALUES } from './rows.js';
+import { HANDED_TO, type MessageValues, messageRow, UNLEASED_VALUES } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
@@ -232,15 +232,20 @@ export class SqliteStore implements Store, ConfigStore {
     if (rows.length === 0) return;
     await this.#write(() => {
       const st = this.#stmts();
+      // The values go as arguments, not as one array: better-sqlite3 binds an array element by
+      // element through the engine's API, about 1 µs a row slower (data/prof-style microbenchmark:
+      // 15 values, 4.5-5.0 -> 3.5-4.1 µs a row in the statement).
       for (const row of rows) {
         if (row.length === UNLEASED_VALUES) {
-          st.insertMessage.run(row);
+          st.insertMessage.run(...row);
           this.#notifyAfterCommit.add(row[3]);
         } else {
           // A leased row is already on its way to its target (its first attempt): nothing
           // became claimable. Its `handed_to` stands for the attempt event (see events()), so
-          // with events off it stays NULL: nothing of the lifecycle is kept.
-          st.insertLeased.run(this.#events ? row : [...row.slice(0, -1), null]);
+          // with events off it stays NULL: nothing of the lifecycle is kept. (The rows are
+          // this call's own: made for it, or cloned from the main thread.)
+          if (!this.#events) row[HANDED_TO] = null;
+          st.insertLeased.run(...row);
         }
       }
     }, rows.length);
