@@ -164,14 +164,20 @@ export class PduEvent {
   #pdu: Pdu | undefined;
   readonly #fields: object | undefined;
 
-  /** `pduOrFields`: the PDU itself, or its body without the header (copied with it on first read). */
-  constructor(session: Session, command: CommandName, commandStatus: number, sequenceNumber: number, pduOrFields: Pdu | object | undefined) {
+  /** `fields`: the body without the header (copied with it on first read of `pdu`). */
+  constructor(session: Session, command: CommandName, commandStatus: number, sequenceNumber: number, fields: object | undefined) {
     this.session = session;
     this.command = command;
     this.commandStatus = commandStatus;
     this.sequenceNumber = sequenceNumber;
-    if (pduOrFields !== undefined && 'command' in pduOrFields) this.#pdu = pduOrFields as Pdu;
-    else this.#fields = pduOrFields;
+    this.#fields = fields;
+  }
+
+  /** The event of a whole PDU at hand (one received, or one sent as it is). */
+  static of(session: Session, pdu: Pdu): PduEvent {
+    const e = new PduEvent(session, pdu.command, pdu.commandStatus, pdu.sequenceNumber, undefined);
+    e.#pdu = pdu;
+    return e;
   }
 
   get pdu(): Pdu {
@@ -510,7 +516,7 @@ export class Session extends EventEmitter {
       else throw err;
       return;
     }
-    if (channels.pduIn.hasSubscribers) channels.pduIn.publish(new PduEvent(this, pdu.command, pdu.commandStatus, pdu.sequenceNumber, pdu));
+    if (channels.pduIn.hasSubscribers) channels.pduIn.publish(PduEvent.of(this, pdu));
     if (isResponseId(CommandId[pdu.command])) this.#onResponse(pdu);
     else {
       this.requestsIn++;
@@ -902,7 +908,7 @@ export class Session extends EventEmitter {
   }
 
   #publishOut(pdu: Pdu): void {
-    if (channels.pduOut.hasSubscribers) channels.pduOut.publish(new PduEvent(this, pdu.command, pdu.commandStatus, pdu.sequenceNumber, pdu));
+    if (channels.pduOut.hasSubscribers) channels.pduOut.publish(PduEvent.of(this, pdu));
   }
 
   /** A window slot is free: the oldest request waiting for one takes it (true), if any. */
