@@ -470,17 +470,25 @@ export class DeliveryScheduler {
     }
   }
 
-  async #record(m: StoredMessage, outcome: Outcome): Promise<void> {
+  #record(m: StoredMessage, outcome: Outcome): Promise<void> {
+    return outcome.kind === 'delivered' ? this.#recordDelivered(m) : this.#recordOther(m, outcome);
+  }
+
+  /** The happy path, without an async function of its own (see #receipt). */
+  #recordDelivered(m: StoredMessage): Promise<void> {
+    const now = this.#o.clock.now();
+    return this.#o.store.markDelivered(m.id, now, this.#owner).then((applied) => {
+      if (!applied) return undefined;
+      this.stats.delivered++;
+      this.#o.onDelivered?.(m, now);
+      return this.#receipt(m, 'DELIVERED', now, 0);
+    });
+  }
+
+  async #recordOther(m: StoredMessage, outcome: Exclude<Outcome, { kind: 'delivered' }>): Promise<void> {
     const { store, clock } = this.#o;
     const now = clock.now();
     switch (outcome.kind) {
-      case 'delivered':
-        if (await store.markDelivered(m.id, now, this.#owner)) {
-          this.stats.delivered++;
-          this.#o.onDelivered?.(m, now);
-          await this.#receipt(m, 'DELIVERED', now, 0);
-        }
-        return;
       case 'failed':
         if (await store.markFailed(m.id, outcome.state, now, outcome.errorCode, this.#owner)) {
           this.stats.failed++;
@@ -550,15 +558,19 @@ export class DeliveryScheduler {
   }
 
   /** Stores the receipt owed for an MT message's final state. */
-  async #receipt(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): Promise<void> {
-    if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return;
-    await this.#insertReceipts([makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId)]);
+  // #receipt and #insertReceipts hand back storeNew's promise rather than awaiting it: each
+  // async layer is one more suspended function per message while its commit is waited for,
+  // and those are what the main thread's scavenges copy end to end.
+  #receipt(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): Promise<void> | undefined {
+    if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return undefined;
+    return this.#insertReceipts([makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId)]);
   }
 
-  async #insertReceipts(receipts: NewMessage[]): Promise<void> {
-    if (receipts.length === 0) return;
-    await this.storeNew(receipts, this.#o.clock.now());
-    this.stats.receipts += receipts.length;
+  #insertReceipts(receipts: NewMessage[]): Promise<void> | undefined {
+    if (receipts.length === 0) return undefined;
+    return this.storeNew(receipts, this.#o.clock.now()).then(() => {
+      this.stats.receipts += receipts.length;
+    });
   }
 
   #scheduleExpiry(): void {
