@@ -37,6 +37,12 @@ export interface StartOptions {
   nodeNumber?: number;
   /** Latency observers (metrics), read when called, so they can be set after start. */
   observer?: { submitLatency?(seconds: number): void; deliveryLatency?(seconds: number): void };
+  /**
+   * Called (once, after startSmsc has resolved) when this node cannot go on: another node
+   * migrated the shared database past this code. The error is logged already; the caller stops
+   * the SMSC (`smsc start`: its SIGTERM path, then exit code 1). Default: the SMSC stops itself.
+   */
+  onFatal?(error: Error): void;
 }
 
 /** A running SMSC. */
@@ -321,7 +327,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     }
   }
 
-  return {
+  let stopping: Promise<void> | undefined;
+  const smsc: Smsc = {
     config,
     store,
     server: smppServer,
@@ -345,16 +352,43 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       });
     },
     routes: () => current().config,
-    async stop() {
-      flow.stop();
-      live.stop();
-      await smppServer.close();
-      await connectors.stop();
-      moAssembler.close();
-      await scheduler?.stop();
-      await store.close();
-    },
+    // Once: a fatal error may stop it while the caller stops it too.
+    stop: () =>
+      (stopping ??= (async () => {
+        flow.stop();
+        live.stop();
+        await smppServer.close();
+        await connectors.stop();
+        moAssembler.close();
+        await scheduler?.stop();
+        await store.close();
+      })()),
   };
+  // A newer node migrated the shared database: this one must not write to it any more (the
+  // store refuses already). Found while starting, the start fails; later, the node stops.
+  let started = false;
+  let fatalAtStart: Error | undefined;
+  await store.onSchemaNewer?.((version, known) => {
+    const error = new Error(
+      `database schema version ${version} is newer than this code (${known}): another node upgraded the shared database; upgrade node ${config.nodeId} before starting it again`,
+    );
+    if (!started) {
+      fatalAtStart = error;
+      return;
+    }
+    console.error(`smsc: ${error.message}; stopping`);
+    // On a later turn: whoever awaited startSmsc has taken the result by then.
+    setImmediate(() => {
+      if (options.onFatal !== undefined) options.onFatal(error);
+      else void smsc.stop().catch(() => {});
+    });
+  });
+  if (fatalAtStart !== undefined) {
+    await smsc.stop().catch(() => {});
+    throw fatalAtStart;
+  }
+  started = true;
+  return smsc;
 }
 
 

@@ -87,23 +87,25 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
     throw err;
   }
   const observer: NonNullable<Parameters<typeof startSmsc>[1]>['observer'] = {};
-  const smsc = await startSmsc(config, { observer });
+  // A fatal error (the shared database migrated past this code; startSmsc logs it) takes the
+  // SIGTERM path, then exits 1. It is only reported once startSmsc has resolved.
+  const smsc = await startSmsc(config, { observer, onFatal: () => stop(1) });
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
   let stopping = false;
-  const stop = () => {
+  const stop = (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('stopping: unbinding sessions');
     Promise.resolve(admin?.close())
       .then(() => smsc.stop())
       .then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+        () => process.exit(code),
+        () => process.exit(1),
+      );
   };
   // Signal handlers first: whoever reads the lines below may signal at once.
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
   // SIGHUP re-reads the config file and replaces the routes (other sections need a restart).
   process.on('SIGHUP', () => {
     try {

@@ -384,6 +384,14 @@ export interface Store {
    * the same file only. Resolves once listening; the result unsubscribes.
    */
   onNotify(listener: (target: string) => void): Promise<() => void>;
+  /**
+   * Calls `listener(version, known)` once when another process migrated the shared database
+   * to schema `version`, past the `known` migrations of this code; from then on every write
+   * and claim rejects, naming both versions, and the process should stop (its code must be
+   * upgraded). Resolves once listening; the result unsubscribes. PostgreSQL only: a SQLite
+   * file has one process, which refuses a newer schema when it opens.
+   */
+  onSchemaNewer?(listener: (version: number, known: number) => void): Promise<() => void>;
   /** Counters for metrics. */
   stats(): StoreStats;
 }

@@ -20,6 +20,11 @@
  *   starting together are safe.
  * - `onNotify` uses LISTEN on a dedicated connection; insert, retryLater, release and replace
  *   send `pg_notify(channel, target)` in the same statement, delivered on commit.
+ * - A migration announces itself on a schema channel (delivered on its commit). Every store
+ *   listening hears it on the same connection, and re-reads the schema version whenever that
+ *   connection is (re-)established; a version past the code's makes the store refuse every
+ *   write and claim and tell its `onSchemaNewer` listeners, so a node left on older code stops
+ *   instead of writing rows the new schema does not expect.
  */
 import pg from 'pg';
 import { encodeBody } from '../body.js';
@@ -48,7 +53,7 @@ import {
 } from '../common.js';
 import type { ConfigStore, ConfigTopic, StoredAccount } from '../config-store.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
-import { postgresMigrations } from '../migrations/postgres.js';
+import { type PostgresMigration, postgresMigrations } from '../migrations/postgres.js';
 import {
   type ClaimRequest,
   EventKind,
@@ -81,6 +86,8 @@ export type PostgresStoreOptions = StoreOptions & {
   maxInFlight?: number;
   /** How long (ms) to wait before re-establishing a lost LISTEN connection. Default 1000. */
   listenRetryMs?: number;
+  /** The migrations this code knows (tests: an older or newer code). Default {@link postgresMigrations}. */
+  migrations?: readonly PostgresMigration[];
 } & ({ url: string; poolSize?: number } | { pool: pg.Pool });
 
 const PENDING_SQL = `state IN ('SCHEDULED', 'ENROUTE')`;
@@ -95,6 +102,11 @@ interface FinalOutcome {
 }
 /** Advisory lock class id for migrations ("smsc" in ASCII); the object id is a hash of the schema. */
 const MIGRATION_LOCK_CLASS = 0x736d7363;
+
+/** The error of a store whose database was migrated past its code (init, and every write after). */
+function newerSchemaError(version: number, known: number): Error {
+  return new Error(`PostgresStore: database schema version ${version} is newer than this code (${known}): upgrade this node`);
+}
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -401,11 +413,20 @@ export class PostgresStore implements Store, ConfigStore {
   readonly #listeners = new Set<(target: string) => void>();
   readonly #configListeners = new Set<(topic: ConfigTopic) => void>();
   readonly #configChannel: string;
+  readonly #schemaListeners = new Set<(version: number, known: number) => void>();
+  readonly #schemaChannel: string;
+  readonly #migrations: readonly PostgresMigration[];
+  /** `SELECT max(version)` of this store's schema_version table. */
+  readonly #versionSql: string;
   readonly #config: PostgresConfigTables;
   readonly #listenRetryMs: number;
   #listen: Promise<pg.Client | pg.PoolClient> | undefined;
   #listenTimer: NodeJS.Timeout | undefined;
   #ready = false;
+  /** Initialised and the schema not newer than the code: the one check of every write. */
+  #writable = false;
+  /** The schema version found newer than the code, once seen. */
+  #newer: number | undefined;
   #closed = false;
   #turn = 0;
   #insertCalls = 0;
@@ -434,6 +455,9 @@ export class PostgresStore implements Store, ConfigStore {
     this.#tag = `smsc_${(hash32(`${options.schema ?? ''}|${this.#events}`) >>> 0).toString(36)}`;
     this.#channel = `smsc_store_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
     this.#configChannel = `smsc_config_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
+    this.#schemaChannel = `smsc_schema_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
+    this.#migrations = options.migrations ?? postgresMigrations;
+    this.#versionSql = `SELECT max(version) AS v FROM ${q('schema_version')}`;
     this.#config = new PostgresConfigTables(this.#pool, this.#configChannel, q('accounts'), q('settings'));
     this.#writer = new GroupCommitter<readonly NewMessage[], undefined>({
       commit: (items) => this.#commitInserts(items),
@@ -468,15 +492,16 @@ export class PostgresStore implements Store, ConfigStore {
         );
         const res = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
         const current = res.rows[0]?.v ?? 0;
-        if (current > postgresMigrations.length) {
-          throw new Error(`PostgresStore: database schema version ${current} is newer than this code (${postgresMigrations.length})`);
-        }
-        for (let v = current; v < postgresMigrations.length; v++) {
-          const migration = postgresMigrations[v]!;
+        const known = this.#migrations.length;
+        if (current > known) throw newerSchemaError(current, known);
+        for (let v = current; v < known; v++) {
+          const migration = this.#migrations[v]!;
           if (typeof migration === 'string') await client.query(migration);
           else await migration(client);
           await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
         }
+        // Delivered on commit: stores of older code listening on this schema find out (#checkSchema).
+        if (current < known) await client.query('SELECT pg_notify($1, $2)', [this.#schemaChannel, String(known)]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
@@ -486,6 +511,7 @@ export class PostgresStore implements Store, ConfigStore {
       client.release();
     }
     this.#ready = true;
+    this.#writable = true;
   }
 
   /** Commits queued inserts, stops listening and ends the pool if the store created it. */
@@ -517,7 +543,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async insert(msgs: readonly NewMessage[]): Promise<void> {
-    this.#check();
+    this.#checkWritable();
     if (msgs.length === 0) return;
     await this.#writer.submit(msgs, msgs.length);
     this.#insertCalls++;
@@ -544,6 +570,8 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async #commitInserts(batches: readonly (readonly NewMessage[])[]): Promise<Settled<undefined>[]> {
+    // Queued before the schema was found newer, committed after: refused too.
+    this.#checkWritable();
     const cols = new InsertColumns();
     for (const msgs of batches) for (const m of msgs) cols.add(m);
     await this.#pool.query({ name: `${this.#tag}_insert`, text: this.#sql.insert, values: [...cols.values(), this.#channel] });
@@ -551,7 +579,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
-    this.#check();
+    this.#checkWritable();
     checkClaim(req);
     if (req.targets.length === 0) return [];
     const accounts = await this.#pool.query<{ target: string; account: string }>({
@@ -596,12 +624,13 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async #markFinal(id: string, state: string, at: number, errorCode: number, owner: string): Promise<boolean> {
-    this.#check();
+    this.#checkWritable();
     return this.#finals.submit({ id, state, at, errorCode, owner });
   }
 
   /** Commits a batch of final outcomes; an outcome's value is whether it applied. */
   async #commitFinals(items: readonly FinalOutcome[]): Promise<Settled<boolean>[]> {
+    this.#checkWritable();
     const unique = new Set(items.map((i) => i.id));
     if (unique.size === items.length) {
       const applied = await this.#finalStatement(items);
@@ -641,7 +670,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
-    this.#check();
+    this.#checkWritable();
     const values: unknown[] = [id, nextAttemptAt, errorCode, owner, this.#channel];
     if (this.#events) values.push(at, detail.retry(nextAttemptAt, errorCode, owner));
     const res = await this.#pool.query({ name: `${this.#tag}_retry`, text: this.#sql.retry, values });
@@ -649,7 +678,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async release(ids: readonly string[], owner: string, at: number): Promise<number> {
-    this.#check();
+    this.#checkWritable();
     if (ids.length === 0) return 0;
     const values: unknown[] = [ids, owner, this.#channel];
     if (this.#events) values.push(at);
@@ -658,7 +687,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async reroute(id: string, target: string, failover: readonly string[], at: number, owner: string | null): Promise<boolean> {
-    this.#check();
+    this.#checkWritable();
     const values: unknown[] = [id, target, failoverColumn(failover), owner, this.#channel];
     if (this.#events) values.push(at, detail.rerouted(target, failover));
     const res = await this.#pool.query({ name: `${this.#tag}_reroute`, text: this.#sql.reroute, values });
@@ -666,7 +695,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async failoverAll(target: string, at: number): Promise<Record<string, number>> {
-    this.#check();
+    this.#checkWritable();
     const res = await this.#pool.query<{ target: string; n: string }>({
       name: `${this.#tag}_failover_all`,
       text: this.#sql.failoverAll,
@@ -676,7 +705,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async markForwarded(id: string, remoteId: string, until: number, owner: string, at: number): Promise<boolean> {
-    this.#check();
+    this.#checkWritable();
     const values: unknown[] = [id, remoteId, until, owner];
     if (this.#events) values.push(at, detail.forwarded(remoteId, owner));
     const res = await this.#pool.query({ name: `${this.#tag}_forward`, text: this.#sql.forward, values });
@@ -729,14 +758,14 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async cancel(id: string, at: number): Promise<StoredMessage | undefined> {
-    this.#check();
+    this.#checkWritable();
     const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_cancel`, text: this.#sql.cancel, values: [id, at] });
     const row = res.rows[0];
     return row === undefined ? undefined : rowToMessage(row);
   }
 
   async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
-    this.#check();
+    this.#checkWritable();
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
@@ -765,7 +794,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async expireDue(now: number, limit: number): Promise<StoredMessage[]> {
-    this.#check();
+    this.#checkWritable();
     checkLimit(limit);
     const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_expire`, text: this.#sql.expire, values: [now, limit] });
     return res.rows.map(rowToMessage).sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
@@ -813,14 +842,14 @@ export class PostgresStore implements Store, ConfigStore {
     at: number,
     errorCode: number,
   ): Promise<StoredMessage | undefined> {
-    this.#check();
+    this.#checkWritable();
     const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_finalize`, text: this.#sql.finalize, values: [id, state, at, errorCode] });
     const row = res.rows[0];
     return row === undefined ? undefined : rowToMessage(row);
   }
 
   async failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
-    this.#check();
+    this.#checkWritable();
     checkFailedState(state);
     const res = await this.#pool.query<MessageRow>({
       name: `${this.#tag}_fail_pending_to`,
@@ -843,7 +872,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async purgeFinished(before: number): Promise<number> {
-    this.#check();
+    this.#checkWritable();
     let total = 0;
     for (;;) {
       // Chunked, one statement (= transaction) per chunk, so a big purge never holds locks long.
@@ -886,24 +915,24 @@ export class PostgresStore implements Store, ConfigStore {
     this.#check();
     return this.#config.get(systemId);
   }
-  createAccount(account: StoredAccount): Promise<boolean> {
-    this.#check();
+  async createAccount(account: StoredAccount): Promise<boolean> {
+    this.#checkWritable();
     return this.#config.create(account);
   }
-  updateAccount(account: StoredAccount): Promise<boolean> {
-    this.#check();
+  async updateAccount(account: StoredAccount): Promise<boolean> {
+    this.#checkWritable();
     return this.#config.update(account);
   }
-  deleteAccount(systemId: string): Promise<boolean> {
-    this.#check();
+  async deleteAccount(systemId: string): Promise<boolean> {
+    this.#checkWritable();
     return this.#config.delete(systemId);
   }
   getSetting(key: string): Promise<string | undefined> {
     this.#check();
     return this.#config.getSetting(key);
   }
-  setSetting(key: string, value: string | null, at: number): Promise<void> {
-    this.#check();
+  async setSetting(key: string, value: string | null, at: number): Promise<void> {
+    this.#checkWritable();
     return this.#config.setSetting(key, value, at);
   }
   onConfigChange(listener: (topic: ConfigTopic) => void): Promise<() => void> {
@@ -914,7 +943,43 @@ export class PostgresStore implements Store, ConfigStore {
     return this.#subscribe(this.#listeners, listener);
   }
 
-  /** Adds a listener once LISTEN is up (both channels share the connection); the result removes it. */
+  /**
+   * Calls `listener(version, known)` once when the database turns out to be migrated past this
+   * code (`known` migrations): another process with newer code ran init() on it. From then on
+   * every write and claim rejects, naming both versions; reads still work. Heard through
+   * LISTEN (whichever listener keeps the connection up, this one does), and checked again each
+   * time that connection is established, since a notification sent while it was down is lost.
+   * A listener added after the fact is called at once. Resolves once listening; the result
+   * unsubscribes.
+   */
+  async onSchemaNewer(listener: (version: number, known: number) => void): Promise<() => void> {
+    const already = this.#newer;
+    const off = await this.#subscribe(this.#schemaListeners, listener);
+    if (already !== undefined) listener(already, this.#migrations.length);
+    return off;
+  }
+
+  /**
+   * Reads the schema version on the LISTEN connection (no pool slot needed); past the code's,
+   * the store refuses writes from now on and tells its listeners.
+   */
+  async #checkSchema(client: pg.Client | pg.PoolClient): Promise<void> {
+    if (this.#newer !== undefined || this.#closed) return;
+    let version: number;
+    try {
+      version = (await client.query<{ v: number | null }>(this.#versionSql)).rows[0]?.v ?? 0;
+    } catch {
+      return; // The connection is lost: once re-established, it checks again.
+    }
+    const known = this.#migrations.length;
+    if (version <= known || this.#newer !== undefined) return;
+    this.#newer = version;
+    this.#writable = false;
+    // Not from here: a listener's error must not fail the LISTEN connection being set up.
+    for (const l of this.#schemaListeners) queueMicrotask(() => l(version, known));
+  }
+
+  /** Adds a listener once LISTEN is up (all channels share the connection); the result removes it. */
   async #subscribe<L>(set: Set<L>, listener: L): Promise<() => void> {
     this.#check();
     set.add(listener);
@@ -957,6 +1022,10 @@ export class PostgresStore implements Store, ConfigStore {
         for (const l of this.#configListeners) l((n.payload ?? '*') as ConfigTopic);
         return;
       }
+      if (n.channel === this.#schemaChannel) {
+        void this.#checkSchema(client);
+        return;
+      }
       if (n.channel !== this.#channel) return;
       const target = n.payload ?? '';
       for (const l of this.#listeners) l(target);
@@ -964,6 +1033,11 @@ export class PostgresStore implements Store, ConfigStore {
     client.on('error', () => this.#onListenLost(client));
     client.on('end', () => this.#onListenLost(client));
     try {
+      // A migration committed before this LISTEN (since init, or while a lost connection was
+      // down) notified nobody, so the version is read right after it; later ones are heard.
+      // Subscribing resolves once the version is known.
+      await client.query(`LISTEN ${quoteIdent(this.#schemaChannel)}`);
+      await this.#checkSchema(client);
       await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
       await client.query(`LISTEN ${quoteIdent(this.#configChannel)}`);
     } catch (error) {
@@ -991,7 +1065,7 @@ export class PostgresStore implements Store, ConfigStore {
     if (this.#closed || this.#listenTimer !== undefined) return;
     this.#listenTimer = setTimeout(() => {
       this.#listenTimer = undefined;
-      if (this.#closed || this.#listeners.size + this.#configListeners.size === 0) return;
+      if (this.#closed || this.#listeners.size + this.#configListeners.size + this.#schemaListeners.size === 0) return;
       this.#ensureListening().then(
         () => {
           // Notifications sent while we were away are lost: tell listeners to re-check all.
@@ -1018,5 +1092,12 @@ export class PostgresStore implements Store, ConfigStore {
 
   #check(): void {
     if (!this.#ready) throw new Error('PostgresStore: not initialised (call init())');
+  }
+
+  /** The check of every write and claim: one boolean while all is well. */
+  #checkWritable(): void {
+    if (this.#writable) return;
+    if (this.#newer !== undefined) throw newerSchemaError(this.#newer, this.#migrations.length);
+    this.#check();
   }
 }
