@@ -210,10 +210,17 @@ export class EsmeTarget implements DeliveryTarget {
     if (line === undefined) {
       this.#waiting.set(session, (line = new Fifo<Waiting>()));
       const pump = () => this.#pump(session);
+      // A session that stops taking deliveries (unbinding: its unbind may take the next free
+      // slot, so no 'slotFree' comes) gives its line back at once, as a closed one does: they
+      // were never sent, so no attempt is counted.
+      const state = () => {
+        if (!session.canDeliver) this.#giveBack(session);
+      };
       session.on('slotFree', pump);
-      // Closed with deliveries still waiting: they were never sent, so no attempt is counted.
+      session.on('state', state);
       session.once('close', () => {
         session.off('slotFree', pump);
+        session.off('state', state);
         this.#giveBack(session);
       });
     }

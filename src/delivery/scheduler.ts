@@ -88,8 +88,8 @@ export class DeliveryScheduler {
   #expiryTimer: TimerHandle | undefined;
   #purgeTimer: TimerHandle | undefined;
   #unsubscribe: (() => void) | undefined;
-  /** stop() waiting for the attempts under way (stats.inflight) to end. */
-  #attemptsDone: (() => void) | undefined;
+  /** stop() calls waiting for the attempts under way (stats.inflight) to end. */
+  #attemptsDone: (() => void)[] = [];
   /** Per target: dispatched attempts whose outcome is not yet recorded. */
   #unrecorded = new Map<string, number>();
   /** Per target: hand-overs promised by #reserve whose insert has not committed yet. */
@@ -133,7 +133,7 @@ export class DeliveryScheduler {
     this.#expiryTimer?.cancel();
     this.#purgeTimer?.cancel();
     await Promise.all(releases);
-    while (this.stats.inflight > 0) await new Promise<void>((resolve) => (this.#attemptsDone = resolve));
+    while (this.stats.inflight > 0) await new Promise<void>((resolve) => this.#attemptsDone.push(resolve));
   }
 
   /** Messages for `target` were stored or became due (`*`: anything). */
@@ -465,7 +465,7 @@ export class DeliveryScheduler {
       // A store error: the lease runs out and the message is claimed again.
     } finally {
       this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 1) - 1);
-      if (--this.stats.inflight === 0) this.#attemptsDone?.();
+      if (--this.stats.inflight === 0) for (const done of this.#attemptsDone.splice(0)) done();
       this.kick();
     }
   }

@@ -10,7 +10,7 @@ import { type CommandName, CommandStatus, commandStatusByName } from '../pdu/con
 import type { Pdu, PduOf } from '../pdu/types.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { type BindOutcome, type BindPdu, type Reply, Session, type SessionOptions } from '../session/session.js';
-import type { BindType } from '../session/state.js';
+import { type BindType, SessionState } from '../session/state.js';
 import { type AccountPolicy, ipAllowed, maxBindsFor, verifyPasswordAsync } from './accounts.js';
 
 const S = CommandStatus;
@@ -265,6 +265,9 @@ export class SmscServer extends EventEmitter {
     }
     const type: BindType =
       req.command === 'bind_transmitter' ? 'transmitter' : req.command === 'bind_receiver' ? 'receiver' : 'transceiver';
+    // The connection may have gone while the lookup or the password check ran: its close
+    // handler found no bind to undo, so none may be reserved now (the slot would stay taken).
+    if (session.state === SessionState.Closed) return S.ESME_RBINDFAIL;
     let set = this.#byAccount.get(account.systemId);
     const sameType = set === undefined ? 0 : [...set].filter((s) => (s.context as SessionContext).bindType === type).length;
     if (sameType >= maxBindsFor(account, type)) return S.ESME_RBINDFAIL;

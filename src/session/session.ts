@@ -154,7 +154,8 @@ function requestPdu(e: Outstanding): Pdu {
  * What the `smsc:pdu:in` and `smsc:pdu:out` channels carry: the session and the PDU's header
  * at once, the whole PDU when `pdu` is read. The metrics count every PDU by its header; only a
  * trace reads the PDU, and building it for each outgoing one (a copy of its fields) was the
- * largest allocation end to end while the metrics listened.
+ * largest allocation end to end while the metrics listened. Read `pdu` while handling the
+ * event: it is built from the body as it is then (and, a getter, it is not an own property).
  */
 export class PduEvent {
   readonly session: Session;
@@ -839,8 +840,9 @@ export class Session extends EventEmitter {
         next = entry.deadline;
       }
     }
-    if (freed) this.#slotFreed();
     if (next !== Number.POSITIVE_INFINITY) this.#armResponseTimer(next);
+    // After the timer is armed again: a listener may send (or throw).
+    if (freed) this.#slotFreed();
   }
 
   #armEnquireLink(ms: number): void {

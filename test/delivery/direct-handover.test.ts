@@ -352,3 +352,24 @@ test('a held message past its validity is not sent: it goes back to the store an
     await store.close();
   }
 });
+
+test('stop() called twice while an attempt is under way: both return once the attempt is recorded', async () => {
+  const bob = new HeldTarget();
+  const { store, scheduler, settle, submit, started } = await setup(new Map([['esme:bob', bob]]));
+  try {
+    await started();
+    await submit([mt()]);
+    assert.equal(bob.got.length, 1, 'the attempt is under way');
+    const returned = { first: false, second: false };
+    const first = scheduler.stop().then(() => (returned.first = true));
+    const second = scheduler.stop().then(() => (returned.second = true));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(returned, { first: false, second: false }, 'both wait for the attempt');
+    bob.answerAll();
+    await settle(() => returned.first && returned.second, 'both stop() calls returned');
+    await Promise.all([first, second]);
+  } finally {
+    await scheduler.stop();
+    await store.close();
+  }
+});

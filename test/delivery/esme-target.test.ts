@@ -99,3 +99,26 @@ test("a delivery queued behind the session's own enquire_link goes out when that
     await h.close();
   }
 });
+
+test('deliveries waiting when the SMSC starts to unbind the session are given back at once', async () => {
+  const { h, client, got, target } = await setup();
+  try {
+    const session = h.server.receiversOf('bob')[0]!;
+    const first = target.deliver(storedMessage({ id: 'u1' }));
+    let waited: Outcome | undefined;
+    void target.deliver(storedMessage({ id: 'u2' })).then((o) => (waited = o));
+    await until(() => got.length === 1, 'the first deliver_sm');
+    // The window is full, so the unbind itself waits for the slot the first response frees:
+    // no slot is left for the waiting delivery, which must not wait for the session's end.
+    const unbinding = session.unbind();
+    await until(() => waited !== undefined, 'the waiting delivery given back');
+    assert.deepEqual(waited, { kind: 'unavailable' });
+    assert.equal(got.length, 1, 'never sent');
+    client.ack(got[0]!);
+    assert.deepEqual(await first, { kind: 'delivered' });
+    await unbinding;
+  } finally {
+    await client.close().catch(() => {});
+    await h.close();
+  }
+});

@@ -15,7 +15,7 @@ import { SessionState } from '../../src/session/state.js';
 import { deferred, tick, waitFor, withTimeout } from '../support/async.js';
 import { buildPdu, headerOnly, PduBuilder, samplePdu } from '../support/pdu-builder.js';
 import { RawPeer } from '../support/raw-peer.js';
-import { bindFrame, deliverBody, type Harness, SMSC_ID, startServer, submitBody } from '../support/server.js';
+import { ACCOUNTS, bindFrame, deliverBody, type Harness, SMSC_ID, startServer, submitBody } from '../support/server.js';
 
 type StartOptions = Parameters<typeof startServer>[0];
 
@@ -308,6 +308,27 @@ describe('§9.1 binding and session lifecycle', () => {
       await closing;
     }));
 
+
+  test('a connection gone while its bind is being checked keeps no bind slot', async () => {
+    const gate = deferred();
+    let asked = false;
+    const accounts = async (id: string) => {
+      asked = true;
+      await gate.promise;
+      return ACCOUNTS.find((a) => a.systemId === id);
+    };
+    await withServer({ accounts }, async (h) => {
+      const peer = await h.peer();
+      peer.send(bindFrame('receiver', { sequenceNumber: 3 }));
+      await waitFor(() => asked, 'the account lookup');
+      peer.destroy();
+      await waitFor(() => h.server.sessions.size === 0, 'the session closed');
+      gate.resolve();
+      await tick();
+      await tick();
+      assert.equal(h.server.sessionsOf('esme1').length, 0, 'no slot reserved for a closed session');
+    });
+  });
 
   test('15c. a receiver the SMSC is unbinding takes no more deliveries (receiversOf follows its state)', () =>
     withServer({ session: { responseTimeoutMs: 7000 } }, async (h) => {
