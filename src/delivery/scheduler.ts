@@ -557,10 +557,11 @@ export class DeliveryScheduler {
     return true;
   }
 
-  /** Stores the receipt owed for an MT message's final state. */
   // #receipt and #insertReceipts hand back storeNew's promise rather than awaiting it: each
   // async layer is one more suspended function per message while its commit is waited for,
   // and those are what the main thread's scavenges copy end to end.
+
+  /** Stores the receipt owed for an MT message's final state. */
   #receipt(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): Promise<void> | undefined {
     if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return undefined;
     return this.#insertReceipts([makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId)]);

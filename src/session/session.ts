@@ -145,9 +145,14 @@ const RESPONSE_OF = Object.fromEntries(
   PDU_SPECS.filter((s) => !s.isResponse).map((s) => [s.command, `${s.command}_resp`]),
 ) as Record<RequestName, CommandName>;
 
-/** The request PDU of an outstanding entry, built only when someone needs it (errors, traces). */
+/** A PDU from its header values and its body (built only when someone needs it: errors, traces). */
+function withHeader(fields: object | undefined, command: CommandName, commandStatus: number, sequenceNumber: number): Pdu {
+  return { ...fields, command, commandStatus, sequenceNumber } as unknown as Pdu;
+}
+
+/** The request PDU of an outstanding entry. */
 function requestPdu(e: Outstanding): Pdu {
-  return { ...e.body, command: e.command, commandStatus: 0, sequenceNumber: e.sequenceNumber } as unknown as Pdu;
+  return withHeader(e.body, e.command, 0, e.sequenceNumber);
 }
 
 /**
@@ -182,7 +187,7 @@ export class PduEvent {
   }
 
   get pdu(): Pdu {
-    this.#pdu ??= { ...this.#fields, command: this.command, commandStatus: this.commandStatus, sequenceNumber: this.sequenceNumber } as Pdu;
+    this.#pdu ??= withHeader(this.#fields, this.command, this.commandStatus, this.sequenceNumber);
     return this.#pdu;
   }
 }
@@ -316,8 +321,9 @@ export class Session extends EventEmitter {
   }
   /** Changes the outbound window (the server applies the account's window after bind). */
   set windowSize(n: number) {
-    const grew = Math.max(1, n) > this.#windowSize;
-    this.#windowSize = Math.max(1, n);
+    const size = Math.max(1, n);
+    const grew = size > this.#windowSize;
+    this.#windowSize = size;
     while (this.#windowWaiters.length > 0 && this.#pending.size < this.#windowSize) this.#releaseWindowSlot();
     if (grew && this.#pending.size < this.#windowSize) this.#slotFreed();
   }
