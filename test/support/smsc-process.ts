@@ -213,7 +213,10 @@ export async function startSmscProcess(o: SmscProcessOptions): Promise<SmscProce
   const label = o.label ?? 'smsc';
   const configFile = join(o.dir, `${label}.yaml`);
   await writeFile(configFile, configYaml(o));
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], {
+  // SMSC_NODE_ARGS: extra node flags for the SMSC process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // to profile it under a benchmark (node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (process.env['SMSC_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, CLI_PATH, 'start', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: o.dir,
   });

@@ -154,6 +154,9 @@ export class SqliteStore implements Store, ConfigStore {
   #st: Statements | undefined;
   #config: SqliteConfigTables | undefined;
   #savepoint: ((op: WriteOp) => unknown) | undefined;
+  /** Ops of the running batch begun (a throwing one included). */
+  #started = 0;
+  #tx: { fast: Database.Transaction<(ops: readonly WriteOp[], outcomes: Settled<unknown>[]) => void>; isolated: Database.Transaction<(ops: readonly WriteOp[], outcomes: Settled<unknown>[], savepoint: (op: WriteOp) => unknown) => void> } | undefined;
   #findCache = new Map<string, Database.Statement>();
   #notifyAfterCommit = new Set<string>();
   #turn = 0;
@@ -190,6 +193,25 @@ export class SqliteStore implements Store, ConfigStore {
     }
     this.#db = db;
     this.#savepoint = db.transaction((op: WriteOp) => op());
+    // Built once: better-sqlite3 makes five functions for every transaction() call.
+    this.#tx = {
+      fast: db.transaction((ops: readonly WriteOp[], outcomes: Settled<unknown>[]) => {
+        for (const op of ops) {
+          this.#started++;
+          outcomes.push({ ok: true, value: op() });
+        }
+      }),
+      isolated: db.transaction((ops: readonly WriteOp[], outcomes: Settled<unknown>[], savepoint: (op: WriteOp) => unknown) => {
+        for (const op of ops) {
+          try {
+            // Nested better-sqlite3 transaction = SAVEPOINT: a throwing op rolls back alone.
+            outcomes.push({ ok: true, value: savepoint(op) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      }),
+    };
     this.#bus = acquireBus(this.#busKey);
   }
 
@@ -201,6 +223,8 @@ export class SqliteStore implements Store, ConfigStore {
       this.#db = undefined;
       this.#st = undefined;
       this.#config = undefined;
+      this.#savepoint = undefined;
+      this.#tx = undefined;
       this.#findCache.clear();
       releaseBus(this.#busKey);
       this.#bus = undefined;
@@ -626,38 +650,22 @@ export class SqliteStore implements Store, ConfigStore {
    * over their arguments, so running one twice after a rollback is safe.
    */
   #commit(ops: readonly WriteOp[]): Settled<unknown>[] {
-    const db = this.#db;
     const savepoint = this.#savepoint;
-    if (db === undefined || savepoint === undefined) throw new Error('SqliteStore: not initialised (call init()) or closed');
+    const tx = this.#tx;
+    if (this.#db === undefined || savepoint === undefined || tx === undefined) throw new Error('SqliteStore: not initialised (call init()) or closed');
     let outcomes: Settled<unknown>[] = [];
-    let started = 0;
+    this.#started = 0;
     this.#notifyAfterCommit.clear();
-    const fast = db.transaction(() => {
-      for (const op of ops) {
-        started++;
-        outcomes.push({ ok: true, value: op() });
-      }
-    });
-    const isolated = db.transaction(() => {
-      for (const op of ops) {
-        try {
-          // Nested better-sqlite3 transaction = SAVEPOINT: a throwing op rolls back alone.
-          outcomes.push({ ok: true, value: savepoint(op) });
-        } catch (error) {
-          outcomes.push({ ok: false, error });
-        }
-      }
-    });
     try {
       // IMMEDIATE takes the write lock up front, so reads inside ops never go stale.
       try {
-        fast.immediate();
+        tx.fast.immediate(ops, outcomes);
       } catch (error) {
         // Not an operation's own failure (BEGIN or COMMIT: busy, disk): nothing to isolate.
-        if (started === 0 || outcomes.length === ops.length) throw error;
+        if (this.#started === 0 || outcomes.length === ops.length) throw error;
         outcomes = [];
         this.#notifyAfterCommit.clear();
-        isolated.immediate();
+        tx.isolated.immediate(ops, outcomes, savepoint);
       }
     } catch (error) {
       this.#notifyAfterCommit.clear();

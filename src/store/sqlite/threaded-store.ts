@@ -30,6 +30,8 @@ interface Call {
   args: unknown[];
   resolve(v: unknown): void;
   reject(e: unknown): void;
+  /** Goes to the worker as it is, never merged with other inserts (a retry after a merged one failed). */
+  alone?: boolean;
 }
 
 type Reply =
@@ -88,6 +90,8 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   #stats: StoreStats = { commitBatches: 0, commitCalls: 0, commitFailures: 0, insertCalls: 0, insertRows: 0 };
   #closed = false;
   #sendScheduled = false;
+  /** Insert calls the worker saw as part of a merged one, beyond the one it counted. */
+  #mergedCalls = 0;
 
   constructor(options: SqliteStoreOptions) {
     this.#options = options;
@@ -140,21 +144,27 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     if (this.#closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ method, args, resolve: resolve as (v: unknown) => void, reject });
-      if (this.#inFlight.size < MAX_IN_FLIGHT && !this.#sendScheduled) {
-        // Calls made in the same tick travel (and commit) together.
-        this.#sendScheduled = true;
-        queueMicrotask(() => {
-          this.#sendScheduled = false;
-          if (this.#inFlight.size < MAX_IN_FLIGHT) this.#send();
-        });
-      }
+      this.#schedule();
     });
   }
 
+  /** Sends the queue at the end of this tick if the worker is free by then. */
+  #schedule(): void {
+    if (this.#inFlight.size < MAX_IN_FLIGHT && !this.#sendScheduled) {
+      // Calls made in the same tick travel (and commit) together.
+      this.#sendScheduled = true;
+      queueMicrotask(() => {
+        this.#sendScheduled = false;
+        if (this.#inFlight.size < MAX_IN_FLIGHT) this.#send();
+      });
+    }
+  }
+
   #send(): void {
-    const batch = this.#queue;
-    if (batch.length === 0 || this.#worker === undefined) return;
+    const queued = this.#queue;
+    if (queued.length === 0 || this.#worker === undefined) return;
     this.#queue = [];
+    const batch = this.#mergeInserts(queued);
     const seq = ++this.#seq;
     this.#inFlight.set(seq, batch);
     // Two flat lists rather than an object per call: fewer objects to clone on both threads.
@@ -166,6 +176,56 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
       args.push(c.args);
     }
     this.#worker.postMessage({ seq, methods, args });
+  }
+
+  /**
+   * The inserts of a batch as one call (or one per `maxBatch` rows), at the place of the
+   * first (moving an insert earlier is safe: nothing in a batch can wait for an insert that
+   * has not resolved). The worker then runs one statement loop, one promise and one answer for
+   * all of them, where the per-call costs were about a fifth of its time per row (a
+   * microbenchmark of 400 concurrent one-row inserts: 16.5-17 → 14 µs a row in the worker).
+   * When a merged insert fails, each of its inserts is sent again alone, so only a bad one fails.
+   */
+  #mergeInserts(queued: Call[]): Call[] {
+    let inserts = 0;
+    for (const c of queued) if (c.method === 'insertRows' && c.alone !== true) inserts++;
+    if (inserts < 2) return queued;
+    const limit = this.#options.maxBatch ?? Number.POSITIVE_INFINITY;
+    const batch: Call[] = [];
+    let parts: Call[] = [];
+    let rows: unknown[] = [];
+    for (const c of queued) {
+      if (c.method !== 'insertRows' || c.alone === true) {
+        batch.push(c);
+        continue;
+      }
+      const add = c.args[0] as unknown[];
+      if (parts.length === 0 || rows.length + add.length > limit) {
+        parts = [];
+        rows = [];
+        batch.push(this.#merged(parts, rows));
+      }
+      parts.push(c);
+      for (const row of add) rows.push(row);
+    }
+    return batch;
+  }
+
+  /** One insert call standing for `parts` (filled in by the caller), of their `rows`. */
+  #merged(parts: Call[], rows: unknown[]): Call {
+    return {
+      method: 'insertRows',
+      args: [rows],
+      resolve: () => {
+        this.#mergedCalls += parts.length - 1;
+        for (const part of parts) part.resolve(undefined);
+      },
+      reject: () => {
+        for (const part of parts) part.alone = true;
+        this.#queue.unshift(...parts);
+        this.#schedule();
+      },
+    };
   }
 
   #onMessage(m: Reply): void {
@@ -286,7 +346,10 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     return () => this.#listeners.delete(listener);
   }
   stats(): StoreStats {
-    return this.#stats;
+    // The worker counts a merged insert once; callers count each of theirs.
+    const merged = this.#mergedCalls;
+    if (merged === 0) return this.#stats;
+    return { ...this.#stats, commitCalls: this.#stats.commitCalls + merged, insertCalls: this.#stats.insertCalls + merged };
   }
 
   listAccounts(): Promise<StoredAccount[]> {
