@@ -249,6 +249,38 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal((await s.countByState()).ENROUTE, 100);
       }));
 
+    test('writes made in one tick each get their own answer (the worker-thread store merges them)', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const leased = [1, 2, 3].map(() => makeMessage({ target: 'direct-1', lease: { owner: 'n1', until: T0 + 60_000 } }));
+        await Promise.all(leased.map((m) => s.insert([m])));
+        const [a, b, c] = leased as [NewMessage, NewMessage, NewMessage];
+        const fresh = [makeMessage(), makeMessage(), makeMessage()];
+        // Outcomes, one of them not the lease holder's, and inserts, one a duplicate, all in one tick.
+        const results = await Promise.allSettled([
+          s.markDelivered(a.id, T0 + 5, 'n1'),
+          s.insert([fresh[0]!]),
+          s.markDelivered(b.id, T0 + 5, 'n2'),
+          s.insert([{ ...a, account: 'dup' }]),
+          s.markDelivered(c.id, T0 + 6, 'n1'),
+          s.insert([fresh[1]!, fresh[2]!]),
+          s.markDelivered('no-such-id', T0 + 6, 'n1'),
+        ]);
+        assert.deepEqual(
+          results.map((r) => (r.status === 'fulfilled' ? r.value : 'rejected')),
+          [true, undefined, false, 'rejected', true, undefined, false],
+        );
+        assert.deepEqual(
+          await Promise.all(leased.map(async (m) => (await s.get(m.id))?.state)),
+          [MessageState.DELIVERED, MessageState.ENROUTE, MessageState.DELIVERED],
+        );
+        assert.equal((await s.get(a.id))?.account, 'alice', 'the duplicate left the first row as it was');
+        for (const m of fresh) assert.equal((await s.get(m.id))?.state, MessageState.ENROUTE);
+        const stats = s.stats();
+        assert.equal(stats.insertCalls, 5, 'each successful insert call counts once, merged or not');
+        assert.equal(stats.insertRows, 6);
+      }));
+
     test('group commit: a full batch commits at once without waiting for the window', () =>
       withStores(async (h) => {
         // A one-minute window: if size-triggered commits did not happen this would time out.

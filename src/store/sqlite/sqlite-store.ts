@@ -322,6 +322,19 @@ export class SqliteStore implements Store, ConfigStore {
     });
   }
 
+  /**
+   * {@link markDelivered} for several messages in one write (the worker-thread store merges
+   * the calls of a batch): whether each was applied, in order.
+   */
+  async markDeliveredMany(calls: readonly (readonly [id: string, at: number, owner: string])[]): Promise<boolean[]> {
+    return this.#write(() => {
+      const st = this.#stmts();
+      const applied: boolean[] = [];
+      for (const [id, at, owner] of calls) applied.push(st.markFinal.run(MessageState.DELIVERED, at, 0, id, owner).changes > 0);
+      return applied;
+    }, calls.length);
+  }
+
   async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean> {
     checkFailedState(state);
     return this.#write(() => {

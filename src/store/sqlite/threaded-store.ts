@@ -64,6 +64,42 @@ export function reviveBuffers(v: unknown): unknown {
  */
 const MAX_IN_FLIGHT = 1;
 
+/** How the calls of one method travel as one call of its batch form (see ThreadedSqliteStore#merge). */
+interface Merge {
+  /** The worker's method taking the list. */
+  method: string;
+  /** Rows a call adds (towards `maxBatch`). */
+  rows(args: unknown[]): number;
+  /** Adds a call's arguments to the list. */
+  add(items: unknown[], args: unknown[]): void;
+  /** The i-th merged call's value from the batch call's. */
+  value(batchValue: unknown, i: number): unknown;
+  /** Which counter of stats() the merged calls belong to. */
+  counts: 'insert' | 'other';
+}
+
+const MERGED: Record<string, Merge | undefined> = {
+  insertRows: {
+    method: 'insertRows',
+    rows: (args) => (args[0] as unknown[]).length,
+    add: (items, args) => {
+      for (const row of args[0] as unknown[]) items.push(row);
+    },
+    value: () => undefined,
+    counts: 'insert',
+  },
+  // The delivered outcome: one per deliver_sm_resp, the other half of the writer's calls end to end.
+  markDelivered: {
+    method: 'markDeliveredMany',
+    rows: () => 1,
+    add: (items, args) => {
+      items.push(args);
+    },
+    value: (values, i) => (values as boolean[])[i],
+    counts: 'other',
+  },
+};
+
 /** Threaded stores of this process by file, so stores on one file hear each other (as SqliteStore's do). */
 const peers = new Map<string, Set<ThreadedSqliteStore>>();
 
@@ -90,8 +126,8 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   #stats: StoreStats = { commitBatches: 0, commitCalls: 0, commitFailures: 0, insertCalls: 0, insertRows: 0 };
   #closed = false;
   #sendScheduled = false;
-  /** Insert calls the worker saw as part of a merged one, beyond the one it counted. */
-  #mergedCalls = 0;
+  /** Calls the worker saw as part of a merged one, beyond the one it counted. */
+  #mergedCalls = { insert: 0, other: 0 };
 
   constructor(options: SqliteStoreOptions) {
     this.#options = options;
@@ -164,7 +200,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     const queued = this.#queue;
     if (queued.length === 0 || this.#worker === undefined) return;
     this.#queue = [];
-    const batch = this.#mergeInserts(queued);
+    const batch = this.#merge(queued);
     const seq = ++this.#seq;
     this.#inFlight.set(seq, batch);
     // Two flat lists rather than an object per call: fewer objects to clone on both threads.
@@ -179,46 +215,48 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
 
   /**
-   * The inserts of a batch as one call (or one per `maxBatch` rows), at the place of the
-   * first (moving an insert earlier is safe: nothing in a batch can wait for an insert that
-   * has not resolved). The worker then runs one statement loop, one promise and one answer for
-   * all of them, where the per-call costs were about a fifth of its time per row (a
-   * microbenchmark of 400 concurrent one-row inserts: 16.5-17 → 14 µs a row in the worker).
-   * When a merged insert fails, each of its inserts is sent again alone, so only a bad one fails.
+   * The calls of a batch that have a batch form, as one call per method (or one per
+   * `maxBatch` rows), each at the place of its method's first (moving a write earlier is
+   * safe: nothing in a batch can wait for a call that has not resolved). The worker then runs
+   * one statement loop, one promise and one answer for all of them, where the per-call costs
+   * were about a fifth of its time per row (a microbenchmark of 400 concurrent one-row
+   * inserts: 16.5-17 → 13-14 µs a row in the worker). When a merged call fails, each of its
+   * calls is sent again alone, so only a bad one fails.
    */
-  #mergeInserts(queued: Call[]): Call[] {
-    let inserts = 0;
-    for (const c of queued) if (c.method === 'insertRows' && c.alone !== true) inserts++;
-    if (inserts < 2) return queued;
+  #merge(queued: Call[]): Call[] {
+    let mergeable = 0;
+    for (const c of queued) if (c.alone !== true && MERGED[c.method] !== undefined) mergeable++;
+    if (mergeable < 2) return queued;
     const limit = this.#options.maxBatch ?? Number.POSITIVE_INFINITY;
     const batch: Call[] = [];
-    let parts: Call[] = [];
-    let rows: unknown[] = [];
+    const open = new Map<string, { parts: Call[]; items: unknown[] }>();
     for (const c of queued) {
-      if (c.method !== 'insertRows' || c.alone === true) {
+      const how = c.alone === true ? undefined : MERGED[c.method];
+      if (how === undefined) {
         batch.push(c);
         continue;
       }
-      const add = c.args[0] as unknown[];
-      if (parts.length === 0 || rows.length + add.length > limit) {
-        parts = [];
-        rows = [];
-        batch.push(this.#merged(parts, rows));
+      let group = open.get(c.method);
+      const weight = how.rows(c.args);
+      if (group === undefined || group.items.length + weight > limit) {
+        group = { parts: [], items: [] };
+        open.set(c.method, group);
+        batch.push(this.#merged(how, group.parts, group.items));
       }
-      parts.push(c);
-      for (const row of add) rows.push(row);
+      group.parts.push(c);
+      how.add(group.items, c.args);
     }
     return batch;
   }
 
-  /** One insert call standing for `parts` (filled in by the caller), of their `rows`. */
-  #merged(parts: Call[], rows: unknown[]): Call {
+  /** One call standing for `parts` (filled in by the caller), with their `items`. */
+  #merged(how: Merge, parts: Call[], items: unknown[]): Call {
     return {
-      method: 'insertRows',
-      args: [rows],
-      resolve: () => {
-        this.#mergedCalls += parts.length - 1;
-        for (const part of parts) part.resolve(undefined);
+      method: how.method,
+      args: [items],
+      resolve: (value) => {
+        this.#mergedCalls[how.counts] += parts.length - 1;
+        for (let i = 0; i < parts.length; i++) parts[i]!.resolve(how.value(value, i));
       },
       reject: () => {
         for (const part of parts) part.alone = true;
@@ -346,10 +384,10 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     return () => this.#listeners.delete(listener);
   }
   stats(): StoreStats {
-    // The worker counts a merged insert once; callers count each of theirs.
-    const merged = this.#mergedCalls;
-    if (merged === 0) return this.#stats;
-    return { ...this.#stats, commitCalls: this.#stats.commitCalls + merged, insertCalls: this.#stats.insertCalls + merged };
+    // The worker counts a merged call once; callers count each of theirs.
+    const { insert, other } = this.#mergedCalls;
+    if (insert + other === 0) return this.#stats;
+    return { ...this.#stats, commitCalls: this.#stats.commitCalls + insert + other, insertCalls: this.#stats.insertCalls + insert };
   }
 
   listAccounts(): Promise<StoredAccount[]> {
