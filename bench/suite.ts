@@ -64,6 +64,8 @@ scenarios × windows × connections, with baselines, and prints a table; JSON go
                         the latency at a given load (e.g. --scenarios accept --rate 20000)
   --warmup-seconds N    leave the submits of the first N s out of the latency percentiles (JIT
                         warm-up; they still count in msgs/s) (default 0)
+  --destinations N      accept and esme submit to N destination numbers, scattered (default 1:
+                        one number; real traffic has many, which costs the store more per message)
   --quick               the smaller default set above (a few minutes)
   --no-baselines        skip the answer-only and npm smpp baselines
   --out FILE            JSON output (default bench-results/suite.json)`;
@@ -79,6 +81,7 @@ const { values } = parseArgs({
     'mo-rate': { type: 'string', default: '50000' },
     rate: { type: 'string' },
     'warmup-seconds': { type: 'string', default: '0' },
+    destinations: { type: 'string', default: '1' },
     quick: { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/suite.json' },
@@ -113,6 +116,7 @@ const SECONDS = positive('seconds', values.seconds ?? (QUICK ? '2' : '3'));
 const MAX = positive('max', values.max);
 const DRAIN_SECONDS = positive('drain-seconds', values['drain-seconds'] ?? (QUICK ? '5' : '10'));
 const MO_RATE = positive('mo-rate', values['mo-rate']);
+const DESTINATIONS = positive('destinations', values.destinations);
 /** Offered submit_sm/s (paced), or undefined for as fast as the windows allow. */
 const RATE = values.rate === undefined ? undefined : positive('rate', values.rate);
 const WARMUP_MS = (() => {
@@ -301,8 +305,9 @@ async function startSmsc(cell: Cell, dir: string): Promise<{ server: Server; cle
   }
   const accounts: AccountSpec[] = [
     { systemId: 'alice', password: 'alice-pw', addresses: ['1000'], maxBinds: cell.connections + 2, windowSize: 100 },
-    { systemId: 'bob', password: 'bob-pw', addresses: ['2000'], maxBinds: cell.connections + 2, windowSize: cell.scenario === 'mo' ? cell.window : 100 },
-    { systemId: 'carol', password: 'carol-pw', addresses: ['3000'], maxBinds: 2, windowSize: 100 },
+    // 2000 and 3000 exactly, and the numbers they begin (--destinations).
+    { systemId: 'bob', password: 'bob-pw', addresses: ['2000', '2000*'], maxBinds: cell.connections + 2, windowSize: cell.scenario === 'mo' ? cell.window : 100 },
+    { systemId: 'carol', password: 'carol-pw', addresses: ['3000', '3000*'], maxBinds: 2, windowSize: 100 },
   ];
   const o: SmscProcessOptions = {
     dir,
@@ -344,6 +349,16 @@ async function startSmsc(cell: Cell, dir: string): Promise<{ server: Server; cle
 }
 
 const TEXT_PREFIX = 'bench t=';
+
+/**
+ * The destination of submit n: `base`, or with --destinations N one of N numbers beginning
+ * with it, scattered (consecutive submits go to distant numbers, as real traffic does, not in
+ * index order).
+ */
+function destinationOf(base: string, n: number): string {
+  if (DESTINATIONS === 1) return base;
+  return `${base}${String((n * 7919) % DESTINATIONS).padStart(8, '0')}`;
+}
 
 async function runCell(cell: Cell): Promise<CellResult> {
   const dir = await tempDir('smsc-bench-suite-');
@@ -443,7 +458,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
             sourceAddr: '1000',
             sourceAddrTon: 1,
             sourceAddrNpi: 1,
-            destinationAddr: base === 'network' ? `${NETWORK_PREFIX}${String(n).padStart(8, '0')}` : destination,
+            destinationAddr: base === 'network' ? `${NETWORK_PREFIX}${String(n).padStart(8, '0')}` : destinationOf(destination, n),
             registeredDelivery: wantReceipts ? 1 : 0,
             shortMessage: Buffer.from(`${TEXT_PREFIX}${t.toFixed(3)}`, 'latin1'),
           });
@@ -647,7 +662,7 @@ async function main(): Promise<void> {
   }
 
   console.log(
-    `smsc benchmark suite: ${SECONDS} s per cell (at most ${MAX} submits, ${DRAIN_SECONDS} s drain${RATE === undefined ? '' : `, ${RATE} submit_sm/s offered`}${WARMUP_MS > 0 ? `, latency after ${WARMUP_MS / 1000} s warm-up` : ''}), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+    `smsc benchmark suite: ${SECONDS} s per cell (at most ${MAX} submits, ${DRAIN_SECONDS} s drain${RATE === undefined ? '' : `, ${RATE} submit_sm/s offered`}${WARMUP_MS > 0 ? `, latency after ${WARMUP_MS / 1000} s warm-up` : ''}${DESTINATIONS > 1 ? `, ${DESTINATIONS} destinations` : ''}), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
   );
   console.log(table(results));
   const report = {
@@ -665,6 +680,7 @@ async function main(): Promise<void> {
       drainSeconds: DRAIN_SECONDS,
       moRate: MO_RATE,
       offeredRate: RATE ?? null,
+      destinations: DESTINATIONS,
       baselines: BASELINES,
       quick: QUICK,
     },
