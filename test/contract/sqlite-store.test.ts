@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { createStore } from '../../src/store/index.js';
 import { sqliteMigrations } from '../../src/store/migrations/sqlite.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { NewMessage } from '../../src/store/types.js';
 import { makeMessage, storeContract } from './store-contract.js';
 
 storeContract('sqlite', async () => {
@@ -57,6 +58,58 @@ describe('sqlite store specifics', () => {
       db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (99, 0)').run();
       db.close();
       await assert.rejects(new SqliteStore({ path }).init(), /newer than this code/);
+    }));
+
+  test('pending messages by address (kept in memory) are right after a reopen, after another connection wrote, after a rolled-back call', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'store.db');
+      const T0 = 1_700_000_000_000;
+      const ids = async (s: SqliteStore, m: NewMessage) =>
+        (await s.findPending({ account: m.account, destinationAddr: m.destination.addr, sourceAddr: m.source.addr })).map((x) => x.id).sort();
+      const first = new SqliteStore({ path, commitDelayMs: 0 });
+      await first.init();
+      const m1 = makeMessage();
+      const other = makeMessage({ destination: { ton: 1, npi: 1, addr: '447700900777' } });
+      await first.insert([m1, other]);
+      await first.close();
+
+      // Reopened: rebuilt from the table.
+      const b = new SqliteStore({ path, commitDelayMs: 0 });
+      await b.init();
+      const c = new SqliteStore({ path, commitDelayMs: 0 });
+      await c.init();
+      try {
+        assert.deepEqual(await ids(b, m1), [m1.id]);
+        assert.deepEqual(await ids(b, other), [other.id]);
+        assert.deepEqual(await b.queueDepthByAccount(), { alice: 2 });
+
+        // Another connection inserts one and cancels one: b sees both changes.
+        const m2 = makeMessage();
+        await c.insert([m2]);
+        assert.deepEqual(await ids(b, m1), [m1.id, m2.id].sort());
+        assert.ok(await c.cancel(m1.id, T0 + 1));
+        assert.deepEqual(await ids(b, m1), [m2.id]);
+        assert.deepEqual(await b.queueDepthByAccount(), { alice: 2 });
+        assert.equal(await b.pendingCount('alice'), 2);
+
+        // A call that fails (a duplicate id) rolls back the row it inserted first: not counted.
+        await assert.rejects(b.insert([makeMessage(), { ...m2 }]));
+        assert.deepEqual(await ids(b, m1), [m2.id]);
+        assert.equal(await b.pendingCount('alice'), 2);
+
+        // b's own writes: a new row counts, a final one leaves.
+        const m3 = makeMessage({ account: 'carol' });
+        await b.insert([m3]);
+        assert.deepEqual(await ids(b, m3), [m3.id]);
+        await b.finalize(m2.id, 'UNDELIVERABLE', T0 + 2, 1);
+        await b.cancel(other.id, T0 + 2);
+        assert.deepEqual(await ids(b, m1), []);
+        assert.deepEqual(await b.queueDepthByAccount(), { carol: 1 });
+        assert.equal(await b.pendingCount('alice'), 0);
+      } finally {
+        await b.close();
+        await c.close();
+      }
     }));
 
   test('a version 1 file with pending messages is migrated in place and its messages stay claimable', () =>

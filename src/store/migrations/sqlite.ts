@@ -163,6 +163,12 @@ CREATE INDEX messages_remote ON messages (target, remote_id)
 ALTER TABLE messages ADD COLUMN handed_to TEXT;
 ALTER TABLE messages ADD COLUMN final_by TEXT;
 `,
+  // 7: pending messages by (account, destination) are kept in memory by the store (store/sqlite/
+  // pending-addresses.ts): with many destinations and a long queue this index dirtied a
+  // different page with every insert, each one written to the WAL and fsynced (docs/decisions.md).
+  `
+DROP INDEX IF EXISTS messages_pending_addr;
+`,
 ];
 
 /**

@@ -61,6 +61,7 @@ import {
   type StoreOptions,
   type StoreStats,
 } from '../types.js';
+import { PendingAddresses } from './pending-addresses.js';
 import { HANDED_TO, type MessageValues, messageRow, UNLEASED_VALUES } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
@@ -131,12 +132,12 @@ interface Statements {
   nextDue: Database.Statement;
   countByState: Database.Statement;
   queueDepth: Database.Statement;
-  queueDepthByAccount: Database.Statement;
-  pendingCount: Database.Statement;
   leasedTo: Database.Statement;
   failPendingTo: Database.Statement;
   finalize: Database.Statement;
   findPending: Database.Statement;
+  pendingAddresses: Database.Statement;
+  dataVersion: Database.Statement;
   purgeIds: Database.Statement;
   purgeEvents: Database.Statement;
   purgeMessages: Database.Statement;
@@ -162,6 +163,11 @@ export class SqliteStore implements Store, ConfigStore {
   #turn = 0;
   #insertCalls = 0;
   #insertRows = 0;
+  /** Pending rows by (account, destination); rebuilt from the table when #pendingStale. */
+  readonly #pending = new PendingAddresses();
+  #pendingStale = true;
+  /** `PRAGMA data_version` when #pending was last rebuilt: it changes when another connection commits. */
+  #dataVersion = -1;
 
   constructor(options: SqliteStoreOptions) {
     this.#path = options.path;
@@ -261,15 +267,17 @@ export class SqliteStore implements Store, ConfigStore {
       // 15 values, 4.5-5.0 -> 3.5-4.1 µs a row in the statement).
       for (const row of rows) {
         if (row.length === UNLEASED_VALUES) {
-          st.insertMessage.run(...row);
+          const rowid = st.insertMessage.run(...row).lastInsertRowid;
           this.#notifyAfterCommit.add(row[3]);
+          if (isPendingState(row[4])) this.#pending.add(row[2], row[12], Number(rowid));
         } else {
           // A leased row is already on its way to its target (its first attempt): nothing
           // became claimable. Its `handed_to` stands for the attempt event (see events()), so
           // with events off it stays NULL: nothing of the lifecycle is kept. (The rows are
           // this call's own: made for it, or cloned from the main thread.)
           if (!this.#events) row[HANDED_TO] = null;
-          st.insertLeased.run(...row);
+          const rowid = st.insertLeased.run(...row).lastInsertRowid;
+          if (isPendingState(row[4])) this.#pending.add(row[2], row[12], Number(rowid));
         }
       }
     }, rows.length);
@@ -318,7 +326,7 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#write(() => {
       const st = this.#stmts();
       // `final_by` stands for the delivered event (see events()).
-      return st.markFinal.run(MessageState.DELIVERED, at, 0, id, owner).changes > 0;
+      return this.#left(st.markFinal.get(MessageState.DELIVERED, at, 0, id, owner));
     });
   }
 
@@ -330,7 +338,7 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#write(() => {
       const st = this.#stmts();
       const applied: boolean[] = [];
-      for (const [id, at, owner] of calls) applied.push(st.markFinal.run(MessageState.DELIVERED, at, 0, id, owner).changes > 0);
+      for (const [id, at, owner] of calls) applied.push(this.#left(st.markFinal.get(MessageState.DELIVERED, at, 0, id, owner)));
       return applied;
     }, calls.length);
   }
@@ -339,7 +347,7 @@ export class SqliteStore implements Store, ConfigStore {
     checkFailedState(state);
     return this.#write(() => {
       const st = this.#stmts();
-      return st.markFinal.run(state, at, errorCode, id, owner).changes > 0;
+      return this.#left(st.markFinal.get(state, at, errorCode, id, owner));
     });
   }
 
@@ -427,7 +435,9 @@ export class SqliteStore implements Store, ConfigStore {
   }
 
   async findPending(q: PendingQuery): Promise<StoredMessage[]> {
-    const rows = this.#stmts().findPending.all(q.account, q.destinationAddr, q.sourceAddr) as MessageRow[];
+    const candidates = this.#pendingAddresses().candidates(q.account, q.destinationAddr);
+    if (candidates.length === 0) return [];
+    const rows = this.#stmts().findPending.all(JSON.stringify(candidates), q.account, q.destinationAddr, q.sourceAddr) as MessageRow[];
     return withServiceType(rows.map(rowToMessage), q.serviceType);
   }
 
@@ -436,6 +446,7 @@ export class SqliteStore implements Store, ConfigStore {
       const st = this.#stmts();
       const row = st.cancel.get(at, id) as MessageRow | undefined;
       if (row === undefined) return undefined;
+      this.#leftRow(row);
       if (this.#events) st.insertEvent.run(id, at, EventKind.CANCELLED, '');
       return rowToMessage(row);
     });
@@ -461,6 +472,7 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#write(() => {
       const st = this.#stmts();
       const rows = st.expire.all(now, now, now, limit) as MessageRow[];
+      for (const r of rows) this.#leftRow(r);
       const out = rows.map(rowToMessage);
       if (this.#events) for (const m of out) st.insertEvent.run(m.id, now, EventKind.EXPIRED, '');
       return out.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
@@ -491,9 +503,7 @@ export class SqliteStore implements Store, ConfigStore {
   }
 
   async queueDepthByAccount(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const r of this.#stmts().queueDepthByAccount.all() as { account: string; n: number }[]) out[r.account] = r.n;
-    return out;
+    return this.#pendingAddresses().byAccount();
   }
 
   async finalize(
@@ -506,6 +516,7 @@ export class SqliteStore implements Store, ConfigStore {
       const st = this.#stmts();
       const row = st.finalize.get(state, at, errorCode, id) as MessageRow | undefined;
       if (row === undefined) return undefined;
+      this.#leftRow(row);
       if (this.#events) {
         st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, `upstream state=${state} error=${errorCode}`);
       }
@@ -518,6 +529,7 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#write(() => {
       const st = this.#stmts();
       const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr) as MessageRow[];
+      for (const r of rows) this.#leftRow(r);
       if (this.#events) for (const r of rows) st.insertEvent.run(r.id, at, EventKind.FAILED, detail.failed(state, errorCode, 'destination'));
       return rows.map(rowToMessage);
     });
@@ -528,7 +540,7 @@ export class SqliteStore implements Store, ConfigStore {
   }
 
   async pendingCount(account: string): Promise<number> {
-    return (this.#stmts().pendingCount.get(account) as { n: number }).n;
+    return this.#pendingAddresses().count(account);
   }
 
   async purgeFinished(before: number): Promise<number> {
@@ -651,6 +663,37 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#st;
   }
 
+  /** A markFinal's RETURNING (rowid, account, dst_addr), if it applied: the row left the pending map. */
+  #left(returned: unknown): boolean {
+    if (returned === undefined) return false;
+    const [rowid, account, destination] = returned as [number, string, string];
+    this.#pending.remove(account, destination, rowid);
+    return true;
+  }
+
+  /** A row (with its rowid) that just left the pending states. */
+  #leftRow(row: MessageRow): void {
+    this.#pending.remove(String(row.account), String(row.dst_addr), Number(row.rowid));
+  }
+
+  /**
+   * The pending-address map, first rebuilt from the table if it may be wrong: never built yet,
+   * a transaction rolled back, or another connection committed since (its writes are not in it).
+   */
+  #pendingAddresses(): PendingAddresses {
+    const st = this.#stmts();
+    const version = st.dataVersion.get() as number;
+    if (this.#pendingStale || version !== this.#dataVersion) {
+      this.#pending.clear();
+      for (const [rowid, account, destination] of st.pendingAddresses.iterate() as IterableIterator<[number, string, string]>) {
+        this.#pending.add(account, destination, rowid);
+      }
+      this.#pendingStale = false;
+      this.#dataVersion = version;
+    }
+    return this.#pending;
+  }
+
   #write<T>(op: () => T, weight = 1): Promise<T> {
     return this.#writer.submit(op, weight) as Promise<T>;
   }
@@ -678,10 +721,13 @@ export class SqliteStore implements Store, ConfigStore {
         if (this.#started === 0 || outcomes.length === ops.length) throw error;
         outcomes = [];
         this.#notifyAfterCommit.clear();
+        this.#pendingStale = true;
         tx.isolated.immediate(ops, outcomes, savepoint);
       }
     } catch (error) {
       this.#notifyAfterCommit.clear();
+      // The in-memory address map saw writes that were rolled back.
+      this.#pendingStale = true;
       throw error;
     }
     if (this.#notifyAfterCommit.size > 0) {
@@ -762,7 +808,8 @@ function prepare(db: Database.Database, events: boolean): Statements {
     findForwarded: p(`SELECT * FROM messages WHERE target = ? AND remote_id = ? AND ${PENDING_SQL}`),
     markFinal: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, attempts = attempts + 1,
         ${events ? 'final_by = lease_owner, ' : ''}lease_owner = NULL, lease_until = 0
-      WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}`),
+      WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}
+      RETURNING rowid, account, dst_addr`).raw(true),
     retry: p(`UPDATE messages SET state = 'ENROUTE', next_attempt_at = ?, error_code = ?, attempts = attempts + 1,
         lease_owner = NULL, lease_until = 0, due_at = MAX(schedule_at, ?)
       WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}
@@ -772,7 +819,7 @@ function prepare(db: Database.Database, events: boolean): Statements {
       RETURNING target`),
     cancel: p(`UPDATE messages SET state = 'DELETED', final_at = ?, lease_owner = NULL, lease_until = 0
       WHERE id = ? AND ${PENDING_SQL}
-      RETURNING *`),
+      RETURNING rowid, *`),
     replace: p(`UPDATE messages SET body = ?, schedule_at = ?, expires_at = ?, state = ?, next_attempt_at = ?, due_at = ?
       WHERE id = ?
       RETURNING *`),
@@ -781,25 +828,25 @@ function prepare(db: Database.Database, events: boolean): Statements {
         SELECT rowid FROM messages
         WHERE ${PENDING_SQL} AND expires_at <= ? AND lease_until <= ?
         ORDER BY expires_at LIMIT ?)
-      RETURNING *`),
+      RETURNING rowid, *`),
     nextDue: p(`${ACCOUNTS_OF_TARGET}
       SELECT MIN((SELECT MIN(due_at) FROM messages WHERE target = @t AND account = a.account AND ${PENDING_SQL})) AS d
       FROM a WHERE a.account IS NOT NULL`),
     countByState: p('SELECT state, COUNT(*) AS n FROM messages GROUP BY state'),
     queueDepth: p(`SELECT target, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY target`),
-    // Walks messages_pending_addr (account, dst_addr), pending rows only: no table access.
-    queueDepthByAccount: p(`SELECT account, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY account`),
-    pendingCount: p(`SELECT COUNT(*) AS n FROM messages WHERE account = ? AND ${PENDING_SQL}`),
     leasedTo: p(`SELECT id FROM messages WHERE lease_owner = ? AND ${PENDING_SQL}`),
     finalize: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, lease_owner = NULL, lease_until = 0
       WHERE id = ? AND ${PENDING_SQL}
-      RETURNING *`),
+      RETURNING rowid, *`),
     failPendingTo: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, lease_owner = NULL, lease_until = 0
       WHERE target = ? AND dst_addr = ? AND ${PENDING_SQL}
-      RETURNING *`),
+      RETURNING rowid, *`),
+    // The candidates come from PendingAddresses; account and destination are checked again (its hash may collide).
     findPending: p(`SELECT * FROM messages
-      WHERE account = ? AND dst_addr = ? AND src_addr = ? AND ${PENDING_SQL}
+      WHERE rowid IN (SELECT value FROM json_each(?)) AND account = ? AND dst_addr = ? AND src_addr = ? AND ${PENDING_SQL}
       ORDER BY submitted_at, id`),
+    pendingAddresses: p(`SELECT rowid, account, dst_addr FROM messages WHERE ${PENDING_SQL}`).raw(true),
+    dataVersion: p('PRAGMA data_version').pluck(),
     purgeIds: p('SELECT id FROM messages WHERE final_at < ? LIMIT ?'),
     purgeEvents: p('DELETE FROM events WHERE message_id IN (SELECT value FROM json_each(?))'),
     purgeMessages: p('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
