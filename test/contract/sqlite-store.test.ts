@@ -112,6 +112,54 @@ describe('sqlite store specifics', () => {
       }
     }));
 
+  test('pending messages by address stay exact through every way out of the pending states, once built', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'store.db');
+      const T0 = 1_700_000_000_000;
+      const s = new SqliteStore({ path, commitDelayMs: 0 });
+      await s.init();
+      // What the table says, read through another connection (reading changes nothing for s).
+      const truth = () => {
+        const db = new Database(path, { readonly: true });
+        try {
+          const rows = db.prepare(`SELECT account, COUNT(*) AS n FROM messages WHERE state IN ('SCHEDULED', 'ENROUTE') GROUP BY account`).all() as { account: string; n: number }[];
+          return Object.fromEntries(rows.map((r) => [r.account, r.n]));
+        } finally {
+          db.close();
+        }
+      };
+      try {
+        assert.deepEqual(await s.queueDepthByAccount(), {}); // built now, then kept up to date
+        const leased = (account: string, addr: string) =>
+          makeMessage({ account, target: 'direct-1', destination: { ton: 1, npi: 1, addr }, lease: { owner: 'n1', until: T0 + 60_000 } });
+        const [a1, a2, a3, a4] = [leased('alice', '1'), leased('alice', '2'), leased('alice', '3'), leased('alice', '4')];
+        const [b1, b2] = [leased('bob', '1'), leased('bob', '5')];
+        const soon = makeMessage({ account: 'carol', expiresAt: T0 + 10 });
+        const toFail = [makeMessage({ account: 'carol', destination: { ton: 1, npi: 1, addr: '9' } }), makeMessage({ account: 'dave', destination: { ton: 1, npi: 1, addr: '9' } })];
+        await s.insert([a1!, a2!, a3!, a4!, b1!, b2!, soon, ...toFail]);
+        assert.deepEqual(await s.queueDepthByAccount(), truth());
+        assert.deepEqual(await s.markDeliveredMany([[a1!.id, T0 + 1, 'n1'], [a2!.id, T0 + 1, 'n2'], [b1!.id, T0 + 1, 'n1']]), [true, false, true]);
+        assert.deepEqual(await s.queueDepthByAccount(), truth());
+        assert.ok(await s.markFailed(a2!.id, 'UNDELIVERABLE', T0 + 2, 1, 'n1'));
+        assert.ok(await s.retryLater(a3!.id, T0 + 5, 0x58, 'n1', T0 + 2)); // still pending
+        assert.deepEqual(await s.queueDepthByAccount(), truth());
+        const [again] = await s.claimDue({ targets: ['direct-1'], now: T0 + 6, limit: 1, leaseMs: 1000, owner: 'n1' });
+        assert.equal(again?.id, a3!.id);
+        assert.ok(await s.markDelivered(a3!.id, T0 + 7, 'n1'));
+        assert.equal((await s.expireDue(T0 + 20, 10)).length, 1);
+        assert.equal((await s.failPendingTo('esme:bob', '9', 'UNDELIVERABLE', 1, T0 + 21)).length, 2);
+        assert.ok(await s.finalize(b2!.id, 'DELIVERED', T0 + 22, 0));
+        assert.deepEqual(await s.queueDepthByAccount(), truth());
+        assert.deepEqual(await s.queueDepthByAccount(), { alice: 1 });
+        assert.deepEqual(
+          (await s.findPending({ account: 'alice', destinationAddr: '4', sourceAddr: a4!.source.addr })).map((m) => m.id),
+          [a4!.id],
+        );
+      } finally {
+        await s.close();
+      }
+    }));
+
   test('a version 1 file with pending messages is migrated in place and its messages stay claimable', () =>
     withDir(async (dir) => {
       const path = join(dir, 'v1.db');

@@ -279,6 +279,7 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         const stats = s.stats();
         assert.equal(stats.insertCalls, 5, 'each successful insert call counts once, merged or not');
         assert.equal(stats.insertRows, 6);
+        assert.equal(stats.commitCalls, 10, 'three inserts, then seven writes, each counted once');
       }));
 
     test('group commit: a full batch commits at once without waiting for the window', () =>

@@ -1,9 +1,14 @@
-/** The store contract against the SQLite store running on a worker thread. */
+/** The store contract against the SQLite store running on a worker thread, plus its own cases. */
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
-import { storeContract } from './store-contract.js';
+import { MessageState, type NewMessage } from '../../src/store/types.js';
+import { withTimeout } from '../support/async.js';
+import { makeMessage, storeContract } from './store-contract.js';
 
 storeContract('sqlite (worker thread)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'smsc-store-'));
@@ -13,3 +18,67 @@ storeContract('sqlite (worker thread)', async () => {
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 });
+
+async function withStore(fn: (s: ThreadedSqliteStore, worker: () => Worker) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'smsc-store-'));
+  // The store's worker, caught as it is posted to (to stop it as a crash would).
+  let worker: Worker | undefined;
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+    worker = this;
+    return post.apply(this, args);
+  };
+  const s = new ThreadedSqliteStore({ path: join(dir, 'store.db') });
+  try {
+    await s.init();
+    await fn(s, () => worker!);
+  } finally {
+    Worker.prototype.postMessage = post;
+    await s.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('worker thread store: callers of calls merged into one fail (not hang) when the worker exits', () =>
+  withStore(async (s, worker) => {
+    const calls = [s.insert([makeMessage()]), s.insert([makeMessage()]), s.markDelivered('x', 1, 'n1')];
+    await Promise.resolve(); // the batch goes to the worker at the end of the tick
+    void worker().terminate();
+    const settled = await withTimeout(Promise.allSettled(calls), 5000, 'callers settle');
+    assert.deepEqual(
+      settled.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled')),
+      ['store worker exited', 'store worker exited', 'store worker exited'],
+    );
+    await assert.rejects(s.insert([makeMessage()]), /closed|exited/);
+  }));
+
+test('worker thread store: inserts made while it closes all settle', () =>
+  withStore(async (s) => {
+    const closing = s.close();
+    await Promise.resolve();
+    await Promise.resolve();
+    const settling = Promise.allSettled([s.insert([makeMessage()]), s.insert([makeMessage()])]);
+    await closing;
+    const settled = await withTimeout(settling, 5000, 'callers settle');
+    assert.equal(settled.length, 2);
+  }));
+
+test('worker thread store: writes made in one tick apply in the order they were made (as in one thread)', () =>
+  withStore(async (s) => {
+    const T0 = 1_700_000_000_000;
+    const [x, y] = [1, 2].map(() => makeMessage({ target: 'direct-1', lease: { owner: 'n1', until: T0 + 60_000 } })) as [NewMessage, NewMessage];
+    await s.insert([x, y]);
+    // y is released before its outcome arrives: the outcome no longer applies.
+    const results = await Promise.all([s.markDelivered(x.id, T0 + 5, 'n1'), s.release([y.id], 'n1', T0 + 5), s.markDelivered(y.id, T0 + 6, 'n1')]);
+    assert.deepEqual(results, [true, 1, false]);
+    assert.equal((await s.get(y.id))?.state, MessageState.ENROUTE);
+    // A destination failed before a message to it was stored: the new one stays.
+    const d = makeMessage({ destination: { ton: 1, npi: 1, addr: '447700900555' } });
+    const [, failed] = await Promise.all([
+      s.insert([makeMessage()]),
+      s.failPendingTo('esme:bob', '447700900555', 'UNDELIVERABLE', 0x65, T0 + 7),
+      s.insert([d]),
+    ]);
+    assert.deepEqual(failed, []);
+    assert.equal((await s.get(d.id))?.state, MessageState.ENROUTE);
+  }));

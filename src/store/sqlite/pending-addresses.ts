@@ -1,7 +1,7 @@
 /**
  * The pending messages of a SQLite store by (account, destination address), in memory: what
  * cancel_sm by address and replace_if_present look up, and the pending count per account. It
- * replaces the partial index `messages_pending_addr` (dropped by schema v8, docs/decisions.md):
+ * replaces the partial index `messages_pending_addr` (dropped by schema v7, docs/decisions.md):
  * with many destinations and a long queue, every insert into that index dirtied a different
  * page, and every dirtied page went to the WAL and its fsync, which made an accepted message
  * cost the writer thread two to three times as much (34.9 against 12.7 µs a row, a queue of
@@ -13,13 +13,44 @@
  * number (a Set only once a key has several rows), so a million pending messages to a million
  * numbers cost tens of MB, not hundreds.
  *
- * The store keeps it exact for its own writes and rebuilds it from the table when it cannot
- * be sure: at open, after a transaction rolled back, and after another connection wrote to the
- * file (`PRAGMA data_version`).
+ * The store keeps it exact for its own writes (a journal undoes what a rollback or a savepoint
+ * undid) and rebuilds it from the table when it cannot be sure: at open, and after another
+ * connection wrote to the file (`PRAGMA data_version`).
  */
 export class PendingAddresses {
   #byKey = new Map<number, number | Set<number>>();
   #byAccount = new Map<string, number>();
+  /** Changes made since begin(), to undo what a rollback undid: [added?, account, destination, rowid]. */
+  #journal: [boolean, string, string, number][] | undefined;
+
+  /** Starts keeping a journal of changes (a transaction begins). */
+  begin(): void {
+    this.#journal = [];
+  }
+
+  /** Where the journal is now: undo(mark()) later undoes what came after (a savepoint). */
+  mark(): number {
+    return this.#journal?.length ?? 0;
+  }
+
+  /** Undoes the changes after `mark`, latest first (what the database rolled back). */
+  undo(mark = 0): void {
+    const journal = this.#journal;
+    if (journal === undefined) return;
+    this.#journal = undefined;
+    for (let i = journal.length - 1; i >= mark; i--) {
+      const [added, account, destination, rowid] = journal[i]!;
+      if (added) this.remove(account, destination, rowid);
+      else this.add(account, destination, rowid);
+    }
+    journal.length = mark;
+    this.#journal = journal;
+  }
+
+  /** Stops the journal (the transaction ended, committed or rolled back and undone). */
+  end(): void {
+    this.#journal = undefined;
+  }
 
   /** Forgets everything (before a rebuild). */
   clear(): void {
@@ -40,6 +71,7 @@ export class PendingAddresses {
       held.add(rowid);
     }
     this.#byAccount.set(account, (this.#byAccount.get(account) ?? 0) + 1);
+    this.#journal?.push([true, account, destination, rowid]);
   }
 
   /** Row `rowid` of `account` to `destination` is no longer pending. */
@@ -57,6 +89,7 @@ export class PendingAddresses {
     const n = (this.#byAccount.get(account) ?? 0) - 1;
     if (n > 0) this.#byAccount.set(account, n);
     else this.#byAccount.delete(account);
+    this.#journal?.push([false, account, destination, rowid]);
   }
 
   /** Row ids that may be pending rows of `account` to `destination` (check both on reading them). */

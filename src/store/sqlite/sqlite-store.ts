@@ -209,10 +209,12 @@ export class SqliteStore implements Store, ConfigStore {
       }),
       isolated: db.transaction((ops: readonly WriteOp[], outcomes: Settled<unknown>[], savepoint: (op: WriteOp) => unknown) => {
         for (const op of ops) {
+          const mark = this.#pending.mark();
           try {
             // Nested better-sqlite3 transaction = SAVEPOINT: a throwing op rolls back alone.
             outcomes.push({ ok: true, value: savepoint(op) });
           } catch (error) {
+            this.#pending.undo(mark);
             outcomes.push({ ok: false, error });
           }
         }
@@ -231,6 +233,8 @@ export class SqliteStore implements Store, ConfigStore {
       this.#config = undefined;
       this.#savepoint = undefined;
       this.#tx = undefined;
+      // Another connection may change the file before a reopen.
+      this.#pendingStale = true;
       this.#findCache.clear();
       releaseBus(this.#busKey);
       this.#bus = undefined;
@@ -677,8 +681,8 @@ export class SqliteStore implements Store, ConfigStore {
   }
 
   /**
-   * The pending-address map, first rebuilt from the table if it may be wrong: never built yet,
-   * a transaction rolled back, or another connection committed since (its writes are not in it).
+   * The pending-address map, first rebuilt from the table if it may be wrong: not built since
+   * the file was opened, or another connection committed since (its writes are not in it).
    */
   #pendingAddresses(): PendingAddresses {
     const st = this.#stmts();
@@ -712,6 +716,7 @@ export class SqliteStore implements Store, ConfigStore {
     let outcomes: Settled<unknown>[] = [];
     this.#started = 0;
     this.#notifyAfterCommit.clear();
+    this.#pending.begin();
     try {
       // IMMEDIATE takes the write lock up front, so reads inside ops never go stale.
       try {
@@ -721,14 +726,16 @@ export class SqliteStore implements Store, ConfigStore {
         if (this.#started === 0 || outcomes.length === ops.length) throw error;
         outcomes = [];
         this.#notifyAfterCommit.clear();
-        this.#pendingStale = true;
+        this.#pending.undo();
         tx.isolated.immediate(ops, outcomes, savepoint);
       }
     } catch (error) {
       this.#notifyAfterCommit.clear();
-      // The in-memory address map saw writes that were rolled back.
-      this.#pendingStale = true;
+      // Nothing was committed: the address map goes back to where the batch found it.
+      this.#pending.undo();
       throw error;
+    } finally {
+      this.#pending.end();
     }
     if (this.#notifyAfterCommit.size > 0) {
       const targets = [...this.#notifyAfterCommit];
