@@ -189,7 +189,15 @@ const store: SectionField = {
         url: { type: 'string', required: true, secret: true, description: 'Connection URL, e.g. `postgres://smsc:secret@127.0.0.1:5432/smsc`.' },
       },
     },
-    commitDelayMs: { type: 'integer', default: 2, min: 0, max: 1000, unit: 'ms', description: 'Submits arriving within this long share one commit.' },
+    commitDelayMs: {
+      type: 'integer',
+      default: 0,
+      min: 0,
+      max: 1000,
+      unit: 'ms',
+      description:
+        'PostgreSQL: wait this long for more writes before a commit. 0: a commit starts at once, and what arrives while it runs shares the next one.',
+    },
     retentionHours: { type: 'integer', default: 72, min: 0, unit: 'hours', description: 'Finished messages are purged after this long.' },
     events: {
       type: 'boolean',
