@@ -117,6 +117,7 @@ interface Statements {
   get: Database.Statement;
   events: Database.Statement;
   claim: Database.Statement;
+  byRowids: Database.Statement;
   accountsOf: Database.Statement;
   enroute: Database.Statement;
   reroute: Database.Statement;
@@ -157,6 +158,8 @@ export class SqliteStore implements Store, ConfigStore {
   #savepoint: ((op: WriteOp) => unknown) | undefined;
   /** Ops of the running batch begun (a throwing one included). */
   #started = 0;
+  /** Column names of the byRowids statement (its rows come as arrays). */
+  #byRowidsColumns: string[] | undefined;
   #tx: { fast: Database.Transaction<(ops: readonly WriteOp[], outcomes: Settled<unknown>[]) => void>; isolated: Database.Transaction<(ops: readonly WriteOp[], outcomes: Settled<unknown>[], savepoint: (op: WriteOp) => unknown) => void> } | undefined;
   #findCache = new Map<string, Database.Statement>();
   #notifyAfterCommit = new Set<string>();
@@ -312,8 +315,9 @@ export class SqliteStore implements Store, ConfigStore {
     const out: StoredMessage[] = [];
     for (const [unit, quota] of quotas) {
       const [target, account] = unitParts(unit);
-      const rows = st.claim.all(req.owner, until, until, target, account, req.now, req.now, quota) as MessageRow[];
-      for (const row of rows) {
+      const rowids = st.claim.all(req.owner, until, until, target, account, req.now, req.now, quota) as number[];
+      if (rowids.length === 0) continue;
+      for (const row of this.#rowsByRowid(st, rowids)) {
         const m = rowToMessage(row);
         if (m.state === MessageState.SCHEDULED) {
           st.enroute.run(m.id);
@@ -667,6 +671,20 @@ export class SqliteStore implements Store, ConfigStore {
     return this.#st;
   }
 
+  /** The rows of `rowids`, in that order, as row objects. */
+  #rowsByRowid(st: Statements, rowids: readonly number[]): MessageRow[] {
+    const columns = (this.#byRowidsColumns ??= st.byRowids.columns().map((c) => c.name));
+    const at = new Map<number, number>();
+    for (let i = 0; i < rowids.length; i++) at.set(rowids[i]!, i);
+    const rows: MessageRow[] = new Array(rowids.length);
+    for (const values of st.byRowids.all(JSON.stringify(rowids)) as unknown[][]) {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+      rows[at.get(values[0] as number)!] = row as MessageRow;
+    }
+    return rows;
+  }
+
   /** A markFinal's RETURNING (rowid, account, dst_addr), if it applied: the row left the pending map. */
   #left(returned: unknown): boolean {
     if (returned === undefined) return false;
@@ -796,7 +814,11 @@ function prepare(db: Database.Database, events: boolean): Statements {
         SELECT rowid FROM messages
         WHERE target = ? AND account = ? AND ${PENDING_SQL} AND due_at <= ? AND expires_at > ?
         ORDER BY due_at, priority DESC, rowid LIMIT ?)
-      RETURNING *`),
+      RETURNING rowid`).pluck(),
+    // The claimed rows, read after the claim: RETURNING * costs SQLite about twice the
+    // instructions of RETURNING rowid and this read together (callgrind, claims of 25:
+    // 118,000 against 78,000 per row), and raw arrays are cheaper to make than row objects.
+    byRowids: p('SELECT rowid, * FROM messages WHERE rowid IN (SELECT value FROM json_each(?))').raw(true),
     enroute: p(`UPDATE messages SET state = 'ENROUTE' WHERE id = ? AND state = 'SCHEDULED'`),
     accountsOf: p(`${ACCOUNTS_OF_TARGET}
       SELECT account FROM a WHERE account IS NOT NULL`),
