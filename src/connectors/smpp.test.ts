@@ -19,6 +19,7 @@ import type { MessageStateName } from '../store/types.js';
 import {
   MemoryIdMap,
   normaliseUpstreamId,
+  PersistentIdMap,
   parseSmpp,
   parseUpstreamReceipt,
   SmppTarget,
@@ -405,6 +406,17 @@ describe('SMPP connector helpers', () => {
     assert.equal(normaliseUpstreamId('0255', 'decimal'), '255');
     assert.equal(normaliseUpstreamId('FFFFFFFFFFFFFFFFFF', 'hex'), '4722366482869645213695', 'beyond 2^53');
     assert.equal(normaliseUpstreamId('x-1', 'hex'), 'x-1', 'not hex: kept as a string');
+  });
+
+  test('PersistentIdMap: an id set while the store is asked is the answer (not a miss)', async () => {
+    const lookup = deferred<string | undefined>();
+    const m = new PersistentIdMap(() => lookup.promise);
+    const answer = m.get('77');
+    m.set('77', 'ours-1'); // the submit response, taken while the store lookup runs
+    lookup.resolve(undefined); // the store has not recorded the forward yet
+    assert.equal(await answer, 'ours-1');
+    assert.equal(await new PersistentIdMap(async () => 'stored').get('78'), 'stored');
+    assert.equal(await new PersistentIdMap(async () => undefined).get('79'), undefined);
   });
 
   test('MemoryIdMap forgets the oldest beyond its bound', () => {

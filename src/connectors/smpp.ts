@@ -115,7 +115,11 @@ export class PersistentIdMap implements UpstreamIdMap {
     this.#memory.set(upstreamId, ourId);
   }
   get(upstreamId: string): string | undefined | Promise<string | undefined> {
-    return this.#memory.get(upstreamId) ?? this.#lookup(upstreamId);
+    const known = this.#memory.get(upstreamId);
+    if (known !== undefined) return known;
+    // The submit response may be taken while the store is asked (a receipt read before the
+    // response it follows, and the store's answer later than both): look in memory again.
+    return this.#lookup(upstreamId).then((found) => found ?? this.#memory.get(upstreamId));
   }
   delete(upstreamId: string): void {
     this.#memory.delete(upstreamId);
