@@ -6,7 +6,6 @@
  * The SQLite store on its worker thread (the product's default) also shows each thread's CPU per row.
  * Usage: npm run build && node dist/bench/store-insert.js [--count 20000] [--concurrency 64] [--backend sqlite|postgres|all]
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from '../src/store/sqlite/threaded-store.js';
 import type { NewMessage, Store, StoreOptions } from '../src/store/types.js';
 import { startTestPostgres } from '../test/support/pg.js';
+import { threadCpuMs } from './support/smsc.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -93,21 +93,6 @@ async function deliverRun(store: Store, writers: number): Promise<number> {
     done += batch.length;
   }
   return done / (Number(process.hrtime.bigint() - start) / 1e9);
-}
-
-/** CPU ms of each thread of this process by thread id (Linux /proc; empty elsewhere). */
-function threadCpuMs(): Map<number, number> {
-  const out = new Map<number, number>();
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-      const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out.set(Number(tid), ((Number(f[11]) + Number(f[12])) * 1000) / 100);
-    }
-  } catch {
-    // not Linux
-  }
-  return out;
 }
 
 function fmt(n: number): string {

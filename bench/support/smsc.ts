@@ -24,21 +24,36 @@ export interface ProcSample {
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ); 100 on every Linux we run on. */
 const CLK_TCK = 100;
 
+/** utime + stime (ms) of a /proc `stat` file: of a process, or of a thread (`/proc/<pid>/task/<tid>/stat`). */
+function statCpuMs(path: string): number {
+  const stat = readFileSync(path, 'utf8');
+  // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based over the whole line).
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
+}
+
 /** Reads /proc/<pid>/stat (utime, stime) and /proc/<pid>/status (VmHWM). */
 export function sampleProc(pid: number | undefined): ProcSample | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based over the whole line).
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(rest[11]);
-    const stime = Number(rest[12]);
+    const cpuMs = statCpuMs(`/proc/${pid}/stat`);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = /VmHWM:\s+(\d+)\s+kB/.exec(status);
-    return { cpuMs: ((utime + stime) * 1000) / CLK_TCK, peakRssKb: hwm === null ? Number.NaN : Number(hwm[1]) };
+    return { cpuMs, peakRssKb: hwm === null ? Number.NaN : Number(hwm[1]) };
   } catch {
     return undefined;
   }
+}
+
+/** CPU ms of each thread of this process by thread id (Linux /proc; empty elsewhere). */
+export function threadCpuMs(): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) out.set(Number(tid), statCpuMs(`/proc/self/task/${tid}/stat`));
+  } catch {
+    // not Linux
+  }
+  return out;
 }
 
 /** The machine's CPU time so far, from the first line of /proc/stat: all of it and the part stolen. */

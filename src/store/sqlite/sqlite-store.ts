@@ -62,7 +62,7 @@ import {
   type StoreStats,
 } from '../types.js';
 import { PendingAddresses } from './pending-addresses.js';
-import { HANDED_TO, type MessageValues, messageRow, UNLEASED_VALUES } from './rows.js';
+import { ACCOUNT, DST_ADDR, HANDED_TO, type MessageValues, messageRow, STATE, UNLEASED_VALUES } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
@@ -274,19 +274,19 @@ export class SqliteStore implements Store, ConfigStore {
       // element through the engine's API, about 1 µs a row slower (data/prof-style microbenchmark:
       // 15 values, 4.5-5.0 -> 3.5-4.1 µs a row in the statement).
       for (const row of rows) {
+        let rowid: number | bigint;
         if (row.length === UNLEASED_VALUES) {
-          const rowid = st.insertMessage.run(...row).lastInsertRowid;
+          rowid = st.insertMessage.run(...row).lastInsertRowid;
           this.#notifyAfterCommit.add(row[3]);
-          if (isPendingState(row[4])) this.#pending.add(row[2], row[12], Number(rowid));
         } else {
           // A leased row is already on its way to its target (its first attempt): nothing
           // became claimable. Its `handed_to` stands for the attempt event (see events()), so
           // with events off it stays NULL: nothing of the lifecycle is kept. (The rows are
           // this call's own: made for it, or cloned from the main thread.)
           if (!this.#events) row[HANDED_TO] = null;
-          const rowid = st.insertLeased.run(...row).lastInsertRowid;
-          if (isPendingState(row[4])) this.#pending.add(row[2], row[12], Number(rowid));
+          rowid = st.insertLeased.run(...row).lastInsertRowid;
         }
+        if (isPendingState(row[STATE])) this.#pending.add(row[ACCOUNT], row[DST_ADDR], Number(rowid));
       }
     }, rows.length);
     this.#insertCalls++;
