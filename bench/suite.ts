@@ -1,7 +1,8 @@
 /**
  * The benchmark suite (`npm run bench`, `smsc bench`): the SMSC as its own process (`smsc
- * start`, embedded SQLite with durable commits, or PostgreSQL), load from this process with our
- * client library, a matrix of scenarios × windows × connections, each cell on a fresh SMSC and
+ * start`, embedded SQLite with durable commits, or PostgreSQL), load from this process through
+ * raw SMPP sessions (bench/support/raw-esme.ts), a matrix of scenarios × windows × connections,
+ * each cell on a fresh SMSC and
  * bounded in time (--seconds, then at most --drain-seconds for deliveries on their way) and
  * count (--max). Baselines in the same run: our answer-only SMPP server and the npm `smpp`
  * package's server (bench/answer-server.ts), each as its own process.
@@ -26,21 +27,18 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Client } from '../src/client/client.js';
-import { CommandStatusError } from '../src/errors.js';
-import { EsmClass } from '../src/pdu/constants.js';
+import { commandStatusName, EsmClass } from '../src/pdu/constants.js';
 import { parseReceipt } from '../src/sm/dlr.js';
 import { startTestPostgres, type TestPostgres } from '../test/support/pg.js';
 import {
   type AccountSpec,
-  bindClient,
-  closeQuietly,
   killAllSmscProcesses,
   removeDir,
   type SmscProcessOptions,
   tempDir,
 } from '../test/support/smsc-process.js';
 import { Progress } from './support/progress.js';
+import { RawEsme } from './support/raw-esme.js';
 import { descendantsCpuMs, type ProcSample, sampleHostCpu, sampleProc, startSmscProcessWith, stealPct } from './support/smsc.js';
 
 const SCENARIOS = ['accept', 'esme', 'network', 'mo', 'accept-pg', 'esme-pg'] as const;
@@ -197,55 +195,89 @@ const percentile = (sorted: Float64Array, p: number) =>
 const round = (n: number, digits = 0) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What {@link drive} does with each submit. */
+interface Load {
+  /** Write submit n on `esme` (its sequence number is n + 1). */
+  submit(esme: RawEsme, n: number): void;
+  answered(n: number, status: number, messageId: string): void;
+  /** `count` submits will never be answered: their connection closed. */
+  lost(count: number): void;
+}
+
+/** How long after the submit phase answers may still come before the rest count as lost. */
+const ANSWER_GRACE_MS = 30_000;
+
 /**
- * Offers submits at a fixed rate: submit n is due at start + n / rate. One timer releases every
- * submit due by each millisecond, in order, to the workers waiting for a turn (a timer per
- * submit cost the load generator about twice the CPU, taken from the server on these cores).
+ * Runs the submits of a cell: every sender keeps at most `window` submits in flight, and none
+ * starts after `deadline` or past --max. Without --rate, as fast as answers come (closed loop);
+ * with it, submit n is due at start + n / rate: one 1 ms timer releases what is due to senders
+ * with a free slot (a timer per submit cost the load generator about twice the CPU, taken from
+ * the server on these cores), and an answer releases a due submit at once. Resolves when every
+ * submit is answered or lost.
  */
-class Pacer {
-  readonly #waiting: (() => void)[] = [];
-  #head = 0;
-  #released = 0;
-  #timer: NodeJS.Timeout | undefined;
-
-  readonly #start: number;
-  readonly #rate: number;
-  readonly #deadline: number;
-
-  constructor(start: number, rate: number, deadline: number) {
-    this.#start = start;
-    this.#rate = rate;
-    this.#deadline = deadline;
-  }
-
-  /** Resolves when the next submit is due. */
-  turn(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#waiting.push(resolve);
-      this.#arm();
+function drive(senders: readonly RawEsme[], window: number, start: number, deadline: number, load: Load): Promise<void> {
+  return new Promise((resolve) => {
+    const flying = new Int32Array(senders.length);
+    const alive = senders.map(() => true);
+    let started = 0;
+    let rr = 0;
+    let finished = false;
+    let tick: NodeJS.Timeout | undefined;
+    const due = () => (RATE === undefined ? MAX : Math.floor(((performance.now() - start) * RATE) / 1000) + 1);
+    const open = () => started < MAX && performance.now() < deadline;
+    const send = (i: number) => {
+      flying[i]!++;
+      load.submit(senders[i]!, started++);
+    };
+    const finish = () => {
+      finished = true;
+      clearTimeout(tick);
+      clearTimeout(grace);
+      resolve();
+    };
+    const check = () => {
+      if (finished) return;
+      if (alive.some((a, i) => a && flying[i]! > 0)) return;
+      if (!open() || !alive.includes(true)) finish();
+    };
+    const release = () => {
+      tick = undefined;
+      const d = due();
+      for (let tried = 0; started < d && tried < senders.length && open(); ) {
+        const i = rr;
+        rr = (rr + 1) % senders.length;
+        if (alive[i] && flying[i]! < window) {
+          send(i);
+          tried = 0;
+        } else tried++;
+      }
+      if (open()) tick = setTimeout(release, 1);
+      else check();
+    };
+    const grace = setTimeout(() => {
+      for (let i = 0; i < senders.length; i++) if (alive[i]) load.lost(flying[i]!);
+      finish();
+    }, deadline - start + ANSWER_GRACE_MS);
+    senders.forEach((esme, i) => {
+      esme.onSubmitResp = (seq, status, messageId) => {
+        flying[i]!--;
+        load.answered(seq - 1, status, messageId);
+        if (alive[i] && open() && started < due()) send(i);
+        else check();
+      };
+      esme.onClose = () => {
+        if (!alive[i]) return;
+        alive[i] = false;
+        load.lost(flying[i]!);
+        flying[i] = 0;
+        check();
+      };
     });
-  }
-
-  #arm(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => this.#release(), 1);
-  }
-
-  #release(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    // Past the deadline every waiting worker is let go (to see the deadline and stop).
-    const due = now >= this.#deadline ? Number.POSITIVE_INFINITY : Math.floor(((now - this.#start) * this.#rate) / 1000) + 1;
-    while (this.#released < due && this.#head < this.#waiting.length) {
-      this.#released++;
-      this.#waiting[this.#head++]!();
-    }
-    if (this.#head > 1024) {
-      this.#waiting.splice(0, this.#head);
-      this.#head = 0;
-    }
-    if (this.#head < this.#waiting.length) this.#arm();
-  }
+    if (RATE === undefined) {
+      for (let i = 0; i < senders.length; i++) for (let w = 0; w < window && open(); w++) send(i);
+      check();
+    } else release();
+  });
 }
 
 /** A server process under load: the SMSC or a baseline. */
@@ -362,7 +394,7 @@ function destinationOf(base: string, n: number): string {
 
 async function runCell(cell: Cell): Promise<CellResult> {
   const dir = await tempDir('smsc-bench-suite-');
-  const clients: Client[] = [];
+  const sessions: RawEsme[] = [];
   let server: Server | undefined;
   let cleanup = async () => {};
   try {
@@ -380,55 +412,52 @@ async function runCell(cell: Cell): Promise<CellResult> {
     const submittedAt = new Map<string, number>();
     const receiptedIds = new Set<string>();
 
-    const consume = (client: Client, role: 'bob' | 'alice') =>
-      void (async () => {
-        for await (const d of client.deliveries()) {
-          if (d.command !== 'deliver_sm') continue;
-          const now = performance.now();
-          const isReceipt = (d.esmClass & EsmClass.TypeMask) === EsmClass.TypeDeliveryReceipt;
-          if (role === 'bob' && !isReceipt) {
+    const consume = (esme: RawEsme, role: 'bob' | 'alice') => {
+      esme.onDeliver = (d) => {
+        const now = performance.now();
+        const isReceipt = (d.esmClass & EsmClass.TypeMask) === EsmClass.TypeDeliveryReceipt;
+        if (role === 'bob' && !isReceipt) {
+          delivered++;
+          lastDeliveredAt = now;
+          const text = d.text.toString('latin1');
+          if (text.startsWith(TEXT_PREFIX)) deliveryLatencies.push(now - Number(text.slice(TEXT_PREFIX.length)));
+        } else if (role === 'alice' && isReceipt) {
+          const parsed = parseReceipt(d.text.toString('latin1'));
+          const id = d.receiptedMessageId ?? parsed?.id ?? '';
+          if (receiptedIds.has(id)) return; // a duplicate is not a second receipt
+          receiptedIds.add(id);
+          receipts++;
+          lastReceiptAt = now;
+          const t = submittedAt.get(id);
+          if (t !== undefined) {
+            receiptLatencies.push(now - t);
+            submittedAt.delete(id);
+          }
+          if (base === 'network' && parsed?.stat === 'DELIVRD') {
             delivered++;
             lastDeliveredAt = now;
-            const text = (d.tlvs.messagePayload ?? d.shortMessage).toString('latin1');
-            if (text.startsWith(TEXT_PREFIX)) deliveryLatencies.push(now - Number(text.slice(TEXT_PREFIX.length)));
-          } else if (role === 'alice' && isReceipt) {
-            const text = (d.tlvs.messagePayload ?? d.shortMessage).toString('latin1');
-            const parsed = parseReceipt(text);
-            const id = d.tlvs.receiptedMessageId ?? parsed?.id ?? '';
-            if (receiptedIds.has(id)) continue; // a duplicate is not a second receipt
-            receiptedIds.add(id);
-            receipts++;
-            lastReceiptAt = now;
-            const t = submittedAt.get(id);
-            if (t !== undefined) {
-              receiptLatencies.push(now - t);
-              submittedAt.delete(id);
-            }
-            if (base === 'network' && parsed?.stat === 'DELIVRD') {
-              delivered++;
-              lastDeliveredAt = now;
-            }
           }
         }
-      })().catch(() => {});
+      };
+    };
 
     const bobReceivers = base === 'mo' ? cell.connections : base === 'esme' && smsc ? 1 : 0;
     for (let i = 0; i < bobReceivers; i++) {
-      const c = await bindClient(server.port, 'receiver', { systemId: 'bob', password: 'bob-pw' });
-      clients.push(c);
+      const c = await RawEsme.bind(server.port, 'receiver', 'bob', 'bob-pw');
+      sessions.push(c);
       consume(c, 'bob');
     }
     const wantReceipts = base === 'esme' || base === 'network';
     if (wantReceipts) {
-      const c = await bindClient(server.port, 'receiver', { systemId: 'alice', password: 'alice-pw' });
-      clients.push(c);
+      const c = await RawEsme.bind(server.port, 'receiver', 'alice', 'alice-pw');
+      sessions.push(c);
       consume(c, 'alice');
     }
-    const senders: Client[] = [];
+    const senders: RawEsme[] = [];
     if (base !== 'mo') {
-      for (let i = 0; i < cell.connections; i++) senders.push(await bindClient(server.port, 'transmitter', { systemId: 'alice', password: 'alice-pw' }, cell.window));
+      for (let i = 0; i < cell.connections; i++) senders.push(await RawEsme.bind(server.port, 'transmitter', 'alice', 'alice-pw'));
     }
-    clients.push(...senders);
+    sessions.push(...senders);
 
     const pgCell = smsc && cell.scenario.endsWith('-pg');
     const db0 = pgCell ? descendantsCpuMs(process.pid, 'postgres') : Number.NaN;
@@ -436,48 +465,41 @@ async function runCell(cell: Cell): Promise<CellResult> {
     const host0 = sampleHostCpu();
     const cpu0 = process.cpuUsage();
     const latencies = new Float64Array(MAX);
+    /** When submit n was written (its sequence number is n + 1). */
+    const sentAt = new Float64Array(MAX);
     let measured = 0;
-    let started = 0;
     let accepted = 0;
     let lost = 0;
     const refused = new Map<string, number>();
     const t0 = performance.now();
     const deadline = t0 + SECONDS * 1000;
     const destination = base === 'accept' ? '3000' : '2000';
-    const pacer = RATE === undefined ? undefined : new Pacer(t0, RATE, deadline);
-    const worker = async (client: Client) => {
-      while (started < MAX && performance.now() < deadline) {
-        const n = started++;
-        if (pacer !== undefined) {
-          await pacer.turn();
-          if (performance.now() >= deadline) return;
-        }
-        const t = performance.now();
-        try {
-          const r = await client.submit({
-            sourceAddr: '1000',
-            sourceAddrTon: 1,
-            sourceAddrNpi: 1,
-            destinationAddr: base === 'network' ? `${NETWORK_PREFIX}${String(n).padStart(8, '0')}` : destinationOf(destination, n),
-            registeredDelivery: wantReceipts ? 1 : 0,
-            shortMessage: Buffer.from(`${TEXT_PREFIX}${t.toFixed(3)}`, 'latin1'),
-          });
-          accepted++;
-          if (t - t0 >= WARMUP_MS) latencies[measured++] = performance.now() - t;
-          if (wantReceipts && !receiptedIds.has(r.messageId)) submittedAt.set(r.messageId, t);
-        } catch (err) {
-          if (err instanceof CommandStatusError) refused.set(err.statusName, (refused.get(err.statusName) ?? 0) + 1);
-          else {
-            lost++;
-            return; // the connection is gone
-          }
-        }
-      }
-    };
+    const registeredDelivery = wantReceipts ? 1 : 0;
     if (base === 'mo') {
       while (performance.now() < deadline && delivered < MAX) await sleep(20);
     } else {
-      await Promise.all(senders.flatMap((c) => Array.from({ length: cell.window }, () => worker(c))));
+      await drive(senders, cell.window, t0, deadline, {
+        submit(esme, n) {
+          const t = performance.now();
+          sentAt[n] = t;
+          const to = base === 'network' ? `${NETWORK_PREFIX}${String(n).padStart(8, '0')}` : destinationOf(destination, n);
+          esme.submit(n + 1, to, registeredDelivery, `${TEXT_PREFIX}${t.toFixed(3)}`);
+        },
+        answered(n, status, messageId) {
+          const t = sentAt[n]!;
+          if (status === 0) {
+            accepted++;
+            if (t - t0 >= WARMUP_MS) latencies[measured++] = performance.now() - t;
+            if (wantReceipts && !receiptedIds.has(messageId)) submittedAt.set(messageId, t);
+          } else {
+            const name = commandStatusName(status);
+            refused.set(name, (refused.get(name) ?? 0) + 1);
+          }
+        },
+        lost(n) {
+          lost += n;
+        },
+      });
     }
     const submitMs = performance.now() - t0;
 
@@ -526,7 +548,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
       complete: !pending() && messages > 0 && lost === 0,
     };
   } finally {
-    await Promise.all(clients.map((c) => closeQuietly(c, 500)));
+    await Promise.all(sessions.map((c) => c.close(500)));
     await server?.kill();
     await cleanup();
     await removeDir(dir);

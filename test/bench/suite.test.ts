@@ -13,18 +13,30 @@ import { removeDir, tempDir } from '../support/smsc-process.js';
 /** This file is dist/test/bench/suite.test.js; the suite dist/bench/suite.js. */
 const SUITE = fileURLToPath(new URL('../../bench/suite.js', import.meta.url));
 
-test('one accept cell: the SMSC accepts, the JSON has the cell and its figures', { timeout: 60_000 }, async () => {
+interface Report {
+  options: Record<string, unknown>;
+  cells: Record<string, unknown>[];
+}
+
+/** Runs the suite on one accept cell of the SMSC with `args`; its stdout and JSON report. */
+async function acceptCell(args: string[]): Promise<{ stdout: string; report: Report }> {
   const dir = await tempDir('smsc-bench-test-');
   try {
     const out = join(dir, 'suite.json');
-    const r = spawnSync(
-      process.execPath,
-      [SUITE, '--scenarios', 'accept', '--windows', '10', '--connections', '1', '--seconds', '2', '--warmup-seconds', '1', '--no-baselines', '--out', out],
-      { encoding: 'utf8', timeout: 55_000 },
-    );
+    const r = spawnSync(process.execPath, [SUITE, '--scenarios', 'accept', '--seconds', '2', ...args, '--no-baselines', '--out', out], {
+      encoding: 'utf8',
+      timeout: 55_000,
+    });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /msgs\/s/);
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { options: Record<string, unknown>; cells: Record<string, unknown>[] };
+    return { stdout: r.stdout, report: JSON.parse(readFileSync(out, 'utf8')) as Report };
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+test('one accept cell: the SMSC accepts, the JSON has the cell and its figures', { timeout: 60_000 }, async () => {
+    const { stdout, report } = await acceptCell(['--windows', '10', '--connections', '1', '--warmup-seconds', '1']);
+    assert.match(stdout, /msgs\/s/);
     assert.equal(report.options['warmupSeconds'], 1);
     assert.equal(report.cells.length, 1);
     const cell = report.cells[0]!;
@@ -48,10 +60,16 @@ test('one accept cell: the SMSC accepts, the JSON has the cell and its figures',
     assert.equal(typeof cell['loadCpuPct'], 'number');
     const steal = cell['hostStealPct'] as number;
     assert.ok(typeof steal === 'number' && steal >= 0 && steal <= 100, `hostStealPct from /proc/stat: ${steal}`);
-    assert.match(r.stdout, /steal/);
-  } finally {
-    await removeDir(dir);
-  }
+    assert.match(stdout, /steal/);
+});
+
+test('--rate paces the submits: about rate × seconds accepted, not as many as the window allows', { timeout: 60_000 }, async () => {
+  const { report } = await acceptCell(['--windows', '10', '--connections', '2', '--rate', '300']);
+  const cell = report.cells[0]!;
+  const accepted = cell['accepted'] as number;
+  // 600 due in 2 s (one more at the start); a closed loop at window 10 x 2 takes thousands.
+  assert.ok(accepted >= 450 && accepted <= 601, `accepted ${accepted}`);
+  assert.equal(cell['complete'], true);
 });
 
 test('bad arguments fail with exit code 2 and the usage', () => {
