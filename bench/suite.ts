@@ -212,8 +212,10 @@ const ANSWER_GRACE_MS = 30_000;
  * starts after `deadline` or past --max. Without --rate, as fast as answers come (closed loop);
  * with it, submit n is due at start + n / rate: one 1 ms timer releases what is due to senders
  * with a free slot (a timer per submit cost the load generator about twice the CPU, taken from
- * the server on these cores), and an answer releases a due submit at once. Resolves when every
- * submit is answered or lost.
+ * the server on these cores). An answer releases a due submit at once only when the windows held
+ * it back: releasing on every answer made about one socket write per submit, and on loopback a
+ * write costs its sender the receiver's TCP work too. Resolves when every submit is answered or
+ * lost.
  */
 function drive(senders: readonly RawEsme[], window: number, start: number, deadline: number, load: Load): Promise<void> {
   return new Promise((resolve) => {
@@ -221,6 +223,8 @@ function drive(senders: readonly RawEsme[], window: number, start: number, deadl
     const alive = senders.map(() => true);
     let started = 0;
     let rr = 0;
+    /** The last release left due submits unsent: every window was full. */
+    let held = RATE === undefined;
     let finished = false;
     let tick: NodeJS.Timeout | undefined;
     const due = () => (RATE === undefined ? MAX : Math.floor(((performance.now() - start) * RATE) / 1000) + 1);
@@ -251,6 +255,7 @@ function drive(senders: readonly RawEsme[], window: number, start: number, deadl
           tried = 0;
         } else tried++;
       }
+      held = started < d;
       if (open()) tick = setTimeout(release, 1);
       else check();
     };
@@ -262,7 +267,7 @@ function drive(senders: readonly RawEsme[], window: number, start: number, deadl
       esme.onSubmitResp = (seq, status, messageId) => {
         flying[i]!--;
         load.answered(seq - 1, status, messageId);
-        if (alive[i] && open() && started < due()) send(i);
+        if (held && alive[i] && open() && started < due()) send(i);
         else check();
       };
       esme.onClose = () => {
