@@ -764,7 +764,11 @@ export class Session extends EventEmitter {
     process.nextTick(() => this.#flush());
   }
 
-  /** Writes everything produced in this tick as one write (cork/uncork → one writev). */
+  /**
+   * Writes everything produced in this tick as one write: the PDUs copied into one buffer. (Corked
+   * writes of each PDU made the same single writev, but through the stream's per-chunk bookkeeping:
+   * about a tenth of the main thread's time under the accept load, against a memcpy per PDU.)
+   */
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#state === SessionState.Closed) return;
@@ -774,13 +778,7 @@ export class Session extends EventEmitter {
       this.#outQueue = [];
       this.#lastTx = this.#clock.now();
       const sock = this.#socket;
-      if (q.length === 1) {
-        sock.write(q[0]);
-      } else {
-        sock.cork();
-        for (let i = 0; i < q.length; i++) sock.write(q[i]);
-        sock.uncork();
-      }
+      sock.write(q.length === 1 ? q[0]! : joined(q));
     }
     if (this.#closeAfterFlush) {
       this.#endGracefully();
@@ -958,4 +956,17 @@ export class Session extends EventEmitter {
     this.#resolveClosed(err);
     this.emit('close', err);
   }
+}
+
+/** The bytes of `parts` in one buffer. */
+function joined(parts: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    out.set(parts[i]!, at);
+    at += parts[i]!.length;
+  }
+  return out;
 }
