@@ -22,7 +22,7 @@ import { isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../
 import { SmscServer } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { isConfigStore } from '../store/config-store.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { PostgresStore, type PostgresStoreOptions } from '../store/postgres/postgres-store.js';
 import { ThreadedSqliteStore } from '../store/sqlite/threaded-store.js';
 import type { Store } from '../store/types.js';
 import { asConfigError, CONNECTOR_NAME, checkSections } from './check-config.js';
@@ -82,11 +82,18 @@ function nodeNumberOf(nodeId: string): number {
   return h % 16;
 }
 
+/** The options of the PostgreSQL store of a config with a `store.postgres` section. */
+export function postgresStoreOptions(config: Config): PostgresStoreOptions {
+  const pg = config.store.postgres;
+  if (pg === undefined) throw new Error('the config has no store.postgres section');
+  return { url: pg.url, poolSize: pg.poolSize, maxInFlight: pg.insertBatches, commitDelayMs: config.store.commitDelayMs, events: config.store.events };
+}
+
 /** Opens the configured store. */
 export async function openStore(config: Config): Promise<Store> {
   let store: Store;
   if (config.store.postgres !== undefined) {
-    store = new PostgresStore({ url: config.store.postgres.url, commitDelayMs: config.store.commitDelayMs, events: config.store.events });
+    store = new PostgresStore(postgresStoreOptions(config));
   } else {
     const path = config.store.sqlite!.path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

@@ -187,6 +187,26 @@ const store: SectionField = {
       description: 'PostgreSQL, for clusters.',
       keys: {
         url: { type: 'string', required: true, secret: true, description: 'Connection URL, e.g. `postgres://smsc:secret@127.0.0.1:5432/smsc`.' },
+        poolSize: {
+          type: 'integer',
+          default: 10,
+          min: 2,
+          max: 1000,
+          description: 'Connections of the store\'s pool (its LISTEN connection is one more).',
+        },
+        insertBatches: {
+          type: 'integer',
+          default: 2,
+          min: 1,
+          max: 16,
+          description:
+            'Insert batches committing at a time, each on its own pooled connection: one batch\'s inserts run while another\'s commit waits for its WAL flush. Batches in flight together may commit in either order; 1 keeps the order of submits.',
+        },
+      },
+      check(value, path) {
+        if ((value['insertBatches'] as number) > (value['poolSize'] as number)) {
+          throw new ConfigError(`${path}.insertBatches`, `must not exceed poolSize (${value['poolSize']})`);
+        }
       },
     },
     commitDelayMs: {

@@ -86,7 +86,7 @@ export type PostgresStoreOptions = StoreOptions & {
    * Insert batches committing at the same time, each on its own pooled connection: one batch's
    * inserts run while another's commit waits for its WAL flush. Default 2 (docs/performance.md:
    * accept-pg at window 100 x 4, five alternated pairs, 27,800 -> 32,800/s on average). Batches
-   * in flight together may commit in either order.
+   * in flight together may commit in either order. (Outcome batches go one at a time.)
    */
   maxInFlight?: number;
   /** How long (ms) to wait before re-establishing a lost LISTEN connection. Default 1000. */
@@ -475,7 +475,6 @@ export class PostgresStore implements Store, ConfigStore {
       commit: (items) => this.#commitFinals(items),
       delayMs: options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
-      maxInFlight: options.maxInFlight ?? 1,
     });
   }
 

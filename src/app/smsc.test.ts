@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, validateConfig } from '../config/config.js';
+import { postgresStoreOptions } from './smsc.js';
+
+const URL = 'postgres://smsc:secret@127.0.0.1:5432/smsc';
+
+test('the PostgreSQL store gets the pool size and the insert batches of the config', () => {
+  const defaults = postgresStoreOptions(validateConfig({ store: { postgres: { url: URL } } }, '/srv'));
+  assert.deepEqual(defaults, { url: URL, poolSize: 10, maxInFlight: 2, commitDelayMs: 0, events: true });
+  const set = postgresStoreOptions(
+    validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 1 }, commitDelayMs: 3, events: false } }, '/srv'),
+  );
+  assert.deepEqual(set, { url: URL, poolSize: 4, maxInFlight: 1, commitDelayMs: 3, events: false });
+  assert.throws(() => postgresStoreOptions(validateConfig({}, '/srv')), /no store\.postgres/);
+});
+
+test('store.postgres.poolSize and insertBatches: ranges, and no more batches than connections', () => {
+  const throwsKey = (postgres: Record<string, unknown>, key: string, reason: RegExp) =>
+    assert.throws(
+      () => validateConfig({ store: { postgres: { url: URL, ...postgres } } }, '/srv'),
+      (e: unknown) => e instanceof ConfigError && e.key === key && reason.test(e.reason),
+      `expected an error naming ${key}`,
+    );
+  throwsKey({ poolSize: 1 }, 'store.postgres.poolSize', /between 2 and 1000/);
+  throwsKey({ insertBatches: 0 }, 'store.postgres.insertBatches', /between 1 and 16/);
+  throwsKey({ insertBatches: 17 }, 'store.postgres.insertBatches', /between 1 and 16/);
+  throwsKey({ poolSize: 3, insertBatches: 4 }, 'store.postgres.insertBatches', /must not exceed poolSize \(3\)/);
+  assert.equal(validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 4 } } }, '/srv').store.postgres?.insertBatches, 4);
+});
