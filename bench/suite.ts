@@ -220,6 +220,8 @@ const ANSWER_GRACE_MS = 30_000;
 function drive(senders: readonly RawEsme[], window: number, start: number, deadline: number, load: Load): Promise<void> {
   return new Promise((resolve) => {
     const flying = new Int32Array(senders.length);
+    /** 1 while submit n waits for its answer: anything else answered is not counted. */
+    const outstanding = new Uint8Array(MAX);
     const alive = senders.map(() => true);
     let started = 0;
     let rr = 0;
@@ -231,6 +233,7 @@ function drive(senders: readonly RawEsme[], window: number, start: number, deadl
     const open = () => started < MAX && performance.now() < deadline;
     const send = (i: number) => {
       flying[i]!++;
+      outstanding[started] = 1;
       load.submit(senders[i]!, started++);
     };
     const finish = () => {
@@ -265,13 +268,17 @@ function drive(senders: readonly RawEsme[], window: number, start: number, deadl
     }, deadline - start + ANSWER_GRACE_MS);
     senders.forEach((esme, i) => {
       esme.onSubmitResp = (seq, status, messageId) => {
+        const n = seq - 1;
+        // Not ours, answered twice, or after the grace time counted it lost.
+        if (finished || n < 0 || n >= started || outstanding[n] !== 1) return;
+        outstanding[n] = 0;
         flying[i]!--;
-        load.answered(seq - 1, status, messageId);
+        load.answered(n, status, messageId);
         if (held && alive[i] && open() && started < due()) send(i);
         else check();
       };
       esme.onClose = () => {
-        if (!alive[i]) return;
+        if (finished || !alive[i]) return;
         alive[i] = false;
         load.lost(flying[i]!);
         flying[i] = 0;

@@ -30,6 +30,8 @@ const TLV_MESSAGE_PAYLOAD = 0x0424;
 
 /** Sequence numbers of the session's own requests (bind, unbind): above any submit's. */
 const OWN_SEQ = 0x7fff0000;
+/** Larger command_length values are a broken stream: the socket is closed. */
+const MAX_PDU = 64 * 1024;
 const SLAB = 64 * 1024;
 /** Room kept for one PDU: a submit_sm with 21-octet addresses and 254 octets of text is under 400. */
 const PDU_ROOM = 1024;
@@ -74,15 +76,18 @@ export class RawEsme {
     });
   }
 
-  /** Connects to 127.0.0.1:port and binds; rejects unless the bind is answered ESME_ROK. */
-  static async bind(port: number, mode: 'transmitter' | 'receiver', systemId: string, password: string): Promise<RawEsme> {
+  /**
+   * Connects to 127.0.0.1:port and binds; rejects unless the bind is answered ESME_ROK within
+   * `timeoutMs` (a server that never answers is stuck, not slow).
+   */
+  static async bind(port: number, mode: 'transmitter' | 'receiver', systemId: string, password: string, timeoutMs = 10_000): Promise<RawEsme> {
     const socket = connect({ host: '127.0.0.1', port });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
     const esme = new RawEsme(socket);
-    const status = await esme.#request(mode === 'transmitter' ? BIND_TRANSMITTER : BIND_RECEIVER, (b, p) => {
+    const answered = esme.#request(mode === 'transmitter' ? BIND_TRANSMITTER : BIND_RECEIVER, (b, p) => {
       p = cstring(b, p, systemId);
       p = cstring(b, p, password);
       p = cstring(b, p, '');
@@ -91,6 +96,13 @@ export class RawEsme {
       b[p++] = 0;
       return cstring(b, p, '');
     });
+    let timer: NodeJS.Timeout | undefined;
+    const status = await Promise.race([answered, new Promise<string>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'timeout')))]);
+    clearTimeout(timer);
+    if (status === 'timeout') {
+      socket.destroy();
+      throw new Error(`bind_${mode} as ${systemId} not answered within ${timeoutMs} ms`);
+    }
     if (status !== 0) {
       socket.destroy();
       throw new Error(`bind_${mode} as ${systemId} answered command_status ${status}`);
@@ -104,9 +116,10 @@ export class RawEsme {
 
   /**
    * Queues one submit_sm (source 1000, TON/NPI 1/1 both sides): written with everything else
-   * produced in this tick.
+   * produced in this tick. `destination` at most 20 characters, `text` at most 254 (latin1).
    */
   submit(seq: number, destination: string, registeredDelivery: number, text: string): void {
+    if (destination.length > 20 || text.length > 254) throw new RangeError('destination over 20 or text over 254 characters');
     const b = this.#room();
     const at = this.#end;
     let p = at + 16;
@@ -199,7 +212,7 @@ export class RawEsme {
     const len = b.length;
     while (len - off >= 16) {
       const length = b.readUInt32BE(off);
-      if (length < 16) {
+      if (length < 16 || length > MAX_PDU) {
         this.#socket.destroy();
         return;
       }

@@ -4,6 +4,7 @@
  * submit_sm_resp message ids, deliver_sm fields and its answer, enquire_link, unbind.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { type RawDeliver, RawEsme } from '../../bench/support/raw-esme.js';
 import { CommandStatus } from '../../src/pdu/constants.js';
@@ -101,5 +102,73 @@ test('receiver: deliver_sm fields read and answered, enquire_link answered, unbi
     await withTimeout(closed, 5000, 'the socket closes after the SMSC unbinds');
   } finally {
     await h.close();
+  }
+});
+
+/** A TCP server on 127.0.0.1 that hands each connection to `onSocket` and answers nothing itself. */
+async function silentServer(onSocket: (s: Socket) => void = () => {}): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    onSocket(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+test('a bind never answered fails after its timeout instead of hanging', async () => {
+  const server = await silentServer();
+  try {
+    await assert.rejects(RawEsme.bind(server.port, 'transmitter', 'esme1', 'secret1', 200), /not answered within 200 ms/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a command_length over 64 kB closes the session; a submit over the SMPP sizes is refused before it is written', async () => {
+  const h = await startServer();
+  try {
+    const esme = await RawEsme.bind(h.port, 'transmitter', 'esme1', 'secret1');
+    assert.throws(() => esme.submit(1, '2'.repeat(21), 0, 'x'), RangeError);
+    assert.throws(() => esme.submit(1, '2000', 0, 'x'.repeat(255)), RangeError);
+    esme.submit(1, '2'.repeat(20), 0, 'x'.repeat(254)); // the largest: still answered
+    const answer = new Promise<number>((resolve) => {
+      esme.onSubmitResp = (_seq, status) => resolve(status);
+    });
+    assert.equal(await withTimeout(answer, 5000, 'submit_sm_resp'), 0);
+    await esme.close();
+  } finally {
+    await h.close();
+  }
+  // A server whose bind answer is fine but whose next PDU claims 1 MB.
+  const bogus = await silentServer((s) =>
+    s.once('data', (bind) => {
+      const resp = Buffer.alloc(17);
+      resp.writeUInt32BE(17, 0);
+      resp.writeUInt32BE(0x80000002, 4);
+      resp.writeUInt32BE(bind.readUInt32BE(12), 12);
+      const huge = Buffer.alloc(16);
+      huge.writeUInt32BE(1 << 20, 0);
+      s.write(Buffer.concat([resp, huge]));
+    }),
+  );
+  try {
+    const esme = await RawEsme.bind(bogus.port, 'transmitter', 'esme1', 'secret1');
+    const closed = new Promise<void>((resolve) => {
+      esme.onClose = resolve;
+    });
+    if (!esme.closed) await withTimeout(closed, 5000, 'the session closes on a command_length over 64 kB');
+    assert.equal(esme.closed, true);
+  } finally {
+    await bogus.close();
   }
 });
