@@ -12,10 +12,13 @@ test('the PostgreSQL store gets the pool size and the insert batches of the conf
     validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 1 }, commitDelayMs: 3, events: false } }, '/srv'),
   );
   assert.deepEqual(set, { url: URL, poolSize: 4, maxInFlight: 1, commitDelayMs: 3, events: false });
+  const inSchema = postgresStoreOptions(validateConfig({ store: { postgres: { url: URL, schema: 'smsc_b' } } }, '/srv'));
+  assert.equal(inSchema.schema, 'smsc_b');
+  assert.equal('schema' in defaults, false, 'no schema: the search_path decides');
   assert.throws(() => postgresStoreOptions(validateConfig({}, '/srv')), /no store\.postgres/);
 });
 
-test('store.postgres.poolSize and insertBatches: ranges, and no more batches than connections', () => {
+test('store.postgres.schema, poolSize and insertBatches: names, ranges, and no more batches than connections', () => {
   const throwsKey = (postgres: Record<string, unknown>, key: string, reason: RegExp) =>
     assert.throws(
       () => validateConfig({ store: { postgres: { url: URL, ...postgres } } }, '/srv'),
@@ -26,5 +29,7 @@ test('store.postgres.poolSize and insertBatches: ranges, and no more batches tha
   throwsKey({ insertBatches: 0 }, 'store.postgres.insertBatches', /between 1 and 16/);
   throwsKey({ insertBatches: 17 }, 'store.postgres.insertBatches', /between 1 and 16/);
   throwsKey({ poolSize: 3, insertBatches: 4 }, 'store.postgres.insertBatches', /must not exceed poolSize \(3\)/);
+  for (const schema of ['1abc', 'smsc-b', 'a"b', 'a.b', '']) throwsKey({ schema }, 'store.postgres.schema', /letters, digits and _/);
+  throwsKey({ schema: 'a'.repeat(64) }, 'store.postgres.schema', /at most 63/);
   assert.equal(validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 4 } } }, '/srv').store.postgres?.insertBatches, 4);
 });

@@ -86,7 +86,14 @@ function nodeNumberOf(nodeId: string): number {
 export function postgresStoreOptions(config: Config): PostgresStoreOptions {
   const pg = config.store.postgres;
   if (pg === undefined) throw new Error('the config has no store.postgres section');
-  return { url: pg.url, poolSize: pg.poolSize, maxInFlight: pg.insertBatches, commitDelayMs: config.store.commitDelayMs, events: config.store.events };
+  return {
+    url: pg.url,
+    ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
+    poolSize: pg.poolSize,
+    maxInFlight: pg.insertBatches,
+    commitDelayMs: config.store.commitDelayMs,
+    events: config.store.events,
+  };
 }
 
 /** Opens the configured store. */

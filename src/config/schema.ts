@@ -187,6 +187,13 @@ const store: SectionField = {
       description: 'PostgreSQL, for clusters.',
       keys: {
         url: { type: 'string', required: true, secret: true, description: 'Connection URL, e.g. `postgres://smsc:secret@127.0.0.1:5432/smsc`.' },
+        schema: {
+          type: 'string',
+          maxLength: 63,
+          defaultText: "the connection's search_path",
+          description:
+            'Schema holding the tables, created at start if missing (letters, digits and `_`, not beginning with a digit): several SMSCs, each with its own schema, can share one database.',
+        },
         poolSize: {
           type: 'integer',
           default: 10,
@@ -204,6 +211,10 @@ const store: SectionField = {
         },
       },
       check(value, path) {
+        const schema = value['schema'];
+        if (typeof schema === 'string' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
+          throw new ConfigError(`${path}.schema`, 'must be letters, digits and _, not beginning with a digit');
+        }
         if ((value['insertBatches'] as number) > (value['poolSize'] as number)) {
           throw new ConfigError(`${path}.insertBatches`, `must not exceed poolSize (${value['poolSize']})`);
         }

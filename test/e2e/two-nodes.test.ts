@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pgLib from 'pg';
 import type { Client } from '../../src/client/client.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
 import {
@@ -55,6 +56,8 @@ async function submitAll(
 
 const range = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
 
+const SCHEMA = 'smsc_two';
+
 describe('two SMSC nodes on one PostgreSQL database', { timeout: 120_000 }, () => {
   let pg: TestPostgres | undefined;
   let dir: string | undefined;
@@ -64,7 +67,8 @@ describe('two SMSC nodes on one PostgreSQL database', { timeout: 120_000 }, () =
   before(async () => {
     pg = await startTestPostgres();
     dir = await tempDir('smsc-two-nodes-');
-    const common = { dir, store: { postgres: { url: pg.url } }, accounts: [ALICE, BOB], delivery: { retryDelayMs: 500 } };
+    // In a schema of their own (store.postgres.schema), created by whichever node starts first.
+    const common = { dir, store: { postgres: { url: pg.url, schema: SCHEMA } }, accounts: [ALICE, BOB], delivery: { retryDelayMs: 500 } };
     // Started together: both run the migrations on the fresh database at the same time.
     [n1, n2] = await Promise.all([
       startSmscProcess({ ...common, nodeId: 'n1', label: 'n1' }),
@@ -78,6 +82,20 @@ describe('two SMSC nodes on one PostgreSQL database', { timeout: 120_000 }, () =
     await killAllSmscProcesses();
     await pg?.stop();
     await removeDir(dir);
+  });
+
+  test('the nodes keep their tables in store.postgres.schema', async () => {
+    const client = new pgLib.Client({ connectionString: pg!.url });
+    await client.connect();
+    try {
+      const r = await client.query<{ ours: boolean; unqualified: boolean }>(
+        `SELECT to_regclass($1) IS NOT NULL AS ours, to_regclass('messages') IS NOT NULL AS unqualified`,
+        [`${SCHEMA}.messages`],
+      );
+      assert.deepEqual(r.rows[0], { ours: true, unqualified: false }, 'in the schema, not on the search_path');
+    } finally {
+      await client.end();
+    }
   });
 
   test('a submit on node 1 reaches a receiver on node 2; its receipt comes back to node 1', async (t) => {

@@ -39,7 +39,7 @@ export interface SmscProcessOptions {
   nodeId?: string;
   /** Listener port; default 0 (the SMSC picks a free port and prints it). */
   port?: number;
-  store: { sqlite: { path: string } } | { postgres: { url: string } };
+  store: { sqlite: { path: string } } | { postgres: { url: string; schema?: string } };
   /** Extra store keys (commitDelayMs, ...). */
   storeOptions?: Record<string, unknown>;
   /** `delivery:` section. */
