@@ -50,9 +50,13 @@ export interface SchedulerOptions {
   maxClaim?: number;
   /**
    * Most new messages per target held in memory, stored leased to this node, until the target
-   * has room (see {@link DeliveryScheduler.storeNew}); beyond it they queue in the store. Default 2000.
+   * has room (see {@link DeliveryScheduler.storeNew}); beyond it they queue in the store.
+   * A target holds up to a fifth of it whatever the others hold, and more only while all
+   * targets together hold fewer than `holdTotal`. Default 10,000.
    */
   holdLimit?: number;
+  /** Most messages held in memory across all targets (see `holdLimit`). Default 20,000. */
+  holdTotal?: number;
 }
 
 /** Observable counters. */
@@ -99,6 +103,8 @@ export class DeliveryScheduler {
   /** Targets whose held line overflowed into the store: nothing is held until their queue is empty. */
   #spilled = new Set<string>();
   readonly #holdLimit: number;
+  readonly #holdShare: number;
+  readonly #holdTotal: number;
   readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0, rerouted: 0 };
   /** Targets seen down at the last check (failover of their queued messages). */
   #down = new Set<string>();
@@ -108,7 +114,9 @@ export class DeliveryScheduler {
   constructor(options: SchedulerOptions) {
     this.#o = options;
     this.#owner = options.nodeId;
-    this.#holdLimit = options.holdLimit ?? 2000;
+    this.#holdLimit = options.holdLimit ?? 10_000;
+    this.#holdShare = Math.floor(this.#holdLimit / 5);
+    this.#holdTotal = options.holdTotal ?? 20_000;
   }
 
   async start(): Promise<void> {
@@ -182,7 +190,8 @@ export class DeliveryScheduler {
     const target = this.#target(key);
     if (target === undefined || target.up?.() === false) return undefined;
     const reserved = this.#reserved.get(key) ?? 0;
-    if (reserved + (this.#held.get(key)?.length ?? 0) >= this.#holdLimit) {
+    const holds = reserved + (this.#held.get(key)?.length ?? 0);
+    if (holds >= this.#holdLimit || (holds >= this.#holdShare && this.#heldInAll() >= this.#holdTotal)) {
       // Full: this message goes to the store queue, so the held ones (older) must go there
       // too, or it would overtake them.
       this.#spill(key);
@@ -192,6 +201,14 @@ export class DeliveryScheduler {
     // Half a lease to wait in the held line, then a whole lease left for the attempt, as a
     // claimed message has.
     return { owner: this.#owner, until: now + this.#o.leaseMs * HOLD_LEASE_FACTOR };
+  }
+
+  /** Messages held or reserved for every target: counted only for a target past its share. */
+  #heldInAll(): number {
+    let n = 0;
+    for (const line of this.#held.values()) n += line.length;
+    for (const r of this.#reserved.values()) n += r;
+    return n;
   }
 
   /**

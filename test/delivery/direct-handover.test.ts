@@ -37,7 +37,7 @@ class HeldTarget implements DeliveryTarget {
   }
 }
 
-async function setup(targets: Map<string, DeliveryTarget>, over: { holdLimit?: number; leaseMs?: number } = {}) {
+async function setup(targets: Map<string, DeliveryTarget>, over: { holdLimit?: number; holdTotal?: number; leaseMs?: number } = {}) {
   const clock = new ManualClock(T0);
   const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
   await sqlite.init();
@@ -170,6 +170,45 @@ test('a full held line spills into the store with everything after it: order kep
     assert.deepEqual(bob.got.map((m) => m.id), msgs.map((m) => m.id), 'in submission order');
   } finally {
     bob.answerAll();
+    await scheduler.stop();
+    await store.close();
+  }
+});
+
+test('past a fifth of holdLimit a target holds more only while all targets hold fewer than holdTotal', async () => {
+  const bob = new HeldTarget();
+  const carol = new HeldTarget();
+  bob.room = 0;
+  carol.room = 0;
+  // Each may hold 2 (a fifth of 10) whatever the other holds, and up to 10 while the two hold fewer than 12.
+  const { store, scheduler, submit, started } = await setup(
+    new Map<string, DeliveryTarget>([
+      ['esme:bob', bob],
+      ['esme:carol', carol],
+    ]),
+    { holdLimit: 10, holdTotal: 12 },
+  );
+  try {
+    await started();
+    const toBob = Array.from({ length: 8 }, () => mt());
+    for (const m of toBob) await submit([m]);
+    assert.ok(
+      toBob.every((m) => m.lease !== undefined),
+      'bob holds eight: past his share while the two hold fewer than twelve',
+    );
+    const toCarol = Array.from({ length: 5 }, () => mt({ target: 'esme:carol' }));
+    for (const m of toCarol) await submit([m]);
+    assert.deepEqual(
+      toCarol.map((m) => m.lease !== undefined),
+      [true, true, true, true, false],
+      'carol: her share of two, then two more while the total is under twelve, then the store',
+    );
+    const more = mt();
+    await submit([more]);
+    assert.notEqual(more.lease, undefined, "carol's overflow gave her line back to the store: bob may hold a ninth");
+  } finally {
+    bob.answerAll();
+    carol.answerAll();
     await scheduler.stop();
     await store.close();
   }
