@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, validateConfig } from '../config/config.js';
-import { postgresStoreOptions } from './smsc.js';
+import { postgresStoreOptions, smppSessionOptions } from './smsc.js';
 
 const URL = 'postgres://smsc:secret@127.0.0.1:5432/smsc';
 
@@ -32,4 +32,21 @@ test('store.postgres.schema, poolSize and insertBatches: names, ranges, and no m
   for (const schema of ['1abc', 'smsc-b', 'a"b', 'a.b', '']) throwsKey({ schema }, 'store.postgres.schema', /letters, digits and _/);
   throwsKey({ schema: 'a'.repeat(64) }, 'store.postgres.schema', /at most 63/);
   assert.equal(validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 4 } } }, '/srv').store.postgres?.insertBatches, 4);
+});
+
+test('every SMPP session gets the smpp section: window, requests handled at once, timers, PDU size', () => {
+  const defaults = smppSessionOptions(validateConfig({}, '/srv'));
+  assert.equal(defaults.maxInboundInFlight, 100);
+  assert.equal(defaults.windowSize, 10);
+  const set = smppSessionOptions(
+    validateConfig({ smpp: { maxInboundInFlight: 400, windowSize: 50, responseTimeoutMs: 5000, maxPduBytes: 4096 } }, '/srv'),
+  );
+  assert.deepEqual(
+    [set.maxInboundInFlight, set.windowSize, set.responseTimeoutMs, set.maxPduBytes],
+    [400, 50, 5000, 4096],
+  );
+  assert.throws(
+    () => validateConfig({ smpp: { maxInboundInFlight: 0 } }, '/srv'),
+    (e: unknown) => e instanceof ConfigError && e.key === 'smpp.maxInboundInFlight',
+  );
 });

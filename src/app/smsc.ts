@@ -19,7 +19,7 @@ import { DeliveryScheduler } from '../delivery/scheduler.js';
 import type { DeliveryTarget } from '../delivery/target.js';
 import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
 import { isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../routing/index.js';
-import { SmscServer } from '../server/server.js';
+import { SmscServer, type SmscServerOptions } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { isConfigStore } from '../store/config-store.js';
 import { PostgresStore, type PostgresStoreOptions } from '../store/postgres/postgres-store.js';
@@ -93,6 +93,21 @@ export function postgresStoreOptions(config: Config): PostgresStoreOptions {
     maxInFlight: pg.insertBatches,
     commitDelayMs: config.store.commitDelayMs,
     events: config.store.events,
+  };
+}
+
+/** The options of every SMPP server session, from the config's `smpp` section. */
+export function smppSessionOptions(config: Config): NonNullable<SmscServerOptions['session']> {
+  const smpp = config.smpp;
+  return {
+    windowSize: smpp.windowSize,
+    maxInboundInFlight: smpp.maxInboundInFlight,
+    responseTimeoutMs: smpp.responseTimeoutMs,
+    enquireLinkIntervalMs: smpp.enquireLinkIntervalMs,
+    inactivityTimeoutMs: smpp.inactivityTimeoutMs,
+    sessionInitTimeoutMs: smpp.sessionInitTimeoutMs,
+    drainTimeoutMs: smpp.drainTimeoutMs,
+    maxPduBytes: smpp.maxPduBytes,
   };
 }
 
@@ -258,15 +273,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
       unknownSystemId: config.smpp.unknownSystemIdStatus,
       wrongPassword: config.smpp.wrongPasswordStatus,
     },
-    session: {
-      windowSize: config.smpp.windowSize,
-      responseTimeoutMs: config.smpp.responseTimeoutMs,
-      enquireLinkIntervalMs: config.smpp.enquireLinkIntervalMs,
-      inactivityTimeoutMs: config.smpp.inactivityTimeoutMs,
-      sessionInitTimeoutMs: config.smpp.sessionInitTimeoutMs,
-      drainTimeoutMs: config.smpp.drainTimeoutMs,
-      maxPduBytes: config.smpp.maxPduBytes,
-    },
+    session: smppSessionOptions(config),
   });
 
   server = smppServer;

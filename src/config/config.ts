@@ -51,6 +51,8 @@ export interface Config {
     maxConnections: number;
     maxPduBytes: number;
     windowSize: number;
+    /** Inbound requests a session handles at once (reading pauses beyond). */
+    maxInboundInFlight: number;
     responseTimeoutMs: number;
     enquireLinkIntervalMs: number;
     inactivityTimeoutMs: number;

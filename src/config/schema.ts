@@ -142,6 +142,14 @@ const smpp: SectionField = {
       description: 'Larger command_length: generic_nack ESME_RINVCMDLEN and the connection is closed.',
     },
     windowSize: { type: 'integer', default: 10, min: 1, max: 10_000, description: 'deliver_sm outstanding per session (accounts may override).' },
+    maxInboundInFlight: {
+      type: 'integer',
+      default: 100,
+      min: 1,
+      max: 10_000,
+      description:
+        'Requests of one session (submit_sm and the like) handled at once; reading pauses beyond it. An ESME window larger than this gains nothing: raise it for ESMEs with large windows.',
+    },
     responseTimeoutMs: { type: 'integer', default: 30_000, min: 1, unit: 'ms', description: 'response_timer: wait this long for a response PDU.' },
     enquireLinkIntervalMs: {
       type: 'integer',
