@@ -76,18 +76,34 @@ function flagsOf(b: MessageBody, wide: boolean): number {
  * one exactly sized Buffer. Runs on the main thread for every insert: no intermediate arrays.
  */
 export function encodeBody(b: MessageBody): Buffer {
-  const wide = !numbersFitBytes(b);
-  const size =
+  const size = bodySize(b);
+  const buf = Buffer.allocUnsafe(size);
+  writeBody(b, buf, 0, size);
+  return buf;
+}
+
+/** The bytes {@link encodeBody} makes of `b`. */
+export function bodySize(b: MessageBody): number {
+  return (
     2 +
-    (wide ? 64 : 8) +
+    (numbersFitBytes(b) ? 8 : 64) +
     textSize(b.serviceType) +
     textSize(b.batchId) +
     textSize(b.receiptFor) +
     textSize(b.originNode) +
     textSize(b.originSession) +
     fieldSize(b.payload.length) +
-    (b.tlvs === null ? 0 : fieldSize(b.tlvs.length));
-  const w = new Writer(Buffer.allocUnsafe(size), wide);
+    (b.tlvs === null ? 0 : fieldSize(b.tlvs.length))
+  );
+}
+
+/**
+ * Writes the body of `b` ({@link encodeBody}'s bytes, `size` of them: {@link bodySize}) into
+ * `buf` at `at`: several bodies can share one buffer.
+ */
+export function writeBody(b: MessageBody, buf: Buffer, at: number, size: number): void {
+  const wide = !numbersFitBytes(b);
+  const w = new Writer(buf, wide, at);
   w.u8(BODY_FORMAT);
   w.u8(flagsOf(b, wide));
   w.num(b.source.ton);
@@ -105,8 +121,7 @@ export function encodeBody(b: MessageBody): Buffer {
   w.optText(b.originSession);
   w.bytes(b.payload);
   if (b.tlvs !== null) w.bytes(b.tlvs);
-  if (w.pos !== size) throw new Error(`encodeBody: wrote ${w.pos} of ${size} bytes`);
-  return w.buf;
+  if (w.pos !== at + size) throw new Error(`encodeBody: wrote ${w.pos - at} of ${size} bytes`);
 }
 
 /**
@@ -158,10 +173,11 @@ export function decodeBody(buf: Buffer): MessageBody {
 class Writer {
   readonly buf: Buffer;
   readonly #wide: boolean;
-  pos = 0;
-  constructor(buf: Buffer, wide: boolean) {
+  pos: number;
+  constructor(buf: Buffer, wide: boolean, pos: number) {
     this.buf = buf;
     this.#wide = wide;
+    this.pos = pos;
   }
 
   u8(n: number): void {

@@ -82,3 +82,21 @@ test('worker thread store: writes made in one tick apply in the order they were 
     assert.deepEqual(failed, []);
     assert.equal((await s.get(d.id))?.state, MessageState.ENROUTE);
   }));
+
+test('worker thread store: a message that cannot be packed fails its own insert, not those made with it', () =>
+  withStore(async (s) => {
+    const good = [makeMessage(), makeMessage()];
+    const bad = makeMessage({ payload: undefined as unknown as Buffer });
+    const calls = [s.insert([good[0]!]), s.insert([bad]), s.insert([good[1]!])];
+    const settled = await withTimeout(Promise.allSettled(calls), 5000, 'callers settle');
+    assert.deepEqual(
+      settled.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.ok((settled[1] as PromiseRejectedResult).reason instanceof TypeError);
+    for (const m of good) assert.equal((await s.get(m.id))?.id, m.id);
+    assert.equal(await s.get(bad.id), undefined);
+    // Alone, the same.
+    await assert.rejects(s.insert([makeMessage({ payload: undefined as unknown as Buffer })]), TypeError);
+    assert.equal((await s.stats()).insertRows, 2, "only the good rows counted");
+  }));

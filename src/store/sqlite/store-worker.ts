@@ -3,8 +3,9 @@
  * started together so its writes share one transaction and one fsync, answered together.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { type PackedMessages, unpackMessages } from './rows.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { reviveBuffers } from './threaded-store.js';
+import { INSERT_PACKED, reviveBuffers } from './threaded-store.js';
 
 const store = new SqliteStore(workerData as SqliteStoreOptions);
 const port = parentPort!;
@@ -20,6 +21,8 @@ async function run(method: string, args: unknown[]): Promise<unknown> {
     await store.onConfigChange((topic) => port.postMessage({ kind: 'config', topic }));
     return undefined;
   }
+  // Typed arrays inside: not for reviveBuffers (which would walk every element).
+  if (method === INSERT_PACKED) return store.insertRows(unpackMessages(args[0] as PackedMessages));
   const fn = (store as unknown as Record<string, Method>)[method];
   if (typeof fn !== 'function') throw new Error(`unknown store method ${method}`);
   return fn.apply(store, reviveBuffers(args) as unknown[]);

@@ -22,7 +22,7 @@ import type {
   StoredMessage,
   StoreStats,
 } from '../types.js';
-import { messageRow } from './rows.js';
+import { packMessages } from './rows.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 
 interface Call {
@@ -59,6 +59,9 @@ export function reviveBuffers(v: unknown): unknown {
   return v;
 }
 
+/** The worker's method for inserts: `insertRows` of the rows of one {@link packMessages}. */
+export const INSERT_PACKED = 'insertPacked';
+
 /**
  * Batches on their way to the worker at once. One: the next batch is whatever queued while the
  * worker committed. Two (the next one already in the worker's queue) measured the same on the
@@ -85,7 +88,7 @@ const MERGED: Record<string, Merge | undefined> = {
     method: 'insertRows',
     rows: (args) => (args[0] as unknown[]).length,
     add: (items, args) => {
-      for (const row of args[0] as unknown[]) items.push(row);
+      for (const m of args[0] as unknown[]) items.push(m);
     },
     value: () => undefined,
     counts: 'insert',
@@ -206,18 +209,39 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     const queued = this.#queue;
     if (queued.length === 0 || this.#worker === undefined) return;
     this.#queue = [];
-    const batch = this.#merge(queued);
-    const seq = ++this.#seq;
-    this.#inFlight.set(seq, batch);
+    const merged = this.#merge(queued);
     // Two flat lists rather than an object per call: fewer objects to clone on both threads.
     // Filled by push, not preallocated: a holey array is cloned the slow (sparse) way.
+    const batch: Call[] = [];
     const methods: string[] = [];
     const args: unknown[][] = [];
-    for (const c of batch) {
-      methods.push(c.method);
-      args.push(c.args);
+    const unpackable: [Call, unknown][] = [];
+    for (const c of merged) {
+      // New messages travel as columns (rows.ts), made from the messages as they are now. One
+      // that cannot be packed fails its own call (a merged call then goes again call by call).
+      if (c.method === 'insertRows') {
+        try {
+          args.push([packMessages(c.args[0] as NewMessage[])]);
+        } catch (err) {
+          unpackable.push([c, err]);
+          continue;
+        }
+        methods.push(INSERT_PACKED);
+      } else {
+        methods.push(c.method);
+        args.push(c.args);
+      }
+      batch.push(c);
     }
-    this.#worker.postMessage({ seq, methods, args });
+    if (batch.length > 0) {
+      const seq = ++this.#seq;
+      this.#inFlight.set(seq, batch);
+      this.#worker.postMessage({ seq, methods, args });
+    }
+    for (const [c, err] of unpackable) {
+      if (c.parts !== undefined) this.#againAlone(c.parts);
+      else c.reject(err);
+    }
   }
 
   /**
@@ -276,11 +300,16 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
         }
         // The worker counted the failed call; each part is counted when it goes again alone.
         this.#mergedCalls.commit -= 1;
-        for (const part of parts) part.alone = true;
-        this.#queue.unshift(...parts);
-        this.#schedule();
+        this.#againAlone(parts);
       },
     };
+  }
+
+  /** The calls of a failed merged call go again, each alone, before anything queued since. */
+  #againAlone(parts: Call[]): void {
+    for (const part of parts) part.alone = true;
+    this.#queue.unshift(...parts);
+    this.#schedule();
   }
 
   #onMessage(m: Reply): void {
@@ -318,8 +347,8 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
 
   insert(msgs: readonly NewMessage[]): Promise<void> {
-    // Rows are made (bodies encoded) here: the worker, the bottleneck, only binds them.
-    return this.#call('insertRows', [msgs.map(messageRow)]);
+    // Packed (bodies encoded) here when the batch is sent: the worker only binds the rows.
+    return this.#call('insertRows', [msgs]);
   }
   claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
     return this.#call('claimDue', [req]);
