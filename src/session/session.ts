@@ -778,7 +778,7 @@ export class Session extends EventEmitter {
       this.#outQueue = [];
       this.#lastTx = this.#clock.now();
       const sock = this.#socket;
-      sock.write(q.length === 1 ? q[0]! : joined(q));
+      sock.write(q.length === 1 ? q[0]! : Buffer.concat(q));
     }
     if (this.#closeAfterFlush) {
       this.#endGracefully();
@@ -956,17 +956,4 @@ export class Session extends EventEmitter {
     this.#resolveClosed(err);
     this.emit('close', err);
   }
-}
-
-/** The bytes of `parts` in one buffer. */
-function joined(parts: readonly Buffer[]): Buffer {
-  let size = 0;
-  for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let i = 0; i < parts.length; i++) {
-    out.set(parts[i]!, at);
-    at += parts[i]!.length;
-  }
-  return out;
 }

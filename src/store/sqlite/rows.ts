@@ -50,6 +50,7 @@ export const ACCOUNT = 2;
 export const STATE = 4;
 export const DST_ADDR = 12;
 
+const SCHEDULE_AT = 7;
 const DUE_AT = 10;
 
 /**
@@ -74,10 +75,17 @@ export function messageRow(m: NewMessage): MessageValues {
     failoverColumn(m.failover),
     encodeBody(m),
   ];
-  const lease = m.lease;
-  if (lease === undefined) return row;
-  row[DUE_AT] = Math.max(m.scheduleAt, lease.until);
-  return [...row, lease.owner, lease.until, lease.owner];
+  return withLease(row, m.lease?.owner ?? null, m.lease?.until ?? 0);
+}
+
+/**
+ * `row`, or for a message inserted leased (`owner` set): due when its lease ends, with
+ * lease_owner, lease_until and handed_to (the owner) after it.
+ */
+function withLease(row: UnleasedValues, owner: string | null, until: number): MessageValues {
+  if (owner === null) return row;
+  row[DUE_AT] = Math.max(row[SCHEDULE_AT], until);
+  return [...row, owner, until, owner];
 }
 
 /**
@@ -161,8 +169,8 @@ export function unpackMessages(p: PackedMessages): MessageValues[] {
   for (let i = 0; i < ids.length; i++) {
     const r = i * REFS;
     const n = i * NUMS;
-    const scheduleAt = nums[n + 2]!;
     const at = i === 0 ? 0 : ends[i - 1]!;
+    const scheduleAt = nums[n + 2]!;
     const row: UnleasedValues = [
       ids[i]!,
       strings[refs[r]!]!,
@@ -180,14 +188,7 @@ export function unpackMessages(p: PackedMessages): MessageValues[] {
       str(refs[r + 6]!),
       bodies.subarray(at, ends[i]!),
     ];
-    const owner = str(refs[r + 7]!);
-    if (owner === null) {
-      rows.push(row);
-      continue;
-    }
-    const until = nums[n + 4]!;
-    row[DUE_AT] = Math.max(scheduleAt, until);
-    rows.push([...row, owner, until, owner]);
+    rows.push(withLease(row, str(refs[r + 7]!), nums[n + 4]!));
   }
   return rows;
 }
