@@ -162,15 +162,27 @@ export class DeliveryScheduler {
    * delivers them without a claim; the others wake the claim loop for their target.
    */
   async storeNew(msgs: NewMessage[], now: number): Promise<void> {
-    for (const m of msgs) if (m.scheduleAt <= now) m.lease = this.#reserve(m.target, now);
+    this.#reserveAll(msgs, now);
     try {
       await this.#o.store.insert(msgs);
     } catch (err) {
       this.#unreserveAll(msgs);
       throw err;
     }
+    this.#stored(msgs);
+  }
+
+  /** The first half of storeNew: a lease from #reserve for each message due now. */
+  #reserveAll(msgs: readonly NewMessage[], now: number): void {
+    for (const m of msgs) if (m.scheduleAt <= now) m.lease = this.#reserve(m.target, now);
+  }
+
+  /**
+   * The second half of storeNew, once the messages committed: the held ones are handed over,
+   * the others wake the claims of their target (each target once).
+   */
+  #stored(msgs: readonly NewMessage[]): void {
     this.#handOver(msgs);
-    // Those not held wake the claims of their target (each target once).
     let last: string | undefined;
     for (const m of msgs) {
       if (m.lease !== undefined || m.target === last) continue;
@@ -494,22 +506,57 @@ export class DeliveryScheduler {
   /** The happy path, without an async function of its own (see #receipt). */
   #recordDelivered(m: StoredMessage): Promise<void> {
     const now = this.#o.clock.now();
-    return this.#o.store.markDelivered(m.id, now, this.#owner).then((applied) => {
-      if (!applied) return undefined;
-      this.stats.delivered++;
-      this.#o.onDelivered?.(m, now);
-      return this.#receipt(m, 'DELIVERED', now, 0);
-    });
+    const receipt = this.#owedReceipt(m, 'DELIVERED', now, 0);
+    return this.#o.store.markDelivered(m.id, now, this.#owner, receipt).then(
+      (applied) => {
+        if (!applied) {
+          if (receipt !== undefined) this.#unreserveAll([receipt]);
+          return;
+        }
+        this.stats.delivered++;
+        this.#o.onDelivered?.(m, now);
+        if (receipt !== undefined) this.#receiptStored(receipt);
+      },
+      (err: unknown) => {
+        if (receipt !== undefined) this.#unreserveAll([receipt]);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * The receipt an MT message owes for its final `state`, if any, reserved for delivery from
+   * memory like any new message: the store inserts it with the outcome, in one transaction,
+   * so no crash can leave the message final and its receipt never made.
+   */
+  #owedReceipt(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): NewMessage | undefined {
+    if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return undefined;
+    const receipt = makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId);
+    this.#reserveAll([receipt], at);
+    return receipt;
+  }
+
+  /** A receipt from #owedReceipt committed with its message's outcome. */
+  #receiptStored(receipt: NewMessage): void {
+    this.#stored([receipt]);
+    this.stats.receipts++;
   }
 
   async #recordOther(m: StoredMessage, outcome: Exclude<Outcome, { kind: 'delivered' }>): Promise<void> {
     const { store, clock } = this.#o;
     const now = clock.now();
     switch (outcome.kind) {
-      case 'failed':
-        if (await store.markFailed(m.id, outcome.state, now, outcome.errorCode, this.#owner)) {
+      case 'failed': {
+        const receipt = this.#owedReceipt(m, outcome.state, now, outcome.errorCode);
+        let applied = false;
+        try {
+          applied = await store.markFailed(m.id, outcome.state, now, outcome.errorCode, this.#owner, receipt);
+        } finally {
+          if (!applied && receipt !== undefined) this.#unreserveAll([receipt]);
+        }
+        if (applied) {
           this.stats.failed++;
-          await this.#receipt(m, outcome.state, now, outcome.errorCode);
+          if (receipt !== undefined) this.#receiptStored(receipt);
         }
         if (outcome.allToDestination === true) {
           // [ref §9.4 case 50] RX_P_APPN: this message and every one queued to that destination end.
@@ -519,6 +566,7 @@ export class DeliveryScheduler {
           for (const o of others) await this.#receipt(o, outcome.state, now, outcome.errorCode);
         }
         return;
+      }
       case 'retry': {
         // A failover connector takes over at once, rather than waiting for this one: the first
         // of the list that is up (else the first).

@@ -286,10 +286,17 @@ export interface Store {
    * same message while a lease is live.
    */
   claimDue(req: ClaimRequest): Promise<StoredMessage[]>;
-  /** Marks a leased message `DELIVERED` (attempts + 1). Returns whether it applied. */
-  markDelivered(id: string, at: number, owner: string): Promise<boolean>;
-  /** Marks a leased message failed with a final `state` (attempts + 1). Returns whether it applied. */
-  markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean>;
+  /**
+   * Marks a leased message `DELIVERED` (attempts + 1). Returns whether it applied. A `receipt`
+   * (the delivery receipt the message owes) is inserted in the same transaction when, and only
+   * when, the outcome applied: a crash can never leave the message final and its receipt unmade.
+   */
+  markDelivered(id: string, at: number, owner: string, receipt?: NewMessage): Promise<boolean>;
+  /**
+   * Marks a leased message failed with a final `state` (attempts + 1). Returns whether it
+   * applied. A `receipt` is inserted with it, as for {@link markDelivered}.
+   */
+  markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string, receipt?: NewMessage): Promise<boolean>;
   /**
    * Ends an attempt with a temporary error: attempts + 1, lease cleared, due again at
    * `nextAttemptAt`. `at` is the current time (recorded in the event). Returns whether it applied.

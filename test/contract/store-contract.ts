@@ -615,6 +615,48 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         await assert.rejects(s.markFailed(unclaimed.id, 'DELIVERED' as 'REJECTED', T0, 0, 'A'), TypeError);
       }));
 
+    test('an outcome stores the receipt it carries only when it applies, leased as given', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const delivered = makeMessage();
+        const failed = makeMessage();
+        const stale = makeMessage();
+        await s.insert([delivered, failed, stale]);
+        await claim(s, ['esme:bob'], T0, 'A', 3);
+        const receipt = (m: NewMessage, leased: boolean): NewMessage =>
+          makeMessage({
+            direction: 'receipt',
+            target: 'esme:alice',
+            receiptFor: m.id,
+            submittedAt: T0 + 5,
+            scheduleAt: T0 + 5,
+            ...(leased ? { lease: { owner: 'A', until: T0 + 60_000 } } : {}),
+          });
+        const r1 = receipt(delivered, true);
+        const r2 = receipt(failed, false);
+        const r3 = receipt(stale, false);
+        const r4 = receipt(stale, false);
+        // Merged in one batch (as the worker-thread store sends them) and alone.
+        const outcomes = await Promise.all([
+          s.markDelivered(delivered.id, T0 + 5, 'A', r1),
+          s.markFailed(failed.id, 'UNDELIVERABLE', T0 + 5, 0x45, 'A', r2),
+          s.markDelivered(stale.id, T0 + 5, 'B', r3),
+        ]);
+        assert.deepEqual(outcomes, [true, true, false]);
+        const got1 = await s.get(r1.id);
+        assert.equal(got1?.direction, 'receipt');
+        assert.equal(got1?.receiptFor, delivered.id);
+        assert.equal(got1?.state, MessageState.ENROUTE);
+        assert.equal(got1?.leaseOwner, 'A', 'a held receipt is stored leased to its holder');
+        assert.equal((await s.get(r2.id))?.state, MessageState.ENROUTE);
+        assert.equal((await s.get(r3.id)) ?? null, null, 'no receipt for an outcome that did not apply');
+        assert.equal(await s.markDelivered(stale.id, T0 + 6, 'A', r4), true);
+        assert.equal((await s.get(r4.id))?.receiptFor, stale.id);
+        // The unleased receipt is claimable like any new message.
+        const due = await claim(s, ['esme:alice'], T0 + 10, 'C', 10);
+        assert.deepEqual(due.map((m) => m.id).sort(), [r2.id, r4.id].sort());
+      }));
+
     test('a stale lease holder cannot overwrite the outcome of a newer claim', () =>
       withStores(async (h) => {
         const s = await h.open();

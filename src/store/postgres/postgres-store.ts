@@ -104,6 +104,8 @@ interface FinalOutcome {
   at: number;
   errorCode: number;
   owner: string;
+  /** The receipt the message owes, inserted in the outcome's transaction when it applies. */
+  receipt: NewMessage | undefined;
 }
 /** Advisory lock class id for migrations ("smsc" in ASCII); the object id is a hash of the schema. */
 const MIGRATION_LOCK_CLASS = 0x736d7363;
@@ -618,49 +620,80 @@ export class PostgresStore implements Store, ConfigStore {
     return res.rows.map(rowToMessage);
   }
 
-  async markDelivered(id: string, at: number, owner: string): Promise<boolean> {
-    return this.#markFinal(id, MessageState.DELIVERED, at, 0, owner);
+  async markDelivered(id: string, at: number, owner: string, receipt?: NewMessage): Promise<boolean> {
+    return this.#markFinal(id, MessageState.DELIVERED, at, 0, owner, receipt);
   }
 
-  async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean> {
+  async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string, receipt?: NewMessage): Promise<boolean> {
     checkFailedState(state);
-    return this.#markFinal(id, state, at, errorCode, owner);
+    return this.#markFinal(id, state, at, errorCode, owner, receipt);
   }
 
-  async #markFinal(id: string, state: string, at: number, errorCode: number, owner: string): Promise<boolean> {
+  async #markFinal(id: string, state: string, at: number, errorCode: number, owner: string, receipt: NewMessage | undefined): Promise<boolean> {
     this.#checkWritable();
-    return this.#finals.submit({ id, state, at, errorCode, owner });
+    return this.#finals.submit({ id, state, at, errorCode, owner, receipt });
   }
 
-  /** Commits a batch of final outcomes; an outcome's value is whether it applied. */
+  /**
+   * Commits a batch of final outcomes; an outcome's value is whether it applied. Receipts go in
+   * the same transaction, for the outcomes that applied.
+   */
   async #commitFinals(items: readonly FinalOutcome[]): Promise<Settled<boolean>[]> {
     this.#checkWritable();
+    if (!items.some((i) => i.receipt !== undefined)) return this.#applyFinals(this.#pool, items);
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await this.#applyFinals(client, items);
+      const cols = new InsertColumns();
+      let receipts = 0;
+      items.forEach((item, i) => {
+        const o = out[i]!;
+        if (item.receipt !== undefined && o.ok && o.value) {
+          cols.add(item.receipt);
+          receipts++;
+        }
+      });
+      if (receipts > 0) await client.query({ name: `${this.#tag}_insert`, text: this.#sql.insert, values: [...cols.values(), this.#channel] });
+      await client.query('COMMIT');
+      return out;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async #applyFinals(db: pg.Pool | pg.PoolClient, items: readonly FinalOutcome[]): Promise<Settled<boolean>[]> {
     const unique = new Set(items.map((i) => i.id));
     if (unique.size === items.length) {
-      const applied = await this.#finalStatement(items);
+      const applied = await this.#finalStatement(db, items);
       return items.map((i) => ({ ok: true, value: applied.has(i.id) }));
     }
     // The same message twice in one window (rare): an UPDATE ... FROM would apply only one
-    // of them, arbitrarily. Apply them one at a time, in order, instead.
+    // of them, arbitrarily. Apply them one at a time, in order, instead. (Inside a transaction,
+    // the one with receipts, a failing statement fails the whole batch.)
     const out: Settled<boolean>[] = [];
     for (const item of items) {
       try {
-        out.push({ ok: true, value: (await this.#finalStatement([item])).has(item.id) });
+        out.push({ ok: true, value: (await this.#finalStatement(db, [item])).has(item.id) });
       } catch (error) {
+        if (db !== this.#pool) throw error;
         out.push({ ok: false, error });
       }
     }
     return out;
   }
 
-  async #finalStatement(items: readonly FinalOutcome[]): Promise<Set<string>> {
+  async #finalStatement(db: pg.Pool | pg.PoolClient, items: readonly FinalOutcome[]): Promise<Set<string>> {
     // Unnamed, so PostgreSQL plans every batch for its own arrays. As a named statement it
     // went to a generic plan after five executions, which knows no array length (unnest() is
     // guessed at 10 rows); planned while the table was young, that plan was a nested loop
     // rescanning the unnest() once per updated row: O(n²) a batch, 0.34 s for 600 outcomes and
     // 0.56 s for 880 (auto_explain in the esme-pg benchmark at window 10). Planning costs under
     // a millisecond a batch.
-    const res = await this.#pool.query<{ id: string }>({
+    const res = await db.query<{ id: string }>({
       text: this.#sql.markFinal,
       values: [
         items.map((i) => i.id),

@@ -273,24 +273,27 @@ export class SqliteStore implements Store, ConfigStore {
       // The values go as arguments, not as one array: better-sqlite3 binds an array element by
       // element through the engine's API, about 1 µs a row slower (data/prof-style microbenchmark:
       // 15 values, 4.5-5.0 -> 3.5-4.1 µs a row in the statement).
-      for (const row of rows) {
-        let rowid: number | bigint;
-        if (row.length === UNLEASED_VALUES) {
-          rowid = st.insertMessage.run(...row).lastInsertRowid;
-          this.#notifyAfterCommit.add(row[3]);
-        } else {
-          // A leased row is already on its way to its target (its first attempt): nothing
-          // became claimable. Its `handed_to` stands for the attempt event (see events()), so
-          // with events off it stays NULL: nothing of the lifecycle is kept. (The rows are
-          // this call's own: made for it, or cloned from the main thread.)
-          if (!this.#events) row[HANDED_TO] = null;
-          rowid = st.insertLeased.run(...row).lastInsertRowid;
-        }
-        if (isPendingState(row[STATE])) this.#pending.add(row[ACCOUNT], row[DST_ADDR], Number(rowid));
-      }
+      for (const row of rows) this.#insertRow(st, row);
     }, rows.length);
     this.#insertCalls++;
     this.#insertRows += rows.length;
+  }
+
+  /** One row of {@link insertRows}, inside a write. */
+  #insertRow(st: Statements, row: MessageValues): void {
+    let rowid: number | bigint;
+    if (row.length === UNLEASED_VALUES) {
+      rowid = st.insertMessage.run(...row).lastInsertRowid;
+      this.#notifyAfterCommit.add(row[3]);
+    } else {
+      // A leased row is already on its way to its target (its first attempt): nothing
+      // became claimable. Its `handed_to` stands for the attempt event (see events()), so
+      // with events off it stays NULL: nothing of the lifecycle is kept. (The rows are
+      // this call's own: made for it, or cloned from the main thread.)
+      if (!this.#events) row[HANDED_TO] = null;
+      rowid = st.insertLeased.run(...row).lastInsertRowid;
+    }
+    if (isPendingState(row[STATE])) this.#pending.add(row[ACCOUNT], row[DST_ADDR], Number(rowid));
   }
 
   async claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
@@ -331,32 +334,37 @@ export class SqliteStore implements Store, ConfigStore {
     return out;
   }
 
-  async markDelivered(id: string, at: number, owner: string): Promise<boolean> {
+  async markDelivered(id: string, at: number, owner: string, receipt?: NewMessage): Promise<boolean> {
+    const row = receipt === undefined ? undefined : messageRow(receipt);
     return this.#write(() => {
       const st = this.#stmts();
       // `final_by` stands for the delivered event (see events()).
-      return this.#markFinal(st, MessageState.DELIVERED, at, 0, id, owner);
+      return this.#markFinal(st, MessageState.DELIVERED, at, 0, id, owner, row);
     });
   }
 
   /**
    * {@link markDelivered} for several messages in one write (the worker-thread store merges
-   * the calls of a batch): whether each was applied, in order.
+   * the calls of a batch), each receipt as a row of {@link messageRow}: whether each was
+   * applied, in order.
    */
-  async markDeliveredMany(calls: readonly (readonly [id: string, at: number, owner: string])[]): Promise<boolean[]> {
+  async markDeliveredMany(
+    calls: readonly (readonly [id: string, at: number, owner: string, receipt?: MessageValues])[],
+  ): Promise<boolean[]> {
     return this.#write(() => {
       const st = this.#stmts();
       const applied: boolean[] = [];
-      for (const [id, at, owner] of calls) applied.push(this.#markFinal(st, MessageState.DELIVERED, at, 0, id, owner));
+      for (const [id, at, owner, receipt] of calls) applied.push(this.#markFinal(st, MessageState.DELIVERED, at, 0, id, owner, receipt));
       return applied;
     }, calls.length);
   }
 
-  async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean> {
+  async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string, receipt?: NewMessage): Promise<boolean> {
     checkFailedState(state);
+    const row = receipt === undefined ? undefined : messageRow(receipt);
     return this.#write(() => {
       const st = this.#stmts();
-      return this.#markFinal(st, state, at, errorCode, id, owner);
+      return this.#markFinal(st, state, at, errorCode, id, owner, row);
     });
   }
 
@@ -686,13 +694,17 @@ export class SqliteStore implements Store, ConfigStore {
     return rows;
   }
 
-  /** The lease holder's final outcome of a pending message; false when it no longer applies. */
-  #markFinal(st: Statements, state: string, at: number, errorCode: number, id: string, owner: string): boolean {
+  /**
+   * The lease holder's final outcome of a pending message, and the receipt it owes (inserted
+   * only when the outcome applies); false when it no longer applies.
+   */
+  #markFinal(st: Statements, state: string, at: number, errorCode: number, id: string, owner: string, receipt?: MessageValues): boolean {
     const found = st.pendingRow.get(id, owner) as [number, string, string] | undefined;
     if (found === undefined) return false;
     const [rowid, account, destination] = found;
     st.markFinal.run(state, at, errorCode, rowid);
     this.#pending.remove(account, destination, rowid);
+    if (receipt !== undefined) this.#insertRow(st, receipt);
     return true;
   }
 

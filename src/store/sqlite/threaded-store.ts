@@ -22,7 +22,7 @@ import type {
   StoredMessage,
   StoreStats,
 } from '../types.js';
-import { packMessages } from './rows.js';
+import { messageRow, packMessages } from './rows.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 
 interface Call {
@@ -98,7 +98,9 @@ const MERGED: Record<string, Merge | undefined> = {
     method: 'markDeliveredMany',
     rows: () => 1,
     add: (items, args) => {
-      items.push(args);
+      // A receipt travels as its row (plain values clone faster than the message object).
+      const receipt = args[3] as NewMessage | undefined;
+      items.push(receipt === undefined ? args : [args[0], args[1], args[2], messageRow(receipt)]);
     },
     value: (values, i) => (values as boolean[])[i],
     counts: 'other',
@@ -353,11 +355,11 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
     return this.#call('claimDue', [req]);
   }
-  markDelivered(id: string, at: number, owner: string): Promise<boolean> {
-    return this.#call('markDelivered', [id, at, owner]);
+  markDelivered(id: string, at: number, owner: string, receipt?: NewMessage): Promise<boolean> {
+    return this.#call('markDelivered', receipt === undefined ? [id, at, owner] : [id, at, owner, receipt]);
   }
-  markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string): Promise<boolean> {
-    return this.#call('markFailed', [id, state, at, errorCode, owner]);
+  markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string, receipt?: NewMessage): Promise<boolean> {
+    return this.#call('markFailed', receipt === undefined ? [id, state, at, errorCode, owner] : [id, state, at, errorCode, owner, receipt]);
   }
   retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
     return this.#call('retryLater', [id, nextAttemptAt, errorCode, owner, at]);

@@ -1,0 +1,93 @@
+/**
+ * A delivery receipt commits with its message's final outcome, in one transaction: a node that
+ * dies after the outcome's commit cannot leave the message final and its receipt never made.
+ * The scheduler with the real SQLite store, wrapped so that from a chosen moment every insert
+ * fails (what a crash after that moment amounts to); test targets answer each delivery.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { DeliveryTarget, Outcome } from '../../src/delivery/target.js';
+import { ManualClock } from '../../src/session/clock.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { MessageState, type Store, type StoredMessage } from '../../src/store/types.js';
+import { makeMessage } from '../contract/store-contract.js';
+import { testScheduler } from '../support/scheduler.js';
+
+const T0 = Date.UTC(2026, 11, 7, 9, 0, 0);
+
+/** A target whose deliveries wait until the test answers them. */
+class AnsweredTarget implements DeliveryTarget {
+  readonly got: StoredMessage[] = [];
+  readonly #pending: ((o: Outcome) => void)[] = [];
+  capacity(): number {
+    return 10 - this.#pending.length;
+  }
+  deliver(m: StoredMessage): Promise<Outcome> {
+    this.got.push(m);
+    return new Promise((resolve) => this.#pending.push(resolve));
+  }
+  answerAll(o: Outcome): void {
+    for (const r of this.#pending.splice(0)) r(o);
+  }
+}
+
+async function settle(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+for (const [name, outcome, state] of [
+  ['delivered', { kind: 'delivered' }, MessageState.DELIVERED],
+  ['failed', { kind: 'failed', state: 'UNDELIVERABLE', errorCode: 0x45 }, MessageState.UNDELIVERABLE],
+] as const) {
+  test(`a ${name} outcome and its receipt commit together: inserts failing after it lose nothing`, async () => {
+    const clock = new ManualClock(T0);
+    const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
+    await sqlite.init();
+    let insertsFail = false;
+    const store = new Proxy(sqlite, {
+      get(t, key) {
+        if (key === 'insert') {
+          return (...args: Parameters<Store['insert']>) =>
+            insertsFail ? Promise.reject(new Error('the node is gone')) : t.insert(...args);
+        }
+        const v = Reflect.get(t, key, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const bob = new AnsweredTarget();
+    const alice = new AnsweredTarget();
+    const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>([['esme:bob', bob], ['esme:alice', alice]]));
+    await scheduler.start();
+    // Its first pass finds both queues empty (held messages never overtake stored ones).
+    await new Promise((r) => setTimeout(r, 30));
+    try {
+      // alice's MT to bob, asking for a receipt whatever the outcome.
+      const m = makeMessage({ account: 'alice', target: 'esme:bob', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 86_400_000 });
+      if (name === 'failed') m.registeredDelivery = 2;
+      await scheduler.storeNew([m], clock.now());
+      await settle(() => bob.got.length === 1, 'the delivery to bob');
+
+      insertsFail = true;
+      bob.answerAll(outcome);
+      await settle(async () => (await sqlite.get(m.id))?.state === state, 'the final outcome');
+      await settle(() => alice.got.length === 1, 'the receipt to alice');
+      const receipt = alice.got[0]!;
+      assert.equal(receipt.direction, 'receipt');
+      assert.equal(receipt.receiptFor, m.id);
+      const stored = await sqlite.get(receipt.id);
+      assert.equal(stored?.state, MessageState.ENROUTE, 'the receipt is in the store');
+      assert.equal(stored?.leaseOwner, 'n1', 'held by this node for its delivery');
+
+      alice.answerAll({ kind: 'delivered' });
+      await settle(async () => (await sqlite.get(receipt.id))?.state === MessageState.DELIVERED, "the receipt's outcome");
+      assert.equal(scheduler.stats.receipts, 1);
+    } finally {
+      await scheduler.stop();
+      await sqlite.close();
+    }
+  });
+}
