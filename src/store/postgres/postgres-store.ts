@@ -86,7 +86,8 @@ export type PostgresStoreOptions = StoreOptions & {
    * Insert batches committing at the same time, each on its own pooled connection: one batch's
    * inserts run while another's commit waits for its WAL flush. Default 2 (docs/performance.md:
    * accept-pg at window 100 x 4, five alternated pairs, 27,800 -> 32,800/s on average). Batches
-   * in flight together may commit in either order. (Outcome batches go one at a time.)
+   * in flight together may commit in either order. (Two outcome batches go at a time too, as
+   * they carry the receipts' inserts: see #finals.)
    */
   maxInFlight?: number;
   /** How long (ms) to wait before re-establishing a lost LISTEN connection. Default 1000. */
@@ -133,6 +134,7 @@ interface Sql {
   insert: string;
   claim: string;
   markFinal: string;
+  markFinalReceipts: string;
   retry: string;
   release: string;
   cancel: string;
@@ -187,23 +189,41 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
         SELECT a.target, (SELECT min(s.account) FROM ${messages} s
           WHERE s.target = a.target AND s.${PENDING_SQL} AND s.account > a.account)
         FROM a WHERE a.account IS NOT NULL)`;
-  return {
-    messages,
-    // The parameters are the columns of InsertColumns, in order, then the channel.
-    insert: `WITH m AS (
-        INSERT INTO ${messages} (
+  // INSERT of the columns of InsertColumns from $p on (in order); `where`, if any, filters
+  // their unnest() `u`, which then has one more column, outcome_of, from the array after them.
+  const p = (first: number, i: number): string => `$${first + i}`;
+  const insertRows = (first: number, where: string): string => `INSERT INTO ${messages} (
           id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, next_attempt_at,
           due_at, src_addr, dst_addr, failover, body, lease_owner, lease_until, handed_to)
         SELECT id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, schedule_at,
           GREATEST(schedule_at, lease_until), src_addr, dst_addr, failover, body, lease_owner, lease_until,
           ${withEvents ? 'lease_owner' : 'NULL'}
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[],
-          $9::bigint[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::text[], $15::bigint[])
+        FROM unnest(${p(first, 0)}::text[], ${p(first, 1)}::text[], ${p(first, 2)}::text[], ${p(first, 3)}::text[],
+          ${p(first, 4)}::text[], ${p(first, 5)}::int[], ${p(first, 6)}::bigint[], ${p(first, 7)}::bigint[],
+          ${p(first, 8)}::bigint[], ${p(first, 9)}::text[], ${p(first, 10)}::text[], ${p(first, 11)}::text[],
+          ${p(first, 12)}::bytea[], ${p(first, 13)}::text[], ${p(first, 14)}::bigint[]${where === '' ? '' : `, ${p(first, 15)}::text[]`})
           AS u(id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, src_addr,
-            dst_addr, failover, body, lease_owner, lease_until)
-        RETURNING target, lease_owner)
+            dst_addr, failover, body, lease_owner, lease_until${where === '' ? '' : ', outcome_of'})
+        ${where}
+        RETURNING target, lease_owner`;
+  // pg_notify for each target of unleased rows of CTE `from`, once a target.
+  const notifyNew = (from: string, channel: string): string =>
+    `SELECT pg_notify(${channel}, t.target) FROM (SELECT DISTINCT target FROM ${from} WHERE lease_owner IS NULL) t`;
+  const markFinalCtes = `WITH v AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[])
+          AS v(id, state, at, error_code, owner)),
+      done AS (
+        UPDATE ${messages} m SET state = v.state, final_at = v.at, error_code = v.error_code,
+          attempts = m.attempts + 1, ${withEvents ? 'final_by = m.lease_owner, ' : ''}lease_owner = NULL, lease_until = 0
+        FROM v
+        WHERE m.id = ANY ($1::text[]) AND m.id = v.id AND m.lease_owner = v.owner AND m.${PENDING_SQL}
+        RETURNING m.id)`;
+  return {
+    messages,
+    // The parameters are the columns of InsertColumns, in order, then the channel.
+    insert: `WITH m AS (${insertRows(1, '')})
       -- A leased row (its hand-over is its first attempt, kept in handed_to: see events()) is already on its way to its target: nothing became claimable.
-      SELECT count(*) AS n FROM (SELECT pg_notify($16, t.target) FROM (SELECT DISTINCT target FROM m WHERE lease_owner IS NULL) t) x`,
+      SELECT count(*) AS n FROM (${notifyNew('m', '$16')}) x`,
     // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows
     // (LIMIT q.quota) and may hash-join against a sequential scan; this form is always a
     // primary-key index scan.
@@ -229,16 +249,15 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     // extra `m.id = ANY ($1)` lets the planner use the primary key whatever it guesses for
     // the unnest() row count. Ids are unique within a batch (see #commitFinals).
     // The outcome is not logged: `final_by` stands for it (see events()).
-    markFinal: `WITH v AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[])
-          AS v(id, state, at, error_code, owner)),
-      u AS (
-        UPDATE ${messages} m SET state = v.state, final_at = v.at, error_code = v.error_code,
-          attempts = m.attempts + 1, ${withEvents ? 'final_by = m.lease_owner, ' : ''}lease_owner = NULL, lease_until = 0
-        FROM v
-        WHERE m.id = ANY ($1::text[]) AND m.id = v.id AND m.lease_owner = v.owner AND m.${PENDING_SQL}
-        RETURNING m.id)
-      SELECT id FROM u`,
+    markFinal: `${markFinalCtes}
+      SELECT id FROM done`,
+    // The same with the receipts owed ($6-$21: InsertColumns and the id each receipt is for),
+    // inserted for the outcomes that applied, in the same statement. The last row (id NULL)
+    // is what makes the notifications run (a SELECT in WITH runs only when read).
+    markFinalReceipts: `${markFinalCtes},
+      r AS (${insertRows(6, 'WHERE u.outcome_of IN (SELECT id FROM done)')})
+      SELECT id FROM done
+      UNION ALL SELECT NULL FROM (SELECT count(*) FROM (${notifyNew('r', '$22')}) n) x`,
     retry: `WITH u AS (
         UPDATE ${messages} SET state = 'ENROUTE', next_attempt_at = $2, error_code = $3, attempts = attempts + 1,
           lease_owner = NULL, lease_until = 0, due_at = GREATEST(schedule_at, $2)
@@ -472,11 +491,16 @@ export class PostgresStore implements Store, ConfigStore {
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
       maxInFlight: options.maxInFlight ?? 2,
     });
-    // Delivery outcomes are the other hot write: batch them the same way.
+    // Delivery outcomes are the other hot write: batch them the same way. They carry the
+    // receipts' inserts, which went with the insert batches (two at a time) before, so two go at
+    // a time as well: esme-pg at window 100 x 4, 8,730-8,820 receipts/s with one, delivery p99
+    // 2.0-2.6 s, against 11,505-12,121/s, p99 0.3-0.4 s with two (alternated pairs). The
+    // outcomes of one message never travel together: its next attempt waits for the last one's.
     this.#finals = new GroupCommitter<FinalOutcome, boolean>({
       commit: (items) => this.#commitFinals(items),
       delayMs: options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS,
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+      maxInFlight: 2,
     });
   }
 
@@ -635,75 +659,59 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   /**
-   * Commits a batch of final outcomes; an outcome's value is whether it applied. Receipts go in
-   * the same transaction, for the outcomes that applied.
+   * Commits a batch of final outcomes; an outcome's value is whether it applied. The receipts
+   * they carry are inserted by the same statement, for the outcomes that applied.
    */
   async #commitFinals(items: readonly FinalOutcome[]): Promise<Settled<boolean>[]> {
     this.#checkWritable();
-    if (!items.some((i) => i.receipt !== undefined)) return this.#applyFinals(this.#pool, items);
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await this.#applyFinals(client, items);
-      const cols = new InsertColumns();
-      let receipts = 0;
-      items.forEach((item, i) => {
-        const o = out[i]!;
-        if (item.receipt !== undefined && o.ok && o.value) {
-          cols.add(item.receipt);
-          receipts++;
-        }
-      });
-      if (receipts > 0) await client.query({ name: `${this.#tag}_insert`, text: this.#sql.insert, values: [...cols.values(), this.#channel] });
-      await client.query('COMMIT');
-      return out;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  async #applyFinals(db: pg.Pool | pg.PoolClient, items: readonly FinalOutcome[]): Promise<Settled<boolean>[]> {
     const unique = new Set(items.map((i) => i.id));
     if (unique.size === items.length) {
-      const applied = await this.#finalStatement(db, items);
+      const applied = await this.#finalStatement(items);
       return items.map((i) => ({ ok: true, value: applied.has(i.id) }));
     }
     // The same message twice in one window (rare): an UPDATE ... FROM would apply only one
-    // of them, arbitrarily. Apply them one at a time, in order, instead. (Inside a transaction,
-    // the one with receipts, a failing statement fails the whole batch.)
+    // of them, arbitrarily. Apply them one at a time, in order, instead.
     const out: Settled<boolean>[] = [];
     for (const item of items) {
       try {
-        out.push({ ok: true, value: (await this.#finalStatement(db, [item])).has(item.id) });
+        out.push({ ok: true, value: (await this.#finalStatement([item])).has(item.id) });
       } catch (error) {
-        if (db !== this.#pool) throw error;
         out.push({ ok: false, error });
       }
     }
     return out;
   }
 
-  async #finalStatement(db: pg.Pool | pg.PoolClient, items: readonly FinalOutcome[]): Promise<Set<string>> {
+  async #finalStatement(items: readonly FinalOutcome[]): Promise<Set<string>> {
     // Unnamed, so PostgreSQL plans every batch for its own arrays. As a named statement it
     // went to a generic plan after five executions, which knows no array length (unnest() is
     // guessed at 10 rows); planned while the table was young, that plan was a nested loop
     // rescanning the unnest() once per updated row: O(n²) a batch, 0.34 s for 600 outcomes and
     // 0.56 s for 880 (auto_explain in the esme-pg benchmark at window 10). Planning costs under
     // a millisecond a batch.
-    const res = await db.query<{ id: string }>({
-      text: this.#sql.markFinal,
-      values: [
-        items.map((i) => i.id),
-        items.map((i) => i.state),
-        items.map((i) => i.at),
-        items.map((i) => i.errorCode),
-        items.map((i) => i.owner),
-      ],
+    const values: unknown[] = [
+      items.map((i) => i.id),
+      items.map((i) => i.state),
+      items.map((i) => i.at),
+      items.map((i) => i.errorCode),
+      items.map((i) => i.owner),
+    ];
+    const receipts = new InsertColumns();
+    const outcomeOf: string[] = [];
+    for (const i of items) {
+      if (i.receipt === undefined) continue;
+      receipts.add(i.receipt);
+      outcomeOf.push(i.id);
+    }
+    const withReceipts = outcomeOf.length > 0;
+    if (withReceipts) values.push(...receipts.values(), textArray(outcomeOf), this.#channel);
+    const res = await this.#pool.query<{ id: string | null }>({
+      text: withReceipts ? this.#sql.markFinalReceipts : this.#sql.markFinal,
+      values,
     });
-    return new Set(res.rows.map((r) => r.id));
+    const applied = new Set<string>();
+    for (const r of res.rows) if (r.id !== null) applied.add(r.id);
+    return applied;
   }
 
   async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
