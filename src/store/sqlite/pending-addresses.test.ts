@@ -50,3 +50,17 @@ test('destinations whose keys collide share candidates (the query checks them) b
   assert.deepEqual(p.candidates('alice', x), [10]);
   assert.equal(p.count('alice'), 1);
 });
+
+test('a row added again to a key holding several is counted once', () => {
+  const p = new PendingAddresses();
+  for (const rowid of [1, 2, 3, 2, 3]) p.add('alice', '4470', rowid);
+  assert.deepEqual(p.candidates('alice', '4470').sort(), [1, 2, 3]);
+  assert.equal(p.count('alice'), 3);
+  p.begin();
+  p.add('alice', '4470', 3); // already there: nothing to undo
+  p.add('alice', '4470', 4);
+  p.undo();
+  p.end();
+  assert.deepEqual(p.candidates('alice', '4470').sort(), [1, 2, 3]);
+  assert.equal(p.count('alice'), 3);
+});

@@ -67,8 +67,9 @@ export class PendingAddresses {
       if (held === rowid) return;
       this.#byKey.set(key, new Set([held, rowid]));
     } else {
-      if (held.has(rowid)) return;
-      held.add(rowid);
+      // One lookup, not has() then add(): a new row id is almost never there already.
+      const size = held.size;
+      if (held.add(rowid).size === size) return;
     }
     this.#byAccount.set(account, (this.#byAccount.get(account) ?? 0) + 1);
     this.#journal?.push([true, account, destination, rowid]);
