@@ -44,6 +44,19 @@ describe('formatReceipt', () => {
     );
   });
 
+  it('writes each date of its own minute, whatever came before (the last minute is cached)', () => {
+    const later = new Date('2031-12-31T23:59:00Z');
+    for (const [submitDate, doneDate, want] of [
+      [SUBMIT, DONE, 'submit date:2503011430 done date:2503011431'],
+      [DONE, SUBMIT, 'submit date:2503011431 done date:2503011430'],
+      [SUBMIT, SUBMIT, 'submit date:2503011430 done date:2503011430'],
+      [new Date('2025-03-01T14:30:59.999Z'), later, 'submit date:2503011430 done date:3112312359'],
+      [new Date(later.getTime() + 60_000), DONE, 'submit date:3201010000 done date:2503011431'],
+    ] as const) {
+      assert.ok(formatReceipt(fields({ submitDate, doneDate })).includes(` ${want} `), want);
+    }
+  });
+
   it('zero-pads sub, dlvrd and a numeric err; keeps a string err', () => {
     const s = formatReceipt(fields({ sub: 12, dlvrd: 0, err: 7, stat: 'UNDELIV' }));
     assert.match(s, / sub:012 dlvrd:000 .* stat:UNDELIV err:007 text:/);

@@ -92,17 +92,24 @@ function counter(name: string, n: number): string {
   return pad(n, 3);
 }
 
+/** The minute {@link receiptDate} wrote last, and its text: receipts come many to a minute. */
+let lastMinute = Number.NaN;
+let lastMinuteText = '';
+
 /** `YYMMDDhhmm` in UTC. */
 function receiptDate(name: string, d: Date): string {
   const t = d.getTime();
   if (!Number.isFinite(t)) throw new RangeError(`${name} is an invalid date`);
-  return (
+  const minute = Math.floor(t / 60_000);
+  if (minute === lastMinute) return lastMinuteText;
+  lastMinute = minute;
+  lastMinuteText =
     pad(d.getUTCFullYear() % 100, 2) +
     pad(d.getUTCMonth() + 1, 2) +
     pad(d.getUTCDate(), 2) +
     pad(d.getUTCHours(), 2) +
-    pad(d.getUTCMinutes(), 2)
-  );
+    pad(d.getUTCMinutes(), 2);
+  return lastMinuteText;
 }
 
 /** The first `n` code points of `s` (never half a surrogate pair). */
