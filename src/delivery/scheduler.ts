@@ -509,16 +509,14 @@ export class DeliveryScheduler {
     const receipt = this.#owedReceipt(m, 'DELIVERED', now, 0);
     return this.#o.store.markDelivered(m.id, now, this.#owner, receipt).then(
       (applied) => {
-        if (!applied) {
-          if (receipt !== undefined) this.#unreserveAll([receipt]);
-          return;
+        if (applied) {
+          this.stats.delivered++;
+          this.#o.onDelivered?.(m, now);
         }
-        this.stats.delivered++;
-        this.#o.onDelivered?.(m, now);
-        if (receipt !== undefined) this.#receiptStored(receipt);
+        this.#settleReceipt(receipt, applied);
       },
       (err: unknown) => {
-        if (receipt !== undefined) this.#unreserveAll([receipt]);
+        this.#settleReceipt(receipt, false);
         throw err;
       },
     );
@@ -536,8 +534,17 @@ export class DeliveryScheduler {
     return receipt;
   }
 
-  /** A receipt from #owedReceipt committed with its message's outcome. */
-  #receiptStored(receipt: NewMessage): void {
+  /**
+   * A receipt from #owedReceipt once its message's outcome is known: stored with it when the
+   * outcome applied (then handed over like any new message), its reservation given back when
+   * the outcome did not apply or its write failed.
+   */
+  #settleReceipt(receipt: NewMessage | undefined, stored: boolean): void {
+    if (receipt === undefined) return;
+    if (!stored) {
+      this.#unreserveAll([receipt]);
+      return;
+    }
     this.#stored([receipt]);
     this.stats.receipts++;
   }
@@ -551,12 +558,9 @@ export class DeliveryScheduler {
         let applied = false;
         try {
           applied = await store.markFailed(m.id, outcome.state, now, outcome.errorCode, this.#owner, receipt);
+          if (applied) this.stats.failed++;
         } finally {
-          if (!applied && receipt !== undefined) this.#unreserveAll([receipt]);
-        }
-        if (applied) {
-          this.stats.failed++;
-          if (receipt !== undefined) this.#receiptStored(receipt);
+          this.#settleReceipt(receipt, applied);
         }
         if (outcome.allToDestination === true) {
           // [ref §9.4 case 50] RX_P_APPN: this message and every one queued to that destination end.

@@ -356,10 +356,10 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     return this.#call('claimDue', [req]);
   }
   markDelivered(id: string, at: number, owner: string, receipt?: NewMessage): Promise<boolean> {
-    return this.#call('markDelivered', receipt === undefined ? [id, at, owner] : [id, at, owner, receipt]);
+    return this.#call('markDelivered', [id, at, owner, receipt]);
   }
   markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string, receipt?: NewMessage): Promise<boolean> {
-    return this.#call('markFailed', receipt === undefined ? [id, state, at, errorCode, owner] : [id, state, at, errorCode, owner, receipt]);
+    return this.#call('markFailed', [id, state, at, errorCode, owner, receipt]);
   }
   retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
     return this.#call('retryLater', [id, nextAttemptAt, errorCode, owner, at]);
