@@ -5,20 +5,20 @@ import { postgresStoreOptions, smppSessionOptions } from './smsc.js';
 
 const URL = 'postgres://smsc:secret@127.0.0.1:5432/smsc';
 
-test('the PostgreSQL store gets the pool size and the insert batches of the config', () => {
+test('the PostgreSQL store gets the pool size, the insert batches and the LISTEN retry of the config', () => {
   const defaults = postgresStoreOptions(validateConfig({ store: { postgres: { url: URL } } }, '/srv'));
-  assert.deepEqual(defaults, { url: URL, poolSize: 10, maxInFlight: 2, commitDelayMs: 0, events: true });
+  assert.deepEqual(defaults, { url: URL, poolSize: 10, maxInFlight: 2, listenRetryMs: 1000, commitDelayMs: 0, events: true });
   const set = postgresStoreOptions(
-    validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 1 }, commitDelayMs: 3, events: false } }, '/srv'),
+    validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 1, listenRetryMs: 250 }, commitDelayMs: 3, events: false } }, '/srv'),
   );
-  assert.deepEqual(set, { url: URL, poolSize: 4, maxInFlight: 1, commitDelayMs: 3, events: false });
+  assert.deepEqual(set, { url: URL, poolSize: 4, maxInFlight: 1, listenRetryMs: 250, commitDelayMs: 3, events: false });
   const inSchema = postgresStoreOptions(validateConfig({ store: { postgres: { url: URL, schema: 'smsc_b' } } }, '/srv'));
   assert.equal(inSchema.schema, 'smsc_b');
   assert.equal('schema' in defaults, false, 'no schema: the search_path decides');
   assert.throws(() => postgresStoreOptions(validateConfig({}, '/srv')), /no store\.postgres/);
 });
 
-test('store.postgres.schema, poolSize and insertBatches: names, ranges, and no more batches than connections', () => {
+test('store.postgres.schema, poolSize, insertBatches and listenRetryMs: names, ranges, and no more batches than connections', () => {
   const throwsKey = (postgres: Record<string, unknown>, key: string, reason: RegExp) =>
     assert.throws(
       () => validateConfig({ store: { postgres: { url: URL, ...postgres } } }, '/srv'),
@@ -28,6 +28,8 @@ test('store.postgres.schema, poolSize and insertBatches: names, ranges, and no m
   throwsKey({ poolSize: 1 }, 'store.postgres.poolSize', /between 2 and 1000/);
   throwsKey({ insertBatches: 0 }, 'store.postgres.insertBatches', /between 1 and 16/);
   throwsKey({ insertBatches: 17 }, 'store.postgres.insertBatches', /between 1 and 16/);
+  throwsKey({ listenRetryMs: 5 }, 'store.postgres.listenRetryMs', /between 10 and 60000/);
+  throwsKey({ listenRetryMs: 1.5 }, 'store.postgres.listenRetryMs', /integer/);
   throwsKey({ poolSize: 3, insertBatches: 4 }, 'store.postgres.insertBatches', /must not exceed poolSize \(3\)/);
   for (const schema of ['1abc', 'smsc-b', 'a"b', 'a.b', '']) throwsKey({ schema }, 'store.postgres.schema', /letters, digits and _/);
   throwsKey({ schema: 'a'.repeat(64) }, 'store.postgres.schema', /at most 63/);

@@ -91,6 +91,7 @@ export function postgresStoreOptions(config: Config): PostgresStoreOptions {
     ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
     poolSize: pg.poolSize,
     maxInFlight: pg.insertBatches,
+    listenRetryMs: pg.listenRetryMs,
     commitDelayMs: config.store.commitDelayMs,
     events: config.store.events,
   };

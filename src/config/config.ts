@@ -64,7 +64,7 @@ export interface Config {
   };
   store: {
     sqlite?: { path: string };
-    postgres?: { url: string; schema?: string; poolSize: number; insertBatches: number };
+    postgres?: { url: string; schema?: string; poolSize: number; insertBatches: number; listenRetryMs: number };
     /** Submits arriving within this many ms share one commit. */
     commitDelayMs: number;
     /** Finished messages are purged after this many hours. */

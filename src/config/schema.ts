@@ -217,6 +217,14 @@ const store: SectionField = {
           description:
             'Insert batches committing at a time, each on its own pooled connection: one batch\'s inserts run while another\'s commit waits for its WAL flush. Batches in flight together may commit in either order; 1 keeps the order of submits.',
         },
+        listenRetryMs: {
+          type: 'integer',
+          default: 1000,
+          min: 10,
+          max: 60_000,
+          description:
+            'After the LISTEN connection (new messages, run-time config and schema changes from other nodes) fails, wait this long before opening it again, and again after each failed attempt. Once it is back every target is checked, as notifications sent meanwhile are lost.',
+        },
       },
       check(value, path) {
         const schema = value['schema'];
