@@ -509,17 +509,28 @@ export class DeliveryScheduler {
     const receipt = this.#owedReceipt(m, 'DELIVERED', now, 0);
     return this.#o.store.markDelivered(m.id, now, this.#owner, receipt).then(
       (applied) => {
-        if (applied) {
-          this.stats.delivered++;
-          this.#o.onDelivered?.(m, now);
-        }
         this.#settleReceipt(receipt, applied);
+        if (applied) this.#delivered(m, now);
       },
       (err: unknown) => {
         this.#settleReceipt(receipt, false);
         throw err;
       },
     );
+  }
+
+  /**
+   * Counts a message whose delivered outcome applied and tells the observer. An observer that
+   * throws is not the delivery's concern: its error goes no further, so nothing owed after
+   * this (a receipt) is ever skipped because of it.
+   */
+  #delivered(m: StoredMessage, at: number): void {
+    this.stats.delivered++;
+    try {
+      this.#o.onDelivered?.(m, at);
+    } catch {
+      // An observer's bug (metrics): the outcome is recorded either way.
+    }
   }
 
   /**
@@ -618,10 +629,8 @@ export class DeliveryScheduler {
     const now = this.#o.clock.now();
     const m = await this.#o.store.finalize(id, state, now, errorCode);
     if (m === undefined) return false;
-    if (state === 'DELIVERED') {
-      this.stats.delivered++;
-      this.#o.onDelivered?.(m, now);
-    } else this.stats.failed++;
+    if (state === 'DELIVERED') this.#delivered(m, now);
+    else this.stats.failed++;
     await this.#receipt(m, state, now, errorCode);
     return true;
   }

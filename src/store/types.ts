@@ -240,7 +240,7 @@ export interface StoreStats {
   commitFailures: number;
   /** Successful {@link Store.insert} calls. */
   insertCalls: number;
-  /** Messages inserted by successful {@link Store.insert} calls. */
+  /** Messages inserted: by successful {@link Store.insert} calls, and the receipts stored with their message's outcome. */
   insertRows: number;
 }
 
@@ -290,6 +290,9 @@ export interface Store {
    * Marks a leased message `DELIVERED` (attempts + 1). Returns whether it applied. A `receipt`
    * (the delivery receipt the message owes) is inserted in the same transaction when, and only
    * when, the outcome applied: a crash can never leave the message final and its receipt unmade.
+   * A receipt that cannot be stored (a duplicate id) fails the outcome with it. The other ways a
+   * message ends ({@link expireDue}, {@link finalize}, {@link failPendingTo}) return the rows
+   * that ended, and their receipts are inserted after that commit (docs/decisions.md).
    */
   markDelivered(id: string, at: number, owner: string, receipt?: NewMessage): Promise<boolean>;
   /**

@@ -636,13 +636,16 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         const r2 = receipt(failed, false);
         const r3 = receipt(stale, false);
         const r4 = receipt(stale, false);
-        // Merged in one batch (as the worker-thread store sends them) and alone.
+        const inserted = s.stats().insertRows;
+        // In one batch: the worker-thread store merges the two delivered outcomes into one
+        // call (one applies, one does not), then the failed one.
         const outcomes = await Promise.all([
           s.markDelivered(delivered.id, T0 + 5, 'A', r1),
-          s.markFailed(failed.id, 'UNDELIVERABLE', T0 + 5, 0x45, 'A', r2),
           s.markDelivered(stale.id, T0 + 5, 'B', r3),
+          s.markFailed(failed.id, 'UNDELIVERABLE', T0 + 5, 0x45, 'A', r2),
         ]);
-        assert.deepEqual(outcomes, [true, true, false]);
+        assert.deepEqual(outcomes, [true, false, true]);
+        assert.equal(s.stats().insertRows - inserted, 2, 'the receipts stored count as inserted rows');
         const got1 = await s.get(r1.id);
         assert.equal(got1?.direction, 'receipt');
         assert.equal(got1?.receiptFor, delivered.id);
@@ -652,6 +655,7 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal((await s.get(r3.id)) ?? null, null, 'no receipt for an outcome that did not apply');
         assert.equal(await s.markDelivered(stale.id, T0 + 6, 'A', r4), true);
         assert.equal((await s.get(r4.id))?.receiptFor, stale.id);
+        assert.equal(s.stats().insertRows - inserted, 3);
         // The unleased receipt is claimable like any new message.
         const due = await claim(s, ['esme:alice'], T0 + 10, 'C', 10);
         assert.deepEqual(due.map((m) => m.id).sort(), [r2.id, r4.id].sort());

@@ -100,3 +100,28 @@ test('worker thread store: a message that cannot be packed fails its own insert,
     await assert.rejects(s.insert([makeMessage({ payload: undefined as unknown as Buffer })]), TypeError);
     assert.equal((await s.stats()).insertRows, 2, "only the good rows counted");
   }));
+
+test('worker thread store: a receipt that cannot be stored fails its own outcome, not those merged with it', () =>
+  withStore(async (s) => {
+    const msgs = [makeMessage(), makeMessage(), makeMessage()];
+    await s.insert(msgs);
+    const at = msgs[0]!.submittedAt;
+    assert.equal((await s.claimDue({ targets: ['esme:bob'], now: at, owner: 'A', leaseMs: 60_000, limit: 3 })).length, 3);
+    const receipt = (m: NewMessage) => makeMessage({ direction: 'receipt', target: 'esme:alice', receiptFor: m.id });
+    const bad = receipt(msgs[1]!);
+    (bad as { payload: unknown }).payload = undefined;
+    const calls = [
+      s.markDelivered(msgs[0]!.id, at + 1, 'A', receipt(msgs[0]!)),
+      s.markDelivered(msgs[1]!.id, at + 1, 'A', bad),
+      s.markDelivered(msgs[2]!.id, at + 1, 'A', receipt(msgs[2]!)),
+    ];
+    const settled = await withTimeout(Promise.allSettled(calls), 5000, 'callers settle');
+    assert.deepEqual(
+      settled.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.ok((settled[1] as PromiseRejectedResult).reason instanceof TypeError);
+    assert.equal((await s.get(msgs[0]!.id))?.state, MessageState.DELIVERED);
+    assert.equal((await s.get(msgs[1]!.id))?.state, MessageState.ENROUTE, 'its outcome waits for a receipt it can store');
+    assert.equal((await s.get(msgs[2]!.id))?.state, MessageState.DELIVERED);
+  }));

@@ -91,3 +91,48 @@ for (const [name, outcome, state] of [
     }
   });
 }
+
+test('an onDelivered observer that throws costs no receipt: it is delivered from memory, and a forwarded one is made', async () => {
+  const clock = new ManualClock(T0);
+  const store = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
+  await store.init();
+  const bob = new AnsweredTarget();
+  const alice = new AnsweredTarget();
+  let observed = 0;
+  const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>([['esme:bob', bob], ['esme:alice', alice]]), {
+    onDelivered: () => {
+      observed++;
+      throw new Error('a metrics bug');
+    },
+  });
+  await scheduler.start();
+  await new Promise((r) => setTimeout(r, 30));
+  const mt = () => makeMessage({ account: 'alice', target: 'esme:bob', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 86_400_000 });
+  try {
+    const m = mt();
+    await scheduler.storeNew([m], clock.now());
+    await settle(() => bob.got.length === 1, 'the delivery to bob');
+    bob.answerAll({ kind: 'delivered' });
+    // The clock never moves: a receipt left leased in the store (its reservation lost) would
+    // wait for its lease to run out and never reach alice here.
+    await settle(() => alice.got.length === 1, 'the receipt to alice, from memory');
+    assert.equal(alice.got[0]!.receiptFor, m.id);
+    assert.equal(observed, 1);
+    alice.answerAll({ kind: 'delivered' });
+    await settle(async () => (await store.get(alice.got[0]!.id))?.state === MessageState.DELIVERED, "the receipt's outcome");
+
+    // An upstream's verdict on a message (finalize): the receipt is made after the observer threw.
+    const forwarded = mt();
+    forwarded.target = 'esme:nobody';
+    await store.insert([forwarded]);
+    assert.equal(await scheduler.finalize(forwarded.id, MessageState.DELIVERED, 0), true);
+    await settle(() => alice.got.length === 2, 'the receipt of the forwarded message');
+    assert.equal(alice.got[1]!.receiptFor, forwarded.id);
+    assert.equal(observed, 3, 'the MT, its receipt and the forwarded message');
+    assert.equal(scheduler.stats.delivered, 3);
+  } finally {
+    alice.answerAll({ kind: 'delivered' });
+    await scheduler.stop();
+    await store.close();
+  }
+});

@@ -711,6 +711,10 @@ export class PostgresStore implements Store, ConfigStore {
     });
     const applied = new Set<string>();
     for (const r of res.rows) if (r.id !== null) applied.add(r.id);
+    if (withReceipts) {
+      for (const id of outcomeOf) if (applied.has(id)) this.#insertRows++;
+      if (this.#insertRows >= this.#analyzeAt) this.#analyzeIfNeverAnalyzed();
+    }
     return applied;
   }
 

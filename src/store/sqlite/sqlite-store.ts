@@ -336,11 +336,13 @@ export class SqliteStore implements Store, ConfigStore {
 
   async markDelivered(id: string, at: number, owner: string, receipt?: NewMessage): Promise<boolean> {
     const row = receipt === undefined ? undefined : messageRow(receipt);
-    return this.#write(() => {
+    const applied = await this.#write(() => {
       const st = this.#stmts();
       // `final_by` stands for the delivered event (see events()).
       return this.#markFinal(st, MessageState.DELIVERED, at, 0, id, owner, row);
     });
+    if (applied && row !== undefined) this.#insertRows++;
+    return applied;
   }
 
   /**
@@ -351,21 +353,25 @@ export class SqliteStore implements Store, ConfigStore {
   async markDeliveredMany(
     calls: readonly (readonly [id: string, at: number, owner: string, receipt?: MessageValues])[],
   ): Promise<boolean[]> {
-    return this.#write(() => {
+    const applied = await this.#write(() => {
       const st = this.#stmts();
       const applied: boolean[] = [];
       for (const [id, at, owner, receipt] of calls) applied.push(this.#markFinal(st, MessageState.DELIVERED, at, 0, id, owner, receipt));
       return applied;
     }, calls.length);
+    for (let i = 0; i < calls.length; i++) if (applied[i] === true && calls[i]![3] !== undefined) this.#insertRows++;
+    return applied;
   }
 
   async markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string, receipt?: NewMessage): Promise<boolean> {
     checkFailedState(state);
     const row = receipt === undefined ? undefined : messageRow(receipt);
-    return this.#write(() => {
+    const applied = await this.#write(() => {
       const st = this.#stmts();
       return this.#markFinal(st, state, at, errorCode, id, owner, row);
     });
+    if (applied && row !== undefined) this.#insertRows++;
+    return applied;
   }
 
   async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {

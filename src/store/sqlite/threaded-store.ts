@@ -75,7 +75,7 @@ interface Merge {
   method: string;
   /** Rows a call adds (towards `maxBatch`). */
   rows(args: unknown[]): number;
-  /** Adds a call's arguments to the list. */
+  /** Adds a call's arguments to the list: all of them, or nothing when it throws. */
   add(items: unknown[], args: unknown[]): void;
   /** The i-th merged call's value from the batch call's. */
   value(batchValue: unknown, i: number): unknown;
@@ -272,14 +272,21 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
         continue;
       }
       let group = open.get(c.method);
-      const weight = how.rows(c.args);
-      if (group === undefined || group.items.length + weight > limit) {
-        group = { parts: [], items: [] };
+      const fresh = group === undefined || group.items.length + how.rows(c.args) > limit;
+      const items = fresh || group === undefined ? [] : group.items;
+      try {
+        how.add(items, c.args);
+      } catch (err) {
+        // Arguments that cannot travel (a receipt that cannot be made a row) fail their own call.
+        c.reject(err);
+        continue;
+      }
+      if (fresh || group === undefined) {
+        group = { parts: [], items };
         open.set(c.method, group);
-        batch.push(this.#merged(how, group.parts, group.items));
+        batch.push(this.#merged(how, group.parts, items));
       }
       group.parts.push(c);
-      how.add(group.items, c.args);
     }
     return batch;
   }
