@@ -112,6 +112,44 @@ describe('sqlite store specifics', () => {
       }
     }));
 
+  test('a full disk in the middle of a batch fails the batch whole: no call commits outside it, nothing is miscounted', () =>
+    withDir(async (dir) => {
+      // The store's own connection, caught as it prepares its statements, to cap the file's size.
+      let db: Database.Database | undefined;
+      const prepare = Database.prototype.prepare;
+      Database.prototype.prepare = function (this: Database.Database, ...args: Parameters<typeof prepare>) {
+        db = this;
+        return prepare.apply(this, args);
+      } as typeof prepare;
+      const s = new SqliteStore({ path: join(dir, 'store.db'), commitDelayMs: 0 });
+      try {
+        await s.init();
+        Database.prototype.prepare = prepare;
+        await s.insert([makeMessage()]);
+        assert.equal(await s.pendingCount('alice'), 1);
+        const pages = db!.pragma('page_count', { simple: true }) as number;
+        db!.pragma(`max_page_count = ${pages + 3}`);
+        const small = [makeMessage(), makeMessage()];
+        const big = makeMessage({ payload: Buffer.alloc(200_000) });
+        // One batch: the big row fills the file and SQLite rolls back the whole transaction.
+        const settled = await Promise.allSettled([s.insert([small[0]!]), s.insert([big]), s.insert([small[1]!])]);
+        db!.pragma('max_page_count = 1073741823');
+        assert.equal(db!.inTransaction, false);
+        // Each call was then tried alone: the small ones fit, the big one does not.
+        assert.deepEqual(
+          settled.map((r) => r.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.match(String((settled[1] as PromiseRejectedResult).reason), /full/i);
+        for (const m of small) assert.equal((await s.get(m.id))?.state, 'ENROUTE');
+        assert.equal(await s.get(big.id), undefined);
+        assert.equal(await s.pendingCount('alice'), 3, 'the address map counts what the table holds');
+      } finally {
+        Database.prototype.prepare = prepare;
+        await s.close();
+      }
+    }));
+
   test('pending messages by address stay exact through every way out of the pending states, once built', () =>
     withDir(async (dir) => {
       const path = join(dir, 'store.db');

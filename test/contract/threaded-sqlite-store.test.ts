@@ -125,3 +125,32 @@ test('worker thread store: a receipt that cannot be stored fails its own outcome
     assert.equal((await s.get(msgs[1]!.id))?.state, MessageState.ENROUTE, 'its outcome waits for a receipt it can store');
     assert.equal((await s.get(msgs[2]!.id))?.state, MessageState.DELIVERED);
   }));
+
+test('worker thread store: a call whose arguments cannot be copied to the worker fails alone; the store goes on', () =>
+  withStore(async (s) => {
+    const m = makeMessage();
+    const calls = [
+      s.insert([m]),
+      s.find({ limit: 10, account: (() => 'alice') as unknown as string }),
+      s.get(m.id),
+    ] as const;
+    const settled = await withTimeout(Promise.allSettled(calls), 5000, 'callers settle');
+    assert.deepEqual(
+      settled.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal((settled[1] as PromiseRejectedResult).reason?.name, 'DataCloneError');
+    assert.equal((await s.get(m.id))?.id, m.id);
+    assert.equal((await withTimeout(s.countByState(), 5000, 'a later call')).ENROUTE, 1);
+  }));
+
+test('worker thread store: errors keep their code; empty inserts are not counted', () =>
+  withStore(async (s) => {
+    const m = makeMessage();
+    await s.insert([m]);
+    await assert.rejects(s.insert([{ ...m }]), (e: Error & { code?: string }) => e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY');
+    await Promise.all([s.insert([]), s.insert([makeMessage()]), s.insert([])]);
+    const stats = s.stats();
+    assert.equal(stats.insertCalls, 2, 'the two inserts with rows');
+    assert.equal(stats.insertRows, 2);
+  }));

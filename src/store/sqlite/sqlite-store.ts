@@ -218,6 +218,10 @@ export class SqliteStore implements Store, ConfigStore {
             // Nested better-sqlite3 transaction = SAVEPOINT: a throwing op rolls back alone.
             outcomes.push({ ok: true, value: savepoint(op) });
           } catch (error) {
+            // Some errors (a full disk, an I/O error, no memory) make SQLite roll back the whole
+            // transaction, not just the savepoint: the later ops would each run in a transaction
+            // of their own and commit. The batch fails whole instead, nothing of it committed.
+            if (!db.inTransaction) throw error;
             this.#pending.undo(mark);
             outcomes.push({ ok: false, error });
           }

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type PackedMessages, unpackMessages } from './rows.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { INSERT_PACKED, reviveBuffers } from './threaded-store.js';
+import { INSERT_PACKED, reviveBuffers, type WorkerError } from './threaded-store.js';
 
 const store = new SqliteStore(workerData as SqliteStoreOptions);
 const port = parentPort!;
@@ -34,13 +34,15 @@ port.on('message', async ({ seq, methods, args }: { seq: number; methods: string
   // undefined, and copying one small object per call to the main thread is not free.
   // Filled by push, not preallocated: a holey array is cloned the slow (sparse) way.
   const values: unknown[] = [];
-  let errors: Record<number, { name: string; message: string }> | null = null;
+  let errors: Record<number, WorkerError> | null = null;
   settled.forEach((s, i) => {
     if (s.status === 'fulfilled') values.push(s.value);
     else {
       values.push(undefined);
       errors ??= {};
-      errors[i] = { name: (s.reason as Error)?.name ?? 'Error', message: (s.reason as Error)?.message ?? String(s.reason) };
+      const e = s.reason as (Error & { code?: unknown }) | undefined;
+      errors[i] = { name: e?.name ?? 'Error', message: e?.message ?? String(s.reason) };
+      if (typeof e?.code === 'string') errors[i]!.code = e.code;
     }
   });
   port.postMessage({ kind: 'results', seq, stats: store.stats(), values, errors });

@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ConfigStore, ConfigTopic, StoredAccount } from '../config-store.js';
+import { StoreClosedError } from '../group-commit.js';
 import type {
   ClaimRequest,
   FailedState,
@@ -38,7 +39,7 @@ interface Call {
 
 type Reply =
   /** Values by call; `errors` (by call index) only when some call failed. */
-  | { kind: 'results'; seq: number; values: unknown[]; errors: Record<number, { name: string; message: string }> | null; stats: StoreStats }
+  | { kind: 'results'; seq: number; values: unknown[]; errors: Record<number, WorkerError> | null; stats: StoreStats }
   | { kind: 'notify'; target: string }
   | { kind: 'config'; topic: ConfigTopic };
 
@@ -112,11 +113,20 @@ const peers = new Map<string, Set<ThreadedSqliteStore>>();
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError };
 
-/** An error from the worker as the caller would have seen it in-thread (class by name). */
-function reviveError(e: { name: string; message: string }): Error {
+/** An error as it crosses from the worker: its class by name, its message and its code. */
+export interface WorkerError {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+/** An error from the worker as the caller would have seen it in-thread (class by name, code kept). */
+export function reviveError(e: WorkerError): Error {
+  if (e.name === 'StoreClosedError') return new StoreClosedError();
   const Ctor = BUILTIN_ERRORS[e.name];
-  const err = Ctor !== undefined ? new Ctor(e.message) : new Error(e.message);
+  const err: Error & { code?: string } = Ctor !== undefined ? new Ctor(e.message) : new Error(e.message);
   if (Ctor === undefined) err.name = e.name;
+  if (e.code !== undefined) err.code = e.code;
   return err;
 }
 
@@ -156,6 +166,14 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     worker.unref();
     worker.on('message', (m: Reply) => this.#onMessage(m));
     worker.on('error', (err) => this.#failAll(err));
+    // An answer that could not be read: its callers cannot know what was written (it may have
+    // committed) and fail; the calls queued since go on.
+    worker.on('messageerror', (err) => {
+      const sent = [...this.#inFlight.values()].flat();
+      this.#inFlight.clear();
+      for (const c of sent) for (const part of c.parts ?? [c]) part.reject(err);
+      this.#send();
+    });
     worker.on('exit', () => {
       // Nothing can be stored any more: every waiting and later call fails instead of hanging.
       this.#closed = true;
@@ -238,7 +256,12 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     if (batch.length > 0) {
       const seq = ++this.#seq;
       this.#inFlight.set(seq, batch);
-      this.#worker.postMessage({ seq, methods, args });
+      try {
+        this.#worker.postMessage({ seq, methods, args });
+      } catch (err) {
+        this.#inFlight.delete(seq);
+        this.#unsendable(batch, err);
+      }
     }
     for (const [c, err] of unpackable) {
       if (c.parts !== undefined) this.#againAlone(c.parts);
@@ -314,6 +337,29 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     };
   }
 
+  /**
+   * A batch that could not be copied to the worker (a DataCloneError: an argument that is not
+   * plain data): the calls that cannot be copied fail, the others go again, each alone.
+   */
+  #unsendable(batch: readonly Call[], err: unknown): void {
+    const parts = batch.flatMap((c) => c.parts ?? [c]);
+    const again: Call[] = [];
+    for (const part of parts) {
+      try {
+        structuredClone(part.args);
+        again.push(part);
+      } catch (cloneError) {
+        part.reject(cloneError);
+      }
+    }
+    if (again.length === parts.length) {
+      // No call to blame: none of them can go.
+      for (const part of parts) part.reject(err);
+      return;
+    }
+    this.#againAlone(again);
+  }
+
   /** The calls of a failed merged call go again, each alone, before anything queued since. */
   #againAlone(parts: Call[]): void {
     for (const part of parts) part.alone = true;
@@ -356,6 +402,8 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
 
   insert(msgs: readonly NewMessage[]): Promise<void> {
+    // As in one thread: nothing to write, nothing counted.
+    if (msgs.length === 0) return Promise.resolve();
     // Packed (bodies encoded) here when the batch is sent: the worker only binds the rows.
     return this.#call('insertRows', [msgs]);
   }
