@@ -389,6 +389,46 @@ describe('window and responses', () => {
     s.session.destroy();
   });
 
+  test('a request woken for a slot that cannot be sent passes the slot on: the next one is sent', async () => {
+    const s = await boundSmsc({ windowSize: 1 });
+    const first = s.session.request('deliver_sm', deliverBody('first'));
+    const bad = s.session.request('deliver_sm', { ...deliverBody('bad'), sourceAddr: 'x'.repeat(40) });
+    const good = s.session.request('deliver_sm', deliverBody('good'));
+    const d1 = await s.peer.expect('deliver_sm');
+    s.peer.send(headerOnly(CommandId.deliver_sm_resp, 0, d1.sequenceNumber));
+    await first;
+    await assert.rejects(bad);
+    const d2 = await s.peer.expect('deliver_sm');
+    s.peer.send(headerOnly(CommandId.deliver_sm_resp, 0, d2.sequenceNumber));
+    assert.equal((await withTimeout(good, 2000, 'the good request')).sequenceNumber, d2.sequenceNumber);
+    s.session.destroy();
+  });
+
+  test('a response that does not decode fails its request at once', async () => {
+    const s = await boundSmsc({ responseTimeoutMs: 60_000 });
+    const r = s.session.request('deliver_sm', deliverBody('1'));
+    const d = await s.peer.expect('deliver_sm');
+    // deliver_sm_resp, status 0, whose message_id has no NUL.
+    const body = Buffer.from('abc');
+    const bad = Buffer.concat([headerOnly(CommandId.deliver_sm_resp, 0, d.sequenceNumber), body]);
+    bad.writeUInt32BE(bad.length, 0);
+    s.peer.send(bad);
+    await withTimeout(assert.rejects(r), 2000, 'the request fails before its timer');
+    assert.equal(s.session.outstanding, 0);
+    assert.deepEqual(await s.peer.roundTrip(), []);
+    s.session.destroy();
+  });
+
+  test('responseTimeoutMs 0: no response timer', async () => {
+    const s = await boundSmsc({ responseTimeoutMs: 0 });
+    const r = s.session.request('deliver_sm', deliverBody('1'));
+    const d = await s.peer.expect('deliver_sm');
+    s.clock.advance(3_600_000);
+    s.peer.send(headerOnly(CommandId.deliver_sm_resp, 0, d.sequenceNumber));
+    assert.equal((await r).sequenceNumber, d.sequenceNumber);
+    s.session.destroy();
+  });
+
   test('closing rejects outstanding requests with SessionClosedError carrying the request', async () => {
     const s = await boundSmsc();
     const r = s.session.request('deliver_sm', deliverBody('lost'));
@@ -428,6 +468,33 @@ describe('handlers and reads', () => {
     assert.equal((resp as Pdu & { messageId: string }).messageId, 'done');
     await s.peer.expect('unbind_resp', 0, 3);
     assert.equal(await closedWithin(s.session), undefined);
+  });
+
+  test('our own unbind: handlers still running answer before the connection ends', async () => {
+    const gate = deferred<Reply>();
+    const s = await boundSmsc({}, { onRequest: () => gate.promise });
+    s.peer.send(submit(2));
+    assert.deepEqual(await s.peer.roundTrip(4), [], 'the submit is being handled');
+    const unbinding = s.session.unbind();
+    const u = await s.peer.expect('unbind');
+    s.peer.send(headerOnly(CommandId.unbind_resp, 0, u.sequenceNumber));
+    await tick();
+    assert.equal(s.session.state, SessionState.Unbinding, 'open until the submit is answered');
+    gate.resolve({ messageId: 'stored' });
+    const resp = await s.peer.expect('submit_sm_resp', 0, 2);
+    assert.equal((resp as Pdu & { messageId: string }).messageId, 'stored');
+    await withTimeout(unbinding, 2000, 'unbind');
+    assert.equal(await closedWithin(s.session), undefined);
+  });
+
+  test('a handler that answers nothing gets ESME_RSYSERR; the session goes on', async () => {
+    let n = 0;
+    const s = await boundSmsc({}, { onRequest: () => (++n === 1 ? (undefined as unknown as Reply) : Promise.resolve(null as unknown as Reply)) });
+    s.peer.send(Buffer.concat([submit(2), submit(3)]));
+    await s.peer.expect('submit_sm_resp', S.ESME_RSYSERR, 2);
+    await s.peer.expect('submit_sm_resp', S.ESME_RSYSERR, 3);
+    assert.deepEqual(await s.peer.roundTrip(), []);
+    s.session.destroy();
   });
 
   test('handlers that throw or reject answer ESME_RSYSERR', async () => {

@@ -385,7 +385,8 @@ export class Session extends EventEmitter {
     }
     this.requestsOut++;
     const timeoutMs = options.timeoutMs ?? this.#responseTimeoutMs;
-    const deadline = this.#clock.now() + timeoutMs;
+    // 0 turns the response timer off, as for the other timers.
+    const deadline = timeoutMs > 0 ? this.#clock.now() + timeoutMs : Number.POSITIVE_INFINITY;
     return new Promise<PduOf<ResponseNameOf<C>>>((resolve, reject) => {
       this.#pending.set(seq, {
         command,
@@ -412,7 +413,12 @@ export class Session extends EventEmitter {
       if (options.wait === false) throw new WindowFullError(this.#windowSize);
       await new Promise<void>((resolve, reject) => this.#windowWaiters.push({ resolve, reject }));
     }
-    return this.request(command, body, options);
+    const sent = this.requestsOut;
+    const response = this.request(command, body, options);
+    // Woken for a slot but not sent (the state forbids it now, or the body does not encode):
+    // the slot goes to the next waiter, who would otherwise wait for a response never coming.
+    if (this.requestsOut === sent && this.#pending.size < this.#windowSize && !this.#releaseWindowSlot()) this.#slotFreed();
+    return response;
   }
 
   /** Sends a PDU that is never answered (outbind, alert_notification, generic_nack). */
@@ -467,8 +473,30 @@ export class Session extends EventEmitter {
     } catch {
       // No answer or a refusal: close anyway.
     }
+    // Requests of the peer still being handled (a submit waiting for its commit) are answered
+    // before the connection ends, as when the peer unbinds [ref §6.3]: at most the response timer.
+    await this.#handlersFinished();
+    if ((this.#state as SessionState) === SessionState.Closed) return;
+    this.#closeAfterFlush = true;
+    this.#closeError = undefined;
+    this.#flush();
+    // A peer that does not read (its bytes cannot leave): closed without them.
     this.#close(undefined);
   }
+
+  /** Resolves when no request of the peer is being handled, the session closed, or the response timer ran out. */
+  #handlersFinished(): Promise<void> {
+    if (this.#inflight === 0 || this.#state === SessionState.Closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.#responseTimeoutMs > 0 ? this.#clock.setTimer(() => done(), this.#responseTimeoutMs) : undefined;
+      const done = () => {
+        timer?.cancel();
+        resolve();
+      };
+      this.#idleWaiters.push(done);
+    });
+  }
+  #idleWaiters: (() => void)[] = [];
 
   /** Closes the connection at once; outstanding requests reject with SessionClosedError. */
   destroy(reason = 'destroyed'): void {
@@ -534,7 +562,11 @@ export class Session extends EventEmitter {
   /** A PDU that failed to decode: answer it as [ref §6.8] says; the session goes on. */
   #onBadPdu(err: PduDecodeError): void {
     const id = err.commandId;
-    if (id !== undefined && isResponseId(id)) return; // never answer a response
+    if (id !== undefined && isResponseId(id)) {
+      // Never answered; the request it answers fails now rather than at its response timer.
+      this.#onBadResponse(id, err);
+      return;
+    }
     const name = id === undefined ? undefined : commandNameOf(id);
     const respId = name === undefined ? undefined : (CommandId as Record<string, number>)[`${name}_resp`];
     if (err.fatal) {
@@ -549,6 +581,14 @@ export class Session extends EventEmitter {
     }
     this.#sendHeaderOnly(respId ?? CommandId.generic_nack, err.commandStatus, err.sequenceNumber);
     if (badBind) this.#delegate.onBadBind?.(this);
+  }
+
+  #onBadResponse(commandId: number, err: PduDecodeError): void {
+    const entry = this.#pending.get(err.sequenceNumber);
+    if (entry === undefined || (commandId !== CommandId[entry.expect] && commandId !== CommandId.generic_nack)) return;
+    this.#pending.delete(err.sequenceNumber);
+    entry.reject(err);
+    if (!this.#releaseWindowSlot()) this.#slotFreed();
   }
 
   #onResponse(pdu: Pdu): void {
@@ -640,6 +680,7 @@ export class Session extends EventEmitter {
   #handlerDone(pdu: Pdu, reply: Reply): void {
     this.#inflight--;
     this.#reply(pdu, reply);
+    if (this.#inflight === 0 && this.#idleWaiters.length > 0) for (const done of this.#idleWaiters.splice(0)) done();
     if (this.#unbindWaiting && this.#inflight === 0) this.#finishUnbind();
     if (this.#paused) this.#pump();
   }
@@ -652,6 +693,11 @@ export class Session extends EventEmitter {
     const respId = CommandId[respName];
     if (typeof reply === 'number') {
       this.#sendHeaderOnly(respId, reply, req.sequenceNumber);
+      return;
+    }
+    if (typeof reply !== 'object' || reply === null) {
+      // A handler that answered nothing (a bug above the session): a system error, not a crash.
+      this.#sendHeaderOnly(respId, S.ESME_RSYSERR, req.sequenceNumber);
       return;
     }
     const status = reply.commandStatus ?? S.ESME_ROK;
@@ -947,6 +993,7 @@ export class Session extends EventEmitter {
     this.#pending.clear();
     for (const entry of pending) entry.reject(new SessionClosedError(err?.message ?? 'unbound', requestPdu(entry)));
     for (const w of this.#windowWaiters.drain()) w.reject(new RequestNotSentError(err?.message ?? 'unbound'));
+    for (const done of this.#idleWaiters.splice(0)) done();
     this.#outQueue = [];
     if (!ending) {
       // What is already written leaves first, then the socket goes.
