@@ -94,6 +94,8 @@ export class DeliveryScheduler {
   #unsubscribe: (() => void) | undefined;
   /** stop() calls waiting for the attempts under way (stats.inflight) to end. */
   #attemptsDone: (() => void)[] = [];
+  /** Callers of stop() waiting for the claim pass under way to end. */
+  #passDone: (() => void)[] = [];
   /** Per target: dispatched attempts whose outcome is not yet recorded. */
   #unrecorded = new Map<string, number>();
   /** Per target: hand-overs promised by #reserve whose insert has not committed yet. */
@@ -141,6 +143,8 @@ export class DeliveryScheduler {
     this.#expiryTimer?.cancel();
     this.#purgeTimer?.cancel();
     await Promise.all(releases);
+    // A pass under way ends at its next step; what it claims meanwhile goes back (see #run).
+    while (this.#running) await new Promise<void>((resolve) => this.#passDone.push(resolve));
     while (this.stats.inflight > 0) await new Promise<void>((resolve) => this.#attemptsDone.push(resolve));
   }
 
@@ -289,7 +293,8 @@ export class DeliveryScheduler {
     if (line === undefined || this.#stopped) return;
     const target = this.#target(key);
     const now = this.#o.clock.now();
-    if (target === undefined || line.peek()!.lease!.until - now < this.#o.leaseMs) {
+    // A target that is down cannot take them: in the store they can fail over (leased, not).
+    if (target === undefined || target.up?.() === false || line.peek()!.lease!.until - now < this.#o.leaseMs) {
       this.#giveBackAll(key);
       return;
     }
@@ -336,7 +341,11 @@ export class DeliveryScheduler {
         () => undefined,
         () => undefined,
       )
-      .finally(() => this.notify(key));
+      .finally(() => {
+        // Failover looks at a target once when it goes down: these came back after that look.
+        this.#down.delete(key);
+        this.notify(key);
+      });
   }
 
   /** The held line of `key` is full: it goes back to the store, and nothing is held until its queue is empty again. */
@@ -403,6 +412,15 @@ export class DeliveryScheduler {
           const epoch = this.#epochOf(key);
           // The lease starts now, not when the pass began: earlier targets' claims do not eat into it.
           const msgs = await this.#o.store.claimDue({ targets: [key], now: this.#o.clock.now(), limit: free, leaseMs: this.#o.leaseMs, owner: this.#owner });
+          if (this.#stopped) {
+            // Stopped while the claim was on its way: nothing more goes out from this node.
+            await this.#o.store.release(
+              msgs.map((m) => m.id),
+              this.#owner,
+              this.#o.clock.now(),
+            );
+            return;
+          }
           for (const m of msgs) this.#dispatch(m, target, key);
           if (msgs.length < free && this.#epochOf(key) === epoch) {
             // Fewer than asked for: its store queue is empty now (nothing was stored for it
@@ -418,6 +436,7 @@ export class DeliveryScheduler {
       // A store error: try again on the next kick or timer.
     } finally {
       this.#running = false;
+      for (const done of this.#passDone.splice(0)) done();
     }
     this.#armDueTimerSoon();
   }
@@ -578,7 +597,14 @@ export class DeliveryScheduler {
           const others = await store.failPendingTo(m.target, m.destination.addr, outcome.state, outcome.errorCode, now);
           this.#forget(others.map((o) => o.id));
           this.stats.failed += others.length;
-          for (const o of others) await this.#receipt(o, outcome.state, now, outcome.errorCode);
+          // Their receipts in one write: one failing cannot leave the others unmade.
+          const receipts: NewMessage[] = [];
+          for (const o of others) {
+            if (o.direction === 'mt' && receiptWanted(o.registeredDelivery, outcome.state)) {
+              receipts.push(makeReceipt(o, outcome.state, now, outcome.errorCode, this.#o.ids.next(), this.#o.nodeId));
+            }
+          }
+          await this.#insertReceipts(receipts);
         }
         return;
       }
@@ -608,7 +634,9 @@ export class DeliveryScheduler {
         return;
       }
       case 'unavailable':
-        await store.release([m.id], this.#owner, now);
+        // As any message given back: the target is not idle until the release is known, so a
+        // held message does not overtake this one.
+        await this.#release(m.target, [m.id]);
         return;
       case 'forwarded':
         // The next hop has it: park it (pending, never due again before its validity ends)
@@ -676,6 +704,8 @@ export class DeliveryScheduler {
     const now = this.#o.clock.now();
     const grace = this.#o.failoverGraceMs ?? 10_000;
     const down = new Set<string>();
+    // A target that left (disabled, removed) starts its grace again when it is back.
+    for (const key of this.#downSince.keys()) if (!targets.has(key)) this.#downSince.delete(key);
     for (const [key, t] of targets) {
       if (t.up?.() !== false) {
         this.#downSince.delete(key);

@@ -1,0 +1,177 @@
+/**
+ * The scheduler at its edges: a stop while a claim is on its way, a target going down with
+ * messages held for it, a message given back (`unavailable`) while others are held, a target
+ * disabled while down. The real SQLite store (in memory), wrapped where a test needs a claim
+ * held back or notifications late (as PostgreSQL's come, over their own connection).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { SchedulerOptions } from '../../src/delivery/scheduler.js';
+import type { DeliveryTarget, Outcome } from '../../src/delivery/target.js';
+import { ManualClock } from '../../src/session/clock.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { NewMessage, Store, StoredMessage } from '../../src/store/types.js';
+import { makeMessage } from '../contract/store-contract.js';
+import { testScheduler } from '../support/scheduler.js';
+
+const T0 = Date.UTC(2026, 11, 7, 9, 0, 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const mt = (over: Partial<NewMessage> = {}): NewMessage =>
+  makeMessage({ target: 'esme:bob', registeredDelivery: 0, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 86_400_000, ...over });
+
+/** A target that keeps each delivery waiting until the test answers; `up` as the test sets it. */
+class HeldTarget implements DeliveryTarget {
+  room = 3;
+  isUp = true;
+  readonly got: string[] = [];
+  readonly #pending: ((o: Outcome) => void)[] = [];
+  capacity(): number {
+    return Math.max(0, this.room - this.#pending.length);
+  }
+  up(): boolean {
+    return this.isUp;
+  }
+  deliver(m: StoredMessage): Promise<Outcome> {
+    this.got.push(m.id);
+    return new Promise((resolve) => this.#pending.push(resolve));
+  }
+  answerAll(o: Outcome = { kind: 'delivered' }): void {
+    for (const r of this.#pending.splice(0)) r(o);
+  }
+}
+
+async function setup(
+  targets: Map<string, DeliveryTarget>,
+  over: Partial<SchedulerOptions> = {},
+  wrap: Partial<Record<keyof Store, (store: SqliteStore) => unknown>> = {},
+) {
+  const clock = new ManualClock(T0);
+  const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
+  await sqlite.init();
+  const store = new Proxy(sqlite, {
+    get(t, key) {
+      const w = wrap[key as keyof Store];
+      if (w !== undefined) return w(t);
+      const v = Reflect.get(t, key, t);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { clock, sqlite, scheduler: testScheduler(store, clock, targets, over) };
+}
+
+test('a claim answered after stop() sends nothing and gives its messages back; stop() waits for it', async () => {
+  const bob = new HeldTarget();
+  let open!: () => void;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  const { sqlite, scheduler } = await setup(new Map([['esme:bob', bob]]), {}, {
+    claimDue: (t) => async (req: Parameters<Store['claimDue']>[0]) => {
+      const got = await t.claimDue(req);
+      await gate;
+      return got;
+    },
+  });
+  try {
+    const queued = mt();
+    await sqlite.insert([queued]);
+    await scheduler.start();
+    await sleep(20); // the first pass waits inside its claim
+    let stopped = false;
+    const stopping = scheduler.stop().then(() => {
+      stopped = true;
+    });
+    await sleep(20);
+    assert.equal(stopped, false, 'stop() waits for the claim under way');
+    open();
+    await stopping;
+    assert.deepEqual(bob.got, [], 'nothing sent after stop()');
+    const back = await sqlite.get(queued.id);
+    assert.equal(back?.leaseOwner, null, 'given back, for the next node or start');
+  } finally {
+    open();
+    await sqlite.close();
+  }
+});
+
+test('messages held for a target that goes down fail over once its grace has passed', async () => {
+  const a = new HeldTarget();
+  a.room = 0; // its window is full: a new message is held for it
+  const b = new HeldTarget();
+  b.room = 10;
+  const targets = new Map<string, DeliveryTarget>([
+    ['smpp:a', a],
+    ['smpp:b', b],
+  ]);
+  const { clock, sqlite, scheduler } = await setup(targets, { failoverGraceMs: 10_000, expiryIntervalMs: 1000 });
+  await scheduler.start();
+  await sleep(30);
+  try {
+    const held = mt({ target: 'smpp:a', failover: ['smpp:b'] });
+    await scheduler.storeNew([held], clock.now());
+    assert.equal((await sqlite.get(held.id))?.leaseOwner, 'n1', 'held for smpp:a');
+    a.isUp = false;
+    for (let i = 0; i < 30 && b.got.length === 0; i++) {
+      clock.advance(1000);
+      await sleep(5);
+    }
+    assert.equal((await sqlite.get(held.id))?.target, 'smpp:b');
+    assert.deepEqual(b.got, [held.id], 'delivered by the failover connector');
+    b.answerAll();
+  } finally {
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});
+
+test('a message given back (unavailable) is not overtaken by the one held behind it, notifications late or not', async () => {
+  const bob = new HeldTarget();
+  bob.room = 1;
+  const { clock, sqlite, scheduler } = await setup(new Map([['esme:bob', bob]]), {}, {
+    // As PostgreSQL's: over their own connection, after the write's reply.
+    onNotify: (t) => (listener: (target: string) => void) => t.onNotify((k) => setTimeout(() => listener(k), 50)),
+  });
+  await scheduler.start();
+  await sleep(30);
+  try {
+    const [m1, m2] = [mt(), mt()];
+    await scheduler.storeNew([m1!, m2!], clock.now());
+    await sleep(20);
+    assert.deepEqual(bob.got, [m1!.id]);
+    bob.answerAll({ kind: 'unavailable' });
+    for (let i = 0; i < 50 && bob.got.length < 3; i++) {
+      await sleep(10);
+      bob.answerAll();
+    }
+    assert.deepEqual(bob.got, [m1!.id, m1!.id, m2!.id], 'm1 again before m2');
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});
+
+test('a target disabled while down starts its grace again when it is back', async () => {
+  const a = new HeldTarget();
+  a.isUp = false;
+  const b = new HeldTarget();
+  const targets = new Map<string, DeliveryTarget>([
+    ['smpp:a', a],
+    ['smpp:b', b],
+  ]);
+  const { clock, sqlite, scheduler } = await setup(targets, { failoverGraceMs: 10_000 });
+  try {
+    await scheduler.failoverNow(); // down since now, within the grace
+    targets.delete('smpp:a'); // disabled by the operator
+    clock.advance(3_600_000);
+    await scheduler.failoverNow();
+    targets.set('smpp:a', a); // enabled again, reconnecting
+    await sqlite.insert([mt({ target: 'smpp:a', failover: ['smpp:b'] })]);
+    assert.equal(await scheduler.failoverNow(), 0, 'a reconnect is not an outage');
+    clock.advance(10_000);
+    assert.equal(await scheduler.failoverNow(), 1, 'down for the whole grace: it fails over');
+  } finally {
+    await sqlite.close();
+  }
+});
