@@ -101,6 +101,9 @@ function statusOf(v: string | number | undefined, fallback: number): number {
   return s;
 }
 
+/** IPs whose failed binds are remembered at most (the oldest are forgotten first). */
+const MAX_TRACKED_IPS = 10_000;
+
 /**
  * The SMSC listener. Events: 'bound' (session, ctx), 'unbound' (session, ctx), 'session' (session).
  */
@@ -117,7 +120,8 @@ export class SmscServer extends EventEmitter {
    * to end.
    */
   readonly #receivers = new Map<string, readonly Session[]>();
-  readonly #failures = new Map<string, { count: number; bannedUntil: number }>();
+  /** Failed binds by IP: those within banMs of each other, and the ban they earned. */
+  readonly #failures = new Map<string, { count: number; last: number; bannedUntil: number }>();
   readonly #unknownStatus: number;
   readonly #wrongPasswordStatus: number;
   #connections = 0;
@@ -294,13 +298,32 @@ export class SmscServer extends EventEmitter {
   #recordFailure(ip: string, now: number): void {
     const threshold = this.#opts.failedBindBackoff?.threshold ?? 5;
     const banMs = this.#opts.failedBindBackoff?.banMs ?? 30_000;
-    const f = this.#failures.get(ip) ?? { count: 0, bannedUntil: 0 };
+    let f = this.#failures.get(ip);
+    if (f === undefined) {
+      if (this.#failures.size >= MAX_TRACKED_IPS) this.#forgetFailures(now, banMs);
+      f = { count: 0, last: now, bannedUntil: 0 };
+      this.#failures.set(ip, f);
+    }
+    // Failures count towards a ban while they come within banMs of each other.
+    if (now - f.last > banMs) f.count = 0;
     f.count++;
+    f.last = now;
     if (f.count >= threshold) {
       f.bannedUntil = now + banMs;
       f.count = 0;
     }
-    this.#failures.set(ip, f);
+  }
+
+  /**
+   * Keeps the failures map bounded (binds from very many addresses): first the IPs neither
+   * banned nor failing lately, then, if that is not enough, the oldest.
+   */
+  #forgetFailures(now: number, banMs: number): void {
+    for (const [ip, f] of this.#failures) if (f.bannedUntil <= now && now - f.last > banMs) this.#failures.delete(ip);
+    for (const ip of this.#failures.keys()) {
+      if (this.#failures.size < MAX_TRACKED_IPS) break;
+      this.#failures.delete(ip);
+    }
   }
 
   #onRequest(req: Pdu, session: Session): Promise<Reply> | Reply {

@@ -448,6 +448,21 @@ describe('bind policies', () => {
       peer.destroy();
     }));
 
+  test('failed-bind back-off counts failures within banMs of each other: spread-out ones never ban', () =>
+    withServer({ failedBindBackoff: { threshold: 2, banMs: 5000 } }, async (h) => {
+      for (let i = 0; i < 2; i++) {
+        if (i > 0) h.clock.advance(5001);
+        const bad = await h.peer();
+        bad.send(bindFrame('transceiver', { password: 'wrong', sequenceNumber: 80 + i }));
+        await expectResp(bad, 'bind_transceiver_resp', S.ESME_RINVPASWD, 80 + i);
+        await bad.closed();
+      }
+      // Two failures, but not within banMs of each other: no ban.
+      const { peer } = await h.boundPeer('transceiver');
+      await assertAlive(peer);
+      peer.destroy();
+    }));
+
   test('maxConnections: the connection over the limit is closed, the others keep working', () =>
     withServer({ maxConnections: 1 }, async (h) => {
       const { peer: first } = await h.boundPeer('transceiver');

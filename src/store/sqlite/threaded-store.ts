@@ -277,7 +277,10 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
    * one statement loop, one promise and one answer for all of them, where the per-call costs
    * were about a fifth of its time per row (a microbenchmark of 400 concurrent one-row
    * inserts: 16.5-17 → 13-14 µs a row in the worker). When a merged call fails, each of its
-   * calls is sent again alone, so only a bad one fails.
+   * calls is sent again alone, so only a bad one fails; they then run after the rest of their
+   * batch and the batch sent meanwhile. So a call may apply after calls made later, but only
+   * ones made before it resolved: nobody could have acted on its result (an id whose submit
+   * was not answered cannot be cancelled by that id).
    */
   #merge(queued: Call[]): Call[] {
     let mergeable = 0;
@@ -360,7 +363,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     this.#againAlone(again);
   }
 
-  /** The calls of a failed merged call go again, each alone, before anything queued since. */
+  /** The calls of a failed merged call go again, each alone, first in the queue (see #merge on their order). */
   #againAlone(parts: Call[]): void {
     for (const part of parts) part.alone = true;
     this.#queue.unshift(...parts);
