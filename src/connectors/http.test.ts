@@ -158,6 +158,51 @@ describe('HttpTarget', () => {
     assert.deepEqual(await t.deliver(storedMessage()), { kind: 'retry', errorCode: 0 });
   });
 
+  test('a redirect is not followed: retried with its status, no second request', async () => {
+    seen.length = 0;
+    handler = (_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', '/landing');
+      res.end();
+    };
+    const t = new HttpTarget({ url: `${base}/sms` });
+    assert.deepEqual(await t.deliver(storedMessage()), { kind: 'retry', errorCode: 302 });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      seen.map((s) => `${s.method} ${s.url}`),
+      ['POST /sms'],
+    );
+  });
+
+  test('a huge response body is cut, not read into memory', async () => {
+    let finished: boolean | undefined;
+    const closed = deferred<void>();
+    handler = (_req, res) => {
+      res.statusCode = 200;
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      const more = () => {
+        while (sent < 1600) {
+          sent++;
+          if (!res.write(chunk)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      res.on('close', () => {
+        finished = res.writableFinished;
+        closed.resolve();
+      });
+      more();
+    };
+    const t = new HttpTarget({ url: `${base}/sms` });
+    assert.deepEqual(await t.deliver(storedMessage()), { kind: 'delivered' });
+    await withTimeout(closed.promise, 5000, 'the response closed');
+    assert.equal(finished, false, 'the server could not send its 100 MB: the client stopped reading');
+  });
+
   test('bad URLs are refused', () => {
     assert.throws(() => new HttpTarget({ url: 'not a url' }));
     assert.throws(() => new HttpTarget({ url: 'ftp://example.com/' }), RangeError);
@@ -202,5 +247,9 @@ describe('parseHttp', () => {
     fails({ url: 'http://x', headers: ['a'] }, 'connectors.hook.headers');
     fails({ url: 'http://x', headers: { a: {} } }, 'connectors.hook.headers.a');
     fails({ url: 'http://x', retries: 1 }, 'connectors.hook.retries');
+    // What fetch would refuse on every request.
+    fails({ url: 'http://user:secret@x.test/h' }, 'connectors.hook.url');
+    fails({ url: 'http://x', headers: { 'x-token': 'a\r\nx-evil: 1' } }, 'connectors.hook.headers.x-token');
+    fails({ url: 'http://x', headers: { 'bad name': 'v' } }, 'connectors.hook.headers.bad name');
   });
 });

@@ -5,7 +5,9 @@
  * Outcomes: 2xx → delivered; 408 and 429 → retry (the server asks to come back later);
  * other 4xx → failed UNDELIVERABLE; 5xx, any other status, a timeout or a connection error →
  * retry. The error code recorded is the HTTP status (0 for timeouts and connection errors).
- * Redirects are followed (fetch's default).
+ * Redirects are not followed (fetch would turn the POST into a GET without its body, or carry
+ * the headers to another host): a 3xx is retried, and the config should name the final URL.
+ * Of a response's body at most 64 kB is read.
  *
  * ```yaml
  * connectors:
@@ -161,10 +163,11 @@ export class HttpTarget implements DeliveryTarget {
         method: 'POST',
         headers: this.#headers,
         body: JSON.stringify(httpBody(m)),
+        redirect: 'manual',
         signal: abort.signal,
       });
       // Read the body so the connection can be reused (and the timeout covers it).
-      await res.arrayBuffer();
+      await discardBody(res, MAX_RESPONSE_BYTES);
       outcome = outcomeOfStatus(res.status);
     } catch {
       if (timedOut) this.stats.timeouts++;
@@ -178,6 +181,25 @@ export class HttpTarget implements DeliveryTarget {
     else if (outcome.kind === 'retry') this.stats.retried++;
     else this.stats.failed++;
     return outcome;
+  }
+}
+
+/** Of a response's body, at most this much is read; a longer one is cut (its connection closed). */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** Reads and drops a response's body, cancelling it past `limit` bytes. */
+async function discardBody(res: Response, limit: number): Promise<void> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return;
+  let read = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    read += value.byteLength;
+    if (read > limit) {
+      await reader.cancel();
+      return;
+    }
   }
 }
 
@@ -197,6 +219,10 @@ export function parseHttp(raw: unknown, path: string): HttpTargetConfig {
     throw new ConfigKeyError(`${path}.url`, 'is not a valid URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigKeyError(`${path}.url`, 'must be an http or https URL');
+  // fetch refuses them on every request: each message would be retried until it expires.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigKeyError(`${path}.url`, 'must not carry credentials (give them as a header, e.g. headers.authorization)');
+  }
   const cfg: HttpTargetConfig = {
     url,
     timeoutMs: num(o['timeoutMs'], `${path}.timeoutMs`, HTTP_TIMEOUT_MS, 1, 3_600_000, true),
@@ -208,6 +234,11 @@ export function parseHttp(raw: unknown, path: string): HttpTargetConfig {
     const h: Record<string, string> = {};
     for (const [k, v] of Object.entries(headers)) {
       if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigKeyError(`${path}.headers.${k}`, 'must be a string');
+      try {
+        new Headers({ [k]: String(v) });
+      } catch {
+        throw new ConfigKeyError(`${path}.headers.${k}`, 'is not a valid HTTP header (a name of token characters, a value without line breaks)');
+      }
       h[k] = String(v);
     }
     cfg.headers = h;
