@@ -21,6 +21,8 @@ export interface ConnectOptions {
   /** Timers and window of the session (role is always 'esme'). */
   session?: Omit<SessionOptions, 'role' | 'clock' | 'id'>;
   clock?: Clock;
+  /** The TCP connect and, with TLS, its handshake must end within this (ms). Default: the session's responseTimeoutMs, else 30000. */
+  connectTimeoutMs?: number;
   /** Reconnect and rebind after the connection is lost. Default: off. */
   reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number; factor?: number };
   /** What happens to requests outstanding when the connection drops: retried after rebind, or rejected. Default 'reject'. */
@@ -389,12 +391,26 @@ async function openSession(options: ConnectOptions, onDelivery: (pdu: Pdu) => Re
   const socket: net.Socket = options.tls
     ? tls.connect({ host, port: options.port, ...(options.tls === true ? {} : options.tls) })
     : net.connect({ host, port: options.port, noDelay: true });
+  const timeoutMs = options.connectTimeoutMs ?? options.session?.responseTimeoutMs ?? 30_000;
   await new Promise<void>((resolve, reject) => {
+    // A peer that takes the connection and never answers the TLS handshake (or a SYN lost on
+    // the way) must not hold the caller, or a reconnect loop, for ever.
+    const timer =
+      timeoutMs > 0
+        ? (options.clock ?? systemClock).setTimer(() => {
+            socket.destroy();
+            reject(new SessionClosedError(`no connection to ${host}:${options.port} within ${timeoutMs} ms`));
+          }, timeoutMs)
+        : undefined;
     socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      timer?.cancel();
       socket.off('error', reject);
       resolve();
     });
-    socket.once('error', reject);
+    socket.once('error', (err) => {
+      timer?.cancel();
+      reject(err);
+    });
   });
   return new Session(
     socket,

@@ -178,6 +178,66 @@ describe('SmppTarget', () => {
     }
   });
 
+  test('receipted_message_id is read as the submit response wrote it, the text id: per idFormat', async () => {
+    const r = await rig({ idFormat: { submit: 'hex', receipt: 'decimal' } });
+    let next = 0;
+    const ids = ['1234', '4D2'];
+    r.setBehaviour(() => ({ messageId: ids[next++]! }));
+    try {
+      await r.target.deliver(storedMessage({ id: 'our-a' })); // upstream 0x1234
+      await r.target.deliver(storedMessage({ id: 'our-b' })); // upstream 0x4D2 = 1234
+      await r.upstream.request('deliver_sm', receiptPdu({ tlvs: { receiptedMessageId: '1234', messageState: 2 } }));
+      assert.deepEqual(r.receipts, [{ ourId: 'our-a', state: 'DELIVERED', errorCode: 0 }]);
+      await r.upstream.request('deliver_sm', receiptPdu({ text: 'id:1234 stat:DELIVRD err:000' }));
+      assert.deepEqual(r.receipts.at(-1), { ourId: 'our-b', state: 'DELIVERED', errorCode: 0 });
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('ACKED, and any state in an intermediate notification, do not end the message', async () => {
+    const r = await rig();
+    try {
+      await r.target.deliver(storedMessage({ id: 'our-7' }));
+      await r.upstream.request('deliver_sm', receiptPdu({ text: 'id:U1 stat:ACKED err:000' }));
+      await r.upstream.request('deliver_sm', receiptPdu({ esmClass: 0x20, tlvs: { receiptedMessageId: 'U1', messageState: 6 } }));
+      await r.upstream.request('deliver_sm', receiptPdu({ text: 'id:U1 stat:DELIVRD err:000' }));
+      assert.deepEqual(
+        r.receipts.map((x) => x.state),
+        ['ENROUTE', 'ENROUTE', 'DELIVERED'],
+      );
+      assert.equal(r.target.stats.unmatchedReceipts, 0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('an unmatched receipt is answered within the response timer while submits keep coming', async () => {
+    const r = await rig();
+    const never = deferred<Reply>();
+    r.setBehaviour(() => never.promise); // a submit in flight, unanswered
+    try {
+      const inFlight = r.target.deliver(storedMessage({ id: 'our-8' }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const ack = r.upstream.request('deliver_sm', receiptPdu({ tlvs: { receiptedMessageId: 'nobody', messageState: 2 } }), { timeoutMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(r.target.stats.unmatchedReceipts, 0, 'held while a submit is in flight');
+      r.clock.advance(4000);
+      // Another submit goes out: under steady traffic one is always in flight.
+      const next = r.target.deliver(storedMessage({ id: 'our-9' }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      r.clock.advance(1000);
+      assert.equal((await withTimeout(ack, 5000, 'the receipt answered')).commandStatus, 0);
+      assert.equal(r.target.stats.unmatchedReceipts, 1);
+      never.resolve({ messageId: 'late' });
+      await inFlight;
+      r.clock.advance(5000);
+      await next;
+    } finally {
+      await r.close();
+    }
+  });
+
   test('a receipt that arrives before its submit_sm_resp is held and then matched', async () => {
     const r = await rig();
     const ack: Deferred<number> = deferred();
@@ -223,6 +283,11 @@ describe('SmppTarget', () => {
         (e: unknown) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RX_T_APPN,
       );
       off();
+      // The upstream sends it again: it still matches, and is recorded this time.
+      const again = await r.upstream.request('deliver_sm', receiptPdu({ tlvs: { receiptedMessageId: 'U1', messageState: 2 } }));
+      assert.equal(again.commandStatus, 0);
+      assert.deepEqual(r.receipts.at(-1), { ourId: 'our-6', state: 'DELIVERED', errorCode: 0 });
+      assert.equal(r.target.stats.unmatchedReceipts, 0);
     } finally {
       await r.close();
     }
@@ -431,8 +496,20 @@ describe('SMPP connector helpers', () => {
 
   test('parseUpstreamReceipt prefers TLVs, falls back to text; hex err codes', () => {
     const d = (text: string, tlvs: Tlvs = {}) => ({ ...deliverBody(text, { esmClass: 4, tlvs }), command: 'deliver_sm', commandStatus: 0, sequenceNumber: 1 }) as Delivery;
-    assert.deepEqual(parseUpstreamReceipt(d('id:1 stat:DELIVRD err:000', { receiptedMessageId: '9', messageState: 5 })), { id: '9', messageState: 5, errorCode: 0 });
-    assert.deepEqual(parseUpstreamReceipt(d('id:7 sub:001 stat:EXPIRED err:00B')), { id: '7', messageState: 3, errorCode: 11 });
+    assert.deepEqual(parseUpstreamReceipt(d('id:1 stat:DELIVRD err:000', { receiptedMessageId: '9', messageState: 5 })), {
+      id: '9',
+      messageState: 5,
+      errorCode: 0,
+      idFromTlv: true,
+      intermediate: false,
+    });
+    assert.deepEqual(parseUpstreamReceipt(d('id:7 sub:001 stat:EXPIRED err:00B')), {
+      id: '7',
+      messageState: 3,
+      errorCode: 11,
+      idFromTlv: false,
+      intermediate: false,
+    });
     assert.equal(parseUpstreamReceipt(d('not a receipt')), undefined);
     assert.equal(stateNameOf(42), 'UNKNOWN');
     assert.equal(stateNameOf(8), 'REJECTED');

@@ -134,6 +134,13 @@ export interface UpstreamReceipt {
   messageState: number | undefined;
   /** network_error_code's error, else the `err:` field read as a number, else 0. */
   errorCode: number;
+  /**
+   * The id came in receipted_message_id, which carries it exactly as the submit_sm_resp did
+   * [ref §7.1] (the receipt text's `id:` may be written differently: see idFormat).
+   */
+  idFromTlv: boolean;
+  /** An intermediate notification (esm_class): never a final state. */
+  intermediate: boolean;
 }
 
 /** True when a deliver_sm/data_sm is a delivery receipt (or an intermediate notification). */
@@ -148,6 +155,7 @@ export function parseUpstreamReceipt(d: Delivery): UpstreamReceipt | undefined {
   if (d.command === 'alert_notification') return undefined;
   const tlvs: Tlvs = d.tlvs;
   let id = tlvs.receiptedMessageId;
+  const idFromTlv = id !== undefined && id !== '';
   let messageState = tlvs.messageState;
   let errorCode = tlvs.networkErrorCode?.errorCode;
   if (id === undefined || messageState === undefined || errorCode === undefined) {
@@ -169,7 +177,7 @@ export function parseUpstreamReceipt(d: Delivery): UpstreamReceipt | undefined {
     }
   }
   if (id === undefined || id === '') return undefined;
-  return { id, messageState, errorCode: errorCode ?? 0 };
+  return { id, messageState, errorCode: errorCode ?? 0, idFromTlv, intermediate: (d.esmClass & ESM_TYPE_MASK) === ESM_INTERMEDIATE };
 }
 
 const STATE_NAMES = new Map<number, MessageStateName>(Object.entries(WireState).map(([k, v]) => [v, k as MessageStateName]));
@@ -268,6 +276,12 @@ const FINAL = new Set<MessageStateName>(['DELIVERED', 'EXPIRED', 'DELETED', 'UND
 /** Receipts held while submits are in flight (their response may be just behind). */
 const MAX_HELD_RECEIPTS = 10_000;
 
+/** An unmatched receipt waiting for a submit response, and the timer that ends its wait. */
+interface HeldReceipt {
+  run(): void;
+  timer: TimerHandle;
+}
+
 export class SmppTarget implements DeliveryTarget {
   readonly #o: SmppTargetOptions;
   readonly #clock: Clock;
@@ -278,7 +292,7 @@ export class SmppTarget implements DeliveryTarget {
   readonly #receiptListeners = new Set<UpstreamReceiptListener>();
   readonly #moListeners = new Set<UpstreamMoListener>();
   /** Unmatched receipts waiting for a submit response, by normalised upstream id. */
-  readonly #held = new Map<string, Array<() => void>>();
+  readonly #held = new Map<string, HeldReceipt[]>();
   #heldCount = 0;
   #client: Client | undefined;
   #started = false;
@@ -554,10 +568,11 @@ export class SmppTarget implements DeliveryTarget {
       this.#ack(client, d, S.ESME_ROK);
       return;
     }
-    await this.#onReceipt(client, d, r, this.#normalise(r.id, 'receipt'));
+    await this.#onReceipt(client, d, r, this.#normalise(r.id, r.idFromTlv ? 'submit' : 'receipt'));
   }
 
-  async #onReceipt(client: Client, d: Delivery, r: UpstreamReceipt, key: string): Promise<void> {
+  /** `mayHold`: an unmatched receipt may wait for the submit responses in flight (once, and not for ever). */
+  async #onReceipt(client: Client, d: Delivery, r: UpstreamReceipt, key: string, mayHold = true): Promise<void> {
     let ourId: string | undefined;
     try {
       ourId = await this.#idMap.get(key);
@@ -566,10 +581,15 @@ export class SmppTarget implements DeliveryTarget {
       return;
     }
     if (ourId === undefined) {
-      // Its submit response may be right behind it: hold it while submits are in flight.
-      if (this.#submitsInFlight > 0 && this.#heldCount < MAX_HELD_RECEIPTS && !this.#stopped) {
+      // Its submit response may be right behind it: hold it while submits are in flight, at
+      // most the response timer (under steady traffic submits are always in flight).
+      if (mayHold && this.#submitsInFlight > 0 && this.#heldCount < MAX_HELD_RECEIPTS && !this.#stopped) {
+        const entry: HeldReceipt = {
+          run: () => void this.#onReceipt(client, d, r, key, false),
+          timer: this.#clock.setTimer(() => this.#releaseOne(key, entry), this.#o.responseTimeoutMs ?? SMPP_RESPONSE_TIMEOUT_MS),
+        };
         const list = this.#held.get(key) ?? [];
-        list.push(() => void this.#onReceipt(client, d, r, key));
+        list.push(entry);
         this.#held.set(key, list);
         this.#heldCount++;
         return;
@@ -578,11 +598,13 @@ export class SmppTarget implements DeliveryTarget {
       this.#ack(client, d, S.ESME_ROK);
       return;
     }
-    const state = stateNameOf(r.messageState);
+    // An intermediate notification (or a state such as ACKED/BUFFRED) never ends the message.
+    const state = r.intermediate ? 'ENROUTE' : stateNameOf(r.messageState);
     this.stats.receipts++;
     try {
-      if (FINAL.has(state)) await this.#idMap.delete(key);
       await Promise.all([...this.#receiptListeners].map((l) => l(ourId, state, r.errorCode)));
+      // Forgotten only once recorded: a receipt answered ESME_RX_T_APPN comes again, and must match.
+      if (FINAL.has(state)) await this.#idMap.delete(key);
       this.#ack(client, d, S.ESME_ROK);
     } catch {
       // Our side failed to record it: ask the upstream to send it again later.
@@ -595,7 +617,21 @@ export class SmppTarget implements DeliveryTarget {
     if (list === undefined) return;
     this.#held.delete(key);
     this.#heldCount -= list.length;
-    for (const fn of list) fn();
+    for (const entry of list) {
+      entry.timer.cancel();
+      entry.run();
+    }
+  }
+
+  /** A held receipt whose time ran out: matched now or never. */
+  #releaseOne(key: string, entry: HeldReceipt): void {
+    const list = this.#held.get(key);
+    const i = list?.indexOf(entry) ?? -1;
+    if (list === undefined || i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.#held.delete(key);
+    this.#heldCount--;
+    entry.run();
   }
 
   /** No submit in flight any more: held receipts are matched now or never. */
@@ -604,7 +640,10 @@ export class SmppTarget implements DeliveryTarget {
     const all = [...this.#held.values()].flat();
     this.#held.clear();
     this.#heldCount = 0;
-    for (const fn of all) fn();
+    for (const entry of all) {
+      entry.timer.cancel();
+      entry.run();
+    }
   }
 }
 

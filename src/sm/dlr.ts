@@ -52,7 +52,8 @@ const stateByStat = new Map<string, number>([
   ['REJECTED', MessageState.REJECTED],
   ['BUFFRED', MessageState.ENROUTE],
   ['BUFFERD', MessageState.ENROUTE],
-  ['ACKED', MessageState.ACCEPTED],
+  // Kannel's and others' "taken by the next hop": buffered, not final. [ref §7.3]
+  ['ACKED', MessageState.ENROUTE],
 ]);
 
 /** The DLR `stat` text of a message_state; `UNKNOWN` for values outside 0-9. [ref §5.7] */

@@ -820,3 +820,26 @@ describe('outbind', () => {
       }
     }));
 });
+
+describe('connecting', () => {
+  test('a peer that takes the connection and never answers the TLS handshake: connect fails at connectTimeoutMs', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const clock = new ManualClock();
+      const port = (silent.address() as net.AddressInfo).port;
+      const connecting = connect({ port, tls: { rejectUnauthorized: false }, clock, connectTimeoutMs: 2000 });
+      await waitFor(() => sockets.length === 1, 'the TCP connection');
+      clock.advance(2000);
+      await withTimeout(
+        assert.rejects(connecting, /no connection to 127\.0\.0\.1:\d+ within 2000 ms/),
+        5000,
+        'connect settles',
+      );
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
