@@ -216,7 +216,8 @@ export class DeliveryScheduler {
     this.#reserved.set(key, reserved + 1);
     // Half a lease to wait in the held line, then a whole lease left for the attempt, as a
     // claimed message has.
-    return { owner: this.#owner, until: now + this.#o.leaseMs * HOLD_LEASE_FACTOR };
+    // Whole milliseconds: the stores keep times as integers (PostgreSQL's bigint refuses 0.5).
+    return { owner: this.#owner, until: now + Math.ceil(this.#o.leaseMs * HOLD_LEASE_FACTOR) };
   }
 
   /** Messages held or reserved for every target: counted only for a target past its share. */

@@ -206,7 +206,7 @@ export function compareDue(a: StoredMessage, b: StoredMessage): number {
 /** Throws a RangeError/TypeError for a malformed claim request. */
 export function checkClaim(req: ClaimRequest): void {
   if (!Number.isInteger(req.limit) || req.limit < 1) throw new RangeError(`limit must be an integer >= 1, got ${req.limit}`);
-  if (!(req.leaseMs > 0)) throw new RangeError(`leaseMs must be > 0, got ${req.leaseMs}`);
+  if (!Number.isInteger(req.leaseMs) || req.leaseMs <= 0) throw new RangeError(`leaseMs must be an integer > 0, got ${req.leaseMs}`);
   if (typeof req.owner !== 'string' || req.owner === '') throw new TypeError('owner must be a non-empty string');
 }
 

@@ -230,6 +230,37 @@ describe('postgres store specifics', () => {
       }
     }));
 
+  test('a role that owns its schema but may not create schemas can init; a throwing listener harms no other', () =>
+    withDb(async (db) => {
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      try {
+        await admin.query("CREATE ROLE smsc_limited LOGIN PASSWORD 'limited'");
+        await admin.query('CREATE SCHEMA smsc_own AUTHORIZATION smsc_limited');
+        await admin.query('REVOKE CREATE ON DATABASE ' + (await admin.query('SELECT current_database() AS d')).rows[0].d + ' FROM PUBLIC');
+      } finally {
+        await admin.end();
+      }
+      const url = new URL(db.url);
+      url.username = 'smsc_limited';
+      url.password = 'limited';
+      const s = new PostgresStore({ url: url.toString(), schema: 'smsc_own' });
+      await s.init();
+      try {
+        const heard: string[] = [];
+        await s.onNotify(() => {
+          throw new Error('a listener with a bug');
+        });
+        await s.onNotify((t) => heard.push(t));
+        await s.insert([makeMessage({ target: 'esme:heard' })]);
+        for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(heard, ['esme:heard']);
+      } finally {
+        await s.close();
+      }
+      await assert.rejects(s.onNotify(() => {}), /closed/, 'no LISTEN connection opened after close()');
+    }));
+
   test('init refuses a schema newer than the code', () =>
     withDb(async (db) => {
       const s = new PostgresStore({ url: db.url });

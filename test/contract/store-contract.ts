@@ -1052,6 +1052,7 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         const s = await h.open();
         await assert.rejects(s.claimDue({ targets: ['t'], now: T0, limit: 0, leaseMs: 10, owner: 'A' }), RangeError);
         await assert.rejects(s.claimDue({ targets: ['t'], now: T0, limit: 1, leaseMs: 0, owner: 'A' }), RangeError);
+        await assert.rejects(s.claimDue({ targets: ['t'], now: T0, limit: 1, leaseMs: 1.5, owner: 'A' }), RangeError);
         await assert.rejects(s.claimDue({ targets: ['t'], now: T0, limit: 1, leaseMs: 10, owner: '' }), TypeError);
         await assert.rejects(s.expireDue(T0, 0), RangeError);
       }));

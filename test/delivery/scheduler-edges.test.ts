@@ -175,3 +175,20 @@ test('a target disabled while down starts its grace again when it is back', asyn
     await sqlite.close();
   }
 });
+
+test('an odd lease length still leases held messages to a whole millisecond', async () => {
+  const bob = new HeldTarget();
+  const { clock, sqlite, scheduler } = await setup(new Map([['esme:bob', bob]]), { leaseMs: 60_001 });
+  await scheduler.start();
+  await sleep(30);
+  try {
+    const m = mt();
+    await scheduler.storeNew([m], clock.now());
+    const until = (await sqlite.get(m.id))?.leaseUntil;
+    assert.equal(until, T0 + 90_002, 'one and a half leases, rounded up');
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});

@@ -112,6 +112,18 @@ interface FinalOutcome {
 const MIGRATION_LOCK_CLASS = 0x736d7363;
 
 /** The error of a store whose database was migrated past its code (init, and every write after). */
+/** TCP keepalive's first probe on the store's connections, ms. */
+const KEEPALIVE_DELAY_MS = 10_000;
+
+/** Calls a listener; one that throws (a bug above the store) must not stop the others or the process. */
+function tell<T>(listener: (value: T) => void, value: T): void {
+  try {
+    listener(value);
+  } catch {
+    // The listener's own concern.
+  }
+}
+
 function newerSchemaError(version: number, known: number): Error {
   return new Error(`PostgresStore: database schema version ${version} is newer than this code (${known}): upgrade this node`);
 }
@@ -466,7 +478,13 @@ export class PostgresStore implements Store, ConfigStore {
       this.#ownsPool = false;
       this.#url = undefined;
     } else {
-      this.#pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+      this.#pool = new pg.Pool({
+        connectionString: options.url,
+        max: options.poolSize ?? 10,
+        // A half-open connection (a dropped NAT entry, a failed-over address) ends within a minute.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+      });
       // An idle client losing its connection must not crash the process; the next query
       // gets a fresh connection (and its error, if the server is gone).
       this.#pool.on('error', () => {});
@@ -514,7 +532,10 @@ export class PostgresStore implements Store, ConfigStore {
         // The lock comes first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide.
         await client.query('SELECT pg_advisory_xact_lock($1, $2)', [MIGRATION_LOCK_CLASS, hash32(this.#schema ?? '')]);
         if (this.#schema !== undefined) {
-          await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.#schema)}`);
+          // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the right to create schemas even
+          // when the schema is there, which a role given only its own schema does not have.
+          const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.#schema]);
+          if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.#schema)}`);
           await client.query(`SET LOCAL search_path TO ${quoteIdent(this.#schema)}`);
         }
         await client.query(
@@ -1031,6 +1052,8 @@ export class PostgresStore implements Store, ConfigStore {
   /** Adds a listener once LISTEN is up (all channels share the connection); the result removes it. */
   async #subscribe<L>(set: Set<L>, listener: L): Promise<() => void> {
     this.#check();
+    // After close() a LISTEN connection would be opened and never closed.
+    if (this.#closed) throw new Error('PostgresStore: closed');
     set.add(listener);
     try {
       await this.#ensureListening();
@@ -1059,7 +1082,8 @@ export class PostgresStore implements Store, ConfigStore {
     if (this.#url !== undefined) {
       // A connection of its own, so a long-lived LISTEN never holds a pool slot.
       // keepAlive: a half-open connection (an idle NAT entry dropped) must end, or no NOTIFY ever comes again.
-      const own = new pg.Client({ connectionString: this.#url, keepAlive: true });
+      // The first probe after 10 s idle: the OS default waits two hours, all notifications lost meanwhile.
+      const own = new pg.Client({ connectionString: this.#url, keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS });
       own.on('error', () => {});
       await own.connect();
       client = own;
@@ -1068,7 +1092,7 @@ export class PostgresStore implements Store, ConfigStore {
     }
     client.on('notification', (n) => {
       if (n.channel === this.#configChannel) {
-        for (const l of this.#configListeners) l((n.payload ?? '*') as ConfigTopic);
+        for (const l of this.#configListeners) tell(l, (n.payload ?? '*') as ConfigTopic);
         return;
       }
       if (n.channel === this.#schemaChannel) {
@@ -1077,7 +1101,7 @@ export class PostgresStore implements Store, ConfigStore {
       }
       if (n.channel !== this.#channel) return;
       const target = n.payload ?? '';
-      for (const l of this.#listeners) l(target);
+      for (const l of this.#listeners) tell(l, target);
     });
     client.on('error', () => this.#onListenLost(client));
     client.on('end', () => this.#onListenLost(client));
@@ -1118,8 +1142,8 @@ export class PostgresStore implements Store, ConfigStore {
       this.#ensureListening().then(
         () => {
           // Notifications sent while we were away are lost: tell listeners to re-check all.
-          for (const l of this.#listeners) l('*');
-          for (const l of this.#configListeners) l('*');
+          for (const l of this.#listeners) tell(l, '*');
+          for (const l of this.#configListeners) tell(l, '*');
         },
         () => this.#scheduleRelisten(),
       );
