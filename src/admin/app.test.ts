@@ -184,6 +184,9 @@ describe('admin app', () => {
         [{ systemId: 'carol', pasword: 'x' }, 'pasword'],
         [{ systemId: 'carol', allowedIps: ['10.0.0.0/99'] }, 'allowedIps[0]'],
         [{ systemId: 'carol', defaultValiditySeconds: 100, maxValiditySeconds: 50 }, 'defaultValiditySeconds'],
+        // Past what a Date can hold, or the store keep: a 400 naming the field, not a 500.
+        [{ systemId: 'carol', maxValiditySeconds: 1e13 }, 'maxValiditySeconds'],
+        [{ systemId: 'carol', maxQueued: 1e20 }, 'maxQueued'],
       ];
       for (const [payload, field] of cases) {
         const res = await post(payload);

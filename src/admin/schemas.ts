@@ -3,6 +3,8 @@
  * (fast-json-stringify, which also drops any field a schema does not list, so a password can
  * never leak through a view) and the OpenAPI document, all from these objects.
  */
+
+import { MAX_VALIDITY_SECONDS } from '../config/schema.js';
 import { MessageState } from '../store/types.js';
 
 /** A JSON Schema object (draft-07 subset that OpenAPI 3.1 accepts as is). */
@@ -219,10 +221,10 @@ const accountFields = {
   allowedSystemTypes: { type: 'array', items: str('system_type', { maxLength: 12 }), maxItems: 100 },
   maxBinds: int('max concurrent binds of each type', { minimum: 1, maximum: 10_000 }),
   windowSize: int('outbound window', { minimum: 1, maximum: 10_000 }),
-  defaultValiditySeconds: int('validity when the submit gives none, seconds', { minimum: 1 }),
-  maxValiditySeconds: int('longest validity, seconds', { minimum: 1 }),
+  defaultValiditySeconds: int('validity when the submit gives none, seconds', { minimum: 1, maximum: MAX_VALIDITY_SECONDS }),
+  maxValiditySeconds: int('longest validity, seconds', { minimum: 1, maximum: MAX_VALIDITY_SECONDS }),
   tps: int('submits per second accepted (0 = no limit)', { minimum: 0, maximum: 1_000_000 }),
-  maxQueued: int('pending messages before submits are refused with ESME_RMSGQFUL (0 = no limit)', { minimum: 0 }),
+  maxQueued: int('pending messages before submits are refused with ESME_RMSGQFUL (0 = no limit)', { minimum: 0, maximum: 1_000_000_000 }),
   disabled: { type: 'boolean', description: 'disabled accounts cannot bind' },
   reassembleMo: { type: 'boolean', description: 'join the parts of a concatenated MO message into one deliver_sm (message_payload)' },
 };

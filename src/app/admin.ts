@@ -3,6 +3,7 @@
  * latency observers the core and scheduler report to.
  */
 import { createAdmin } from '../admin/app.js';
+import { parseHostPort } from '../config/schema.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { Smsc } from './smsc.js';
@@ -18,9 +19,8 @@ export async function startAdmin(
   observer.submitLatency = metrics.observeSubmitLatency;
   observer.deliveryLatency = metrics.observeDeliveryLatency;
   const app = createAdmin(smsc, { token: admin.token, logger, metrics, accounts: smsc.live.registry() });
-  const i = admin.listen.lastIndexOf(':');
-  const host = i > 0 ? admin.listen.slice(0, i) : '127.0.0.1';
-  const port = Number(i >= 0 ? admin.listen.slice(i + 1) : admin.listen);
+  // Checked with the config: always a host and a port here.
+  const { host, port } = parseHostPort(admin.listen) ?? { host: '127.0.0.1', port: 8775 };
   await app.listen({ host, port });
   const addr = app.server.address();
   const address = typeof addr === 'object' && addr !== null ? `${addr.address}:${addr.port}` : admin.listen;

@@ -66,7 +66,9 @@ export async function startCommand(args: string[], help: string): Promise<void> 
     return;
   }
   const file = values.config ?? process.env['SMSC_CONFIG'] ?? DEFAULT_CONFIG;
-  if (values.config === undefined && !existsSync(file)) {
+  // Only the default file is made on a first start: a file named by --config or SMSC_CONFIG that
+  // is missing is an error (loadConfig says so), not a reason to run the demo.
+  if (values.config === undefined && process.env['SMSC_CONFIG'] === undefined && !existsSync(file)) {
     const pw = writeDemoConfig(file);
     console.log(`First start: wrote a demo config to ${file} with these generated credentials:
   system_id alice  password ${pw.alice}   (owns address 1000)

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, validateConfig } from './config.js';
-import { type Field, SCHEMA, type SectionField } from './schema.js';
+import { type Field, parseHostPort, SCHEMA, type SectionField } from './schema.js';
 
 const ok = { accounts: [{ systemId: 'a', password: 'pw' }] };
 
@@ -63,6 +63,18 @@ test('ranges, lengths and types come from the schema', () => {
   throwsKey({ store: { commitDelayMs: 1.5 } }, 'store.commitDelayMs', /integer/);
   throwsKey({ store: { sqlite: 'x' } }, 'store.sqlite', /mapping/);
   throwsKey({ admin: { listen: '1:2' } }, 'admin.token', /is required/);
+  for (const listen of ['localhost', '127.0.0.1:99999', '::1:8775', '127.0.0.1:', ':8775']) {
+    throwsKey({ admin: { listen, token: 'tokentoken' } }, 'admin.listen', /host:port/);
+  }
+  assert.equal(validateConfig({ admin: { listen: '[::1]:0', token: 'tokentoken' } }).admin?.listen, '[::1]:0');
+  assert.deepEqual(parseHostPort('[::1]:8775'), { host: '::1', port: 8775 });
+  assert.deepEqual(parseHostPort('smsc.example:80'), { host: 'smsc.example', port: 80 });
+  // Node keeps timers up to 2^31-1 ms; a longer one fires at once.
+  throwsKey({ smpp: { sessionInitTimeoutMs: 3_000_000_000 } }, 'smpp.sessionInitTimeoutMs', /between 0 and 2147483647/);
+  throwsKey({ delivery: { retryDelayMs: 2_147_483_648 } }, 'delivery.retryDelayMs', /between 1 and 2147483647/);
+  throwsKey({ accounts: [{ systemId: 'a', password: 'p', maxValiditySeconds: 1e13 }] }, 'accounts[0].maxValiditySeconds', /between 1 and 315360000/);
+  throwsKey({ accounts: [{ systemId: 'a', password: '' }] }, 'accounts[0].password', /at least 1/);
+  throwsKey({ accounts: [{ systemId: '', password: 'p' }] }, 'accounts[0].systemId', /at least 1/);
   throwsKey({ admin: { token: 'short' } }, 'admin.token', /at least 8 characters/);
   throwsKey({ delivery: { leaseMs: 33_333 } }, 'delivery.leaseMs', /more than smpp\.responseTimeoutMs \(30000 ms\).*33333 ms leaves 29999/);
   assert.equal(validateConfig({ delivery: { leaseMs: 33_335 } }).delivery.leaseMs, 33_335, 'leaves 30001 ms: enough');

@@ -95,6 +95,10 @@ export interface NamedField extends Base {
 export type Field = NumberField | StringField | BooleanField | StringsField | AnyField | SectionField | ListField | NamedField;
 
 export const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** The longest timer Node.js keeps (a longer one fires after 1 ms). */
+export const TIMER_MAX_MS = 2_147_483_647;
+/** Ten years, the longest validity an account may give (a time in ms must stay a valid Date). */
+export const MAX_VALIDITY_SECONDS = 10 * 365 * 24 * 3600;
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
@@ -150,23 +154,23 @@ const smpp: SectionField = {
       description:
         'Requests of one session (submit_sm and the like) handled at once; reading pauses beyond it. An ESME window larger than this gains nothing: raise it for ESMEs with large windows.',
     },
-    responseTimeoutMs: { type: 'integer', default: 30_000, min: 1, unit: 'ms', description: 'response_timer: wait this long for a response PDU.' },
+    responseTimeoutMs: { type: 'integer', default: 30_000, min: 1, max: TIMER_MAX_MS, unit: 'ms', description: 'response_timer: wait this long for a response PDU.' },
     enquireLinkIntervalMs: {
       type: 'integer',
       default: 30_000,
-      min: 0,
+      min: 0, max: TIMER_MAX_MS,
       unit: 'ms',
       description: 'enquire_link_timer: idle time before we probe the peer (0 = off).',
     },
     inactivityTimeoutMs: {
       type: 'integer',
       default: 0,
-      min: 0,
+      min: 0, max: TIMER_MAX_MS,
       unit: 'ms',
       description: 'inactivity_timer: unbind after this long without traffic (0 = off).',
     },
-    sessionInitTimeoutMs: { type: 'integer', default: 10_000, min: 0, unit: 'ms', description: 'session_init_timer: close connections that do not bind.' },
-    drainTimeoutMs: { type: 'integer', default: 30_000, min: 0, unit: 'ms', description: 'Drop a peer that takes none of our bytes for this long.' },
+    sessionInitTimeoutMs: { type: 'integer', default: 10_000, min: 0, max: TIMER_MAX_MS, unit: 'ms', description: 'session_init_timer: close connections that do not bind.' },
+    drainTimeoutMs: { type: 'integer', default: 30_000, min: 0, max: TIMER_MAX_MS, unit: 'ms', description: 'Drop a peer that takes none of our bytes for this long.' },
     unknownSystemIdStatus: {
       type: 'string',
       default: 'ESME_RINVSYSID',
@@ -262,12 +266,12 @@ const delivery: SectionField = {
   type: 'section',
   description: 'Store and forward: retries of temporary failures.',
   keys: {
-    retryDelayMs: { type: 'integer', default: 10_000, min: 1, unit: 'ms', description: 'First retry after a temporary failure; doubles per attempt.' },
-    maxRetryDelayMs: { type: 'integer', default: HOUR_MS, min: 1, unit: 'ms', description: 'Cap of the retry back-off.' },
+    retryDelayMs: { type: 'integer', default: 10_000, min: 1, max: TIMER_MAX_MS, unit: 'ms', description: 'First retry after a temporary failure; doubles per attempt.' },
+    maxRetryDelayMs: { type: 'integer', default: HOUR_MS, min: 1, max: TIMER_MAX_MS, unit: 'ms', description: 'Cap of the retry back-off.' },
     leaseMs: {
       type: 'integer',
       default: 60_000,
-      min: 100,
+      min: 100, max: TIMER_MAX_MS,
       unit: 'ms',
       description:
         'A claimed message is due again after this long if its node dies. An attempt must end within it: `smpp.responseTimeoutMs` and every connector timeout must be under nine tenths of it (the last tenth is for recording the outcome), and a deliver_sm waits for a window slot at most what is left (20 s at most).',
@@ -275,19 +279,28 @@ const delivery: SectionField = {
     failoverGraceMs: {
       type: 'integer',
       default: 10_000,
-      min: 0,
+      min: 0, max: TIMER_MAX_MS,
       unit: 'ms',
       description: 'A connector down this long hands its queued messages to their failover connectors.',
     },
     moReassemblyTimeoutMs: {
       type: 'integer',
       default: 300_000,
-      min: 1,
+      min: 1, max: TIMER_MAX_MS,
       unit: 'ms',
       description: 'With reassembleMo, MO parts wait this long for the rest, then are delivered as they are.',
     },
   },
 };
+
+/** The host and port of a `host:port` (`[v6]:port` too), or undefined when it is not one. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const port = Number(m[3]);
+  if (port > 65_535) return undefined;
+  return { host: m[1] ?? m[2]!, port };
+}
 
 /** The shortest admin token accepted (the admin app refuses shorter ones too). */
 export const ADMIN_TOKEN_MIN_LENGTH = 8;
@@ -297,7 +310,7 @@ const admin: SectionField = {
   optional: true,
   description: 'The HTTP admin API, /metrics and the dashboard (off when absent).',
   keys: {
-    listen: { type: 'string', default: '127.0.0.1:8775', description: 'host:port of the HTTP listener.' },
+    listen: { type: 'string', default: '127.0.0.1:8775', description: 'host:port of the HTTP listener (an IPv6 host in brackets: `[::1]:8775`).' },
     token: {
       type: 'string',
       required: true,
@@ -306,15 +319,22 @@ const admin: SectionField = {
       description: 'Bearer token of the API and the dashboard.',
     },
   },
+  check(value, path) {
+    if (typeof value['listen'] === 'string' && parseHostPort(value['listen']) === undefined) {
+      throw new ConfigError(`${path}.listen`, 'must be host:port with a port of 0-65535 (an IPv6 host in brackets: [::1]:8775)');
+    }
+  },
 };
 
 const account: SectionField = {
   type: 'section',
   description: 'An ESME account.',
   keys: {
-    systemId: { type: 'string', required: true, maxLength: 15, lengthNote: 'SMPP system_id', description: 'The system_id it binds with; unique.' },
+    systemId: { type: 'string', required: true, minLength: 1, maxLength: 15, lengthNote: 'SMPP system_id', description: 'The system_id it binds with; unique.' },
     password: {
       type: 'string',
+      // An empty one (a secret that resolved to nothing) would let anyone bind.
+      minLength: 1,
       maxLength: 8,
       lengthNote: 'SMPP password',
       secret: true,
@@ -331,10 +351,10 @@ const account: SectionField = {
     maxBinds: { type: 'integer', default: 4, min: 1, max: 10_000, description: 'Sessions at once, per bind type.' },
     windowSize: { type: 'integer', default: 10, min: 1, max: 10_000, description: 'deliver_sm outstanding per session of this account.' },
     allowedSystemTypes: { type: 'strings', defaultText: 'any', description: 'system_type values accepted in binds.' },
-    defaultValiditySeconds: { type: 'integer', default: 48 * 3600, min: 1, unit: 's', description: 'Validity when the submit gives none.' },
-    maxValiditySeconds: { type: 'integer', default: 7 * 24 * 3600, min: 1, unit: 's', description: 'Longest validity accepted; longer ones are capped.' },
+    defaultValiditySeconds: { type: 'integer', default: 48 * 3600, min: 1, max: MAX_VALIDITY_SECONDS, unit: 's', description: 'Validity when the submit gives none.' },
+    maxValiditySeconds: { type: 'integer', default: 7 * 24 * 3600, min: 1, max: MAX_VALIDITY_SECONDS, unit: 's', description: 'Longest validity accepted; longer ones are capped.' },
     tps: { type: 'integer', default: 0, min: 0, unit: 'submits/s', description: 'Submits per second accepted (excess: ESME_RTHROTTLED); 0 = no limit.' },
-    maxQueued: { type: 'integer', default: 0, min: 0, unit: 'messages', description: 'Pending messages before submits get ESME_RMSGQFUL; 0 = no limit.' },
+    maxQueued: { type: 'integer', default: 0, min: 0, max: 1_000_000_000, unit: 'messages', description: 'Pending messages before submits get ESME_RMSGQFUL; 0 = no limit.' },
     reassembleMo: {
       type: 'boolean',
       default: false,

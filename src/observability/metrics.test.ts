@@ -96,6 +96,21 @@ test('PDUs are counted by direction, command and status name from the diagnostic
   }
 });
 
+test('a peer sending many distinct statuses cannot grow the metrics: past 32 a command, they count as other', async () => {
+  const { src } = source();
+  const m = createMetrics(src, { defaultMetrics: false });
+  try {
+    for (let status = 0x1000; status < 0x1000 + 5000; status++) publish('in', 'enquire_link_resp', status);
+    const text = await m.registry.metrics();
+    const series = text.split('\n').filter((l) => l.startsWith('smsc_pdus_received_total{') && l.includes('command="enquire_link_resp"'));
+    assert.equal(series.length, 33);
+    assert.equal(sample(text, /^smsc_pdus_received_total\{role="smsc",command="enquire_link_resp",status="other",node="node-7"\} (\d+)$/m), 5000 - 32);
+    assert.equal(m.snapshot().errorsByStatus['other'], 5000 - 32);
+  } finally {
+    m.close();
+  }
+});
+
 test('close() stops counting and unsubscribes, so sessions stop publishing', async () => {
   const { src } = source();
   assert.equal(pduIn.hasSubscribers, false);

@@ -137,7 +137,10 @@ class PduCounts {
       return;
     }
     const errors = (slot.errors ??= new Map());
-    errors.set(status, (errors.get(status) ?? 0) + 1);
+    // The peer writes command_status, before any bind too: past a few distinct ones a command's
+    // statuses share one series, or a peer could make the metrics grow without end.
+    const key = errors.has(status) || errors.size < MAX_STATUSES_PER_COMMAND ? status : OTHER_STATUS;
+    errors.set(key, (errors.get(key) ?? 0) + 1);
   }
 
   /** Adds these totals to a counter just reset by its collect (right before a scrape reads it). */
@@ -146,7 +149,7 @@ class PduCounts {
       if (slot.ok > 0) counter.inc(slot.okLabels, slot.ok);
       if (slot.errors === undefined) continue;
       for (const [status, n] of slot.errors) {
-        counter.inc({ role: this.#role, command: slot.command, status: commandStatusName(status) }, n);
+        counter.inc({ role: this.#role, command: slot.command, status: statusLabel(status) }, n);
       }
     }
   }
@@ -158,7 +161,7 @@ class PduCounts {
       if (slot.errors !== undefined) {
         for (const [status, n] of slot.errors) {
           errors += n;
-          const name = commandStatusName(status);
+          const name = statusLabel(status);
           errorsByStatus[name] = (errorsByStatus[name] ?? 0) + n;
         }
       }
@@ -166,6 +169,15 @@ class PduCounts {
     }
     return out;
   }
+}
+
+/** Distinct error statuses counted apart per command; the rest are `other`. */
+const MAX_STATUSES_PER_COMMAND = 32;
+/** The key of the statuses past MAX_STATUSES_PER_COMMAND (no command_status is negative). */
+const OTHER_STATUS = -1;
+
+function statusLabel(status: number): string {
+  return status === OTHER_STATUS ? 'other' : commandStatusName(status);
 }
 
 /** A counter whose value is copied from a monotonic number at scrape time. */

@@ -1,7 +1,7 @@
 /** The smsc command line, run as a user runs it (a child process of the built CLI). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -60,6 +60,20 @@ test('start with a bad config names the key and exits 1', () => {
     const r = run('start', '--config', file);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /accounts\[0\]\.password/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('start with SMSC_CONFIG naming a missing file fails; it does not write and run the demo there', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-cli-'));
+  try {
+    const file = join(dir, 'missing.yaml');
+    const r = spawnSync(process.execPath, [CLI, 'start'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, SMSC_CONFIG: file } });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /missing\.yaml/);
+    assert.doesNotMatch(r.stdout, /First start/);
+    assert.equal(existsSync(file), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
