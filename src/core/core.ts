@@ -86,6 +86,9 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null {
   return any ? encodeTlvs(keep as Tlvs) : null;
 }
 
+/** The longest address deliver_sm and submit_sm carry (21 octets with the NUL). */
+const MAX_DELIVERABLE_ADDR = 20;
+
 /** message_state for a 3.4 session: no SCHEDULED (0) or SKIPPED (9). [ref §5.7] */
 function stateFor(m: StoredMessage, version: number): number {
   const v = WireState[m.state];
@@ -126,6 +129,10 @@ export class SmscCore {
     const now = this.#o.clock.now();
     const isData = req.command === 'data_sm';
     if (isData && req.tlvs.messagePayload === undefined) return S.ESME_RMISSINGTLV; // [ref §9.3 case 40]
+    // data_sm addresses may be 64 characters, but every way on (deliver_sm, submit_sm) carries 20:
+    // a longer one could never be delivered.
+    if (isData && req.destinationAddr.length > MAX_DELIVERABLE_ADDR) return S.ESME_RINVDSTADR;
+    if (isData && req.sourceAddr.length > MAX_DELIVERABLE_ADDR) return S.ESME_RINVSRCADR;
     const dest = checkDestination(req.destAddrTon, req.destAddrNpi, req.destinationAddr);
     if (dest !== S.ESME_ROK) return dest;
     const ok = validateSubmit(req, now, account, ctx.interfaceVersion >= InterfaceVersion.V50);
@@ -143,13 +150,16 @@ export class SmscCore {
     if (admitted !== S.ESME_ROK) return admitted;
 
     if (!isData && req.replaceIfPresentFlag === 1) {
-      // [ref §5.11] replace a pending message with the same source, destination and service_type.
-      const [existing] = await this.#o.store.findPending({
-        account: account.systemId,
-        sourceAddr: req.sourceAddr,
-        destinationAddr: req.destinationAddr,
-        serviceType: req.serviceType,
-      });
+      // [ref §5.11] replace a pending message with the same source, destination and service_type:
+      // one this account submitted (not a receipt or an MO waiting for it with those addresses).
+      const existing = (
+        await this.#o.store.findPending({
+          account: account.systemId,
+          sourceAddr: req.sourceAddr,
+          destinationAddr: req.destinationAddr,
+          serviceType: req.serviceType,
+        })
+      ).find((m) => m.direction === 'mt');
       if (existing !== undefined) {
         const replaced = await this.#o.store.replace(
           existing.id,
@@ -376,12 +386,15 @@ export class SmscCore {
     } else {
       // [ref §2.4] empty id: every pending message with this source and destination (and service_type).
       if (req.destinationAddr === '') return S.ESME_RCANCELFAIL;
-      targets = await this.#o.store.findPending({
-        account: ctx.systemId,
-        sourceAddr: req.sourceAddr,
-        destinationAddr: req.destinationAddr,
-        ...(req.serviceType !== '' ? { serviceType: req.serviceType } : {}),
-      });
+      // Messages this account submitted: not receipts or MO waiting for it with those addresses.
+      targets = (
+        await this.#o.store.findPending({
+          account: ctx.systemId,
+          sourceAddr: req.sourceAddr,
+          destinationAddr: req.destinationAddr,
+          ...(req.serviceType !== '' ? { serviceType: req.serviceType } : {}),
+        })
+      ).filter((m) => m.direction === 'mt');
     }
     let cancelled = 0;
     const receipts: NewMessage[] = [];
@@ -426,6 +439,12 @@ export class SmscCore {
       throw err;
     }
     if (expiresAt !== undefined && expiresAt <= now) return S.ESME_RINVEXPIRY;
+    // The account's validity policy, as for a submit: capped from when the message may go, and
+    // never ending before it may go.
+    const account = this.#o.account(ctx.systemId);
+    const goesAt = scheduleAt ?? m.scheduleAt;
+    if (expiresAt !== undefined && account !== undefined) expiresAt = Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000);
+    if (goesAt >= (expiresAt ?? m.expiresAt)) return S.ESME_RINVSCHED;
     const updated = await this.#o.store.replace(
       m.id,
       {

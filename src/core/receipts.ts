@@ -24,6 +24,9 @@ export function receiptWanted(registeredDelivery: number, state: MessageStateNam
   return delivered; // 0b11: success only (5.0; we apply it to 3.4 too)
 }
 
+/** esm_class: the short message starts with a user data header. */
+const UDHI = 0x40;
+
 /** Receipts live this long when nobody binds to take them. */
 export const RECEIPT_VALIDITY_MS = 72 * 3600 * 1000;
 
@@ -31,7 +34,9 @@ export const RECEIPT_VALIDITY_MS = 72 * 3600 * 1000;
 function excerpt(m: StoredMessage): string {
   let text: string;
   try {
-    text = decodeText(m.payload, m.dataCoding);
+    // A user data header (esm_class UDHI) is not text: the excerpt starts after it.
+    const udh = (m.esmClass & UDHI) !== 0 && m.payload.length > 0 ? m.payload[0]! + 1 : 0;
+    text = decodeText(m.payload.subarray(Math.min(udh, m.payload.length)), m.dataCoding);
   } catch {
     text = '';
   }

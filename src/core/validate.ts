@@ -67,7 +67,7 @@ export function checkDestination(ton: number, npi: number, addr: string): number
 export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy, v5: boolean): number | Accepted {
   if (!isValidTon(f.sourceAddrTon)) return S.ESME_RINVSRCTON;
   if (!isValidNpi(f.sourceAddrNpi)) return S.ESME_RINVSRCNPI;
-  if (f.priorityFlag !== undefined && f.priorityFlag > 4) return S.ESME_RINVPRTFLG; // [ref §5.3]
+  if (f.priorityFlag !== undefined && f.priorityFlag > 3) return S.ESME_RINVPRTFLG; // [ref §5.3] 0-3 (4 is broadcast_sm's only)
   if (f.replaceIfPresentFlag !== undefined && f.replaceIfPresentFlag > 1) return S.ESME_RINVREPFLAG;
   // [ref §5.1] message types other than normal, and the 0x04/0x20 types an ESME may not submit.
   const type = f.esmClass & EsmClass.TypeMask;
@@ -84,7 +84,6 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
   if (payload !== undefined && sm !== undefined && sm.length > 0) return S.ESME_RINVMSGLEN;
 
   let scheduleAt = now;
-  let expiresAt = now + policy.defaultValiditySeconds * 1000;
   try {
     const sched = parseSmppTime(f.scheduleDeliveryTime ?? '', now);
     if (sched !== null) scheduleAt = Math.max(now, sched.date.getTime());
@@ -92,6 +91,9 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
     if (err instanceof SmppTimeError) return S.ESME_RINVSCHED;
     throw err;
   }
+  // The default validity and the cap count from when the message may first go: a message
+  // scheduled for later than the default validity is not refused for it.
+  let expiresAt = scheduleAt + policy.defaultValiditySeconds * 1000;
   try {
     const ttl = f.tlvs.qosTimeToLive;
     if (ttl !== undefined) {
@@ -105,7 +107,7 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
     throw err;
   }
   if (expiresAt <= now) return S.ESME_RINVEXPIRY;
-  expiresAt = Math.min(expiresAt, now + policy.maxValiditySeconds * 1000);
+  expiresAt = Math.min(expiresAt, scheduleAt + policy.maxValiditySeconds * 1000);
   if (scheduleAt >= expiresAt) return S.ESME_RINVSCHED;
   return {
     scheduleAt,

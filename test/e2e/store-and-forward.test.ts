@@ -285,6 +285,48 @@ describe('store and forward', () => {
     await Promise.all([a.close(), c.close()]);
   });
 
+  test('cancel_sm by addresses and replace_if_present touch only messages the account submitted, not receipts waiting for it', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    const b = await bind('bob', 'bpw', 'receiver');
+    const bobInbox = new Inbox(b);
+    const sent = await a.submit({ sourceAddr: '1000', destinationAddr: '2001', shortMessage: Buffer.from('dlr wanted'), registeredDelivery: 1 });
+    await until(() => bobInbox.messages().some((d) => d.shortMessage.toString() === 'dlr wanted'), 'bob got it');
+    // Its receipt now waits for alice (2001 -> 1000); alice has no receiver bound.
+    await assert.rejects(a.cancel({ sourceAddr: '2001', destinationAddr: '1000' }), (e: CommandStatusError) => e.commandStatus === S.ESME_RCANCELFAIL);
+    const again = await a.submit({ sourceAddr: '2001', destinationAddr: '1000', shortMessage: Buffer.from('x'), replaceIfPresentFlag: 1 }).catch((e: CommandStatusError) => e);
+    assert.ok(again instanceof CommandStatusError, 'alice may not send from 2001 at all');
+    const r = await bind('alice', 'apw', 'receiver');
+    const inbox = new Inbox(r);
+    await until(() => inbox.receipts().some((d) => d.tlvs.receiptedMessageId === sent.messageId), 'the receipt, not cancelled');
+    await Promise.all([a.close(), b.close(), r.close()]);
+  });
+
+  test('validity: a schedule beyond the default validity is accepted; a replace may not end before it goes', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    // Three days ahead, no validity given (the default is 48 h, counted from the schedule).
+    const later = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', shortMessage: Buffer.from('later'), scheduleDeliveryTime: '000003000000000R' });
+    await assert.rejects(
+      a.replace({ messageId: later.messageId, sourceAddr: '1000', shortMessage: Buffer.from('y'), scheduleDeliveryTime: '000002000000000R', validityPeriod: '000000010000000R' }),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RINVSCHED,
+    );
+    await a.replace({ messageId: later.messageId, sourceAddr: '1000', shortMessage: Buffer.from('z'), validityPeriod: '000004000000000R' });
+    await a.close();
+  });
+
+  test("a receipt's text: starts after a user data header", async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    const inbox = new Inbox(a);
+    const b = await bind('bob', 'bpw', 'receiver');
+    const bobInbox = new Inbox(b);
+    const udh = Buffer.from([0x05, 0x00, 0x03, 0x2a, 0x02, 0x01]);
+    const sent = await a.submit({ sourceAddr: '1000', destinationAddr: '2002', esmClass: 0x40, shortMessage: Buffer.concat([udh, Buffer.from('Hello part one')]), registeredDelivery: 1 });
+    await until(() => bobInbox.messages().length > 0, 'bob got the part');
+    await until(() => inbox.receipts().some((d) => d.tlvs.receiptedMessageId === sent.messageId), 'the receipt');
+    const text = inbox.receipts().find((d) => d.tlvs.receiptedMessageId === sent.messageId)!.shortMessage.toString();
+    assert.match(text, /text:Hello part one$/);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test('invalid fields get the statuses of ref §9.3 cases 37-42 and nothing is stored', async () => {
     const a = await bind('alice', 'apw', 'transmitter');
     const base = { sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('x') };
@@ -293,6 +335,7 @@ describe('store and forward', () => {
     assert.equal(await submitStatus(a, { ...base, validityPeriod: '261112120000049+' }), S.ESME_RINVEXPIRY); // nn=49
     assert.equal(await submitStatus(a, { ...base, validityPeriod: '26111212000000X' + 'X' }), S.ESME_RINVEXPIRY);
     assert.equal(await submitStatus(a, { ...base, priorityFlag: 9 }), S.ESME_RINVPRTFLG);
+    assert.equal(await submitStatus(a, { ...base, priorityFlag: 4 }), S.ESME_RINVPRTFLG); // 4 is broadcast_sm's only
     assert.equal(await submitStatus(a, { ...base, replaceIfPresentFlag: 2 }), S.ESME_RINVREPFLAG);
     assert.equal(await submitStatus(a, { ...base, esmClass: 0x3c }), S.ESME_RINVESMCLASS);
     assert.equal(await submitStatus(a, { ...base, dataCoding: 0x20 }), S.ESME_RSUBMITFAIL); // 3.4 session
@@ -303,6 +346,11 @@ describe('store and forward', () => {
     assert.equal(await submitStatus(a, { ...base, sourceAddrTon: 7 }), S.ESME_RINVSRCTON);
     assert.equal(await submitStatus(a, { ...base, destAddrNpi: 2 }), S.ESME_RINVDSTNPI);
     assert.equal(await submitStatus(a, { ...base, smDefaultMsgId: 3 }), S.ESME_RINVDFTMSGID);
+    // data_sm to an address longer than any deliver_sm can carry (bob owns 30*)
+    await assert.rejects(
+      a.dataSm({ serviceType: '', sourceAddrTon: 0, sourceAddrNpi: 0, sourceAddr: '1000', destAddrTon: 1, destAddrNpi: 1, destinationAddr: `30${'1'.repeat(30)}`, esmClass: 0, registeredDelivery: 0, dataCoding: 0, tlvs: { messagePayload: Buffer.from('y') } }),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RINVDSTADR,
+    );
     // data_sm without message_payload
     await assert.rejects(
       a.dataSm({ serviceType: '', sourceAddrTon: 0, sourceAddrNpi: 0, sourceAddr: '1000', destAddrTon: 1, destAddrNpi: 1, destinationAddr: '2000', esmClass: 0, registeredDelivery: 0, dataCoding: 0, tlvs: {} }),
