@@ -18,6 +18,7 @@ export const AdminErrorCodes = {
   SMSC_ADMIN_READ_ONLY: { status: 501, message: 'accounts cannot be changed at run time yet' },
   SMSC_ADMIN_ACCOUNT_READ_ONLY: { status: 409, message: 'the account is defined in the config file; change it there' },
   SMSC_ADMIN_ACCOUNT_IN_USE: { status: 409, message: 'the account is named by a route' },
+  SMSC_ADMIN_ADDRESS_TAKEN: { status: 409, message: 'another account owns this address' },
   SMSC_ADMIN_ROUTES_INVALID: { status: 400, message: 'invalid routes' },
   SMSC_ADMIN_ROUTE_NOT_FOUND: { status: 404, message: 'no such route' },
   SMSC_ADMIN_CONNECTOR_NOT_FOUND: { status: 404, message: 'no such connector' },

@@ -21,6 +21,7 @@ export interface RuntimeSource {
     routes(): { source: 'config' | 'store'; routes: unknown };
     /** Validates and stores a routes document; null clears it. Throws AdminError naming the field. */
     setRoutes(raw: unknown): Promise<void>;
+    editRoutes(edit: () => unknown): Promise<void>;
     setConnectorDisabled(name: string, disabled: boolean): Promise<void>;
   };
   connectors(): ConnectorState[];
@@ -153,14 +154,18 @@ export function runtimeRoutes(ctx: RouteContext, runtime: RuntimeSource): RouteD
       async handler(req, reply) {
         const { kind } = req.params as { kind: 'mt' | 'mo' };
         const { position } = req.query as { position?: number };
-        const doc = editable();
-        const list = doc[kind] as unknown[];
-        if (position !== undefined && position > list.length) {
-          throw new AdminError('SMSC_ADMIN_VALIDATION', `querystring field 'position' must be at most ${list.length}`, 'position');
-        }
-        list.splice(position ?? list.length, 0, req.body);
-        await runtime.live.setRoutes(doc);
-        req.log.info({ kind, position: position ?? list.length - 1 }, 'route added');
+        let at = 0;
+        await runtime.live.editRoutes(() => {
+          const doc = editable();
+          const list = doc[kind] as unknown[];
+          if (position !== undefined && position > list.length) {
+            throw new AdminError('SMSC_ADMIN_VALIDATION', `querystring field 'position' must be at most ${list.length}`, 'position');
+          }
+          at = position ?? list.length;
+          list.splice(at, 0, req.body);
+          return doc;
+        });
+        req.log.info({ kind, position: at }, 'route added');
         return reply.code(201).send(document());
       },
     },
@@ -179,11 +184,13 @@ export function runtimeRoutes(ctx: RouteContext, runtime: RuntimeSource): RouteD
       },
       async handler(req) {
         const { kind, index } = req.params as { kind: 'mt' | 'mo'; index: number };
-        const doc = editable();
-        const list = doc[kind] as unknown[];
-        if (index >= list.length) throw new AdminError('SMSC_ADMIN_ROUTE_NOT_FOUND', `no ${kind} rule at position ${index}`, 'index');
-        list.splice(index, 1);
-        await runtime.live.setRoutes(doc);
+        await runtime.live.editRoutes(() => {
+          const doc = editable();
+          const list = doc[kind] as unknown[];
+          if (index >= list.length) throw new AdminError('SMSC_ADMIN_ROUTE_NOT_FOUND', `no ${kind} rule at position ${index}`, 'index');
+          list.splice(index, 1);
+          return doc;
+        });
         req.log.info({ kind, index }, 'route removed');
         return document();
       },

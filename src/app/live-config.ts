@@ -282,6 +282,14 @@ export class LiveConfig {
     return this.serial(() => this.#setRoutes(raw));
   }
 
+  /**
+   * {@link setRoutes} of the document `edit` makes from the routes in force, read and written
+   * as one change: two edits at once (two rules added) both land.
+   */
+  editRoutes(edit: () => unknown): Promise<void> {
+    return this.serial(async () => this.#setRoutes(edit()));
+  }
+
   async #setRoutes(raw: unknown): Promise<void> {
     const store = this.#store();
     if (raw !== null) checkRoutesForApi(this.#o.checkRoutes, raw, this.#accounts.keys());
@@ -344,6 +352,22 @@ class LiveAccountRegistry implements AccountRegistry {
     return this.#o.store;
   }
 
+  /**
+   * An address (or prefix) another account declares is refused: the last account loaded would
+   * silently take its messages. (A longer prefix inside another's, `447*` under `44*`, is a
+   * deliberate carve-out and allowed.)
+   */
+  #checkAddressesFree(systemId: string, addresses: readonly string[] | undefined): void {
+    if (addresses === undefined) return;
+    addresses.forEach((address, i) => {
+      for (const other of this.#live.accounts.values()) {
+        if (other.systemId !== systemId && other.addresses.includes(address)) {
+          throw new AdminError('SMSC_ADMIN_ADDRESS_TAKEN', `address '${address}' is owned by account '${other.systemId}'`, `addresses[${i}]`);
+        }
+      }
+    });
+  }
+
   #writableOrThrow(systemId: string): void {
     if (this.#live.configAccount(systemId) !== undefined) {
       throw new AdminError('SMSC_ADMIN_ACCOUNT_READ_ONLY', `account '${systemId}' is defined in the config file; change it there`, 'id');
@@ -368,6 +392,7 @@ class LiveAccountRegistry implements AccountRegistry {
     const taken = () => new AdminError('SMSC_ADMIN_ACCOUNT_EXISTS', `account '${input.systemId}' exists`, 'systemId');
     if (this.#live.configAccount(input.systemId) !== undefined) throw taken();
     checkAccountFields(input);
+    this.#checkAddressesFree(input.systemId, input.addresses);
     const password = input.password ?? generatePassword();
     const record: StoredAccount = {
       systemId: input.systemId,
@@ -394,6 +419,7 @@ class LiveAccountRegistry implements AccountRegistry {
     const current = await store.getAccount(systemId);
     if (current === undefined) return undefined;
     checkAccountFields(patch, viewOfLive(fromStored(current)));
+    this.#checkAddressesFree(systemId, patch.addresses);
     const next: StoredAccount = applyAccountPatch({ ...current, updatedAt: this.#o.clock.now() }, patch);
     if (!(await store.updateAccount(next))) return undefined;
     await this.#live.reload();

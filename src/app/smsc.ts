@@ -336,7 +336,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   }
   await scheduler.start();
   // MO parts parked before a restart: joined when complete, else released when they time out.
-  await moAssembler.recover(config.accounts.filter((a) => a.reassembleMo).map((a) => a.systemId));
+  // Every account's, config file's and API's, and those of an account that stopped reassembling.
+  await moAssembler.recover([...live.accounts.keys()]);
   // An upstream SMSC's receipt ends the forwarded message and makes our ESME's receipt.
   for (const t of connectors.smpp) t.onUpstreamReceipt(async (ourId, state, errorCode) => void (await scheduler?.finalize(ourId, state, errorCode)));
   await connectors.start();

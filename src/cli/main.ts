@@ -17,7 +17,7 @@ import {
   pduToJson,
 } from '../pdu/index.js';
 import type { BindType } from '../session/state.js';
-import { decodeText, splitText } from '../sm/index.js';
+import { decodeText, parseReceipt, splitText } from '../sm/index.js';
 import { ProgressBar } from './progress.js';
 
 const HELP: Record<string, string> = {
@@ -204,6 +204,9 @@ async function sendCommand(args: string[]): Promise<void> {
   }
   const to = required(values, 'to');
   const text = required(values, 'text');
+  const waitDlr = Number(values['wait-dlr']);
+  // Checked before anything is sent: a bad value must not leave a message sent and unwatched.
+  if (!(waitDlr > 0)) fail('--wait-dlr must be a positive number of seconds');
   const client = await connect({ host: values.host, port: Number(values.port), tls: values.tls ? { rejectUnauthorized: false } : false });
   const type: BindType = values.dlr ? 'transceiver' : 'transmitter';
   try {
@@ -246,16 +249,20 @@ async function sendCommand(args: string[]): Promise<void> {
     if (values.dlr) {
       const pending = new Set(ids);
       const receiptBar = bulk ? new ProgressBar('receipts', ids.length, { showRate: false }) : undefined;
-      const timer = setTimeout(() => fail(`no receipt for ${pending.size} message(s) within ${values['wait-dlr']} s`, 1), Number(values['wait-dlr']) * 1000);
+      const timer = setTimeout(() => fail(`no receipt for ${pending.size} message(s) within ${values['wait-dlr']} s`, 1), waitDlr * 1000);
       for await (const d of client.deliveries()) {
         if (d.command !== 'deliver_sm' || (d.esmClass & EsmClass.TypeDeliveryReceipt) === 0) continue;
-        const id = d.tlvs.receiptedMessageId ?? '';
-        if (receiptBar === undefined) console.log(`receipt ${id}: ${decodeText(d.shortMessage, DataCoding.Default)}`);
-        pending.delete(id);
+        const text = decodeText(d.shortMessage, DataCoding.Default);
+        const id = d.tlvs.receiptedMessageId ?? parseReceipt(text)?.id ?? '';
+        // Receipts of other messages (sent before, queued for this account) are not this run's.
+        if (!pending.delete(id)) continue;
+        if (receiptBar === undefined) console.log(`receipt ${id}: ${text}`);
         receiptBar?.update(ids.length - pending.size);
         if (pending.size === 0) break;
       }
       clearTimeout(timer);
+      // The deliveries ended (the connection closed) with receipts still owed.
+      if (pending.size > 0) fail(`the connection closed before the receipt of ${pending.size} message(s)`, 1);
       if (receiptBar !== undefined) {
         receiptBar.end();
         console.log(`${ids.length} receipts received`);

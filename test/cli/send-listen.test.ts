@@ -68,6 +68,16 @@ test('listen prints what send submitted; send prints the id and the receipt', { 
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /ESME_RINVPASWD/);
 
+  // A bad --wait-dlr is refused before anything is sent.
+  const badWait = spawnSync(
+    process.execPath,
+    [CLI_PATH, 'send', '--port', port, '--system-id', 'alice', '--password', 'apw', '--from', '1000', '--to', '2000', '--text', 'x', '--dlr', '--wait-dlr', 'abc'],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  assert.equal(badWait.status, 2);
+  assert.match(badWait.stderr, /--wait-dlr/);
+  assert.doesNotMatch(badWait.stdout, /submitted/);
+
   // Bulk: 200 copies with a window, a progress bar on stderr (one line per tenth when not a
   // terminal), a summary, and every receipt counted.
   const listener2 = spawn(process.execPath, [CLI_PATH, 'listen', '--port', port, '--system-id', 'bob', '--password', 'bpw', '--count', '200'], {

@@ -22,14 +22,14 @@ import { until as waitUntil } from '../support/until.js';
 
 const LONG = 'The quick brown fox jumps over the lazy dog. '.repeat(9).trim(); // 404 chars: 3 GSM parts
 
-function configFor(dir: string, db: string) {
+function configFor(dir: string, db: string, bobReassembles = true) {
   return validateConfig({
     smpp: { listeners: [{ port: 0 }], enquireLinkIntervalMs: 0 },
     store: { sqlite: { path: join(dir, db) } },
     delivery: { moReassemblyTimeoutMs: 60_000 },
     accounts: [
       { systemId: 'alice', password: 'apw', addresses: ['1000'] },
-      { systemId: 'bob', password: 'bpw', addresses: ['2000'], reassembleMo: true },
+      { systemId: 'bob', password: 'bpw', addresses: ['2000'], reassembleMo: bobReassembles },
       { systemId: 'carol', password: 'cpw', addresses: ['3000'] },
     ],
     routes: {
@@ -179,6 +179,25 @@ describe('long messages', () => {
       const toBob = inbox(bob);
       await until(() => toBob.length === 1, 'the joined message');
       assert.equal(toBob[0]!.tlvs.messagePayload?.toString('latin1'), 'before after');
+      await bob.close();
+    } finally {
+      await node2.stop();
+    }
+  });
+
+  test('a part parked for an account that no longer reassembles is released after the timeout', async () => {
+    const node1 = await startSmsc(configFor(dir, 'stopped.db'), { clock });
+    const part = Buffer.concat([buildConcatUdh({ ref: 5, total: 2, seq: 1 }), Buffer.from('alone', 'latin1')]);
+    await node1.network!.originateMo({ from: '447700900004', to: '2000', payload: part, dataCoding: 0, esmClass: EsmClass.Udhi });
+    await node1.stop();
+    clock.advance(1000);
+    const node2 = await startSmsc(configFor(dir, 'stopped.db', false), { clock });
+    try {
+      const bob = await bind('bob', 'bpw', 'receiver', node2);
+      const toBob = inbox(bob);
+      clock.advance(60_000);
+      await until(() => toBob.length === 1, 'the part, as it is');
+      assert.equal(toBob[0]!.shortMessage.subarray(6).toString('latin1'), 'alone');
       await bob.close();
     } finally {
       await node2.stop();

@@ -107,6 +107,11 @@ describe('accounts through the admin API', () => {
     const bad = await api('POST', '/api/accounts', { systemId: 'carol', tps: -1 });
     assert.equal(bad.status, 400);
     assert.equal(bad.body['field'], 'tps');
+    // alice (config file) owns 1000: another account may not take it.
+    const stolen = await api('POST', '/api/accounts', { systemId: 'carol', addresses: ['3000', '1000'] });
+    assert.equal(stolen.status, 409);
+    assert.equal(stolen.body['field'], 'addresses[1]');
+    assert.equal((await api('GET', '/api/accounts/carol')).status, 404);
 
     const created = await api('POST', '/api/accounts', { systemId: 'carol', addresses: ['3000'], tps: 2 });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -230,6 +235,15 @@ describe('routes through the admin API', () => {
     assert.equal((await api('DELETE', '/api/routes/mt/1')).status, 200);
     assert.equal((await submit(alice, '1000', '457700900001')).status, S.ESME_RINVDSTADR);
     assert.equal((await api('DELETE', '/api/routes/mt/5')).status, 404);
+
+    // Ten rules added at once: each edit reads what the one before it wrote.
+    const adds = await Promise.all(Array.from({ length: 10 }, (_, i) => api('POST', '/api/routes/mt', { prefix: `99${i}`, connector: 'network' })));
+    assert.deepEqual(
+      adds.map((r) => r.status),
+      Array(10).fill(201),
+    );
+    const now = (await api('GET', '/api/routes')).body['routes'] as { mt: { prefix: string }[] };
+    assert.deepEqual(now.mt.map((r) => r.prefix).filter((p) => p.startsWith('99')).sort(), Array.from({ length: 10 }, (_, i) => `99${i}`));
 
     const cleared = await api('DELETE', '/api/routes');
     assert.equal(cleared.body['source'], 'config');
