@@ -2,7 +2,7 @@
  * `smsc start`: load (or on first start create) the config, start the SMSC, stop cleanly on
  * SIGINT/SIGTERM.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,8 @@ const DEFAULT_CONFIG = 'data/smsc.yaml';
 /** 8 characters (the SMPP password maximum) from an unambiguous alphabet. */
 function newPassword(): string {
   const alphabet = 'abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789';
-  return [...randomBytes(8)].map((b) => alphabet[b % alphabet.length]).join('');
+  // randomInt draws uniformly (a byte modulo 54 would favour the first 40 characters).
+  return Array.from({ length: 8 }, () => alphabet[randomInt(alphabet.length)]).join('');
 }
 
 /** Writes the demo config of the first start (exported for the test that it validates). */

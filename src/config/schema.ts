@@ -535,7 +535,7 @@ const smppConnector: SectionField = {
     retryStatuses: {
       type: 'any',
       typeText: 'list of command_status names or numbers',
-      defaultText: 'ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR',
+      defaultText: 'ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR, ESME_RX_T_APPN',
       description: 'Statuses that mean "try again later".',
     },
   },

@@ -321,6 +321,8 @@ describe('SmppTarget', () => {
       assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'retry', errorCode: S.ESME_RMSGQFUL });
       r.setBehaviour(() => S.ESME_RSYSERR);
       assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'retry', errorCode: S.ESME_RSYSERR });
+      r.setBehaviour(() => S.ESME_RX_T_APPN); // some upstreams answer submits with it: temporary
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'retry', errorCode: S.ESME_RX_T_APPN });
       r.setBehaviour(() => S.ESME_RINVDSTADR);
       assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'failed', state: 'UNDELIVERABLE', errorCode: S.ESME_RINVDSTADR });
       r.setBehaviour(() => S.ESME_RTHROTTLED);
@@ -328,7 +330,7 @@ describe('SmppTarget', () => {
       assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'retry', errorCode: S.ESME_RTHROTTLED });
       assert.equal(r.target.capacity(), 0, 'paused after RTHROTTLED');
       assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' });
-      assert.equal(r.submits.length, 4, 'nothing sent while paused');
+      assert.equal(r.submits.length, 5, 'nothing sent while paused');
       r.clock.advance(1999);
       assert.equal(r.target.capacity(), 0);
       r.clock.advance(1);
@@ -448,6 +450,29 @@ describe('SmppTarget', () => {
     } finally {
       await target.stop();
       await h.close();
+    }
+  });
+
+  test('an upstream that drops every bind at once is reconnected to with a growing back-off', async () => {
+    const r = await rig({ reconnect: { initialDelayMs: 500, maxDelayMs: 60_000 } });
+    try {
+      assert.equal(r.target.stats.binds, 1);
+      let bound = r.h.nextBound('esme1');
+      r.upstream.destroy();
+      await waitFor(() => r.target.capacity() === 0, 'the connection lost');
+      r.clock.advance(500);
+      const second = await withTimeout(bound, 5000, 'rebound after 500 ms');
+      await waitFor(() => r.target.stats.binds === 2, 'the connector bound');
+      bound = r.h.nextBound('esme1');
+      second.destroy(); // dropped again at once: the back-off does not start over
+      await waitFor(() => r.target.capacity() === 0, 'lost again');
+      r.clock.advance(500);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(r.target.stats.binds, 2, 'not yet: the delay doubled');
+      r.clock.advance(500);
+      await withTimeout(bound, 5000, 'rebound after 1000 ms');
+    } finally {
+      await r.close();
     }
   });
 

@@ -11,7 +11,7 @@
  *   not "on the handset": the final state comes later in the upstream's delivery receipt,
  *   reported through {@link SmppTarget.onUpstreamReceipt}** (the core decides what to do with
  *   it). ESME_RTHROTTLED (also pauses sending for `throttleBackoffMs`), ESME_RMSGQFUL,
- *   ESME_RSYSERR (and any status in `retryStatuses`), response timeouts and lost connections
+ *   ESME_RSYSERR, ESME_RX_T_APPN (and any status in `retryStatuses`), response timeouts and lost connections
  *   → `retry`; every other status → `failed` UNDELIVERABLE with the status as error code.
  *   After a lost connection the upstream may have taken the message: a retry can duplicate it.
  * - Receipts: upstream message id → our message id is kept in an {@link UpstreamIdMap}
@@ -298,6 +298,8 @@ export class SmppTarget implements DeliveryTarget {
   #started = false;
   #stopped = false;
   #reconnectDelay: number;
+  /** When the current bind was made (its length decides whether the back-off starts again). */
+  #boundAt = 0;
   #reconnectTimer: TimerHandle | undefined;
   #capacityTimer: TimerHandle | undefined;
   #throttledUntil = 0;
@@ -327,7 +329,7 @@ export class SmppTarget implements DeliveryTarget {
     this.#normalise = options.normaliseId ?? ((id, from) => normaliseUpstreamId(id, (from === 'submit' ? formats.submit : formats.receipt) ?? 'string'));
     const tps = options.tps ?? 0;
     this.#bucket = tps > 0 ? new TokenBucket(tps, options.burst ?? Math.max(1, tps), this.#clock) : undefined;
-    this.#retryStatuses = new Set(options.retryStatuses ?? [S.ESME_RTHROTTLED, S.ESME_RMSGQFUL, S.ESME_RSYSERR]);
+    this.#retryStatuses = new Set(options.retryStatuses ?? [S.ESME_RTHROTTLED, S.ESME_RMSGQFUL, S.ESME_RSYSERR, S.ESME_RX_T_APPN]);
     this.#reconnectDelay = options.reconnect?.initialDelayMs ?? 1000;
   }
 
@@ -505,7 +507,7 @@ export class SmppTarget implements DeliveryTarget {
     }
     this.#client = client;
     this.stats.binds++;
-    this.#reconnectDelay = o.reconnect?.initialDelayMs ?? 1000;
+    this.#boundAt = this.#clock.now();
     void client.closed().then(() => this.#onClosed(client));
     void this.#pump(client);
     for (const w of this.#readyWaiters.splice(0)) w();
@@ -515,6 +517,10 @@ export class SmppTarget implements DeliveryTarget {
   #onClosed(client: Client): void {
     if (this.#client !== client) return;
     this.#client = undefined;
+    // The back-off starts again only after a bind that lasted: an upstream that takes the bind
+    // and drops it at once must not be reconnected to every initialDelayMs for ever.
+    const r = this.#o.reconnect ?? {};
+    if (this.#clock.now() - this.#boundAt >= (r.maxDelayMs ?? 60_000)) this.#reconnectDelay = r.initialDelayMs ?? 1000;
     this.#scheduleReconnect();
   }
 
