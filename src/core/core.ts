@@ -159,7 +159,7 @@ export class SmscCore {
           destinationAddr: req.destinationAddr,
           serviceType: req.serviceType,
         })
-      ).find((m) => m.direction === 'mt');
+      ).find((m) => m.direction === 'mt' && m.batchId === null); // a submit_multi's member: its ESME knows the batch id only
       if (existing !== undefined) {
         const replaced = await this.#o.store.replace(
           existing.id,
@@ -171,6 +171,9 @@ export class SmscCore {
             expiresAt: ok.expiresAt,
             dataCoding: req.dataCoding,
             esmClass: req.esmClass,
+            // All of the new submit's content: the old one's TLVs (a concatenation's sar_*) must not stay.
+            tlvs: passThroughTlvs(req.tlvs),
+            protocolId: req.protocolId,
           },
           now,
         );

@@ -361,6 +361,8 @@ export interface ReplacedValues {
   expiresAt: number;
   dataCoding: number;
   esmClass: number;
+  tlvs: Buffer | null;
+  protocolId: number;
   state: MessageStateName;
   nextAttemptAt: number;
   dueAt: number;
@@ -388,6 +390,8 @@ export function applyReplace(m: StoredMessage, changes: ReplaceChanges, at: numb
     expiresAt: changes.expiresAt ?? m.expiresAt,
     dataCoding: changes.dataCoding ?? m.dataCoding,
     esmClass: changes.esmClass ?? m.esmClass,
+    tlvs: changes.tlvs !== undefined ? changes.tlvs : m.tlvs,
+    protocolId: changes.protocolId ?? m.protocolId,
     state,
     nextAttemptAt,
     dueAt: Math.max(scheduleAt, nextAttemptAt, m.leaseUntil),
@@ -403,6 +407,8 @@ export function replacedBody(m: StoredMessage, v: ReplacedValues): Buffer {
     registeredDelivery: v.registeredDelivery,
     dataCoding: v.dataCoding,
     esmClass: v.esmClass,
+    tlvs: v.tlvs,
+    protocolId: v.protocolId,
   });
 }
 

@@ -207,6 +207,9 @@ export interface ReplaceChanges {
   expiresAt?: number;
   dataCoding?: number;
   esmClass?: number;
+  /** The pass-through TLVs (null: none), as {@link NewMessage.tlvs}. */
+  tlvs?: Buffer | null;
+  protocolId?: number;
 }
 
 /** Arguments of {@link Store.find} (admin search). All filters are optional and combine with AND. */

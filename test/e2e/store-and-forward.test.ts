@@ -272,7 +272,13 @@ describe('store and forward', () => {
 
   test('replace_if_present_flag=1 replaces the pending message with the same source, destination and service_type', async () => {
     const a = await bind('alice', 'apw', 'transmitter');
-    const first = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'VMA', shortMessage: Buffer.from('v1') });
+    const first = await a.submit({
+      sourceAddr: '1000',
+      destinationAddr: '4000',
+      serviceType: 'VMA',
+      shortMessage: Buffer.from('v1'),
+      tlvs: { sarMsgRefNum: 7, sarTotalSegments: 3, sarSegmentSeqnum: 1 },
+    });
     const second = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'VMA', shortMessage: Buffer.from('v2'), replaceIfPresentFlag: 1 });
     assert.equal(second.messageId, first.messageId);
     const fresh = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'VMN', shortMessage: Buffer.from('v3'), replaceIfPresentFlag: 1 });
@@ -282,6 +288,8 @@ describe('store and forward', () => {
     await until(() => inbox.messages().some((d) => d.shortMessage.toString() === 'v3'), 'carol messages');
     await until(() => inbox.messages().some((d) => d.shortMessage.toString() === 'v2'), 'the replaced message');
     assert.equal(inbox.messages().filter((d) => d.shortMessage.toString() === 'v1').length, 0);
+    // All of the new content: the first one's concatenation TLVs did not stay.
+    assert.equal(inbox.messages().find((d) => d.shortMessage.toString() === 'v2')!.tlvs.sarMsgRefNum, undefined);
     await Promise.all([a.close(), c.close()]);
   });
 
