@@ -139,7 +139,8 @@ const smpp: SectionField = {
     maxConnections: { type: 'integer', default: 10_000, min: 1, description: 'Open SMPP connections over all listeners.' },
     maxPduBytes: {
       type: 'integer',
-      default: 65_536,
+      // [ref §6.8]: a 64 kB message_payload and the submit_sm around it.
+      default: 70_000,
       min: 1024,
       max: 16 * 1024 * 1024,
       unit: 'bytes',

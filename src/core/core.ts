@@ -8,6 +8,7 @@
  */
 import { CommandStatus, InterfaceVersion, MessageState as WireState } from '../pdu/constants.js';
 import { encodeTlvs } from '../pdu/encode.js';
+import { PduEncodeError } from '../pdu/errors.js';
 import type { DataSm, PduOf, SubmitSm, Tlvs, UnsuccessSme } from '../pdu/types.js';
 import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
@@ -72,8 +73,13 @@ export interface CoreOptions {
   direct?: DirectHandOver;
 }
 
-/** TLVs kept with a message and handed on at delivery (everything but the payload). */
-function passThroughTlvs(tlvs: Tlvs): Buffer | null {
+/**
+ * TLVs kept with a message and handed on at delivery (everything but the payload); undefined
+ * when one cannot be sent on: the decoder reads C-string TLVs leniently (a missing or early NUL,
+ * as some peers write them [ref §10.12]), but a value that does not fit its TLV is not passed
+ * on, and the submit is answered ESME_RINVTLVVAL.
+ */
+function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
   let any = false;
   const keep: Record<string, unknown> = {};
   for (const key in tlvs) {
@@ -83,7 +89,13 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null {
     keep[key] = v;
     any = true;
   }
-  return any ? encodeTlvs(keep as Tlvs) : null;
+  if (!any) return null;
+  try {
+    return encodeTlvs(keep as Tlvs);
+  } catch (err) {
+    if (err instanceof PduEncodeError) return undefined;
+    throw err;
+  }
 }
 
 /** The longest address deliver_sm and submit_sm carry (21 octets with the NUL). */
@@ -137,6 +149,8 @@ export class SmscCore {
     if (dest !== S.ESME_ROK) return dest;
     const ok = validateSubmit(req, now, account, ctx.interfaceVersion >= InterfaceVersion.V50);
     if (typeof ok === 'number') return ok;
+    const tlvs = passThroughTlvs(req.tlvs);
+    if (tlvs === undefined) return S.ESME_RINVTLVVAL;
     const route = this.#o.route({
       account: account.systemId,
       destination: req.destinationAddr,
@@ -172,7 +186,7 @@ export class SmscCore {
             dataCoding: req.dataCoding,
             esmClass: req.esmClass,
             // All of the new submit's content: the old one's TLVs (a concatenation's sar_*) must not stay.
-            tlvs: passThroughTlvs(req.tlvs),
+            tlvs,
             protocolId: req.protocolId,
           },
           now,
@@ -194,7 +208,7 @@ export class SmscCore {
       protocolId: isData ? 0 : req.protocolId,
       priority: isData ? 0 : req.priorityFlag,
       payload: Buffer.from(ok.payload), // Copy: the decoded payload is a view into the socket chunk. [style §3 rule 2]
-      tlvs: passThroughTlvs(req.tlvs),
+      tlvs,
     }, route.failover);
     await this.#store([msg], now);
     this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
@@ -212,6 +226,7 @@ export class SmscCore {
     const msgs: NewMessage[] = [];
     const batchId = this.#newId(ctx);
     const tlvs = passThroughTlvs(req.tlvs);
+    if (tlvs === undefined) return S.ESME_RINVTLVVAL;
     const payload = Buffer.from(ok.payload);
     for (const d of req.destAddresses) {
       if (d.destFlag === 2) {

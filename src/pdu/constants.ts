@@ -321,7 +321,7 @@ export const TlvTag = {
 } as const;
 export type TlvName = keyof typeof TlvTag;
 
-/** Default maximum command_length accepted by the frame decoder: 64 KiB. */
-export const DEFAULT_MAX_PDU_BYTES = 65536;
+/** [ref §6.8] room for a 64 kB message_payload with its submit_sm around it. */
+export const DEFAULT_MAX_PDU_BYTES = 70_000;
 /** Size of the PDU header. [SMPP34 §3.2] */
 export const HEADER_BYTES = 16;

@@ -13,7 +13,7 @@ import { PduDecodeError } from './errors.js';
 
 /** Options of a FrameDecoder. */
 export interface FrameDecoderOptions {
-  /** Largest command_length accepted, in octets (default 65536). */
+  /** Largest command_length accepted, in octets (default 70000). */
   maxPduBytes?: number;
 }
 
@@ -62,12 +62,16 @@ export class FrameDecoder {
         this.#consume(len);
         return frame;
       }
+      // Assembled only once all of it is here: a peer sending just a length must not make us
+      // allocate that much up front (1,000 connections × 64 kB for 4 bytes each).
+      if (this.#buffered < len) return undefined;
       this.#startPartial(len);
       return this.#fillPartial();
     }
     if (this.#buffered < 4) return undefined;
     const len = this.#peekU32();
     if (len < HEADER_BYTES || len > this.#max) this.#badLength(len);
+    if (this.#buffered < len) return undefined;
     this.#startPartial(len);
     return this.#fillPartial();
   }

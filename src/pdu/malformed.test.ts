@@ -205,7 +205,7 @@ function largestAllocation(fn: () => void): number {
 }
 
 describe('§9.3 case 25: command_length 0xFFFFFFFF / 0x7FFFFFFF / above the maximum', () => {
-  for (const len of [0xffffffff, 0x7fffffff, 0x80000000, 65537, 1_000_000]) {
+  for (const len of [0xffffffff, 0x7fffffff, 0x80000000, 70_001, 1_000_000]) {
     it(`command_length 0x${len.toString(16)}: fatal ESME_RINVCMDLEN, nothing large allocated`, () => {
       const header = new PduBuilder().buildWithLength(len, CommandId.submit_sm, 0, SEQ);
       const before = process.memoryUsage().arrayBuffers;
@@ -234,19 +234,31 @@ describe('§9.3 case 25: command_length 0xFFFFFFFF / 0x7FFFFFFF / above the maxi
     });
   }
 
-  it('the default maximum is 65536: 65536 accepted, 65537 refused', () => {
-    const payload = Buffer.alloc(65536 - 16 - 4 - DATA_SM_HEAD().length, 0x61);
+  it('a frame is assembled only once all of it has arrived: its length alone allocates nothing', () => {
+    const fd = new FrameDecoder();
+    const header = new PduBuilder().buildWithLength(60_000, CommandId.data_sm, 0, 3);
+    const largest = largestAllocation(() => {
+      fd.push(header.subarray(0, 4));
+      assert.equal(fd.next(), undefined);
+      fd.push(header.subarray(4, 16));
+      assert.equal(fd.next(), undefined);
+    });
+    assert.ok(largest < 1024, `allocated ${largest} octets for 16`);
+  });
+
+  it('the default maximum is 70000 [ref §6.8]: a 65535-octet message_payload fits, 70001 is refused', () => {
+    const payload = Buffer.alloc(65535, 0x61);
     const ok = DATA_SM_HEAD().tlv(TlvTag.message_payload, payload).build(CommandId.data_sm, 0, 1);
-    assert.equal(ok.length, 65536);
+    assert.ok(ok.length > 65536 && ok.length <= 70_000, `${ok.length}`);
     const fd = new FrameDecoder();
     fd.push(ok);
-    assert.equal(fd.next()?.length, 65536);
+    assert.equal(fd.next()?.length, ok.length);
     const pdu = decodePdu(ok);
     assert.equal(pdu.command, 'data_sm');
     if (pdu.command === 'data_sm') assert.equal(pdu.tlvs.messagePayload?.length, payload.length);
 
-    const bad = new PduBuilder().buildWithLength(65537, CommandId.data_sm, 0, 2);
-    checkError(frameDecoderError([bad]), { status: S.ESME_RINVCMDLEN, seq: 2, fatal: true }, '65537');
+    const bad = new PduBuilder().buildWithLength(70_001, CommandId.data_sm, 0, 2);
+    checkError(frameDecoderError([bad]), { status: S.ESME_RINVCMDLEN, seq: 2, fatal: true }, '70001');
   });
 
   it('maxPduBytes is honoured at its boundary', () => {

@@ -66,7 +66,7 @@ export interface SessionOptions {
   sessionInitTimeoutMs?: number;
   /** A peer that takes no bytes for this long while we have data queued is dropped. Default 30000. */
   drainTimeoutMs?: number;
-  /** Largest PDU accepted from the peer. Default 65536. */
+  /** Largest PDU accepted from the peer. Default 70000 ([ref §6.8]). */
   maxPduBytes?: number;
   /** First sequence number minus one (tests use it to exercise the wrap). Default 0. */
   initialSequence?: number;

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -13,9 +14,10 @@ import { type Smsc, startSmsc } from '../../src/app/smsc.js';
 import { type Client, connect, type Delivery } from '../../src/client/client.js';
 import { validateConfig } from '../../src/config/config.js';
 import { CommandStatusError } from '../../src/errors.js';
-import { CommandStatus, type DeliverSm, type PduOf } from '../../src/pdu/index.js';
+import { CommandId, CommandStatus, type DeliverSm, decodePdu, FrameDecoder, type Pdu, type PduOf } from '../../src/pdu/index.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { parseReceipt } from '../../src/sm/dlr.js';
+import { bindFrame, submitBody } from '../support/server.js';
 import { until as waitUntil } from '../support/until.js';
 
 const S = CommandStatus;
@@ -333,6 +335,29 @@ describe('store and forward', () => {
     const text = inbox.receipts().find((d) => d.tlvs.receiptedMessageId === sent.messageId)!.shortMessage.toString();
     assert.match(text, /text:Hello part one$/);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a TLV read leniently but not fit to send on (no NUL, 65 octets) is answered ESME_RINVTLVVAL, not a system error', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const frames = new FrameDecoder();
+    const got: Pdu[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      frames.push(chunk);
+      for (let f = frames.next(); f !== undefined; f = frames.next()) got.push(decodePdu(Buffer.from(f)));
+    });
+    try {
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(bindFrame('transmitter', { systemId: 'alice', password: 'apw', sequenceNumber: 1 }));
+      await until(() => got.length === 1, 'bind_transmitter_resp');
+      assert.equal(got[0]!.commandStatus, 0);
+      const receiptedId = Buffer.alloc(65, 0x41); // receipted_message_id without its NUL
+      socket.write(submitBody({ sourceAddr: '1000', destinationAddr: '4000' }).tlv(0x001e, receiptedId).build(CommandId.submit_sm, 0, 2));
+      await until(() => got.length === 2, 'submit_sm_resp');
+      assert.equal(got[1]!.command, 'submit_sm_resp');
+      assert.equal(got[1]!.commandStatus, S.ESME_RINVTLVVAL);
+    } finally {
+      socket.destroy();
+    }
   });
 
   test('invalid fields get the statuses of ref §9.3 cases 37-42 and nothing is stored', async () => {
