@@ -161,8 +161,10 @@ export class Client {
 
   /** Binds; resolves with the bind response. Rejects with a BindRejectedError-like CommandStatusError. */
   async bind(options: BindOptions): Promise<PduOf<'bind_transceiver_resp'>> {
-    this.#bindOptions = options;
     const resp = await this.#bindSession(this.#session, options);
+    // Kept (for rebinding after a reconnect) only once they bound: a refused first bind must
+    // not start a loop of reconnects with the same wrong credentials.
+    this.#bindOptions = options;
     this.#resolveReady();
     return resp;
   }

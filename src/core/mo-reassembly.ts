@@ -22,6 +22,8 @@ export const holdTarget = (account: string): string => `hold:${account}`;
 /** A part's place in its concatenated message, and its text without the UDH. */
 export interface MoPart {
   ref: number;
+  /** An 8-bit and a 16-bit reference of the same value are different messages. */
+  refBits: 8 | 16;
   total: number;
   seq: number;
   data: Buffer;
@@ -34,7 +36,12 @@ export function moPartOf(m: Pick<NewMessage, 'esmClass' | 'payload'>): MoPart | 
   if (udh === undefined) return undefined;
   const info = concatInfoOfUdh(udh);
   if (info === undefined || info.total < 2) return undefined;
-  return { ref: info.ref, total: info.total, seq: info.seq, data: m.payload.subarray(udh.length) };
+  return { ref: info.ref, refBits: info.refBits, total: info.total, seq: info.seq, data: m.payload.subarray(udh.length) };
+}
+
+/** The parts of a group by their sequence number. */
+function inOrder(g: Group): (StoredMessage | NewMessage)[] {
+  return [...g.parts.entries()].sort(([a], [b]) => a - b).map(([, m]) => m);
 }
 
 interface Group {
@@ -104,7 +111,7 @@ export class MoAssembler {
   }
 
   async #track(m: StoredMessage | NewMessage, part: MoPart): Promise<void> {
-    const key = `${m.account}\u0000${m.source.addr}\u0000${m.destination.addr}\u0000${part.ref}\u0000${part.total}`;
+    const key = `${m.account}\u0000${m.source.addr}\u0000${m.destination.addr}\u0000${part.refBits}:${part.ref}\u0000${part.total}`;
     let g = this.#groups.get(key);
     if (g === undefined) {
       const timer = this.#o.clock.setTimer(() => void this.#expire(key), this.#o.timeoutMs);
@@ -130,7 +137,7 @@ export class MoAssembler {
   }
 
   async #join(g: Group): Promise<void> {
-    const parts = [...g.parts.entries()].sort(([a], [b]) => a - b).map(([, m]) => m);
+    const parts = inOrder(g);
     const first = parts[0]!;
     const payload = Buffer.concat(parts.map((m) => moPartOf(m)!.data));
     const now = this.#o.clock.now();
@@ -155,7 +162,8 @@ export class MoAssembler {
     const g = this.#groups.get(key);
     if (g === undefined || this.#closed) return;
     this.#groups.delete(key);
-    await this.#release([...g.parts.values()]).catch(() => {});
+    // In their order in the message, not the order they came in.
+    await this.#release(inOrder(g)).catch(() => {});
   }
 
   /** Delivers parked parts as they are (only those still parked: never one already moved). */

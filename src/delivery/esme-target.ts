@@ -69,6 +69,10 @@ export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: Reque
 
 const DELIVER_EXTRA: RequestFields = { validityPeriod: '', registeredDelivery: 0 };
 
+/** The most short_message carries (sm_length is one octet; 255 is reserved). [ref §4.4] */
+const MAX_SHORT_MESSAGE = 254;
+const TOO_LONG_FOR_33: Outcome = { kind: 'failed', state: 'UNDELIVERABLE', errorCode: CommandStatus.ESME_RINVMSGLEN };
+
 /** The deliver_sm body for a stored message, shaped for the session's SMPP version (3.3 peers get no TLVs). */
 export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyOf<'deliver_sm'> {
   return messageBody(m, interfaceVersion >= InterfaceVersion.V34, DELIVER_EXTRA);
@@ -229,6 +233,10 @@ export class EsmeTarget implements DeliveryTarget {
   }
 
   async #send(session: Session, m: StoredMessage): Promise<Outcome> {
+    // A 3.3 session has no message_payload: more than short_message's 254 octets cannot go to it
+    // (sent, it would arrive empty). Such a message (a joined MO, a long MT) fails, its receipt
+    // saying why, rather than be reported delivered.
+    if (session.interfaceVersion < InterfaceVersion.V34 && m.payload.length > MAX_SHORT_MESSAGE) return TOO_LONG_FOR_33;
     try {
       await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), NO_WAIT);
       return DELIVERED;

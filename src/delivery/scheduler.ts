@@ -593,7 +593,9 @@ export class DeliveryScheduler {
         } finally {
           this.#settleReceipt(receipt, applied);
         }
-        if (outcome.allToDestination === true) {
+        // Not for MO: its destination is a short code many subscribers write to, and one of them
+        // refused must not end the others' messages.
+        if (outcome.allToDestination === true && m.direction === 'mt') {
           // [ref §9.4 case 50] RX_P_APPN: this message and every one queued to that destination end.
           const others = await store.failPendingTo(m.target, m.destination.addr, outcome.state, outcome.errorCode, now);
           this.#forget(others.map((o) => o.id));

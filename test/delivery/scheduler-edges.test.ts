@@ -192,3 +192,30 @@ test('an odd lease length still leases held messages to a whole millisecond', as
     await sqlite.close();
   }
 });
+
+test('RX_P_APPN for an MO ends that message only, not the other subscribers\' MO to the short code', async () => {
+  const bob = new HeldTarget();
+  bob.room = 1;
+  const { clock, sqlite, scheduler } = await setup(new Map([['esme:bob', bob]]));
+  await scheduler.start();
+  await sleep(30);
+  try {
+    const mo = (from: string) =>
+      mt({ direction: 'mo', account: 'bob', source: { ton: 1, npi: 1, addr: from }, destination: { ton: 0, npi: 0, addr: '2000' } });
+    const [m1, m2] = [mo('447700900001'), mo('447700900002')];
+    await scheduler.storeNew([m1!, m2!], clock.now());
+    await sleep(20);
+    assert.deepEqual(bob.got, [m1!.id]);
+    bob.answerAll({ kind: 'failed', state: 'UNDELIVERABLE', errorCode: 0x64, allToDestination: true });
+    for (let i = 0; i < 50 && bob.got.length < 2; i++) await sleep(10);
+    assert.deepEqual(bob.got, [m1!.id, m2!.id], 'the other subscriber\'s MO still goes');
+    bob.answerAll();
+    for (let i = 0; i < 50 && (await sqlite.get(m2!.id))?.state !== 'DELIVERED'; i++) await sleep(10);
+    assert.equal((await sqlite.get(m2!.id))?.state, 'DELIVERED');
+    assert.equal((await sqlite.get(m1!.id))?.state, 'UNDELIVERABLE');
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});

@@ -147,13 +147,28 @@ describe('long messages', () => {
     await dave.close();
   });
 
+  test('an 8-bit and a 16-bit reference of the same value are two messages, never joined', async () => {
+    const bob = await bind('bob', 'bpw', 'receiver');
+    const toBob = inbox(bob);
+    const from = '447700900005';
+    await smsc.network!.originateMo({ from, to: '2000', payload: Buffer.concat([buildConcatUdh({ ref: 9, total: 2, seq: 1 }, 8), Buffer.from('E8a', 'latin1')]), dataCoding: 0, esmClass: EsmClass.Udhi });
+    await smsc.network!.originateMo({ from, to: '2000', payload: Buffer.concat([buildConcatUdh({ ref: 9, total: 2, seq: 2 }, 16), Buffer.from('F16b', 'latin1')]), dataCoding: 0, esmClass: EsmClass.Udhi });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(toBob.length, 0, 'neither group is complete');
+    clock.advance(60_000);
+    await until(() => toBob.length === 2, 'both parts, as they are');
+    assert.ok(toBob.every((d) => d.tlvs.messagePayload === undefined), 'nothing joined');
+    await bob.close();
+  });
+
   test('an MO message missing a part is delivered part by part after the timeout', async () => {
     const bob = await bind('bob', 'bpw', 'receiver');
     const toBob = inbox(bob);
     const part = (seq: number, text: string) =>
       Buffer.concat([buildConcatUdh({ ref: 9, total: 3, seq }), Buffer.from(text, 'latin1')]);
-    await smsc.network!.originateMo({ from: '447700900002', to: '2000', payload: part(1, 'one '), dataCoding: 0, esmClass: EsmClass.Udhi });
+    // Part 3 arrives first: released in their order in the message all the same.
     await smsc.network!.originateMo({ from: '447700900002', to: '2000', payload: part(3, 'three'), dataCoding: 0, esmClass: EsmClass.Udhi });
+    await smsc.network!.originateMo({ from: '447700900002', to: '2000', payload: part(1, 'one '), dataCoding: 0, esmClass: EsmClass.Udhi });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(toBob.length, 0, 'held while the group may still complete');
     clock.advance(60_000);

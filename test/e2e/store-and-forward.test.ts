@@ -323,6 +323,19 @@ describe('store and forward', () => {
     await a.close();
   });
 
+  test('a message longer than short_message to a 3.3 receiver fails with a receipt; it never arrives empty', async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    const inbox = new Inbox(a);
+    const b = await bind('bob', 'bpw', 'receiver', 0x33);
+    const bobInbox = new Inbox(b);
+    const sent = await a.submit({ sourceAddr: '1000', destinationAddr: '2000', tlvs: { messagePayload: Buffer.alloc(300, 0x61) }, registeredDelivery: 1 });
+    await until(() => inbox.receipts().some((d) => d.tlvs.receiptedMessageId === sent.messageId), 'the receipt');
+    const receipt = parseReceipt(inbox.receipts().find((d) => d.tlvs.receiptedMessageId === sent.messageId)!.shortMessage.toString());
+    assert.equal(receipt?.stat, 'UNDELIV');
+    assert.equal(bobInbox.messages().length, 0, 'nothing sent to bob, empty or not');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test("a receipt's text: starts after a user data header", async () => {
     const a = await bind('alice', 'apw', 'transceiver');
     const inbox = new Inbox(a);

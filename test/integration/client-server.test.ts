@@ -508,6 +508,18 @@ describe('reconnect', () => {
       await assert.rejects(c.submit({ destinationAddr: '1' }), SessionClosedError);
     }));
 
+  test('with reconnect: a refused first bind closes the client; it never rebinds with those credentials', () =>
+    withServer({}, async (h) => {
+      const cc = new ManualClock();
+      const c = await connect({ port: h.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 100 } });
+      await assert.rejects(c.bind({ type: 'transceiver', ...BIND, password: 'wrong' }), CommandStatusError);
+      await withTimeout(c.closed(), 2000, 'client closed');
+      assert.equal(c.reconnectAt, undefined, 'no reconnect scheduled');
+      cc.advance(10_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(h.server.sessions.size, 0, 'no new connection');
+    }));
+
   /** A server whose accounts can be switched off, to refuse rebinds. */
   function refusingServer(): { options: StartOptions; refuse: { on: boolean } } {
     const refuse = { on: false };
