@@ -25,11 +25,19 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Reconnect and rebind after the connection is lost. Default: off. */
   reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number; factor?: number };
-  /** What happens to requests outstanding when the connection drops: retried after rebind, or rejected. Default 'reject'. */
+  /**
+   * What happens to requests outstanding when the connection drops: retried after rebind, or
+   * rejected. Default 'reject'. With 'retry' the SMSC may have received a request whose response
+   * was lost with the connection: a submit can then arrive twice (at least once, never lost).
+   */
   onDisconnect?: 'retry' | 'reject';
   /** Send deliver_sm_resp yourself with `ack()`. Default false (acknowledged on arrival). */
   manualAck?: boolean;
-  /** Deliveries buffered before acknowledgements wait for the consumer. Default 10000. */
+  /**
+   * Deliveries buffered before acknowledgements wait for the consumer. Default 10000. A consumer
+   * that stalls past the SMSC's response timer once the buffer is full gets those deliveries
+   * again (the SMSC times out their deliver_sm and retries).
+   */
   maxBufferedDeliveries?: number;
 }
 

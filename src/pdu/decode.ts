@@ -114,11 +114,18 @@ function readUnsuccessSmes(): UnsuccessSme[] {
   return out;
 }
 
+/** TLVs accepted in one PDU. */
+const MAX_TLVS = 256;
+
 /** Reads the TLV area up to the end of the PDU. [SMPP34 §3.2.3], [ref §4.1] */
 function readTlvs(): Tlvs {
   const tlvs: Record<string, unknown> = {};
+  let count = 0;
   while (pos < end) {
     if (end - pos < 4) fail(S.ESME_RINVTLVSTREAM, `${end - pos} stray octets after the last TLV`);
+    // A 64 kB PDU of empty TLVs would be 16,000 objects to make (milliseconds of CPU, before
+    // any bind): far past what any real PDU carries.
+    if (++count > MAX_TLVS) fail(S.ESME_RINVTLVSTREAM, `more than ${MAX_TLVS} TLVs`);
     const tag = buf.readUInt16BE(pos);
     const len = buf.readUInt16BE(pos + 2);
     const start = pos + 4;

@@ -651,6 +651,21 @@ function badLengths(spec: TlvSpec): number[] {
   }
 }
 
+describe('a PDU of thousands of TLVs → ESME_RINVTLVSTREAM (256 at most)', () => {
+  it('256 empty unknown TLVs are read; 257 are refused, cheaply', () => {
+    const body = bodyOf(samplePdu('submit_sm'), 'submit_sm');
+    const many = (n: number) => {
+      const b = new PduBuilder().octets(body);
+      for (let i = 0; i < n; i++) b.tlv(0x7777, []);
+      return b.build(CommandId.submit_sm, 0, SEQ);
+    };
+    const ok = decodePdu(many(256));
+    assert.equal(ok.command, 'submit_sm');
+    rejects(many(257), { status: S.ESME_RINVTLVSTREAM, commandId: CommandId.submit_sm, seq: SEQ }, '257 TLVs');
+    rejects(many(16_000), { status: S.ESME_RINVTLVSTREAM, commandId: CommandId.submit_sm, seq: SEQ }, '16000 TLVs');
+  });
+});
+
 describe('§9.3 case 35: known TLV with a length impossible for its type → ESME_RINVTLVLEN', () => {
   it('the two examples of ref §9.3: sar_msg_ref_num length 1, message_state length 2', () => {
     const sar = new PduBuilder()
