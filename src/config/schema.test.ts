@@ -67,6 +67,8 @@ test('ranges, lengths and types come from the schema', () => {
     throwsKey({ admin: { listen, token: 'tokentoken' } }, 'admin.listen', /host:port/);
   }
   assert.equal(validateConfig({ admin: { listen: '[::1]:0', token: 'tokentoken' } }).admin?.listen, '[::1]:0');
+  throwsKey({ admin: { token: '          ' } }, 'admin.token', /white space/);
+  throwsKey({ admin: { token: ' tokentoken' } }, 'admin.token', /white space/);
   assert.deepEqual(parseHostPort('[::1]:8775'), { host: '::1', port: 8775 });
   assert.deepEqual(parseHostPort('smsc.example:80'), { host: 'smsc.example', port: 80 });
   // Node keeps timers up to 2^31-1 ms; a longer one fires at once.

@@ -321,6 +321,9 @@ const admin: SectionField = {
     },
   },
   check(value, path) {
+    const token = value['token'];
+    // An Authorization header's value is trimmed: a token with outer spaces could never match.
+    if (typeof token === 'string' && token.trim() !== token) throw new ConfigError(`${path}.token`, 'must not begin or end with white space');
     if (typeof value['listen'] === 'string' && parseHostPort(value['listen']) === undefined) {
       throw new ConfigError(`${path}.listen`, 'must be host:port with a port of 0-65535 (an IPv6 host in brackets: [::1]:8775)');
     }

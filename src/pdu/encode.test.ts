@@ -285,6 +285,17 @@ describe('encodePdu refuses values that cannot be encoded (PduEncodeError)', () 
     refuses(t, 'sar_msg_ref_num 65536');
     t['tlvs'] = { qosTimeToLive: 2 ** 32 };
     refuses(t, 'qos_time_to_live 2^32');
+    // Entries that are not objects: a PduEncodeError too, never a TypeError.
+    t['tlvs'] = { unknown: [null] };
+    refuses(t, 'tlvs.unknown [null]');
+    t['tlvs'] = { unknown: 5 };
+    refuses(t, 'tlvs.unknown 5');
+    const multi = samplePdu('submit_multi', 1);
+    multi['destAddresses'] = [null];
+    refuses(multi, 'destAddresses [null]');
+    const multiResp = samplePdu('submit_multi_resp', 1);
+    multiResp['unsuccessSmes'] = [null];
+    refuses(multiResp, 'unsuccessSmes [null]');
   });
 
   it('C-strings containing NUL (would shift every following field on the wire)', () => {

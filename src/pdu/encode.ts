@@ -85,6 +85,7 @@ function bodySize(body: readonly FieldSpec[], pdu: Record<string, unknown>): num
         if (!Array.isArray(list) || list.length < 1 || list.length > 255) bad(f.key, 'must list 1..255 destinations');
         size += 1;
         for (const d of list) {
+          if (typeof d !== 'object' || d === null) bad(f.key, 'entries must be objects');
           if (d.destFlag === 1) {
             checkU8(d.destAddrTon, 'destAddrTon');
             checkU8(d.destAddrNpi, 'destAddrNpi');
@@ -102,6 +103,7 @@ function bodySize(body: readonly FieldSpec[], pdu: Record<string, unknown>): num
         if (!Array.isArray(list) || list.length > 255) bad(f.key, 'must list 0..255 entries');
         size += 1;
         for (const u of list) {
+          if (typeof u !== 'object' || u === null) bad(f.key, 'entries must be objects');
           checkU8(u.destAddrTon, 'destAddrTon');
           checkU8(u.destAddrNpi, 'destAddrNpi');
           checkU32(u.errorStatusCode, 'errorStatusCode');
@@ -149,7 +151,9 @@ function tlvsSize(tlvs: Record<string, unknown>): number {
     const v = tlvs[key];
     if (v === undefined) continue;
     if (key === 'unknown') {
+      if (!Array.isArray(v)) bad('unknown', 'must be a list of { tag, value }');
       for (const raw of v as RawTlv[]) {
+        if (typeof raw !== 'object' || raw === null) bad('unknown', 'entries must be { tag, value }');
         checkU16(raw.tag, 'unknown.tag');
         size += 4 + checkBuffer(raw.value, 0, 65535, 'unknown.value').length;
       }

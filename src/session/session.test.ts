@@ -404,6 +404,23 @@ describe('window and responses', () => {
     s.session.destroy();
   });
 
+  test("a 'slotFree' or 'state' listener that throws does not break the session", async () => {
+    const s = await boundSmsc({ windowSize: 1 });
+    s.session.on('slotFree', () => {
+      throw new Error('a listener with a bug');
+    });
+    s.session.on('state', () => {
+      throw new Error('another');
+    });
+    const r = s.session.request('deliver_sm', deliverBody('1'));
+    const d = await s.peer.expect('deliver_sm');
+    s.peer.send(headerOnly(CommandId.deliver_sm_resp, 0, d.sequenceNumber));
+    assert.equal((await r).sequenceNumber, d.sequenceNumber);
+    assert.deepEqual(await s.peer.roundTrip(), [], 'still reading and answering');
+    s.session.destroy();
+    assert.equal(s.session.state, SessionState.Closed);
+  });
+
   test('a response that does not decode fails its request at once', async () => {
     const s = await boundSmsc({ responseTimeoutMs: 60_000 });
     const r = s.session.request('deliver_sm', deliverBody('1'));

@@ -758,7 +758,7 @@ export class Session extends EventEmitter {
     this.#sessionInitTimer = undefined;
     this.#lastTransaction = this.#clock.now();
     if (this.#inactivityMs > 0) this.#armInactivity(this.#inactivityMs);
-    this.emit('bound', type);
+    this.#tell('bound', type);
   }
 
   #onUnbind(pdu: Pdu): void {
@@ -973,14 +973,26 @@ export class Session extends EventEmitter {
 
   /** A response or a timeout freed a window slot that no request() waits for. */
   #slotFreed(): void {
-    if (this.#state !== SessionState.Closed) this.emit('slotFree');
+    if (this.#state !== SessionState.Closed) this.#tell('slotFree');
+  }
+
+  /**
+   * Emits an event from inside the session's own work (a read, a timer): a listener that throws
+   * must not unwind through it (it would skip the rest, or end the process from a socket read).
+   */
+  #tell(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch {
+      // The listener's bug; the session goes on.
+    }
   }
 
   #transition(to: SessionState): void {
     assertTransition(this.#state, to);
     this.#state = to;
     if (channels.state.hasSubscribers) channels.state.publish({ session: this, state: to });
-    this.emit('state', to);
+    this.#tell('state', to);
   }
 
   #close(err: Error | undefined, ending = false): void {
@@ -1001,6 +1013,6 @@ export class Session extends EventEmitter {
       else this.#endSocket();
     }
     this.#resolveClosed(err);
-    this.emit('close', err);
+    this.#tell('close', err);
   }
 }
