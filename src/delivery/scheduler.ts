@@ -21,6 +21,8 @@ const NO_TIMER: TimerHandle = { cancel() {} };
 const RETRY: Outcome = Object.freeze({ kind: 'retry', errorCode: 0 });
 /** A held message is leased for this many leaseMs: it may wait until a whole lease is left. */
 const HOLD_LEASE_FACTOR = 1.5;
+/** Receipts kept in memory for another try at most (a store down for long). */
+const MAX_OWED_RECEIPTS = 100_000;
 
 export interface SchedulerOptions {
   store: Store;
@@ -94,6 +96,8 @@ export class DeliveryScheduler {
   #unsubscribe: (() => void) | undefined;
   /** stop() calls waiting for the attempts under way (stats.inflight) to end. */
   #attemptsDone: (() => void)[] = [];
+  /** Receipts whose insert failed after their message had ended (see #insertOrOwe). */
+  #owed: NewMessage[] = [];
   /** Callers of stop() waiting for the claim pass under way to end. */
   #passDone: (() => void)[] = [];
   /** Per target: dispatched attempts whose outcome is not yet recorded. */
@@ -607,7 +611,7 @@ export class DeliveryScheduler {
               receipts.push(makeReceipt(o, outcome.state, now, outcome.errorCode, this.#o.ids.next(), this.#o.nodeId));
             }
           }
-          await this.#insertReceipts(receipts);
+          await this.#insertOrOwe(receipts);
         }
         return;
       }
@@ -662,20 +666,17 @@ export class DeliveryScheduler {
     if (m === undefined) return false;
     if (state === 'DELIVERED') this.#delivered(m, now);
     else this.stats.failed++;
-    await this.#receipt(m, state, now, errorCode);
+    // The message is final now: a receipt that fails to store is kept and tried again, as the
+    // upstream's resent receipt would find nothing left to finalize.
+    if (m.direction === 'mt' && receiptWanted(m.registeredDelivery, state)) {
+      await this.#insertOrOwe([makeReceipt(m, state, now, errorCode, this.#o.ids.next(), this.#o.nodeId)]);
+    }
     return true;
   }
 
-  // #receipt and #insertReceipts hand back storeNew's promise rather than awaiting it: each
-  // async layer is one more suspended function per message while its commit is waited for,
-  // and those are what the main thread's scavenges copy end to end.
-
-  /** Stores the receipt owed for an MT message's final state. */
-  #receipt(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): Promise<void> | undefined {
-    if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return undefined;
-    return this.#insertReceipts([makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId)]);
-  }
-
+  // #insertReceipts hands back storeNew's promise rather than awaiting it: each async layer is
+  // one more suspended function per message while its commit is waited for, and those are what
+  // the main thread's scavenges copy end to end.
   #insertReceipts(receipts: NewMessage[]): Promise<void> | undefined {
     if (receipts.length === 0) return undefined;
     return this.storeNew(receipts, this.#o.clock.now()).then(() => {
@@ -757,6 +758,7 @@ export class DeliveryScheduler {
 
   /** Moves every pending message past its validity to EXPIRED and makes the receipts owed. */
   async expireNow(): Promise<number> {
+    await this.#insertOwedAgain();
     let total = 0;
     for (;;) {
       // Read the time once this run actually executes (a timer callback may run mid-advance).
@@ -771,8 +773,37 @@ export class DeliveryScheduler {
           receipts.push(makeReceipt(m, 'EXPIRED', now, 0, this.#o.ids.next(), this.#o.nodeId));
         }
       }
-      await this.#insertReceipts(receipts);
+      await this.#insertOrOwe(receipts);
       if (expired.length < 1000) return total;
+    }
+  }
+
+  /**
+   * Receipts of messages already final (expired, ended by RX_P_APPN): their message will not
+   * come back to make them again, so a failed insert keeps them to try at the next expiry run.
+   * (A crash still loses them: docs/decisions.md.)
+   */
+  async #insertOrOwe(receipts: NewMessage[]): Promise<void> {
+    if (receipts.length === 0) return;
+    try {
+      await this.#insertReceipts(receipts);
+    } catch {
+      for (const r of receipts) if (this.#owed.length < MAX_OWED_RECEIPTS) this.#owed.push(r);
+    }
+  }
+
+  /** The receipts #insertOrOwe kept: stored now if the store takes them (those already there are dropped). */
+  async #insertOwedAgain(): Promise<void> {
+    if (this.#owed.length === 0) return;
+    const owed = this.#owed.splice(0);
+    try {
+      await this.#insertReceipts(owed);
+    } catch {
+      // One may have been stored by the write that seemed to fail: those are not kept.
+      for (const r of owed) {
+        const there = await this.#o.store.get(r.id).catch(() => undefined);
+        if (there === undefined) this.#owed.push(r);
+      }
     }
   }
 

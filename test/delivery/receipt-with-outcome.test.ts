@@ -136,3 +136,44 @@ test('an onDelivered observer that throws costs no receipt: it is delivered from
     await store.close();
   }
 });
+
+for (const how of ['expiry', 'an upstream verdict (finalize)'] as const) {
+  test(`a receipt owed after ${how} whose insert fails is stored at the next expiry run`, async () => {
+    const clock = new ManualClock(T0);
+    const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
+    await sqlite.init();
+    let insertsFail = false;
+    const store = new Proxy(sqlite, {
+      get(t, key) {
+        if (key === 'insert') {
+          return (...args: Parameters<Store['insert']>) => (insertsFail ? Promise.reject(new Error('store busy')) : t.insert(...args));
+        }
+        const v = Reflect.get(t, key, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>());
+    try {
+      // Queued for a target nobody serves, asking for a receipt whatever the outcome.
+      const m = makeMessage({ account: 'alice', target: 'esme:nobody', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 1000 });
+      await sqlite.insert([m]);
+      insertsFail = true;
+      if (how === 'expiry') {
+        clock.advance(2000);
+        assert.equal(await scheduler.expireNow(), 1);
+      } else {
+        assert.equal(await scheduler.finalize(m.id, MessageState.DELIVERED, 0), true);
+      }
+      const receiptsOf = async () => (await sqlite.find({ limit: 10, account: 'alice' })).filter((x) => x.direction === 'receipt' && x.receiptFor === m.id);
+      assert.equal((await receiptsOf()).length, 0, 'not stored yet');
+      insertsFail = false;
+      await scheduler.expireNow();
+      assert.equal((await receiptsOf()).length, 1, 'stored at the next run');
+      await scheduler.expireNow();
+      assert.equal((await receiptsOf()).length, 1, 'once');
+    } finally {
+      await scheduler.stop();
+      await sqlite.close();
+    }
+  });
+}
