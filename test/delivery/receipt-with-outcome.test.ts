@@ -31,6 +31,21 @@ class AnsweredTarget implements DeliveryTarget {
   }
 }
 
+/** The store, with every insert failing while `inserts.fail` (what a crash or a store error amounts to). */
+function withFailingInserts(sqlite: SqliteStore): { store: Store; inserts: { fail: boolean } } {
+  const inserts = { fail: false };
+  const store = new Proxy(sqlite, {
+    get(t, key) {
+      if (key === 'insert') {
+        return (...args: Parameters<Store['insert']>) => (inserts.fail ? Promise.reject(new Error('the store failed')) : t.insert(...args));
+      }
+      const v = Reflect.get(t, key, t);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { store, inserts };
+}
+
 async function settle(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 500; i++) {
     if (await cond()) return;
@@ -47,17 +62,7 @@ for (const [name, outcome, state] of [
     const clock = new ManualClock(T0);
     const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
     await sqlite.init();
-    let insertsFail = false;
-    const store = new Proxy(sqlite, {
-      get(t, key) {
-        if (key === 'insert') {
-          return (...args: Parameters<Store['insert']>) =>
-            insertsFail ? Promise.reject(new Error('the node is gone')) : t.insert(...args);
-        }
-        const v = Reflect.get(t, key, t);
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
+    const { store, inserts } = withFailingInserts(sqlite);
     const bob = new AnsweredTarget();
     const alice = new AnsweredTarget();
     const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>([['esme:bob', bob], ['esme:alice', alice]]));
@@ -71,7 +76,7 @@ for (const [name, outcome, state] of [
       await scheduler.storeNew([m], clock.now());
       await settle(() => bob.got.length === 1, 'the delivery to bob');
 
-      insertsFail = true;
+      inserts.fail = true;
       bob.answerAll(outcome);
       await settle(async () => (await sqlite.get(m.id))?.state === state, 'the final outcome');
       await settle(() => alice.got.length === 1, 'the receipt to alice');
@@ -142,22 +147,13 @@ for (const how of ['expiry', 'an upstream verdict (finalize)'] as const) {
     const clock = new ManualClock(T0);
     const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
     await sqlite.init();
-    let insertsFail = false;
-    const store = new Proxy(sqlite, {
-      get(t, key) {
-        if (key === 'insert') {
-          return (...args: Parameters<Store['insert']>) => (insertsFail ? Promise.reject(new Error('store busy')) : t.insert(...args));
-        }
-        const v = Reflect.get(t, key, t);
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
+    const { store, inserts } = withFailingInserts(sqlite);
     const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>());
     try {
       // Queued for a target nobody serves, asking for a receipt whatever the outcome.
       const m = makeMessage({ account: 'alice', target: 'esme:nobody', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 1000 });
       await sqlite.insert([m]);
-      insertsFail = true;
+      inserts.fail = true;
       if (how === 'expiry') {
         clock.advance(2000);
         assert.equal(await scheduler.expireNow(), 1);
@@ -166,7 +162,7 @@ for (const how of ['expiry', 'an upstream verdict (finalize)'] as const) {
       }
       const receiptsOf = async () => (await sqlite.find({ limit: 10, account: 'alice' })).filter((x) => x.direction === 'receipt' && x.receiptFor === m.id);
       assert.equal((await receiptsOf()).length, 0, 'not stored yet');
-      insertsFail = false;
+      inserts.fail = false;
       await scheduler.expireNow();
       assert.equal((await receiptsOf()).length, 1, 'stored at the next run');
       await scheduler.expireNow();
