@@ -170,8 +170,9 @@ export class DeliveryScheduler {
    * delivers them without a claim; the others wake the claim loop for their target.
    */
   async storeNew(msgs: NewMessage[], now: number): Promise<void> {
-    this.#reserveAll(msgs, now);
     try {
+      // Inside the try: a target's callback throwing half-way leaves no reservation behind.
+      this.#reserveAll(msgs, now);
       await this.#o.store.insert(msgs);
     } catch (err) {
       this.#unreserveAll(msgs);

@@ -219,3 +219,34 @@ test('RX_P_APPN for an MO ends that message only, not the other subscribers\' MO
     await sqlite.close();
   }
 });
+
+test("a target whose up() throws fails that store call, and leaves no reservation behind", async () => {
+  const bob = new HeldTarget();
+  bob.room = 0; // nothing goes out: what is held stays held
+  let throwing = false;
+  let calls = 0;
+  const flaky = Object.assign(Object.create(bob) as HeldTarget, {
+    // Throws for the second message of a call: the first is reserved by then.
+    up: () => {
+      if (throwing && ++calls === 2) throw new Error('a target with a bug');
+      return true;
+    },
+  });
+  const { clock, sqlite, scheduler } = await setup(new Map<string, DeliveryTarget>([['esme:bob', flaky]]), { holdLimit: 2 } as Partial<SchedulerOptions>);
+  await scheduler.start();
+  await sleep(30);
+  try {
+    const first = mt();
+    await scheduler.storeNew([first], clock.now());
+    throwing = true;
+    await assert.rejects(scheduler.storeNew([mt(), mt()], clock.now()));
+    throwing = false;
+    // Had the failed call's reservations stayed, this one would find the line full and spill.
+    const next = mt();
+    await scheduler.storeNew([next], clock.now());
+    assert.equal((await sqlite.get(next.id))?.leaseOwner, 'n1', 'held, not spilled to the store');
+  } finally {
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});
