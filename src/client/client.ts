@@ -412,15 +412,16 @@ async function openSession(options: ConnectOptions, onDelivery: (pdu: Pdu) => Re
             reject(new SessionClosedError(`no connection to ${host}:${options.port} within ${timeoutMs} ms`));
           }, timeoutMs)
         : undefined;
-    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
-      timer?.cancel();
-      socket.off('error', reject);
-      resolve();
-    });
-    socket.once('error', (err) => {
+    const onError = (err: Error) => {
       timer?.cancel();
       reject(err);
+    };
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      timer?.cancel();
+      socket.off('error', onError);
+      resolve();
     });
+    socket.once('error', onError);
   });
   return new Session(
     socket,

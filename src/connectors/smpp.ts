@@ -273,6 +273,9 @@ const UNAVAILABLE: Outcome = { kind: 'unavailable' };
 // The upstream took it; its receipt (onUpstreamReceipt) gives the final state.
 const FORWARDED: Outcome = { kind: 'forwarded' };
 const FINAL = new Set<MessageStateName>(['DELIVERED', 'EXPIRED', 'DELETED', 'UNDELIVERABLE', 'ACCEPTED', 'UNKNOWN', 'REJECTED', 'SKIPPED']);
+/** A bind that lasted this long (or maxDelayMs, if shorter) starts the reconnect back-off again. */
+const STABLE_BIND_MS = 60_000;
+
 /** Receipts held while submits are in flight (their response may be just behind). */
 const MAX_HELD_RECEIPTS = 10_000;
 
@@ -517,10 +520,10 @@ export class SmppTarget implements DeliveryTarget {
   #onClosed(client: Client): void {
     if (this.#client !== client) return;
     this.#client = undefined;
-    // The back-off starts again only after a bind that lasted: an upstream that takes the bind
+    // The back-off starts again only after a bind that lasted (maxDelayMs, at most a minute): an upstream that takes the bind
     // and drops it at once must not be reconnected to every initialDelayMs for ever.
     const r = this.#o.reconnect ?? {};
-    if (this.#clock.now() - this.#boundAt >= (r.maxDelayMs ?? 60_000)) this.#reconnectDelay = r.initialDelayMs ?? 1000;
+    if (this.#clock.now() - this.#boundAt >= Math.min(r.maxDelayMs ?? 60_000, STABLE_BIND_MS)) this.#reconnectDelay = r.initialDelayMs ?? 1000;
     this.#scheduleReconnect();
   }
 

@@ -460,6 +460,7 @@ export class SmscCore {
     // The account's validity policy, as for a submit: capped from when the message may go, and
     // never ending before it may go.
     const account = this.#o.account(ctx.systemId);
+    if (scheduleAt !== undefined && account !== undefined && scheduleAt > now + account.maxValiditySeconds * 1000) return S.ESME_RINVSCHED;
     const goesAt = scheduleAt ?? m.scheduleAt;
     if (expiresAt !== undefined && account !== undefined) expiresAt = Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000);
     if (goesAt >= (expiresAt ?? m.expiresAt)) return S.ESME_RINVSCHED;

@@ -91,6 +91,8 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
     if (err instanceof SmppTimeError) return S.ESME_RINVSCHED;
     throw err;
   }
+  // Never later than the longest validity from now: no message is parked for a century.
+  if (scheduleAt > now + policy.maxValiditySeconds * 1000) return S.ESME_RINVSCHED;
   // The default validity and the cap count from when the message may first go: a message
   // scheduled for later than the default validity is not refused for it.
   let expiresAt = scheduleAt + policy.defaultValiditySeconds * 1000;

@@ -23,6 +23,8 @@ const RETRY: Outcome = Object.freeze({ kind: 'retry', errorCode: 0 });
 const HOLD_LEASE_FACTOR = 1.5;
 /** Receipts kept in memory for another try at most (a store down for long). */
 const MAX_OWED_RECEIPTS = 100_000;
+/** Tries of a kept receipt (one an expiry run, about a second apart) before it is given up. */
+const MAX_RECEIPT_TRIES = 60;
 
 export interface SchedulerOptions {
   store: Store;
@@ -96,8 +98,10 @@ export class DeliveryScheduler {
   #unsubscribe: (() => void) | undefined;
   /** stop() calls waiting for the attempts under way (stats.inflight) to end. */
   #attemptsDone: (() => void)[] = [];
-  /** Receipts whose insert failed after their message had ended (see #insertOrOwe). */
-  #owed: NewMessage[] = [];
+  /** Receipts whose insert failed after their message had ended (see #insertOrOwe), with their tries. */
+  #owed: { receipt: NewMessage; tries: number }[] = [];
+  /** Set while failoverNow runs: the targets #release gave messages back to meanwhile. */
+  #releasedInFailover: Set<string> | undefined;
   /** Callers of stop() waiting for the claim pass under way to end. */
   #passDone: (() => void)[] = [];
   /** Per target: dispatched attempts whose outcome is not yet recorded. */
@@ -350,6 +354,7 @@ export class DeliveryScheduler {
       .finally(() => {
         // Failover looks at a target once when it goes down: these came back after that look.
         this.#down.delete(key);
+        this.#releasedInFailover?.add(key);
         this.notify(key);
       });
   }
@@ -725,6 +730,9 @@ export class DeliveryScheduler {
     const check = [...down].filter((k) => cameUp || !this.#down.has(k));
     // Recorded as handled only once its queue moved: a store error leaves it to the next tick.
     const handled = new Set([...this.#down].filter((k) => down.has(k) && !check.includes(k)));
+    // Targets whose messages come back to the store while this pass runs are looked at again next time.
+    const released = new Set<string>();
+    this.#releasedInFailover = released;
     let moved = 0;
     try {
       // Messages moved onto a connector that is down too move on again in this pass (each
@@ -744,6 +752,8 @@ export class DeliveryScheduler {
         }
       }
     } finally {
+      for (const key of released) handled.delete(key);
+      this.#releasedInFailover = undefined;
       this.#down = handled;
       this.stats.rerouted += moved;
     }
@@ -789,21 +799,30 @@ export class DeliveryScheduler {
     try {
       await this.#insertReceipts(receipts);
     } catch {
-      for (const r of receipts) if (this.#owed.length < MAX_OWED_RECEIPTS) this.#owed.push(r);
+      for (const receipt of receipts) if (this.#owed.length < MAX_OWED_RECEIPTS) this.#owed.push({ receipt, tries: 1 });
     }
   }
 
-  /** The receipts #insertOrOwe kept: stored now if the store takes them (those already there are dropped). */
+  /**
+   * The receipts #insertOrOwe kept: stored now if the store takes them. Tried together, then
+   * each alone when that fails (one bad receipt must not hold the others back); one already
+   * there (the write that seemed to fail had committed) or failing for a minute of runs is dropped.
+   */
   async #insertOwedAgain(): Promise<void> {
     if (this.#owed.length === 0) return;
     const owed = this.#owed.splice(0);
     try {
-      await this.#insertReceipts(owed);
+      await this.#insertReceipts(owed.map((o) => o.receipt));
+      return;
     } catch {
-      // One may have been stored by the write that seemed to fail: those are not kept.
-      for (const r of owed) {
-        const there = await this.#o.store.get(r.id).catch(() => undefined);
-        if (there === undefined) this.#owed.push(r);
+      // Each alone, below.
+    }
+    for (const o of owed) {
+      try {
+        await this.#insertReceipts([o.receipt]);
+      } catch {
+        const there = await this.#o.store.get(o.receipt.id).catch(() => undefined);
+        if (there === undefined && ++o.tries < MAX_RECEIPT_TRIES) this.#owed.push(o);
       }
     }
   }

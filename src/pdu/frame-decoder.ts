@@ -11,6 +11,11 @@
 import { CommandStatus, DEFAULT_MAX_PDU_BYTES, HEADER_BYTES } from './constants.js';
 import { PduDecodeError } from './errors.js';
 
+/** A straddling frame gets its buffer once this much of it is here (see #worthAssembling)… */
+const ASSEMBLE_AFTER_BYTES = 8192;
+/** …or it is spread over more chunks than this. */
+const ASSEMBLE_AFTER_CHUNKS = 32;
+
 /** Options of a FrameDecoder. */
 export interface FrameDecoderOptions {
   /** Largest command_length accepted, in octets (default 70000). */
@@ -62,18 +67,26 @@ export class FrameDecoder {
         this.#consume(len);
         return frame;
       }
-      // Assembled only once all of it is here: a peer sending just a length must not make us
-      // allocate that much up front (1,000 connections × 64 kB for 4 bytes each).
-      if (this.#buffered < len) return undefined;
+      if (!this.#worthAssembling(len)) return undefined;
       this.#startPartial(len);
       return this.#fillPartial();
     }
     if (this.#buffered < 4) return undefined;
     const len = this.#peekU32();
     if (len < HEADER_BYTES || len > this.#max) this.#badLength(len);
-    if (this.#buffered < len) return undefined;
+    if (!this.#worthAssembling(len)) return undefined;
     this.#startPartial(len);
     return this.#fillPartial();
+  }
+
+  /**
+   * Whether a straddling frame of `len` octets gets its buffer now: not on its length alone (a
+   * peer sending just lengths would make us allocate 64 kB for every 4 octets), but once a fair
+   * part of it is here, or it came in many small chunks (kept, they would cost more than the
+   * copy: a frame sent an octet a segment).
+   */
+  #worthAssembling(len: number): boolean {
+    return this.#buffered >= Math.min(len, ASSEMBLE_AFTER_BYTES) || this.#chunks.length > ASSEMBLE_AFTER_CHUNKS;
   }
 
   #consume(n: number): void {

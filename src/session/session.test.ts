@@ -412,6 +412,8 @@ describe('window and responses', () => {
     s.session.on('state', () => {
       throw new Error('another');
     });
+    const heard: string[] = [];
+    s.session.on('state', (state: string) => heard.push(state));
     const r = s.session.request('deliver_sm', deliverBody('1'));
     const d = await s.peer.expect('deliver_sm');
     s.peer.send(headerOnly(CommandId.deliver_sm_resp, 0, d.sequenceNumber));
@@ -419,6 +421,7 @@ describe('window and responses', () => {
     assert.deepEqual(await s.peer.roundTrip(), [], 'still reading and answering');
     s.session.destroy();
     assert.equal(s.session.state, SessionState.Closed);
+    assert.deepEqual(heard, [SessionState.Closed], 'the listener after the throwing one still hears');
   });
 
   test('a response that does not decode fails its request at once', async () => {
@@ -487,19 +490,20 @@ describe('handlers and reads', () => {
     assert.equal(await closedWithin(s.session), undefined);
   });
 
-  test('our own unbind: handlers still running answer before the connection ends', async () => {
+  test('our own unbind: handlers still running are answered first, then the unbind goes', async () => {
     const gate = deferred<Reply>();
     const s = await boundSmsc({}, { onRequest: () => gate.promise });
     s.peer.send(submit(2));
     assert.deepEqual(await s.peer.roundTrip(4), [], 'the submit is being handled');
     const unbinding = s.session.unbind();
-    const u = await s.peer.expect('unbind');
-    s.peer.send(headerOnly(CommandId.unbind_resp, 0, u.sequenceNumber));
-    await tick();
-    assert.equal(s.session.state, SessionState.Unbinding, 'open until the submit is answered');
+    // A peer may close as soon as it answers an unbind: nothing goes before the submit's answer.
+    assert.deepEqual(await s.peer.roundTrip(5), [], 'no unbind while the submit is being handled');
+    assert.equal(s.session.state, SessionState.Unbinding);
     gate.resolve({ messageId: 'stored' });
     const resp = await s.peer.expect('submit_sm_resp', 0, 2);
     assert.equal((resp as Pdu & { messageId: string }).messageId, 'stored');
+    const u = await s.peer.expect('unbind');
+    s.peer.send(headerOnly(CommandId.unbind_resp, 0, u.sequenceNumber));
     await withTimeout(unbinding, 2000, 'unbind');
     assert.equal(await closedWithin(s.session), undefined);
   });

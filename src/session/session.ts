@@ -362,7 +362,8 @@ export class Session extends EventEmitter {
    * Sends a request and resolves with its response. Rejects with CommandStatusError when the
    * response (or a generic_nack) carries a non-zero status, ResponseTimeoutError after the
    * response timer, SessionClosedError when the session ends first, WindowFullError when the
-   * window is full and `wait: false`.
+   * window is full and `wait: false`, PduDecodeError when the response does not decode (its
+   * commandStatus is the one we would answer such a PDU with, not the peer's).
    */
   request<C extends RequestName>(
     command: C,
@@ -468,14 +469,16 @@ export class Session extends EventEmitter {
       return;
     }
     this.#transition(SessionState.Unbinding);
+    // Requests of the peer still being handled (a submit waiting for its commit) are answered
+    // first, as when the peer unbinds [ref §6.3]: a peer may close as soon as it has answered
+    // our unbind, so their responses go before it. At most the response timer.
+    await this.#handlersFinished();
+    if ((this.#state as SessionState) === SessionState.Closed) return;
     try {
       await this.request('unbind', {} as BodyOf<'unbind'>);
     } catch {
       // No answer or a refusal: close anyway.
     }
-    // Requests of the peer still being handled (a submit waiting for its commit) are answered
-    // before the connection ends, as when the peer unbinds [ref §6.3]: at most the response timer.
-    await this.#handlersFinished();
     if ((this.#state as SessionState) === SessionState.Closed) return;
     this.#closeAfterFlush = true;
     this.#closeError = undefined;
@@ -981,10 +984,13 @@ export class Session extends EventEmitter {
    * must not unwind through it (it would skip the rest, or end the process from a socket read).
    */
   #tell(event: string, ...args: unknown[]): void {
-    try {
-      this.emit(event, ...args);
-    } catch {
-      // The listener's bug; the session goes on.
+    // Each listener on its own: one that throws must not keep the others from hearing it.
+    for (const listener of this.rawListeners(event) as ((...a: unknown[]) => unknown)[]) {
+      try {
+        listener.apply(this, args);
+      } catch {
+        // The listener's bug; the session goes on.
+      }
     }
   }
 

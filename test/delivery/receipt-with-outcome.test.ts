@@ -173,3 +173,41 @@ for (const how of ['expiry', 'an upstream verdict (finalize)'] as const) {
     }
   });
 }
+
+test('a kept receipt that cannot be stored holds back none of the others', async () => {
+  const clock = new ManualClock(T0);
+  const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
+  await sqlite.init();
+  const { store, inserts } = withFailingInserts(sqlite);
+  let refuse: string | undefined;
+  const picky = new Proxy(store, {
+    get(t, key) {
+      if (key === 'insert') {
+        return (msgs: Parameters<Store['insert']>[0]) =>
+          msgs.some((m) => m.receiptFor === refuse) ? Promise.reject(new Error('this one cannot be stored')) : t.insert(msgs);
+      }
+      const v = Reflect.get(t, key, t);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  const scheduler = testScheduler(picky, clock, new Map<string, DeliveryTarget>());
+  try {
+    const mk = () => makeMessage({ account: 'alice', target: 'esme:nobody', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 1000 });
+    const [bad, good] = [mk(), mk()];
+    await sqlite.insert([bad!, good!]);
+    inserts.fail = true;
+    clock.advance(2000);
+    assert.equal(await scheduler.expireNow(), 2);
+    inserts.fail = false;
+    refuse = bad!.id;
+    await scheduler.expireNow();
+    const receipts = (await sqlite.find({ limit: 10, account: 'alice' })).filter((x) => x.direction === 'receipt');
+    assert.deepEqual(
+      receipts.map((r) => r.receiptFor),
+      [good!.id],
+    );
+  } finally {
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});

@@ -315,6 +315,12 @@ describe('store and forward', () => {
     const a = await bind('alice', 'apw', 'transmitter');
     // Three days ahead, no validity given (the default is 48 h, counted from the schedule).
     const later = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', shortMessage: Buffer.from('later'), scheduleDeliveryTime: '000003000000000R' });
+    // But never later than the longest validity (7 days) from now.
+    assert.equal(await submitStatus(a, { sourceAddr: '1000', destinationAddr: '4000', shortMessage: Buffer.from('x'), scheduleDeliveryTime: '000010000000000R' }), S.ESME_RINVSCHED);
+    await assert.rejects(
+      a.replace({ messageId: later.messageId, sourceAddr: '1000', shortMessage: Buffer.from('y'), scheduleDeliveryTime: '990000000000000R' }),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RINVSCHED,
+    );
     await assert.rejects(
       a.replace({ messageId: later.messageId, sourceAddr: '1000', shortMessage: Buffer.from('y'), scheduleDeliveryTime: '000002000000000R', validityPeriod: '000000010000000R' }),
       (e: CommandStatusError) => e.commandStatus === S.ESME_RINVSCHED,
