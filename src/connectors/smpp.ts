@@ -520,8 +520,9 @@ export class SmppTarget implements DeliveryTarget {
   #onClosed(client: Client): void {
     if (this.#client !== client) return;
     this.#client = undefined;
-    // The back-off starts again only after a bind that lasted (maxDelayMs, at most a minute): an upstream that takes the bind
-    // and drops it at once must not be reconnected to every initialDelayMs for ever.
+    // The back-off starts again only after a bind that lasted (maxDelayMs, at most a minute):
+    // an upstream that takes the bind and drops it at once must not be reconnected to every
+    // initialDelayMs for ever.
     const r = this.#o.reconnect ?? {};
     if (this.#clock.now() - this.#boundAt >= Math.min(r.maxDelayMs ?? 60_000, STABLE_BIND_MS)) this.#reconnectDelay = r.initialDelayMs ?? 1000;
     this.#scheduleReconnect();
@@ -646,13 +647,7 @@ export class SmppTarget implements DeliveryTarget {
   /** No submit in flight any more: held receipts are matched now or never. */
   #releaseHeld(): void {
     if (this.#heldCount === 0) return;
-    const all = [...this.#held.values()].flat();
-    this.#held.clear();
-    this.#heldCount = 0;
-    for (const entry of all) {
-      entry.timer.cancel();
-      entry.run();
-    }
+    for (const key of [...this.#held.keys()]) this.#wakeHeld(key);
   }
 }
 

@@ -24,9 +24,6 @@ export function receiptWanted(registeredDelivery: number, state: MessageStateNam
   return delivered; // 0b11: success only (5.0; we apply it to 3.4 too)
 }
 
-/** esm_class: the short message starts with a user data header. */
-const UDHI = 0x40;
-
 /** Receipts live this long when nobody binds to take them. */
 export const RECEIPT_VALIDITY_MS = 72 * 3600 * 1000;
 
@@ -35,7 +32,7 @@ function excerpt(m: StoredMessage): string {
   let text: string;
   try {
     // A user data header (esm_class UDHI) is not text: the excerpt starts after it.
-    const udh = (m.esmClass & UDHI) !== 0 && m.payload.length > 0 ? m.payload[0]! + 1 : 0;
+    const udh = (m.esmClass & EsmClass.Udhi) !== 0 && m.payload.length > 0 ? m.payload[0]! + 1 : 0;
     text = decodeText(m.payload.subarray(Math.min(udh, m.payload.length)), m.dataCoding);
   } catch {
     text = '';

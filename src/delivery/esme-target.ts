@@ -24,6 +24,9 @@ export interface RequestFields {
   registeredDelivery: number;
 }
 
+/** The most short_message carries (sm_length is one octet; 255 is reserved). [ref §4.4] */
+const MAX_SHORT_MESSAGE = 254;
+
 /**
  * A stored message as the body of a deliver_sm or submit_sm: addresses, content, pass-through
  * TLVs, plus `extra`. The payload goes in message_payload when it came that way (or does not
@@ -40,7 +43,7 @@ export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: Reque
     }
   }
   let shortMessage = m.payload;
-  if ((m.payloadInTlv || m.payload.length > 254) && (tlvsAllowed || m.payload.length > 254)) {
+  if ((m.payloadInTlv || m.payload.length > MAX_SHORT_MESSAGE) && (tlvsAllowed || m.payload.length > MAX_SHORT_MESSAGE)) {
     tlvs = { ...tlvs, messagePayload: m.payload };
     shortMessage = EMPTY;
   }
@@ -69,8 +72,6 @@ export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: Reque
 
 const DELIVER_EXTRA: RequestFields = { validityPeriod: '', registeredDelivery: 0 };
 
-/** The most short_message carries (sm_length is one octet; 255 is reserved). [ref §4.4] */
-const MAX_SHORT_MESSAGE = 254;
 const TOO_LONG_FOR_33: Outcome = { kind: 'failed', state: 'UNDELIVERABLE', errorCode: CommandStatus.ESME_RINVMSGLEN };
 
 /** The deliver_sm body for a stored message, shaped for the session's SMPP version (3.3 peers get no TLVs). */

@@ -533,7 +533,7 @@ export class DeliveryScheduler {
     return outcome.kind === 'delivered' ? this.#recordDelivered(m) : this.#recordOther(m, outcome);
   }
 
-  /** The happy path, without an async function of its own (see #receipt). */
+  /** The happy path, without an async function of its own (see #insertReceipts). */
   #recordDelivered(m: StoredMessage): Promise<void> {
     const now = this.#o.clock.now();
     const receipt = this.#owedReceipt(m, 'DELIVERED', now, 0);
@@ -569,10 +569,25 @@ export class DeliveryScheduler {
    * so no crash can leave the message final and its receipt never made.
    */
   #owedReceipt(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): NewMessage | undefined {
-    if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return undefined;
-    const receipt = makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId);
-    this.#reserveAll([receipt], at);
+    const receipt = this.#receiptOf(m, state, at, errorCode);
+    if (receipt !== undefined) this.#reserveAll([receipt], at);
     return receipt;
+  }
+
+  /** The receipts `msgs` owe for their final `state` (see #receiptOf). */
+  #receiptsOf(msgs: readonly StoredMessage[], state: MessageStateName, at: number, errorCode: number): NewMessage[] {
+    const receipts: NewMessage[] = [];
+    for (const m of msgs) {
+      const receipt = this.#receiptOf(m, state, at, errorCode);
+      if (receipt !== undefined) receipts.push(receipt);
+    }
+    return receipts;
+  }
+
+  /** The receipt an MT message owes for its final `state`, if its submitter asked for one. */
+  #receiptOf(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): NewMessage | undefined {
+    if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return undefined;
+    return makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId);
   }
 
   /**
@@ -611,13 +626,7 @@ export class DeliveryScheduler {
           this.#forget(others.map((o) => o.id));
           this.stats.failed += others.length;
           // Their receipts in one write: one failing cannot leave the others unmade.
-          const receipts: NewMessage[] = [];
-          for (const o of others) {
-            if (o.direction === 'mt' && receiptWanted(o.registeredDelivery, outcome.state)) {
-              receipts.push(makeReceipt(o, outcome.state, now, outcome.errorCode, this.#o.ids.next(), this.#o.nodeId));
-            }
-          }
-          await this.#insertOrOwe(receipts);
+          await this.#insertOrOwe(this.#receiptsOf(others, outcome.state, now, outcome.errorCode));
         }
         return;
       }
@@ -674,9 +683,8 @@ export class DeliveryScheduler {
     else this.stats.failed++;
     // The message is final now: a receipt that fails to store is kept and tried again, as the
     // upstream's resent receipt would find nothing left to finalize.
-    if (m.direction === 'mt' && receiptWanted(m.registeredDelivery, state)) {
-      await this.#insertOrOwe([makeReceipt(m, state, now, errorCode, this.#o.ids.next(), this.#o.nodeId)]);
-    }
+    const receipt = this.#receiptOf(m, state, now, errorCode);
+    if (receipt !== undefined) await this.#insertOrOwe([receipt]);
     return true;
   }
 
@@ -778,13 +786,7 @@ export class DeliveryScheduler {
       const expired = await this.#o.store.expireDue(now, 1000);
       total += expired.length;
       this.stats.expired += expired.length;
-      const receipts: NewMessage[] = [];
-      for (const m of expired) {
-        if (m.direction === 'mt' && receiptWanted(m.registeredDelivery, 'EXPIRED')) {
-          receipts.push(makeReceipt(m, 'EXPIRED', now, 0, this.#o.ids.next(), this.#o.nodeId));
-        }
-      }
-      await this.#insertOrOwe(receipts);
+      await this.#insertOrOwe(this.#receiptsOf(expired, 'EXPIRED', now, 0));
       if (expired.length < 1000) return total;
     }
   }

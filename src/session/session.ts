@@ -230,6 +230,8 @@ export class Session extends EventEmitter {
   #responseTimerAt = Number.POSITIVE_INFINITY;
 
   #inflight = 0;
+  /** unbind() waiting for #inflight to reach 0 (see #handlersFinished). */
+  #idleWaiters: (() => void)[] = [];
   #paused = false;
   #outQueue: Buffer[] = [];
   #flushScheduled = false;
@@ -499,7 +501,6 @@ export class Session extends EventEmitter {
       this.#idleWaiters.push(done);
     });
   }
-  #idleWaiters: (() => void)[] = [];
 
   /** Closes the connection at once; outstanding requests reject with SessionClosedError. */
   destroy(reason = 'destroyed'): void {

@@ -31,13 +31,20 @@ class AnsweredTarget implements DeliveryTarget {
   }
 }
 
-/** The store, with every insert failing while `inserts.fail` (what a crash or a store error amounts to). */
-function withFailingInserts(sqlite: SqliteStore): { store: Store; inserts: { fail: boolean } } {
-  const inserts = { fail: false };
+/**
+ * The store, with every insert failing while `inserts.fail` (what a crash or a store error
+ * amounts to), and those `inserts.refuse` picks.
+ */
+function withFailingInserts(sqlite: SqliteStore): {
+  store: Store;
+  inserts: { fail: boolean; refuse?: (msgs: Parameters<Store['insert']>[0]) => boolean };
+} {
+  const inserts: { fail: boolean; refuse?: (msgs: Parameters<Store['insert']>[0]) => boolean } = { fail: false };
   const store = new Proxy(sqlite, {
     get(t, key) {
       if (key === 'insert') {
-        return (...args: Parameters<Store['insert']>) => (inserts.fail ? Promise.reject(new Error('the store failed')) : t.insert(...args));
+        return (msgs: Parameters<Store['insert']>[0]) =>
+          inserts.fail || inserts.refuse?.(msgs) === true ? Promise.reject(new Error('the store failed')) : t.insert(msgs);
       }
       const v = Reflect.get(t, key, t);
       return typeof v === 'function' ? v.bind(t) : v;
@@ -179,18 +186,7 @@ test('a kept receipt that cannot be stored holds back none of the others', async
   const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
   await sqlite.init();
   const { store, inserts } = withFailingInserts(sqlite);
-  let refuse: string | undefined;
-  const picky = new Proxy(store, {
-    get(t, key) {
-      if (key === 'insert') {
-        return (msgs: Parameters<Store['insert']>[0]) =>
-          msgs.some((m) => m.receiptFor === refuse) ? Promise.reject(new Error('this one cannot be stored')) : t.insert(msgs);
-      }
-      const v = Reflect.get(t, key, t);
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-  });
-  const scheduler = testScheduler(picky, clock, new Map<string, DeliveryTarget>());
+  const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>());
   try {
     const mk = () => makeMessage({ account: 'alice', target: 'esme:nobody', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 1000 });
     const [bad, good] = [mk(), mk()];
@@ -199,7 +195,7 @@ test('a kept receipt that cannot be stored holds back none of the others', async
     clock.advance(2000);
     assert.equal(await scheduler.expireNow(), 2);
     inserts.fail = false;
-    refuse = bad!.id;
+    inserts.refuse = (msgs) => msgs.some((m) => m.receiptFor === bad!.id);
     await scheduler.expireNow();
     const receipts = (await sqlite.find({ limit: 10, account: 'alice' })).filter((x) => x.direction === 'receipt');
     assert.deepEqual(

@@ -598,7 +598,12 @@ export class PostgresStore implements Store, ConfigStore {
     if (msgs.length === 0) return;
     await this.#writer.submit(msgs, msgs.length);
     this.#insertCalls++;
-    this.#insertRows += msgs.length;
+    this.#inserted(msgs.length);
+  }
+
+  /** Counts rows inserted (by inserts, and receipts with their outcomes) towards the first ANALYZE. */
+  #inserted(rows: number): void {
+    this.#insertRows += rows;
     if (this.#insertRows >= this.#analyzeAt) this.#analyzeIfNeverAnalyzed();
   }
 
@@ -732,10 +737,7 @@ export class PostgresStore implements Store, ConfigStore {
     });
     const applied = new Set<string>();
     for (const r of res.rows) if (r.id !== null) applied.add(r.id);
-    if (withReceipts) {
-      for (const id of outcomeOf) if (applied.has(id)) this.#insertRows++;
-      if (this.#insertRows >= this.#analyzeAt) this.#analyzeIfNeverAnalyzed();
-    }
+    if (withReceipts) this.#inserted(outcomeOf.filter((id) => applied.has(id)).length);
     return applied;
   }
 

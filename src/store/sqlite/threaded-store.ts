@@ -108,6 +108,11 @@ const MERGED: Record<string, Merge | undefined> = {
   },
 };
 
+/** The callers' calls of `calls`: a merged call stands for its parts. */
+function partsOf(calls: readonly Call[]): Call[] {
+  return calls.flatMap((c) => c.parts ?? [c]);
+}
+
 /** Threaded stores of this process by file, so stores on one file hear each other (as SqliteStore's do). */
 const peers = new Map<string, Set<ThreadedSqliteStore>>();
 
@@ -171,7 +176,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     worker.on('messageerror', (err) => {
       const sent = [...this.#inFlight.values()].flat();
       this.#inFlight.clear();
-      for (const c of sent) for (const part of c.parts ?? [c]) part.reject(err);
+      for (const part of partsOf(sent)) part.reject(err);
       this.#send();
     });
     worker.on('exit', () => {
@@ -345,7 +350,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
    * plain data): the calls that cannot be copied fail, the others go again, each alone.
    */
   #unsendable(batch: readonly Call[], err: unknown): void {
-    const parts = batch.flatMap((c) => c.parts ?? [c]);
+    const parts = partsOf(batch);
     const again: Call[] = [];
     for (const part of parts) {
       try {
@@ -401,7 +406,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     this.#inFlight.clear();
     this.#queue = [];
     // A merged call's callers fail with it (it would send them again alone).
-    for (const c of calls) for (const part of c.parts ?? [c]) part.reject(err);
+    for (const part of partsOf(calls)) part.reject(err);
   }
 
   insert(msgs: readonly NewMessage[]): Promise<void> {
