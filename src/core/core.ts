@@ -14,10 +14,10 @@ import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
+import { makeReceipt, receiptWanted } from '../store/receipts.js';
 import type { NewMessage, Store, StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { type MoAssembler, moPartOf } from './mo-reassembly.js';
-import { makeReceipt, receiptWanted } from './receipts.js';
 import { type Accepted, checkDestination, type TimePolicy, validateSubmit } from './validate.js';
 
 const S = CommandStatus;

@@ -6,10 +6,10 @@
  */
 
 import type { MessageIdGenerator } from '../core/message-id.js';
-import { makeReceipt, receiptWanted } from '../core/receipts.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { leasedMessage } from '../store/common.js';
+import { finalReceiptId, finalReceiptOwed, makeReceipt, receiptTarget } from '../store/receipts.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import { Fifo } from '../util/fifo.js';
 import type { DeliveryTarget, Outcome } from './target.js';
@@ -21,10 +21,6 @@ const NO_TIMER: TimerHandle = { cancel() {} };
 const RETRY: Outcome = Object.freeze({ kind: 'retry', errorCode: 0 });
 /** A held message is leased for this many leaseMs: it may wait until a whole lease is left. */
 const HOLD_LEASE_FACTOR = 1.5;
-/** Receipts kept in memory for another try at most (a store down for long). */
-const MAX_OWED_RECEIPTS = 100_000;
-/** Tries of a kept receipt (one an expiry run, about a second apart) before it is given up. */
-const MAX_RECEIPT_TRIES = 60;
 
 export interface SchedulerOptions {
   store: Store;
@@ -98,8 +94,6 @@ export class DeliveryScheduler {
   #unsubscribe: (() => void) | undefined;
   /** stop() calls waiting for the attempts under way (stats.inflight) to end. */
   #attemptsDone: (() => void)[] = [];
-  /** Receipts whose insert failed after their message had ended (see #insertOrOwe), with their tries. */
-  #owed: { receipt: NewMessage; tries: number }[] = [];
   /** Set while failoverNow runs: the targets #release gave messages back to meanwhile. */
   #releasedInFailover: Set<string> | undefined;
   /** Callers of stop() waiting for the claim pass under way to end. */
@@ -574,20 +568,26 @@ export class DeliveryScheduler {
     return receipt;
   }
 
-  /** The receipts `msgs` owe for their final `state` (see #receiptOf). */
-  #receiptsOf(msgs: readonly StoredMessage[], state: MessageStateName, at: number, errorCode: number): NewMessage[] {
-    const receipts: NewMessage[] = [];
-    for (const m of msgs) {
-      const receipt = this.#receiptOf(m, state, at, errorCode);
-      if (receipt !== undefined) receipts.push(receipt);
-    }
-    return receipts;
-  }
-
   /** The receipt an MT message owes for its final `state`, if its submitter asked for one. */
   #receiptOf(m: StoredMessage, state: MessageStateName, at: number, errorCode: number): NewMessage | undefined {
-    if (m.direction !== 'mt' || !receiptWanted(m.registeredDelivery, state)) return undefined;
-    return makeReceipt(m, state, at, errorCode, this.#o.ids.next(), this.#o.nodeId);
+    if (!finalReceiptOwed(m, state)) return undefined;
+    return makeReceipt(m, state, at, errorCode, finalReceiptId(m.id), this.#o.nodeId);
+  }
+
+  /**
+   * Messages the store ended outside an attempt (expired, refused at their destination, given
+   * a verdict upstream), with the receipts they owe made in the same transaction (their
+   * `receiptsBy`): the receipts counted and their targets woken.
+   */
+  #receiptsMadeFor(ended: readonly StoredMessage[], state: MessageStateName): void {
+    let last: string | undefined;
+    for (const m of ended) {
+      if (!finalReceiptOwed(m, state)) continue;
+      this.stats.receipts++;
+      if (m.account === last) continue;
+      last = m.account;
+      this.notify(receiptTarget(m.account));
+    }
   }
 
   /**
@@ -622,11 +622,11 @@ export class DeliveryScheduler {
         // refused must not end the others' messages.
         if (outcome.allToDestination === true && m.direction === 'mt') {
           // [ref §9.4 case 50] RX_P_APPN: this message and every one queued to that destination end.
-          const others = await store.failPendingTo(m.target, m.destination.addr, outcome.state, outcome.errorCode, now);
+          // Their receipts in the same transaction.
+          const others = await store.failPendingTo(m.target, m.destination.addr, outcome.state, outcome.errorCode, now, this.#o.nodeId);
           this.#forget(others.map((o) => o.id));
           this.stats.failed += others.length;
-          // Their receipts in one write: one failing cannot leave the others unmade.
-          await this.#insertOrOwe(this.#receiptsOf(others, outcome.state, now, outcome.errorCode));
+          this.#receiptsMadeFor(others, outcome.state);
         }
         return;
       }
@@ -677,14 +677,13 @@ export class DeliveryScheduler {
   async finalize(id: string, state: MessageStateName, errorCode: number): Promise<boolean> {
     if (isPendingState(state)) return false;
     const now = this.#o.clock.now();
-    const m = await this.#o.store.finalize(id, state, now, errorCode);
+    // The receipt owed is made in the same transaction: a failure leaves the message pending,
+    // for the upstream's resent receipt to finalize.
+    const m = await this.#o.store.finalize(id, state, now, errorCode, this.#o.nodeId);
     if (m === undefined) return false;
     if (state === 'DELIVERED') this.#delivered(m, now);
     else this.stats.failed++;
-    // The message is final now: a receipt that fails to store is kept and tried again, as the
-    // upstream's resent receipt would find nothing left to finalize.
-    const receipt = this.#receiptOf(m, state, now, errorCode);
-    if (receipt !== undefined) await this.#insertOrOwe([receipt]);
+    this.#receiptsMadeFor([m], state);
     return true;
   }
 
@@ -775,57 +774,18 @@ export class DeliveryScheduler {
     return this.#o.targets().get(key)?.up?.() === false;
   }
 
-  /** Moves every pending message past its validity to EXPIRED and makes the receipts owed. */
+  /** Moves every pending message past its validity to EXPIRED, with the receipts owed. */
   async expireNow(): Promise<number> {
-    await this.#insertOwedAgain();
     let total = 0;
     for (;;) {
       // Read the time once this run actually executes (a timer callback may run mid-advance).
       await Promise.resolve();
       const now = this.#o.clock.now();
-      const expired = await this.#o.store.expireDue(now, 1000);
+      const expired = await this.#o.store.expireDue(now, 1000, this.#o.nodeId);
       total += expired.length;
       this.stats.expired += expired.length;
-      await this.#insertOrOwe(this.#receiptsOf(expired, 'EXPIRED', now, 0));
+      this.#receiptsMadeFor(expired, 'EXPIRED');
       if (expired.length < 1000) return total;
-    }
-  }
-
-  /**
-   * Receipts of messages already final (expired, ended by RX_P_APPN): their message will not
-   * come back to make them again, so a failed insert keeps them to try at the next expiry run.
-   * (A crash still loses them: docs/decisions.md.)
-   */
-  async #insertOrOwe(receipts: NewMessage[]): Promise<void> {
-    if (receipts.length === 0) return;
-    try {
-      await this.#insertReceipts(receipts);
-    } catch {
-      for (const receipt of receipts) if (this.#owed.length < MAX_OWED_RECEIPTS) this.#owed.push({ receipt, tries: 1 });
-    }
-  }
-
-  /**
-   * The receipts #insertOrOwe kept: stored now if the store takes them. Tried together, then
-   * each alone when that fails (one bad receipt must not hold the others back); one already
-   * there (the write that seemed to fail had committed) or failing for a minute of runs is dropped.
-   */
-  async #insertOwedAgain(): Promise<void> {
-    if (this.#owed.length === 0) return;
-    const owed = this.#owed.splice(0);
-    try {
-      await this.#insertReceipts(owed.map((o) => o.receipt));
-      return;
-    } catch {
-      // Each alone, below.
-    }
-    for (const o of owed) {
-      try {
-        await this.#insertReceipts([o.receipt]);
-      } catch {
-        const there = await this.#o.store.get(o.receipt.id).catch(() => undefined);
-        if (there === undefined && ++o.tries < MAX_RECEIPT_TRIES) this.#owed.push(o);
-      }
     }
   }
 

@@ -294,8 +294,8 @@ export interface Store {
    * (the delivery receipt the message owes) is inserted in the same transaction when, and only
    * when, the outcome applied: a crash can never leave the message final and its receipt unmade.
    * A receipt that cannot be stored (a duplicate id) fails the outcome with it. The other ways a
-   * message ends ({@link expireDue}, {@link finalize}, {@link failPendingTo}) return the rows
-   * that ended, and their receipts are inserted after that commit (docs/decisions.md).
+   * message ends ({@link expireDue}, {@link finalize}, {@link failPendingTo}) make the receipts
+   * themselves, in their own transaction, when given `receiptsBy` (docs/decisions.md).
    */
   markDelivered(id: string, at: number, owner: string, receipt?: NewMessage): Promise<boolean>;
   /**
@@ -335,9 +335,10 @@ export interface Store {
   replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined>;
   /**
    * Moves up to `limit` pending, unleased messages with `expiresAt <= now` to `EXPIRED`
-   * (`finalAt = now`) and returns them (the caller makes the receipts).
+   * (`finalAt = now`) and returns them. With `receiptsBy` (the node id that makes them), the
+   * receipts they owe (store/receipts.ts `finalReceipts`) are inserted in the same transaction.
    */
-  expireDue(now: number, limit: number): Promise<StoredMessage[]>;
+  expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]>;
   /**
    * Earliest time a pending message of `targets` becomes claimable (max of scheduleAt,
    * nextAttemptAt and a live lease's end), or undefined when none is pending. May be in the
@@ -356,14 +357,29 @@ export interface Store {
    * Ends every pending message of `target` to `destinationAddr` with a final failure (the
    * destination refused permanently, e.g. ESME_RX_P_APPN) and returns them, for receipts.
    * Messages in flight are ended too; their lease holder's later outcome then does not apply.
+   * With `receiptsBy`, the receipts they owe are inserted in the same transaction ({@link expireDue}).
    */
-  failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]>;
+  failPendingTo(
+    target: string,
+    destinationAddr: string,
+    state: FailedState,
+    errorCode: number,
+    at: number,
+    receiptsBy?: string,
+  ): Promise<StoredMessage[]>;
   /**
    * Gives a pending message its final state from outside a delivery attempt (an upstream
    * SMSC's receipt for a forwarded message). Returns the updated message, or undefined when it
-   * is unknown or already final.
+   * is unknown or already final. With `receiptsBy`, the receipt it owes is inserted in the
+   * same transaction ({@link expireDue}).
    */
-  finalize(id: string, state: Exclude<MessageStateName, PendingState>, at: number, errorCode: number): Promise<StoredMessage | undefined>;
+  finalize(
+    id: string,
+    state: Exclude<MessageStateName, PendingState>,
+    at: number,
+    errorCode: number,
+    receiptsBy?: string,
+  ): Promise<StoredMessage | undefined>;
   /**
    * Moves a pending message to another target (failover, or a parked message released):
    * `target` and `failover` are replaced, the lease is cleared and the message is due again

@@ -17,7 +17,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   session: ['pdu', 'sm', 'util', 'errors'],
   client: ['session', 'pdu', 'sm', 'util', 'errors'],
   server: ['session', 'pdu', 'sm', 'util', 'errors'],
-  store: [],
+  // The receipts a store makes inside its own transaction (store/receipts.ts) need the DLR text and TLVs.
+  store: ['pdu', 'sm'],
   core: ['pdu', 'sm', 'store', 'session', 'server', 'errors', 'util'],
   delivery: ['pdu', 'sm', 'store', 'session', 'core', 'errors', 'util'],
   config: [],

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { finalReceiptId } from '../../src/store/receipts.js';
 import {
   MessageState,
   type MessageStateName,
@@ -801,6 +802,45 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.deepEqual(ids(await s.findPending({ ...q, serviceType: 'CMT' })), [b.id]);
         assert.deepEqual(ids(await s.findPending({ ...q, serviceType: '' })), [a.id]);
         assert.deepEqual(await s.findPending({ ...q, account: 'carol' }), []);
+      }));
+
+    test('expireDue, failPendingTo and finalize make the receipts owed in their own transaction', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        // registered_delivery 1: a receipt whatever the outcome; 2: on failure only; 0: none.
+        const expiring = makeMessage({ expiresAt: T0 + 100, target: 'x', account: 'alice' });
+        const silent = makeMessage({ expiresAt: T0 + 100, target: 'x', registeredDelivery: 0 });
+        const refused = makeMessage({ target: 'esme:bob', destination: { ton: 1, npi: 1, addr: '999' }, registeredDelivery: 2 });
+        const verdict = makeMessage({ target: 'up', account: 'carol', registeredDelivery: 2 });
+        const mo = makeMessage({ direction: 'mo', expiresAt: T0 + 100, target: 'x' });
+        await s.insert([expiring, silent, refused, verdict, mo]);
+        const receiptsOf = async (id: string) => (await s.find({ limit: 50 })).filter((m) => m.receiptFor === id);
+
+        assert.deepEqual(ids(await s.expireDue(T0 + 200, 10, 'n7')).sort(), [expiring.id, silent.id, mo.id].sort());
+        const [r] = await receiptsOf(expiring.id);
+        assert.equal(r?.id, finalReceiptId(expiring.id));
+        assert.equal(r?.direction, 'receipt');
+        assert.equal(r?.target, 'esme:alice');
+        assert.equal(r?.originNode, 'n7');
+        assert.equal(r?.submittedAt, T0 + 200);
+        assert.match(r!.payload.toString('latin1'), /stat:EXPIRED/);
+        assert.equal(r?.state, MessageState.ENROUTE, 'due at once');
+        assert.deepEqual(await receiptsOf(silent.id), [], 'none asked');
+        assert.deepEqual(await receiptsOf(mo.id), [], 'MO owes none');
+
+        assert.deepEqual(ids(await s.failPendingTo('esme:bob', '999', 'UNDELIVERABLE', 0x65, T0 + 300, 'n7')), [refused.id]);
+        assert.match((await receiptsOf(refused.id))[0]!.payload.toString('latin1'), /stat:UNDELIV err:101/);
+
+        assert.equal((await s.finalize(verdict.id, 'DELIVERED', T0 + 400, 0, 'n7'))?.state, 'DELIVERED');
+        assert.deepEqual(await receiptsOf(verdict.id), [], 'on failure only');
+
+        // A receipt that cannot be stored (its id taken) leaves its message pending.
+        const blocked = makeMessage({ target: 'up', registeredDelivery: 1 });
+        await s.insert([blocked, makeMessage({ id: finalReceiptId(blocked.id), target: 'elsewhere' })]);
+        await assert.rejects(s.finalize(blocked.id, 'DELIVERED', T0 + 500, 0, 'n7'));
+        assert.equal((await s.get(blocked.id))?.state, MessageState.ENROUTE);
+        // Without receiptsBy, no receipts (the caller's choice).
+        assert.equal((await s.finalize(blocked.id, 'DELIVERED', T0 + 600, 0))?.state, 'DELIVERED');
       }));
 
     test('expireDue expires pending, unleased messages past their validity', () =>

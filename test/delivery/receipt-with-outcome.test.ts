@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DeliveryTarget, Outcome } from '../../src/delivery/target.js';
 import { ManualClock } from '../../src/session/clock.js';
+import { finalReceiptId } from '../../src/store/receipts.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { MessageState, type Store, type StoredMessage } from '../../src/store/types.js';
+import { isPendingState, MessageState, type Store, type StoredMessage } from '../../src/store/types.js';
 import { makeMessage } from '../contract/store-contract.js';
 import { testScheduler } from '../support/scheduler.js';
 
@@ -149,61 +150,57 @@ test('an onDelivered observer that throws costs no receipt: it is delivered from
   }
 });
 
-for (const how of ['expiry', 'an upstream verdict (finalize)'] as const) {
-  test(`a receipt owed after ${how} whose insert fails is stored at the next expiry run`, async () => {
+for (const how of ['expiry', 'an upstream verdict (finalize)', 'a destination refused (RX_P_APPN)'] as const) {
+  test(`a message ended by ${how} and its receipt commit together: one not stored leaves the other undone`, async () => {
     const clock = new ManualClock(T0);
-    const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
-    await sqlite.init();
-    const { store, inserts } = withFailingInserts(sqlite);
-    const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>());
+    const store = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
+    await store.init();
+    const refuser = new AnsweredTarget();
+    const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>([['esme:bob', refuser]]));
+    await scheduler.start();
+    await new Promise((r) => setTimeout(r, 30));
     try {
-      // Queued for a target nobody serves, asking for a receipt whatever the outcome.
-      const m = makeMessage({ account: 'alice', target: 'esme:nobody', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 1000 });
-      await sqlite.insert([m]);
-      inserts.fail = true;
-      if (how === 'expiry') {
-        clock.advance(2000);
-        assert.equal(await scheduler.expireNow(), 1);
-      } else {
-        assert.equal(await scheduler.finalize(m.id, MessageState.DELIVERED, 0), true);
-      }
-      const receiptsOf = async () => (await sqlite.find({ limit: 10, account: 'alice' })).filter((x) => x.direction === 'receipt' && x.receiptFor === m.id);
-      assert.equal((await receiptsOf()).length, 0, 'not stored yet');
-      inserts.fail = false;
-      await scheduler.expireNow();
-      assert.equal((await receiptsOf()).length, 1, 'stored at the next run');
-      await scheduler.expireNow();
-      assert.equal((await receiptsOf()).length, 1, 'once');
+      // Queued for bob, asking for a receipt whatever the outcome; another one to the same
+      // destination is the one bob refuses for all (RX_P_APPN ends the rest).
+      const mk = () => makeMessage({ account: 'alice', target: 'esme:bob', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 1000 });
+      const m = mk();
+      m.scheduleAt = T0 + 500_000;
+      await store.insert([m]);
+      // A row already holding the id of m's receipt: the receipt's insert fails.
+      const squatter = makeMessage({ id: finalReceiptId(m.id), account: 'zed', target: 'esme:nobody', submittedAt: T0, scheduleAt: T0 + 999_000, expiresAt: T0 + 999_999 });
+      await store.insert([squatter]);
+      const end = async (): Promise<void> => {
+        if (how === 'expiry') {
+          if (clock.now() < T0 + 2000) clock.advance(T0 + 2000 - clock.now());
+          await scheduler.expireNow();
+        } else if (how === 'an upstream verdict (finalize)') {
+          await scheduler.finalize(m.id, MessageState.DELIVERED, 0).catch(() => false);
+        } else {
+          const refused = mk();
+          await scheduler.storeNew([refused], clock.now());
+          await settle(() => refuser.got.length > 0, 'the delivery bob refuses');
+          refuser.answerAll({ kind: 'failed', state: 'UNDELIVERABLE', errorCode: 0x45, allToDestination: true });
+          await settle(async () => (await store.get(refused.id))?.state === MessageState.UNDELIVERABLE, 'the refusal');
+          refuser.got.length = 0;
+        }
+      };
+      const receiptsOf = async () => (await store.find({ limit: 10, account: 'alice' })).filter((x) => x.direction === 'receipt' && x.receiptFor === m.id);
+
+      await end().catch(() => {});
+      assert.ok(isPendingState((await store.get(m.id))!.state), 'still pending: its receipt could not be stored');
+      assert.equal((await receiptsOf()).length, 0);
+
+      await store.cancel(squatter.id, clock.now());
+      await store.purgeFinished(Number.MAX_SAFE_INTEGER);
+      await end();
+      assert.ok(!isPendingState((await store.get(m.id))!.state), 'ended now');
+      const receipts = await receiptsOf();
+      assert.equal(receipts.length, 1, 'with its receipt');
+      assert.equal(receipts[0]!.id, finalReceiptId(m.id));
     } finally {
+      refuser.answerAll({ kind: 'delivered' });
       await scheduler.stop();
-      await sqlite.close();
+      await store.close();
     }
   });
 }
-
-test('a kept receipt that cannot be stored holds back none of the others', async () => {
-  const clock = new ManualClock(T0);
-  const sqlite = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
-  await sqlite.init();
-  const { store, inserts } = withFailingInserts(sqlite);
-  const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>());
-  try {
-    const mk = () => makeMessage({ account: 'alice', target: 'esme:nobody', registeredDelivery: 1, submittedAt: T0, scheduleAt: T0, expiresAt: T0 + 1000 });
-    const [bad, good] = [mk(), mk()];
-    await sqlite.insert([bad!, good!]);
-    inserts.fail = true;
-    clock.advance(2000);
-    assert.equal(await scheduler.expireNow(), 2);
-    inserts.fail = false;
-    inserts.refuse = (msgs) => msgs.some((m) => m.receiptFor === bad!.id);
-    await scheduler.expireNow();
-    const receipts = (await sqlite.find({ limit: 10, account: 'alice' })).filter((x) => x.direction === 'receipt');
-    assert.deepEqual(
-      receipts.map((r) => r.receiptFor),
-      [good!.id],
-    );
-  } finally {
-    await scheduler.stop();
-    await sqlite.close();
-  }
-});

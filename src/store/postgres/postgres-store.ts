@@ -54,6 +54,7 @@ import {
 import type { ConfigStore, ConfigTopic, StoredAccount } from '../config-store.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
 import { type PostgresMigration, postgresMigrations } from '../migrations/postgres.js';
+import { finalReceipts } from '../receipts.js';
 import {
   type ClaimRequest,
   EventKind,
@@ -865,11 +866,46 @@ export class PostgresStore implements Store, ConfigStore {
     }
   }
 
-  async expireDue(now: number, limit: number): Promise<StoredMessage[]> {
+  async expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]> {
     this.#checkWritable();
     checkLimit(limit);
-    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_expire`, text: this.#sql.expire, values: [now, limit] });
-    return res.rows.map(rowToMessage).sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
+    const ended = await this.#end({ name: `${this.#tag}_expire`, text: this.#sql.expire, values: [now, limit] }, receiptsBy, (rows, by) =>
+      finalReceipts(rows, MessageState.EXPIRED, now, 0, by),
+    );
+    return ended.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * Runs `query`, a statement that ends messages and returns their rows, and with `receiptsBy`
+   * inserts the receipts `receipts` makes of them in the same transaction.
+   */
+  async #end(
+    query: pg.QueryConfig,
+    receiptsBy: string | undefined,
+    receipts: (ended: readonly StoredMessage[], by: string) => NewMessage[],
+  ): Promise<StoredMessage[]> {
+    if (receiptsBy === undefined) return (await this.#pool.query<MessageRow>(query)).rows.map(rowToMessage);
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const ended = (await client.query<MessageRow>(query)).rows.map(rowToMessage);
+        const made = receipts(ended, receiptsBy);
+        if (made.length > 0) {
+          const cols = new InsertColumns();
+          for (const m of made) cols.add(m);
+          await client.query({ name: `${this.#tag}_insert`, text: this.#sql.insert, values: [...cols.values(), this.#channel] });
+        }
+        await client.query('COMMIT');
+        this.#inserted(made.length);
+        return ended;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
   }
 
   async nextDueAt(targets: readonly string[]): Promise<number | undefined> {
@@ -913,22 +949,26 @@ export class PostgresStore implements Store, ConfigStore {
     state: Exclude<MessageStateName, PendingState>,
     at: number,
     errorCode: number,
+    receiptsBy?: string,
   ): Promise<StoredMessage | undefined> {
     this.#checkWritable();
-    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_finalize`, text: this.#sql.finalize, values: [id, state, at, errorCode] });
-    const row = res.rows[0];
-    return row === undefined ? undefined : rowToMessage(row);
+    const query = { name: `${this.#tag}_finalize`, text: this.#sql.finalize, values: [id, state, at, errorCode] };
+    const ended = await this.#end(query, receiptsBy, (rows, by) => finalReceipts(rows, state, at, errorCode, by));
+    return ended[0];
   }
 
-  async failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
+  async failPendingTo(
+    target: string,
+    destinationAddr: string,
+    state: FailedState,
+    errorCode: number,
+    at: number,
+    receiptsBy?: string,
+  ): Promise<StoredMessage[]> {
     this.#checkWritable();
     checkFailedState(state);
-    const res = await this.#pool.query<MessageRow>({
-      name: `${this.#tag}_fail_pending_to`,
-      text: this.#sql.failPendingTo,
-      values: [target, destinationAddr, state, at, errorCode],
-    });
-    return res.rows.map(rowToMessage);
+    const query = { name: `${this.#tag}_fail_pending_to`, text: this.#sql.failPendingTo, values: [target, destinationAddr, state, at, errorCode] };
+    return this.#end(query, receiptsBy, (rows, by) => finalReceipts(rows, state, at, errorCode, by));
   }
 
   async leasedTo(owner: string): Promise<string[]> {

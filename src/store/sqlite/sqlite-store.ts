@@ -43,6 +43,7 @@ import {
 import { accountTopic, type ConfigStore, type ConfigTopic, type StoredAccount, settingTopic } from '../config-store.js';
 import { GroupCommitter, type Settled } from '../group-commit.js';
 import { sqliteMigrationFunctions, sqliteMigrations } from '../migrations/sqlite.js';
+import { finalReceipts } from '../receipts.js';
 import {
   type ClaimRequest,
   EventKind,
@@ -188,19 +189,7 @@ export class SqliteStore implements Store, ConfigStore {
   /** Opens the file (WAL, synchronous=FULL), runs pending migrations and prepares statements. */
   async init(): Promise<void> {
     if (this.#db !== undefined) return;
-    const db = new Database(this.#path, { timeout: this.#busyTimeoutMs });
-    try {
-      db.pragma('journal_mode = WAL');
-      // FULL: fsync the WAL on every commit, so a resolved insert survives power loss.
-      db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = OFF');
-      migrate(db);
-      this.#st = prepare(db, this.#events);
-      this.#config = new SqliteConfigTables(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    const db = await this.#open();
     this.#db = db;
     this.#savepoint = db.transaction((op: WriteOp) => op());
     // Built once: better-sqlite3 makes five functions for every transaction() call.
@@ -229,6 +218,34 @@ export class SqliteStore implements Store, ConfigStore {
       }),
     };
     this.#bus = acquireBus(this.#busKey);
+  }
+
+  /**
+   * The file opened in WAL mode and migrated. Two openers at once (two processes, or two
+   * worker threads, on a new file) can get SQLITE_BUSY at once, without the busy timeout's
+   * wait: SQLite does not wait for the switch to WAL or for a WAL being recovered. Such an
+   * open is tried again, for as long as the busy timeout.
+   */
+  async #open(): Promise<Database.Database> {
+    const giveUpAt = Date.now() + this.#busyTimeoutMs;
+    for (;;) {
+      const db = new Database(this.#path, { timeout: this.#busyTimeoutMs });
+      try {
+        db.pragma('journal_mode = WAL');
+        // FULL: fsync the WAL on every commit, so a resolved insert survives power loss.
+        db.pragma('synchronous = FULL');
+        db.pragma('foreign_keys = OFF');
+        migrate(db);
+        this.#st = prepare(db, this.#events);
+        this.#config = new SqliteConfigTables(db);
+        return db;
+      } catch (error) {
+        db.close();
+        const busy = String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY');
+        if (!busy || Date.now() >= giveUpAt) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+    }
   }
 
   /** Commits queued writes and closes the file. */
@@ -494,7 +511,7 @@ export class SqliteStore implements Store, ConfigStore {
     });
   }
 
-  async expireDue(now: number, limit: number): Promise<StoredMessage[]> {
+  async expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]> {
     checkLimit(limit);
     return this.#write(() => {
       const st = this.#stmts();
@@ -502,6 +519,7 @@ export class SqliteStore implements Store, ConfigStore {
       for (const r of rows) this.#leftRow(r);
       const out = rows.map(rowToMessage);
       if (this.#events) for (const m of out) st.insertEvent.run(m.id, now, EventKind.EXPIRED, '');
+      this.#insertReceipts(st, receiptsBy, out, MessageState.EXPIRED, now, 0);
       return out.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
     });
   }
@@ -538,6 +556,7 @@ export class SqliteStore implements Store, ConfigStore {
     state: Exclude<MessageStateName, PendingState>,
     at: number,
     errorCode: number,
+    receiptsBy?: string,
   ): Promise<StoredMessage | undefined> {
     return this.#write(() => {
       const st = this.#stmts();
@@ -547,19 +566,46 @@ export class SqliteStore implements Store, ConfigStore {
       if (this.#events) {
         st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, `upstream state=${state} error=${errorCode}`);
       }
-      return rowToMessage(row);
+      const m = rowToMessage(row);
+      this.#insertReceipts(st, receiptsBy, [m], state, at, errorCode);
+      return m;
     });
   }
 
-  async failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
+  async failPendingTo(
+    target: string,
+    destinationAddr: string,
+    state: FailedState,
+    errorCode: number,
+    at: number,
+    receiptsBy?: string,
+  ): Promise<StoredMessage[]> {
     checkFailedState(state);
     return this.#write(() => {
       const st = this.#stmts();
       const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr) as MessageRow[];
       for (const r of rows) this.#leftRow(r);
       if (this.#events) for (const r of rows) st.insertEvent.run(r.id, at, EventKind.FAILED, detail.failed(state, errorCode, 'destination'));
-      return rows.map(rowToMessage);
+      const out = rows.map(rowToMessage);
+      this.#insertReceipts(st, receiptsBy, out, state, at, errorCode);
+      return out;
     });
+  }
+
+  /** With `receiptsBy`, inserts the final receipts `ended` owe (inside the caller's write). */
+  #insertReceipts(
+    st: Statements,
+    receiptsBy: string | undefined,
+    ended: readonly StoredMessage[],
+    state: MessageStateName,
+    at: number,
+    errorCode: number,
+  ): void {
+    if (receiptsBy === undefined) return;
+    for (const receipt of finalReceipts(ended, state, at, errorCode, receiptsBy)) {
+      this.#insertRow(st, messageRow(receipt));
+      this.#insertRows++;
+    }
   }
 
   async leasedTo(owner: string): Promise<string[]> {

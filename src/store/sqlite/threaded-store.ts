@@ -445,8 +445,8 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
     return this.#call('replace', [id, changes, at]);
   }
-  expireDue(now: number, limit: number): Promise<StoredMessage[]> {
-    return this.#call('expireDue', [now, limit]);
+  expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]> {
+    return this.#call('expireDue', [now, limit, receiptsBy]);
   }
   nextDueAt(targets: readonly string[]): Promise<number | undefined> {
     return this.#call('nextDueAt', [targets]);
@@ -463,11 +463,24 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   pendingCount(account: string): Promise<number> {
     return this.#call('pendingCount', [account]);
   }
-  finalize(id: string, state: Exclude<MessageStateName, PendingState>, at: number, errorCode: number): Promise<StoredMessage | undefined> {
-    return this.#call('finalize', [id, state, at, errorCode]);
+  finalize(
+    id: string,
+    state: Exclude<MessageStateName, PendingState>,
+    at: number,
+    errorCode: number,
+    receiptsBy?: string,
+  ): Promise<StoredMessage | undefined> {
+    return this.#call('finalize', [id, state, at, errorCode, receiptsBy]);
   }
-  failPendingTo(target: string, destinationAddr: string, state: FailedState, errorCode: number, at: number): Promise<StoredMessage[]> {
-    return this.#call('failPendingTo', [target, destinationAddr, state, errorCode, at]);
+  failPendingTo(
+    target: string,
+    destinationAddr: string,
+    state: FailedState,
+    errorCode: number,
+    at: number,
+    receiptsBy?: string,
+  ): Promise<StoredMessage[]> {
+    return this.#call('failPendingTo', [target, destinationAddr, state, errorCode, at, receiptsBy]);
   }
   leasedTo(owner: string): Promise<string[]> {
     return this.#call('leasedTo', [owner]);

@@ -7,7 +7,7 @@ import { EsmClass, RegisteredDelivery, MessageState as WireState } from '../pdu/
 import { encodeTlvs } from '../pdu/encode.js';
 import { formatReceipt, statOf } from '../sm/dlr.js';
 import { decodeText } from '../sm/encoding.js';
-import type { MessageStateName, NewMessage, StoredMessage } from '../store/types.js';
+import type { MessageStateName, NewMessage, StoredMessage } from './types.js';
 
 /** Wire message_state of a store state. */
 export function wireStateOf(state: MessageStateName): number {
@@ -26,6 +26,42 @@ export function receiptWanted(registeredDelivery: number, state: MessageStateNam
 
 /** Receipts live this long when nobody binds to take them. */
 export const RECEIPT_VALIDITY_MS = 72 * 3600 * 1000;
+
+/**
+ * The id of the final receipt of message `messageId`. A message ends once, so it owes at most
+ * one final receipt, and an id made from its own (unique) id needs no generator: the store can
+ * make the receipt inside the transaction that ends the message (expiry, a destination refused,
+ * an upstream's verdict), and an insert tried twice cannot make two.
+ */
+export function finalReceiptId(messageId: string): string {
+  return `${messageId}.dlr`;
+}
+
+/**
+ * The final receipts owed by `ended`, messages that all reached `state` at `at` (expired,
+ * refused at their destination, given a verdict upstream), made by node `nodeId`.
+ */
+export function finalReceipts(
+  ended: readonly StoredMessage[],
+  state: MessageStateName,
+  at: number,
+  errorCode: number,
+  nodeId: string,
+): NewMessage[] {
+  const out: NewMessage[] = [];
+  for (const m of ended) if (finalReceiptOwed(m, state)) out.push(makeReceipt(m, state, at, errorCode, finalReceiptId(m.id), nodeId));
+  return out;
+}
+
+/** True when `m` owes a final receipt for ending in `state`: an MT message that asked for one. */
+export function finalReceiptOwed(m: StoredMessage, state: MessageStateName): boolean {
+  return m.direction === 'mt' && receiptWanted(m.registeredDelivery, state);
+}
+
+/** The target of the receipts owed to `account` (its ESME sessions). */
+export function receiptTarget(account: string): string {
+  return `esme:${account}`;
+}
 
 /** The first 20 characters of the original text, ASCII only (receipts travel as data_coding 0). */
 function excerpt(m: StoredMessage): string {
@@ -73,7 +109,7 @@ export function makeReceipt(
     id: receiptId,
     direction: 'receipt',
     account: m.account,
-    target: `esme:${m.account}`,
+    target: receiptTarget(m.account),
     batchId: null,
     source: m.destination,
     destination: m.source,
