@@ -14,8 +14,8 @@ import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
-import { makeReceipt, receiptWanted } from '../store/receipts.js';
-import type { NewMessage, Store, StoredMessage } from '../store/types.js';
+import { finalReceiptOwed, receiptTarget } from '../store/receipts.js';
+import { isPendingState, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { type MoAssembler, moPartOf } from './mo-reassembly.js';
 import { type Accepted, checkDestination, type TimePolicy, validateSubmit } from './validate.js';
@@ -102,6 +102,32 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
 const MAX_DELIVERABLE_ADDR = 20;
 
 /** message_state for a 3.4 session: no SCHEDULED (0) or SKIPPED (9). [ref §5.7] */
+/** submit_multi's number_of_dests is one octet: a batch has at most this many destinations. */
+const MAX_MULTI_DESTINATIONS = 255;
+
+/**
+ * The id of the `n`th destination (from 2) of the submit_multi whose id (and first
+ * destination's) is `batchId`. The ESME never sees it: its responses and receipts carry the
+ * batch id, and query_sm, cancel_sm and replace_sm on that id reach every destination by it.
+ */
+function batchMemberId(batchId: string, n: number): string {
+  return `${batchId}.${n}`;
+}
+
+/**
+ * What query_sm reports for a batch's destinations (one message alone: itself): while any is
+ * pending, that one (the batch is still on its way); once all are final, the first that did
+ * not reach DELIVERED (each destination's own outcome travels in its receipt), else the last
+ * delivered, whose final date is the batch's.
+ */
+function batchState(members: readonly StoredMessage[]): StoredMessage {
+  const pending = members.find((m) => isPendingState(m.state));
+  if (pending !== undefined) return pending;
+  const failed = members.find((m) => m.state !== 'DELIVERED');
+  if (failed !== undefined) return failed;
+  return members.reduce((a, b) => ((b.finalAt ?? 0) > (a.finalAt ?? 0) ? b : a));
+}
+
 function stateFor(m: StoredMessage, version: number): number {
   const v = WireState[m.state];
   if (version >= InterfaceVersion.V50) return v;
@@ -251,7 +277,7 @@ export class SmscCore {
       }
       msgs.push(
         this.#mtRecord(req, ok, ctx, now, {
-          id: msgs.length === 0 ? batchId : this.#newId(ctx),
+          id: msgs.length === 0 ? batchId : batchMemberId(batchId, msgs.length + 1),
           account: account.systemId,
           target: route.target,
           batchId,
@@ -375,6 +401,18 @@ export class SmscCore {
   }
 
   /** The message an ESME may see: its own, with the original source address. [ref §2.4] */
+  /**
+   * The messages an id the ESME holds stands for: `m` alone, or, when `m` is the first
+   * destination of a submit_multi (whose id is the batch's), every destination of the batch.
+   */
+  async #members(m: StoredMessage): Promise<StoredMessage[]> {
+    if (m.batchId !== m.id) return [m];
+    const ids: string[] = [];
+    for (let n = 2; n <= MAX_MULTI_DESTINATIONS; n++) ids.push(batchMemberId(m.id, n));
+    const others = await this.#o.store.getMany(ids);
+    return [m, ...others.filter((o) => o.batchId === m.id && o.account === m.account)];
+  }
+
   async #owned(ctx: SessionContext, messageId: string, sourceAddr: string): Promise<StoredMessage | undefined> {
     if (messageId === '') return undefined;
     const m = await this.#o.store.get(messageId);
@@ -384,10 +422,11 @@ export class SmscCore {
   }
 
   async querySm(req: PduOf<'query_sm'>, ctx: SessionContext): Promise<Reply> {
-    const m = await this.#owned(ctx, req.messageId, req.sourceAddr);
-    if (m === undefined) return S.ESME_RQUERYFAIL; // documented choice [ref §9.5 case 57]
+    const found = await this.#owned(ctx, req.messageId, req.sourceAddr);
+    if (found === undefined) return S.ESME_RQUERYFAIL; // documented choice [ref §9.5 case 57]
+    const m = batchState(await this.#members(found));
     return {
-      messageId: m.id,
+      messageId: found.id,
       finalDate: m.finalAt === null ? '' : formatSmppAbsolute(m.finalAt),
       messageState: stateFor(m, ctx.interfaceVersion),
       errorCode: Math.min(m.errorCode, 255),
@@ -400,7 +439,7 @@ export class SmscCore {
     if (req.messageId !== '') {
       const m = await this.#owned(ctx, req.messageId, req.sourceAddr);
       if (m === undefined) return S.ESME_RCANCELFAIL;
-      targets = [m];
+      targets = await this.#members(m);
     } else {
       // [ref §2.4] empty id: every pending message with this source and destination (and service_type).
       if (req.destinationAddr === '') return S.ESME_RCANCELFAIL;
@@ -415,20 +454,16 @@ export class SmscCore {
       ).filter((m) => m.direction === 'mt');
     }
     let cancelled = 0;
-    const receipts: NewMessage[] = [];
+    let receipts = 0;
     for (const t of targets) {
-      const done = await this.#o.store.cancel(t.id, now);
+      // The receipt owed (registered_delivery asking for one on failure) commits with the cancel.
+      const done = await this.#o.store.cancel(t.id, now, this.#o.nodeId);
       if (done === undefined) continue;
       this.#o.direct?.withdraw(t.id);
       cancelled++;
-      if (receiptWanted(done.registeredDelivery, 'DELETED')) {
-        receipts.push(makeReceipt(done, 'DELETED', now, 0, this.#newId(ctx), this.#o.nodeId));
-      }
+      if (finalReceiptOwed(done, 'DELETED')) receipts++;
     }
-    if (receipts.length > 0) {
-      await this.#o.store.insert(receipts);
-      this.#o.onStored?.(`esme:${ctx.systemId}`);
-    }
+    if (receipts > 0) this.#o.onStored?.(receiptTarget(ctx.systemId));
     return cancelled > 0 ? S.ESME_ROK : S.ESME_RCANCELFAIL;
   }
 
@@ -464,21 +499,23 @@ export class SmscCore {
     const goesAt = scheduleAt ?? m.scheduleAt;
     if (expiresAt !== undefined && account !== undefined) expiresAt = Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000);
     if (goesAt >= (expiresAt ?? m.expiresAt)) return S.ESME_RINVSCHED;
-    const updated = await this.#o.store.replace(
-      m.id,
-      {
-        payload: Buffer.from(payload ?? req.shortMessage),
-        payloadInTlv: payload !== undefined,
-        registeredDelivery: req.registeredDelivery,
-        ...(scheduleAt !== undefined ? { scheduleAt } : {}),
-        ...(expiresAt !== undefined ? { expiresAt } : {}),
-      },
-      now,
-    );
-    if (updated === undefined) return S.ESME_RREPLACEFAIL;
-    this.#o.direct?.withdraw(m.id);
-    this.#o.onStored?.(updated.target);
-    return S.ESME_ROK;
+    const changes = {
+      payload: Buffer.from(payload ?? req.shortMessage),
+      payloadInTlv: payload !== undefined,
+      registeredDelivery: req.registeredDelivery,
+      ...(scheduleAt !== undefined ? { scheduleAt } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    };
+    // A submit_multi's id: every destination still pending gets the new content.
+    let replaced = 0;
+    for (const member of await this.#members(m)) {
+      const updated = await this.#o.store.replace(member.id, changes, now);
+      if (updated === undefined) continue;
+      replaced++;
+      this.#o.direct?.withdraw(member.id);
+      this.#o.onStored?.(updated.target);
+    }
+    return replaced > 0 ? S.ESME_ROK : S.ESME_RREPLACEFAIL;
   }
 }
 

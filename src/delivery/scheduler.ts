@@ -702,7 +702,9 @@ export class DeliveryScheduler {
     this.#expiryTimer = this.#o.clock.setTimer(() => {
       // Held lines age and their targets may have gone with nothing in flight to wake us.
       if (this.#held.size > 0) this.kick();
+      // A failed expiry run (the store failing) does not keep failover from running.
       void this.expireNow()
+        .catch(() => 0)
         .then(() => this.failoverNow())
         .catch(() => {})
         .finally(() => this.#scheduleExpiry());

@@ -317,6 +317,8 @@ export interface Store {
 
   /** The message with this id, or undefined. */
   get(id: string): Promise<StoredMessage | undefined>;
+  /** The messages of `ids` that exist, in no particular order. */
+  getMany(ids: readonly string[]): Promise<StoredMessage[]>;
   /** The lifecycle events of a message, oldest first. */
   events(id: string): Promise<MessageEvent[]>;
   /** Pending messages of an account by source/destination address (and service_type). */
@@ -324,9 +326,10 @@ export interface Store {
   /**
    * Cancels a pending message (state `DELETED`), even one whose delivery is in flight; the
    * lease holder's later outcome then does not apply. Returns the updated message, or
-   * undefined when the message does not exist or is already final.
+   * undefined when the message does not exist or is already final. With `receiptsBy`, the
+   * receipt it owes is inserted in the same transaction ({@link expireDue}).
    */
-  cancel(id: string, at: number): Promise<StoredMessage | undefined>;
+  cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined>;
   /**
    * Changes a pending message. A new `scheduleAt` also resets the state to `SCHEDULED`
    * (future) or `ENROUTE`. An in-flight attempt is not interrupted. Returns the updated

@@ -1,6 +1,7 @@
 /** Runs the store contract against {@link SqliteStore} on a temp file, plus SQLite specifics. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,23 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 describe('sqlite store specifics', () => {
+  test('init called again while it opens waits for that open: one handle, which close releases', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'once.db');
+      const handles = () => readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(path);
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+      const s = new SqliteStore({ path, commitDelayMs: 0 });
+      await Promise.all([s.init(), s.init(), s.init()]);
+      assert.ok(handles() > 0);
+      await s.close();
+      assert.equal(handles(), 0, 'none left open');
+    }));
+
   test('createStore builds a SQLite store from config', () =>
     withDir(async (dir) => {
       const s = createStore({ sqlite: { path: join(dir, 'f.db'), commitDelayMs: 0 } });

@@ -804,6 +804,28 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.deepEqual(await s.findPending({ ...q, account: 'carol' }), []);
       }));
 
+    test('getMany returns the messages of the ids that exist', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const [a, b, c] = [makeMessage(), makeMessage(), makeMessage()];
+        await s.insert([a, b, c]);
+        assert.deepEqual(ids(await s.getMany([c.id, 'no-such-id', a.id])).sort(), [a.id, c.id].sort());
+        assert.deepEqual(await s.getMany([]), []);
+        assert.deepEqual(await s.getMany(["it's", '%']), []);
+        assert.deepEqual((await s.getMany([b.id]))[0], await s.get(b.id));
+      }));
+
+    test('cancel makes the receipt owed in its own transaction', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage({ registeredDelivery: 2 });
+        await s.insert([m]);
+        assert.equal((await s.cancel(m.id, T0 + 5, 'n2'))?.state, MessageState.DELETED);
+        const [r] = (await s.find({ limit: 10 })).filter((x) => x.receiptFor === m.id);
+        assert.equal(r?.id, finalReceiptId(m.id));
+        assert.match(r!.payload.toString('latin1'), /stat:DELETED/);
+      }));
+
     test('expireDue, failPendingTo and finalize make the receipts owed in their own transaction', () =>
       withStores(async (h) => {
         const s = await h.open();
@@ -834,13 +856,17 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal((await s.finalize(verdict.id, 'DELIVERED', T0 + 400, 0, 'n7'))?.state, 'DELIVERED');
         assert.deepEqual(await receiptsOf(verdict.id), [], 'on failure only');
 
-        // A receipt that cannot be stored (its id taken) leaves its message pending.
-        const blocked = makeMessage({ target: 'up', registeredDelivery: 1 });
-        await s.insert([blocked, makeMessage({ id: finalReceiptId(blocked.id), target: 'elsewhere' })]);
-        await assert.rejects(s.finalize(blocked.id, 'DELIVERED', T0 + 500, 0, 'n7'));
-        assert.equal((await s.get(blocked.id))?.state, MessageState.ENROUTE);
+        // A receipt there already (its id is made from its message's) is that receipt: kept, not made again.
+        const again = makeMessage({ target: 'up', registeredDelivery: 1 });
+        const there = makeMessage({ id: finalReceiptId(again.id), target: 'elsewhere', payload: Buffer.from('first') });
+        await s.insert([again, there]);
+        assert.equal((await s.finalize(again.id, 'DELIVERED', T0 + 500, 0, 'n7'))?.state, 'DELIVERED');
+        assert.equal((await s.get(there.id))?.payload.toString(), 'first');
         // Without receiptsBy, no receipts (the caller's choice).
-        assert.equal((await s.finalize(blocked.id, 'DELIVERED', T0 + 600, 0))?.state, 'DELIVERED');
+        const none = makeMessage({ target: 'up', registeredDelivery: 1 });
+        await s.insert([none]);
+        assert.equal((await s.finalize(none.id, 'DELIVERED', T0 + 600, 0))?.state, 'DELIVERED');
+        assert.deepEqual(await receiptsOf(none.id), []);
       }));
 
     test('expireDue expires pending, unleased messages past their validity', () =>

@@ -5,7 +5,11 @@
  * fails (what a crash after that moment amounts to); test targets answer each delivery.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import type { DeliveryTarget, Outcome } from '../../src/delivery/target.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { finalReceiptId } from '../../src/store/receipts.js';
@@ -153,10 +157,24 @@ test('an onDelivered observer that throws costs no receipt: it is delivered from
 for (const how of ['expiry', 'an upstream verdict (finalize)', 'a destination refused (RX_P_APPN)'] as const) {
   test(`a message ended by ${how} and its receipt commit together: one not stored leaves the other undone`, async () => {
     const clock = new ManualClock(T0);
-    const store = new SqliteStore({ path: ':memory:', commitDelayMs: 0 });
+    const dir = mkdtempSync(join(tmpdir(), 'smsc-receipts-'));
+    const path = join(dir, 'smsc.db');
+    const store = new SqliteStore({ path, commitDelayMs: 0 });
     await store.init();
+    // A second connection to the file: its trigger makes every receipt's insert fail while it
+    // exists (what a store error inside that transaction amounts to), the messages' updates not.
+    const side = new Database(path);
+    // failPendingTo calls that have returned or failed (the RX_P_APPN case waits for them).
+    let refusalsDone = 0;
+    const watched = new Proxy(store, {
+      get(t, key) {
+        const v = Reflect.get(t, key, t);
+        if (key === 'failPendingTo') return (...args: Parameters<Store['failPendingTo']>) => t.failPendingTo(...args).finally(() => refusalsDone++);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
     const refuser = new AnsweredTarget();
-    const scheduler = testScheduler(store, clock, new Map<string, DeliveryTarget>([['esme:bob', refuser]]));
+    const scheduler = testScheduler(watched, clock, new Map<string, DeliveryTarget>([['esme:bob', refuser]]));
     await scheduler.start();
     await new Promise((r) => setTimeout(r, 30));
     try {
@@ -166,9 +184,8 @@ for (const how of ['expiry', 'an upstream verdict (finalize)', 'a destination re
       const m = mk();
       m.scheduleAt = T0 + 500_000;
       await store.insert([m]);
-      // A row already holding the id of m's receipt: the receipt's insert fails.
-      const squatter = makeMessage({ id: finalReceiptId(m.id), account: 'zed', target: 'esme:nobody', submittedAt: T0, scheduleAt: T0 + 999_000, expiresAt: T0 + 999_999 });
-      await store.insert([squatter]);
+      side.exec(`CREATE TRIGGER no_receipts BEFORE INSERT ON messages WHEN NEW.direction = 'receipt'
+        BEGIN SELECT RAISE(ABORT, 'receipts refused'); END`);
       const end = async (): Promise<void> => {
         if (how === 'expiry') {
           if (clock.now() < T0 + 2000) clock.advance(T0 + 2000 - clock.now());
@@ -179,8 +196,9 @@ for (const how of ['expiry', 'an upstream verdict (finalize)', 'a destination re
           const refused = mk();
           await scheduler.storeNew([refused], clock.now());
           await settle(() => refuser.got.length > 0, 'the delivery bob refuses');
+          const before = refusalsDone;
           refuser.answerAll({ kind: 'failed', state: 'UNDELIVERABLE', errorCode: 0x45, allToDestination: true });
-          await settle(async () => (await store.get(refused.id))?.state === MessageState.UNDELIVERABLE, 'the refusal');
+          await settle(() => refusalsDone > before, 'the refusal of every message to that destination');
           refuser.got.length = 0;
         }
       };
@@ -190,8 +208,7 @@ for (const how of ['expiry', 'an upstream verdict (finalize)', 'a destination re
       assert.ok(isPendingState((await store.get(m.id))!.state), 'still pending: its receipt could not be stored');
       assert.equal((await receiptsOf()).length, 0);
 
-      await store.cancel(squatter.id, clock.now());
-      await store.purgeFinished(Number.MAX_SAFE_INTEGER);
+      side.exec('DROP TRIGGER no_receipts');
       await end();
       assert.ok(!isPendingState((await store.get(m.id))!.state), 'ended now');
       const receipts = await receiptsOf();
@@ -201,6 +218,8 @@ for (const how of ['expiry', 'an upstream verdict (finalize)', 'a destination re
       refuser.answerAll({ kind: 'delivered' });
       await scheduler.stop();
       await store.close();
+      side.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 }

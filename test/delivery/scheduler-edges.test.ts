@@ -167,7 +167,8 @@ test('a target disabled while down starts its grace again when it is back', asyn
     clock.advance(3_600_000);
     await scheduler.failoverNow();
     targets.set('smpp:a', a); // enabled again, reconnecting
-    await sqlite.insert([mt({ target: 'smpp:a', failover: ['smpp:b'] })]);
+    const queued = mt({ target: 'smpp:a', failover: ['smpp:b'] });
+  await sqlite.insert([queued]);
     assert.equal(await scheduler.failoverNow(), 0, 'a reconnect is not an outage');
     clock.advance(10_000);
     assert.equal(await scheduler.failoverNow(), 1, 'down for the whole grace: it fails over');
@@ -245,6 +246,45 @@ test("a target whose up() throws fails that store call, and leaves no reservatio
     const next = mt();
     await scheduler.storeNew([next], clock.now());
     assert.equal((await sqlite.get(next.id))?.leaseOwner, 'n1', 'held, not spilled to the store');
+  } finally {
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});
+
+test('an expiry run that fails does not keep failover from running', async () => {
+  const a = new HeldTarget();
+  a.isUp = false;
+  a.room = 0; // down: it takes nothing
+  const b = new HeldTarget();
+  b.room = 10;
+  const targets = new Map<string, DeliveryTarget>([
+    ['smpp:a', a],
+    ['smpp:b', b],
+  ]);
+  let expiryRuns = 0;
+  const { clock, sqlite, scheduler } = await setup(
+    targets,
+    { failoverGraceMs: 2000, expiryIntervalMs: 1000 },
+    {
+      expireDue: () => () => {
+        expiryRuns++;
+        return Promise.reject(new Error('the store failed'));
+      },
+    },
+  );
+  const queued = mt({ target: 'smpp:a', failover: ['smpp:b'] });
+  await sqlite.insert([queued]);
+  await scheduler.start();
+  await sleep(30);
+  try {
+    for (let i = 0; i < 30 && b.got.length === 0; i++) {
+      clock.advance(1000);
+      await sleep(5);
+    }
+    assert.ok(expiryRuns > 0);
+    assert.deepEqual(b.got, [queued.id], 'moved to the failover connector and delivered there');
+    b.answerAll();
   } finally {
     await scheduler.stop();
     await sqlite.close();

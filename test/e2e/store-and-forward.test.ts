@@ -255,6 +255,49 @@ describe('store and forward', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test('a submit_multi id reaches every destination: replace_sm, cancel_sm (a receipt each) and query_sm', async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    const inbox = new Inbox(a);
+    const multi = (dests: string[], text: string, registeredDelivery: number) =>
+      a.submitMulti({
+        serviceType: '',
+        sourceAddrTon: 0,
+        sourceAddrNpi: 0,
+        sourceAddr: '1000',
+        destAddresses: dests.map((d) => ({ destFlag: 1 as const, destAddrTon: 1, destAddrNpi: 1, destinationAddr: d })),
+        esmClass: 0,
+        protocolId: 0,
+        priorityFlag: 0,
+        scheduleDeliveryTime: '',
+        validityPeriod: '',
+        registeredDelivery,
+        replaceIfPresentFlag: 0,
+        dataCoding: 0,
+        smDefaultMsgId: 0,
+        shortMessage: Buffer.from(text),
+        tlvs: {},
+      });
+    // bob is not bound: both batches wait.
+    const kept = await multi(['3011', '3012', '3013'], 'batch old', 0);
+    await a.replace({ messageId: kept.messageId, sourceAddr: '1000', shortMessage: Buffer.from('batch new') });
+    assert.equal((await a.query(kept.messageId, { sourceAddr: '1000' })).messageState, 1, 'ENROUTE');
+    const dropped = await multi(['3021', '3022'], 'batch dropped', 2);
+    await a.cancel({ messageId: dropped.messageId, sourceAddr: '1000' });
+    const q = await a.query(dropped.messageId, { sourceAddr: '1000' });
+    assert.equal(q.messageId, dropped.messageId);
+    assert.equal(q.messageState, 4, 'DELETED');
+    await until(() => inbox.receipts().filter((r) => r.tlvs.receiptedMessageId === dropped.messageId).length === 2, 'a DELETED receipt per destination');
+    await assert.rejects(a.cancel({ messageId: dropped.messageId, sourceAddr: '1000' }), (e: CommandStatusError) => e.commandStatus === S.ESME_RCANCELFAIL);
+
+    const b = await bind('bob', 'bpw', 'receiver');
+    const bInbox = new Inbox(b);
+    const texts = () => bInbox.messages().filter((d) => d.destinationAddr.startsWith('30'));
+    await until(() => texts().length === 3, 'the three destinations of the kept batch');
+    assert.deepEqual(texts().map((d) => `${d.destinationAddr} ${d.shortMessage.toString()}`).sort(), ['3011 batch new', '3012 batch new', '3013 batch new']);
+    await until(async () => (await a.query(kept.messageId, { sourceAddr: '1000' })).messageState === 2, 'the batch DELIVERED');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test('scheduled delivery: not before its time; query shows ENROUTE (3.4) / SCHEDULED (5.0)', async () => {
     const b = await bind('bob', 'bpw', 'receiver');
     const inbox = new Inbox(b);

@@ -161,6 +161,8 @@ interface Sql {
   forward: string;
   findForwarded: string;
   get: string;
+  getMany: string;
+  insertReceipts: string;
   events: string;
   countByState: string;
   queueDepth: string;
@@ -205,7 +207,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
   // INSERT of the columns of InsertColumns from $p on (in order); `where`, if any, filters
   // their unnest() `u`, which then has one more column, outcome_of, from the array after them.
   const p = (first: number, i: number): string => `$${first + i}`;
-  const insertRows = (first: number, where: string): string => `INSERT INTO ${messages} (
+  const insertRows = (first: number, where: string, onConflict = ''): string => `INSERT INTO ${messages} (
           id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, next_attempt_at,
           due_at, src_addr, dst_addr, failover, body, lease_owner, lease_until, handed_to)
         SELECT id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, schedule_at,
@@ -218,6 +220,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
           AS u(id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at, src_addr,
             dst_addr, failover, body, lease_owner, lease_until${where === '' ? '' : ', outcome_of'})
         ${where}
+        ${onConflict}
         RETURNING target, lease_owner`;
   // pg_notify for each target of unleased rows of CTE `from`, once a target.
   const notifyNew = (from: string, channel: string): string =>
@@ -236,6 +239,9 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     // The parameters are the columns of InsertColumns, in order, then the channel.
     insert: `WITH m AS (${insertRows(1, '')})
       -- A leased row (its hand-over is its first attempt, kept in handed_to: see events()) is already on its way to its target: nothing became claimable.
+      SELECT count(*) AS n FROM (${notifyNew('m', '$16')}) x`,
+    // Receipts made by the store (see #end): one there already (the same id) is that receipt.
+    insertReceipts: `WITH m AS (${insertRows(1, '', 'ON CONFLICT (id) DO NOTHING')})
       SELECT count(*) AS n FROM (${notifyNew('m', '$16')}) x`,
     // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows
     // (LIMIT q.quota) and may hash-join against a sequential scan; this form is always a
@@ -347,6 +353,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
       SELECT id FROM u`,
     findForwarded: `SELECT * FROM ${messages} WHERE target = $1 AND remote_id = $2 AND ${PENDING_SQL}`,
     get: `SELECT * FROM ${messages} WHERE id = $1`,
+    getMany: `SELECT * FROM ${messages} WHERE id = ANY($1::text[])`,
     events: `SELECT message_id, at, kind, detail FROM ${events} WHERE message_id = $1 ORDER BY seq`,
     countByState: `SELECT state, count(*) AS n FROM ${messages} GROUP BY state`,
     queueDepth: `SELECT target, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY target`,
@@ -802,6 +809,13 @@ export class PostgresStore implements Store, ConfigStore {
     return row === undefined ? undefined : rowToMessage(row);
   }
 
+  async getMany(ids: readonly string[]): Promise<StoredMessage[]> {
+    this.#check();
+    if (ids.length === 0) return [];
+    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_get_many`, text: this.#sql.getMany, values: [ids] });
+    return res.rows.map(rowToMessage);
+  }
+
   async #row(id: string): Promise<MessageRow | undefined> {
     return (await this.#pool.query<MessageRow>({ name: `${this.#tag}_get`, text: this.#sql.get, values: [id] })).rows[0];
   }
@@ -830,11 +844,11 @@ export class PostgresStore implements Store, ConfigStore {
     return withServiceType(res.rows.map(rowToMessage), q.serviceType);
   }
 
-  async cancel(id: string, at: number): Promise<StoredMessage | undefined> {
+  async cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined> {
     this.#checkWritable();
-    const res = await this.#pool.query<MessageRow>({ name: `${this.#tag}_cancel`, text: this.#sql.cancel, values: [id, at] });
-    const row = res.rows[0];
-    return row === undefined ? undefined : rowToMessage(row);
+    const query = { name: `${this.#tag}_cancel`, text: this.#sql.cancel, values: [id, at] };
+    const ended = await this.#end(query, receiptsBy, (rows, by) => finalReceipts(rows, MessageState.DELETED, at, 0, by));
+    return ended[0];
   }
 
   async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
@@ -886,6 +900,7 @@ export class PostgresStore implements Store, ConfigStore {
   ): Promise<StoredMessage[]> {
     if (receiptsBy === undefined) return (await this.#pool.query<MessageRow>(query)).rows.map(rowToMessage);
     const client = await this.#pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       try {
@@ -894,17 +909,20 @@ export class PostgresStore implements Store, ConfigStore {
         if (made.length > 0) {
           const cols = new InsertColumns();
           for (const m of made) cols.add(m);
-          await client.query({ name: `${this.#tag}_insert`, text: this.#sql.insert, values: [...cols.values(), this.#channel] });
+          await client.query({ name: `${this.#tag}_insert_receipts`, text: this.#sql.insertReceipts, values: [...cols.values(), this.#channel] });
         }
         await client.query('COMMIT');
         this.#inserted(made.length);
         return ended;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        // A connection that cannot roll back is not given back to the pool.
+        await client.query('ROLLBACK').catch((e: unknown) => {
+          broken = e instanceof Error ? e : new Error(String(e));
+        });
         throw error;
       }
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 

@@ -114,8 +114,10 @@ let memoryBusSeq = 0;
 interface Statements {
   insertMessage: Database.Statement;
   insertLeased: Database.Statement;
+  insertReceipt: Database.Statement;
   insertEvent: Database.Statement;
   get: Database.Statement;
+  getMany: Database.Statement;
   events: Database.Statement;
   claim: Database.Statement;
   byRowids: Database.Statement;
@@ -171,6 +173,8 @@ export class SqliteStore implements Store, ConfigStore {
   /** Pending rows by (account, destination); rebuilt from the table when #pendingStale. */
   readonly #pending = new PendingAddresses();
   #pendingStale = true;
+  /** An init() under way. */
+  #opening: Promise<void> | undefined;
   /** `PRAGMA data_version` when #pending was last rebuilt: it changes when another connection commits. */
   #dataVersion = -1;
 
@@ -189,6 +193,14 @@ export class SqliteStore implements Store, ConfigStore {
   /** Opens the file (WAL, synchronous=FULL), runs pending migrations and prepares statements. */
   async init(): Promise<void> {
     if (this.#db !== undefined) return;
+    // Calls while one opens wait for it (an open may wait for a busy file): one handle only.
+    this.#opening ??= this.#init().finally(() => {
+      this.#opening = undefined;
+    });
+    return this.#opening;
+  }
+
+  async #init(): Promise<void> {
     const db = await this.#open();
     this.#db = db;
     this.#savepoint = db.transaction((op: WriteOp) => op());
@@ -250,6 +262,7 @@ export class SqliteStore implements Store, ConfigStore {
 
   /** Commits queued writes and closes the file. */
   async close(): Promise<void> {
+    await this.#opening?.catch(() => {});
     await this.#writer.close();
     if (this.#db !== undefined) {
       this.#db.close();
@@ -465,6 +478,11 @@ export class SqliteStore implements Store, ConfigStore {
     return row === undefined ? undefined : rowToMessage(row);
   }
 
+  async getMany(ids: readonly string[]): Promise<StoredMessage[]> {
+    if (ids.length === 0) return [];
+    return (this.#stmts().getMany.all(JSON.stringify(ids)) as MessageRow[]).map(rowToMessage);
+  }
+
   async events(id: string): Promise<MessageEvent[]> {
     if (!this.#events) return [];
     const st = this.#stmts();
@@ -485,15 +503,18 @@ export class SqliteStore implements Store, ConfigStore {
     return withServiceType(rows.map(rowToMessage), q.serviceType);
   }
 
-  async cancel(id: string, at: number): Promise<StoredMessage | undefined> {
-    return this.#write(() => {
+  async cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined> {
+    const [m, made] = await this.#write(() => {
       const st = this.#stmts();
       const row = st.cancel.get(at, id) as MessageRow | undefined;
-      if (row === undefined) return undefined;
+      if (row === undefined) return [undefined, 0] as const;
       this.#leftRow(row);
       if (this.#events) st.insertEvent.run(id, at, EventKind.CANCELLED, '');
-      return rowToMessage(row);
+      const m = rowToMessage(row);
+      return [m, this.#insertReceipts(st, receiptsBy, [m], MessageState.DELETED, at, 0)] as const;
     });
+    this.#insertRows += made;
+    return m;
   }
 
   async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
@@ -513,15 +534,16 @@ export class SqliteStore implements Store, ConfigStore {
 
   async expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]> {
     checkLimit(limit);
-    return this.#write(() => {
+    const [out, made] = await this.#write(() => {
       const st = this.#stmts();
       const rows = st.expire.all(now, now, now, limit) as MessageRow[];
       for (const r of rows) this.#leftRow(r);
       const out = rows.map(rowToMessage);
       if (this.#events) for (const m of out) st.insertEvent.run(m.id, now, EventKind.EXPIRED, '');
-      this.#insertReceipts(st, receiptsBy, out, MessageState.EXPIRED, now, 0);
-      return out.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
+      return [out, this.#insertReceipts(st, receiptsBy, out, MessageState.EXPIRED, now, 0)] as const;
     });
+    this.#insertRows += made;
+    return out.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
   }
 
   async nextDueAt(targets: readonly string[]): Promise<number | undefined> {
@@ -558,18 +580,19 @@ export class SqliteStore implements Store, ConfigStore {
     errorCode: number,
     receiptsBy?: string,
   ): Promise<StoredMessage | undefined> {
-    return this.#write(() => {
+    const [m, made] = await this.#write(() => {
       const st = this.#stmts();
       const row = st.finalize.get(state, at, errorCode, id) as MessageRow | undefined;
-      if (row === undefined) return undefined;
+      if (row === undefined) return [undefined, 0] as const;
       this.#leftRow(row);
       if (this.#events) {
         st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, `upstream state=${state} error=${errorCode}`);
       }
       const m = rowToMessage(row);
-      this.#insertReceipts(st, receiptsBy, [m], state, at, errorCode);
-      return m;
+      return [m, this.#insertReceipts(st, receiptsBy, [m], state, at, errorCode)] as const;
     });
+    this.#insertRows += made;
+    return m;
   }
 
   async failPendingTo(
@@ -581,18 +604,22 @@ export class SqliteStore implements Store, ConfigStore {
     receiptsBy?: string,
   ): Promise<StoredMessage[]> {
     checkFailedState(state);
-    return this.#write(() => {
+    const [out, made] = await this.#write(() => {
       const st = this.#stmts();
       const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr) as MessageRow[];
       for (const r of rows) this.#leftRow(r);
       if (this.#events) for (const r of rows) st.insertEvent.run(r.id, at, EventKind.FAILED, detail.failed(state, errorCode, 'destination'));
       const out = rows.map(rowToMessage);
-      this.#insertReceipts(st, receiptsBy, out, state, at, errorCode);
-      return out;
+      return [out, this.#insertReceipts(st, receiptsBy, out, state, at, errorCode)] as const;
     });
+    this.#insertRows += made;
+    return out;
   }
 
-  /** With `receiptsBy`, inserts the final receipts `ended` owe (inside the caller's write). */
+  /**
+   * With `receiptsBy`, inserts the final receipts `ended` owe (inside the caller's write), and
+   * returns how many: one already there (its id is made from its message's) is not made again.
+   */
   #insertReceipts(
     st: Statements,
     receiptsBy: string | undefined,
@@ -600,12 +627,18 @@ export class SqliteStore implements Store, ConfigStore {
     state: MessageStateName,
     at: number,
     errorCode: number,
-  ): void {
-    if (receiptsBy === undefined) return;
+  ): number {
+    if (receiptsBy === undefined) return 0;
+    let made = 0;
     for (const receipt of finalReceipts(ended, state, at, errorCode, receiptsBy)) {
-      this.#insertRow(st, messageRow(receipt));
-      this.#insertRows++;
+      const row = messageRow(receipt);
+      const { changes, lastInsertRowid } = st.insertReceipt.run(...row);
+      if (changes === 0) continue; // There already: the same receipt, made before.
+      this.#notifyAfterCommit.add(row[3]);
+      this.#pending.add(row[ACCOUNT], row[DST_ADDR], Number(lastInsertRowid));
+      made++;
     }
+    return made;
   }
 
   async leasedTo(owner: string): Promise<string[]> {
@@ -871,9 +904,11 @@ function prepare(db: Database.Database, events: boolean): Statements {
     // The values of rows.ts `messageRow`; attempts, the lease, final_at, error_code and
     // remote_id start at their column defaults unless the message is inserted leased.
     insertMessage: p(`INSERT INTO messages (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES})`),
+    insertReceipt: p(`INSERT INTO messages (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES}) ON CONFLICT (id) DO NOTHING`),
     insertLeased: p(`INSERT INTO messages (${INSERT_COLUMNS}, lease_owner, lease_until, handed_to) VALUES (${INSERT_VALUES}, ?, ?, ?)`),
     insertEvent: p('INSERT INTO events (message_id, at, kind, detail) VALUES (?, ?, ?, ?)'),
     get: p('SELECT * FROM messages WHERE id = ?'),
+    getMany: p('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
     events: p('SELECT message_id, at, kind, detail FROM events WHERE message_id = ? ORDER BY seq'),
     // The sub-select walks messages_due (target, account, due_at, priority DESC) in order and
     // stops at the quota; the claimed row's due_at moves to the lease end so nobody else sees

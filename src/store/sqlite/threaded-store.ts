@@ -433,14 +433,17 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   get(id: string): Promise<StoredMessage | undefined> {
     return this.#call('get', [id]);
   }
+  getMany(ids: readonly string[]): Promise<StoredMessage[]> {
+    return this.#call('getMany', [ids]);
+  }
   events(id: string): Promise<MessageEvent[]> {
     return this.#call('events', [id]);
   }
   findPending(query: PendingQuery): Promise<StoredMessage[]> {
     return this.#call('findPending', [query]);
   }
-  cancel(id: string, at: number): Promise<StoredMessage | undefined> {
-    return this.#call('cancel', [id, at]);
+  cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined> {
+    return this.#call('cancel', [id, at, receiptsBy]);
   }
   replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
     return this.#call('replace', [id, changes, at]);
