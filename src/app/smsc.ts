@@ -28,6 +28,7 @@ import type { Store } from '../store/types.js';
 import { asConfigError, CONNECTOR_NAME, checkSections } from './check-config.js';
 import { flowControl } from './flow-control.js';
 import { type LiveChange, LiveConfig } from './live-config.js';
+import { keepOutbinds } from './outbind.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -342,13 +343,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   for (const t of connectors.smpp) t.onUpstreamReceipt(async (ourId, state, errorCode) => void (await scheduler?.finalize(ourId, state, errorCode)));
   await connectors.start();
 
-  for (const a of config.accounts) {
-    if (a.outbind !== undefined) {
-      void smppServer
-        .outbind({ host: a.outbind.host, port: a.outbind.port, systemId: config.smpp.systemId, password: a.password ?? '' })
-        .catch(() => {});
-    }
-  }
+  // Accounts with `outbind`: connected out to while none of their sessions can take deliveries.
+  const outbinds = keepOutbinds({ accounts: () => live.accounts.values(), server: smppServer, systemId: config.smpp.systemId, clock });
 
   let stopping: Promise<void> | undefined;
   const smsc: Smsc = {
@@ -379,6 +375,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     stop: () =>
       (stopping ??= (async () => {
         flow.stop();
+        outbinds.stop();
         live.stop();
         await smppServer.close();
         await connectors.stop();

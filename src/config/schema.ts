@@ -367,7 +367,7 @@ const account: SectionField = {
     outbind: {
       type: 'section',
       optional: true,
-      description: 'The SMSC connects out to this ESME and sends outbind.',
+      description: 'While none of its sessions can take deliveries, the SMSC connects out to this ESME and sends outbind (again after 1 s, doubling to a minute).',
       keys: {
         host: { type: 'string', required: true, description: 'Host of the ESME.' },
         port: { type: 'integer', default: 2775, min: 1, max: 65535, description: 'Port of the ESME.' },

@@ -107,6 +107,9 @@ const MAX_TRACKED_IPS = 10_000;
 /**
  * The SMSC listener. Events: 'bound' (session, ctx), 'unbound' (session, ctx), 'session' (session).
  */
+/** How long an outbind waits for its TCP connection when sessions have no response timer set. */
+const OUTBIND_CONNECT_TIMEOUT_MS = 30_000;
+
 export class SmscServer extends EventEmitter {
   readonly #opts: SmscServerOptions;
   readonly #clock: Clock;
@@ -188,8 +191,21 @@ export class SmscServer extends EventEmitter {
       ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: false })
       : net.connect({ host: target.host, port: target.port, noDelay: true });
     await new Promise<void>((resolve, reject) => {
-      socket.once(target.tls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
+      // A host that never answers fails the outbind after the response timer, not the OS's minutes.
+      const timer = this.#clock.setTimer(() => {
+        socket.destroy();
+        reject(new Error(`outbind: no connection to ${target.host}:${target.port}`));
+      }, this.#opts.session?.responseTimeoutMs ?? OUTBIND_CONNECT_TIMEOUT_MS);
+      const failed = (err: Error) => {
+        timer.cancel();
+        reject(err);
+      };
+      socket.once(target.tls ? 'secureConnect' : 'connect', () => {
+        timer.cancel();
+        socket.removeListener('error', failed);
+        resolve();
+      });
+      socket.once('error', failed);
     });
     const session = this.#accept(socket as net.Socket);
     session.outbind(target.systemId, target.password);

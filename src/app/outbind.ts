@@ -1,0 +1,115 @@
+/**
+ * Outbind kept up ([ref §6.3]). For every account with `outbind` set, while none of its
+ * sessions can take deliveries, the SMSC connects to the ESME and sends outbind; the ESME then
+ * binds on that connection. A connection refused, a bind that never comes (session_init_timer)
+ * or a session that ends is tried again after a back-off: 1 s, doubling up to a minute, back
+ * to 1 s once a bind has lasted a minute. An ESME that binds by itself is left alone.
+ * Accounts are read at every check, so one given `outbind` at run time is served too.
+ */
+import type { Clock, TimerHandle } from '../session/clock.js';
+import type { Session } from '../session/session.js';
+
+export interface OutbindAccount {
+  systemId: string;
+  password?: string;
+  outbind?: { host: string; port: number };
+}
+
+export interface OutbindOptions {
+  /** The accounts in force now. */
+  accounts(): Iterable<OutbindAccount>;
+  server: {
+    outbind(target: { host: string; port: number; systemId: string; password: string }): Promise<Session>;
+    receiversOf(systemId: string): readonly Session[];
+  };
+  /** Our system_id, sent in the outbind. */
+  systemId: string;
+  clock: Clock;
+  /** Between checks, and the first back-off. Default 1000. */
+  minDelayMs?: number;
+  /** The longest back-off. Default 60,000. */
+  maxDelayMs?: number;
+}
+
+interface Line {
+  /** Not tried again before this time. */
+  nextAt: number;
+  delay: number;
+  /** An attempt or its session under way. */
+  busy: boolean;
+}
+
+export interface OutbindKeeper {
+  /** Checks every account now (also done every minDelayMs). */
+  check(): void;
+  stop(): void;
+}
+
+export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
+  const min = o.minDelayMs ?? 1000;
+  const max = o.maxDelayMs ?? 60_000;
+  const lines = new Map<string, Line>();
+  let stopped = false;
+  let timer: TimerHandle | undefined;
+  const sessions = new Set<Session>();
+
+  const backOff = (line: Line, lastedMs: number | undefined): void => {
+    line.delay = lastedMs !== undefined && lastedMs >= max ? min : Math.min(line.delay * 2, max);
+    line.nextAt = o.clock.now() + line.delay;
+    line.busy = false;
+  };
+
+  const attempt = (a: OutbindAccount & { outbind: { host: string; port: number } }, line: Line): void => {
+    line.busy = true;
+    o.server
+      .outbind({ host: a.outbind.host, port: a.outbind.port, systemId: o.systemId, password: a.password ?? '' })
+      .then(
+        (session) => {
+          sessions.add(session);
+          let boundAt: number | undefined;
+          session.once('bound', () => {
+            boundAt = o.clock.now();
+          });
+          void session.closed().then(() => {
+            sessions.delete(session);
+            backOff(line, boundAt === undefined ? undefined : o.clock.now() - boundAt);
+          });
+        },
+        () => backOff(line, undefined),
+      );
+  };
+
+  const check = (): void => {
+    if (stopped) return;
+    const now = o.clock.now();
+    const seen = new Set<string>();
+    for (const a of o.accounts()) {
+      if (a.outbind === undefined) continue;
+      seen.add(a.systemId);
+      let line = lines.get(a.systemId);
+      if (line === undefined) lines.set(a.systemId, (line = { nextAt: now, delay: min / 2, busy: false }));
+      if (line.busy || now < line.nextAt) continue;
+      if (o.server.receiversOf(a.systemId).length > 0) continue;
+      attempt({ ...a, outbind: a.outbind }, line);
+    }
+    // An account that lost its outbind (or left) starts afresh if it gets one again.
+    for (const [id, line] of lines) if (!seen.has(id) && !line.busy) lines.delete(id);
+  };
+
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = o.clock.setTimer(() => {
+      check();
+      schedule();
+    }, min);
+  };
+  check();
+  schedule();
+  return {
+    check,
+    stop() {
+      stopped = true;
+      timer?.cancel();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Outbind kept up: an account with `outbind` is connected out to while none of its sessions
+ * can take deliveries, again after a refused connection and after its session ends, and not
+ * while it is bound. The ESME is a listening test session on 127.0.0.1; the SMSC's timers run
+ * on a ManualClock moved along while the test waits.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startSmsc } from '../../src/app/smsc.js';
+import { connect } from '../../src/client/client.js';
+import { validateConfig } from '../../src/config/config.js';
+import type { PduOf } from '../../src/pdu/index.js';
+import { ManualClock } from '../../src/session/clock.js';
+import { Session } from '../../src/session/session.js';
+import { until } from '../support/until.js';
+
+test('outbind: tried again after a refused connection and after its session ends, never while bound', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-outbind-'));
+  const clock = new ManualClock(Date.UTC(2026, 11, 7, 12, 0, 0));
+  // The ESME: its first connection is dropped at once; later ones bind as receiver on outbind.
+  const connections: net.Socket[] = [];
+  const sessions: Session[] = [];
+  const outbinds: PduOf<'outbind'>[] = [];
+  const deliveries: string[] = [];
+  const esme = net.createServer((socket) => {
+    connections.push(socket);
+    if (connections.length === 1) {
+      socket.destroy();
+      return;
+    }
+    const session = new Session(
+      socket,
+      { role: 'esme', enquireLinkIntervalMs: 0 },
+      {
+        onOutbind: (req, s) => {
+          outbinds.push(req);
+          void s
+            .bind('receiver', { systemId: 'bob', password: 'bpw', systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' })
+            .catch(() => {});
+        },
+        onRequest: (req) => {
+          deliveries.push(Buffer.from((req as PduOf<'deliver_sm'>).shortMessage).toString());
+          return { messageId: '' };
+        },
+      },
+    );
+    sessions.push(session);
+  });
+  await new Promise<void>((resolve) => esme.listen(0, '127.0.0.1', resolve));
+  const port = (esme.address() as net.AddressInfo).port;
+  const smsc = await startSmsc(
+    validateConfig({
+      smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], systemId: 'HUB', enquireLinkIntervalMs: 0 },
+      store: { sqlite: { path: join(dir, 'smsc.db') } },
+      accounts: [
+        { systemId: 'alice', password: 'apw', addresses: ['1000'] },
+        { systemId: 'bob', password: 'bpw', addresses: ['2000'], outbind: { host: '127.0.0.1', port } },
+      ],
+    }),
+    { clock },
+  );
+  const wait = (cond: () => boolean, what: string) => until(cond, what, { clock, stepMs: 250 });
+  try {
+    await wait(() => smsc.server.receiversOf('bob').length === 1, 'bob bound through the second outbind');
+    assert.equal(connections.length, 2, 'the dropped connection was tried again');
+    assert.equal(outbinds[0]?.systemId, 'HUB');
+    assert.equal(outbinds[0]?.password, 'bpw');
+
+    // Bound: no more outbinds, however long it stays.
+    for (let i = 0; i < 20; i++) {
+      clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.equal(connections.length, 2);
+
+    // Its session ends: outbind again, and deliveries flow on the new one.
+    sessions[0]!.destroy('the ESME went away');
+    await wait(() => smsc.server.receiversOf('bob').length === 1 && connections.length === 3, 'bob bound through a third outbind');
+    const alice = await connect({ port: smsc.listening[0]!.port });
+    await alice.bind({ type: 'transmitter', systemId: 'alice', password: 'apw' });
+    await alice.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('via outbind') });
+    await wait(() => deliveries.includes('via outbind'), 'the delivery on the outbound session');
+    await alice.close();
+  } finally {
+    await smsc.stop();
+    for (const s of sessions) s.destroy('test end');
+    await new Promise<void>((resolve) => esme.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
