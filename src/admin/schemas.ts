@@ -224,7 +224,7 @@ const accountFields = {
   defaultValiditySeconds: int('validity when the submit gives none, seconds', { minimum: 1, maximum: MAX_VALIDITY_SECONDS }),
   maxValiditySeconds: int('longest validity, seconds', { minimum: 1, maximum: MAX_VALIDITY_SECONDS }),
   tps: int('submits per second accepted (0 = no limit)', { minimum: 0, maximum: 1_000_000 }),
-  maxQueued: int('pending messages before submits are refused with ESME_RMSGQFUL (0 = no limit)', { minimum: 0, maximum: 1_000_000_000 }),
+  maxQueued: int('pending messages this account submitted (MT) before its submits are refused with ESME_RMSGQFUL (0 = no limit)', { minimum: 0, maximum: 1_000_000_000 }),
   disabled: { type: 'boolean', description: 'disabled accounts cannot bind' },
   reassembleMo: { type: 'boolean', description: 'join the parts of a concatenated MO message into one deliver_sm (message_payload)' },
 };

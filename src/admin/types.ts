@@ -24,7 +24,7 @@ export interface AccountView {
   maxValiditySeconds: number;
   /** Submits per second accepted (0 = no limit). */
   tps: number;
-  /** Pending messages before submits are refused with ESME_RMSGQFUL (0 = no limit). */
+  /** Pending messages this account submitted (MT) before its submits are refused with ESME_RMSGQFUL (0 = no limit). */
   maxQueued: number;
   /** Disabled accounts cannot bind. */
   disabled: boolean;

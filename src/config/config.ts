@@ -34,7 +34,7 @@ export interface AccountConfig {
   maxValiditySeconds: number;
   /** Submits per second accepted from this account (token bucket; 0 = no limit). */
   tps: number;
-  /** Messages of this account waiting for delivery before submits get ESME_RMSGQFUL (0 = no limit). */
+  /** Messages this account submitted waiting for delivery (MT only) before its submits get ESME_RMSGQFUL (0 = no limit). */
   maxQueued: number;
   /** The SMSC connects out to this ESME (outbind) when set. */
   outbind?: { host: string; port: number };

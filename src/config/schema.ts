@@ -358,7 +358,7 @@ const account: SectionField = {
     defaultValiditySeconds: { type: 'integer', default: 48 * 3600, min: 1, max: MAX_VALIDITY_SECONDS, unit: 's', description: 'Validity when the submit gives none.' },
     maxValiditySeconds: { type: 'integer', default: 7 * 24 * 3600, min: 1, max: MAX_VALIDITY_SECONDS, unit: 's', description: 'Longest validity accepted; longer ones are capped.' },
     tps: { type: 'integer', default: 0, min: 0, unit: 'submits/s', description: 'Submits per second accepted (excess: ESME_RTHROTTLED); 0 = no limit.' },
-    maxQueued: { type: 'integer', default: 0, min: 0, max: 1_000_000_000, unit: 'messages', description: 'Pending messages before submits get ESME_RMSGQFUL; 0 = no limit.' },
+    maxQueued: { type: 'integer', default: 0, min: 0, max: 1_000_000_000, unit: 'messages', description: 'Pending messages this account submitted (MT; not MO or receipts waiting for it) before its submits get ESME_RMSGQFUL; 0 = no limit.' },
     reassembleMo: {
       type: 'boolean',
       default: false,

@@ -295,7 +295,7 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
     });
   storeGauge('smsc_messages', 'Stored messages by state', 'state', (c) => c.byState);
   storeGauge('smsc_queue_depth', 'Pending messages (SCHEDULED or ENROUTE) by delivery target', 'target', (c) => c.queueDepth);
-  storeGauge('smsc_account_queue_depth', 'Pending messages (SCHEDULED or ENROUTE) by owning account', 'account', (c) => c.queueDepthByAccount);
+  storeGauge('smsc_account_queue_depth', 'Pending MT messages (SCHEDULED or ENROUTE) by submitting account', 'account', (c) => c.queueDepthByAccount);
 
   // ---- sessions --------------------------------------------------------------------------
   new Gauge({

@@ -321,7 +321,7 @@ export interface Store {
   getMany(ids: readonly string[]): Promise<StoredMessage[]>;
   /** The lifecycle events of a message, oldest first. */
   events(id: string): Promise<MessageEvent[]>;
-  /** Pending messages of an account by source/destination address (and service_type). */
+  /** Pending MT messages an account submitted, by source/destination address (and service_type). */
   findPending(query: PendingQuery): Promise<StoredMessage[]>;
   /**
    * Cancels a pending message (state `DELETED`), even one whose delivery is in flight; the
@@ -352,9 +352,12 @@ export interface Store {
   countByState(): Promise<Record<MessageStateName, number>>;
   /** Pending messages per target (targets with none are absent). */
   queueDepth(): Promise<Record<string, number>>;
-  /** Pending messages per owning account (accounts with none are absent). */
+  /**
+   * Pending MT messages per submitting account (accounts with none are absent): what an
+   * account's queue limit counts. MO and receipts waiting for an account are not its submits.
+   */
   queueDepthByAccount(): Promise<Record<string, number>>;
-  /** Pending messages owned by `account` (for queue limits; callers should cache it). */
+  /** Pending MT messages `account` submitted (for queue limits; callers should cache it). */
   pendingCount(account: string): Promise<number>;
   /**
    * Ends every pending message of `target` to `destinationAddr` with a final failure (the

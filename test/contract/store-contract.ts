@@ -932,15 +932,20 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
           makeMessage({ target: 'b', account: 'bob' }),
           makeMessage({ target: 'c', id: 'deliver-me' }),
           makeMessage({ target: 'c', id: 'fail-me' }),
+          // Waiting for bob and carol, but not their submits: not in their queue depth.
+          makeMessage({ target: 'esme:bob', account: 'bob', direction: 'mo' }),
+          makeMessage({ target: 'esme:carol', account: 'carol', direction: 'receipt' }),
         ]);
         await claim(s, ['c'], T0);
-        await s.markDelivered('deliver-me', T0, 'A');
+        // deliver-me owes a receipt to alice (registered_delivery 1): not counted either.
+        await s.markDelivered('deliver-me', T0, 'A', makeMessage({ target: 'esme:alice', direction: 'receipt', registeredDelivery: 0 }));
         await s.markFailed('fail-me', 'REJECTED', T0, 1, 'A');
-        assert.deepEqual(await s.countByState(), { ...zero, ENROUTE: 3, SCHEDULED: 1, DELIVERED: 1, REJECTED: 1 });
-        assert.deepEqual(await s.queueDepth(), { a: 3, b: 1 });
+        assert.deepEqual(await s.countByState(), { ...zero, ENROUTE: 6, SCHEDULED: 1, DELIVERED: 1, REJECTED: 1 });
+        assert.deepEqual(await s.queueDepth(), { a: 3, b: 1, 'esme:bob': 1, 'esme:carol': 1, 'esme:alice': 1 });
         assert.deepEqual(await s.queueDepthByAccount(), { alice: 3, bob: 1 });
         assert.equal(await s.pendingCount('alice'), 3);
         assert.equal(await s.pendingCount('bob'), 1);
+        assert.equal(await s.pendingCount('carol'), 0);
       }));
 
     test('purgeFinished deletes old final messages and their events', () =>

@@ -117,10 +117,12 @@ export async function assertMigrated(s: Store): Promise<void> {
     ['z-first', 'a-second', 'fwd', 'done', 'leased', 'sched', 'full'],
   );
   assert.deepEqual(await s.find({ addr: full.destination.addr, limit: 10 }), [full]);
-  const pending = { account: 'acc-ü', sourceAddr: 'SMSC Ünïcode', destinationAddr: full.destination.addr };
-  assert.deepEqual(await s.findPending(pending), [full]);
-  assert.deepEqual(await s.findPending({ ...pending, serviceType: 'CMT' }), [full]);
-  assert.deepEqual(await s.findPending({ ...pending, serviceType: '' }), []);
+  // findPending finds what an account submitted: 'full' is a receipt waiting for acc-ü.
+  assert.deepEqual(await s.findPending({ account: 'acc-ü', sourceAddr: 'SMSC Ünïcode', destinationAddr: full.destination.addr }), []);
+  const pending = { account: 'acc-ü', sourceAddr: first.source.addr, destinationAddr: first.destination.addr };
+  assert.deepEqual(await s.findPending(pending), [second, first]);
+  assert.deepEqual(await s.findPending({ ...pending, serviceType: '' }), [second, first]);
+  assert.deepEqual(await s.findPending({ ...pending, serviceType: 'CMT' }), []);
   assert.deepEqual(await s.findForwarded('upstream-a', 'R-1'), forwarded);
   assert.deepEqual(await s.leasedTo('n1'), ['leased']);
   assert.equal(await s.nextDueAt(['net']), T0 + 10);

@@ -26,6 +26,7 @@ before(async () => {
       accounts: [
         { systemId: 'fast', password: 'pw', addresses: ['1000'], tps: 5 },
         { systemId: 'full', password: 'pw', addresses: ['1001'], maxQueued: 3 },
+        { systemId: 'rcpt', password: 'pw', addresses: ['1002'], maxQueued: 2 },
         { systemId: 'sink', password: 'pw', addresses: ['2000'] },
       ],
     }),
@@ -86,4 +87,27 @@ test('an account at its queue limit gets ESME_RMSGQFUL; other accounts are not a
     if ((await smsc.store.pendingCount('full')) === 0 && (await statuses(c, '1001', 1))[0] === 0) break;
     if (Date.now() > end) assert.fail('submits stayed refused after the queue drained');
   }
+});
+
+test("receipts waiting for an account are not its submits: they do not fill its queue", async () => {
+  const c = await transmitter('rcpt');
+  const sink = await connect({ port: smsc.listening[0]!.port });
+  await sink.bind({ type: 'receiver', systemId: 'sink', password: 'pw' });
+  clients.push(sink);
+  // rcpt never binds a receiver: each delivered message leaves its receipt waiting for it.
+  for (let i = 1; i <= 4; i++) {
+    const status = await c.submit({ sourceAddr: '1002', destinationAddr: '2000', shortMessage: Buffer.from('x'), registeredDelivery: 1 }).then(
+      () => 0,
+      (e: CommandStatusError) => e.commandStatus,
+    );
+    assert.equal(status, S.ESME_ROK, `submit ${i}`);
+    const end = Date.now() + 5000;
+    while (((await smsc.store.queueDepth())['esme:rcpt'] ?? 0) < i) {
+      if (Date.now() > end) assert.fail(`receipt ${i} never stored`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    clock.advance(1000); // the queue count is read again
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(await smsc.store.pendingCount('rcpt'), 0);
 });

@@ -357,8 +357,8 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     events: `SELECT message_id, at, kind, detail FROM ${events} WHERE message_id = $1 ORDER BY seq`,
     countByState: `SELECT state, count(*) AS n FROM ${messages} GROUP BY state`,
     queueDepth: `SELECT target, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY target`,
-    queueDepthByAccount: `SELECT account, count(*) AS n FROM ${messages} WHERE ${PENDING_SQL} GROUP BY account`,
-    pendingCount: `SELECT count(*) AS n FROM ${messages} WHERE account = $1 AND ${PENDING_SQL}`,
+    queueDepthByAccount: `SELECT account, count(*) AS n FROM ${messages} WHERE direction = 'mt' AND ${PENDING_SQL} GROUP BY account`,
+    pendingCount: `SELECT count(*) AS n FROM ${messages} WHERE account = $1 AND direction = 'mt' AND ${PENDING_SQL}`,
     leasedTo: `SELECT id FROM ${messages} WHERE lease_owner = $1 AND ${PENDING_SQL}`,
     finalize: `WITH u AS (
         UPDATE ${messages} m SET state = $2, final_at = $3, error_code = $4, lease_owner = NULL, lease_until = 0
@@ -373,7 +373,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
       ${ev('u', '$4', k(EventKind.FAILED), `'destination refused'`)}
       SELECT * FROM u`,
     findPending: `SELECT * FROM ${messages}
-      WHERE account = $1 AND dst_addr = $2 AND src_addr = $3 AND ${PENDING_SQL}
+      WHERE account = $1 AND dst_addr = $2 AND src_addr = $3 AND direction = 'mt' AND ${PENDING_SQL}
       ORDER BY submitted_at, id`,
     purge: `WITH d AS (SELECT id FROM ${messages} WHERE final_at < $1 LIMIT $2),
       e AS (DELETE FROM ${events} WHERE message_id IN (SELECT id FROM d)),

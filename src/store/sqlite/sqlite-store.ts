@@ -63,7 +63,7 @@ import {
   type StoreStats,
 } from '../types.js';
 import { PendingAddresses } from './pending-addresses.js';
-import { ACCOUNT, DST_ADDR, HANDED_TO, type MessageValues, messageRow, STATE, UNLEASED_VALUES } from './rows.js';
+import { ACCOUNT, DIRECTION, DST_ADDR, HANDED_TO, type MessageValues, messageRow, STATE, UNLEASED_VALUES } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
@@ -327,7 +327,7 @@ export class SqliteStore implements Store, ConfigStore {
       if (!this.#events) row[HANDED_TO] = null;
       rowid = st.insertLeased.run(...row).lastInsertRowid;
     }
-    if (isPendingState(row[STATE])) this.#pending.add(row[ACCOUNT], row[DST_ADDR], Number(rowid));
+    if (isPendingState(row[STATE]) && row[DIRECTION] === 'mt') this.#pending.add(row[ACCOUNT], row[DST_ADDR], Number(rowid));
   }
 
   async claimDue(req: ClaimRequest): Promise<StoredMessage[]> {
@@ -632,10 +632,9 @@ export class SqliteStore implements Store, ConfigStore {
     let made = 0;
     for (const receipt of finalReceipts(ended, state, at, errorCode, receiptsBy)) {
       const row = messageRow(receipt);
-      const { changes, lastInsertRowid } = st.insertReceipt.run(...row);
-      if (changes === 0) continue; // There already: the same receipt, made before.
+      // None there already (the same receipt, made before): a receipt is not in #pending (MT only).
+      if (st.insertReceipt.run(...row).changes === 0) continue;
       this.#notifyAfterCommit.add(row[3]);
-      this.#pending.add(row[ACCOUNT], row[DST_ADDR], Number(lastInsertRowid));
       made++;
     }
     return made;
@@ -981,9 +980,9 @@ function prepare(db: Database.Database, events: boolean): Statements {
       RETURNING rowid, *`),
     // The candidates come from PendingAddresses; account and destination are checked again (its hash may collide).
     findPending: p(`SELECT * FROM messages
-      WHERE rowid IN (SELECT value FROM json_each(?)) AND account = ? AND dst_addr = ? AND src_addr = ? AND ${PENDING_SQL}
+      WHERE rowid IN (SELECT value FROM json_each(?)) AND account = ? AND dst_addr = ? AND src_addr = ? AND direction = 'mt' AND ${PENDING_SQL}
       ORDER BY submitted_at, id`),
-    pendingAddresses: p(`SELECT rowid, account, dst_addr FROM messages WHERE ${PENDING_SQL}`).raw(true),
+    pendingAddresses: p(`SELECT rowid, account, dst_addr FROM messages WHERE direction = 'mt' AND ${PENDING_SQL}`).raw(true),
     dataVersion: p('PRAGMA data_version').pluck(),
     purgeIds: p('SELECT id FROM messages WHERE final_at < ? LIMIT ?'),
     purgeEvents: p('DELETE FROM events WHERE message_id IN (SELECT value FROM json_each(?))'),
