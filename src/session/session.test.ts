@@ -490,6 +490,17 @@ describe('handlers and reads', () => {
     assert.equal(await closedWithin(s.session), undefined);
   });
 
+  test("the peer's unbind waits for a handler that never ends at most the response timer", async () => {
+    const s = await boundSmsc({ responseTimeoutMs: 5000 }, { onRequest: () => new Promise<Reply>(() => {}) });
+    s.peer.send(Buffer.concat([submit(2), headerOnly(CommandId.unbind, 0, 3)]));
+    assert.deepEqual(await s.peer.roundTrip(4), []);
+    s.clock.advance(4999);
+    assert.deepEqual(await s.peer.roundTrip(5), [], 'still waiting for the submit');
+    s.clock.advance(1);
+    await s.peer.expect('unbind_resp', 0, 3);
+    assert.equal(await closedWithin(s.session), undefined);
+  });
+
   test('our own unbind: handlers still running are answered first, then the unbind goes', async () => {
     const gate = deferred<Reply>();
     const s = await boundSmsc({}, { onRequest: () => gate.promise });

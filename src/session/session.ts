@@ -246,7 +246,6 @@ export class Session extends EventEmitter {
   #inactivityTimer: TimerHandle | undefined;
   #sessionInitTimer: TimerHandle | undefined;
   #enquirePending = false;
-  #unbindWaiting = false;
 
   #closedPromise: Promise<Error | undefined>;
   #resolveClosed!: (e: Error | undefined) => void;
@@ -685,7 +684,6 @@ export class Session extends EventEmitter {
     this.#inflight--;
     this.#reply(pdu, reply);
     if (this.#inflight === 0 && this.#idleWaiters.length > 0) for (const done of this.#idleWaiters.splice(0)) done();
-    if (this.#unbindWaiting && this.#inflight === 0) this.#finishUnbind();
     if (this.#paused) this.#pump();
   }
 
@@ -776,16 +774,18 @@ export class Session extends EventEmitter {
       return;
     }
     this.#transition(SessionState.Unbinding);
-    this.#unbindSeq = pdu.sequenceNumber;
-    // Answer the requests already being handled first, then unbind_resp, then close.
-    if (this.#inflight === 0) this.#finishUnbind();
-    else this.#unbindWaiting = true;
+    const seq = pdu.sequenceNumber;
+    // Answer the requests already being handled first (at most the response timer, as for our
+    // own unbind: a handler that never ends cannot hold the unbind), then unbind_resp, then close.
+    if (this.#inflight === 0) this.#finishUnbind(seq);
+    else
+      void this.#handlersFinished().then(() => {
+        if (this.#state !== SessionState.Closed) this.#finishUnbind(seq);
+      });
   }
-  #unbindSeq = 0;
 
-  #finishUnbind(): void {
-    this.#unbindWaiting = false;
-    this.#sendHeaderOnly(CommandId.unbind_resp, S.ESME_ROK, this.#unbindSeq);
+  #finishUnbind(seq: number): void {
+    this.#sendHeaderOnly(CommandId.unbind_resp, S.ESME_ROK, seq);
     this.#closeAfterFlush = true;
     this.#closeError = undefined;
     this.#scheduleFlush();
