@@ -4,7 +4,7 @@
  * binds on that connection. A connection refused, a bind that never comes (session_init_timer)
  * or a session that ends is tried again after a back-off: 1 s, doubling up to a minute, back
  * to 1 s once a bind has lasted a minute. An ESME that binds by itself is left alone.
- * Accounts are read at every check, so one given `outbind` at run time is served too.
+ * Accounts are read at every check (the live accounts: a reload of the config file included).
  */
 import type { Clock, TimerHandle } from '../session/clock.js';
 import type { Session } from '../session/session.js';
@@ -51,7 +51,6 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
   const lines = new Map<string, Line>();
   let stopped = false;
   let timer: TimerHandle | undefined;
-  const sessions = new Set<Session>();
 
   const backOff = (line: Line, lastedMs: number | undefined): void => {
     line.delay = lastedMs !== undefined && lastedMs >= max ? min : Math.min(line.delay * 2, max);
@@ -65,13 +64,16 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
       .outbind({ host: a.outbind.host, port: a.outbind.port, systemId: o.systemId, password: a.password ?? '' })
       .then(
         (session) => {
-          sessions.add(session);
+          // Stopped meanwhile (the server refuses new outbinds once it closes, too).
+          if (stopped) {
+            session.destroy('stopping');
+            return;
+          }
           let boundAt: number | undefined;
           session.once('bound', () => {
             boundAt = o.clock.now();
           });
           void session.closed().then(() => {
-            sessions.delete(session);
             backOff(line, boundAt === undefined ? undefined : o.clock.now() - boundAt);
           });
         },

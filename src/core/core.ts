@@ -15,7 +15,7 @@ import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
 import { finalReceiptOwed, receiptTarget } from '../store/receipts.js';
-import { isPendingState, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
+import { isPendingState, type NewMessage, type ReplaceChanges, type Store, type StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { type MoAssembler, moPartOf } from './mo-reassembly.js';
 import { type Accepted, checkDestination, type TimePolicy, validateSubmit } from './validate.js';
@@ -101,7 +101,6 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
 /** The longest address deliver_sm and submit_sm carry (21 octets with the NUL). */
 const MAX_DELIVERABLE_ADDR = 20;
 
-/** message_state for a 3.4 session: no SCHEDULED (0) or SKIPPED (9). [ref §5.7] */
 /** submit_multi's number_of_dests is one octet: a batch has at most this many destinations. */
 const MAX_MULTI_DESTINATIONS = 255;
 
@@ -128,6 +127,7 @@ function batchState(members: readonly StoredMessage[]): StoredMessage {
   return members.reduce((a, b) => ((b.finalAt ?? 0) > (a.finalAt ?? 0) ? b : a));
 }
 
+/** message_state for a 3.4 session: no SCHEDULED (0) or SKIPPED (9). [ref §5.7] */
 function stateFor(m: StoredMessage, version: number): number {
   const v = WireState[m.state];
   if (version >= InterfaceVersion.V50) return v;
@@ -400,18 +400,25 @@ export class SmscCore {
     };
   }
 
-  /** The message an ESME may see: its own, with the original source address. [ref §2.4] */
   /**
    * The messages an id the ESME holds stands for: `m` alone, or, when `m` is the first
-   * destination of a submit_multi (whose id is the batch's), every destination of the batch.
+   * destination of a submit_multi (whose id is the batch's), every destination of the batch,
+   * in the order of the submit.
    */
   async #members(m: StoredMessage): Promise<StoredMessage[]> {
     if (m.batchId !== m.id) return [m];
     const ids: string[] = [];
     for (let n = 2; n <= MAX_MULTI_DESTINATIONS; n++) ids.push(batchMemberId(m.id, n));
-    const others = await this.#o.store.getMany(ids);
-    return [m, ...others.filter((o) => o.batchId === m.id && o.account === m.account)];
+    const byId = new Map((await this.#o.store.getMany(ids)).map((o) => [o.id, o]));
+    const members = [m];
+    for (const id of ids) {
+      const o = byId.get(id);
+      if (o !== undefined && o.batchId === m.id && o.account === m.account) members.push(o);
+    }
+    return members;
   }
+
+  /** The message an ESME may see: its own, with the original source address. [ref §2.4] */
 
   async #owned(ctx: SessionContext, messageId: string, sourceAddr: string): Promise<StoredMessage | undefined> {
     if (messageId === '') return undefined;
@@ -496,19 +503,25 @@ export class SmscCore {
     // never ending before it may go.
     const account = this.#o.account(ctx.systemId);
     if (scheduleAt !== undefined && account !== undefined && scheduleAt > now + account.maxValiditySeconds * 1000) return S.ESME_RINVSCHED;
-    const goesAt = scheduleAt ?? m.scheduleAt;
-    if (expiresAt !== undefined && account !== undefined) expiresAt = Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000);
-    if (goesAt >= (expiresAt ?? m.expiresAt)) return S.ESME_RINVSCHED;
-    const changes = {
-      payload: Buffer.from(payload ?? req.shortMessage),
-      payloadInTlv: payload !== undefined,
-      registeredDelivery: req.registeredDelivery,
-      ...(scheduleAt !== undefined ? { scheduleAt } : {}),
-      ...(expiresAt !== undefined ? { expiresAt } : {}),
-    };
-    // A submit_multi's id: every destination still pending gets the new content.
+    // A submit_multi's id: every destination still pending gets the new content, each checked
+    // against its own times (earlier replaces may have left them apart from the first's).
+    const all = await this.#members(m);
+    const members = all.length === 1 ? all : all.filter((x) => isPendingState(x.state));
+    const changesOf = new Map<StoredMessage, ReplaceChanges>();
+    for (const x of members) {
+      const goesAt = scheduleAt ?? x.scheduleAt;
+      const ends = expiresAt !== undefined && account !== undefined ? Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000) : expiresAt;
+      if (goesAt >= (ends ?? x.expiresAt)) return S.ESME_RINVSCHED;
+      changesOf.set(x, {
+        payload: Buffer.from(payload ?? req.shortMessage),
+        payloadInTlv: payload !== undefined,
+        registeredDelivery: req.registeredDelivery,
+        ...(scheduleAt !== undefined ? { scheduleAt } : {}),
+        ...(ends !== undefined ? { expiresAt: ends } : {}),
+      });
+    }
     let replaced = 0;
-    for (const member of await this.#members(m)) {
+    for (const [member, changes] of changesOf) {
       const updated = await this.#o.store.replace(member.id, changes, now);
       if (updated === undefined) continue;
       replaced++;

@@ -113,6 +113,9 @@ const OUTBIND_CONNECT_TIMEOUT_MS = 30_000;
 export class SmscServer extends EventEmitter {
   readonly #opts: SmscServerOptions;
   readonly #clock: Clock;
+  /** Outbind connections not yet connected; #closing once close() began. */
+  readonly #connecting = new Set<net.Socket | tls.TLSSocket>();
+  #closing = false;
   readonly #lookup: AccountLookup;
   readonly #servers: net.Server[] = [];
   readonly #sessions = new Set<Session>();
@@ -187,9 +190,12 @@ export class SmscServer extends EventEmitter {
    * on the same connection, authenticated like any other bind.
    */
   async outbind(target: { host: string; port: number; systemId: string; password: string; tls?: boolean }): Promise<Session> {
+    if (this.#closing) throw new Error('outbind: the server is closing');
     const socket = target.tls
       ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: false })
       : net.connect({ host: target.host, port: target.port, noDelay: true });
+    // close() destroys it while it connects: no session may start on a closed server.
+    this.#connecting.add(socket);
     await new Promise<void>((resolve, reject) => {
       // A host that never answers fails the outbind after the response timer, not the OS's minutes.
       const timer = this.#clock.setTimer(() => {
@@ -200,13 +206,21 @@ export class SmscServer extends EventEmitter {
         timer.cancel();
         reject(err);
       };
+      // Closed before it connected: destroyed by close(), or refused without an error event.
+      const closed = () => failed(new Error(`outbind: connection to ${target.host}:${target.port} closed`));
       socket.once(target.tls ? 'secureConnect' : 'connect', () => {
         timer.cancel();
         socket.removeListener('error', failed);
+        socket.removeListener('close', closed);
         resolve();
       });
       socket.once('error', failed);
-    });
+      socket.once('close', closed);
+    }).finally(() => this.#connecting.delete(socket));
+    if (this.#closing) {
+      socket.destroy();
+      throw new Error('outbind: the server is closing');
+    }
     const session = this.#accept(socket as net.Socket);
     session.outbind(target.systemId, target.password);
     return session;
@@ -214,6 +228,8 @@ export class SmscServer extends EventEmitter {
 
   /** Stops listening, unbinds every session (waiting at most the response timer) and closes. */
   async close(): Promise<void> {
+    this.#closing = true;
+    for (const socket of this.#connecting) socket.destroy();
     for (const server of this.#servers) server.close();
     await Promise.all([...this.#sessions].map((s) => s.unbind()));
     await Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));

@@ -298,6 +298,39 @@ describe('store and forward', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test("replace_sm on a submit_multi id checks every pending destination's own times", async () => {
+    const c = await bind('carol', 'cpw', 'receiver');
+    const carol = new Inbox(c);
+    const a = await bind('alice', 'apw', 'transmitter');
+    // The first destination (carol, bound) is delivered; the second (bob, not bound) waits.
+    const batch = await a.submitMulti({
+      serviceType: '',
+      sourceAddrTon: 0,
+      sourceAddrNpi: 0,
+      sourceAddr: '1000',
+      destAddresses: ['4000', '3031'].map((d) => ({ destFlag: 1 as const, destAddrTon: 1, destAddrNpi: 1, destinationAddr: d })),
+      esmClass: 0,
+      protocolId: 0,
+      priorityFlag: 0,
+      scheduleDeliveryTime: '',
+      validityPeriod: '',
+      registeredDelivery: 0,
+      replaceIfPresentFlag: 0,
+      dataCoding: 0,
+      smDefaultMsgId: 0,
+      shortMessage: Buffer.from('times'),
+      tlvs: {},
+    });
+    await until(() => carol.messages().some((d) => d.shortMessage.toString() === 'times'), 'the first destination delivered');
+    // The waiting one goes in an hour; a validity of half an hour would end it before it goes.
+    await a.replace({ messageId: batch.messageId, sourceAddr: '1000', shortMessage: Buffer.from('later'), scheduleDeliveryTime: '000000010000000R' });
+    await assert.rejects(
+      a.replace({ messageId: batch.messageId, sourceAddr: '1000', shortMessage: Buffer.from('x'), validityPeriod: '000000003000000R' }),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RINVSCHED,
+    );
+    await Promise.all([a.close(), c.close()]);
+  });
+
   test('scheduled delivery: not before its time; query shows ENROUTE (3.4) / SCHEDULED (5.0)', async () => {
     const b = await bind('bob', 'bpw', 'receiver');
     const inbox = new Inbox(b);

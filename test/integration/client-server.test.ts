@@ -819,6 +819,20 @@ describe('outbind', () => {
       }
     }));
 
+  test('an outbind under way when the server closes starts no session; one asked after fails', () =>
+    withServer({}, async (h) => {
+      const esme = await listeningEsme(BIND);
+      try {
+        const connecting = h.server.outbind({ host: '127.0.0.1', port: esme.port, systemId: 'SMSC', password: 'x' });
+        await withTimeout(h.server.close(), 2000, 'server close');
+        await assert.rejects(connecting, /closing|closed/);
+        assert.equal(h.server.sessions.size, 0);
+        await assert.rejects(h.server.outbind({ host: '127.0.0.1', port: esme.port, systemId: 'SMSC', password: 'x' }), /closing/);
+      } finally {
+        await esme.close();
+      }
+    }));
+
   test('an outbound ESME with wrong credentials is refused and disconnected', () =>
     withServer({}, async (h) => {
       const esme = await listeningEsme({ systemId: 'esme1', password: 'wrong' });

@@ -241,8 +241,9 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
       -- A leased row (its hand-over is its first attempt, kept in handed_to: see events()) is already on its way to its target: nothing became claimable.
       SELECT count(*) AS n FROM (${notifyNew('m', '$16')}) x`,
     // Receipts made by the store (see #end): one there already (the same id) is that receipt.
-    insertReceipts: `WITH m AS (${insertRows(1, '', 'ON CONFLICT (id) DO NOTHING')})
-      SELECT count(*) AS n FROM (${notifyNew('m', '$16')}) x`,
+    insertReceipts: `WITH m AS (${insertRows(1, '', 'ON CONFLICT (id) DO NOTHING')}),
+      k AS (${notifyNew('m', '$16')})
+      SELECT (SELECT count(*) FROM m) AS n, (SELECT count(*) FROM k) AS notified`,
     // `= ANY (ARRAY(...))` rather than a join: the planner cannot estimate the picked rows
     // (LIMIT q.quota) and may hash-join against a sequential scan; this form is always a
     // primary-key index scan.
@@ -534,6 +535,7 @@ export class PostgresStore implements Store, ConfigStore {
   async init(): Promise<void> {
     if (this.#ready) return;
     const client = await this.#pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       try {
@@ -563,11 +565,11 @@ export class PostgresStore implements Store, ConfigStore {
         if (current < known) await client.query('SELECT pg_notify($1, $2)', [this.#schemaChannel, String(known)]);
         await client.query('COMMIT');
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        broken = await rollback(client);
         throw error;
       }
     } finally {
-      client.release();
+      client.release(broken);
     }
     this.#ready = true;
     this.#writable = true;
@@ -854,6 +856,7 @@ export class PostgresStore implements Store, ConfigStore {
   async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
     this.#checkWritable();
     const client = await this.#pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       try {
@@ -872,11 +875,11 @@ export class PostgresStore implements Store, ConfigStore {
         await client.query('COMMIT');
         return rowToMessage(res.rows[0]!);
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        broken = await rollback(client);
         throw error;
       }
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
@@ -906,19 +909,22 @@ export class PostgresStore implements Store, ConfigStore {
       try {
         const ended = (await client.query<MessageRow>(query)).rows.map(rowToMessage);
         const made = receipts(ended, receiptsBy);
+        let inserted = 0;
         if (made.length > 0) {
           const cols = new InsertColumns();
           for (const m of made) cols.add(m);
-          await client.query({ name: `${this.#tag}_insert_receipts`, text: this.#sql.insertReceipts, values: [...cols.values(), this.#channel] });
+          const res = await client.query<{ n: string }>({
+            name: `${this.#tag}_insert_receipts`,
+            text: this.#sql.insertReceipts,
+            values: [...cols.values(), this.#channel],
+          });
+          inserted = Number(res.rows[0]?.n ?? 0);
         }
         await client.query('COMMIT');
-        this.#inserted(made.length);
+        this.#inserted(inserted);
         return ended;
       } catch (error) {
-        // A connection that cannot roll back is not given back to the pool.
-        await client.query('ROLLBACK').catch((e: unknown) => {
-          broken = e instanceof Error ? e : new Error(String(e));
-        });
+        broken = await rollback(client);
         throw error;
       }
     } finally {
@@ -1232,5 +1238,18 @@ export class PostgresStore implements Store, ConfigStore {
     if (this.#writable) return;
     if (this.#newer !== undefined) throw newerSchemaError(this.#newer, this.#migrations.length);
     this.#check();
+  }
+}
+
+/**
+ * Rolls back `client`'s transaction; the error when that failed too. A connection that cannot
+ * roll back goes to `release(error)`, which discards it rather than hand it to the next caller.
+ */
+async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
   }
 }
