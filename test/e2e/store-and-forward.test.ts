@@ -93,6 +93,28 @@ describe('store and forward', () => {
     }
   }
 
+  /** A submit_multi from alice's 1000 to `dests`. */
+  function submitMulti(c: Client, dests: readonly string[], text: string, registeredDelivery = 0): Promise<PduOf<'submit_multi_resp'>> {
+    return c.submitMulti({
+      serviceType: '',
+      sourceAddrTon: 0,
+      sourceAddrNpi: 0,
+      sourceAddr: '1000',
+      destAddresses: dests.map((d) => ({ destFlag: 1 as const, destAddrTon: 1, destAddrNpi: 1, destinationAddr: d })),
+      esmClass: 0,
+      protocolId: 0,
+      priorityFlag: 0,
+      scheduleDeliveryTime: '',
+      validityPeriod: '',
+      registeredDelivery,
+      replaceIfPresentFlag: 0,
+      dataCoding: 0,
+      smDefaultMsgId: 0,
+      shortMessage: Buffer.from(text),
+      tlvs: {},
+    });
+  }
+
   test('A submits to an address B owns: B gets identical bytes, A gets the receipt, query shows DELIVERED', async () => {
     const aTx = await bind('alice', 'apw', 'transmitter');
     const aRx = await bind('alice', 'apw', 'receiver');
@@ -222,28 +244,7 @@ describe('store and forward', () => {
 
   test('submit_multi: 3 destinations of which 1 invalid → ROK with no_unsuccess=1', async () => {
     const a = await bind('alice', 'apw', 'transmitter');
-    const resp: PduOf<'submit_multi_resp'> = await a.submitMulti({
-      serviceType: '',
-      sourceAddrTon: 0,
-      sourceAddrNpi: 0,
-      sourceAddr: '1000',
-      destAddresses: [
-        { destFlag: 1, destAddrTon: 1, destAddrNpi: 1, destinationAddr: '3001' },
-        { destFlag: 1, destAddrTon: 1, destAddrNpi: 1, destinationAddr: '9999' },
-        { destFlag: 1, destAddrTon: 1, destAddrNpi: 1, destinationAddr: '3002' },
-      ],
-      esmClass: 0,
-      protocolId: 0,
-      priorityFlag: 0,
-      scheduleDeliveryTime: '',
-      validityPeriod: '',
-      registeredDelivery: 0,
-      replaceIfPresentFlag: 0,
-      dataCoding: 0,
-      smDefaultMsgId: 0,
-      shortMessage: Buffer.from('multi'),
-      tlvs: {},
-    });
+    const resp = await submitMulti(a, ['3001', '9999', '3002'], 'multi');
     assert.notEqual(resp.messageId, '');
     assert.equal(resp.unsuccessSmes.length, 1);
     assert.equal(resp.unsuccessSmes[0]!.destinationAddr, '9999');
@@ -258,25 +259,7 @@ describe('store and forward', () => {
   test('a submit_multi id reaches every destination: replace_sm, cancel_sm (a receipt each) and query_sm', async () => {
     const a = await bind('alice', 'apw', 'transceiver');
     const inbox = new Inbox(a);
-    const multi = (dests: string[], text: string, registeredDelivery: number) =>
-      a.submitMulti({
-        serviceType: '',
-        sourceAddrTon: 0,
-        sourceAddrNpi: 0,
-        sourceAddr: '1000',
-        destAddresses: dests.map((d) => ({ destFlag: 1 as const, destAddrTon: 1, destAddrNpi: 1, destinationAddr: d })),
-        esmClass: 0,
-        protocolId: 0,
-        priorityFlag: 0,
-        scheduleDeliveryTime: '',
-        validityPeriod: '',
-        registeredDelivery,
-        replaceIfPresentFlag: 0,
-        dataCoding: 0,
-        smDefaultMsgId: 0,
-        shortMessage: Buffer.from(text),
-        tlvs: {},
-      });
+    const multi = (dests: string[], text: string, registeredDelivery: number) => submitMulti(a, dests, text, registeredDelivery);
     // bob is not bound: both batches wait.
     const kept = await multi(['3011', '3012', '3013'], 'batch old', 0);
     await a.replace({ messageId: kept.messageId, sourceAddr: '1000', shortMessage: Buffer.from('batch new') });
@@ -303,24 +286,7 @@ describe('store and forward', () => {
     const carol = new Inbox(c);
     const a = await bind('alice', 'apw', 'transmitter');
     // The first destination (carol, bound) is delivered; the second (bob, not bound) waits.
-    const batch = await a.submitMulti({
-      serviceType: '',
-      sourceAddrTon: 0,
-      sourceAddrNpi: 0,
-      sourceAddr: '1000',
-      destAddresses: ['4000', '3031'].map((d) => ({ destFlag: 1 as const, destAddrTon: 1, destAddrNpi: 1, destinationAddr: d })),
-      esmClass: 0,
-      protocolId: 0,
-      priorityFlag: 0,
-      scheduleDeliveryTime: '',
-      validityPeriod: '',
-      registeredDelivery: 0,
-      replaceIfPresentFlag: 0,
-      dataCoding: 0,
-      smDefaultMsgId: 0,
-      shortMessage: Buffer.from('times'),
-      tlvs: {},
-    });
+    const batch = await submitMulti(a, ['4000', '3031'], 'times');
     await until(() => carol.messages().some((d) => d.shortMessage.toString() === 'times'), 'the first destination delivered');
     // The waiting one goes in an hour; a validity of half an hour would end it before it goes.
     await a.replace({ messageId: batch.messageId, sourceAddr: '1000', shortMessage: Buffer.from('later'), scheduleDeliveryTime: '000000010000000R' });
