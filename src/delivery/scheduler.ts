@@ -527,7 +527,11 @@ export class DeliveryScheduler {
     return outcome.kind === 'delivered' ? this.#recordDelivered(m) : this.#recordOther(m, outcome);
   }
 
-  /** The happy path, without an async function of its own (see #insertReceipts). */
+  /**
+   * The happy path, without an async function of its own: each async layer is one more
+   * suspended function per message while its commit is waited for, and those are what the
+   * main thread's scavenges copy end to end.
+   */
   #recordDelivered(m: StoredMessage): Promise<void> {
     const now = this.#o.clock.now();
     const receipt = this.#owedReceipt(m, 'DELIVERED', now, 0);
@@ -644,14 +648,19 @@ export class DeliveryScheduler {
         }
         // Back-off doubles per attempt; past the validity the expiry run ends it.
         const delay = Math.min(this.#o.retryDelayMs * 2 ** Math.min(m.attempts, 20), this.#o.maxRetryDelayMs);
-        if (await store.retryLater(m.id, now + delay, outcome.errorCode, this.#owner, now)) {
-          this.stats.retried++;
-          // [ref §7.5] registered_delivery bit 4: an intermediate notification after the first failed attempt.
-          if (m.direction === 'mt' && m.attempts === 0 && (m.registeredDelivery & RegisteredDelivery.Intermediate) !== 0) {
-            await this.#insertReceipts([
-              makeReceipt(m, 'ENROUTE', now, outcome.errorCode, this.#o.ids.next(), this.#o.nodeId, true),
-            ]);
-          }
+        // [ref §7.5] registered_delivery bit 4: an intermediate notification after the first
+        // failed attempt, stored with the retry in one transaction.
+        const notice =
+          m.direction === 'mt' && m.attempts === 0 && (m.registeredDelivery & RegisteredDelivery.Intermediate) !== 0
+            ? makeReceipt(m, 'ENROUTE', now, outcome.errorCode, this.#o.ids.next(), this.#o.nodeId, true)
+            : undefined;
+        if (notice !== undefined) this.#reserveAll([notice], now);
+        let applied = false;
+        try {
+          applied = await store.retryLater(m.id, now + delay, outcome.errorCode, this.#owner, now, notice);
+          if (applied) this.stats.retried++;
+        } finally {
+          this.#settleReceipt(notice, applied);
         }
         return;
       }
@@ -685,16 +694,6 @@ export class DeliveryScheduler {
     else this.stats.failed++;
     this.#receiptsMadeFor([m], state);
     return true;
-  }
-
-  // #insertReceipts hands back storeNew's promise rather than awaiting it: each async layer is
-  // one more suspended function per message while its commit is waited for, and those are what
-  // the main thread's scavenges copy end to end.
-  #insertReceipts(receipts: NewMessage[]): Promise<void> | undefined {
-    if (receipts.length === 0) return undefined;
-    return this.storeNew(receipts, this.#o.clock.now()).then(() => {
-      this.stats.receipts += receipts.length;
-    });
   }
 
   #scheduleExpiry(): void {

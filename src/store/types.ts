@@ -307,7 +307,7 @@ export interface Store {
    * Ends an attempt with a temporary error: attempts + 1, lease cleared, due again at
    * `nextAttemptAt`. `at` is the current time (recorded in the event). Returns whether it applied.
    */
-  retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean>;
+  retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number, receipt?: NewMessage): Promise<boolean>;
   /**
    * Gives leased messages back without an attempt (attempts unchanged; due again at once).
    * Only messages still leased to `owner` are released. `at` is the time recorded in the event.

@@ -815,6 +815,20 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.deepEqual((await s.getMany([b.id]))[0], await s.get(b.id));
       }));
 
+    test('retryLater stores the receipt it is given when, and only when, the retry applies', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const m = makeMessage();
+        await s.insert([m]);
+        await claim(s, ['esme:bob'], T0, 'A', 1, 60_000);
+        const notice = makeMessage({ id: `${m.id}-notice`, direction: 'receipt', target: 'esme:alice', registeredDelivery: 0 });
+        assert.equal(await s.retryLater(m.id, T0 + 100, 0x58, 'not-the-owner', T0 + 1, notice), false);
+        assert.equal(await s.get(notice.id), undefined, 'no retry, no receipt');
+        assert.equal(await s.retryLater(m.id, T0 + 100, 0x58, 'A', T0 + 1, notice), true);
+        assert.equal((await s.get(notice.id))?.direction, 'receipt');
+        assert.equal((await s.get(m.id))?.attempts, 1);
+      }));
+
     test('cancel makes the receipt owed in its own transaction', () =>
       withStores(async (h) => {
         const s = await h.open();

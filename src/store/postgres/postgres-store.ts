@@ -751,12 +751,20 @@ export class PostgresStore implements Store, ConfigStore {
     return applied;
   }
 
-  async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
+  async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number, receipt?: NewMessage): Promise<boolean> {
     this.#checkWritable();
     const values: unknown[] = [id, nextAttemptAt, errorCode, owner, this.#channel];
     if (this.#events) values.push(at, detail.retry(nextAttemptAt, errorCode, owner));
-    const res = await this.#pool.query({ name: `${this.#tag}_retry`, text: this.#sql.retry, values });
-    return (res.rowCount ?? 0) > 0;
+    const query = { name: `${this.#tag}_retry`, text: this.#sql.retry, values };
+    if (receipt === undefined) return ((await this.#pool.query(query)).rowCount ?? 0) > 0;
+    // With the receipt it owes (an intermediate notification), in one transaction.
+    const applied = await this.#transaction(async (client) => {
+      if (((await client.query(query)).rowCount ?? 0) === 0) return false;
+      await this.#insertReceiptsWith(client, [receipt]);
+      return true;
+    });
+    if (applied) this.#inserted(1);
+    return applied;
   }
 
   async release(ids: readonly string[], owner: string, at: number): Promise<number> {
@@ -855,32 +863,18 @@ export class PostgresStore implements Store, ConfigStore {
 
   async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
     this.#checkWritable();
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      try {
-        // Lock the row, compute the new values (shared with SQLite), write them back.
-        const cur = await client.query<MessageRow>(this.#sql.lockForReplace, [id]);
-        const row = cur.rows[0];
-        if (row === undefined || !isPendingState(row.state as string)) {
-          await client.query('ROLLBACK');
-          return undefined;
-        }
-        const m = rowToMessage(row);
-        const v = applyReplace(m, changes, at);
-        const values: unknown[] = [id, replacedBody(m, v), v.scheduleAt, v.expiresAt, v.state, v.nextAttemptAt, v.dueAt, this.#channel];
-        if (this.#events) values.push(at, detail.replaced(changedFields(changes)));
-        const res = await client.query<MessageRow>(this.#sql.replace, values);
-        await client.query('COMMIT');
-        return rowToMessage(res.rows[0]!);
-      } catch (error) {
-        broken = await rollback(client);
-        throw error;
-      }
-    } finally {
-      client.release(broken);
-    }
+    return this.#transaction(async (client) => {
+      // Lock the row, compute the new values (shared with SQLite), write them back.
+      const cur = await client.query<MessageRow>(this.#sql.lockForReplace, [id]);
+      const row = cur.rows[0];
+      if (row === undefined || !isPendingState(row.state as string)) return undefined;
+      const m = rowToMessage(row);
+      const v = applyReplace(m, changes, at);
+      const values: unknown[] = [id, replacedBody(m, v), v.scheduleAt, v.expiresAt, v.state, v.nextAttemptAt, v.dueAt, this.#channel];
+      if (this.#events) values.push(at, detail.replaced(changedFields(changes)));
+      const res = await client.query<MessageRow>(this.#sql.replace, values);
+      return rowToMessage(res.rows[0]!);
+    });
   }
 
   async expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]> {
@@ -902,27 +896,37 @@ export class PostgresStore implements Store, ConfigStore {
     receipts: (ended: readonly StoredMessage[], by: string) => NewMessage[],
   ): Promise<StoredMessage[]> {
     if (receiptsBy === undefined) return (await this.#pool.query<MessageRow>(query)).rows.map(rowToMessage);
+    const [ended, inserted] = await this.#transaction(async (client) => {
+      const ended = (await client.query<MessageRow>(query)).rows.map(rowToMessage);
+      return [ended, await this.#insertReceiptsWith(client, receipts(ended, receiptsBy))] as const;
+    });
+    this.#inserted(inserted);
+    return ended;
+  }
+
+  /** Inserts receipts on `client` (in its transaction), one already there kept; how many went in. */
+  async #insertReceiptsWith(client: pg.PoolClient, made: readonly NewMessage[]): Promise<number> {
+    if (made.length === 0) return 0;
+    const cols = new InsertColumns();
+    for (const m of made) cols.add(m);
+    const res = await client.query<{ n: string }>({
+      name: `${this.#tag}_insert_receipts`,
+      text: this.#sql.insertReceipts,
+      values: [...cols.values(), this.#channel],
+    });
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  /** Runs `fn` in a transaction on a pooled connection: committed when it returns, rolled back when it throws. */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       try {
-        const ended = (await client.query<MessageRow>(query)).rows.map(rowToMessage);
-        const made = receipts(ended, receiptsBy);
-        let inserted = 0;
-        if (made.length > 0) {
-          const cols = new InsertColumns();
-          for (const m of made) cols.add(m);
-          const res = await client.query<{ n: string }>({
-            name: `${this.#tag}_insert_receipts`,
-            text: this.#sql.insertReceipts,
-            values: [...cols.values(), this.#channel],
-          });
-          inserted = Number(res.rows[0]?.n ?? 0);
-        }
+        const value = await fn(client);
         await client.query('COMMIT');
-        this.#inserted(inserted);
-        return ended;
+        return value;
       } catch (error) {
         broken = await rollback(client);
         throw error;

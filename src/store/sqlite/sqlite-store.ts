@@ -408,15 +408,19 @@ export class SqliteStore implements Store, ConfigStore {
     return applied;
   }
 
-  async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
-    return this.#write(() => {
+  async retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number, receipt?: NewMessage): Promise<boolean> {
+    const receiptRow = receipt === undefined ? undefined : messageRow(receipt);
+    const applied = await this.#write(() => {
       const st = this.#stmts();
       const row = st.retry.get(nextAttemptAt, errorCode, nextAttemptAt, id, owner) as { target: string } | undefined;
       if (row === undefined) return false;
       if (this.#events) st.insertEvent.run(id, at, EventKind.RETRY, detail.retry(nextAttemptAt, errorCode, owner));
       this.#notifyAfterCommit.add(row.target);
+      if (receiptRow !== undefined) this.#insertRow(st, receiptRow);
       return true;
     });
+    if (applied && receiptRow !== undefined) this.#insertRows++;
+    return applied;
   }
 
   async release(ids: readonly string[], owner: string, at: number): Promise<number> {

@@ -424,8 +424,8 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   markFailed(id: string, state: FailedState, at: number, errorCode: number, owner: string, receipt?: NewMessage): Promise<boolean> {
     return this.#call('markFailed', [id, state, at, errorCode, owner, receipt]);
   }
-  retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number): Promise<boolean> {
-    return this.#call('retryLater', [id, nextAttemptAt, errorCode, owner, at]);
+  retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number, receipt?: NewMessage): Promise<boolean> {
+    return this.#call('retryLater', [id, nextAttemptAt, errorCode, owner, at, receipt]);
   }
   release(ids: readonly string[], owner: string, at: number): Promise<number> {
     return this.#call('release', [ids, owner, at]);
