@@ -71,6 +71,28 @@ describe('postgres store specifics', () => {
       }
     }));
 
+  test('a schema whose name is long, non-ASCII or mixed case: inserts notify on a channel PostgreSQL takes', () =>
+    withDb(async (db) => {
+      // 28 characters of two octets: with the prefix, past the 63-octet limit of a channel's name.
+      const schema = `smsc_${'ü'.repeat(28)}`;
+      const s = new PostgresStore({ url: db.url, schema });
+      const t = new PostgresStore({ url: db.url, schema: 'Smsc_Mixed' });
+      try {
+        await Promise.all([s.init(), t.init()]);
+        for (const store of [s, t]) {
+          let told: (target: string) => void = () => {};
+          const heard = new Promise<string>((resolve) => {
+            told = resolve;
+          });
+          await store.onNotify((target) => told(target));
+          await store.insert([makeMessage({ target: 'told' })]);
+          assert.equal(await heard, 'told');
+        }
+      } finally {
+        await Promise.all([s.close(), t.close()]);
+      }
+    }));
+
   test('a claim reads its rows off the due index in claim order: no sort of the whole queue', () =>
     withDb(async (db) => {
       const s = new PostgresStore({ url: db.url });

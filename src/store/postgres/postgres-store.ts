@@ -134,6 +134,18 @@ function quoteIdent(name: string): string {
 }
 
 /** FNV-1a, folded to a signed 32-bit int (pg_advisory_xact_lock(int, int)). */
+/**
+ * The NOTIFY channel `prefix` names for `schema`: the prefix and the schema's name, lower
+ * case, when that is a plain identifier of at most 63 octets (PostgreSQL's limit: pg_notify
+ * refuses a longer channel, which would fail every insert); otherwise the prefix and a hash of
+ * the exact name (two schemas whose names differ only in case or past the limit stay apart).
+ */
+export function channelName(prefix: string, schema: string | undefined): string {
+  const plain = `${prefix}${(schema ?? 'default').toLowerCase()}`;
+  if (/^[a-z0-9_]+$/.test(plain) && plain.length <= 63 && (schema === undefined || schema === schema.toLowerCase())) return plain;
+  return `${prefix}h${(hash32(schema ?? '') >>> 0).toString(36)}`;
+}
+
 function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -506,9 +518,9 @@ export class PostgresStore implements Store, ConfigStore {
     const q = (t: string) => (options.schema === undefined ? t : `${quoteIdent(options.schema)}.${t}`);
     this.#sql = buildSql(q('messages'), q('events'), this.#events);
     this.#tag = `smsc_${(hash32(`${options.schema ?? ''}|${this.#events}`) >>> 0).toString(36)}`;
-    this.#channel = `smsc_store_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
-    this.#configChannel = `smsc_config_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
-    this.#schemaChannel = `smsc_schema_${(options.schema ?? 'default').toLowerCase()}`.slice(0, 63);
+    this.#channel = channelName('smsc_store_', options.schema);
+    this.#configChannel = channelName('smsc_config_', options.schema);
+    this.#schemaChannel = channelName('smsc_schema_', options.schema);
     this.#migrations = options.migrations ?? postgresMigrations;
     this.#versionSql = `SELECT max(version) AS v FROM ${q('schema_version')}`;
     this.#config = new PostgresConfigTables(this.#pool, this.#configChannel, q('accounts'), q('settings'));
