@@ -82,9 +82,9 @@ const SUBMIT_DEFAULTS: BodyOf<'submit_sm'> = {
 };
 
 /** An unbounded-by-design FIFO consumed by async iteration; the producer bounds it. */
-class DeliveryQueue {
-  #items = new Fifo<Delivery>();
-  #waiters = new Fifo<(r: IteratorResult<Delivery>) => void>();
+class AsyncQueue<T> {
+  #items = new Fifo<T>();
+  #waiters = new Fifo<(r: IteratorResult<T>) => void>();
   #done = false;
   #onTake: (() => void) | undefined;
 
@@ -94,7 +94,7 @@ class DeliveryQueue {
   get length(): number {
     return this.#items.length;
   }
-  push(d: Delivery): void {
+  push(d: T): void {
     const w = this.#waiters.shift();
     if (w !== undefined) {
       w({ value: d, done: false });
@@ -105,7 +105,7 @@ class DeliveryQueue {
     this.#done = true;
     for (const w of this.#waiters.drain()) w({ value: undefined, done: true });
   }
-  next(): Promise<IteratorResult<Delivery>> {
+  next(): Promise<IteratorResult<T>> {
     const item = this.#items.shift();
     if (item !== undefined) {
       this.#onTake?.();
@@ -129,7 +129,7 @@ export class Client {
   #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (e: Error) => void;
-  #deliveries: DeliveryQueue;
+  #deliveries: AsyncQueue<Delivery>;
   #acks = new WeakMap<Delivery, (status: number) => void>();
   #ackWaiters = new Fifo<() => void>();
   #closedPromise: Promise<void>;
@@ -139,7 +139,7 @@ export class Client {
     this.#opts = options;
     this.#clock = options.clock ?? systemClock;
     this.#reconnectDelay = (options.reconnect || undefined)?.initialDelayMs ?? 500;
-    this.#deliveries = new DeliveryQueue(() => this.#ackWaiters.shift()?.());
+    this.#deliveries = new AsyncQueue<Delivery>(() => this.#ackWaiters.shift()?.());
     this.#ready = this.#newReady();
     this.#closedPromise = new Promise((r) => {
       this.#resolveClosed = r;
@@ -155,6 +155,52 @@ export class Client {
     const session = await openSession(options, (pdu) => holder.client!.#onDelivery(pdu));
     holder.client = new Client(options, session);
     return holder.client;
+  }
+
+  /**
+   * A client on a connection an SMSC opened to us ([ref §6.3] outbind): resolves once the
+   * SMSC's outbind came and our bind on that connection succeeded. See {@link listenForOutbind}.
+   */
+  static fromOutbind(socket: net.Socket, options: OutbindListenOptions): Promise<Client> {
+    const { bind, smsc, host: _host, port, ...rest } = options;
+    const clientOptions: ConnectOptions = { ...rest, port };
+    const clock = options.clock ?? systemClock;
+    return new Promise<Client>((resolve, reject) => {
+      let client: Client | undefined;
+      const session: Session = new Session(
+        socket,
+        { ...options.session, role: 'esme', ...(options.clock ? { clock: options.clock } : {}) },
+        {
+          onOutbind: (req) => {
+            if (client !== undefined) return;
+            wait.cancel();
+            if (smsc !== undefined && (req.systemId !== smsc.systemId || (smsc.password !== undefined && req.password !== smsc.password))) {
+              session.destroy(`outbind from an unexpected SMSC (${req.systemId})`);
+              return;
+            }
+            client = new Client(clientOptions, session);
+            const c = client;
+            c.bind({ ...bind, type: bind.type ?? 'receiver' }).then(
+              () => resolve(c),
+              (err: Error) => {
+                session.destroy('bind after outbind refused');
+                reject(err);
+              },
+            );
+          },
+          // Deliveries only come once bound, so the client is there by then.
+          onRequest: (pdu) => client!.#onDelivery(pdu),
+        },
+      );
+      // An SMSC that connects and never sends its outbind does not hold the connection.
+      const waitMs = options.session?.sessionInitTimeoutMs ?? options.session?.responseTimeoutMs ?? 30_000;
+      const wait = clock.setTimer(() => session.destroy('no outbind'), waitMs);
+      void session.closed().then((err) => {
+        wait.cancel();
+        // Settled already when the bind went either way.
+        reject(err ?? new SessionClosedError('closed before an outbind'));
+      });
+    });
   }
 
   /** Clock time of the next reconnect attempt, while one is scheduled. */
@@ -428,6 +474,73 @@ async function openSession(options: ConnectOptions, onDelivery: (pdu: Pdu) => Re
     { ...options.session, role: 'esme', ...(options.clock ? { clock: options.clock } : {}) },
     { onRequest: onDelivery },
   );
+}
+
+/** Where to wait for an SMSC's outbind, and the bind that answers it. */
+export interface OutbindListenOptions extends Omit<ConnectOptions, 'host' | 'port' | 'tls' | 'reconnect' | 'connectTimeoutMs' | 'onDisconnect'> {
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Port to listen on; 0 for any free one (see {@link OutbindListener.port}). */
+  port: number;
+  /** Sent on the connection an outbind comes on: a receiver bind unless `type` says transceiver. */
+  bind: Omit<BindOptions, 'type'> & { type?: 'receiver' | 'transceiver' };
+  /** When set, an outbind from another system_id (or with another password, when given) is refused (the connection closed). */
+  smsc?: { systemId: string; password?: string };
+}
+
+/** A listener for SMSCs' outbinds: each one that binds becomes a {@link Client}. */
+export interface OutbindListener {
+  /** The port it listens on. */
+  readonly port: number;
+  /** The clients, bound, as their outbinds come; ends when the listener closes. */
+  clients(): AsyncIterableIterator<Client>;
+  /** Stops listening (clients already made stay open) and ends `clients()`. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens for an SMSC's outbind ([ref §6.3]): the SMSC connects to us when it has messages,
+ * sends outbind, and we bind as a receiver (or transceiver) on that connection. The SMSC
+ * connects again when the session ends, so there is no reconnect here.
+ */
+export async function listenForOutbind(options: OutbindListenOptions): Promise<OutbindListener> {
+  const clients = new AsyncQueue<Client>();
+  // Connections whose outbind and bind are not through yet: closed with the listener.
+  const waiting = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    waiting.add(socket);
+    Client.fromOutbind(socket, options)
+      .then(
+        (c) => clients.push(c),
+        () => {},
+      )
+      .finally(() => waiting.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    clients() {
+      return {
+        next: () => clients.next(),
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+    },
+    async close() {
+      clients.end();
+      // Not waiting for the connections to end: the clients made are the caller's.
+      server.close();
+      for (const socket of waiting) socket.destroy();
+    },
+  };
 }
 
 /** Connects to an SMSC (not yet bound). */

@@ -1,1 +1,11 @@
-export { type BindOptions, Client, type ConnectOptions, connect, type Delivery, type SubmitInput } from './client.js';
+export {
+  type BindOptions,
+  Client,
+  type ConnectOptions,
+  connect,
+  type Delivery,
+  listenForOutbind,
+  type OutbindListener,
+  type OutbindListenOptions,
+  type SubmitInput,
+} from './client.js';

@@ -11,12 +11,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startSmsc } from '../../src/app/smsc.js';
-import { connect } from '../../src/client/client.js';
+import { type Client, connect, listenForOutbind } from '../../src/client/client.js';
 import { validateConfig } from '../../src/config/config.js';
-import type { PduOf } from '../../src/pdu/index.js';
+import type { DeliverSm, PduOf } from '../../src/pdu/index.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { Session } from '../../src/session/session.js';
 import { until } from '../support/until.js';
+
+/** An SMSC "HUB" on a SQLite file in `dir`: alice (1000) submits, bob (2000) is outbound to `port`. */
+function startHub(dir: string, port: number, clock?: ManualClock) {
+  return startSmsc(
+    validateConfig({
+      smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], systemId: 'HUB', enquireLinkIntervalMs: 0 },
+      store: { sqlite: { path: join(dir, 'smsc.db') } },
+      accounts: [
+        { systemId: 'alice', password: 'apw', addresses: ['1000'] },
+        { systemId: 'bob', password: 'bpw', addresses: ['2000'], outbind: { host: '127.0.0.1', port } },
+      ],
+    }),
+    clock === undefined ? {} : { clock },
+  );
+}
 
 test('outbind: tried again after a refused connection and after its session ends, never while bound', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'smsc-outbind-'));
@@ -52,17 +67,7 @@ test('outbind: tried again after a refused connection and after its session ends
   });
   await new Promise<void>((resolve) => esme.listen(0, '127.0.0.1', resolve));
   const port = (esme.address() as net.AddressInfo).port;
-  const smsc = await startSmsc(
-    validateConfig({
-      smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], systemId: 'HUB', enquireLinkIntervalMs: 0 },
-      store: { sqlite: { path: join(dir, 'smsc.db') } },
-      accounts: [
-        { systemId: 'alice', password: 'apw', addresses: ['1000'] },
-        { systemId: 'bob', password: 'bpw', addresses: ['2000'], outbind: { host: '127.0.0.1', port } },
-      ],
-    }),
-    { clock },
-  );
+  const smsc = await startHub(dir, port, clock);
   const wait = (cond: () => boolean, what: string) => until(cond, what, { clock, stepMs: 250 });
   try {
     await wait(() => smsc.server.receiversOf('bob').length === 1, 'bob bound through the second outbind');
@@ -90,5 +95,54 @@ test('outbind: tried again after a refused connection and after its session ends
     for (const s of sessions) s.destroy('test end');
     await new Promise<void>((resolve) => esme.close(() => resolve()));
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the client library answers an outbind: listenForOutbind binds as receiver and takes the deliveries', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-outbind-'));
+  const listener = await listenForOutbind({ port: 0, bind: { systemId: 'bob', password: 'bpw' }, smsc: { systemId: 'HUB' } });
+  const smsc = await startHub(dir, listener.port);
+  const clients = listener.clients();
+  try {
+    const bob = (await clients.next()).value as Client;
+    assert.equal(bob.session.bindType, 'receiver');
+    const alice = await connect({ port: smsc.listening[0]!.port });
+    await alice.bind({ type: 'transmitter', systemId: 'alice', password: 'apw' });
+    await alice.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('to the listener') });
+    const d = (await bob.deliveries().next()).value as DeliverSm;
+    assert.equal(Buffer.from(d.shortMessage).toString(), 'to the listener');
+    await Promise.all([alice.close(), bob.close()]);
+  } finally {
+    await listener.close();
+    assert.equal((await clients.next()).done, true, 'the clients end with the listener');
+    await smsc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('listenForOutbind refuses an outbind from another SMSC, and one that never comes', async () => {
+  const clock = new ManualClock(0);
+  const listener = await listenForOutbind({ port: 0, bind: { systemId: 'bob', password: 'bpw' }, smsc: { systemId: 'HUB' }, clock, session: { sessionInitTimeoutMs: 5000 } });
+  try {
+    const intruder = net.connect({ port: listener.port, host: '127.0.0.1' });
+    const silent = net.connect({ port: listener.port, host: '127.0.0.1' });
+    await Promise.all([intruder, silent].map((s) => new Promise((r) => s.once('connect', r))));
+    const closed = (s: net.Socket) => new Promise<void>((r) => s.once('close', () => r()));
+    const intruderClosed = closed(intruder);
+    const silentClosed = closed(silent);
+    // outbind from OTHER: system_id "OTHER", password "x".
+    const body = Buffer.from('OTHER\0x\0', 'latin1');
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(16 + body.length, 0);
+    header.writeUInt32BE(0x0000000b, 4);
+    header.writeUInt32BE(0, 8);
+    header.writeUInt32BE(1, 12);
+    intruder.write(Buffer.concat([header, body]));
+    await intruderClosed;
+    // The silent one is closed once the wait for its outbind runs out.
+    await until(() => silent.destroyed || silent.readableEnded, 'the silent connection closed', { clock, stepMs: 1000 });
+    await silentClosed;
+  } finally {
+    await listener.close();
   }
 });
