@@ -173,7 +173,7 @@ export class Client {
         {
           onOutbind: (req) => {
             if (client !== undefined) return;
-            wait.cancel();
+            wait?.cancel();
             if (smsc !== undefined && (req.systemId !== smsc.systemId || (smsc.password !== undefined && req.password !== smsc.password))) {
               session.destroy(`outbind from an unexpected SMSC (${req.systemId})`);
               return;
@@ -193,10 +193,11 @@ export class Client {
         },
       );
       // An SMSC that connects and never sends its outbind does not hold the connection.
+      // 0 turns the wait off, as it turns the session init timer off.
       const waitMs = options.session?.sessionInitTimeoutMs ?? options.session?.responseTimeoutMs ?? 30_000;
-      const wait = clock.setTimer(() => session.destroy('no outbind'), waitMs);
+      const wait = waitMs > 0 ? clock.setTimer(() => session.destroy('no outbind'), waitMs) : undefined;
       void session.closed().then((err) => {
-        wait.cancel();
+        wait?.cancel();
         // Settled already when the bind went either way.
         reject(err ?? new SessionClosedError('closed before an outbind'));
       });
@@ -510,17 +511,21 @@ export async function listenForOutbind(options: OutbindListenOptions): Promise<O
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     waiting.add(socket);
-    Client.fromOutbind(socket, options)
-      .then(
-        (c) => clients.push(c),
-        () => {},
-      )
-      .finally(() => waiting.delete(socket));
+    Client.fromOutbind(socket, options).then(
+      (c) => {
+        // The caller's from now on: close() no longer touches it.
+        waiting.delete(socket);
+        clients.push(c);
+      },
+      () => waiting.delete(socket),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => {
       server.off('error', reject);
+      // A connection that could not be accepted (EMFILE…) is lost; the listener goes on.
+      server.on('error', () => {});
       resolve();
     });
   });

@@ -306,6 +306,7 @@ export interface Store {
   /**
    * Ends an attempt with a temporary error: attempts + 1, lease cleared, due again at
    * `nextAttemptAt`. `at` is the current time (recorded in the event). Returns whether it applied.
+   * A `receipt` (an intermediate notification) is inserted with it, as for {@link markDelivered}.
    */
   retryLater(id: string, nextAttemptAt: number, errorCode: number, owner: string, at: number, receipt?: NewMessage): Promise<boolean>;
   /**

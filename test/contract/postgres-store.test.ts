@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { CLAIM_ORDER, PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { CLAIM_ORDER, channelName, PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
 import { makeMessage, storeContract } from './store-contract.js';
 
@@ -74,7 +74,11 @@ describe('postgres store specifics', () => {
   test('a schema whose name is long, non-ASCII or mixed case: inserts notify on a channel PostgreSQL takes', () =>
     withDb(async (db) => {
       // 28 characters of two octets: with the prefix, past the 63-octet limit of a channel's name.
+      // The names of earlier versions wherever PostgreSQL takes them (nodes of both hear each other).
+      assert.equal(channelName('smsc_store_', undefined), 'smsc_store_default');
+      assert.equal(channelName('smsc_store_', 'Tenant-1'), 'smsc_store_tenant-1');
       const schema = `smsc_${'ü'.repeat(28)}`;
+      assert.match(channelName('smsc_store_', schema), /^smsc_store_h[0-9a-z]+$/);
       const s = new PostgresStore({ url: db.url, schema });
       const t = new PostgresStore({ url: db.url, schema: 'Smsc_Mixed' });
       try {

@@ -106,6 +106,8 @@ test('the client library answers an outbind: listenForOutbind binds as receiver 
   try {
     const bob = (await clients.next()).value as Client;
     assert.equal(bob.session.bindType, 'receiver');
+    // Closing the listener leaves the clients it handed over alone.
+    await listener.close();
     const alice = await connect({ port: smsc.listening[0]!.port });
     await alice.bind({ type: 'transmitter', systemId: 'alice', password: 'apw' });
     await alice.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('to the listener') });
@@ -143,6 +145,28 @@ test('listenForOutbind refuses an outbind from another SMSC, and one that never 
     await until(() => silent.destroyed || silent.readableEnded, 'the silent connection closed', { clock, stepMs: 1000 });
     await silentClosed;
   } finally {
+    await listener.close();
+  }
+});
+
+test('listenForOutbind with the session init timer off waits for a late outbind', async () => {
+  const listener = await listenForOutbind({ port: 0, bind: { systemId: 'bob', password: 'bpw' }, session: { sessionInitTimeoutMs: 0 } });
+  const smsc = net.connect({ port: listener.port, host: '127.0.0.1' });
+  try {
+    await new Promise((r) => smsc.once('connect', r));
+    const got: Buffer[] = [];
+    smsc.on('data', (b: Buffer) => got.push(b));
+    await new Promise((r) => setTimeout(r, 50));
+    const body = Buffer.from('HUB\0pw\0', 'latin1');
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(16 + body.length, 0);
+    header.writeUInt32BE(0x0000000b, 4); // outbind
+    header.writeUInt32BE(1, 12);
+    smsc.write(Buffer.concat([header, body]));
+    await until(() => Buffer.concat(got).length >= 8, 'the bind that answers the outbind');
+    assert.equal(Buffer.concat(got).readUInt32BE(4), 0x00000001, 'bind_receiver');
+  } finally {
+    smsc.destroy();
     await listener.close();
   }
 });

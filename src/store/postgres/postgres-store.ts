@@ -133,19 +133,19 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** FNV-1a, folded to a signed 32-bit int (pg_advisory_xact_lock(int, int)). */
 /**
- * The NOTIFY channel `prefix` names for `schema`: the prefix and the schema's name, lower
- * case, when that is a plain identifier of at most 63 octets (PostgreSQL's limit: pg_notify
- * refuses a longer channel, which would fail every insert); otherwise the prefix and a hash of
- * the exact name (two schemas whose names differ only in case or past the limit stay apart).
+ * The NOTIFY channel `prefix` names for `schema`: the prefix and the schema's name in lower
+ * case, cut at 63 characters (the names of earlier versions, so nodes of both hear each other
+ * during an upgrade), unless that is over PostgreSQL's 63 octets (a non-ASCII name), which
+ * pg_notify refuses, failing every insert: then the prefix, `h` and a hash of the name.
  */
 export function channelName(prefix: string, schema: string | undefined): string {
-  const plain = `${prefix}${(schema ?? 'default').toLowerCase()}`;
-  if (/^[a-z0-9_]+$/.test(plain) && plain.length <= 63 && (schema === undefined || schema === schema.toLowerCase())) return plain;
+  const plain = `${prefix}${(schema ?? 'default').toLowerCase()}`.slice(0, 63);
+  if (Buffer.byteLength(plain) <= 63) return plain;
   return `${prefix}h${(hash32(schema ?? '') >>> 0).toString(36)}`;
 }
 
+/** FNV-1a, folded to a signed 32-bit int (pg_advisory_xact_lock(int, int)). */
 function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -770,13 +770,13 @@ export class PostgresStore implements Store, ConfigStore {
     const query = { name: `${this.#tag}_retry`, text: this.#sql.retry, values };
     if (receipt === undefined) return ((await this.#pool.query(query)).rowCount ?? 0) > 0;
     // With the receipt it owes (an intermediate notification), in one transaction.
-    const applied = await this.#transaction(async (client) => {
-      if (((await client.query(query)).rowCount ?? 0) === 0) return false;
-      await this.#insertReceiptsWith(client, [receipt]);
-      return true;
+    const inserted = await this.#transaction(async (client) => {
+      if (((await client.query(query)).rowCount ?? 0) === 0) return undefined;
+      return this.#insertReceiptsWith(client, [receipt]);
     });
-    if (applied) this.#inserted(1);
-    return applied;
+    if (inserted === undefined) return false;
+    this.#inserted(inserted);
+    return true;
   }
 
   async release(ids: readonly string[], owner: string, at: number): Promise<number> {
