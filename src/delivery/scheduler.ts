@@ -9,7 +9,7 @@ import type { MessageIdGenerator } from '../core/message-id.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { leasedMessage } from '../store/common.js';
-import { finalReceiptId, finalReceiptOwed, makeReceipt, receiptTarget } from '../store/receipts.js';
+import { finalReceiptId, finalReceiptOwed, isDatagram, makeReceipt, receiptTarget } from '../store/receipts.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import { Fifo } from '../util/fifo.js';
 import type { DeliveryTarget, Outcome } from './target.js';
@@ -609,8 +609,11 @@ export class DeliveryScheduler {
     this.stats.receipts++;
   }
 
-  async #recordOther(m: StoredMessage, outcome: Exclude<Outcome, { kind: 'delivered' }>): Promise<void> {
+  async #recordOther(m: StoredMessage, attempt: Exclude<Outcome, { kind: 'delivered' }>): Promise<void> {
     const { store, clock } = this.#o;
+    // [ref §6.6] a datagram gets one attempt: a temporary failure is its end (no retry, no failover).
+    const outcome: Exclude<Outcome, { kind: 'delivered' }> =
+      attempt.kind === 'retry' && isDatagram(m) ? { kind: 'failed', state: 'UNDELIVERABLE', errorCode: attempt.errorCode } : attempt;
     const now = clock.now();
     switch (outcome.kind) {
       case 'failed': {

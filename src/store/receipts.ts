@@ -53,9 +53,17 @@ export function finalReceipts(
   return out;
 }
 
-/** True when `m` owes a final receipt for ending in `state`: an MT message that asked for one. */
+/**
+ * True when `m` owes a final receipt for ending in `state`: an MT message that asked for one,
+ * not sent in datagram mode ([ref §6.6]: no receipts).
+ */
 export function finalReceiptOwed(m: StoredMessage, state: MessageStateName): boolean {
-  return m.direction === 'mt' && receiptWanted(m.registeredDelivery, state);
+  return m.direction === 'mt' && !isDatagram(m) && receiptWanted(m.registeredDelivery, state);
+}
+
+/** True for a message submitted in datagram mode (esm_class bits 1-0 = 01): one attempt, no receipts. */
+export function isDatagram(m: Pick<StoredMessage, 'esmClass'>): boolean {
+  return (m.esmClass & EsmClass.ModeMask) === EsmClass.ModeDatagram;
 }
 
 /** The target of the receipts owed to `account` (its ESME sessions). */

@@ -453,6 +453,34 @@ describe('store and forward', () => {
     await a.close();
   });
 
+  test('datagram mode (esm_class 0x01): one attempt, no receipt, no schedule', async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    const aInbox = new Inbox(a);
+    const b = await bind('bob', 'bpw', 'receiver');
+    const bInbox = new Inbox(b, (d) => (d.shortMessage.toString() === 'dgram once' ? S.ESME_RX_T_APPN : S.ESME_ROK));
+    assert.equal(
+      await submitStatus(a, { sourceAddr: '1000', destinationAddr: '2002', esmClass: 0x01, shortMessage: Buffer.from('x'), scheduleDeliveryTime: '000000001000000R' }),
+      S.ESME_RINVSCHED,
+    );
+    // Refused for now (RX_T_APPN): a datagram is not tried again, and its receipt is not made.
+    const once = await a.submit({ sourceAddr: '1000', destinationAddr: '2002', esmClass: 0x01, shortMessage: Buffer.from('dgram once'), registeredDelivery: 0x11 });
+    await until(async () => (await a.query(once.messageId, { sourceAddr: '1000' })).messageState === 5, 'UNDELIVERABLE after one attempt');
+    // Delivered: no receipt either. A normal message after both does get its receipt.
+    const ok = await a.submit({ sourceAddr: '1000', destinationAddr: '2002', esmClass: 0x01, shortMessage: Buffer.from('dgram ok'), registeredDelivery: 1 });
+    await until(async () => (await a.query(ok.messageId, { sourceAddr: '1000' })).messageState === 2, 'DELIVERED');
+    const normal = await a.submit({ sourceAddr: '1000', destinationAddr: '2002', shortMessage: Buffer.from('normal'), registeredDelivery: 1 });
+    await until(() => aInbox.receipts().some((r) => r.tlvs.receiptedMessageId === normal.messageId), "the normal message's receipt");
+    for (let i = 0; i < 20; i++) clock.advance(60_000); // well past any retry
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(bInbox.messages().filter((d) => d.shortMessage.toString() === 'dgram once').length, 1, 'one attempt');
+    assert.deepEqual(
+      aInbox.items.filter((d) => d.tlvs.receiptedMessageId === once.messageId || d.tlvs.receiptedMessageId === ok.messageId),
+      [],
+      'no receipt, no intermediate notification',
+    );
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test('deliver_sm_resp statuses: RX_T_APPN retried later, RX_P_APPN final UNDELIVERABLE with receipt', async () => {
     const a = await bind('alice', 'apw', 'transceiver');
     const aInbox = new Inbox(a);
