@@ -22,6 +22,7 @@ import { isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../
 import { SmscServer, type SmscServerOptions } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { isConfigStore } from '../store/config-store.js';
+import { type ActiveLease, acquireActiveLease } from '../store/postgres/active-lease.js';
 import { PostgresStore, type PostgresStoreOptions } from '../store/postgres/postgres-store.js';
 import { ThreadedSqliteStore } from '../store/sqlite/threaded-store.js';
 import type { Store } from '../store/types.js';
@@ -44,6 +45,8 @@ export interface StartOptions {
    * the SMSC (`smsc start`: its SIGTERM path, then exit code 1). Default: the SMSC stops itself.
    */
   onFatal?(error: Error): void;
+  /** Aborting it while the node stands by (cluster.mode active-standby) makes startSmsc reject. */
+  signal?: AbortSignal;
 }
 
 /** A running SMSC. */
@@ -133,13 +136,49 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
   // Everything a config can get wrong is found before anything opens (errors name the key).
   checkSections(config);
   const store = options.store ?? (await openStore(config));
+  let lease: ActiveLease | undefined;
   try {
-    return await assemble(config, options, store);
+    // active-standby: nothing listens or delivers before this node holds the database's lock.
+    if (config.cluster.mode === 'active-standby') {
+      const pg = config.store.postgres!; // checked by validateConfig
+      const leaseOptions = {
+        url: pg.url,
+        ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
+        retryMs: config.cluster.standbyRetryMs,
+        clock: options.clock ?? systemClock,
+        onStandby: () => console.error(`smsc: node ${config.nodeId} is standing by: another node is active`),
+      };
+      lease = await acquireActiveLease(leaseOptions, options.signal);
+    }
+    const smsc = await assemble(config, options, store);
+    if (lease === undefined) return smsc;
+    return activeOnly(smsc, lease, options);
   } catch (err) {
     // A config error found while assembling must not leave the store (and its thread) open.
+    await lease?.release();
     if (options.store === undefined) await store.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The active node of an active-standby cluster: it gives the lock up when it stops, and stops
+ * when it loses the lock (a standby may be active a moment later: two must not serve at once).
+ */
+function activeOnly(smsc: Smsc, lease: ActiveLease, options: StartOptions): Smsc {
+  const stop = smsc.stop;
+  let stopped = false;
+  smsc.stop = () => {
+    stopped = true;
+    return stop().finally(() => lease.release());
+  };
+  void lease.lost.then((error) => {
+    if (stopped) return;
+    console.error(`smsc: ${error.message}; stopping`);
+    if (options.onFatal !== undefined) options.onFatal(error);
+    else void smsc.stop().catch(() => {});
+  });
+  return smsc;
 }
 
 async function assemble(config: Config, options: StartOptions, store: Store): Promise<Smsc> {

@@ -62,6 +62,8 @@ export interface Config {
     unknownSystemIdStatus: string;
     wrongPasswordStatus: string;
   };
+  /** active-active: every node serves; active-standby: the node holding the database lock. */
+  cluster: { mode: 'active-active' | 'active-standby'; standbyRetryMs: number };
   store: {
     sqlite?: { path: string };
     postgres?: { url: string; schema?: string; poolSize: number; insertBatches: number; listenRetryMs: number };
@@ -255,6 +257,9 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): Config {
   if (config.store.postgres === undefined && config.store.sqlite === undefined) {
     const sqlite = SCHEMA.keys['store'] as SectionField;
     config.store.sqlite = validateField(sqlite.keys['sqlite']!, {}, 'store.sqlite', ctx) as { path: string };
+  }
+  if (config.cluster.mode === 'active-standby' && config.store.postgres === undefined) {
+    throw new ConfigError('cluster.mode', 'active-standby needs store.postgres: the nodes share its database (SQLite is one node)');
   }
   const { leaseMs } = config.delivery;
   if (config.smpp.responseTimeoutMs >= attemptBudgetMs(leaseMs)) {

@@ -306,6 +306,21 @@ export function parseHostPort(text: string): { host: string; port: number } | un
 /** The shortest admin token accepted (the admin app refuses shorter ones too). */
 export const ADMIN_TOKEN_MIN_LENGTH = 8;
 
+const cluster: SectionField = {
+  type: 'section',
+  description: 'How nodes sharing one PostgreSQL database share the work.',
+  keys: {
+    mode: {
+      type: 'string',
+      oneOf: ['active-active', 'active-standby'],
+      default: 'active-active',
+      description:
+        '`active-active`: every node listens and delivers. `active-standby`: only the node holding the database\'s lock does; the others wait, and one takes over when it is gone (store.postgres only).',
+    },
+    standbyRetryMs: { type: 'integer', default: 1000, min: 100, max: 60_000, unit: 'ms', description: 'How often a standby node tries to become the active one.' },
+  },
+};
+
 const admin: SectionField = {
   type: 'section',
   optional: true,
@@ -573,6 +588,7 @@ export const SCHEMA: SectionField = {
     nodeId: { type: 'string', default: 'n1', description: 'This node’s id (message ids, leases); cluster nodes must differ. A trailing number 0–15 goes into message ids.' },
     smpp,
     store,
+    cluster,
     delivery,
     admin,
     accounts: { type: 'list', item: account, uniqueKey: 'systemId', defaultText: 'none', description: 'The ESME accounts.' },

@@ -146,7 +146,7 @@ export function channelName(prefix: string, schema: string | undefined): string 
 }
 
 /** FNV-1a, folded to a signed 32-bit int (pg_advisory_xact_lock(int, int)). */
-function hash32(text: string): number {
+export function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

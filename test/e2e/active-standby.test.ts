@@ -1,0 +1,105 @@
+/**
+ * Active/standby on one PostgreSQL database (cluster.mode active-standby): the second node
+ * waits without listening while the first holds the database's lock, takes over when the first
+ * stops, and delivers what was queued on the first. Both nodes in this process, real
+ * PostgreSQL (embedded), real TCP.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pgLib from 'pg';
+import { type Smsc, startSmsc } from '../../src/app/smsc.js';
+import { connect } from '../../src/client/client.js';
+import { type Config, validateConfig } from '../../src/config/config.js';
+import { ConfigError } from '../../src/config/errors.js';
+import type { DeliverSm } from '../../src/pdu/index.js';
+import { startTestPostgres, type TestPostgres } from '../support/pg.js';
+
+let pg: TestPostgres;
+before(async () => {
+  pg = await startTestPostgres();
+});
+after(() => pg.stop());
+
+const node = (nodeId: string): Config =>
+  validateConfig({
+    nodeId,
+    cluster: { mode: 'active-standby', standbyRetryMs: 100 },
+    smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], enquireLinkIntervalMs: 0 },
+    store: { postgres: { url: pg.url, schema: 'smsc_as' } },
+    accounts: [
+      { systemId: 'alice', password: 'apw', addresses: ['1000'] },
+      { systemId: 'bob', password: 'bpw', addresses: ['2000'] },
+    ],
+  });
+
+test('a standby node waits while the active one runs, then takes over and delivers its queue', { timeout: 60_000 }, async () => {
+  const first = await startSmsc(node('n1'));
+  const abort = new AbortController();
+  let second: Smsc | undefined;
+  const standingBy = startSmsc(node('n2'), { signal: abort.signal }).then((s) => {
+    second = s;
+    return s;
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(second, undefined, 'standing by while n1 holds the lock');
+
+    const alice = await connect({ port: first.listening[0]!.port });
+    await alice.bind({ type: 'transmitter', systemId: 'alice', password: 'apw' });
+    await alice.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('queued on n1') });
+    await alice.close();
+    await first.stop();
+
+    const taken = await Promise.race([standingBy, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+    assert.ok(taken !== undefined, 'n2 became active within 10 s of n1 stopping');
+    const bob = await connect({ port: taken.listening[0]!.port });
+    await bob.bind({ type: 'receiver', systemId: 'bob', password: 'bpw' });
+    const d = (await bob.deliveries().next()).value as DeliverSm;
+    assert.equal(Buffer.from(d.shortMessage).toString(), 'queued on n1');
+    await bob.close();
+  } finally {
+    abort.abort();
+    await first.stop().catch(() => {});
+    await standingBy.then((s) => s.stop()).catch(() => {});
+  }
+});
+
+test('a standby that is stopped before it takes over starts nothing', { timeout: 30_000 }, async () => {
+  const first = await startSmsc(node('n1'));
+  try {
+    const abort = new AbortController();
+    const standingBy = startSmsc(node('n2'), { signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    abort.abort();
+    await assert.rejects(standingBy, /standing by/);
+  } finally {
+    await first.stop();
+  }
+});
+
+test('an active node that loses its lock (its connection ended) stops: another may be active', { timeout: 30_000 }, async () => {
+  let fatal: (e: Error) => void = () => {};
+  const stopped = new Promise<Error>((r) => {
+    fatal = r;
+  });
+  const active = await startSmsc(node('n1'), { onFatal: (e) => fatal(e) });
+  const admin = new pgLib.Client({ connectionString: pg.url });
+  await admin.connect();
+  try {
+    // The database ends the connection holding the advisory lock (a failover of PostgreSQL, a network cut).
+    const res = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
+    assert.ok((res.rowCount ?? 0) >= 1);
+    const err = await Promise.race([stopped, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+    assert.match(String(err?.message), /lost the connection holding the active lock/);
+  } finally {
+    await admin.end();
+    await active.stop();
+  }
+});
+
+test('active-standby needs PostgreSQL: with SQLite the config error names cluster.mode', () => {
+  assert.throws(
+    () => validateConfig({ cluster: { mode: 'active-standby' }, accounts: [] }),
+    (e: unknown) => e instanceof ConfigError && e.key === 'cluster.mode',
+  );
+});
