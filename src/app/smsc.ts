@@ -146,7 +146,7 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
         ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
         retryMs: config.cluster.standbyRetryMs,
         clock: options.clock ?? systemClock,
-        onStandby: () => console.error(`smsc: node ${config.nodeId} is standing by: another node is active`),
+        onStandby: () => console.error(`smsc: node ${config.nodeId} is standing by: another node is active (or the database cannot be reached)`),
       };
       lease = await acquireActiveLease(leaseOptions, options.signal);
     }
@@ -175,8 +175,14 @@ function activeOnly(smsc: Smsc, lease: ActiveLease, options: StartOptions): Smsc
   void lease.lost.then((error) => {
     if (stopped) return;
     console.error(`smsc: ${error.message}; stopping`);
-    if (options.onFatal !== undefined) options.onFatal(error);
-    else void smsc.stop().catch(() => {});
+    // Deliveries end first (no more claims), before the graceful rest: unbinds may take a
+    // response timer each, and another node may be active already.
+    void smsc.scheduler.stop().catch(() => {});
+    // On a later turn: whoever awaited startSmsc has taken the result by then.
+    setImmediate(() => {
+      if (options.onFatal !== undefined) options.onFatal(error);
+      else void smsc.stop().catch(() => {});
+    });
   });
   return smsc;
 }

@@ -92,7 +92,21 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
   const observer: NonNullable<Parameters<typeof startSmsc>[1]>['observer'] = {};
   // A fatal error (the shared database migrated past this code; startSmsc logs it) takes the
   // SIGTERM path, then exits 1. It is only reported once startSmsc has resolved.
-  const smsc = await startSmsc(config, { observer, onFatal: () => stop(1) });
+  // A standby node (cluster.mode active-standby) waits inside startSmsc: until it is active,
+  // SIGINT and SIGTERM end it at once (it holds nothing yet) and SIGHUP does not kill it.
+  const standby = new AbortController();
+  const quit = () => {
+    standby.abort();
+    process.exit(0);
+  };
+  const hangUp = () => {};
+  process.once('SIGINT', quit);
+  process.once('SIGTERM', quit);
+  process.on('SIGHUP', hangUp);
+  const smsc = await startSmsc(config, { observer, onFatal: () => stop(1), signal: standby.signal });
+  process.off('SIGINT', quit);
+  process.off('SIGTERM', quit);
+  process.off('SIGHUP', hangUp);
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
   let stopping = false;
   const stop = (code: number) => {

@@ -14,7 +14,7 @@ import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
-import { finalReceiptOwed, receiptTarget } from '../store/receipts.js';
+import { finalReceiptOwed, isDatagram, receiptTarget } from '../store/receipts.js';
 import { isPendingState, type NewMessage, type ReplaceChanges, type Store, type StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { type MoAssembler, moPartOf } from './mo-reassembly.js';
@@ -503,6 +503,8 @@ export class SmscCore {
     // never ending before it may go.
     const account = this.#o.account(ctx.systemId);
     if (scheduleAt !== undefined && account !== undefined && scheduleAt > now + account.maxValiditySeconds * 1000) return S.ESME_RINVSCHED;
+    // [ref §6.6] a datagram is never scheduled, by its submit or by a replace.
+    if (scheduleAt !== undefined && isDatagram(m)) return S.ESME_RINVSCHED;
     // A submit_multi's id: every destination still pending gets the new content, each checked
     // against its own times (earlier replaces may have left them apart from the first's).
     const all = await this.#members(m);

@@ -465,6 +465,11 @@ describe('store and forward', () => {
     // Refused for now (RX_T_APPN): a datagram is not tried again, and its receipt is not made.
     const once = await a.submit({ sourceAddr: '1000', destinationAddr: '2002', esmClass: 0x01, shortMessage: Buffer.from('dgram once'), registeredDelivery: 0x11 });
     await until(async () => (await a.query(once.messageId, { sourceAddr: '1000' })).messageState === 5, 'UNDELIVERABLE after one attempt');
+    await assert.rejects(
+      a.replace({ messageId: once.messageId, sourceAddr: '1000', shortMessage: Buffer.from('y'), scheduleDeliveryTime: '000000001000000R' }),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RINVSCHED,
+      'nor scheduled by a replace',
+    );
     // Delivered: no receipt either. A normal message after both does get its receipt.
     const ok = await a.submit({ sourceAddr: '1000', destinationAddr: '2002', esmClass: 0x01, shortMessage: Buffer.from('dgram ok'), registeredDelivery: 1 });
     await until(async () => (await a.query(ok.messageId, { sourceAddr: '1000' })).messageState === 2, 'DELIVERED');

@@ -11,6 +11,8 @@ import { hash32 } from './postgres-store.js';
 
 /** The lock's class (first key); the second is the schema's hash, so schemas are apart. */
 const ACTIVE_LOCK_CLASS = 0x534d5341; // 'SMSA'
+/** A heartbeat query not answered within this loses the lock (see holding()). */
+const HEARTBEAT_TIMEOUT_MS = 3000;
 
 export interface ActiveLeaseOptions {
   url: string;
@@ -36,13 +38,18 @@ export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: A
   let told = false;
   for (;;) {
     if (signal?.aborted === true) throw new Error('stopped while standing by');
-    const client = new pg.Client({ connectionString: options.url });
+    const client = new pg.Client({ connectionString: options.url, keepAlive: true, keepAliveInitialDelayMillis: 5000, connectionTimeoutMillis: 10_000 });
     // Errors of an idle connection surface through 'end' below; never unhandled.
     client.on('error', () => {});
     try {
       await client.connect();
+      // The server notices a silent client (a network cut) within about 11 s and frees the
+      // lock; the default keepalive of the operating system would take two hours.
+      await client.query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3');
+      // A database-wide idle_session_timeout must not end the lock's idle connection (PostgreSQL 14+).
+      await client.query('SET idle_session_timeout = 0').catch(() => {});
       const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [ACTIVE_LOCK_CLASS, key]);
-      if (res.rows[0]?.ok === true) return holding(client);
+      if (res.rows[0]?.ok === true) return holding(client, options);
     } catch {
       // The database is unreachable: try again, as when another node is active.
     }
@@ -51,17 +58,47 @@ export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: A
       told = true;
       options.onStandby?.();
     }
-    await new Promise<void>((resolve) => options.clock.setTimer(resolve, options.retryMs));
+    // Aborting wakes the wait at once.
+    await new Promise<void>((resolve) => {
+      options.clock.setTimer(resolve, options.retryMs);
+      signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
   }
 }
 
-function holding(client: pg.Client): ActiveLease {
+/**
+ * The lock held: watched by its connection's end, and by a query every `retryMs` answered
+ * within HEARTBEAT_TIMEOUT_MS. The node learns of a cut in about 3 s, well before the server
+ * frees the lock (about 11 s, see above): the old active node has stopped before a standby
+ * can take over.
+ */
+function holding(client: pg.Client, options: ActiveLeaseOptions): ActiveLease {
   let released = false;
+  let lose: (e: Error) => void = () => {};
   const lost = new Promise<Error>((resolve) => {
-    client.once('end', () => {
-      if (!released) resolve(new Error('lost the connection holding the active lock: another node may be active now'));
-    });
+    lose = (e) => {
+      if (released) return;
+      released = true;
+      resolve(e);
+      void client.end().catch(() => {});
+    };
   });
+  client.once('end', () => lose(new Error('lost the connection holding the active lock: another node may be active now')));
+  const beat = (): void => {
+    if (released) return;
+    let answered = false;
+    options.clock.setTimer(() => {
+      if (!answered) lose(new Error('the connection holding the active lock stopped answering: another node may be active soon'));
+    }, HEARTBEAT_TIMEOUT_MS);
+    client.query('SELECT 1').then(
+      () => {
+        answered = true;
+        options.clock.setTimer(beat, options.retryMs);
+      },
+      (err: Error) => lose(new Error(`lost the connection holding the active lock (${err.message}): another node may be active now`)),
+    );
+  };
+  beat();
   return {
     lost,
     async release() {
