@@ -146,7 +146,8 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
         ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
         retryMs: config.cluster.standbyRetryMs,
         clock: options.clock ?? systemClock,
-        onStandby: () => console.error(`smsc: node ${config.nodeId} is standing by: another node is active (or the database cannot be reached)`),
+        onStandby: (error?: Error) =>
+          console.error(`smsc: node ${config.nodeId} is standing by: ${error === undefined ? 'another node is active' : `the database cannot be reached (${error.message})`}`),
       };
       lease = await acquireActiveLease(leaseOptions, options.signal);
     }

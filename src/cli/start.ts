@@ -92,21 +92,27 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
   const observer: NonNullable<Parameters<typeof startSmsc>[1]>['observer'] = {};
   // A fatal error (the shared database migrated past this code; startSmsc logs it) takes the
   // SIGTERM path, then exits 1. It is only reported once startSmsc has resolved.
-  // A standby node (cluster.mode active-standby) waits inside startSmsc: until it is active,
-  // SIGINT and SIGTERM end it at once (it holds nothing yet) and SIGHUP does not kill it.
+  // A standby node (cluster.mode active-standby) waits inside startSmsc. A signal meanwhile
+  // ends the wait (it holds nothing yet), or, when the node was already starting, stops it
+  // once started; SIGHUP does not kill it.
   const standby = new AbortController();
-  const quit = () => {
-    standby.abort();
-    process.exit(0);
-  };
+  // A second signal does not wait (a start stuck on an unreachable database).
+  const quit = () => (standby.signal.aborted ? process.exit(1) : standby.abort());
   const hangUp = () => {};
-  process.once('SIGINT', quit);
-  process.once('SIGTERM', quit);
+  process.on('SIGINT', quit);
+  process.on('SIGTERM', quit);
   process.on('SIGHUP', hangUp);
-  const smsc = await startSmsc(config, { observer, onFatal: () => stop(1), signal: standby.signal });
-  process.off('SIGINT', quit);
-  process.off('SIGTERM', quit);
-  process.off('SIGHUP', hangUp);
+  let smsc: Awaited<ReturnType<typeof startSmsc>>;
+  try {
+    smsc = await startSmsc(config, { observer, onFatal: () => stop(1), signal: standby.signal });
+  } catch (err) {
+    if (standby.signal.aborted) process.exit(0);
+    throw err;
+  } finally {
+    process.off('SIGINT', quit);
+    process.off('SIGTERM', quit);
+    process.off('SIGHUP', hangUp);
+  }
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
   let stopping = false;
   const stop = (code: number) => {
@@ -121,6 +127,7 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
       );
   };
   // Signal handlers first: whoever reads the lines below may signal at once.
+  if (standby.signal.aborted) stop(0);
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
   // SIGHUP re-reads the config file and replaces the routes (other sections need a restart).

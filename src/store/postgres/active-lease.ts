@@ -11,7 +11,8 @@ import { hash32 } from './postgres-store.js';
 
 /** The lock's class (first key); the second is the schema's hash, so schemas are apart. */
 const ACTIVE_LOCK_CLASS = 0x534d5341; // 'SMSA'
-/** A heartbeat query not answered within this loses the lock (see holding()). */
+/** A heartbeat query every HEARTBEAT_INTERVAL_MS not answered within HEARTBEAT_TIMEOUT_MS loses the lock (see holding()). */
+const HEARTBEAT_INTERVAL_MS = 1000;
 const HEARTBEAT_TIMEOUT_MS = 3000;
 
 export interface ActiveLeaseOptions {
@@ -21,8 +22,8 @@ export interface ActiveLeaseOptions {
   retryMs: number;
   /** Timers (the SMSC's clock). */
   clock: { setTimer(fn: () => void, ms: number): unknown };
-  /** Told once, when the first try finds another node active. */
-  onStandby?: () => void;
+  /** Told when a try finds another node active, or fails with a reason other than the last one's (`error`). */
+  onStandby?: (error?: Error) => void;
 }
 
 export interface ActiveLease {
@@ -35,7 +36,7 @@ export interface ActiveLease {
 /** Resolves once this node holds the lock, however long that takes; rejects once `signal` aborts. */
 export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: AbortSignal): Promise<ActiveLease> {
   const key = hash32(options.schema ?? '');
-  let told = false;
+  let told: string | undefined;
   for (;;) {
     if (signal?.aborted === true) throw new Error('stopped while standing by');
     const client = new pg.Client({ connectionString: options.url, keepAlive: true, keepAliveInitialDelayMillis: 5000, connectionTimeoutMillis: 10_000 });
@@ -49,30 +50,35 @@ export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: A
       // A database-wide idle_session_timeout must not end the lock's idle connection (PostgreSQL 14+).
       await client.query('SET idle_session_timeout = 0').catch(() => {});
       const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [ACTIVE_LOCK_CLASS, key]);
-      if (res.rows[0]?.ok === true) return holding(client, options);
-    } catch {
-      // The database is unreachable: try again, as when another node is active.
+      if (res.rows[0]?.ok === true) return holding(client);
+      if (told !== 'active') options.onStandby?.();
+      told = 'active';
+    } catch (err) {
+      // The database cannot be reached (or refuses us): tried again, and said once a reason.
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (told !== error.message) options.onStandby?.(error);
+      told = error.message;
     }
     await client.end().catch(() => {});
-    if (!told) {
-      told = true;
-      options.onStandby?.();
-    }
-    // Aborting wakes the wait at once.
+    // Aborting wakes the wait at once; the listener goes with the wait.
     await new Promise<void>((resolve) => {
-      options.clock.setTimer(resolve, options.retryMs);
-      signal?.addEventListener('abort', () => resolve(), { once: true });
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      options.clock.setTimer(done, options.retryMs);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 }
 
 /**
- * The lock held: watched by its connection's end, and by a query every `retryMs` answered
+ * The lock held: watched by its connection's end, and by a query every second answered
  * within HEARTBEAT_TIMEOUT_MS. The node learns of a cut in about 3 s, well before the server
  * frees the lock (about 11 s, see above): the old active node has stopped before a standby
  * can take over.
  */
-function holding(client: pg.Client, options: ActiveLeaseOptions): ActiveLease {
+function holding(client: pg.Client): ActiveLease {
   let released = false;
   let lose: (e: Error) => void = () => {};
   const lost = new Promise<Error>((resolve) => {
@@ -87,13 +93,15 @@ function holding(client: pg.Client, options: ActiveLeaseOptions): ActiveLease {
   const beat = (): void => {
     if (released) return;
     let answered = false;
-    options.clock.setTimer(() => {
+    // Real time, not the SMSC's clock: the query is real I/O, and a test's clock moved on
+    // faster than it must not count as silence.
+    setTimeout(() => {
       if (!answered) lose(new Error('the connection holding the active lock stopped answering: another node may be active soon'));
-    }, HEARTBEAT_TIMEOUT_MS);
+    }, HEARTBEAT_TIMEOUT_MS).unref();
     client.query('SELECT 1').then(
       () => {
         answered = true;
-        options.clock.setTimer(beat, options.retryMs);
+        setTimeout(beat, HEARTBEAT_INTERVAL_MS).unref();
       },
       (err: Error) => lose(new Error(`lost the connection holding the active lock (${err.message}): another node may be active now`)),
     );
