@@ -8,6 +8,7 @@ import { InvalidArgumentError, SessionClosedError } from '../errors.js';
 import { CommandStatus, InterfaceVersion } from '../pdu/constants.js';
 import type { BodyOf, DataSm, DeliverSm, Pdu, PduOf } from '../pdu/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../session/clock.js';
+import { whenConnected } from '../session/connect.js';
 import { type Reply, type RequestOptions, Session, type SessionOptions } from '../session/session.js';
 import type { BindType } from '../session/state.js';
 import { Fifo } from '../util/fifo.js';
@@ -449,27 +450,7 @@ async function openSession(options: ConnectOptions, onDelivery: (pdu: Pdu) => Re
     ? tls.connect({ host, port: options.port, ...(options.tls === true ? {} : options.tls) })
     : net.connect({ host, port: options.port, noDelay: true });
   const timeoutMs = options.connectTimeoutMs ?? options.session?.responseTimeoutMs ?? 30_000;
-  await new Promise<void>((resolve, reject) => {
-    // A peer that takes the connection and never answers the TLS handshake (or a SYN lost on
-    // the way) must not hold the caller, or a reconnect loop, for ever.
-    const timer =
-      timeoutMs > 0
-        ? (options.clock ?? systemClock).setTimer(() => {
-            socket.destroy();
-            reject(new SessionClosedError(`no connection to ${host}:${options.port} within ${timeoutMs} ms`));
-          }, timeoutMs)
-        : undefined;
-    const onError = (err: Error) => {
-      timer?.cancel();
-      reject(err);
-    };
-    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
-      timer?.cancel();
-      socket.off('error', onError);
-      resolve();
-    });
-    socket.once('error', onError);
-  });
+  await whenConnected(socket, Boolean(options.tls), timeoutMs, options.clock ?? systemClock, `${host}:${options.port}`);
   return new Session(
     socket,
     { ...options.session, role: 'esme', ...(options.clock ? { clock: options.clock } : {}) },

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { type CommandName, CommandStatus, commandStatusByName } from '../pdu/constants.js';
 import type { Pdu, PduOf } from '../pdu/types.js';
 import { type Clock, systemClock } from '../session/clock.js';
+import { whenConnected } from '../session/connect.js';
 import { type BindOutcome, type BindPdu, type Reply, Session, type SessionOptions } from '../session/session.js';
 import { type BindType, SessionState } from '../session/state.js';
 import { type AccountPolicy, ipAllowed, maxBindsFor, verifyPasswordAsync } from './accounts.js';
@@ -104,12 +105,12 @@ function statusOf(v: string | number | undefined, fallback: number): number {
 /** IPs whose failed binds are remembered at most (the oldest are forgotten first). */
 const MAX_TRACKED_IPS = 10_000;
 
-/**
- * The SMSC listener. Events: 'bound' (session, ctx), 'unbound' (session, ctx), 'session' (session).
- */
 /** How long an outbind waits for its TCP connection when sessions have no response timer set. */
 const OUTBIND_CONNECT_TIMEOUT_MS = 30_000;
 
+/**
+ * The SMSC listener. Events: 'bound' (session, ctx), 'unbound' (session, ctx), 'session' (session).
+ */
 export class SmscServer extends EventEmitter {
   readonly #opts: SmscServerOptions;
   readonly #clock: Clock;
@@ -196,27 +197,11 @@ export class SmscServer extends EventEmitter {
       : net.connect({ host: target.host, port: target.port, noDelay: true });
     // close() destroys it while it connects: no session may start on a closed server.
     this.#connecting.add(socket);
-    await new Promise<void>((resolve, reject) => {
-      // A host that never answers fails the outbind after the response timer, not the OS's minutes.
-      const timer = this.#clock.setTimer(() => {
-        socket.destroy();
-        reject(new Error(`outbind: no connection to ${target.host}:${target.port}`));
-      }, this.#opts.session?.responseTimeoutMs ?? OUTBIND_CONNECT_TIMEOUT_MS);
-      const failed = (err: Error) => {
-        timer.cancel();
-        reject(err);
-      };
-      // Closed before it connected: destroyed by close(), or refused without an error event.
-      const closed = () => failed(new Error(`outbind: connection to ${target.host}:${target.port} closed`));
-      socket.once(target.tls ? 'secureConnect' : 'connect', () => {
-        timer.cancel();
-        socket.removeListener('error', failed);
-        socket.removeListener('close', closed);
-        resolve();
-      });
-      socket.once('error', failed);
-      socket.once('close', closed);
-    }).finally(() => this.#connecting.delete(socket));
+    // A host that never answers fails the outbind after the response timer, not the OS's minutes.
+    const timeoutMs = this.#opts.session?.responseTimeoutMs ?? OUTBIND_CONNECT_TIMEOUT_MS;
+    await whenConnected(socket, target.tls === true, timeoutMs, this.#clock, `${target.host}:${target.port}`).finally(() =>
+      this.#connecting.delete(socket),
+    );
     if (this.#closing) {
       socket.destroy();
       throw new Error('outbind: the server is closing');
