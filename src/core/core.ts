@@ -191,7 +191,8 @@ export class SmscCore {
 
     if (!isData && req.replaceIfPresentFlag === 1) {
       // [ref §5.11] replace a pending message with the same source, destination and service_type:
-      // one this account submitted (not a receipt or an MO waiting for it with those addresses).
+      // one this account submitted (findPending finds MT only, not the receipts or MO waiting
+      // for it), and not a submit_multi's member (its ESME knows the batch id only).
       const existing = (
         await this.#o.store.findPending({
           account: account.systemId,
@@ -199,7 +200,7 @@ export class SmscCore {
           destinationAddr: req.destinationAddr,
           serviceType: req.serviceType,
         })
-      ).find((m) => m.direction === 'mt' && m.batchId === null); // a submit_multi's member: its ESME knows the batch id only
+      ).find((m) => m.batchId === null);
       if (existing !== undefined) {
         const replaced = await this.#o.store.replace(
           existing.id,
@@ -419,7 +420,6 @@ export class SmscCore {
   }
 
   /** The message an ESME may see: its own, with the original source address. [ref §2.4] */
-
   async #owned(ctx: SessionContext, messageId: string, sourceAddr: string): Promise<StoredMessage | undefined> {
     if (messageId === '') return undefined;
     const m = await this.#o.store.get(messageId);
@@ -450,15 +450,13 @@ export class SmscCore {
     } else {
       // [ref §2.4] empty id: every pending message with this source and destination (and service_type).
       if (req.destinationAddr === '') return S.ESME_RCANCELFAIL;
-      // Messages this account submitted: not receipts or MO waiting for it with those addresses.
-      targets = (
-        await this.#o.store.findPending({
-          account: ctx.systemId,
-          sourceAddr: req.sourceAddr,
-          destinationAddr: req.destinationAddr,
-          ...(req.serviceType !== '' ? { serviceType: req.serviceType } : {}),
-        })
-      ).filter((m) => m.direction === 'mt');
+      // Messages this account submitted (findPending finds MT only, not receipts or MO waiting for it).
+      targets = await this.#o.store.findPending({
+        account: ctx.systemId,
+        sourceAddr: req.sourceAddr,
+        destinationAddr: req.destinationAddr,
+        ...(req.serviceType !== '' ? { serviceType: req.serviceType } : {}),
+      });
     }
     let cancelled = 0;
     let receipts = 0;

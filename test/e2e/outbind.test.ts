@@ -13,9 +13,10 @@ import { test } from 'node:test';
 import { startSmsc } from '../../src/app/smsc.js';
 import { type Client, connect, listenForOutbind } from '../../src/client/client.js';
 import { validateConfig } from '../../src/config/config.js';
-import type { DeliverSm, PduOf } from '../../src/pdu/index.js';
+import { CommandId, type DeliverSm, type PduOf } from '../../src/pdu/index.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { Session } from '../../src/session/session.js';
+import { PduBuilder } from '../support/pdu-builder.js';
 import { until } from '../support/until.js';
 
 /** An SMSC "HUB" on a SQLite file in `dir`: alice (1000) submits, bob (2000) is outbound to `port`. */
@@ -133,13 +134,7 @@ test('listenForOutbind refuses an outbind from another SMSC, and one that never 
     const intruderClosed = closed(intruder);
     const silentClosed = closed(silent);
     // outbind from OTHER: system_id "OTHER", password "x".
-    const body = Buffer.from('OTHER\0x\0', 'latin1');
-    const header = Buffer.alloc(16);
-    header.writeUInt32BE(16 + body.length, 0);
-    header.writeUInt32BE(0x0000000b, 4);
-    header.writeUInt32BE(0, 8);
-    header.writeUInt32BE(1, 12);
-    intruder.write(Buffer.concat([header, body]));
+    intruder.write(new PduBuilder().cstring('OTHER').cstring('x').build(CommandId.outbind, 0, 1));
     await intruderClosed;
     // The silent one is closed once the wait for its outbind runs out.
     await until(() => silent.destroyed || silent.readableEnded, 'the silent connection closed', { clock, stepMs: 1000 });
@@ -157,14 +152,9 @@ test('listenForOutbind with the session init timer off waits for a late outbind'
     const got: Buffer[] = [];
     smsc.on('data', (b: Buffer) => got.push(b));
     await new Promise((r) => setTimeout(r, 50));
-    const body = Buffer.from('HUB\0pw\0', 'latin1');
-    const header = Buffer.alloc(16);
-    header.writeUInt32BE(16 + body.length, 0);
-    header.writeUInt32BE(0x0000000b, 4); // outbind
-    header.writeUInt32BE(1, 12);
-    smsc.write(Buffer.concat([header, body]));
+    smsc.write(new PduBuilder().cstring('HUB').cstring('pw').build(CommandId.outbind, 0, 1));
     await until(() => Buffer.concat(got).length >= 8, 'the bind that answers the outbind');
-    assert.equal(Buffer.concat(got).readUInt32BE(4), 0x00000001, 'bind_receiver');
+    assert.equal(Buffer.concat(got).readUInt32BE(4), CommandId.bind_receiver);
   } finally {
     smsc.destroy();
     await listener.close();

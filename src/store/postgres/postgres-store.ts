@@ -112,7 +112,6 @@ interface FinalOutcome {
 /** Advisory lock class id for migrations ("smsc" in ASCII); the object id is a hash of the schema. */
 const MIGRATION_LOCK_CLASS = 0x736d7363;
 
-/** The error of a store whose database was migrated past its code (init, and every write after). */
 /** TCP keepalive's first probe on the store's connections, ms. */
 const KEEPALIVE_DELAY_MS = 10_000;
 
@@ -125,6 +124,7 @@ function tell<T>(listener: (value: T) => void, value: T): void {
   }
 }
 
+/** The error of a store whose database was migrated past its code (init, and every write after). */
 function newerSchemaError(version: number, known: number): Error {
   return new Error(`PostgresStore: database schema version ${version} is newer than this code (${known}): upgrade this node`);
 }
@@ -546,43 +546,32 @@ export class PostgresStore implements Store, ConfigStore {
   /** Creates the schema if needed and runs pending migrations under an advisory lock. */
   async init(): Promise<void> {
     if (this.#ready) return;
-    const client = await this.#pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      try {
-        // The lock comes first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide.
-        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [MIGRATION_LOCK_CLASS, hash32(this.#schema ?? '')]);
-        if (this.#schema !== undefined) {
-          // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the right to create schemas even
-          // when the schema is there, which a role given only its own schema does not have.
-          const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.#schema]);
-          if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.#schema)}`);
-          await client.query(`SET LOCAL search_path TO ${quoteIdent(this.#schema)}`);
-        }
-        await client.query(
-          'CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-        );
-        const res = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
-        const current = res.rows[0]?.v ?? 0;
-        const known = this.#migrations.length;
-        if (current > known) throw newerSchemaError(current, known);
-        for (let v = current; v < known; v++) {
-          const migration = this.#migrations[v]!;
-          if (typeof migration === 'string') await client.query(migration);
-          else await migration(client);
-          await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
-        }
-        // Delivered on commit: stores of older code listening on this schema find out (#checkSchema).
-        if (current < known) await client.query('SELECT pg_notify($1, $2)', [this.#schemaChannel, String(known)]);
-        await client.query('COMMIT');
-      } catch (error) {
-        broken = await rollback(client);
-        throw error;
+    await this.#transaction(async (client) => {
+      // The lock comes first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide.
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [MIGRATION_LOCK_CLASS, hash32(this.#schema ?? '')]);
+      if (this.#schema !== undefined) {
+        // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the right to create schemas even
+        // when the schema is there, which a role given only its own schema does not have.
+        const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.#schema]);
+        if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.#schema)}`);
+        await client.query(`SET LOCAL search_path TO ${quoteIdent(this.#schema)}`);
       }
-    } finally {
-      client.release(broken);
-    }
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const res = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+      const current = res.rows[0]?.v ?? 0;
+      const known = this.#migrations.length;
+      if (current > known) throw newerSchemaError(current, known);
+      for (let v = current; v < known; v++) {
+        const migration = this.#migrations[v]!;
+        if (typeof migration === 'string') await client.query(migration);
+        else await migration(client);
+        await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
+      }
+      // Delivered on commit: stores of older code listening on this schema find out (#checkSchema).
+      if (current < known) await client.query('SELECT pg_notify($1, $2)', [this.#schemaChannel, String(known)]);
+    });
     this.#ready = true;
     this.#writable = true;
   }
@@ -869,7 +858,7 @@ export class PostgresStore implements Store, ConfigStore {
   async cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined> {
     this.#checkWritable();
     const query = { name: `${this.#tag}_cancel`, text: this.#sql.cancel, values: [id, at] };
-    const ended = await this.#end(query, receiptsBy, (rows, by) => finalReceipts(rows, MessageState.DELETED, at, 0, by));
+    const ended = await this.#end(query, receiptsBy, MessageState.DELETED, at, 0);
     return ended[0];
   }
 
@@ -892,25 +881,26 @@ export class PostgresStore implements Store, ConfigStore {
   async expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]> {
     this.#checkWritable();
     checkLimit(limit);
-    const ended = await this.#end({ name: `${this.#tag}_expire`, text: this.#sql.expire, values: [now, limit] }, receiptsBy, (rows, by) =>
-      finalReceipts(rows, MessageState.EXPIRED, now, 0, by),
-    );
+    const query = { name: `${this.#tag}_expire`, text: this.#sql.expire, values: [now, limit] };
+    const ended = await this.#end(query, receiptsBy, MessageState.EXPIRED, now, 0);
     return ended.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
   }
 
   /**
-   * Runs `query`, a statement that ends messages and returns their rows, and with `receiptsBy`
-   * inserts the receipts `receipts` makes of them in the same transaction.
+   * Runs `query`, a statement that ends messages in `state` and returns their rows, and with
+   * `receiptsBy` inserts the receipts they owe in the same transaction.
    */
   async #end(
     query: pg.QueryConfig,
     receiptsBy: string | undefined,
-    receipts: (ended: readonly StoredMessage[], by: string) => NewMessage[],
+    state: MessageStateName,
+    at: number,
+    errorCode: number,
   ): Promise<StoredMessage[]> {
     if (receiptsBy === undefined) return (await this.#pool.query<MessageRow>(query)).rows.map(rowToMessage);
     const [ended, inserted] = await this.#transaction(async (client) => {
       const ended = (await client.query<MessageRow>(query)).rows.map(rowToMessage);
-      return [ended, await this.#insertReceiptsWith(client, receipts(ended, receiptsBy))] as const;
+      return [ended, await this.#insertReceiptsWith(client, finalReceipts(ended, state, at, errorCode, receiptsBy))] as const;
     });
     this.#inserted(inserted);
     return ended;
@@ -993,7 +983,7 @@ export class PostgresStore implements Store, ConfigStore {
   ): Promise<StoredMessage | undefined> {
     this.#checkWritable();
     const query = { name: `${this.#tag}_finalize`, text: this.#sql.finalize, values: [id, state, at, errorCode] };
-    const ended = await this.#end(query, receiptsBy, (rows, by) => finalReceipts(rows, state, at, errorCode, by));
+    const ended = await this.#end(query, receiptsBy, state, at, errorCode);
     return ended[0];
   }
 
@@ -1008,7 +998,7 @@ export class PostgresStore implements Store, ConfigStore {
     this.#checkWritable();
     checkFailedState(state);
     const query = { name: `${this.#tag}_fail_pending_to`, text: this.#sql.failPendingTo, values: [target, destinationAddr, state, at, errorCode] };
-    return this.#end(query, receiptsBy, (rows, by) => finalReceipts(rows, state, at, errorCode, by));
+    return this.#end(query, receiptsBy, state, at, errorCode);
   }
 
   async leasedTo(owner: string): Promise<string[]> {

@@ -508,16 +508,13 @@ export class SqliteStore implements Store, ConfigStore {
   }
 
   async cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined> {
-    const [m, made] = await this.#write(() => {
-      const st = this.#stmts();
+    const [m] = await this.#end(receiptsBy, MessageState.DELETED, at, 0, (st) => {
       const row = st.cancel.get(at, id) as MessageRow | undefined;
-      if (row === undefined) return [undefined, 0] as const;
+      if (row === undefined) return [];
       this.#leftRow(row);
       if (this.#events) st.insertEvent.run(id, at, EventKind.CANCELLED, '');
-      const m = rowToMessage(row);
-      return [m, this.#insertReceipts(st, receiptsBy, [m], MessageState.DELETED, at, 0)] as const;
+      return [rowToMessage(row)];
     });
-    this.#insertRows += made;
     return m;
   }
 
@@ -538,15 +535,13 @@ export class SqliteStore implements Store, ConfigStore {
 
   async expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]> {
     checkLimit(limit);
-    const [out, made] = await this.#write(() => {
-      const st = this.#stmts();
+    const out = await this.#end(receiptsBy, MessageState.EXPIRED, now, 0, (st) => {
       const rows = st.expire.all(now, now, now, limit) as MessageRow[];
       for (const r of rows) this.#leftRow(r);
       const out = rows.map(rowToMessage);
       if (this.#events) for (const m of out) st.insertEvent.run(m.id, now, EventKind.EXPIRED, '');
-      return [out, this.#insertReceipts(st, receiptsBy, out, MessageState.EXPIRED, now, 0)] as const;
+      return out;
     });
-    this.#insertRows += made;
     return out.sort((a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1));
   }
 
@@ -584,18 +579,15 @@ export class SqliteStore implements Store, ConfigStore {
     errorCode: number,
     receiptsBy?: string,
   ): Promise<StoredMessage | undefined> {
-    const [m, made] = await this.#write(() => {
-      const st = this.#stmts();
+    const [m] = await this.#end(receiptsBy, state, at, errorCode, (st) => {
       const row = st.finalize.get(state, at, errorCode, id) as MessageRow | undefined;
-      if (row === undefined) return [undefined, 0] as const;
+      if (row === undefined) return [];
       this.#leftRow(row);
       if (this.#events) {
         st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, `upstream state=${state} error=${errorCode}`);
       }
-      const m = rowToMessage(row);
-      return [m, this.#insertReceipts(st, receiptsBy, [m], state, at, errorCode)] as const;
+      return [rowToMessage(row)];
     });
-    this.#insertRows += made;
     return m;
   }
 
@@ -608,40 +600,42 @@ export class SqliteStore implements Store, ConfigStore {
     receiptsBy?: string,
   ): Promise<StoredMessage[]> {
     checkFailedState(state);
-    const [out, made] = await this.#write(() => {
-      const st = this.#stmts();
+    return this.#end(receiptsBy, state, at, errorCode, (st) => {
       const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr) as MessageRow[];
       for (const r of rows) this.#leftRow(r);
       if (this.#events) for (const r of rows) st.insertEvent.run(r.id, at, EventKind.FAILED, detail.failed(state, errorCode, 'destination'));
-      const out = rows.map(rowToMessage);
-      return [out, this.#insertReceipts(st, receiptsBy, out, state, at, errorCode)] as const;
+      return rows.map(rowToMessage);
     });
-    this.#insertRows += made;
-    return out;
   }
 
   /**
-   * With `receiptsBy`, inserts the final receipts `ended` owe (inside the caller's write), and
-   * returns how many: one already there (its id is made from its message's) is not made again.
+   * A write in which `end` ends messages in `state` and returns them; with `receiptsBy`, the
+   * final receipts they owe are inserted in the same write. One already there (its id is made
+   * from its message's) is not made again. Inserted rows are counted once committed.
    */
-  #insertReceipts(
-    st: Statements,
+  async #end(
     receiptsBy: string | undefined,
-    ended: readonly StoredMessage[],
     state: MessageStateName,
     at: number,
     errorCode: number,
-  ): number {
-    if (receiptsBy === undefined) return 0;
-    let made = 0;
-    for (const receipt of finalReceipts(ended, state, at, errorCode, receiptsBy)) {
-      const row = messageRow(receipt);
-      // None there already (the same receipt, made before): a receipt is not in #pending (MT only).
-      if (st.insertReceipt.run(...row).changes === 0) continue;
-      this.#notifyAfterCommit.add(row[3]);
-      made++;
-    }
-    return made;
+    end: (st: Statements) => StoredMessage[],
+  ): Promise<StoredMessage[]> {
+    const [ended, made] = await this.#write(() => {
+      const st = this.#stmts();
+      const ended = end(st);
+      if (receiptsBy === undefined) return [ended, 0] as const;
+      let made = 0;
+      for (const receipt of finalReceipts(ended, state, at, errorCode, receiptsBy)) {
+        const row = messageRow(receipt);
+        // None there already (the same receipt, made before): a receipt is not in #pending (MT only).
+        if (st.insertReceipt.run(...row).changes === 0) continue;
+        this.#notifyAfterCommit.add(row[3]);
+        made++;
+      }
+      return [ended, made] as const;
+    });
+    this.#insertRows += made;
+    return ended;
   }
 
   async leasedTo(owner: string): Promise<string[]> {
