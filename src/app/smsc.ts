@@ -356,6 +356,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     clock,
     ids,
     nodeId: config.nodeId,
+    // active-standby: assembled only once this node holds the database's lock.
+    soleNode: config.cluster.mode === 'active-standby',
     targets,
     target,
     leaseMs: config.delivery.leaseMs,

@@ -27,6 +27,12 @@ export interface SchedulerOptions {
   clock: Clock;
   ids: MessageIdGenerator;
   nodeId: string;
+  /**
+   * This node is the only one that delivers (cluster.mode active-standby, the database's lock
+   * held): at start it gives back every lease, not only its own, so what a dead active node
+   * held is due at once instead of after its leases lapse.
+   */
+  soleNode?: boolean;
   /** The targets this node can serve now, by key (e.g. `esme:bob` while bob has a receiver bound here). */
   targets(): ReadonlyMap<string, DeliveryTarget>;
   /** One of {@link targets} (cheaper, asked on every submit). Default: `targets().get(key)`. */
@@ -124,10 +130,14 @@ export class DeliveryScheduler {
   }
 
   async start(): Promise<void> {
-    // Leases this node held before a restart: give them back now instead of waiting leaseMs.
-    // (Node ids must be unique among live nodes.)
-    const mine = await this.#o.store.leasedTo(this.#owner);
-    if (mine.length > 0) await this.#o.store.release(mine, this.#owner, this.#o.clock.now());
+    // Leases this node held before a restart (and, the only node delivering, every other
+    // node's): give them back now instead of waiting leaseMs. (Node ids must be unique among
+    // live nodes.)
+    const holders = this.#o.soleNode === true ? await this.#o.store.leaseHolders() : [this.#owner];
+    for (const holder of holders) {
+      const ids = await this.#o.store.leasedTo(holder);
+      if (ids.length > 0) await this.#o.store.release(ids, holder, this.#o.clock.now());
+    }
     this.#unsubscribe = await this.#o.store.onNotify((target) => this.notify(target));
     this.#scheduleExpiry();
     if ((this.#o.retentionMs ?? 0) > 0) this.#schedulePurge();

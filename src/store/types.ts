@@ -409,6 +409,11 @@ export interface Store {
   findForwarded(target: string, remoteId: string): Promise<StoredMessage | undefined>;
   /** Ids of pending messages whose lease is recorded for `owner` (a restarted node releases its own). */
   leasedTo(owner: string): Promise<string[]>;
+  /**
+   * The owners of the leases recorded on pending messages, live or lapsed, each once. A node
+   * that becomes the only active one (cluster.mode active-standby) gives back the others'.
+   */
+  leaseHolders(): Promise<string[]>;
   /** Deletes final messages with `finalAt < before`, and their events. Returns the number of messages. */
   purgeFinished(before: number): Promise<number>;
   /** Admin search, newest first (by submittedAt, then id). */

@@ -399,6 +399,22 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal((await claim(s, ['esme:bob'], T0 + 3, 'n1', 10, 60_000)).length, 2, 'released: due again at once');
       }));
 
+    test('leaseHolders names each owner of a lease on a pending message once, lapsed leases included', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        assert.deepEqual(await s.leaseHolders(), []);
+        await s.insert([makeMessage(), makeMessage(), makeMessage(), makeMessage()]);
+        const byN1 = await claim(s, ['esme:bob'], T0, 'n1', 2, 1_000);
+        const byN2 = await claim(s, ['esme:bob'], T0, 'n2', 1, 60_000);
+        assert.equal(byN1.length + byN2.length, 3);
+        // n1's leases have lapsed by now; they are still recorded (the node may be dead).
+        assert.deepEqual((await s.leaseHolders()).sort(), ['n1', 'n2']);
+        await s.markDelivered(byN2[0]!.id, T0 + 1, 'n2');
+        assert.deepEqual(await s.leaseHolders(), ['n1'], 'a final message holds no lease');
+        assert.equal(await s.release(await s.leasedTo('n1'), 'n1', T0 + 2), 2);
+        assert.deepEqual(await s.leaseHolders(), []);
+      }));
+
     test('failPendingTo ends every pending message of a target to one destination', () =>
       withStores(async (h) => {
         const s = await h.open();

@@ -181,6 +181,7 @@ interface Sql {
   queueDepthByAccount: string;
   pendingCount: string;
   leasedTo: string;
+  leaseHolders: string;
   failPendingTo: string;
   finalize: string;
   findPending: string;
@@ -373,6 +374,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     queueDepthByAccount: `SELECT account, count(*) AS n FROM ${messages} WHERE direction = 'mt' AND ${PENDING_SQL} GROUP BY account`,
     pendingCount: `SELECT count(*) AS n FROM ${messages} WHERE account = $1 AND direction = 'mt' AND ${PENDING_SQL}`,
     leasedTo: `SELECT id FROM ${messages} WHERE lease_owner = $1 AND ${PENDING_SQL}`,
+    leaseHolders: `SELECT DISTINCT lease_owner FROM ${messages} WHERE lease_owner IS NOT NULL AND ${PENDING_SQL}`,
     finalize: `WITH u AS (
         UPDATE ${messages} m SET state = $2, final_at = $3, error_code = $4, lease_owner = NULL, lease_until = 0
         WHERE m.id = $1 AND m.${PENDING_SQL}
@@ -1005,6 +1007,12 @@ export class PostgresStore implements Store, ConfigStore {
     this.#check();
     const res = await this.#pool.query<{ id: string }>({ name: `${this.#tag}_leased_to`, text: this.#sql.leasedTo, values: [owner] });
     return res.rows.map((r) => r.id);
+  }
+
+  async leaseHolders(): Promise<string[]> {
+    this.#check();
+    const res = await this.#pool.query<{ lease_owner: string }>({ name: `${this.#tag}_lease_holders`, text: this.#sql.leaseHolders });
+    return res.rows.map((r) => r.lease_owner);
   }
 
   async pendingCount(account: string): Promise<number> {

@@ -138,6 +138,7 @@ interface Statements {
   countByState: Database.Statement;
   queueDepth: Database.Statement;
   leasedTo: Database.Statement;
+  leaseHolders: Database.Statement;
   failPendingTo: Database.Statement;
   finalize: Database.Statement;
   findPending: Database.Statement;
@@ -642,6 +643,10 @@ export class SqliteStore implements Store, ConfigStore {
     return (this.#stmts().leasedTo.all(owner) as { id: string }[]).map((r) => r.id);
   }
 
+  async leaseHolders(): Promise<string[]> {
+    return this.#stmts().leaseHolders.all() as string[];
+  }
+
   async pendingCount(account: string): Promise<number> {
     return this.#pendingAddresses().count(account);
   }
@@ -970,6 +975,7 @@ function prepare(db: Database.Database, events: boolean): Statements {
     countByState: p('SELECT state, COUNT(*) AS n FROM messages GROUP BY state'),
     queueDepth: p(`SELECT target, COUNT(*) AS n FROM messages WHERE ${PENDING_SQL} GROUP BY target`),
     leasedTo: p(`SELECT id FROM messages WHERE lease_owner = ? AND ${PENDING_SQL}`),
+    leaseHolders: p(`SELECT DISTINCT lease_owner FROM messages WHERE lease_owner IS NOT NULL AND ${PENDING_SQL}`).pluck(),
     finalize: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, lease_owner = NULL, lease_until = 0
       WHERE id = ? AND ${PENDING_SQL}
       RETURNING rowid, *`),

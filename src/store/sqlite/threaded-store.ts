@@ -488,6 +488,9 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   leasedTo(owner: string): Promise<string[]> {
     return this.#call('leasedTo', [owner]);
   }
+  leaseHolders(): Promise<string[]> {
+    return this.#call('leaseHolders', []);
+  }
   reroute(id: string, target: string, failover: readonly string[], at: number, owner: string | null): Promise<boolean> {
     return this.#call('reroute', [id, target, failover, at, owner]);
   }
