@@ -136,6 +136,14 @@ describe('admin app', () => {
       assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200);
     });
 
+    test('GET /health answers 200 without the token: this node is active', async () => {
+      const res = await app.inject({ method: 'GET', url: '/health' });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { status: 'active', nodeId: 'n1', mode: 'active-active' });
+      const text = (await app.inject({ method: 'GET', url: '/metrics', headers: AUTH })).body;
+      assert.match(text, /^smsc_node_active\{node="n1"\} 1$/m);
+    });
+
     test('a short token is refused at creation', () => {
       assert.throws(() => createAdmin(smsc, { token: 'short' }), /at least 8/);
     });

@@ -85,7 +85,7 @@ function uiDirs(option: string | undefined): string[] {
 }
 
 /** A check of `Authorization: Bearer <token>` in constant time (digests have equal length). */
-function bearerCheck(token: string): (header: string | undefined) => boolean {
+export function bearerCheck(token: string): (header: string | undefined) => boolean {
   const expected = createHash('sha256').update(token).digest();
   return (header) => {
     if (header === undefined || !/^bearer /i.test(header)) return false;

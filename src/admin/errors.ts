@@ -26,6 +26,7 @@ export const AdminErrorCodes = {
   SMSC_ADMIN_NO_NETWORK: { status: 409, message: 'no simulated network is configured' },
   SMSC_ADMIN_MO_REFUSED: { status: 422, message: 'the MO message was refused' },
   SMSC_ADMIN_INTERNAL: { status: 500, message: 'internal error' },
+  SMSC_ADMIN_STANDBY: { status: 503, message: 'this node stands by (cluster.mode active-standby): ask the active node' },
 } as const;
 
 /** One of the {@link AdminErrorCodes} keys. */

@@ -274,6 +274,19 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
     // ---- stats and metrics ---------------------------------------------------------------
     {
       method: 'GET',
+      url: '/health',
+      operationId: 'getHealth',
+      summary: 'Whether this node serves: 200 when active (a standby node answers 503, status standby); no token',
+      tags: ['stats'],
+      auth: false,
+      querystring: S.emptyQuerySchema,
+      responses: { 200: json('this node listens and delivers', S.healthResponseSchema) },
+      async handler() {
+        return { status: 'active', nodeId: smsc.config.nodeId, mode: smsc.config.cluster.mode };
+      },
+    },
+    {
+      method: 'GET',
       url: '/api/stats',
       operationId: 'getStats',
       summary: 'Messages by state, queue depth, sessions, scheduler and store counters, PDU counts',

@@ -169,6 +169,15 @@ const pduCountsSchema: JsonSchema = {
   additionalProperties: obj({ total: { type: 'integer' }, errors: { type: 'integer' } }, ['total', 'errors']),
 };
 
+export const healthResponseSchema = obj(
+  {
+    status: { type: 'string', enum: ['active', 'standby'], description: 'active: this node listens and delivers' },
+    nodeId: str('node id'),
+    mode: { type: 'string', enum: ['active-active', 'active-standby'], description: 'cluster.mode' },
+  },
+  ['status', 'nodeId', 'mode'],
+);
+
 export const statsResponseSchema = obj(
   {
     at: epochMs('time of the snapshot'),

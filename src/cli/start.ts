@@ -6,9 +6,11 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startStandbyAdmin } from '../admin/standby.js';
 import { startAdmin } from '../app/admin.js';
 import { startSmsc } from '../app/smsc.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { parseHostPort } from '../config/schema.js';
 
 const DEFAULT_CONFIG = 'data/smsc.yaml';
 
@@ -102,6 +104,8 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
   process.on('SIGINT', quit);
   process.on('SIGTERM', quit);
   process.on('SIGHUP', hangUp);
+  // While it stands by, the admin address answers health checks (503, standby) and /metrics.
+  const waiting = config.cluster.mode === 'active-standby' && config.admin !== undefined ? await standbyAdmin(config) : undefined;
   let smsc: Awaited<ReturnType<typeof startSmsc>>;
   try {
     smsc = await startSmsc(config, { observer, onFatal: () => stop(1), signal: standby.signal });
@@ -112,6 +116,7 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
     process.off('SIGINT', quit);
     process.off('SIGTERM', quit);
     process.off('SIGHUP', hangUp);
+    await waiting?.close();
   }
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
   let stopping = false;
@@ -145,4 +150,14 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
     admin = await startAdmin(smsc, config.admin, observer);
     console.log(`admin API and dashboard on http://${admin.address}/ (metrics at /metrics)`);
   }
+}
+
+/** The admin listener of a node until it is active (src/admin/standby.ts). */
+async function standbyAdmin(config: Config): Promise<{ close(): Promise<void> }> {
+  const admin = config.admin!;
+  // Checked with the config: always a host and a port here.
+  const { host, port } = parseHostPort(admin.listen) ?? { host: '127.0.0.1', port: 8775 };
+  const listener = await startStandbyAdmin({ host, port, token: admin.token, nodeId: config.nodeId });
+  console.log(`admin API standing by on http://${listener.address}/ (health at /health) until this node is active`);
+  return listener;
 }

@@ -297,6 +297,9 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
   storeGauge('smsc_queue_depth', 'Pending messages (SCHEDULED or ENROUTE) by delivery target', 'target', (c) => c.queueDepth);
   storeGauge('smsc_account_queue_depth', 'Pending MT messages (SCHEDULED or ENROUTE) by submitting account', 'account', (c) => c.queueDepthByAccount);
 
+  // A standby node's admin listener answers 0 (src/admin/standby.ts).
+  new Gauge({ name: 'smsc_node_active', help: 'Whether this node serves (1), or stands by (0)', registers: [registry] }).set(1);
+
   // ---- sessions --------------------------------------------------------------------------
   new Gauge({
     name: 'smsc_binds',

@@ -5,7 +5,8 @@
  * to him or held in n1's memory for him (stored leased to n1) when n1 is SIGKILLed mid-stream. n2 must take over, and bob, bound to n2,
  * must get every message whose submit was answered ESME_ROK — well within the delivery lease
  * (60 s by default): n2, the only active node, gives back the leases of the dead one when it
- * takes over instead of waiting for them to lapse.
+ * takes over instead of waiting for them to lapse. Its admin address answers health checks
+ * all along: 503 (standby) while n1 is active, 200 (active) once it has taken over.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -52,6 +53,19 @@ after(async () => {
 });
 
 const token = (n: number) => `as-${n}`;
+const ADMIN_TOKEN = 'as-kill-admin-token';
+
+/** The admin address a process printed last, once `line` matches its output (bounded wait). */
+async function adminAddress(process: () => SmscProcess | undefined, line: RegExp): Promise<string> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const output = process()?.output() ?? '';
+    const matches = [...output.matchAll(new RegExp(line.source, 'g'))];
+    if (matches.length > 0) return matches.at(-1)![1]!;
+    if (Date.now() > end) throw new Error(`no line matching ${line}:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 test('the standby process takes over from a killed active one and delivers every acknowledged message', { timeout: 90_000 }, async (t) => {
   const common: Omit<SmscProcessOptions, 'label'> = {
@@ -59,7 +73,7 @@ test('the standby process takes over from a killed active one and delivers every
     store: { postgres: { url: pg.url, schema: 'smsc_as_kill' } },
     accounts: [ALICE, BOB],
     delivery: { leaseMs: LEASE_MS },
-    sections: { cluster: { mode: 'active-standby', standbyRetryMs: 100 } },
+    sections: { cluster: { mode: 'active-standby', standbyRetryMs: 100 }, admin: { listen: '127.0.0.1:0', token: ADMIN_TOKEN } },
   };
   const clients: Client[] = [];
   const collector = new DeliveryCollector();
@@ -67,11 +81,25 @@ test('the standby process takes over from a killed active one and delivers every
     const n1 = await startSmscProcess({ ...common, nodeId: 'n1', label: 'n1' });
     // n2 stands by: it prints its listening line only once it holds the lock.
     let n2: SmscProcess | undefined;
-    const n2Started = startSmscProcess({ ...common, nodeId: 'n2', label: 'n2', startTimeoutMs: 60_000 }).then((p) => {
+    let n2Standby: SmscProcess | undefined;
+    const n2Started = startSmscProcess({
+      ...common,
+      nodeId: 'n2',
+      label: 'n2',
+      startTimeoutMs: 60_000,
+      onSpawn: (p) => {
+        n2Standby = p;
+      },
+    }).then((p) => {
       n2 = p;
       return p;
     });
     n2Started.catch(() => {});
+    // Until it is active, n2's admin address answers its health check with 503, standby.
+    const waiting = await adminAddress(() => n2Standby, /admin API standing by on http:\/\/([^/\s]+)\//);
+    const health = await fetch(`http://${waiting}/health`);
+    assert.equal(health.status, 503);
+    assert.equal(((await health.json()) as { status: string }).status, 'standby');
 
     // bob's deliveries on n1 stay unanswered: n1 leases them all, in flight or held for him.
     const stuck = await connect({ host: '127.0.0.1', port: n1.port, manualAck: true, session: { enquireLinkIntervalMs: 0 } });
@@ -112,6 +140,10 @@ test('the standby process takes over from a killed active one and delivers every
     const taken = await Promise.race([n2Started, new Promise<undefined>((r) => setTimeout(() => r(undefined), TAKEOVER_WAIT_MS))]);
     assert.ok(taken !== undefined, `n2 did not take over within ${TAKEOVER_WAIT_MS} ms`);
     const takeoverMs = Date.now() - killedAt;
+    const active = await adminAddress(() => taken, /admin API and dashboard on http:\/\/([^/\s]+)\//);
+    const healthNow = await fetch(`http://${active}/health`);
+    assert.equal(healthNow.status, 200);
+    assert.deepEqual(await healthNow.json(), { status: 'active', nodeId: 'n2', mode: 'active-standby' });
     for (let i = 0; i < 2; i++) {
       const rx = await bindClient(taken.port, 'receiver', BOB, 50);
       clients.push(rx);

@@ -51,6 +51,8 @@ export interface SmscProcessOptions {
   sections?: Record<string, unknown>;
   /** How long to wait for the listening line. Default 20000 ms. */
   startTimeoutMs?: number;
+  /** Called with the process as soon as it is spawned, before it listens (e.g. to read a standby's output). */
+  onSpawn?: (p: SmscProcess) => void;
 }
 
 export interface ExitInfo {
@@ -221,6 +223,7 @@ export async function startSmscProcess(o: SmscProcessOptions): Promise<SmscProce
     cwd: o.dir,
   });
   const p = new SmscProcess(child, configFile, label);
+  o.onSpawn?.(p);
   const timeoutMs = o.startTimeoutMs ?? 20_000;
   let timer: NodeJS.Timeout | undefined;
   let onData: ((chunk: Buffer) => void) | undefined;
