@@ -304,6 +304,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     admit: flow.admit,
     onSubmitLatency: (sec) => options.observer?.submitLatency?.(sec),
     onStored: (target) => scheduler?.notify(target),
+    awaitOutcome: (id, waitMs) => scheduler!.awaitOutcome(id, waitMs),
+    transactionWaitMs: config.delivery.transactionWaitMs,
     direct: {
       store: (msgs, now) => (scheduler !== undefined ? scheduler.storeNew(msgs, now) : store.insert(msgs)),
       withdraw: (id) => scheduler?.withdraw(id),

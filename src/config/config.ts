@@ -82,6 +82,8 @@ export interface Config {
     leaseMs: number;
     /** A connector down this long hands its queue to failover connectors, ms. */
     failoverGraceMs: number;
+    /** A transaction-mode submit waits this long for its message's outcome, ms. */
+    transactionWaitMs: number;
     /** MO parts wait this long for the rest before they are delivered as they are, ms. */
     moReassemblyTimeoutMs: number;
   };

@@ -277,6 +277,14 @@ const delivery: SectionField = {
       description:
         'A claimed message is due again after this long if its node dies. An attempt must end within it: `smpp.responseTimeoutMs` and every connector timeout must be under nine tenths of it (the last tenth is for recording the outcome), and a deliver_sm waits for a window slot at most what is left (20 s at most).',
     },
+    transactionWaitMs: {
+      type: 'integer',
+      default: 10_000,
+      min: 100, max: TIMER_MAX_MS,
+      unit: 'ms',
+      description:
+        'A submit_sm or data_sm in transaction mode (esm_class bits 1-0 = 10) is answered once its one delivery attempt has an outcome; past this long it is answered ESME_RDELIVERYFAILURE and the message ends UNDELIVERABLE. Keep it under the ESMEs\' response timers.',
+    },
     failoverGraceMs: {
       type: 'integer',
       default: 10_000,

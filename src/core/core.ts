@@ -14,7 +14,7 @@ import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
-import { finalReceiptOwed, isDatagram, receiptTarget } from '../store/receipts.js';
+import { finalReceiptOwed, isSingleAttempt, isTransaction, receiptTarget } from '../store/receipts.js';
 import { isPendingState, type NewMessage, type ReplaceChanges, type Store, type StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { type MoAssembler, moPartOf } from './mo-reassembly.js';
@@ -71,6 +71,14 @@ export interface CoreOptions {
   moAssembler?: MoAssembler;
   /** Hands new messages to their target at once when it can take them. */
   direct?: DirectHandOver;
+  /**
+   * Transaction mode (esm_class bits 1-0 = 10): the message once its one attempt settled it, or
+   * as it is after `waitMs` (the scheduler's awaitOutcome). Without it such a submit is
+   * answered as soon as the message is stored.
+   */
+  awaitOutcome?(id: string, waitMs: number): Promise<StoredMessage | undefined>;
+  /** How long a transaction-mode submit waits for its message's outcome, ms. Default 10,000. */
+  transactionWaitMs?: number;
 }
 
 /**
@@ -220,7 +228,7 @@ export class SmscCore {
         );
         if (replaced !== undefined) {
           this.#o.direct?.withdraw(existing.id);
-          return { messageId: existing.id };
+          return isTransaction(req) ? this.#transactionReply(existing.id) : { messageId: existing.id };
         }
       }
     }
@@ -239,7 +247,32 @@ export class SmscCore {
     }, route.failover);
     await this.#store([msg], now);
     this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
-    return { messageId: id };
+    return isTransaction(req) ? this.#transactionReply(id) : { messageId: id };
+  }
+
+  /**
+   * [ref §6.6] Transaction mode: the submit is answered once the message's one attempt settled
+   * it: with its id when delivered (or handed to a next hop, which has it now), with
+   * ESME_RDELIVERYFAILURE when it failed, or when no outcome came within transactionWaitMs — the
+   * message is then ended UNDELIVERABLE, so it is not delivered after its submitter was told it
+   * failed (an attempt in flight at that moment may still reach the handset; its outcome then
+   * does not apply).
+   */
+  async #transactionReply(id: string): Promise<Reply> {
+    const wait = this.#o.awaitOutcome;
+    if (wait === undefined) return { messageId: id };
+    let m = await wait(id, this.#o.transactionWaitMs ?? 10_000);
+    if (m !== undefined && isPendingState(m.state) && m.remoteId === null) {
+      const ended = await this.#o.store.finalize(id, 'UNDELIVERABLE', this.#o.clock.now(), 0, this.#o.nodeId);
+      if (ended !== undefined) {
+        this.#o.direct?.withdraw(id);
+        return S.ESME_RDELIVERYFAILURE;
+      }
+      // It was settled meanwhile.
+      m = await this.#o.store.get(id);
+    }
+    const handedOn = m !== undefined && (m.state === 'DELIVERED' || (isPendingState(m.state) && m.remoteId !== null));
+    return handedOn ? { messageId: id } : S.ESME_RDELIVERYFAILURE;
   }
 
   /** submit_multi: one stored message per destination; the resp lists the refused ones. */
@@ -249,6 +282,8 @@ export class SmscCore {
     const now = this.#o.clock.now();
     const ok = validateSubmit(req, now, account, ctx.interfaceVersion >= InterfaceVersion.V50);
     if (typeof ok === 'number') return ok;
+    // Transaction mode is for one destination: a submit_multi's response cannot wait for each.
+    if (isTransaction(req)) return S.ESME_RINVESMCLASS;
     const unsuccess: UnsuccessSme[] = [];
     const msgs: NewMessage[] = [];
     const batchId = this.#newId(ctx);
@@ -501,8 +536,8 @@ export class SmscCore {
     // never ending before it may go.
     const account = this.#o.account(ctx.systemId);
     if (scheduleAt !== undefined && account !== undefined && scheduleAt > now + account.maxValiditySeconds * 1000) return S.ESME_RINVSCHED;
-    // [ref §6.6] a datagram is never scheduled, by its submit or by a replace.
-    if (scheduleAt !== undefined && isDatagram(m)) return S.ESME_RINVSCHED;
+    // [ref §6.6] a datagram or a transaction is never scheduled, by its submit or by a replace.
+    if (scheduleAt !== undefined && isSingleAttempt(m)) return S.ESME_RINVSCHED;
     // A submit_multi's id: every destination still pending gets the new content, each checked
     // against its own times (earlier replaces may have left them apart from the first's).
     const all = await this.#members(m);

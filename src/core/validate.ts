@@ -83,8 +83,9 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
   // [ref §4.4] either short_message or message_payload, never both (our documented choice).
   if (payload !== undefined && sm !== undefined && sm.length > 0) return S.ESME_RINVMSGLEN;
 
-  // [ref §6.6] datagram mode: one attempt at once, nothing scheduled.
-  if ((f.esmClass & EsmClass.ModeMask) === EsmClass.ModeDatagram && (f.scheduleDeliveryTime ?? '') !== '') return S.ESME_RINVSCHED;
+  // [ref §6.6] datagram and transaction modes: one attempt at once, nothing scheduled.
+  const mode = f.esmClass & EsmClass.ModeMask;
+  if ((mode === EsmClass.ModeDatagram || mode === EsmClass.ModeForward) && (f.scheduleDeliveryTime ?? '') !== '') return S.ESME_RINVSCHED;
   let scheduleAt = now;
   try {
     const sched = parseSmppTime(f.scheduleDeliveryTime ?? '', now);

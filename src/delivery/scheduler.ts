@@ -9,7 +9,7 @@ import type { MessageIdGenerator } from '../core/message-id.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { leasedMessage } from '../store/common.js';
-import { finalReceiptId, finalReceiptOwed, isDatagram, makeReceipt, receiptTarget } from '../store/receipts.js';
+import { finalReceiptId, finalReceiptOwed, isSingleAttempt, makeReceipt, receiptTarget } from '../store/receipts.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import { Fifo } from '../util/fifo.js';
 import type { DeliveryTarget, Outcome } from './target.js';
@@ -116,6 +116,8 @@ export class DeliveryScheduler {
   readonly #holdShare: number;
   readonly #holdTotal: number;
   readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0, rerouted: 0 };
+  /** Submits in transaction mode waiting for their message's outcome, by message id (awaitOutcome). */
+  readonly #waiting = new Map<string, () => void>();
   /** Targets seen down at the last check (failover of their queued messages). */
   #down = new Set<string>();
   /** When each target was first seen with `up()` false, in the current outage. */
@@ -527,6 +529,7 @@ export class DeliveryScheduler {
     } catch {
       // A store error: the lease runs out and the message is claimed again.
     } finally {
+      if (this.#waiting.size !== 0) this.#waiting.get(m.id)?.();
       this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 1) - 1);
       if (--this.stats.inflight === 0) for (const done of this.#attemptsDone.splice(0)) done();
       this.kick();
@@ -621,9 +624,10 @@ export class DeliveryScheduler {
 
   async #recordOther(m: StoredMessage, attempt: Exclude<Outcome, { kind: 'delivered' }>): Promise<void> {
     const { store, clock } = this.#o;
-    // [ref §6.6] a datagram gets one attempt: a temporary failure is its end (no retry, no failover).
+    // [ref §6.6] a datagram or a transaction gets one attempt: a temporary failure is its end
+    // (no retry, no failover).
     const outcome: Exclude<Outcome, { kind: 'delivered' }> =
-      attempt.kind === 'retry' && isDatagram(m) ? { kind: 'failed', state: 'UNDELIVERABLE', errorCode: attempt.errorCode } : attempt;
+      attempt.kind === 'retry' && isSingleAttempt(m) ? { kind: 'failed', state: 'UNDELIVERABLE', errorCode: attempt.errorCode } : attempt;
     const now = clock.now();
     switch (outcome.kind) {
       case 'failed': {
@@ -703,10 +707,37 @@ export class DeliveryScheduler {
     // for the upstream's resent receipt to finalize.
     const m = await this.#o.store.finalize(id, state, now, errorCode, this.#o.nodeId);
     if (m === undefined) return false;
+    this.#waiting.get(id)?.();
     if (state === 'DELIVERED') this.#delivered(m, now);
     else this.stats.failed++;
     this.#receiptsMadeFor([m], state);
     return true;
+  }
+
+  /**
+   * For a submit in transaction mode: the message once its attempt has settled it — final, or
+   * handed to a next hop (an upstream SMSC has it) — or as it is when `waitMs` has passed. The
+   * store is read again whenever this node records an attempt of it, and at least every
+   * second (another node may deliver it). Undefined when the message is not in the store.
+   */
+  async awaitOutcome(id: string, waitMs: number): Promise<StoredMessage | undefined> {
+    const { store, clock } = this.#o;
+    const until = clock.now() + waitMs;
+    for (;;) {
+      const m = await store.get(id);
+      if (m === undefined || !isPendingState(m.state) || m.remoteId !== null) return m;
+      const left = until - clock.now();
+      if (left <= 0 || this.#stopped) return m;
+      await new Promise<void>((resolve) => {
+        const timer = clock.setTimer(wake, Math.min(left, 1000));
+        function wake() {
+          timer.cancel();
+          resolve();
+        }
+        this.#waiting.set(id, wake);
+      });
+      this.#waiting.delete(id);
+    }
   }
 
   #scheduleExpiry(): void {

@@ -55,15 +55,25 @@ export function finalReceipts(
 
 /**
  * True when `m` owes a final receipt for ending in `state`: an MT message that asked for one,
- * not sent in datagram mode ([ref §6.6]: no receipts).
+ * not sent in datagram mode ([ref §6.6]: no receipts) nor in transaction mode (its submit's
+ * response carries the outcome; a failed one has no message id a receipt could name).
  */
 export function finalReceiptOwed(m: StoredMessage, state: MessageStateName): boolean {
-  return m.direction === 'mt' && !isDatagram(m) && receiptWanted(m.registeredDelivery, state);
+  return m.direction === 'mt' && !isSingleAttempt(m) && receiptWanted(m.registeredDelivery, state);
 }
 
-/** True for a message submitted in datagram mode (esm_class bits 1-0 = 01): one attempt, no receipts. */
-export function isDatagram(m: Pick<StoredMessage, 'esmClass'>): boolean {
-  return (m.esmClass & EsmClass.ModeMask) === EsmClass.ModeDatagram;
+/**
+ * True for a message submitted in datagram mode (esm_class bits 1-0 = 01) or transaction mode
+ * (10): one attempt, no retry, no schedule, no receipts. [ref §6.6]
+ */
+export function isSingleAttempt(m: Pick<StoredMessage, 'esmClass'>): boolean {
+  const mode = m.esmClass & EsmClass.ModeMask;
+  return mode === EsmClass.ModeDatagram || mode === EsmClass.ModeForward;
+}
+
+/** True for a message submitted in transaction mode: its submit is answered once its one attempt has an outcome. */
+export function isTransaction(m: Pick<StoredMessage, 'esmClass'>): boolean {
+  return (m.esmClass & EsmClass.ModeMask) === EsmClass.ModeForward;
 }
 
 /** The target of the receipts owed to `account` (its ESME sessions). */

@@ -94,14 +94,14 @@ describe('store and forward', () => {
   }
 
   /** A submit_multi from alice's 1000 to `dests`. */
-  function submitMulti(c: Client, dests: readonly string[], text: string, registeredDelivery = 0): Promise<PduOf<'submit_multi_resp'>> {
+  function submitMulti(c: Client, dests: readonly string[], text: string, registeredDelivery = 0, esmClass = 0): Promise<PduOf<'submit_multi_resp'>> {
     return c.submitMulti({
       serviceType: '',
       sourceAddrTon: 0,
       sourceAddrNpi: 0,
       sourceAddr: '1000',
       destAddresses: dests.map((d) => ({ destFlag: 1 as const, destAddrTon: 1, destAddrNpi: 1, destinationAddr: d })),
-      esmClass: 0,
+      esmClass,
       protocolId: 0,
       priorityFlag: 0,
       scheduleDeliveryTime: '',
@@ -484,6 +484,59 @@ describe('store and forward', () => {
       'no receipt, no intermediate notification',
     );
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test('transaction mode (esm_class 0x02): the submit is answered with the outcome of its one attempt', async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    const aInbox = new Inbox(a);
+    const b = await bind('bob', 'bpw', 'receiver');
+    const bInbox = new Inbox(b, (d) => (d.shortMessage.toString() === 'tx refused' ? S.ESME_RX_T_APPN : S.ESME_ROK));
+    const tx = (text: string, destinationAddr = '2002', more: Partial<Parameters<Client['submit']>[0]> = {}) =>
+      a.submit({ sourceAddr: '1000', destinationAddr, esmClass: 0x02, shortMessage: Buffer.from(text), registeredDelivery: 1, ...more });
+    const failure = (e: unknown) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RDELIVERYFAILURE;
+
+    assert.equal(
+      await submitStatus(a, { sourceAddr: '1000', destinationAddr: '2002', esmClass: 0x02, shortMessage: Buffer.from('x'), scheduleDeliveryTime: '000000001000000R' }),
+      S.ESME_RINVSCHED,
+    );
+    await assert.rejects(
+      submitMulti(a, ['2002', '2001'], 'tx multi', 0, 0x02),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RINVESMCLASS,
+      'submit_multi has no transaction mode',
+    );
+
+    // Delivered: the response comes once bob has answered the deliver_sm, with the message id.
+    const delivered = await tx('tx delivered');
+    assert.ok(bInbox.messages().some((d) => d.shortMessage.toString() === 'tx delivered'), 'delivered before the response');
+    assert.equal((await a.query(delivered.messageId, { sourceAddr: '1000' })).messageState, 2);
+
+    // Refused once (a temporary error): no retry, the submit fails.
+    await assert.rejects(tx('tx refused'), failure);
+    // data_sm too.
+    const viaData = await a.dataSm({ serviceType: '', sourceAddrTon: 0, sourceAddrNpi: 0, sourceAddr: '1000', destAddrTon: 1, destAddrNpi: 1, destinationAddr: '2002', esmClass: 0x02, registeredDelivery: 0, dataCoding: 0, tlvs: { messagePayload: Buffer.from('tx data') } });
+    assert.ok(viaData.messageId.length > 0);
+
+    // Nobody to take it (carol is not bound): answered ESME_RDELIVERYFAILURE after
+    // delivery.transactionWaitMs, and ended: carol binding later gets nothing.
+    let settled = false;
+    const waiting = tx('tx nobody', '4000').finally(() => {
+      settled = true;
+    });
+    waiting.catch(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, false, 'waits for an outcome');
+    await until(() => settled, 'the wait ends', 15_000);
+    await assert.rejects(waiting, failure);
+    const c = await bind('carol', 'cpw', 'receiver');
+    const cInbox = new Inbox(c);
+    for (let i = 0; i < 5; i++) clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(cInbox.items.map((d) => d.shortMessage.toString()), [], 'a message its submitter was told failed is not delivered');
+
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(aInbox.receipts(), [], 'no receipts: the responses carry the outcomes');
+    assert.equal(bInbox.messages().filter((d) => d.shortMessage.toString() === 'tx refused').length, 1, 'one attempt');
+    await Promise.all([a.close(), b.close(), c.close()]);
   });
 
   test('deliver_sm_resp statuses: RX_T_APPN retried later, RX_P_APPN final UNDELIVERABLE with receipt', async () => {
