@@ -4,54 +4,13 @@
  * client. Each exchange checks the exact fields seen on the other side.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { connect } from '../../src/client/client.js';
 import type { PduOf } from '../../src/pdu/types.js';
 import type { Session } from '../../src/session/session.js';
-import { AsyncQueue, deferred, withTimeout } from '../support/async.js';
+import { AsyncQueue, withTimeout } from '../support/async.js';
+import { call, type NodePdu, type NodeSession, nodeSmpp as smpp } from '../support/node-smpp.js';
 import { deliverBody, type Harness, SMSC_ID, startServer } from '../support/server.js';
-
-/** The parts of node-smpp's API these tests use. */
-interface NodePdu {
-  command: string;
-  command_status: number;
-  sequence_number: number;
-  [field: string]: unknown;
-  response(options?: Record<string, unknown>): NodePdu;
-}
-type Callback = (pdu: NodePdu) => void;
-interface NodeSession {
-  on(event: string, fn: (...args: never[]) => void): NodeSession;
-  once(event: string, fn: (...args: never[]) => void): NodeSession;
-  send(pdu: NodePdu, cb?: Callback): boolean;
-  bind_transceiver(options: Record<string, unknown>, cb: Callback): boolean;
-  submit_sm(options: Record<string, unknown>, cb: Callback): boolean;
-  deliver_sm(options: Record<string, unknown>, cb: Callback): boolean;
-  enquire_link(cb: Callback): boolean;
-  unbind(cb: Callback): boolean;
-  close(cb?: () => void): void;
-  destroy(cb?: () => void): void;
-}
-interface NodeServer {
-  listen(port: number, host: string, cb: () => void): void;
-  address(): AddressInfo;
-  close(cb?: () => void): void;
-}
-interface NodeSmpp {
-  connect(options: { host: string; port: number }): NodeSession;
-  createServer(listener: (session: NodeSession) => void): NodeServer;
-}
-
-const smpp = createRequire(import.meta.url)('smpp') as NodeSmpp;
-
-/** A node-smpp request as a promise of its response. */
-function call(fn: (cb: Callback) => boolean, label: string): Promise<NodePdu> {
-  const d = deferred<NodePdu>();
-  if (!fn((pdu) => d.resolve(pdu))) d.reject(new Error(`${label}: socket not writable`));
-  return withTimeout(d.promise, 3000, label);
-}
 
 /** node-smpp decodes short_message into { message } (text) or a Buffer. */
 function text(sm: unknown): string {
