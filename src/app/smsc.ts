@@ -376,16 +376,25 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   // A receiver gone: what is held for its account goes back to the store (see DeliveryScheduler).
   smppServer.on('unbound', () => scheduler?.kick());
 
-  const listening: Smsc['listening'] = [];
-  for (const l of config.smpp.listeners) {
-    const addr: AddressInfo = await smppServer.listen({
-      host: l.host,
-      port: l.port,
-      ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key) } } : {}),
-    });
-    listening.push({ host: addr.address, port: addr.port, tls: l.tls !== undefined });
-  }
+  // Before the listeners: the leases it gives back at start (its own from before a restart,
+  // every node's when it is the only one) must not include any it takes for a new bind.
   await scheduler.start();
+  const listening: Smsc['listening'] = [];
+  try {
+    for (const l of config.smpp.listeners) {
+      const addr: AddressInfo = await smppServer.listen({
+        host: l.host,
+        port: l.port,
+        ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key) } } : {}),
+      });
+      listening.push({ host: addr.address, port: addr.port, tls: l.tls !== undefined });
+    }
+  } catch (err) {
+    // A port taken: nothing of this start keeps running (the caller closes the store).
+    await smppServer.close().catch(() => {});
+    await scheduler.stop().catch(() => {});
+    throw err;
+  }
   // MO parts parked before a restart: joined when complete, else released when they time out.
   // Every account's, config file's and API's, and those of an account that stopped reassembling.
   await moAssembler.recover([...live.accounts.keys()]);
@@ -424,6 +433,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     // Once: a fatal error may stop it while the caller stops it too.
     stop: () =>
       (stopping ??= (async () => {
+        // Transaction-mode submits waiting for an outcome are answered now, not after the wait.
+        scheduler?.endWaits();
         flow.stop();
         outbinds.stop();
         live.stop();

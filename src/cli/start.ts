@@ -111,12 +111,12 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
     smsc = await startSmsc(config, { observer, onFatal: () => stop(1), signal: standby.signal });
   } catch (err) {
     if (standby.signal.aborted) process.exit(0);
+    await waiting?.close();
     throw err;
   } finally {
     process.off('SIGINT', quit);
     process.off('SIGTERM', quit);
     process.off('SIGHUP', hangUp);
-    await waiting?.close();
   }
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
   let stopping = false;
@@ -146,18 +146,28 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
   });
   // Signal handlers first: whoever reads the lines below may signal at once.
   for (const l of smsc.listening) console.log(`SMPP listening on ${l.host}:${l.port}${l.tls ? ' (TLS)' : ''}`);
+  // The full admin app takes the standby listener's address.
+  await waiting?.close();
   if (config.admin !== undefined) {
     admin = await startAdmin(smsc, config.admin, observer);
     console.log(`admin API and dashboard on http://${admin.address}/ (metrics at /metrics)`);
   }
 }
 
-/** The admin listener of a node until it is active (src/admin/standby.ts). */
-async function standbyAdmin(config: Config): Promise<{ close(): Promise<void> }> {
+/**
+ * The admin listener of a node until it is active (src/admin/standby.ts). One that cannot
+ * listen (the address taken) leaves the node standing by without it.
+ */
+async function standbyAdmin(config: Config): Promise<{ close(): Promise<void> } | undefined> {
   const admin = config.admin!;
   // Checked with the config: always a host and a port here.
   const { host, port } = parseHostPort(admin.listen) ?? { host: '127.0.0.1', port: 8775 };
-  const listener = await startStandbyAdmin({ host, port, token: admin.token, nodeId: config.nodeId });
-  console.log(`admin API standing by on http://${listener.address}/ (health at /health) until this node is active`);
-  return listener;
+  try {
+    const listener = await startStandbyAdmin({ host, port, token: admin.token, nodeId: config.nodeId });
+    console.log(`admin API standing by on http://${listener.address}/ (health at /health) until this node is active`);
+    return listener;
+  } catch (err) {
+    console.error(`smsc: no admin API while standing by: ${(err as Error).message}`);
+    return undefined;
+  }
 }

@@ -14,7 +14,7 @@ import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
-import { finalReceiptOwed, isSingleAttempt, isTransaction, receiptTarget } from '../store/receipts.js';
+import { finalReceiptOwed, isSingleAttempt, isTransaction, receiptTarget, transactionOutcome } from '../store/receipts.js';
 import { isPendingState, type NewMessage, type ReplaceChanges, type Store, type StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { type MoAssembler, moPartOf } from './mo-reassembly.js';
@@ -73,10 +73,10 @@ export interface CoreOptions {
   direct?: DirectHandOver;
   /**
    * Transaction mode (esm_class bits 1-0 = 10): the message once its one attempt settled it, or
-   * as it is after `waitMs` (the scheduler's awaitOutcome). Without it such a submit is
-   * answered as soon as the message is stored.
+   * as it is after `waitMs`, or `ended` when the node stops (the scheduler's awaitOutcome).
+   * Without it such a submit is answered as soon as the message is stored.
    */
-  awaitOutcome?(id: string, waitMs: number): Promise<StoredMessage | undefined>;
+  awaitOutcome?(id: string, waitMs: number): Promise<{ message: StoredMessage | undefined; ended: boolean }>;
   /** How long a transaction-mode submit waits for its message's outcome, ms. Default 10,000. */
   transactionWaitMs?: number;
 }
@@ -228,7 +228,7 @@ export class SmscCore {
         );
         if (replaced !== undefined) {
           this.#o.direct?.withdraw(existing.id);
-          return isTransaction(req) ? this.#transactionReply(existing.id) : { messageId: existing.id };
+          return { messageId: existing.id };
         }
       }
     }
@@ -256,23 +256,25 @@ export class SmscCore {
    * ESME_RDELIVERYFAILURE when it failed, or when no outcome came within transactionWaitMs — the
    * message is then ended UNDELIVERABLE, so it is not delivered after its submitter was told it
    * failed (an attempt in flight at that moment may still reach the handset; its outcome then
-   * does not apply).
+   * does not apply). A node that stops meanwhile answers ESME_RSYSERR and leaves the message as
+   * it is: the outcome is not known, and the node may no longer be the one to end it.
    */
   async #transactionReply(id: string): Promise<Reply> {
     const wait = this.#o.awaitOutcome;
     if (wait === undefined) return { messageId: id };
-    let m = await wait(id, this.#o.transactionWaitMs ?? 10_000);
-    if (m !== undefined && isPendingState(m.state) && m.remoteId === null) {
-      const ended = await this.#o.store.finalize(id, 'UNDELIVERABLE', this.#o.clock.now(), 0, this.#o.nodeId);
-      if (ended !== undefined) {
+    const { message, ended } = await wait(id, this.#o.transactionWaitMs ?? 10_000);
+    let m = message;
+    if (m !== undefined && transactionOutcome(m) === 'waiting') {
+      if (ended) return S.ESME_RSYSERR;
+      const failed = await this.#o.store.finalize(id, 'UNDELIVERABLE', this.#o.clock.now(), 0, this.#o.nodeId);
+      if (failed !== undefined) {
         this.#o.direct?.withdraw(id);
         return S.ESME_RDELIVERYFAILURE;
       }
       // It was settled meanwhile.
       m = await this.#o.store.get(id);
     }
-    const handedOn = m !== undefined && (m.state === 'DELIVERED' || (isPendingState(m.state) && m.remoteId !== null));
-    return handedOn ? { messageId: id } : S.ESME_RDELIVERYFAILURE;
+    return m !== undefined && transactionOutcome(m) === 'accepted' ? { messageId: id } : S.ESME_RDELIVERYFAILURE;
   }
 
   /** submit_multi: one stored message per destination; the resp lists the refused ones. */

@@ -86,6 +86,8 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
   // [ref §6.6] datagram and transaction modes: one attempt at once, nothing scheduled.
   const mode = f.esmClass & EsmClass.ModeMask;
   if ((mode === EsmClass.ModeDatagram || mode === EsmClass.ModeForward) && (f.scheduleDeliveryTime ?? '') !== '') return S.ESME_RINVSCHED;
+  // A transaction's response reports its own attempt; a replaced message may have had others.
+  if (mode === EsmClass.ModeForward && f.replaceIfPresentFlag === 1) return S.ESME_RINVREPFLAG;
   let scheduleAt = now;
   try {
     const sched = parseSmppTime(f.scheduleDeliveryTime ?? '', now);

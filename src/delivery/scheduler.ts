@@ -9,7 +9,7 @@ import type { MessageIdGenerator } from '../core/message-id.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { leasedMessage } from '../store/common.js';
-import { finalReceiptId, finalReceiptOwed, isSingleAttempt, makeReceipt, receiptTarget } from '../store/receipts.js';
+import { finalReceiptId, finalReceiptOwed, isSingleAttempt, makeReceipt, receiptTarget, transactionOutcome } from '../store/receipts.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import { Fifo } from '../util/fifo.js';
 import type { DeliveryTarget, Outcome } from './target.js';
@@ -117,7 +117,9 @@ export class DeliveryScheduler {
   readonly #holdTotal: number;
   readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0, rerouted: 0 };
   /** Submits in transaction mode waiting for their message's outcome, by message id (awaitOutcome). */
-  readonly #waiting = new Map<string, () => void>();
+  readonly #waiting = new Map<string, Set<() => void>>();
+  /** Set by endWaits(): waiting submits stop waiting. */
+  #waitsEnded = false;
   /** Targets seen down at the last check (failover of their queued messages). */
   #down = new Set<string>();
   /** When each target was first seen with `up()` false, in the current outage. */
@@ -149,6 +151,7 @@ export class DeliveryScheduler {
   /** Stops claiming; waits for attempts in flight to record their outcome. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.endWaits();
     // Held messages go back to the store now, for whichever node the ESME binds to next.
     const releases = [...this.#held.keys()].map((key) => this.#giveBackAll(key));
     this.#unsubscribe?.();
@@ -529,7 +532,7 @@ export class DeliveryScheduler {
     } catch {
       // A store error: the lease runs out and the message is claimed again.
     } finally {
-      if (this.#waiting.size !== 0) this.#waiting.get(m.id)?.();
+      if (this.#waiting.size !== 0) this.#wakeWaiting(m.id);
       this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 1) - 1);
       if (--this.stats.inflight === 0) for (const done of this.#attemptsDone.splice(0)) done();
       this.kick();
@@ -707,7 +710,7 @@ export class DeliveryScheduler {
     // for the upstream's resent receipt to finalize.
     const m = await this.#o.store.finalize(id, state, now, errorCode, this.#o.nodeId);
     if (m === undefined) return false;
-    this.#waiting.get(id)?.();
+    this.#wakeWaiting(id);
     if (state === 'DELIVERED') this.#delivered(m, now);
     else this.stats.failed++;
     this.#receiptsMadeFor([m], state);
@@ -715,29 +718,61 @@ export class DeliveryScheduler {
   }
 
   /**
-   * For a submit in transaction mode: the message once its attempt has settled it — final, or
-   * handed to a next hop (an upstream SMSC has it) — or as it is when `waitMs` has passed. The
-   * store is read again whenever this node records an attempt of it, and at least every
-   * second (another node may deliver it). Undefined when the message is not in the store.
+   * For a submit in transaction mode: the message once its one attempt has settled it (see
+   * transactionOutcome), or as it is when `waitMs` has passed or endWaits() was called
+   * (`ended`: the node is stopping, and may no longer be the one to decide). The store is read
+   * again whenever this node records an attempt of it, and at least every second (another node
+   * may deliver it). `message` is undefined when the message is not in the store.
    */
-  async awaitOutcome(id: string, waitMs: number): Promise<StoredMessage | undefined> {
+  async awaitOutcome(id: string, waitMs: number): Promise<{ message: StoredMessage | undefined; ended: boolean }> {
     const { store, clock } = this.#o;
     const until = clock.now() + waitMs;
-    for (;;) {
-      const m = await store.get(id);
-      if (m === undefined || !isPendingState(m.state) || m.remoteId !== null) return m;
-      const left = until - clock.now();
-      if (left <= 0 || this.#stopped) return m;
-      await new Promise<void>((resolve) => {
-        const timer = clock.setTimer(wake, Math.min(left, 1000));
-        function wake() {
-          timer.cancel();
-          resolve();
-        }
-        this.#waiting.set(id, wake);
-      });
-      this.#waiting.delete(id);
+    // Registered before the first read, so an outcome recorded during a read is not missed.
+    let recorded = false;
+    let wake: (() => void) | undefined;
+    const onRecorded = () => {
+      recorded = true;
+      wake?.();
+    };
+    let waiters = this.#waiting.get(id);
+    if (waiters === undefined) this.#waiting.set(id, (waiters = new Set()));
+    waiters.add(onRecorded);
+    try {
+      for (;;) {
+        recorded = false;
+        const message = await store.get(id);
+        if (message === undefined || transactionOutcome(message) !== 'waiting') return { message, ended: false };
+        const left = until - clock.now();
+        if (this.#waitsEnded) return { message, ended: true };
+        if (left <= 0) return { message, ended: false };
+        if (recorded) continue;
+        await new Promise<void>((resolve) => {
+          const timer = clock.setTimer(() => {
+            wake = undefined;
+            resolve();
+          }, Math.min(left, 1000));
+          wake = () => {
+            wake = undefined;
+            timer.cancel();
+            resolve();
+          };
+        });
+      }
+    } finally {
+      waiters.delete(onRecorded);
+      if (waiters.size === 0 && this.#waiting.get(id) === waiters) this.#waiting.delete(id);
     }
+  }
+
+  /** Ends every awaitOutcome() now and later (the node stops; called by stop() too). */
+  endWaits(): void {
+    this.#waitsEnded = true;
+    for (const waiters of this.#waiting.values()) for (const wake of waiters) wake();
+  }
+
+  #wakeWaiting(id: string): void {
+    const waiters = this.#waiting.get(id);
+    if (waiters !== undefined) for (const wake of waiters) wake();
   }
 
   #scheduleExpiry(): void {

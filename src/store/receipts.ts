@@ -7,7 +7,7 @@ import { EsmClass, RegisteredDelivery, MessageState as WireState } from '../pdu/
 import { encodeTlvs } from '../pdu/encode.js';
 import { formatReceipt, statOf } from '../sm/dlr.js';
 import { decodeText } from '../sm/encoding.js';
-import type { MessageStateName, NewMessage, StoredMessage } from './types.js';
+import { isPendingState, type MessageStateName, type NewMessage, type StoredMessage } from './types.js';
 
 /** Wire message_state of a store state. */
 export function wireStateOf(state: MessageStateName): number {
@@ -74,6 +74,19 @@ export function isSingleAttempt(m: Pick<StoredMessage, 'esmClass'>): boolean {
 /** True for a message submitted in transaction mode: its submit is answered once its one attempt has an outcome. */
 export function isTransaction(m: Pick<StoredMessage, 'esmClass'>): boolean {
   return (m.esmClass & EsmClass.ModeMask) === EsmClass.ModeForward;
+}
+
+/**
+ * Where a single-attempt message stands for a submit waiting in transaction mode: `accepted`
+ * once delivered, or once its attempt left it pending, which for such a message means a next
+ * hop took it (an upstream SMSC, with or without giving its id; a temporary failure ends it);
+ * `failed` once it ended otherwise; `waiting` until its attempt (a destination not bound is
+ * not an attempt).
+ */
+export function transactionOutcome(m: Pick<StoredMessage, 'state' | 'attempts' | 'remoteId'>): 'accepted' | 'failed' | 'waiting' {
+  if (m.state === 'DELIVERED') return 'accepted';
+  if (!isPendingState(m.state)) return 'failed';
+  return m.attempts > 0 || m.remoteId !== null ? 'accepted' : 'waiting';
 }
 
 /** The target of the receipts owed to `account` (its ESME sessions). */

@@ -290,3 +290,48 @@ test('an expiry run that fails does not keep failover from running', async () =>
     await sqlite.close();
   }
 });
+
+test('awaitOutcome: two waits on one message both end at its outcome; a forwarded message without the next hop\'s id is accepted; endWaits ends the rest', async () => {
+  const bob = new HeldTarget();
+  const up = new HeldTarget();
+  const { clock, sqlite, scheduler } = await setup(new Map<string, DeliveryTarget>([['esme:bob', bob], ['smpp:up', up]]));
+  await scheduler.start();
+  try {
+    // Transaction mode: esm_class bits 1-0 = 10.
+    const tx = mt({ esmClass: 0x02 });
+    await scheduler.storeNew([tx], clock.now());
+    const started = Date.now();
+    const first = scheduler.awaitOutcome(tx.id, 10_000);
+    const second = scheduler.awaitOutcome(tx.id, 10_000);
+    await sleep(30);
+    bob.answerAll();
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.message?.state, 'DELIVERED');
+    assert.equal(b.message?.state, 'DELIVERED');
+    assert.ok(Date.now() - started < 900, 'both woken by the outcome, not by the 1 s re-read');
+
+    // Handed to an upstream that gave no id: pending, one attempt made.
+    const forwarded = mt({ target: 'smpp:up', esmClass: 0x02 });
+    await scheduler.storeNew([forwarded], clock.now());
+    const waiting = scheduler.awaitOutcome(forwarded.id, 10_000);
+    await sleep(30);
+    up.answerAll({ kind: 'forwarded' });
+    const f = await waiting;
+    assert.equal(f.ended, false);
+    assert.equal(f.message?.state, 'ENROUTE');
+    assert.equal(f.message?.attempts, 1);
+
+    // Nobody to take it: the wait lasts until endWaits(), which says so.
+    const stuck = mt({ target: 'esme:carol', esmClass: 0x02 });
+    await scheduler.storeNew([stuck], clock.now());
+    const pending = scheduler.awaitOutcome(stuck.id, 10_000);
+    await sleep(20);
+    scheduler.endWaits();
+    const s = await pending;
+    assert.equal(s.ended, true);
+    assert.equal(s.message?.state, 'ENROUTE');
+  } finally {
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});

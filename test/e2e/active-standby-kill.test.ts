@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Client, connect } from '../../src/client/client.js';
 import { CommandStatusError } from '../../src/errors.js';
-import { startTestPostgres, type TestPostgres } from '../support/pg.js';
+import { freePort, startTestPostgres, type TestPostgres } from '../support/pg.js';
 import {
   type AccountSpec,
   bindClient,
@@ -82,10 +82,13 @@ test('the standby process takes over from a killed active one and delivers every
     // n2 stands by: it prints its listening line only once it holds the lock.
     let n2: SmscProcess | undefined;
     let n2Standby: SmscProcess | undefined;
+    const n2AdminPort = await freePort();
     const n2Started = startSmscProcess({
       ...common,
       nodeId: 'n2',
       label: 'n2',
+      // A fixed admin port: the full admin app must get the address the standby listener had.
+      sections: { ...common.sections, admin: { listen: `127.0.0.1:${n2AdminPort}`, token: ADMIN_TOKEN } },
       startTimeoutMs: 60_000,
       onSpawn: (p) => {
         n2Standby = p;
@@ -141,6 +144,7 @@ test('the standby process takes over from a killed active one and delivers every
     assert.ok(taken !== undefined, `n2 did not take over within ${TAKEOVER_WAIT_MS} ms`);
     const takeoverMs = Date.now() - killedAt;
     const active = await adminAddress(() => taken, /admin API and dashboard on http:\/\/([^/\s]+)\//);
+    assert.equal(active, waiting, 'the admin app took the standby listener\'s address');
     const healthNow = await fetch(`http://${active}/health`);
     assert.equal(healthNow.status, 200);
     assert.deepEqual(await healthNow.json(), { status: 'active', nodeId: 'n2', mode: 'active-standby' });

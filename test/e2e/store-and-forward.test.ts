@@ -515,6 +515,9 @@ describe('store and forward', () => {
     // data_sm too.
     const viaData = await a.dataSm({ serviceType: '', sourceAddrTon: 0, sourceAddrNpi: 0, sourceAddr: '1000', destAddrTon: 1, destAddrNpi: 1, destinationAddr: '2002', esmClass: 0x02, registeredDelivery: 0, dataCoding: 0, tlvs: { messagePayload: Buffer.from('tx data') } });
     assert.ok(viaData.messageId.length > 0);
+    assert.equal(bInbox.items.filter((d) => d.tlvs.messagePayload?.toString() === 'tx data' || d.shortMessage.toString() === 'tx data').length, 1, 'delivered before the data_sm_resp');
+    // replace_if_present: the replaced message may have had attempts this response cannot report.
+    assert.equal(await submitStatus(a, { sourceAddr: '1000', destinationAddr: '2002', esmClass: 0x02, shortMessage: Buffer.from('x'), replaceIfPresentFlag: 1 }), S.ESME_RINVREPFLAG);
 
     // Nobody to take it (carol is not bound): answered ESME_RDELIVERYFAILURE after
     // delivery.transactionWaitMs, and ended: carol binding later gets nothing.

@@ -95,6 +95,16 @@ test('refused upstream (unknown subscriber): our ESME gets UNDELIV', async () =>
   assert.equal((await smsc.store.get(r.messageId))?.state, 'UNDELIVERABLE');
 });
 
+test('transaction mode through the upstream: answered with our id once the upstream has it; no receipt', async () => {
+  const r = await alice.submit({ sourceAddr: '1000', destinationAddr: '447000000002', esmClass: 0x02, shortMessage: Buffer.from('tx upstream'), registeredDelivery: 1 });
+  const ours = await smsc.store.get(r.messageId);
+  assert.ok(ours !== undefined && ours.attempts === 1, 'answered after its one attempt');
+  // The upstream's receipt ends it; our ESME gets none (the response carried the outcome).
+  await until(async () => (await smsc.store.get(r.messageId))?.state === 'DELIVERED', 'DELIVERED by the upstream receipt', { ms: 10_000 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(receiptFor(r.messageId), undefined);
+});
+
 test('the npm smpp package as the upstream SMSC: its receipt (hex id) comes back as ours', async () => {
   const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);

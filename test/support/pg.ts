@@ -141,7 +141,8 @@ async function boot(options: TestPostgresOptions): Promise<Server> {
   throw lastError;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 free a moment ago (for a server that must be told its port). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.on('error', reject);
