@@ -47,7 +47,8 @@ export function viewOfConfig(
   };
   if (a.allowedIps !== undefined) view.allowedIps = [...a.allowedIps];
   if (a.allowedSystemTypes !== undefined) view.allowedSystemTypes = [...a.allowedSystemTypes];
-  if (a.outbind !== undefined) view.outbind = { ...a.outbind };
+  // Not its password: a secret.
+  if (a.outbind !== undefined) view.outbind = { host: a.outbind.host, port: a.outbind.port };
   return view;
 }
 

@@ -12,7 +12,7 @@ import type { Session } from '../session/session.js';
 export interface OutbindAccount {
   systemId: string;
   password?: string;
-  outbind?: { host: string; port: number };
+  outbind?: { host: string; port: number; password?: string };
 }
 
 export interface OutbindOptions {
@@ -58,10 +58,10 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
     line.busy = false;
   };
 
-  const attempt = (a: OutbindAccount & { outbind: { host: string; port: number } }, line: Line): void => {
+  const attempt = (a: OutbindAccount & { outbind: NonNullable<OutbindAccount['outbind']> }, line: Line): void => {
     line.busy = true;
     o.server
-      .outbind({ host: a.outbind.host, port: a.outbind.port, systemId: o.systemId, password: a.password ?? '' })
+      .outbind({ host: a.outbind.host, port: a.outbind.port, systemId: o.systemId, password: a.outbind.password ?? a.password ?? '' })
       .then(
         (session) => {
           // Stopped meanwhile (the server refuses new outbinds once it closes, too).

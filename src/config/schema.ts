@@ -394,6 +394,13 @@ const account: SectionField = {
       keys: {
         host: { type: 'string', required: true, description: 'Host of the ESME.' },
         port: { type: 'integer', default: 2775, min: 1, max: 65535, description: 'Port of the ESME.' },
+        password: {
+          type: 'string',
+          maxLength: 8,
+          secret: true,
+          defaultText: 'the account\'s password',
+          description: 'The password sent in the outbind (the ESME may check it). An account with only a passwordHash sends an empty one unless this is set.',
+        },
       },
     },
   },
