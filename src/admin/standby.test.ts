@@ -33,3 +33,14 @@ test('a standby admin listener: /health 503 standby, /metrics 0 with the token, 
     if (open) await admin.close();
   }
 });
+
+test('a standby admin listener with publicMetrics serves /metrics without the token', async () => {
+  const admin = await startStandbyAdmin({ host: '127.0.0.1', port: 0, token: TOKEN, nodeId: 'n2', publicMetrics: true });
+  try {
+    const res = await fetch(`http://${admin.address}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /^smsc_node_active\{node="n2"\} 0$/m);
+  } finally {
+    await admin.close();
+  }
+});

@@ -5,7 +5,8 @@
  *
  * - `GET /health`: 503 `{ status: 'standby', nodeId, mode }` (an active node answers 200, status
  *   active), no token;
- * - `GET /metrics`: `smsc_node_active 0`, with the bearer token as on an active node;
+ * - `GET /metrics`: `smsc_node_active 0`, with the bearer token unless publicMetrics, as on an
+ *   active node;
  * - anything else: 503 SMSC_ADMIN_STANDBY.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,6 +19,8 @@ export interface StandbyAdminOptions {
   port: number;
   token: string;
   nodeId: string;
+  /** /metrics without the token, as admin.publicMetrics on an active node. */
+  publicMetrics?: boolean;
 }
 
 export interface StandbyAdmin {
@@ -50,7 +53,7 @@ export async function startStandbyAdmin(o: StandbyAdminOptions): Promise<Standby
     if (req.method === 'GET' && path === '/health') {
       json(res, 503, { status: 'standby', nodeId: o.nodeId, mode: 'active-standby' });
     } else if (req.method === 'GET' && path === '/metrics') {
-      if (authorized(req.headers.authorization)) send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', metrics);
+      if (o.publicMetrics === true || authorized(req.headers.authorization)) send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', metrics);
       else json(res, 401, new AdminError('SMSC_ADMIN_UNAUTHORIZED').toBody());
     } else {
       json(res, 503, errorBody(503, 'SMSC_ADMIN_STANDBY', `node ${o.nodeId} stands by (cluster.mode active-standby): ask the active node`));

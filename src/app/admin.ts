@@ -11,14 +11,14 @@ import type { Smsc } from './smsc.js';
 /** Starts the admin app on `listen` (`host:port`); returns its address and a close(). */
 export async function startAdmin(
   smsc: Smsc,
-  admin: { listen: string; token: string },
+  admin: { listen: string; token: string; publicMetrics?: boolean },
   observer: { submitLatency?(s: number): void; deliveryLatency?(s: number): void },
 ): Promise<{ address: string; close(): Promise<void> }> {
   const logger = createLogger({ nodeId: smsc.config.nodeId, level: process.env['SMSC_LOG_LEVEL'] ?? 'info' });
   const metrics = createMetrics(smsc);
   observer.submitLatency = metrics.observeSubmitLatency;
   observer.deliveryLatency = metrics.observeDeliveryLatency;
-  const app = createAdmin(smsc, { token: admin.token, logger, metrics, accounts: smsc.live.registry() });
+  const app = createAdmin(smsc, { token: admin.token, logger, metrics, accounts: smsc.live.registry(), publicMetrics: admin.publicMetrics === true });
   // Checked with the config: always a host and a port here.
   const { host, port } = parseHostPort(admin.listen) ?? { host: '127.0.0.1', port: 8775 };
   await app.listen({ host, port });

@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import { connect } from '../client/client.js';
 import { CommandStatusError } from '../errors.js';
 import {
-  commandStatusName,
   DataCoding,
   decodePdu,
   EsmClass,
@@ -32,8 +31,8 @@ Commands:
   mo       a handset sends MO      smsc mo --token T --from 447700900123 --to 2000 --text "hi"
   account  manage accounts         smsc account create carol --address 3000 --tps 50
   route    manage routes           smsc route set routes.yaml
-  connector  switch connectors     smsc connector disable upstream-a
-  message  a message's lifecycle   smsc message 0000A1B2C3D4
+  connector  switch connectors     smsc connector disable network
+  message  a message's lifecycle   smsc message 120534292705536
   pdu      decode/encode PDUs      smsc pdu decode 00000010000000150000000000000001
   config   validate a config       smsc config check smsc.yaml
   bench    run the benchmark suite smsc bench --quick   (from a repository checkout)
@@ -102,7 +101,7 @@ apply on every node and override the config file's until 'clear'. Errors name th
 Examples:
   smsc route list
   smsc route set routes.yaml
-  smsc route add mt '{"prefix":"4479","connector":"upstream-a","failover":["network"]}' --position 0
+  smsc route add mt '{"prefix":"4479","connector":"network"}' --position 0
   smsc route add mo '{"match":"2000","account":"bob"}'
   smsc route delete mt 2
   smsc route clear`,
@@ -113,14 +112,14 @@ node). A disabled connector's messages stay queued; enabling it delivers them.
 
 Examples:
   smsc connector list
-  smsc connector disable upstream-a
-  smsc connector enable upstream-a`,
+  smsc connector disable network      (the demo config's simulated network)
+  smsc connector enable network`,
   message: `smsc message ID [--admin HOST:PORT] [--token T] [--json]
 
 Shows a stored message and its lifecycle: accepted, every delivery attempt and its outcome.
 
 Example:
-  smsc message 0000A1B2C3D4`,
+  smsc message 120534292705536       (the id a submit_sm_resp gave)`,
   pdu: `smsc pdu decode <hex>     prints the PDU as JSON (exit 0), or the command_status name and the reason (exit 1)
 smsc pdu encode <json>    prints the PDU as hex; octet strings in the JSON are hex
 
@@ -146,7 +145,8 @@ function pduCommand(args: string[]): void {
     try {
       console.log(JSON.stringify(pduToJson(decodePdu(Buffer.from(clean, 'hex')), { redact: false }), null, 2));
     } catch (err) {
-      if (err instanceof PduDecodeError) fail(`${commandStatusName(err.commandStatus)}: ${err.message}`, 1);
+      // Its message starts with the command_status name.
+      if (err instanceof PduDecodeError) fail(err.message, 1);
       throw err;
     }
     return;

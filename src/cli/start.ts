@@ -150,7 +150,7 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
   await waiting?.close();
   if (config.admin !== undefined) {
     admin = await startAdmin(smsc, config.admin, observer);
-    console.log(`admin API and dashboard on http://${admin.address}/ (metrics at /metrics)`);
+    console.log(`admin API and dashboard on http://${admin.address}/ (metrics at /metrics${config.admin.publicMetrics ? '' : ', with the token'})`);
   }
 }
 
@@ -163,7 +163,7 @@ async function standbyAdmin(config: Config): Promise<{ close(): Promise<void> } 
   // Checked with the config: always a host and a port here.
   const { host, port } = parseHostPort(admin.listen) ?? { host: '127.0.0.1', port: 8775 };
   try {
-    const listener = await startStandbyAdmin({ host, port, token: admin.token, nodeId: config.nodeId });
+    const listener = await startStandbyAdmin({ host, port, token: admin.token, nodeId: config.nodeId, publicMetrics: admin.publicMetrics });
     console.log(`admin API standing by on http://${listener.address}/ (health at /health) until this node is active`);
     return listener;
   } catch (err) {

@@ -87,9 +87,9 @@ export interface Config {
     /** MO parts wait this long for the rest before they are delivered as they are, ms. */
     moReassemblyTimeoutMs: number;
   };
-  admin?: { listen: string; token: string };
+  admin?: { listen: string; token: string; publicMetrics: boolean };
   accounts: AccountConfig[];
-  /** Sections of later issues are kept as given. */
+  /** The sections parsed elsewhere (routes, network, connectors, ...) as given, and top-level `x-` keys. */
   [key: string]: unknown;
 }
 
@@ -121,15 +121,16 @@ function nearest(k: string, known: readonly string[]): string | undefined {
 }
 
 /**
- * Unknown keys are errors (typos must not be ignored silently). At the root, keys unlike any
- * known one are kept as given (sections of later issues); near misses (`acounts`) are errors.
+ * Unknown keys are errors (typos must not be ignored silently), naming the known key a near
+ * miss (`acounts`) was probably meant to be. At the root, `x-` keys are kept as given.
  */
 function checkKeys(section: SectionField, obj: Obj, path: string): void {
   const known = Object.keys(section.keys);
   for (const k of Object.keys(obj)) {
     if (Object.hasOwn(section.keys, k)) continue;
+    // Top-level `x-` keys are the file's own (YAML anchors to reuse), as in Compose files.
+    if (path === '' && k.startsWith('x-')) continue;
     const hint = nearest(k, known);
-    if (path === '' && hint === undefined) continue;
     throw new ConfigError(keyOf(path, k), hint === undefined ? `unknown key (known: ${known.join(', ')})` : `unknown key (did you mean '${hint}'?)`);
   }
 }

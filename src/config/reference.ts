@@ -101,7 +101,7 @@ export function renderReference(): string {
     'variable `SMSC_CONFIG`. [config/smsc.example.yaml](../config/smsc.example.yaml) is a commented example;',
     '`smsc config check FILE` validates a file (with the environment overrides) without starting.',
     'A bad key is reported by its path: `config key \'accounts[1].password\': must be at most 8 characters (SMPP password)`.',
-    'Unknown keys are errors, except new sections at the top level.',
+    'Unknown keys are errors; at the top level, keys starting with `x-` are the file\'s own (YAML anchors to reuse).',
     '',
     '## Environment overrides',
     '',

@@ -24,11 +24,12 @@ test('unknown keys in known sections are errors naming the key', () => {
   throwsKey({ accounts: [{ systemId: 'a', password: 'p', outbind: { host: 'h', prot: 1 } }] }, 'accounts[0].outbind.prot');
 });
 
-test('at the top level, near misses of known keys are errors; other sections are kept as given', () => {
+test('at the top level too, unknown keys are errors, near misses named; x- keys (YAML anchors) are the file\'s own', () => {
   throwsKey({ acounts: [] }, 'acounts', /did you mean 'accounts'/);
   throwsKey({ node_id: 'x' }, 'node_id', /did you mean 'nodeId'/);
-  const c = validateConfig({ ...ok, telemetry: { level: 'debug' } });
-  assert.deepEqual(c['telemetry'], { level: 'debug' });
+  throwsKey({ ...ok, telemetry: { level: 'debug' } }, 'telemetry', /unknown key \(known: nodeId, smpp, /);
+  const c = validateConfig({ ...ok, 'x-limits': { tps: 10 } });
+  assert.deepEqual(c['x-limits'], { tps: 10 });
 });
 
 test('the sections parsed elsewhere are kept as given', () => {

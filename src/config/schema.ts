@@ -342,6 +342,11 @@ const admin: SectionField = {
       minLength: ADMIN_TOKEN_MIN_LENGTH,
       description: 'Bearer token of the API and the dashboard.',
     },
+    publicMetrics: {
+      type: 'boolean',
+      default: false,
+      description: '/metrics without the token (for a Prometheus on a trusted network; otherwise give it the token as `authorization: { credentials: … }`).',
+    },
   },
   check(value, path) {
     const token = value['token'];

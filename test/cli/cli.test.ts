@@ -23,7 +23,8 @@ test('pdu decode prints the PDU as JSON and exits 0', () => {
 test('pdu decode of a malformed PDU prints the command_status name and the reason, exit 1', () => {
   const r = run('pdu', 'decode', '000000080000001500000000');
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /ESME_RINVCMDLEN/);
+  assert.match(r.stderr, /^ESME_RINVCMDLEN: /);
+  assert.doesNotMatch(r.stderr, /ESME_RINVCMDLEN: ESME_RINVCMDLEN/, 'the name once');
   const unknown = run('pdu', 'decode', '00000010000000990000000000000001');
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /ESME_RINVCMDID: unknown command_id 0x00000099/);
