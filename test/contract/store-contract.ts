@@ -899,6 +899,33 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.deepEqual(await receiptsOf(none.id), []);
       }));
 
+    test('finalize calls made together each get their own answer: states, receipts, a message named twice ended once', () =>
+      withStores(async (h) => {
+        const s = await h.open();
+        const ok = makeMessage({ target: 'up', account: 'alice', registeredDelivery: 1 });
+        const bad = makeMessage({ target: 'up', account: 'alice', registeredDelivery: 1 });
+        const quiet = makeMessage({ target: 'up', account: 'alice', registeredDelivery: 1 });
+        await s.insert([ok, bad, quiet]);
+        const [a, b, twice, c, none] = await Promise.all([
+          s.finalize(ok.id, 'DELIVERED', T0 + 1, 0, 'n7'),
+          s.finalize(bad.id, 'UNDELIVERABLE', T0 + 2, 0x0b, 'n7'),
+          s.finalize(ok.id, 'UNDELIVERABLE', T0 + 3, 1, 'n7'),
+          s.finalize(quiet.id, 'DELIVERED', T0 + 4, 0),
+          s.finalize('no-such-id', 'DELIVERED', T0 + 5, 0, 'n7'),
+        ]);
+        assert.equal(a?.state, 'DELIVERED');
+        assert.equal(a?.finalAt, T0 + 1);
+        assert.equal(b?.state, 'UNDELIVERABLE');
+        assert.equal(b?.errorCode, 0x0b);
+        assert.equal(twice, undefined, 'ended by the first verdict');
+        assert.equal(c?.state, 'DELIVERED');
+        assert.equal(none, undefined);
+        assert.equal((await s.get(ok.id))?.state, 'DELIVERED');
+        const receipts = (await s.find({ limit: 50 })).filter((m) => m.direction === 'receipt');
+        assert.deepEqual(receipts.map((r) => r.receiptFor).sort(), [ok.id, bad.id].sort(), 'receipts where receiptsBy was given, once each');
+        assert.match(receipts.find((r) => r.receiptFor === bad.id)!.payload.toString('latin1'), /stat:UNDELIV err:011/);
+      }));
+
     test('expireDue expires pending, unleased messages past their validity', () =>
       withStores(async (h) => {
         const s = await h.open();
