@@ -2,7 +2,8 @@
  * Store insert benchmark: durable inserts per second with group commit, for SQLite (a temp
  * file, WAL + synchronous=FULL) and PostgreSQL (embedded server with fsync on, or
  * SMSC_TEST_PG_URL), with the event log on and off, plus a one-writer baseline (every insert
- * its own commit) and the claim → markDelivered outcome rate.
+ * its own commit), the claim → markDelivered outcome rate and the finalize (next hop's verdict,
+ * receipt made) rate.
  * The SQLite store on its worker thread (the product's default) also shows each thread's CPU per row.
  * Usage: npm run build && node dist/bench/store-insert.js [--count 20000] [--concurrency 64] [--backend sqlite|postgres|all]
  */
@@ -95,6 +96,23 @@ async function deliverRun(store: Store, writers: number): Promise<number> {
   return done / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
+/**
+ * Next hops' verdicts (an upstream SMSC's receipts): `total` pending messages, each ended by
+ * finalize() with its receipt made, `writers` at a time. Returns verdicts/s.
+ */
+async function verdictRun(store: Store, total: number, writers: number): Promise<number> {
+  const msgs = Array.from({ length: total }, () => ({ ...message(), target: 'upstream' }));
+  for (let i = 0; i < msgs.length; i += 500) await store.insert(msgs.slice(i, i + 500));
+  let i = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (i < msgs.length) await store.finalize(msgs[i++]!.id, 'DELIVERED', T0 + 10_000_002, 0, 'bench');
+    }),
+  );
+  return total / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US').padStart(9);
 }
@@ -105,7 +123,10 @@ async function scenario(label: string, open: (o: StoreOptions) => Promise<{ stor
     await insertRun(store, Math.min(2000, count), concurrency); // warm-up
     const r = await insertRun(store, count, concurrency);
     let line = `${label.padEnd(44)} ${fmt(r.perSec)} inserts/s  ${r.perBatch.toFixed(1).padStart(6)} rows/commit`;
-    if (deliver) line += `  | claim+markDelivered ${fmt(await deliverRun(store, concurrency))} /s`;
+    if (deliver) {
+      line += `  | claim+markDelivered ${fmt(await deliverRun(store, concurrency))} /s`;
+      line += `  | finalize+receipt ${fmt(await verdictRun(store, Math.min(count, 10_000), concurrency))} /s`;
+    }
     console.log(line);
     const base = await insertRun(store, Math.min(500, count), 1);
     console.log(`${`${label}, 1 writer`.padEnd(44)} ${fmt(base.perSec)} inserts/s  ${base.perBatch.toFixed(1).padStart(6)} rows/commit`);
