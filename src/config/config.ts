@@ -303,7 +303,8 @@ export function loadConfigWithOverrides(file: string, env: Readonly<Record<strin
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    // Merge keys (`<<: *defaults`), for the anchors of `x-` keys.
+    raw = parseYaml(text, { merge: true });
   } catch (err) {
     throw new ConfigError('(file)', `${file} is not valid YAML: ${(err as Error).message}`);
   }

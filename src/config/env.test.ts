@@ -80,3 +80,22 @@ test('variables that name no key', () => {
   throwsKey(() => loadConfig(base, { SMSC_CONNECTORS__HOOK__URL: 'x' }), 'connectors', 'cannot be set from the environment');
   throwsKey(() => loadConfig(base, { SMSC_NETWORK__RANGES__0__FAILURE: 'busy' }), 'network.ranges[0].failure', 'cannot be set from the environment');
 });
+
+test('a file may keep shared settings under an x- key and merge them with <<', () => {
+  const f = file(`x-account: &account
+  maxBinds: 3
+  tps: 50
+accounts:
+  - { <<: *account, systemId: alice, password: apw }
+  - { <<: *account, systemId: bob, password: bpw, tps: 10 }
+`);
+  const c = loadConfig(f, {});
+  assert.deepEqual(
+    c.accounts.map((a) => [a.systemId, a.maxBinds, a.tps]),
+    [
+      ['alice', 3, 50],
+      ['bob', 3, 10],
+    ],
+  );
+  throwsKey(() => loadConfig(file('accounts:\n  - { systemId: a, password: p, outbind: { host: h, password: "" } }\n'), {}), 'accounts[0].outbind.password');
+});

@@ -401,7 +401,10 @@ const account: SectionField = {
         port: { type: 'integer', default: 2775, min: 1, max: 65535, description: 'Port of the ESME.' },
         password: {
           type: 'string',
+          // An empty one (a secret that resolved to nothing) would replace the account's.
+          minLength: 1,
           maxLength: 8,
+          lengthNote: 'SMPP password',
           secret: true,
           defaultText: 'the account\'s password',
           description: 'The password sent in the outbind (the ESME may check it). An account with only a passwordHash sends an empty one unless this is set.',

@@ -155,7 +155,8 @@ export class MoAssembler {
     // The joined message first: a crash between the two statements can only repeat it.
     await this.#o.store.insert([joined]);
     this.#o.onStored(joined.target);
-    for (const m of parts) await this.#o.store.finalize(m.id, 'DELIVERED', now, 0);
+    // Together: the store commits them as one batch.
+    await Promise.all(parts.map((m) => this.#o.store.finalize(m.id, 'DELIVERED', now, 0)));
   }
 
   async #expire(key: string): Promise<void> {
