@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { type Client, connect } from '../../src/client/client.js';
+import { CommandStatusError } from '../../src/errors.js';
 import { EsmClass } from '../../src/pdu/constants.js';
 import type { BindType } from '../../src/session/state.js';
 
@@ -343,4 +344,71 @@ export class DeliveryCollector {
     for (const c of this.texts.values()) n += c - 1;
     return n;
   }
+}
+
+/** A receiver of `account` that never answers its deliver_sm: the SMSC leases them all, in flight or held. */
+export async function bindStuckReceiver(port: number, account: { systemId: string; password: string }): Promise<Client> {
+  const client = await connect({ host: '127.0.0.1', port, manualAck: true, session: { enquireLinkIntervalMs: 0 } });
+  try {
+    await client.bind({ type: 'receiver', systemId: account.systemId, password: account.password });
+  } catch (err) {
+    client.session.destroy();
+    throw err;
+  }
+  return client;
+}
+
+/** Submits under way from {@link startLoad}. */
+export interface Load {
+  /** Numbers of the submits answered ESME_ROK. */
+  readonly acked: Set<number>;
+  /** Numbers of the submits that got no answer (the connection lost). */
+  readonly unanswered: Set<number>;
+  /** Stops submitting at once (no new submit starts); resolves once those under way have settled. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Submits from `from` to `to` through `senders`, `window` at a time on each, the text of the
+ * nth submit `text(n)`, at most `max` in all. A submit refused with a command_status fails the
+ * load (its stop() rejects).
+ */
+export function startLoad(senders: readonly Client[], o: { window: number; max: number; from: string; to: string; text: (n: number) => string }): Load {
+  const acked = new Set<number>();
+  const unanswered = new Set<number>();
+  let next = 0;
+  let stopped = false;
+  const worker = async (client: Client) => {
+    while (!stopped && next < o.max) {
+      const n = next++;
+      try {
+        await client.submit({ sourceAddr: o.from, destinationAddr: o.to, shortMessage: Buffer.from(o.text(n), 'latin1') });
+        acked.add(n);
+      } catch (err) {
+        if (err instanceof CommandStatusError) throw err;
+        unanswered.add(n);
+      }
+    }
+  };
+  const loops = senders.flatMap((c) => Array.from({ length: o.window }, () => worker(c)));
+  const settled = Promise.all(loops).then(() => {});
+  settled.catch(() => {});
+  return {
+    acked,
+    unanswered,
+    stop() {
+      stopped = true;
+      return settled;
+    },
+  };
+}
+
+/** Waits (bounded by `ms`) until `cond()` holds; false when the time ran out. */
+export async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return true;
 }
