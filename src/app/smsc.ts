@@ -306,6 +306,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     onStored: (target) => scheduler?.notify(target),
     awaitOutcome: (id, waitMs) => scheduler!.awaitOutcome(id, waitMs),
     transactionWaitMs: config.delivery.transactionWaitMs,
+    datagramWaitMs: config.delivery.datagramWaitMs,
     direct: {
       store: (msgs, now) => (scheduler !== undefined ? scheduler.storeNew(msgs, now) : store.insert(msgs)),
       withdraw: (id) => scheduler?.withdraw(id),

@@ -84,6 +84,8 @@ export interface Config {
     failoverGraceMs: number;
     /** A transaction-mode submit waits this long for its message's outcome, ms. */
     transactionWaitMs: number;
+    /** A datagram waits at most this long for its destination, ms. */
+    datagramWaitMs: number;
     /** MO parts wait this long for the rest before they are delivered as they are, ms. */
     moReassemblyTimeoutMs: number;
   };

@@ -277,6 +277,14 @@ const delivery: SectionField = {
       description:
         'A claimed message is due again after this long if its node dies. An attempt must end within it: `smpp.responseTimeoutMs` and every connector timeout must be under nine tenths of it (the last tenth is for recording the outcome), and a deliver_sm waits for a window slot at most what is left (20 s at most).',
     },
+    datagramWaitMs: {
+      type: 'integer',
+      default: 60_000,
+      min: 1_000, max: TIMER_MAX_MS,
+      unit: 'ms',
+      description:
+        'A message in datagram mode (esm_class bits 1-0 = 01) gets one attempt and is not stored to wait: with no way to its destination it waits at most this long (a receiver reconnecting), then expires, without a receipt.',
+    },
     transactionWaitMs: {
       type: 'integer',
       default: 10_000,

@@ -6,7 +6,7 @@
  * Durability contract ([architecture §4]): a submit is answered ESME_ROK only after the store
  * has committed it (the store groups concurrent commits).
  */
-import { CommandStatus, InterfaceVersion, MessageState as WireState } from '../pdu/constants.js';
+import { CommandStatus, EsmClass, InterfaceVersion, MessageState as WireState } from '../pdu/constants.js';
 import { encodeTlvs } from '../pdu/encode.js';
 import { PduEncodeError } from '../pdu/errors.js';
 import type { DataSm, PduOf, SubmitSm, Tlvs, UnsuccessSme } from '../pdu/types.js';
@@ -79,6 +79,8 @@ export interface CoreOptions {
   awaitOutcome?(id: string, waitMs: number): Promise<{ message: StoredMessage | undefined; ended: boolean }>;
   /** How long a transaction-mode submit waits for its message's outcome, ms. Default 10,000. */
   transactionWaitMs?: number;
+  /** The longest a datagram waits for its destination, ms: its validity is capped to it. Default 60,000. */
+  datagramWaitMs?: number;
 }
 
 /**
@@ -248,6 +250,15 @@ export class SmscCore {
     await this.#store([msg], now);
     this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
     return isTransaction(req) ? this.#transactionReply(id) : { messageId: id };
+  }
+
+  /**
+   * [ref §6.6] A datagram is not stored to wait: one that finds no way to its destination at
+   * once waits at most datagramWaitMs (a receiver reconnecting), then expires, without a receipt.
+   */
+  #datagramCap(esmClass: number, expiresAt: number, now: number): number {
+    if ((esmClass & EsmClass.ModeMask) !== EsmClass.ModeDatagram) return expiresAt;
+    return Math.min(expiresAt, now + (this.#o.datagramWaitMs ?? 60_000));
   }
 
   /**
@@ -429,7 +440,7 @@ export class SmscCore {
       tlvs: own.tlvs,
       submittedAt: now,
       scheduleAt: ok.scheduleAt,
-      expiresAt: ok.expiresAt,
+      expiresAt: this.#datagramCap(req.esmClass, ok.expiresAt, now),
       receiptFor: null,
       originNode: this.#o.nodeId,
       originSession: ctx.session.id,
@@ -547,7 +558,8 @@ export class SmscCore {
     const changesOf = new Map<StoredMessage, ReplaceChanges>();
     for (const x of members) {
       const goesAt = scheduleAt ?? x.scheduleAt;
-      const ends = expiresAt !== undefined && account !== undefined ? Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000) : expiresAt;
+      const capped = expiresAt !== undefined && account !== undefined ? Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000) : expiresAt;
+      const ends = capped === undefined ? undefined : this.#datagramCap(x.esmClass, capped, now);
       if (goesAt >= (ends ?? x.expiresAt)) return S.ESME_RINVSCHED;
       changesOf.set(x, {
         payload: Buffer.from(payload ?? req.shortMessage),

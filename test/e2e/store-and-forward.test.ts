@@ -453,7 +453,7 @@ describe('store and forward', () => {
     await a.close();
   });
 
-  test('datagram mode (esm_class 0x01): one attempt, no receipt, no schedule', async () => {
+  test('datagram mode (esm_class 0x01): one attempt, no receipt, no schedule, a short wait', async () => {
     const a = await bind('alice', 'apw', 'transceiver');
     const aInbox = new Inbox(a);
     const b = await bind('bob', 'bpw', 'receiver');
@@ -475,11 +475,15 @@ describe('store and forward', () => {
     await until(async () => (await a.query(ok.messageId, { sourceAddr: '1000' })).messageState === 2, 'DELIVERED');
     const normal = await a.submit({ sourceAddr: '1000', destinationAddr: '2002', shortMessage: Buffer.from('normal'), registeredDelivery: 1 });
     await until(() => aInbox.receipts().some((r) => r.tlvs.receiptedMessageId === normal.messageId), "the normal message's receipt");
-    for (let i = 0; i < 20; i++) clock.advance(60_000); // well past any retry
+    // Nobody to take it (carol is not bound): it waits delivery.datagramWaitMs (60 s) at most,
+    // not its validity (48 h), then expires.
+    const nobody = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', esmClass: 0x01, shortMessage: Buffer.from('dgram nobody'), registeredDelivery: 1 });
+    for (let i = 0; i < 20; i++) clock.advance(60_000); // well past any retry, and the datagram's wait
+    await until(async () => (await a.query(nobody.messageId, { sourceAddr: '1000' })).messageState === 3, 'EXPIRED after the wait');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(bInbox.messages().filter((d) => d.shortMessage.toString() === 'dgram once').length, 1, 'one attempt');
     assert.deepEqual(
-      aInbox.items.filter((d) => d.tlvs.receiptedMessageId === once.messageId || d.tlvs.receiptedMessageId === ok.messageId),
+      aInbox.items.filter((d) => [once.messageId, ok.messageId, nobody.messageId].includes(d.tlvs.receiptedMessageId ?? '')),
       [],
       'no receipt, no intermediate notification',
     );
