@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { AccountConfig } from '../config/config.js';
 import { parseCidr } from '../server/accounts.js';
 import { AdminError } from './errors.js';
-import type { AccountInput, AccountPatch, AccountView } from './types.js';
+import type { AccountInput, AccountPatch, AccountView, OutbindInput } from './types.js';
 
 /** Defaults of a new account, the same as config.ts gives a configured one. */
 export const ACCOUNT_DEFAULTS = {
@@ -67,9 +67,10 @@ export function accountSettings(input: AccountInput) {
 }
 
 /** The account fields an update may change, as both the views and the stored rows hold them. */
-type PatchableFields = Required<Omit<AccountPatch, 'allowedIps' | 'allowedSystemTypes'>> & {
+type PatchableFields = Required<Omit<AccountPatch, 'allowedIps' | 'allowedSystemTypes' | 'outbind'>> & {
   allowedIps?: string[] | null;
   allowedSystemTypes?: string[] | null;
+  outbind?: OutbindInput;
 };
 
 /** Applies an update's fields to `next` (lists copied); absent fields are kept. Returns `next`. */
@@ -85,6 +86,8 @@ export function applyAccountPatch<T extends PatchableFields>(next: T, patch: Acc
   if (patch.maxQueued !== undefined) next.maxQueued = patch.maxQueued;
   if (patch.disabled !== undefined) next.disabled = patch.disabled;
   if (patch.reassembleMo !== undefined) next.reassembleMo = patch.reassembleMo;
+  if (patch.outbind === null) delete next.outbind;
+  else if (patch.outbind !== undefined) next.outbind = { ...patch.outbind };
   return next;
 }
 

@@ -49,6 +49,7 @@ export class MemoryAccountRegistry implements AccountRegistry {
     };
     if (input.allowedIps !== undefined) view.allowedIps = [...input.allowedIps];
     if (input.allowedSystemTypes !== undefined) view.allowedSystemTypes = [...input.allowedSystemTypes];
+    if (input.outbind !== undefined) view.outbind = { host: input.outbind.host, port: input.outbind.port };
     const password = input.password ?? generatePassword();
     this.#accounts.set(view.systemId, { view, passwordHash: hashPassword(password) });
     return input.password === undefined ? { account: copy(view), password } : { account: copy(view) };

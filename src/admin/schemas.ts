@@ -250,8 +250,21 @@ export const accountSchema = obj(
 );
 export const accountsResponseSchema = obj({ accounts: { type: 'array', items: accountSchema } }, ['accounts']);
 export const accountIdParamsSchema = obj({ id: systemIdSchema }, ['id']);
-export const accountCreateSchema = obj({ systemId: systemIdSchema, password: passwordSchema, ...accountFields }, ['systemId']);
-export const accountPatchSchema = obj({ ...accountFields }, [], 'fields to change; absent fields are kept');
+const outbindInputSchema = obj(
+  {
+    host: str('host of the ESME', { minLength: 1, maxLength: 253 }),
+    port: int('port of the ESME', { minimum: 1, maximum: 65_535 }),
+    password: { ...passwordSchema, description: 'sent in the outbind (kept in the store as given); default none' },
+  },
+  ['host', 'port'],
+  'the SMSC connects out to this ESME and sends outbind while none of its sessions can take deliveries',
+);
+export const accountCreateSchema = obj({ systemId: systemIdSchema, password: passwordSchema, ...accountFields, outbind: outbindInputSchema }, ['systemId']);
+export const accountPatchSchema = obj(
+  { ...accountFields, outbind: { anyOf: [outbindInputSchema, { type: 'null' }], description: 'the outbind; null removes it' } },
+  [],
+  'fields to change; absent fields are kept',
+);
 export const accountCreatedSchema = obj(
   { account: accountSchema, password: str('the generated password, shown only now (absent when one was given)') },
   ['account'],

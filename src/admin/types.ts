@@ -38,6 +38,14 @@ export interface AccountView {
   outbind?: { host: string; port: number };
 }
 
+/** Where the SMSC connects out to an ESME (outbind), as the API takes it. */
+export interface OutbindInput {
+  host: string;
+  port: number;
+  /** Sent in the outbind (kept in the store as given: it must be sent as it is). */
+  password?: string;
+}
+
 /** What creating an account takes; absent fields get the config defaults. */
 export interface AccountInput {
   systemId: string;
@@ -54,10 +62,14 @@ export interface AccountInput {
   maxQueued?: number;
   disabled?: boolean;
   reassembleMo?: boolean;
+  outbind?: OutbindInput;
 }
 
-/** Fields an update may change; absent fields are kept. Passwords change via `resetPassword`. */
-export type AccountPatch = Partial<Omit<AccountInput, 'systemId' | 'password'>>;
+/**
+ * Fields an update may change; absent fields are kept (`outbind: null` removes it). Passwords
+ * change via `resetPassword`.
+ */
+export type AccountPatch = Partial<Omit<AccountInput, 'systemId' | 'password' | 'outbind'>> & { outbind?: OutbindInput | null };
 
 /**
  * Run-time account management. Implementations throw `AdminError` (src/admin/errors.ts):

@@ -66,6 +66,7 @@ function fromStored(a: StoredAccount): LiveAccount {
   };
   if (a.allowedIps !== null) out.allowedIps = a.allowedIps;
   if (a.allowedSystemTypes !== null) out.allowedSystemTypes = a.allowedSystemTypes;
+  if (a.outbind !== undefined) out.outbind = { ...a.outbind };
   return out;
 }
 
@@ -401,6 +402,7 @@ class LiveAccountRegistry implements AccountRegistry {
       allowedIps: input.allowedIps === undefined ? null : [...input.allowedIps],
       allowedSystemTypes: input.allowedSystemTypes === undefined ? null : [...input.allowedSystemTypes],
       ...accountSettings(input),
+      ...(input.outbind !== undefined ? { outbind: { ...input.outbind } } : {}),
       updatedAt: this.#o.clock.now(),
     };
     if (!(await store.createAccount(record))) throw taken();

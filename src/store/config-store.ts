@@ -30,8 +30,20 @@ export interface StoredAccount {
   disabled: boolean;
   /** MO parts are joined into one message before delivery. */
   reassembleMo: boolean;
+  /**
+   * The SMSC connects out to this ESME (outbind) while it has no receiver bound. The password
+   * is the one sent in the outbind, kept as given (it must be sent as it is).
+   */
+  outbind?: StoredOutbind;
   /** Epoch ms of the last change (given by the caller). */
   updatedAt: number;
+}
+
+/** Where an account's outbind goes. */
+export interface StoredOutbind {
+  host: string;
+  port: number;
+  password?: string;
 }
 
 /** Topic of a change notification: `account:<systemId>` or `setting:<key>`. */
@@ -80,6 +92,20 @@ export function checkStoredAccount(a: StoredAccount): void {
   for (const k of ['maxBinds', 'windowSize', 'defaultValiditySeconds', 'maxValiditySeconds', 'tps', 'maxQueued', 'updatedAt'] as const) {
     if (!Number.isSafeInteger(a[k]) || a[k] < 0) throw new TypeError(`account ${k} must be a non-negative integer`);
   }
+  const o = a.outbind;
+  if (o !== undefined && (typeof o.host !== 'string' || !Number.isInteger(o.port) || (o.password !== undefined && typeof o.password !== 'string'))) {
+    throw new TypeError('account outbind must be { host: string, port: integer, password?: string }');
+  }
+}
+
+/** An outbind as its column keeps it (JSON text), or null. */
+export function outbindColumn(o: StoredOutbind | undefined): string | null {
+  return o === undefined ? null : JSON.stringify(o.password === undefined ? { host: o.host, port: o.port } : { host: o.host, port: o.port, password: o.password });
+}
+
+/** The `outbind` of a stored account, from its column. */
+export function outbindOf(column: string | null): { outbind?: StoredOutbind } {
+  return column === null ? {} : { outbind: JSON.parse(column) as StoredOutbind };
 }
 
 /** The `account:<id>` topic. */

@@ -74,7 +74,13 @@ export function configStoreContract(name: string, makeFixture: () => Promise<Fix
       withStores(async (open) => {
         const s = await open();
         assert.deepEqual(await s.listAccounts(), []);
-        const carol = account({ allowedIps: ['10.0.0.0/8', '::1'], allowedSystemTypes: ['VMS'], tps: 5, maxQueued: 100 });
+        const carol = account({
+          allowedIps: ['10.0.0.0/8', '::1'],
+          allowedSystemTypes: ['VMS'],
+          tps: 5,
+          maxQueued: 100,
+          outbind: { host: 'esme.example', port: 2776, password: 'obpw' },
+        });
         assert.equal(await s.createAccount(carol), true);
         assert.equal(await s.createAccount(account({ systemId: 'Alpha', disabled: true })), true);
         assert.equal(await s.createAccount(account({ passwordHash: 'scrypt$other$hash' })), false, 'a taken system_id');
@@ -87,9 +93,12 @@ export function configStoreContract(name: string, makeFixture: () => Promise<Fix
             ['carol', false],
           ],
         );
-        const changed = { ...carol, addresses: [], allowedIps: null, tps: 0, disabled: true, passwordHash: 'scrypt$aa$bb', updatedAt: T0 + 5 };
+        const changed = { ...carol, addresses: [], allowedIps: null, tps: 0, disabled: true, passwordHash: 'scrypt$aa$bb', updatedAt: T0 + 5, outbind: { host: 'h', port: 1 } };
         assert.equal(await s.updateAccount(changed), true);
         assert.deepEqual(await s.getAccount('carol'), changed);
+        const { outbind: _, ...withoutOutbind } = changed;
+        assert.equal(await s.updateAccount(withoutOutbind), true);
+        assert.deepEqual(await s.getAccount('carol'), withoutOutbind, 'outbind removed');
         assert.equal(await s.updateAccount(account({ systemId: 'ghost' })), false);
         assert.equal(await s.getAccount('ghost'), undefined, 'update never creates');
         assert.equal(await s.deleteAccount('carol'), true);

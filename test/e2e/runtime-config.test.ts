@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +16,7 @@ import { type Config, validateConfig } from '../../src/config/config.js';
 import type { CommandStatusError } from '../../src/errors.js';
 import { CommandStatus as S } from '../../src/pdu/constants.js';
 import { ManualClock } from '../../src/session/clock.js';
+import { Session } from '../../src/session/session.js';
 import type { ConfigStore } from '../../src/store/config-store.js';
 import { until } from '../support/until.js';
 
@@ -198,6 +200,42 @@ describe('accounts through the admin API', () => {
     assert.equal(gone.status, 200, JSON.stringify(gone.body));
     assert.equal(await bindStatus('carol', 'n3wpass'), S.ESME_RINVSYSID);
     assert.equal((await api('GET', '/api/accounts/carol')).status, 404);
+  });
+});
+
+describe('outbind of an account made through the admin API', () => {
+  test('the SMSC outbinds to it with the password given, which the API never shows; null removes it', async () => {
+    // The ESME: records each outbind and binds as a receiver on its connection.
+    const seen: { systemId: string; password: string }[] = [];
+    const sessions: Session[] = [];
+    const esme = net.createServer((socket) => {
+      const session = new Session(socket, { role: 'esme', enquireLinkIntervalMs: 0 }, {
+        onOutbind: (req, s) => {
+          seen.push({ systemId: req.systemId, password: req.password });
+          void s.bind('receiver', { systemId: 'dave', password: 'dpw', systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' }).catch(() => {});
+        },
+      });
+      sessions.push(session);
+    });
+    await new Promise<void>((resolve) => esme.listen(0, '127.0.0.1', resolve));
+    const port = (esme.address() as net.AddressInfo).port;
+    try {
+      const created = await api('POST', '/api/accounts', { systemId: 'dave', password: 'dpw', addresses: ['5000'], outbind: { host: '127.0.0.1', port, password: 'obpw' } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.deepEqual((created.body['account'] as Record<string, unknown>)['outbind'], { host: '127.0.0.1', port });
+      await until(() => smsc.server.receiversOf('dave').length === 1, 'dave bound through the outbind', { clock, stepMs: 250 });
+      assert.deepEqual(seen[0], { systemId: smsc.config.smpp.systemId, password: 'obpw' });
+      assert.deepEqual((await api('GET', '/api/accounts/dave')).body['outbind'], { host: '127.0.0.1', port });
+
+      const removed = await api('PATCH', '/api/accounts/dave', { outbind: null });
+      assert.equal(removed.status, 200, JSON.stringify(removed.body));
+      assert.equal(removed.body['outbind'], undefined);
+      assert.equal((await api('PATCH', '/api/accounts/dave', { outbind: { host: '127.0.0.1' } })).status, 400, 'a port is needed');
+      assert.equal((await api('DELETE', '/api/accounts/dave')).status, 200);
+    } finally {
+      for (const s of sessions) s.destroy('test end');
+      await new Promise<void>((resolve) => esme.close(() => resolve()));
+    }
   });
 });
 

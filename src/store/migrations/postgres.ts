@@ -194,4 +194,8 @@ CREATE INDEX messages_remote ON messages (target, remote_id)
 ALTER TABLE messages ADD COLUMN handed_to text;
 ALTER TABLE messages ADD COLUMN final_by text;
 `,
+  // 8: accounts made through the admin API may have an outbind (JSON: host, port, password).
+  `
+ALTER TABLE accounts ADD COLUMN outbind text;
+`,
 ];

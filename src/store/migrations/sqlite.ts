@@ -169,6 +169,10 @@ ALTER TABLE messages ADD COLUMN final_by TEXT;
   `
 DROP INDEX IF EXISTS messages_pending_addr;
 `,
+  // 8: accounts made through the admin API may have an outbind (JSON: host, port, password).
+  `
+ALTER TABLE accounts ADD COLUMN outbind TEXT;
+`,
 ];
 
 /**

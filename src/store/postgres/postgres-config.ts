@@ -4,7 +4,7 @@
  * its announcement commit together and every node's LISTEN connection hears it.
  */
 import type pg from 'pg';
-import { checkStoredAccount, type StoredAccount } from '../config-store.js';
+import { checkStoredAccount, outbindColumn, outbindOf, type StoredAccount } from '../config-store.js';
 
 interface AccountRow {
   system_id: string;
@@ -20,6 +20,7 @@ interface AccountRow {
   max_queued: number;
   disabled: boolean;
   reassemble_mo: boolean;
+  outbind: string | null;
   updated_at: string | number;
 }
 
@@ -38,6 +39,7 @@ function toAccount(r: AccountRow): StoredAccount {
     maxQueued: r.max_queued,
     disabled: r.disabled,
     reassembleMo: r.reassemble_mo,
+    ...outbindOf(r.outbind),
     updatedAt: Number(r.updated_at),
   };
 }
@@ -59,6 +61,7 @@ function values(a: StoredAccount): unknown[] {
     a.disabled,
     a.updatedAt,
     a.reassembleMo,
+    outbindColumn(a.outbind),
   ];
 }
 
@@ -91,11 +94,11 @@ export class PostgresConfigTables {
     const res = await this.#pool.query(
       `WITH i AS (
         INSERT INTO ${this.#accounts} (system_id, password_hash, addresses, allowed_ips, allowed_system_types, max_binds,
-          window_size, default_validity_s, max_validity_s, tps, max_queued, disabled, updated_at, reassemble_mo)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+          window_size, default_validity_s, max_validity_s, tps, max_queued, disabled, updated_at, reassemble_mo, outbind)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
         ON CONFLICT (system_id) DO NOTHING
         RETURNING system_id)
-      SELECT pg_notify($15, 'account:' || system_id) FROM i`,
+      SELECT pg_notify($16, 'account:' || system_id) FROM i`,
       [...values(a), this.#channel],
     );
     return res.rowCount === 1;
@@ -106,10 +109,10 @@ export class PostgresConfigTables {
       `WITH u AS (
         UPDATE ${this.#accounts} SET password_hash = $2, addresses = $3, allowed_ips = $4, allowed_system_types = $5,
           max_binds = $6, window_size = $7, default_validity_s = $8, max_validity_s = $9, tps = $10, max_queued = $11,
-          disabled = $12, updated_at = $13, reassemble_mo = $14
+          disabled = $12, updated_at = $13, reassemble_mo = $14, outbind = $15
         WHERE system_id = $1
         RETURNING system_id)
-      SELECT pg_notify($15, 'account:' || system_id) FROM u`,
+      SELECT pg_notify($16, 'account:' || system_id) FROM u`,
       [...values(a), this.#channel],
     );
     return res.rowCount === 1;

@@ -3,7 +3,7 @@
  * Synchronous: SqliteStore runs the writes through its group committer and the reads directly.
  */
 import type Database from 'better-sqlite3';
-import { checkStoredAccount, type StoredAccount } from '../config-store.js';
+import { checkStoredAccount, outbindColumn, outbindOf, type StoredAccount } from '../config-store.js';
 
 interface AccountRow {
   system_id: string;
@@ -19,6 +19,7 @@ interface AccountRow {
   max_queued: number;
   disabled: number;
   reassemble_mo: number;
+  outbind: string | null;
   updated_at: number;
 }
 
@@ -37,6 +38,7 @@ function toAccount(r: AccountRow): StoredAccount {
     maxQueued: r.max_queued,
     disabled: r.disabled !== 0,
     reassembleMo: r.reassemble_mo !== 0,
+    ...outbindOf(r.outbind),
     updatedAt: r.updated_at,
   };
 }
@@ -57,6 +59,7 @@ function values(a: StoredAccount): unknown[] {
     a.maxQueued,
     a.disabled ? 1 : 0,
     a.reassembleMo ? 1 : 0,
+    outbindColumn(a.outbind),
     a.updatedAt,
     a.systemId,
   ];
@@ -75,13 +78,13 @@ export class SqliteConfigTables {
 
   constructor(db: Database.Database) {
     const cols = `password_hash, addresses, allowed_ips, allowed_system_types, max_binds, window_size,
-      default_validity_s, max_validity_s, tps, max_queued, disabled, reassemble_mo, updated_at, system_id`;
+      default_validity_s, max_validity_s, tps, max_queued, disabled, reassemble_mo, outbind, updated_at, system_id`;
     this.#list = db.prepare('SELECT * FROM accounts ORDER BY system_id');
     this.#get = db.prepare('SELECT * FROM accounts WHERE system_id = ?');
-    this.#create = db.prepare(`INSERT INTO accounts (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (system_id) DO NOTHING`);
+    this.#create = db.prepare(`INSERT INTO accounts (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (system_id) DO NOTHING`);
     this.#update = db.prepare(`UPDATE accounts SET password_hash = ?, addresses = ?, allowed_ips = ?, allowed_system_types = ?,
       max_binds = ?, window_size = ?, default_validity_s = ?, max_validity_s = ?, tps = ?, max_queued = ?, disabled = ?,
-      reassemble_mo = ?, updated_at = ? WHERE system_id = ?`);
+      reassemble_mo = ?, outbind = ?, updated_at = ? WHERE system_id = ?`);
     this.#delete = db.prepare('DELETE FROM accounts WHERE system_id = ?');
     this.#getSetting = db.prepare('SELECT value FROM settings WHERE key = ?');
     this.#setSetting = db.prepare(
