@@ -31,6 +31,8 @@ const ACCOUNT_OPTIONS = {
   'max-validity': { type: 'string' },
   disabled: { type: 'boolean' },
   'reassemble-mo': { type: 'string' },
+  outbind: { type: 'string' },
+  'outbind-password': { type: 'string' },
 } as const;
 
 class UsageError extends Error {}
@@ -99,6 +101,18 @@ function accountFields(values: Values): Record<string, unknown> {
   if (reassemble !== undefined) {
     if (reassemble !== 'on' && reassemble !== 'off') throw new UsageError('--reassemble-mo must be on or off');
     out['reassembleMo'] = reassemble === 'on';
+  }
+  const outbind = values['outbind'];
+  const outbindPassword = values['outbind-password'];
+  if (outbind === 'off') {
+    if (outbindPassword !== undefined) throw new UsageError('--outbind-password goes with --outbind HOST:PORT');
+    out['outbind'] = null;
+  } else if (outbind !== undefined) {
+    const m = typeof outbind === 'string' ? /^(.+):(\d{1,5})$/.exec(outbind) : null;
+    if (m === null) throw new UsageError('--outbind must be HOST:PORT or off');
+    out['outbind'] = { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]), ...(outbindPassword !== undefined ? { password: outbindPassword } : {}) };
+  } else if (outbindPassword !== undefined) {
+    throw new UsageError('--outbind-password goes with --outbind HOST:PORT');
   }
   return out;
 }

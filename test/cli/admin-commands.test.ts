@@ -66,6 +66,12 @@ test('account, route, connector and message commands through the admin API', { t
     assert.equal((await cli('account', 'update', 'carol', '--reassemble-mo', 'on')).status, 0);
     assert.equal(JSON.parse((await cli('account', 'show', 'carol', '--json')).stdout).reassembleMo, true);
     assert.notEqual((await cli('account', 'update', 'carol', '--reassemble-mo', 'maybe')).status, 0);
+    assert.equal((await cli('account', 'update', 'carol', '--outbind', '127.0.0.1:1', '--outbind-password', 'obpw')).status, 0);
+    assert.deepEqual(JSON.parse((await cli('account', 'show', 'carol', '--json')).stdout).outbind, { host: '127.0.0.1', port: 1 }, 'the password never shown');
+    assert.equal((await cli('account', 'update', 'carol', '--outbind', 'off')).status, 0);
+    assert.equal(JSON.parse((await cli('account', 'show', 'carol', '--json')).stdout).outbind, undefined);
+    assert.notEqual((await cli('account', 'update', 'carol', '--outbind', 'nowhere')).status, 0);
+    assert.notEqual((await cli('account', 'update', 'carol', '--outbind-password', 'x')).status, 0);
     assert.equal((await cli('account', 'disable', 'carol')).status, 0);
     assert.equal(await bindStatus('carol', password), S.ESME_RBINDFAIL);
     assert.equal((await cli('account', 'enable', 'carol')).status, 0);
