@@ -108,6 +108,19 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
   }
 }
 
+/** delivery_failure_reason values [SMPP34 §5.3.2.33]. */
+const FailureReason = { DestinationUnavailable: 0, DestinationInvalid: 1, PermanentError: 2 } as const;
+
+/**
+ * [ref §1.1, §4.3] A transaction's failure: ESME_RDELIVERYFAILURE with delivery_failure_reason
+ * where the response may carry TLVs (data_sm_resp, and submit_sm_resp to 5.0 sessions), which
+ * needs a body (an empty message_id); header only elsewhere.
+ */
+function deliveryFailure(reason: number, withTlvs: boolean): Reply {
+  if (!withTlvs) return S.ESME_RDELIVERYFAILURE;
+  return { commandStatus: S.ESME_RDELIVERYFAILURE, messageId: '', tlvs: { deliveryFailureReason: reason } };
+}
+
 /** The longest address deliver_sm and submit_sm carry (21 octets with the NUL). */
 const MAX_DELIVERABLE_ADDR = 20;
 
@@ -249,7 +262,7 @@ export class SmscCore {
     }, route.failover);
     await this.#store([msg], now);
     this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
-    return isTransaction(req) ? this.#transactionReply(id) : { messageId: id };
+    return isTransaction(req) ? this.#transactionReply(id, isData || ctx.interfaceVersion >= InterfaceVersion.V50) : { messageId: id };
   }
 
   /**
@@ -270,7 +283,7 @@ export class SmscCore {
    * does not apply). A node that stops meanwhile answers ESME_RSYSERR and leaves the message as
    * it is: the outcome is not known, and the node may no longer be the one to end it.
    */
-  async #transactionReply(id: string): Promise<Reply> {
+  async #transactionReply(id: string, withTlvs: boolean): Promise<Reply> {
     const wait = this.#o.awaitOutcome;
     if (wait === undefined) return { messageId: id };
     const { message, ended } = await wait(id, this.#o.transactionWaitMs ?? 10_000);
@@ -280,12 +293,13 @@ export class SmscCore {
       const failed = await this.#o.store.finalize(id, 'UNDELIVERABLE', this.#o.clock.now(), 0, this.#o.nodeId);
       if (failed !== undefined) {
         this.#o.direct?.withdraw(id);
-        return S.ESME_RDELIVERYFAILURE;
+        return deliveryFailure(FailureReason.DestinationUnavailable, withTlvs);
       }
       // It was settled meanwhile.
       m = await this.#o.store.get(id);
     }
-    return m !== undefined && transactionOutcome(m) === 'accepted' ? { messageId: id } : S.ESME_RDELIVERYFAILURE;
+    if (m !== undefined && transactionOutcome(m) === 'accepted') return { messageId: id };
+    return deliveryFailure(m?.state === 'REJECTED' ? FailureReason.DestinationInvalid : FailureReason.PermanentError, withTlvs);
   }
 
   /** submit_multi: one stored message per destination; the resp lists the refused ones. */

@@ -530,10 +530,16 @@ describe('store and forward', () => {
       settled = true;
     });
     waiting.catch(() => {});
+    const waitingData = a.dataSm({ serviceType: '', sourceAddrTon: 0, sourceAddrNpi: 0, sourceAddr: '1000', destAddrTon: 1, destAddrNpi: 1, destinationAddr: '4000', esmClass: 0x02, registeredDelivery: 0, dataCoding: 0, tlvs: { messagePayload: Buffer.from('tx data nobody') } });
+    waitingData.catch(() => {});
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(settled, false, 'waits for an outcome');
     await until(() => settled, 'the wait ends', 15_000);
-    await assert.rejects(waiting, failure);
+    // submit_sm_resp to a 3.4 session: header only. data_sm_resp: delivery_failure_reason 0
+    // (destination unavailable), after an empty message_id. [ref §1.1, §4.3]
+    const reasonOf = (e: unknown) => ((e as CommandStatusError).response as PduOf<'data_sm_resp'> | undefined)?.tlvs.deliveryFailureReason;
+    await assert.rejects(waiting, (e: unknown) => failure(e) && reasonOf(e) === undefined);
+    await assert.rejects(waitingData, (e: unknown) => failure(e) && reasonOf(e) === 0);
     const c = await bind('carol', 'cpw', 'receiver');
     const cInbox = new Inbox(c);
     for (let i = 0; i < 5; i++) clock.advance(60_000);
