@@ -6,20 +6,22 @@
  * to 1 s once a bind has lasted a minute. An ESME that binds by itself is left alone.
  * Accounts are read at every check (the live accounts: a reload of the config file included).
  */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import type { Session } from '../session/session.js';
 
 export interface OutbindAccount {
   systemId: string;
   password?: string;
-  outbind?: { host: string; port: number; password?: string };
+  outbind?: { host: string; port: number; password?: string; tls?: boolean; ca?: string };
 }
 
 export interface OutbindOptions {
   /** The accounts in force now. */
   accounts(): Iterable<OutbindAccount>;
   server: {
-    outbind(target: { host: string; port: number; systemId: string; password: string }): Promise<Session>;
+    outbind(target: { host: string; port: number; systemId: string; password: string; tls?: boolean | ConnectionOptions }): Promise<Session>;
     receiversOf(systemId: string): readonly Session[];
   };
   /** Our system_id, sent in the outbind. */
@@ -60,8 +62,18 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
 
   const attempt = (a: OutbindAccount & { outbind: NonNullable<OutbindAccount['outbind']> }, line: Line): void => {
     line.busy = true;
+    const b = a.outbind;
+    let secure: boolean | ConnectionOptions = false;
+    try {
+      // The CA file is read at each attempt: a replaced one applies to the next connection.
+      if (b.tls === true) secure = b.ca === undefined ? true : { ca: readFileSync(b.ca) };
+    } catch {
+      // Unreadable: as a connection refused (tried again after the back-off).
+      backOff(line, undefined);
+      return;
+    }
     o.server
-      .outbind({ host: a.outbind.host, port: a.outbind.port, systemId: o.systemId, password: a.outbind.password ?? a.password ?? '' })
+      .outbind({ host: b.host, port: b.port, systemId: o.systemId, password: b.password ?? a.password ?? '', ...(secure !== false ? { tls: secure } : {}) })
       .then(
         (session) => {
           // Stopped meanwhile (the server refuses new outbinds once it closes, too).

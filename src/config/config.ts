@@ -37,7 +37,7 @@ export interface AccountConfig {
   /** Messages this account submitted waiting for delivery (MT only) before its submits get ESME_RMSGQFUL (0 = no limit). */
   maxQueued: number;
   /** The SMSC connects out to this ESME (outbind) when set. */
-  outbind?: { host: string; port: number; password?: string };
+  outbind?: { host: string; port: number; password?: string; tls?: boolean; ca?: string };
   /** MO parts of a concatenated message are joined into one message_payload before delivery. */
   reassembleMo: boolean;
 }

@@ -417,6 +417,13 @@ const account: SectionField = {
           defaultText: 'the account\'s password',
           description: 'The password sent in the outbind (the ESME may check it). An account with only a passwordHash sends an empty one unless this is set.',
         },
+        tls: { type: 'boolean', default: false, description: 'Connect with TLS; the ESME\'s certificate is verified.' },
+        ca: {
+          type: 'string',
+          path: true,
+          defaultText: 'the system\'s CAs',
+          description: 'PEM file of the CA certificate(s) the ESME\'s TLS certificate is verified against.',
+        },
       },
     },
   },

@@ -188,18 +188,19 @@ export class SmscServer extends EventEmitter {
 
   /**
    * Outbind ([ref §6.3]): connects to an ESME, sends outbind and serves the bind that follows
-   * on the same connection, authenticated like any other bind.
+   * on the same connection, authenticated like any other bind. With `tls`, the ESME's
+   * certificate is verified (against the system's CAs, or the options' `ca`), as the client's.
    */
-  async outbind(target: { host: string; port: number; systemId: string; password: string; tls?: boolean }): Promise<Session> {
+  async outbind(target: { host: string; port: number; systemId: string; password: string; tls?: boolean | tls.ConnectionOptions }): Promise<Session> {
     if (this.#closing) throw new Error('outbind: the server is closing');
     const socket = target.tls
-      ? tls.connect({ host: target.host, port: target.port, rejectUnauthorized: false })
+      ? tls.connect({ host: target.host, port: target.port, ...(target.tls === true ? {} : target.tls) })
       : net.connect({ host: target.host, port: target.port, noDelay: true });
     // close() destroys it while it connects: no session may start on a closed server.
     this.#connecting.add(socket);
     // A host that never answers fails the outbind after the response timer, not the OS's minutes.
     const timeoutMs = this.#opts.session?.responseTimeoutMs ?? OUTBIND_CONNECT_TIMEOUT_MS;
-    await whenConnected(socket, target.tls === true, timeoutMs, this.#clock, `${target.host}:${target.port}`).finally(() =>
+    await whenConnected(socket, Boolean(target.tls), timeoutMs, this.#clock, `${target.host}:${target.port}`).finally(() =>
       this.#connecting.delete(socket),
     );
     if (this.#closing) {

@@ -5,11 +5,12 @@
  * on a ManualClock moved along while the test waits.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import tls from 'node:tls';
 import { startSmsc } from '../../src/app/smsc.js';
 import { type Client, connect, listenForOutbind } from '../../src/client/client.js';
 import { validateConfig } from '../../src/config/config.js';
@@ -17,6 +18,7 @@ import { CommandId, type DeliverSm, type PduOf } from '../../src/pdu/index.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { Session } from '../../src/session/session.js';
 import { PduBuilder } from '../support/pdu-builder.js';
+import { testTlsPair } from '../support/tls.js';
 import { until } from '../support/until.js';
 
 /** An SMSC "HUB" on a SQLite file in `dir`: alice (1000) submits, bob (2000) is outbound to `port`. */
@@ -158,5 +160,64 @@ test('listenForOutbind with the session init timer off waits for a late outbind'
   } finally {
     smsc.destroy();
     await listener.close();
+  }
+});
+
+test('outbind over TLS: the ESME\'s certificate verified against outbind.ca; without it (self-signed) no session starts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-outbind-tls-'));
+  const pair = testTlsPair();
+  const caFile = join(dir, 'esme-ca.pem');
+  writeFileSync(caFile, pair.cert);
+  // The ESME over TLS: binds as bob's receiver on each outbind.
+  const sessions: Session[] = [];
+  let handshakes = 0;
+  const esme = tls.createServer({ cert: pair.cert, key: pair.key }, (socket) => {
+    handshakes++;
+    sessions.push(
+      new Session(socket, { role: 'esme', enquireLinkIntervalMs: 0 }, {
+        onOutbind: (_req, s) => {
+          void s.bind('receiver', { systemId: 'bob', password: 'bpw', systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' }).catch(() => {});
+        },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => esme.listen(0, '127.0.0.1', resolve));
+  const port = (esme.address() as net.AddressInfo).port;
+  const hub = (outbind: Record<string, unknown>, clock: ManualClock) =>
+    startSmsc(
+      validateConfig({
+        smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], systemId: 'HUB', enquireLinkIntervalMs: 0 },
+        store: { sqlite: { path: join(dir, `${handshakes}-smsc.db`) } },
+        accounts: [{ systemId: 'bob', password: 'bpw', addresses: ['2000'], outbind: { host: '127.0.0.1', port, ...outbind } }],
+      }),
+      { clock },
+    );
+  try {
+    // Verified: bob is bound through the TLS outbind.
+    const clock = new ManualClock(Date.UTC(2026, 11, 7, 12));
+    const trusted = await hub({ tls: true, ca: caFile }, clock);
+    try {
+      await until(() => trusted.server.receiversOf('bob').length === 1, 'bob bound over TLS', { clock, stepMs: 250 });
+    } finally {
+      await trusted.stop();
+    }
+    // Not verified (the system's CAs do not know the test certificate): the handshake fails.
+    const clock2 = new ManualClock(Date.UTC(2026, 11, 7, 13));
+    const untrusted = await hub({ tls: true }, clock2);
+    try {
+      const before = sessions.filter((s) => s.isBound).length;
+      for (let i = 0; i < 20; i++) {
+        clock2.advance(1000);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(untrusted.server.receiversOf('bob').length, 0, 'no session over an unverified connection');
+      assert.equal(sessions.filter((s) => s.isBound).length, before);
+    } finally {
+      await untrusted.stop();
+    }
+  } finally {
+    for (const s of sessions) s.destroy('test end');
+    await new Promise<void>((resolve) => esme.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
   }
 });
