@@ -60,6 +60,8 @@ export class MemoryAccountRegistry implements AccountRegistry {
     if (e === undefined) return undefined;
     checkAccountFields(patch, e.view);
     const next: AccountView = applyAccountPatch({ ...e.view }, patch);
+    // A view: the outbind's password is not kept in it.
+    if (next.outbind !== undefined) next.outbind = { host: next.outbind.host, port: next.outbind.port };
     e.view = next;
     return copy(next);
   }

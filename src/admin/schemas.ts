@@ -261,7 +261,7 @@ const outbindInputSchema = obj(
 );
 export const accountCreateSchema = obj({ systemId: systemIdSchema, password: passwordSchema, ...accountFields, outbind: outbindInputSchema }, ['systemId']);
 export const accountPatchSchema = obj(
-  { ...accountFields, outbind: { anyOf: [outbindInputSchema, { type: 'null' }], description: 'the outbind; null removes it' } },
+  { ...accountFields, outbind: { anyOf: [outbindInputSchema, { const: null }], description: 'the outbind, replaced whole (its password too); null removes it' } },
   [],
   'fields to change; absent fields are kept',
 );

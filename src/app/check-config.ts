@@ -79,6 +79,15 @@ export function checkSections(config: Config): SectionsSummary {
     }
   });
   config.accounts.forEach((a, i) => {
+    const ca = a.outbind?.ca;
+    if (ca !== undefined) {
+      if (a.outbind?.tls !== true) throw new ConfigError(`accounts[${i}].outbind.ca`, 'is for outbind over TLS: set outbind.tls: true');
+      try {
+        accessSync(ca, constants.R_OK);
+      } catch (err) {
+        throw new ConfigError(`accounts[${i}].outbind.ca`, `cannot read ${ca}: ${(err as Error).message}`);
+      }
+    }
     a.allowedIps?.forEach((range, j) => {
       try {
         parseCidr(range);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { viewOfConfig } from '../admin/accounts.js';
+import { MemoryAccountRegistry } from '../admin/memory-accounts.js';
 import { ManualClock } from '../session/clock.js';
 import type { Session } from '../session/session.js';
 import { keepOutbinds } from './outbind.js';
@@ -36,6 +37,14 @@ test('the outbind carries outbind.password when set, else the account password, 
     ],
   );
   assert.ok(sent.every((s) => s.systemId === 'HUB'), 'our system_id');
+});
+
+test('the in-memory registry keeps no outbind password in its views', async () => {
+  const registry = new MemoryAccountRegistry();
+  await registry.create({ systemId: 'eve', outbind: { host: 'h', port: 1, password: 'x' } });
+  const updated = await registry.update('eve', { outbind: { host: 'h2', port: 2, password: 'y' } });
+  assert.deepEqual(updated?.outbind, { host: 'h2', port: 2 });
+  assert.deepEqual((await registry.get('eve'))?.outbind, { host: 'h2', port: 2 });
 });
 
 test("the admin view of an account shows its outbind's host and port, not its password", () => {

@@ -39,6 +39,8 @@ interface Line {
   delay: number;
   /** An attempt or its session under way. */
   busy: boolean;
+  /** The last reason an attempt could not start, said once. */
+  lastError?: string | undefined;
 }
 
 export interface OutbindKeeper {
@@ -67,11 +69,16 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
     try {
       // The CA file is read at each attempt: a replaced one applies to the next connection.
       if (b.tls === true) secure = b.ca === undefined ? true : { ca: readFileSync(b.ca) };
-    } catch {
-      // Unreadable: as a connection refused (tried again after the back-off).
+    } catch (err) {
+      // Unreadable (checked at start; replaced since): as a connection refused, tried again
+      // after the back-off, said once until it changes.
+      const why = `smsc: outbind of ${a.systemId}: ${(err as Error).message}`;
+      if (line.lastError !== why) console.error(why);
+      line.lastError = why;
       backOff(line, undefined);
       return;
     }
+    line.lastError = undefined;
     o.server
       .outbind({ host: b.host, port: b.port, systemId: o.systemId, password: b.password ?? a.password ?? '', ...(secure !== false ? { tls: secure } : {}) })
       .then(

@@ -108,8 +108,16 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
   }
 }
 
+/** esm_class bits 1-0 = 01: datagram mode. */
+function isDatagram(esmClass: number): boolean {
+  return (esmClass & EsmClass.ModeMask) === EsmClass.ModeDatagram;
+}
+
 /** delivery_failure_reason values [SMPP34 §5.3.2.33]. */
-const FailureReason = { DestinationUnavailable: 0, DestinationInvalid: 1, PermanentError: 2 } as const;
+const FailureReason = { DestinationUnavailable: 0, PermanentError: 2, TemporaryError: 3 } as const;
+
+/** Statuses of a failed attempt that say "not now" rather than "never" (a retry, in store and forward). */
+const TEMPORARY_ERRORS: ReadonlySet<number> = new Set([S.ESME_RX_T_APPN, S.ESME_RTHROTTLED, S.ESME_RMSGQFUL]);
 
 /**
  * [ref §1.1, §4.3] A transaction's failure: ESME_RDELIVERYFAILURE with delivery_failure_reason
@@ -232,7 +240,7 @@ export class SmscCore {
             payloadInTlv: ok.payloadInTlv,
             registeredDelivery: req.registeredDelivery,
             scheduleAt: ok.scheduleAt,
-            expiresAt: ok.expiresAt,
+            expiresAt: this.#datagramCap(req.esmClass, ok.expiresAt, now),
             dataCoding: req.dataCoding,
             esmClass: req.esmClass,
             // All of the new submit's content: the old one's TLVs (a concatenation's sar_*) must not stay.
@@ -270,8 +278,7 @@ export class SmscCore {
    * once waits at most datagramWaitMs (a receiver reconnecting), then expires, without a receipt.
    */
   #datagramCap(esmClass: number, expiresAt: number, now: number): number {
-    if ((esmClass & EsmClass.ModeMask) !== EsmClass.ModeDatagram) return expiresAt;
-    return Math.min(expiresAt, now + (this.#o.datagramWaitMs ?? 60_000));
+    return isDatagram(esmClass) ? Math.min(expiresAt, now + (this.#o.datagramWaitMs ?? 60_000)) : expiresAt;
   }
 
   /**
@@ -299,7 +306,8 @@ export class SmscCore {
       m = await this.#o.store.get(id);
     }
     if (m !== undefined && transactionOutcome(m) === 'accepted') return { messageId: id };
-    return deliveryFailure(m?.state === 'REJECTED' ? FailureReason.DestinationInvalid : FailureReason.PermanentError, withTlvs);
+    const temporary = m !== undefined && m.state === 'UNDELIVERABLE' && TEMPORARY_ERRORS.has(m.errorCode);
+    return deliveryFailure(temporary ? FailureReason.TemporaryError : FailureReason.PermanentError, withTlvs);
   }
 
   /** submit_multi: one stored message per destination; the resp lists the refused ones. */
@@ -573,7 +581,8 @@ export class SmscCore {
     for (const x of members) {
       const goesAt = scheduleAt ?? x.scheduleAt;
       const capped = expiresAt !== undefined && account !== undefined ? Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000) : expiresAt;
-      const ends = capped === undefined ? undefined : this.#datagramCap(x.esmClass, capped, now);
+      // A datagram's wait runs from its submit: a replace may shorten it, never lengthen it.
+      const ends = capped === undefined ? undefined : isDatagram(x.esmClass) ? Math.min(capped, x.expiresAt) : capped;
       if (goesAt >= (ends ?? x.expiresAt)) return S.ESME_RINVSCHED;
       changesOf.set(x, {
         payload: Buffer.from(payload ?? req.shortMessage),

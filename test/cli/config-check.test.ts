@@ -127,6 +127,8 @@ test('config check refuses what startSmsc refuses, naming the same key', { timeo
     [{ accounts: [{ systemId: 'alice', password: 'apw', allowedIps: ['10.0.0.0/99'] }] }, 'accounts[0].allowedIps[0]'],
     [{ smpp: { listeners: [{ port: 0 }], unknownSystemIdStatus: 'ESME_RNOPE' } }, 'smpp.unknownSystemIdStatus'],
     [{ connectors: { 'a,b': { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.a,b'],
+    [{ accounts: [{ systemId: 'alice', password: 'apw', outbind: { host: 'h', ca: '/no/such/ca.pem', tls: true } }] }, 'accounts[0].outbind.ca'],
+    [{ accounts: [{ systemId: 'alice', password: 'apw', outbind: { host: 'h', ca: CLI } }] }, 'accounts[0].outbind.ca'],
   ];
   const keyOf = (e: unknown) => (e instanceof ConfigError ? e.key : `not a ConfigError: ${String(e)}`);
   for (const [change, key] of bad) {

@@ -231,6 +231,7 @@ describe('outbind of an account made through the admin API', () => {
       assert.equal(removed.status, 200, JSON.stringify(removed.body));
       assert.equal(removed.body['outbind'], undefined);
       assert.equal((await api('PATCH', '/api/accounts/dave', { outbind: { host: '127.0.0.1' } })).status, 400, 'a port is needed');
+      assert.equal((await api('PATCH', '/api/accounts/dave', { outbind: false })).status, 400, 'only null removes it');
       assert.equal((await api('DELETE', '/api/accounts/dave')).status, 200);
     } finally {
       for (const s of sessions) s.destroy('test end');

@@ -478,6 +478,16 @@ describe('store and forward', () => {
     // Nobody to take it (carol is not bound): it waits delivery.datagramWaitMs (60 s) at most,
     // not its validity (48 h), then expires.
     const nobody = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', esmClass: 0x01, shortMessage: Buffer.from('dgram nobody'), registeredDelivery: 1 });
+    const waitEnds = (await smsc.store.get(nobody.messageId))!.expiresAt;
+    assert.equal(waitEnds, clock.now() + 60_000);
+    // A replace_sm may not lengthen the wait, nor a replace_if_present datagram skip it.
+    clock.advance(30_000);
+    await a.replace({ messageId: nobody.messageId, sourceAddr: '1000', shortMessage: Buffer.from('dgram nobody'), validityPeriod: '000001000000000R' });
+    assert.equal((await smsc.store.get(nobody.messageId))!.expiresAt, waitEnds, 'the wait runs from the submit');
+    const plain = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'DG', shortMessage: Buffer.from('to replace') });
+    const replacedBy = await a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'DG', esmClass: 0x01, replaceIfPresentFlag: 1, shortMessage: Buffer.from('dgram now') });
+    assert.equal(replacedBy.messageId, plain.messageId);
+    assert.equal((await smsc.store.get(plain.messageId))!.expiresAt, clock.now() + 60_000, 'a datagram by replace_if_present waits as one');
     for (let i = 0; i < 20; i++) clock.advance(60_000); // well past any retry, and the datagram's wait
     await until(async () => (await a.query(nobody.messageId, { sourceAddr: '1000' })).messageState === 3, 'EXPIRED after the wait');
     await new Promise((r) => setTimeout(r, 50));

@@ -84,8 +84,9 @@ test('node-smpp submits in transaction mode: the response waits for the deliver_
     const failed = await refused;
     assert.equal(failed.command, 'submit_sm_resp');
     assert.equal(failed.command_status, CommandStatus.ESME_RDELIVERYFAILURE);
-    // node-smpp binds as 5.0: the failure carries delivery_failure_reason (2: a failed attempt).
-    assert.equal(failed.delivery_failure_reason, 2);
+    // node-smpp binds as 5.0: the failure carries delivery_failure_reason (3: RX_T_APPN, a
+    // temporary error, the one attempt's end).
+    assert.equal(failed.delivery_failure_reason, 3);
     assert.deepEqual(arrived, ['taken', 'refused']);
   } finally {
     for (const p of peers) p.destroy();
