@@ -6,7 +6,7 @@
  * Durability contract ([architecture §4]): a submit is answered ESME_ROK only after the store
  * has committed it (the store groups concurrent commits).
  */
-import { CommandStatus, EsmClass, InterfaceVersion, MessageState as WireState } from '../pdu/constants.js';
+import { CommandStatus, InterfaceVersion, MessageState as WireState } from '../pdu/constants.js';
 import { encodeTlvs } from '../pdu/encode.js';
 import { PduEncodeError } from '../pdu/errors.js';
 import type { DataSm, PduOf, SubmitSm, Tlvs, UnsuccessSme } from '../pdu/types.js';
@@ -14,7 +14,7 @@ import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
-import { finalReceiptOwed, isSingleAttempt, isTransaction, receiptTarget, transactionOutcome } from '../store/receipts.js';
+import { finalReceiptOwed, isDatagram, isSingleAttempt, isTransaction, receiptTarget, transactionOutcome } from '../store/receipts.js';
 import { isPendingState, type NewMessage, type ReplaceChanges, type Store, type StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { type MoAssembler, moPartOf } from './mo-reassembly.js';
@@ -106,11 +106,6 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
     if (err instanceof PduEncodeError) return undefined;
     throw err;
   }
-}
-
-/** esm_class bits 1-0 = 01: datagram mode. */
-function isDatagram(esmClass: number): boolean {
-  return (esmClass & EsmClass.ModeMask) === EsmClass.ModeDatagram;
 }
 
 /** delivery_failure_reason values [SMPP34 §5.3.2.33]. */
@@ -240,7 +235,7 @@ export class SmscCore {
             payloadInTlv: ok.payloadInTlv,
             registeredDelivery: req.registeredDelivery,
             scheduleAt: ok.scheduleAt,
-            expiresAt: this.#datagramCap(req.esmClass, ok.expiresAt, now),
+            expiresAt: this.#datagramCap(req, ok.expiresAt, now),
             dataCoding: req.dataCoding,
             esmClass: req.esmClass,
             // All of the new submit's content: the old one's TLVs (a concatenation's sar_*) must not stay.
@@ -277,8 +272,8 @@ export class SmscCore {
    * [ref §6.6] A datagram is not stored to wait: one that finds no way to its destination at
    * once waits at most datagramWaitMs (a receiver reconnecting), then expires, without a receipt.
    */
-  #datagramCap(esmClass: number, expiresAt: number, now: number): number {
-    return isDatagram(esmClass) ? Math.min(expiresAt, now + (this.#o.datagramWaitMs ?? 60_000)) : expiresAt;
+  #datagramCap(m: { esmClass: number }, expiresAt: number, now: number): number {
+    return isDatagram(m) ? Math.min(expiresAt, now + (this.#o.datagramWaitMs ?? 60_000)) : expiresAt;
   }
 
   /**
@@ -462,7 +457,7 @@ export class SmscCore {
       tlvs: own.tlvs,
       submittedAt: now,
       scheduleAt: ok.scheduleAt,
-      expiresAt: this.#datagramCap(req.esmClass, ok.expiresAt, now),
+      expiresAt: this.#datagramCap(req, ok.expiresAt, now),
       receiptFor: null,
       originNode: this.#o.nodeId,
       originSession: ctx.session.id,
@@ -582,7 +577,7 @@ export class SmscCore {
       const goesAt = scheduleAt ?? x.scheduleAt;
       const capped = expiresAt !== undefined && account !== undefined ? Math.min(expiresAt, goesAt + account.maxValiditySeconds * 1000) : expiresAt;
       // A datagram's wait runs from its submit: a replace may shorten it, never lengthen it.
-      const ends = capped === undefined ? undefined : isDatagram(x.esmClass) ? Math.min(capped, x.expiresAt) : capped;
+      const ends = capped === undefined ? undefined : isDatagram(x) ? Math.min(capped, x.expiresAt) : capped;
       if (goesAt >= (ends ?? x.expiresAt)) return S.ESME_RINVSCHED;
       changesOf.set(x, {
         payload: Buffer.from(payload ?? req.shortMessage),

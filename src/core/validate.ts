@@ -5,6 +5,7 @@
 import { CommandStatus, EsmClass } from '../pdu/constants.js';
 import type { Tlvs } from '../pdu/types.js';
 import { parseSmppTime, SmppTimeError } from '../sm/time.js';
+import { isSingleAttempt, isTransaction } from '../store/receipts.js';
 
 const S = CommandStatus;
 
@@ -84,10 +85,9 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
   if (payload !== undefined && sm !== undefined && sm.length > 0) return S.ESME_RINVMSGLEN;
 
   // [ref §6.6] datagram and transaction modes: one attempt at once, nothing scheduled.
-  const mode = f.esmClass & EsmClass.ModeMask;
-  if ((mode === EsmClass.ModeDatagram || mode === EsmClass.ModeForward) && (f.scheduleDeliveryTime ?? '') !== '') return S.ESME_RINVSCHED;
+  if (isSingleAttempt(f) && (f.scheduleDeliveryTime ?? '') !== '') return S.ESME_RINVSCHED;
   // A transaction's response reports its own attempt; a replaced message may have had others.
-  if (mode === EsmClass.ModeForward && f.replaceIfPresentFlag === 1) return S.ESME_RINVREPFLAG;
+  if (isTransaction(f) && f.replaceIfPresentFlag === 1) return S.ESME_RINVREPFLAG;
   let scheduleAt = now;
   try {
     const sched = parseSmppTime(f.scheduleDeliveryTime ?? '', now);

@@ -67,8 +67,12 @@ export function finalReceiptOwed(m: StoredMessage, state: MessageStateName): boo
  * (10): one attempt, no retry, no schedule, no receipts. [ref §6.6]
  */
 export function isSingleAttempt(m: Pick<StoredMessage, 'esmClass'>): boolean {
-  const mode = m.esmClass & EsmClass.ModeMask;
-  return mode === EsmClass.ModeDatagram || mode === EsmClass.ModeForward;
+  return isDatagram(m) || isTransaction(m);
+}
+
+/** True for a message submitted in datagram mode: it waits for its destination only briefly. */
+export function isDatagram(m: Pick<StoredMessage, 'esmClass'>): boolean {
+  return (m.esmClass & EsmClass.ModeMask) === EsmClass.ModeDatagram;
 }
 
 /** True for a message submitted in transaction mode: its submit is answered once its one attempt has an outcome. */
