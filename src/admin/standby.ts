@@ -11,6 +11,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { NODE_ACTIVE } from '../observability/metrics.js';
 import { bearerCheck } from './app.js';
 import { AdminError, errorBody } from './errors.js';
 
@@ -34,9 +35,9 @@ export interface StandbyAdmin {
 /** The metrics of a standby: the gauge an active node reports as 1, labelled as there. */
 const metricsText = (nodeId: string) =>
   [
-    '# HELP smsc_node_active Whether this node serves (1), or stands by (0)',
-    '# TYPE smsc_node_active gauge',
-    `smsc_node_active{node="${nodeId.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"} 0`,
+    `# HELP ${NODE_ACTIVE.name} ${NODE_ACTIVE.help}`,
+    `# TYPE ${NODE_ACTIVE.name} gauge`,
+    `${NODE_ACTIVE.name}{node="${nodeId.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"} 0`,
     '',
   ].join('\n');
 

@@ -8,6 +8,11 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { Smsc } from './smsc.js';
 
+/** The host and port of `admin.listen` (checked with the config: always both here). */
+export function adminHostPort(listen: string): { host: string; port: number } {
+  return parseHostPort(listen) ?? { host: '127.0.0.1', port: 8775 };
+}
+
 /** Starts the admin app on `listen` (`host:port`); returns its address and a close(). */
 export async function startAdmin(
   smsc: Smsc,
@@ -19,8 +24,7 @@ export async function startAdmin(
   observer.submitLatency = metrics.observeSubmitLatency;
   observer.deliveryLatency = metrics.observeDeliveryLatency;
   const app = createAdmin(smsc, { token: admin.token, logger, metrics, accounts: smsc.live.registry(), publicMetrics: admin.publicMetrics === true });
-  // Checked with the config: always a host and a port here.
-  const { host, port } = parseHostPort(admin.listen) ?? { host: '127.0.0.1', port: 8775 };
+  const { host, port } = adminHostPort(admin.listen);
   await app.listen({ host, port });
   const addr = app.server.address();
   const address = typeof addr === 'object' && addr !== null ? `${addr.address}:${addr.port}` : admin.listen;

@@ -7,10 +7,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStandbyAdmin } from '../admin/standby.js';
-import { startAdmin } from '../app/admin.js';
+import { adminHostPort, startAdmin } from '../app/admin.js';
 import { startSmsc } from '../app/smsc.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
-import { parseHostPort } from '../config/schema.js';
 
 const DEFAULT_CONFIG = 'data/smsc.yaml';
 
@@ -160,8 +159,7 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
  */
 async function standbyAdmin(config: Config): Promise<{ close(): Promise<void> } | undefined> {
   const admin = config.admin!;
-  // Checked with the config: always a host and a port here.
-  const { host, port } = parseHostPort(admin.listen) ?? { host: '127.0.0.1', port: 8775 };
+  const { host, port } = adminHostPort(admin.listen);
   try {
     const listener = await startStandbyAdmin({ host, port, token: admin.token, nodeId: config.nodeId, publicMetrics: admin.publicMetrics });
     console.log(`admin API standing by on http://${listener.address}/ (health at /health) until this node is active`);

@@ -366,21 +366,21 @@ const admin: SectionField = {
   },
 };
 
+/**
+ * An SMPP password field (at most 8 characters), secret. Never empty: a secret that resolved
+ * to nothing must not stand for one.
+ */
+function smppPassword(defaultText: string, description: string): StringField {
+  return { type: 'string', minLength: 1, maxLength: 8, lengthNote: 'SMPP password', secret: true, defaultText, description };
+}
+
 const account: SectionField = {
   type: 'section',
   description: 'An ESME account.',
   keys: {
     systemId: { type: 'string', required: true, minLength: 1, maxLength: 15, lengthNote: 'SMPP system_id', description: 'The system_id it binds with; unique.' },
-    password: {
-      type: 'string',
-      // An empty one (a secret that resolved to nothing) would let anyone bind.
-      minLength: 1,
-      maxLength: 8,
-      lengthNote: 'SMPP password',
-      secret: true,
-      defaultText: 'required unless passwordHash',
-      description: 'Bind password.',
-    },
+    // An empty one would let anyone bind.
+    password: smppPassword('required unless passwordHash', 'Bind password.'),
     passwordHash: { type: 'string', secret: true, description: 'Instead of password: `scrypt$<salt>$<hash>`.' },
     addresses: {
       type: 'strings',
@@ -407,16 +407,11 @@ const account: SectionField = {
       keys: {
         host: { type: 'string', required: true, description: 'Host of the ESME.' },
         port: { type: 'integer', default: 2775, min: 1, max: 65535, description: 'Port of the ESME.' },
-        password: {
-          type: 'string',
-          // An empty one (a secret that resolved to nothing) would replace the account's.
-          minLength: 1,
-          maxLength: 8,
-          lengthNote: 'SMPP password',
-          secret: true,
-          defaultText: 'the account\'s password',
-          description: 'The password sent in the outbind (the ESME may check it). An account with only a passwordHash sends an empty one unless this is set.',
-        },
+        // An empty one would replace the account's.
+        password: smppPassword(
+          "the account's password",
+          'The password sent in the outbind (the ESME may check it). An account with only a passwordHash sends an empty one unless this is set.',
+        ),
         tls: { type: 'boolean', default: false, description: 'Connect with TLS; the ESME\'s certificate is verified.' },
         ca: {
           type: 'string',

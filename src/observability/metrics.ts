@@ -195,6 +195,9 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
 }
 
 /** Creates the metrics of an SMSC and starts counting PDUs. */
+/** The gauge saying whether a node serves: 1 in these metrics, 0 on a standby's admin listener. */
+export const NODE_ACTIVE = { name: 'smsc_node_active', help: 'Whether this node serves (1), or stands by (0)' } as const;
+
 export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ node: smsc.config.nodeId });
@@ -298,7 +301,7 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
   storeGauge('smsc_account_queue_depth', 'Pending MT messages (SCHEDULED or ENROUTE) by submitting account', 'account', (c) => c.queueDepthByAccount);
 
   // A standby node's admin listener answers 0 (src/admin/standby.ts).
-  new Gauge({ name: 'smsc_node_active', help: 'Whether this node serves (1), or stands by (0)', registers: [registry] }).set(1);
+  new Gauge({ ...NODE_ACTIVE, registers: [registry] }).set(1);
 
   // ---- sessions --------------------------------------------------------------------------
   new Gauge({
