@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { parseHostPort } from '../config/schema.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -108,9 +109,10 @@ function accountFields(values: Values): Record<string, unknown> {
     if (outbindPassword !== undefined) throw new UsageError('--outbind-password goes with --outbind HOST:PORT');
     out['outbind'] = null;
   } else if (outbind !== undefined) {
-    const m = typeof outbind === 'string' ? /^(.+):(\d{1,5})$/.exec(outbind) : null;
-    if (m === null) throw new UsageError('--outbind must be HOST:PORT or off');
-    out['outbind'] = { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]), ...(outbindPassword !== undefined ? { password: outbindPassword } : {}) };
+    // The form of admin.listen: an IPv6 host in brackets.
+    const target = typeof outbind === 'string' ? parseHostPort(outbind) : undefined;
+    if (target === undefined) throw new UsageError('--outbind must be HOST:PORT or off');
+    out['outbind'] = { ...target, ...(outbindPassword !== undefined ? { password: outbindPassword } : {}) };
   } else if (outbindPassword !== undefined) {
     throw new UsageError('--outbind-password goes with --outbind HOST:PORT');
   }

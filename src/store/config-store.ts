@@ -100,7 +100,8 @@ export function checkStoredAccount(a: StoredAccount): void {
 
 /** An outbind as its column keeps it (JSON text), or null. */
 export function outbindColumn(o: StoredOutbind | undefined): string | null {
-  return o === undefined ? null : JSON.stringify(o.password === undefined ? { host: o.host, port: o.port } : { host: o.host, port: o.port, password: o.password });
+  // Only these fields (JSON leaves an undefined password out).
+  return o === undefined ? null : JSON.stringify({ host: o.host, port: o.port, password: o.password });
 }
 
 /** The `outbind` of a stored account, from its column. */

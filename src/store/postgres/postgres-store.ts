@@ -922,10 +922,18 @@ export class PostgresStore implements Store, ConfigStore {
     at: number,
     errorCode: number,
   ): Promise<StoredMessage[]> {
-    if (receiptsBy === undefined) return (await this.#pool.query<MessageRow>(query)).rows.map(rowToMessage);
+    return this.#endMaking(query, receiptsBy === undefined ? undefined : (ended) => finalReceipts(ended, state, at, errorCode, receiptsBy));
+  }
+
+  /**
+   * Runs `query`, a statement that ends messages and returns their rows, and with `receipts`
+   * inserts the receipts it makes of them in the same transaction.
+   */
+  async #endMaking(query: pg.QueryConfig, receipts?: (ended: StoredMessage[]) => NewMessage[]): Promise<StoredMessage[]> {
+    if (receipts === undefined) return (await this.#pool.query<MessageRow>(query)).rows.map(rowToMessage);
     const [ended, inserted] = await this.#transaction(async (client) => {
       const ended = (await client.query<MessageRow>(query)).rows.map(rowToMessage);
-      return [ended, await this.#insertReceiptsWith(client, finalReceipts(ended, state, at, errorCode, receiptsBy))] as const;
+      return [ended, await this.#insertReceiptsWith(client, receipts(ended))] as const;
     });
     this.#inserted(inserted);
     return ended;
@@ -1025,32 +1033,17 @@ export class PostgresStore implements Store, ConfigStore {
       text: this.#sql.finalize,
       values: [unique.map((v) => v.id), unique.map((v) => v.state), unique.map((v) => v.at), unique.map((v) => v.errorCode)],
     };
-    const run = async (client: pg.PoolClient | pg.Pool) => {
-      const ended = new Map((await client.query<MessageRow>(query)).rows.map((r) => [r.id as string, rowToMessage(r)]));
-      const made: NewMessage[] = [];
-      for (const [id, m] of ended) {
-        const v = first.get(id)!;
-        if (v.receiptsBy !== undefined) made.push(...finalReceipts([m], v.state, v.at, v.errorCode, v.receiptsBy));
-      }
-      return { ended, made };
-    };
-    let ended: Map<string, StoredMessage>;
-    if (unique.every((v) => v.receiptsBy === undefined)) ended = (await run(this.#pool)).ended;
-    else {
-      const [done, inserted] = await this.#transaction(async (client) => {
-        const { ended, made } = await run(client);
-        return [ended, await this.#insertReceiptsWith(client, made)] as const;
-      });
-      this.#inserted(inserted);
-      ended = done;
-    }
-    const answered = new Set<string>();
-    return items.map((v) => {
-      // Only the first of a message's verdicts in the batch ended it.
-      const m = answered.has(v.id) ? undefined : ended.get(v.id);
-      answered.add(v.id);
-      return { ok: true, value: m };
-    });
+    // Each ended message's receipt from its own verdict (state, time, error, receiptsBy).
+    const receipts = unique.some((v) => v.receiptsBy !== undefined)
+      ? (ended: StoredMessage[]) =>
+          ended.flatMap((m) => {
+            const v = first.get(m.id)!;
+            return v.receiptsBy === undefined ? [] : finalReceipts([m], v.state, v.at, v.errorCode, v.receiptsBy);
+          })
+      : undefined;
+    const ended = new Map((await this.#endMaking(query, receipts)).map((m) => [m.id, m]));
+    // Only the first of a message's verdicts in the batch ended it.
+    return items.map((v) => ({ ok: true, value: first.get(v.id) === v ? ended.get(v.id) : undefined }));
   }
 
   async failPendingTo(

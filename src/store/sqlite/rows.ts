@@ -45,9 +45,10 @@ export const UNLEASED_VALUES = 15;
 /** The index of handed_to in {@link LeasedValues}. */
 export const HANDED_TO = 17;
 
-/** The indexes of direction, account, state and dst_addr in {@link MessageValues}. */
+/** The indexes of direction, account, target, state and dst_addr in {@link MessageValues}. */
 export const DIRECTION = 1;
 export const ACCOUNT = 2;
+export const TARGET = 3;
 export const STATE = 4;
 export const DST_ADDR = 12;
 

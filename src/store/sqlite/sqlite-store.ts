@@ -63,7 +63,7 @@ import {
   type StoreStats,
 } from '../types.js';
 import { PendingAddresses } from './pending-addresses.js';
-import { ACCOUNT, DIRECTION, DST_ADDR, HANDED_TO, type MessageValues, messageRow, STATE, UNLEASED_VALUES } from './rows.js';
+import { ACCOUNT, DIRECTION, DST_ADDR, HANDED_TO, type MessageValues, messageRow, STATE, TARGET, UNLEASED_VALUES } from './rows.js';
 import { SqliteConfigTables } from './sqlite-config.js';
 
 /** Options of {@link SqliteStore}. */
@@ -319,7 +319,7 @@ export class SqliteStore implements Store, ConfigStore {
     let rowid: number | bigint;
     if (row.length === UNLEASED_VALUES) {
       rowid = st.insertMessage.run(...row).lastInsertRowid;
-      this.#notifyAfterCommit.add(row[3]);
+      this.#notifyAfterCommit.add(row[TARGET]);
     } else {
       // A leased row is already on its way to its target (its first attempt): nothing
       // became claimable. Its `handed_to` stands for the attempt event (see events()), so
@@ -630,7 +630,7 @@ export class SqliteStore implements Store, ConfigStore {
         const row = messageRow(receipt);
         // None there already (the same receipt, made before): a receipt is not in #pending (MT only).
         if (st.insertReceipt.run(...row).changes === 0) continue;
-        this.#notifyAfterCommit.add(row[3]);
+        this.#notifyAfterCommit.add(row[TARGET]);
         made++;
       }
       return [ended, made] as const;
