@@ -3,6 +3,7 @@
  * core to look accounts up live (config file or store in cluster mode); the HTTP handlers only
  * see {@link AccountRegistry}, so the backing can change without touching them.
  */
+import type { StoredOutbind } from '../store/config-store.js';
 
 /** An account as the admin API shows it: never the password or its hash. */
 export interface AccountView {
@@ -38,13 +39,8 @@ export interface AccountView {
   outbind?: { host: string; port: number };
 }
 
-/** Where the SMSC connects out to an ESME (outbind), as the API takes it. */
-export interface OutbindInput {
-  host: string;
-  port: number;
-  /** Sent in the outbind (kept in the store as given: it must be sent as it is). */
-  password?: string;
-}
+/** Where the SMSC connects out to an ESME (outbind), as the API takes it: as the store keeps it. */
+export type OutbindInput = StoredOutbind;
 
 /** What creating an account takes; absent fields get the config defaults. */
 export interface AccountInput {

@@ -8,14 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import type { AccountConfig } from '../config/config.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import type { Session } from '../session/session.js';
 
-export interface OutbindAccount {
-  systemId: string;
-  password?: string;
-  outbind?: { host: string; port: number; password?: string; tls?: boolean; ca?: string };
-}
+/** What of an account its outbind needs. */
+export type OutbindAccount = Pick<AccountConfig, 'systemId' | 'password' | 'outbind'>;
 
 export interface OutbindOptions {
   /** The accounts in force now. */
