@@ -13,6 +13,7 @@ export interface ConnectorState {
   name: string;
   type: 'smpp' | 'http' | 'network';
   state: 'disabled' | 'bound' | 'connecting' | 'enabled';
+  lastError?: string;
 }
 
 /** What these routes need of the running SMSC (an `Smsc` from src/app/smsc.ts fits). */
@@ -67,6 +68,7 @@ const connectorSchema = S.obj(
       enum: ['disabled', 'bound', 'connecting', 'enabled'],
     }),
     queueDepth: { type: 'integer', description: 'pending messages routed to it' },
+    lastError: str('smpp while connecting: why its last connection or bind failed'),
   },
   ['name', 'type', 'state', 'queueDepth'],
 );

@@ -56,6 +56,15 @@ function checkLatencyFits(config: Config, path: string, network: NetworkConfig):
   });
 }
 
+/** @throws ConfigError naming `key` when `file` cannot be read. */
+function readable(file: string, key: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    throw new ConfigError(key, `cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
 /**
  * Validates what `validateConfig` keeps as given and `startSmsc` checks at start: the
  * connectors, network and routes sections (with the same parsers and cross-references), the
@@ -70,23 +79,14 @@ export function checkSections(config: Config): SectionsSummary {
   config.smpp.listeners.forEach((l, i) => {
     for (const f of ['cert', 'key'] as const) {
       const file = l.tls?.[f];
-      if (file === undefined) continue;
-      try {
-        accessSync(file, constants.R_OK);
-      } catch (err) {
-        throw new ConfigError(`smpp.listeners[${i}].tls.${f}`, `cannot read ${file}: ${(err as Error).message}`);
-      }
+      if (file !== undefined) readable(file, `smpp.listeners[${i}].tls.${f}`);
     }
   });
   config.accounts.forEach((a, i) => {
     const ca = a.outbind?.ca;
     if (ca !== undefined) {
       if (a.outbind?.tls !== true) throw new ConfigError(`accounts[${i}].outbind.ca`, 'is for outbind over TLS: set outbind.tls: true');
-      try {
-        accessSync(ca, constants.R_OK);
-      } catch (err) {
-        throw new ConfigError(`accounts[${i}].outbind.ca`, `cannot read ${ca}: ${(err as Error).message}`);
-      }
+      readable(ca, `accounts[${i}].outbind.ca`);
     }
     a.allowedIps?.forEach((range, j) => {
       try {
@@ -113,6 +113,7 @@ export function checkSections(config: Config): SectionsSummary {
     } else if (type === 'smpp') {
       const parsed = asConfigError(() => parseSmpp(c, path, commandStatusByName));
       checkAttemptFits(config, `${path}.responseTimeoutMs`, parsed.responseTimeoutMs ?? SMPP_RESPONSE_TIMEOUT_MS);
+      if (parsed.ca !== undefined) readable(parsed.ca, `${path}.ca`);
     }
     else if (type === 'network') {
       const { type: _t, ...rest } = c as Record<string, unknown>;

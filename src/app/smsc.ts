@@ -9,7 +9,7 @@ import { kickSession } from '../admin/routes.js';
 import { attemptBudgetMs, type Config, ConfigError } from '../config/config.js';
 import { HttpTarget, parseHttp } from '../connectors/http.js';
 import { type MoSink, parseNetwork, SimulatedNetwork } from '../connectors/network.js';
-import { PersistentIdMap, parseSmpp, SmppTarget } from '../connectors/smpp.js';
+import { type LinkChange, PersistentIdMap, parseSmpp, SmppTarget } from '../connectors/smpp.js';
 import { AddressOwners } from '../core/addresses.js';
 import { SmscCore } from '../core/core.js';
 import { MessageIdGenerator } from '../core/message-id.js';
@@ -76,6 +76,27 @@ export interface ConnectorInfo {
   type: 'smpp' | 'http' | 'network';
   /** `disabled` (switched off by the administrator); smpp: `bound` or `connecting`; others `enabled`. */
   state: 'disabled' | 'bound' | 'connecting' | 'enabled';
+  /** smpp while `connecting`: why its last connection or bind failed (none before the first try ends). */
+  lastError?: string;
+}
+
+/**
+ * Logs an SMPP connector's link as an operator reads it: bound, lost, and a failure once until
+ * it changes (a retry failing the same way every few seconds says nothing new).
+ */
+function linkLogger(name: string, where: string): (change: LinkChange) => void {
+  let said: string | undefined;
+  return (change) => {
+    if (change.kind === 'failed') {
+      const why = `smsc: connector ${name}: cannot bind to ${where}: ${change.error.message}; retrying`;
+      if (why !== said) console.error(why);
+      said = why;
+      return;
+    }
+    said = undefined;
+    if (change.kind === 'bound') console.log(`smsc: connector ${name}: bound to ${where}`);
+    else console.error(`smsc: connector ${name}: link to ${where} lost; reconnecting`);
+  };
 }
 
 function nodeNumberOf(nodeId: string): number {
@@ -427,7 +448,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
         let state: ConnectorInfo['state'] = 'enabled';
         if (live.disabledConnectors.has(name)) state = 'disabled';
         else if (t instanceof SmppTarget) state = t.bound ? 'bound' : 'connecting';
-        return { name, type, state };
+        const error = t instanceof SmppTarget && state === 'connecting' ? t.lastError?.message : undefined;
+        return { name, type, state, ...(error !== undefined ? { lastError: error } : {}) };
       });
     },
     routes: () => current().config,
@@ -512,10 +534,12 @@ function buildConnectors(
     if (type === 'http') {
       targets.set(name, new HttpTarget({ ...asConfigError(() => parseHttp(c, path)), clock }));
     } else if (type === 'smpp') {
+      const parsed = asConfigError(() => parseSmpp(c, path, commandStatusByName));
       const t = new SmppTarget({
-        ...asConfigError(() => parseSmpp(c, path, commandStatusByName)),
+        ...parsed,
         clock,
         onCapacity: hooks.kick,
+        onLink: linkLogger(name, `${parsed.host}:${parsed.port}`),
         // Upstream ids live with the forwarded messages in the store: receipts match after a restart.
         idMap: new PersistentIdMap((remoteId) => hooks.forwarded(name, remoteId)),
       });

@@ -282,8 +282,9 @@ export async function connectorCommand(args: string[], help: string): Promise<vo
     console.log(help);
     return;
   }
-  type Row = { name: string; type: string; state: string; queueDepth: number };
-  const line = (c: Row) => `${c.name.padEnd(20)} ${c.type.padEnd(8)} ${c.state.padEnd(11)} queued=${c.queueDepth}`;
+  type Row = { name: string; type: string; state: string; queueDepth: number; lastError?: string };
+  const line = (c: Row) =>
+    `${c.name.padEnd(20)} ${c.type.padEnd(8)} ${c.state.padEnd(11)} queued=${c.queueDepth}${c.lastError !== undefined ? `  (${c.lastError})` : ''}`;
   await run(async () => {
     if (sub === 'list') {
       const r = await call(values, 'GET', '/api/connectors');

@@ -259,6 +259,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): Config {
   if (!isObj(raw)) throw new ConfigError('(root)', 'must be a mapping');
   const ctx = { baseDir };
   const config = validateSection(SCHEMA, raw, '', ctx) as unknown as Config;
+  if (config['connectors'] !== undefined) config['connectors'] = connectorFiles(config['connectors'], baseDir);
   if (config.store.postgres === undefined && config.store.sqlite === undefined) {
     const sqlite = SCHEMA.keys['store'] as SectionField;
     config.store.sqlite = validateField(sqlite.keys['sqlite']!, {}, 'store.sqlite', ctx) as { path: string };
@@ -274,6 +275,31 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): Config {
     );
   }
   return config;
+}
+
+/** Connector keys naming a file: resolved against the config file's folder like the schema's paths. */
+const CONNECTOR_FILES = ['ca'] as const;
+
+/**
+ * The `connectors` section (kept as given, parsed at start) with its file names resolved
+ * against `baseDir`; anything malformed is left for the connectors' parsers to name.
+ */
+function connectorFiles(connectors: unknown, baseDir: string): unknown {
+  if (!isObj(connectors)) return connectors;
+  const out: Obj = {};
+  for (const [name, c] of Object.entries(connectors)) {
+    if (!isObj(c)) {
+      out[name] = c;
+      continue;
+    }
+    const copy: Obj = { ...c };
+    for (const k of CONNECTOR_FILES) {
+      const file = copy[k];
+      if (typeof file === 'string' && file !== '') copy[k] = resolve(baseDir, file);
+    }
+    out[name] = copy;
+  }
+  return out;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { Reply, Session } from '../session/session.js';
 import { decodeText } from '../sm/encoding.js';
 import type { MessageStateName } from '../store/types.js';
 import {
+  type LinkChange,
   MemoryIdMap,
   normaliseUpstreamId,
   PersistentIdMap,
@@ -433,11 +434,14 @@ describe('SmppTarget', () => {
       clock,
       accounts: (id) => (id === 'esme1' ? { systemId: 'esme1', password: allow ? 'secret1' : 'other' } : undefined),
     });
-    const target = new SmppTarget({ host: '127.0.0.1', port: h.port, systemId: 'esme1', password: 'secret1', clock, reconnect: { initialDelayMs: 500 } });
+    const links: string[] = [];
+    const onLink = (change: LinkChange) => links.push(change.kind === 'failed' ? `failed: ${change.error.constructor.name}` : change.kind);
+    const target = new SmppTarget({ host: '127.0.0.1', port: h.port, systemId: 'esme1', password: 'secret1', clock, reconnect: { initialDelayMs: 500 }, onLink });
     try {
       target.start();
       await waitFor(() => target.stats.connectFailures === 1, 'first bind refused');
       assert.ok(target.lastError instanceof CommandStatusError);
+      assert.deepEqual(links, ['failed: BindRejectedError']);
       assert.equal(target.capacity(), 0);
       clock.advance(500);
       await waitFor(() => target.stats.connectFailures === 2, 'second bind refused');
@@ -447,6 +451,8 @@ describe('SmppTarget', () => {
       clock.advance(1);
       await withTimeout(target.ready(), 5000, 'bound at last');
       assert.equal(target.stats.binds, 1);
+      assert.equal(target.lastError, undefined, 'the error is gone once bound');
+      assert.deepEqual(links, ['failed: BindRejectedError', 'failed: BindRejectedError', 'bound']);
     } finally {
       await target.stop();
       await h.close();
@@ -454,12 +460,15 @@ describe('SmppTarget', () => {
   });
 
   test('an upstream that drops every bind at once is reconnected to with a growing back-off', async () => {
-    const r = await rig({ reconnect: { initialDelayMs: 500, maxDelayMs: 60_000 } });
+    const links: string[] = [];
+    const r = await rig({ reconnect: { initialDelayMs: 500, maxDelayMs: 60_000 }, onLink: (change) => links.push(change.kind) });
     try {
       assert.equal(r.target.stats.binds, 1);
       let bound = r.h.nextBound('esme1');
       r.upstream.destroy();
       await waitFor(() => r.target.capacity() === 0, 'the connection lost');
+      await waitFor(() => links.at(-1) === 'lost', 'told of the loss');
+      assert.deepEqual(links, ['bound', 'lost']);
       r.clock.advance(500);
       const second = await withTimeout(bound, 5000, 'rebound after 500 ms');
       await waitFor(() => r.target.stats.binds === 2, 'the connector bound');

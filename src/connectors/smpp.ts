@@ -29,6 +29,7 @@
  * ```
  */
 
+import { readFileSync } from 'node:fs';
 import type { Client, ConnectOptions, Delivery } from '../client/client.js';
 import { connect as clientConnect } from '../client/client.js';
 import { messageBody } from '../delivery/esme-target.js';
@@ -206,6 +207,11 @@ export interface SmppTargetConfig {
   host: string;
   port: number;
   tls?: boolean;
+  /**
+   * PEM file of the CAs the upstream's certificate is verified against (with `tls`; default the
+   * system's). Read at each connection, so a renewed file is picked up on the next one.
+   */
+  ca?: string;
   systemId: string;
   password: string;
   systemType?: string;
@@ -244,9 +250,14 @@ export interface SmppTargetOptions extends SmppTargetConfig {
   idMap?: UpstreamIdMap;
   /** Called when capacity returns after tokens ran out or a throttle pause ended. */
   onCapacity?: () => void;
+  /** Told when the link changes: bound, a connection or bind failed (each try), a bound link lost. */
+  onLink?: (change: LinkChange) => void;
   /** Injectable connect (tests). */
   connect?: (o: ConnectOptions) => Promise<Client>;
 }
+
+/** A change of an {@link SmppTarget}'s link to its upstream. */
+export type LinkChange = { kind: 'bound' } | { kind: 'failed'; error: Error } | { kind: 'lost' };
 
 /** A receipt listener: our message id, its state per the upstream, the error code. */
 export type UpstreamReceiptListener = (ourId: string, state: MessageStateName, errorCode: number) => void | Promise<void>;
@@ -308,7 +319,7 @@ export class SmppTarget implements DeliveryTarget {
   #throttledUntil = 0;
   #submitsInFlight = 0;
   #readyWaiters: Array<() => void> = [];
-  /** The last connect or bind error. */
+  /** The last connect or bind error, until the next bind. */
   lastError: Error | undefined;
   readonly stats: SmppTargetStats = {
     binds: 0,
@@ -346,7 +357,7 @@ export class SmppTarget implements DeliveryTarget {
     return this.#client?.session.isBound === true && !this.#stopped;
   }
 
-  /** Starts connecting (idempotent). Failures are retried; see `lastError`. */
+  /** Starts connecting (idempotent). Failures are retried; see `lastError` and `onLink`. */
   start(): void {
     if (this.#started || this.#stopped) return;
     this.#started = true;
@@ -477,7 +488,7 @@ export class SmppTarget implements DeliveryTarget {
       client = await (o.connect ?? clientConnect)({
         host: o.host,
         port: o.port,
-        ...(o.tls === true ? { tls: true } : {}),
+        ...(o.tls === true ? { tls: o.ca === undefined ? true : { ca: readFileSync(o.ca) } } : {}),
         clock: this.#clock,
         reconnect: false,
         manualAck: true,
@@ -500,6 +511,7 @@ export class SmppTarget implements DeliveryTarget {
     } catch (err) {
       this.lastError = err instanceof Error ? err : new Error(String(err));
       this.stats.connectFailures++;
+      this.#o.onLink?.({ kind: 'failed', error: this.lastError });
       client?.session.destroy('bind failed');
       this.#scheduleReconnect();
       return;
@@ -510,7 +522,9 @@ export class SmppTarget implements DeliveryTarget {
     }
     this.#client = client;
     this.stats.binds++;
+    this.lastError = undefined;
     this.#boundAt = this.#clock.now();
+    this.#o.onLink?.({ kind: 'bound' });
     void client.closed().then(() => this.#onClosed(client));
     void this.#pump(client);
     for (const w of this.#readyWaiters.splice(0)) w();
@@ -520,6 +534,7 @@ export class SmppTarget implements DeliveryTarget {
   #onClosed(client: Client): void {
     if (this.#client !== client) return;
     this.#client = undefined;
+    if (!this.#stopped) this.#o.onLink?.({ kind: 'lost' });
     // The back-off starts again only after a bind that lasted (maxDelayMs, at most a minute):
     // an upstream that takes the bind and drops it at once must not be reconnected to every
     // initialDelayMs for ever.
@@ -658,6 +673,7 @@ const SMPP_KEYS = [
   'host',
   'port',
   'tls',
+  'ca',
   'systemId',
   'password',
   'systemType',
@@ -708,6 +724,11 @@ export function parseSmpp(raw: unknown, path: string, statusByName?: (name: stri
   if (o['tls'] !== undefined) {
     if (typeof o['tls'] !== 'boolean') throw new ConfigKeyError(k('tls'), 'must be true or false');
     cfg.tls = o['tls'];
+  }
+  if (o['ca'] !== undefined) {
+    if (typeof o['ca'] !== 'string' || o['ca'] === '') throw new ConfigKeyError(k('ca'), 'must be a file name');
+    if (cfg.tls !== true) throw new ConfigKeyError(k('ca'), 'is for an upstream over TLS: set tls: true');
+    cfg.ca = o['ca'];
   }
   if (o['systemType'] !== undefined) cfg.systemType = str('systemType', 12);
   if (o['addressRange'] !== undefined) cfg.addressRange = addrString(o['addressRange'], k('addressRange'), true);

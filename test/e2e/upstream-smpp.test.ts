@@ -3,15 +3,17 @@
  * upstream's receipt (its own message id) becomes a receipt for our ESME with our message id.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { checkSections } from '../../src/app/check-config.js';
 import { type Smsc, startSmsc } from '../../src/app/smsc.js';
 import { type Client, connect, type Delivery } from '../../src/client/client.js';
-import { validateConfig } from '../../src/config/config.js';
+import { ConfigError, validateConfig } from '../../src/config/config.js';
 import type { DeliverSm } from '../../src/pdu/types.js';
 import { parseReceipt } from '../../src/sm/dlr.js';
+import { testTlsPair } from '../support/tls.js';
 import { until } from '../support/until.js';
 
 let dir: string;
@@ -283,4 +285,75 @@ test('failover routing: while the upstream is down, a route with failover uses t
     await c.close().catch(() => {});
     await node.stop();
   }
+});
+
+test('an upstream over TLS: verified against connectors.<name>.ca (relative to the config file); unverified, no bind and the reason shown', async () => {
+  const pair = testTlsPair();
+  const tlsDir = mkdtempSync(join(tmpdir(), 'smsc-up-tls-'));
+  writeFileSync(join(tlsDir, 'up-cert.pem'), pair.cert);
+  writeFileSync(join(tlsDir, 'up-key.pem'), pair.key);
+  writeFileSync(join(tlsDir, 'up-ca.pem'), pair.cert);
+  const secure = await startSmsc(
+    validateConfig(
+      {
+        nodeId: 'up2',
+        smpp: { listeners: [{ port: 0, tls: { cert: 'up-cert.pem', key: 'up-key.pem' } }] },
+        store: { sqlite: { path: 'upstream.db' } },
+        accounts: [{ systemId: 'downstream', password: 'dpw' }],
+        routes: { mt: [{ prefix: '447', connector: 'network' }] },
+        network: { ranges: [{ prefix: '4470', successRatio: 1 }] },
+      },
+      tlsDir,
+    ),
+  );
+  const downstream = (label: string, tls: Record<string, unknown>) =>
+    startSmsc(
+      validateConfig(
+        {
+          nodeId: 'n3',
+          smpp: { listeners: [{ port: 0 }] },
+          store: { sqlite: { path: `${label}.db` } },
+          accounts: [{ systemId: 'alice', password: 'apw', addresses: ['1000'] }],
+          connectors: {
+            up: { type: 'smpp', host: '127.0.0.1', port: secure.listening[0]!.port, systemId: 'downstream', password: 'dpw', ...tls },
+          },
+          routes: { mt: [{ prefix: '447', connector: 'up' }] },
+        },
+        tlsDir,
+      ),
+    );
+  try {
+    const trusting = await downstream('trusting', { tls: true, ca: 'up-ca.pem' });
+    const c = await connect({ port: trusting.listening[0]!.port });
+    try {
+      await c.bind({ type: 'transceiver', systemId: 'alice', password: 'apw' });
+      const r = await c.submit({ sourceAddr: '1000', destinationAddr: '447000000009', shortMessage: Buffer.from('over tls') });
+      await until(async () => (await trusting.store.get(r.messageId))?.state === 'DELIVERED', 'delivered through the TLS upstream', { ms: 15_000 });
+      assert.deepEqual(trusting.connectors(), [{ name: 'up', type: 'smpp', state: 'bound' }]);
+    } finally {
+      await c.close().catch(() => {});
+      await trusting.stop();
+    }
+    // The test certificate is self-signed: the system's CAs do not vouch for it.
+    const unverified = await downstream('unverified', { tls: true });
+    try {
+      await until(() => unverified.connectors()[0]?.lastError !== undefined, 'the failed handshake', { ms: 15_000 });
+      const [info] = unverified.connectors();
+      assert.equal(info?.state, 'connecting');
+      assert.match(info?.lastError ?? '', /self[- ]signed|certificate/i);
+    } finally {
+      await unverified.stop();
+    }
+  } finally {
+    await secure.stop();
+    rmSync(tlsDir, { recursive: true, force: true });
+  }
+});
+
+test('connectors.<name>.ca: needs tls, must be readable; a relative name is read from the config file\'s folder', () => {
+  const base = { type: 'smpp', host: 'h', port: 1, systemId: 's', password: 'p' };
+  const check = (up: Record<string, unknown>) => checkSections(validateConfig({ connectors: { up: { ...base, ...up } } }, '/nowhere'));
+  assert.throws(() => check({ ca: 'ca.pem' }), (e: Error) => e instanceof ConfigError && e.key === 'connectors.up.ca' && /tls: true/.test(e.message));
+  assert.throws(() => check({ tls: true, ca: 'ca.pem' }), (e: Error) => e instanceof ConfigError && e.key === 'connectors.up.ca' && e.message.includes('/nowhere/ca.pem'));
+  assert.throws(() => check({ tls: true, ca: 7 }), (e: Error) => e instanceof ConfigError && e.key === 'connectors.up.ca');
 });
