@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Client } from '../../src/client/client.js';
 import { browserSkipReason, type HeadlessChromium, launchChromium } from '../support/browser.js';
+import { freePort } from '../support/pg.js';
 import {
   bindClient,
   closeQuietly,
@@ -167,6 +168,8 @@ test('the dashboard in Chromium: throughput moves while traffic flows, binds, ac
       sections: {
         admin: { listen: '127.0.0.1:0', token: TOKEN },
         routes: { mt: [{ prefix: '44', connector: 'network' }], mo: [{ match: '2000', account: 'bob' }] },
+        // An upstream nobody listens for: it stays connecting, and says why.
+        connectors: { upstream: { type: 'smpp', host: '127.0.0.1', port: await freePort(), systemId: 'us', password: 'upw' } },
         network: {
           ranges: [
             { prefix: '4470', latencyMs: 50, successRatio: 1 },
@@ -247,7 +250,9 @@ test('the dashboard in Chromium: throughput moves while traffic flows, binds, ac
     await rowAppears(page, '#accounts', ['bob', '2000', '0']);
     await rowAppears(page, '#routes-mt', ['1', '44…', '–', 'network', '–']);
     await rowAppears(page, '#routes-mo', ['1', '2000', 'bob']);
-    await rowAppears(page, '#connectors', ['network', 'network']);
+    await rowAppears(page, '#connectors', ['network', 'network', 'enabled']);
+    const upstream = await rowAppears(page, '#connectors', ['upstream', 'smpp', 'connecting']);
+    assert.match(upstream[4] ?? '', /ECONNREFUSED/);
     assert.match((await page.textContent('#no-route')) ?? '', /^ESME_RINVDSTADR \(0x0000000b\)$/);
 
     // A delivered message: once its receipt came back, searching its id shows its lifecycle.

@@ -1,7 +1,7 @@
 // The smsc dashboard: plain browser JavaScript, no build step, no framework.
-// Polls /api/stats every second (throughput chart, queue, errors), /api/sessions every two
-// seconds and /api/accounts and /api/routing every ten. Every value from the server is written
-// with textContent, never as HTML.
+// Polls /api/stats every second (throughput chart, queue, errors), /api/sessions and
+// /api/connectors every two seconds and /api/accounts and /api/routing every ten. Every value
+// from the server is written with textContent, never as HTML.
 
 const TOKEN_KEY = 'smsc-admin-token';
 const HISTORY = 120; // chart points (seconds)
@@ -256,6 +256,7 @@ async function pollSessions() {
   fillBindSummary(sessions);
   // Accounts and routes change rarely: every fifth round (ten seconds).
   if (sessionPolls++ % 5 === 0) await pollConfig();
+  await pollConnectors();
   sessions.sort((a, b) => String(a.systemId).localeCompare(String(b.systemId)) || a.id.localeCompare(b.id));
   fill(
     $('sessions'),
@@ -431,7 +432,33 @@ async function pollConfig() {
     routes.mo.map((r) => row([r.position + 1, r.kind === 'match' ? r.pattern : r.kind === 'prefix' ? `${r.pattern}…` : `/${r.pattern}/`, r.account], [0])),
     'no MO rules: MO goes to the account owning the destination',
   );
-  fill($('connectors'), routes.connectors.map((c) => row([c.name, c.type])), 'no connectors');
+  configuredConnectors = routes.connectors;
+}
+
+// ---- connectors -------------------------------------------------------------------------
+
+/** Names and types from /api/routing: what the table shows where /api/connectors is not served. */
+let configuredConnectors = [];
+
+async function pollConnectors() {
+  const live = await api('/api/connectors').then(
+    (r) => r.connectors,
+    (err) => {
+      if (err instanceof ApiError && err.message === 'unauthorized') throw err;
+      return undefined;
+    },
+  );
+  const list = live ?? configuredConnectors.map((c) => ({ ...c, state: '–', queueDepth: '–' }));
+  fill(
+    $('connectors'),
+    list.map((c) => {
+      const tr = row([c.name, c.type, c.state, c.queueDepth, c.lastError ?? ''], [3]);
+      if (c.state === 'disabled') tr.className = 'disabled';
+      else if (c.state === 'connecting') tr.className = 'down';
+      return tr;
+    }),
+    'no connectors',
+  );
 }
 
 // ---- wiring -----------------------------------------------------------------------------
