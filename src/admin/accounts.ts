@@ -2,7 +2,7 @@
  * Account helpers shared by the {@link AccountRegistry} implementations: the public view of a
  * configured account, password generation and the checks every backing applies.
  */
-import { randomInt } from 'node:crypto';
+import { randomInt, X509Certificate } from 'node:crypto';
 import type { AccountConfig } from '../config/config.js';
 import { parseCidr } from '../server/accounts.js';
 import { AdminError } from './errors.js';
@@ -47,9 +47,13 @@ export function viewOfConfig(
   };
   if (a.allowedIps !== undefined) view.allowedIps = [...a.allowedIps];
   if (a.allowedSystemTypes !== undefined) view.allowedSystemTypes = [...a.allowedSystemTypes];
-  // Not its password: a secret.
-  if (a.outbind !== undefined) view.outbind = { host: a.outbind.host, port: a.outbind.port };
+  if (a.outbind !== undefined) view.outbind = outbindView(a.outbind);
   return view;
+}
+
+/** An outbind as the API shows it: not its password (a secret), nor its CA certificates. */
+export function outbindView(o: { host: string; port: number; tls?: boolean }): NonNullable<AccountView['outbind']> {
+  return o.tls === true ? { host: o.host, port: o.port, tls: true } : { host: o.host, port: o.port };
 }
 
 /** The settings of a new account: what the input gives, the defaults for the rest. */
@@ -92,10 +96,16 @@ export function applyAccountPatch<T extends PatchableFields>(next: T, patch: Acc
 }
 
 /**
- * Checks what JSON schemas cannot: CIDR ranges parse, the default validity fits the maximum.
- * Throws `SMSC_ADMIN_ACCOUNT_INVALID` naming the field.
+ * Checks what JSON schemas cannot: CIDR ranges parse, the default validity fits the maximum, an
+ * outbind's CA certificates parse and go with TLS. Throws `SMSC_ADMIN_ACCOUNT_INVALID` naming
+ * the field.
  */
 export function checkAccountFields(a: AccountInput | AccountPatch, current?: AccountView): void {
+  const caPem = a.outbind?.caPem;
+  if (caPem !== undefined) {
+    if (a.outbind?.tls !== true) throw new AdminError('SMSC_ADMIN_ACCOUNT_INVALID', 'CA certificates are for an outbind over TLS: set tls: true', 'outbind.caPem');
+    checkCertificates(caPem, 'outbind.caPem');
+  }
   a.allowedIps?.forEach((range, i) => {
     try {
       parseCidr(range);
@@ -112,4 +122,19 @@ export function checkAccountFields(a: AccountInput | AccountPatch, current?: Acc
       'defaultValiditySeconds',
     );
   }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** `pem` holds one or more PEM certificates, each of which parses. */
+function checkCertificates(pem: string, field: string): void {
+  const certs = pem.match(PEM_CERTIFICATE) ?? [];
+  if (certs.length === 0) throw new AdminError('SMSC_ADMIN_ACCOUNT_INVALID', 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)', field);
+  certs.forEach((cert, i) => {
+    try {
+      new X509Certificate(cert);
+    } catch (err) {
+      throw new AdminError('SMSC_ADMIN_ACCOUNT_INVALID', `certificate ${i + 1} does not parse: ${(err as Error).message}`, field);
+    }
+  });
 }

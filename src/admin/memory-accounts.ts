@@ -6,7 +6,7 @@
  */
 import type { AccountConfig } from '../config/config.js';
 import { type AccountPolicy, hashPassword } from '../server/accounts.js';
-import { accountSettings, applyAccountPatch, checkAccountFields, generatePassword, viewOfConfig } from './accounts.js';
+import { accountSettings, applyAccountPatch, checkAccountFields, generatePassword, outbindView, viewOfConfig } from './accounts.js';
 import { AdminError } from './errors.js';
 import type { AccountInput, AccountPatch, AccountRegistry, AccountView } from './types.js';
 
@@ -49,7 +49,7 @@ export class MemoryAccountRegistry implements AccountRegistry {
     };
     if (input.allowedIps !== undefined) view.allowedIps = [...input.allowedIps];
     if (input.allowedSystemTypes !== undefined) view.allowedSystemTypes = [...input.allowedSystemTypes];
-    if (input.outbind !== undefined) view.outbind = { host: input.outbind.host, port: input.outbind.port };
+    if (input.outbind !== undefined) view.outbind = outbindView(input.outbind);
     const password = input.password ?? generatePassword();
     this.#accounts.set(view.systemId, { view, passwordHash: hashPassword(password) });
     return input.password === undefined ? { account: copy(view), password } : { account: copy(view) };
@@ -60,8 +60,8 @@ export class MemoryAccountRegistry implements AccountRegistry {
     if (e === undefined) return undefined;
     checkAccountFields(patch, e.view);
     const next: AccountView = applyAccountPatch({ ...e.view }, patch);
-    // A view: the outbind's password is not kept in it.
-    if (next.outbind !== undefined) next.outbind = { host: next.outbind.host, port: next.outbind.port };
+    // A view: the outbind's password and CAs are not kept in it.
+    if (next.outbind !== undefined) next.outbind = outbindView(next.outbind);
     e.view = next;
     return copy(next);
   }

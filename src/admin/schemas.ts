@@ -244,7 +244,7 @@ export const accountSchema = obj(
     ...accountFields,
     credential: str('how the account authenticates', { enum: ['password', 'hash', 'none'] }),
     source: str('config (the config file, read only) or store (created through this API)', { enum: ['config', 'store'] }),
-    outbind: obj({ host: str('host'), port: int('port') }, ['host', 'port']),
+    outbind: obj({ host: str('host'), port: int('port'), tls: { type: 'boolean', description: 'over TLS' } }, ['host', 'port']),
   },
   ['systemId', 'addresses', 'maxBinds', 'windowSize', 'defaultValiditySeconds', 'maxValiditySeconds', 'tps', 'maxQueued', 'disabled', 'credential'],
 );
@@ -255,6 +255,11 @@ const outbindInputSchema = obj(
     host: str('host of the ESME', { minLength: 1, maxLength: 253 }),
     port: int('port of the ESME', { minimum: 1, maximum: 65_535 }),
     password: { ...passwordSchema, description: 'sent in the outbind (kept in the store as given); default none' },
+    tls: { type: 'boolean', description: "connect with TLS, the ESME's certificate verified (default false)" },
+    caPem: str("PEM text of the CA certificate(s) the ESME's certificate is verified against (needs tls; default the system's CAs); never shown back", {
+      minLength: 1,
+      maxLength: 65_536,
+    }),
   },
   ['host', 'port'],
   'the SMSC connects out to this ESME and sends outbind while none of its sessions can take deliveries',

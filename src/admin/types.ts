@@ -35,8 +35,8 @@ export interface AccountView {
   source?: 'config' | 'store';
   /** How the account authenticates (the secret itself is never shown). */
   credential: 'password' | 'hash' | 'none';
-  /** The SMSC connects out to this ESME (outbind) when set. */
-  outbind?: { host: string; port: number };
+  /** The SMSC connects out to this ESME (outbind) when set; `tls` when over TLS. */
+  outbind?: { host: string; port: number; tls?: boolean };
 }
 
 /** Where the SMSC connects out to an ESME (outbind), as the API takes it: as the store keeps it. */

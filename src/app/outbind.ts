@@ -66,7 +66,7 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
     let secure: boolean | ConnectionOptions = false;
     try {
       // The CA file is read at each attempt: a replaced one applies to the next connection.
-      if (b.tls === true) secure = b.ca === undefined ? true : { ca: readFileSync(b.ca) };
+      if (b.tls === true) secure = b.caPem !== undefined ? { ca: b.caPem } : b.ca !== undefined ? { ca: readFileSync(b.ca) } : true;
     } catch (err) {
       // Unreadable (checked at start; replaced since): as a connection refused, tried again
       // after the back-off, said once until it changes.

@@ -34,6 +34,8 @@ const ACCOUNT_OPTIONS = {
   'reassemble-mo': { type: 'string' },
   outbind: { type: 'string' },
   'outbind-password': { type: 'string' },
+  'outbind-tls': { type: 'boolean' },
+  'outbind-ca': { type: 'string' },
 } as const;
 
 class UsageError extends Error {}
@@ -105,18 +107,36 @@ function accountFields(values: Values): Record<string, unknown> {
   }
   const outbind = values['outbind'];
   const outbindPassword = values['outbind-password'];
-  if (outbind === 'off') {
-    if (outbindPassword !== undefined) throw new UsageError('--outbind-password goes with --outbind HOST:PORT');
-    out['outbind'] = null;
-  } else if (outbind !== undefined) {
+  const outbindTls = values['outbind-tls'];
+  const outbindCa = values['outbind-ca'];
+  const details = [outbindPassword !== undefined && '--outbind-password', outbindTls !== undefined && '--outbind-tls', outbindCa !== undefined && '--outbind-ca'].filter(
+    (o) => o !== false,
+  );
+  if (outbind === 'off' || outbind === undefined) {
+    if (details.length > 0) throw new UsageError(`${details.join(', ')}: goes with --outbind HOST:PORT`);
+    if (outbind === 'off') out['outbind'] = null;
+  } else {
     // The form of admin.listen: an IPv6 host in brackets.
     const target = typeof outbind === 'string' ? parseHostPort(outbind) : undefined;
     if (target === undefined) throw new UsageError('--outbind must be HOST:PORT or off');
-    out['outbind'] = { ...target, ...(outbindPassword !== undefined ? { password: outbindPassword } : {}) };
-  } else if (outbindPassword !== undefined) {
-    throw new UsageError('--outbind-password goes with --outbind HOST:PORT');
+    if (outbindCa !== undefined && outbindTls !== true) throw new UsageError('--outbind-ca goes with --outbind-tls');
+    out['outbind'] = {
+      ...target,
+      ...(outbindPassword !== undefined ? { password: outbindPassword } : {}),
+      ...(outbindTls === true ? { tls: true } : {}),
+      ...(typeof outbindCa === 'string' ? { caPem: readCaFile(outbindCa) } : {}),
+    };
   }
   return out;
+}
+
+/** The CA certificates of --outbind-ca, sent as their text (the SMSC may run elsewhere). */
+function readCaFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--outbind-ca: cannot read ${file}: ${(err as Error).message}`);
+  }
 }
 
 interface AccountRow {

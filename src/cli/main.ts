@@ -84,7 +84,9 @@ Field options (create, update): --password PW (create; generated and printed onc
   --system-type T (repeat)  --tps N  --max-queued N  --max-binds N  --window N
   --default-validity SECONDS  --max-validity SECONDS  --disabled
   --reassemble-mo on|off (join the parts of a long MO into one deliver_sm)
-  --outbind HOST:PORT|off [--outbind-password PW] (the SMSC connects out to the ESME and sends outbind)
+  --outbind HOST:PORT|off [--outbind-password PW] [--outbind-tls [--outbind-ca PEMFILE]]
+      (the SMSC connects out to the ESME and sends outbind; over TLS, the ESME's certificate
+      verified against the CAs of PEMFILE, read here and stored with the account)
 
 Examples:
   smsc account list

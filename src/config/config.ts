@@ -36,8 +36,11 @@ export interface AccountConfig {
   tps: number;
   /** Messages this account submitted waiting for delivery (MT only) before its submits get ESME_RMSGQFUL (0 = no limit). */
   maxQueued: number;
-  /** The SMSC connects out to this ESME (outbind) when set. */
-  outbind?: { host: string; port: number; password?: string; tls?: boolean; ca?: string };
+  /**
+   * The SMSC connects out to this ESME (outbind) when set. `ca` is a file (config accounts);
+   * `caPem` the certificates' text (accounts made through the admin API).
+   */
+  outbind?: { host: string; port: number; password?: string; tls?: boolean; ca?: string; caPem?: string };
   /** MO parts of a concatenated message are joined into one message_payload before delivery. */
   reassembleMo: boolean;
 }

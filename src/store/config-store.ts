@@ -44,6 +44,10 @@ export interface StoredOutbind {
   host: string;
   port: number;
   password?: string;
+  /** Connect with TLS (the ESME's certificate verified against `caPem`, else the system's CAs). */
+  tls?: boolean;
+  /** PEM text of the CA certificate(s) the ESME's certificate is verified against. */
+  caPem?: string;
 }
 
 /** Topic of a change notification: `account:<systemId>` or `setting:<key>`. */
@@ -93,15 +97,22 @@ export function checkStoredAccount(a: StoredAccount): void {
     if (!Number.isSafeInteger(a[k]) || a[k] < 0) throw new TypeError(`account ${k} must be a non-negative integer`);
   }
   const o = a.outbind;
-  if (o !== undefined && (typeof o.host !== 'string' || !Number.isInteger(o.port) || (o.password !== undefined && typeof o.password !== 'string'))) {
-    throw new TypeError('account outbind must be { host: string, port: integer, password?: string }');
+  if (
+    o !== undefined &&
+    (typeof o.host !== 'string' ||
+      !Number.isInteger(o.port) ||
+      (o.password !== undefined && typeof o.password !== 'string') ||
+      (o.tls !== undefined && typeof o.tls !== 'boolean') ||
+      (o.caPem !== undefined && typeof o.caPem !== 'string'))
+  ) {
+    throw new TypeError('account outbind must be { host: string, port: integer, password?: string, tls?: boolean, caPem?: string }');
   }
 }
 
 /** An outbind as its column keeps it (JSON text), or null. */
 export function outbindColumn(o: StoredOutbind | undefined): string | null {
-  // Only these fields (JSON leaves an undefined password out).
-  return o === undefined ? null : JSON.stringify({ host: o.host, port: o.port, password: o.password });
+  // Only these fields (JSON leaves the undefined ones out; tls only when on, as before it existed).
+  return o === undefined ? null : JSON.stringify({ host: o.host, port: o.port, password: o.password, tls: o.tls === true ? true : undefined, caPem: o.caPem });
 }
 
 /** The `outbind` of a stored account, from its column. */

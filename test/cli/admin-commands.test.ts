@@ -11,6 +11,7 @@ import { connect } from '../../src/client/client.js';
 import { validateConfig } from '../../src/config/config.js';
 import type { CommandStatusError } from '../../src/errors.js';
 import { CommandStatus as S } from '../../src/pdu/constants.js';
+import { testTlsPair } from '../support/tls.js';
 import { until } from '../support/until.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
@@ -72,6 +73,16 @@ test('account, route, connector and message commands through the admin API', { t
     assert.equal(JSON.parse((await cli('account', 'show', 'carol', '--json')).stdout).outbind, undefined);
     assert.notEqual((await cli('account', 'update', 'carol', '--outbind', 'nowhere')).status, 0);
     assert.notEqual((await cli('account', 'update', 'carol', '--outbind-password', 'x')).status, 0);
+    // Over TLS with the CAs of a PEM file (read by the CLI, stored with the account, not shown).
+    const caFile = join(dir, 'esme-ca.pem');
+    writeFileSync(caFile, testTlsPair().cert);
+    const secure = await cli('account', 'update', 'carol', '--outbind', '127.0.0.1:1', '--outbind-tls', '--outbind-ca', caFile);
+    assert.equal(secure.status, 0, secure.stderr);
+    assert.deepEqual(JSON.parse((await cli('account', 'show', 'carol', '--json')).stdout).outbind, { host: '127.0.0.1', port: 1, tls: true });
+    assert.match((await cli('account', 'update', 'carol', '--outbind', '127.0.0.1:1', '--outbind-ca', caFile)).stderr, /--outbind-ca goes with --outbind-tls/);
+    assert.match((await cli('account', 'update', 'carol', '--outbind-tls')).stderr, /goes with --outbind HOST:PORT/);
+    assert.match((await cli('account', 'update', 'carol', '--outbind', '127.0.0.1:1', '--outbind-tls', '--outbind-ca', join(dir, 'none.pem'))).stderr, /cannot read/);
+    assert.equal((await cli('account', 'update', 'carol', '--outbind', 'off')).status, 0);
     assert.equal((await cli('account', 'disable', 'carol')).status, 0);
     assert.equal(await bindStatus('carol', password), S.ESME_RBINDFAIL);
     assert.equal((await cli('account', 'enable', 'carol')).status, 0);

@@ -93,7 +93,8 @@ export function configStoreContract(name: string, makeFixture: () => Promise<Fix
             ['carol', false],
           ],
         );
-        const changed = { ...carol, addresses: [], allowedIps: null, tps: 0, disabled: true, passwordHash: 'scrypt$aa$bb', updatedAt: T0 + 5, outbind: { host: 'h', port: 1 } };
+        const outbind = { host: 'h', port: 1, tls: true, caPem: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n' };
+        const changed = { ...carol, addresses: [], allowedIps: null, tps: 0, disabled: true, passwordHash: 'scrypt$aa$bb', updatedAt: T0 + 5, outbind };
         assert.equal(await s.updateAccount(changed), true);
         assert.deepEqual(await s.getAccount('carol'), changed);
         const { outbind: _, ...withoutOutbind } = changed;

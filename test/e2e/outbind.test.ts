@@ -10,13 +10,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import tls from 'node:tls';
 import { startSmsc } from '../../src/app/smsc.js';
 import { type Client, connect, listenForOutbind } from '../../src/client/client.js';
 import { validateConfig } from '../../src/config/config.js';
 import { CommandId, type DeliverSm, type PduOf } from '../../src/pdu/index.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { Session } from '../../src/session/session.js';
+import { startOutbindEsme } from '../support/outbind-esme.js';
 import { PduBuilder } from '../support/pdu-builder.js';
 import { testTlsPair } from '../support/tls.js';
 import { until } from '../support/until.js';
@@ -169,25 +169,13 @@ test('outbind over TLS: the ESME\'s certificate verified against outbind.ca; wit
   const caFile = join(dir, 'esme-ca.pem');
   writeFileSync(caFile, pair.cert);
   // The ESME over TLS: binds as bob's receiver on each outbind.
-  const sessions: Session[] = [];
-  let handshakes = 0;
-  const esme = tls.createServer({ cert: pair.cert, key: pair.key }, (socket) => {
-    handshakes++;
-    sessions.push(
-      new Session(socket, { role: 'esme', enquireLinkIntervalMs: 0 }, {
-        onOutbind: (_req, s) => {
-          void s.bind('receiver', { systemId: 'bob', password: 'bpw', systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' }).catch(() => {});
-        },
-      }),
-    );
-  });
-  await new Promise<void>((resolve) => esme.listen(0, '127.0.0.1', resolve));
-  const port = (esme.address() as net.AddressInfo).port;
+  const esme = await startOutbindEsme({ systemId: 'bob', password: 'bpw', tls: pair });
+  const { port, sessions } = esme;
   const hub = (outbind: Record<string, unknown>, clock: ManualClock) =>
     startSmsc(
       validateConfig({
         smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], systemId: 'HUB', enquireLinkIntervalMs: 0 },
-        store: { sqlite: { path: join(dir, `${handshakes}-smsc.db`) } },
+        store: { sqlite: { path: join(dir, `${sessions.length}-smsc.db`) } },
         accounts: [{ systemId: 'bob', password: 'bpw', addresses: ['2000'], outbind: { host: '127.0.0.1', port, ...outbind } }],
       }),
       { clock },
@@ -197,7 +185,7 @@ test('outbind over TLS: the ESME\'s certificate verified against outbind.ca; wit
     const clock = new ManualClock(Date.UTC(2026, 11, 7, 12));
     const trusted = await hub({ tls: true, ca: caFile }, clock);
     try {
-      await until(() => trusted.server.receiversOf('bob').length === 1, 'bob bound over TLS', { clock, stepMs: 250 });
+      await until(() => trusted.server.receiversOf('bob').length === 1, 'bob bound over TLS', { clock, stepMs: 20, ms: 20_000 });
     } finally {
       await trusted.stop();
     }
@@ -216,8 +204,7 @@ test('outbind over TLS: the ESME\'s certificate verified against outbind.ca; wit
       await untrusted.stop();
     }
   } finally {
-    for (const s of sessions) s.destroy('test end');
-    await new Promise<void>((resolve) => esme.close(() => resolve()));
+    await esme.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

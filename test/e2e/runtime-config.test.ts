@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,8 +15,9 @@ import { type Config, validateConfig } from '../../src/config/config.js';
 import type { CommandStatusError } from '../../src/errors.js';
 import { CommandStatus as S } from '../../src/pdu/constants.js';
 import { ManualClock } from '../../src/session/clock.js';
-import { Session } from '../../src/session/session.js';
 import type { ConfigStore } from '../../src/store/config-store.js';
+import { startOutbindEsme } from '../support/outbind-esme.js';
+import { testTlsPair } from '../support/tls.js';
 import { until } from '../support/until.js';
 
 const TOKEN = 'runtime-test-token';
@@ -205,26 +205,15 @@ describe('accounts through the admin API', () => {
 
 describe('outbind of an account made through the admin API', () => {
   test('the SMSC outbinds to it with the password given, which the API never shows; null removes it', async () => {
-    // The ESME: records each outbind and binds as a receiver on its connection.
-    const seen: { systemId: string; password: string }[] = [];
-    const sessions: Session[] = [];
-    const esme = net.createServer((socket) => {
-      const session = new Session(socket, { role: 'esme', enquireLinkIntervalMs: 0 }, {
-        onOutbind: (req, s) => {
-          seen.push({ systemId: req.systemId, password: req.password });
-          void s.bind('receiver', { systemId: 'dave', password: 'dpw', systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' }).catch(() => {});
-        },
-      });
-      sessions.push(session);
-    });
-    await new Promise<void>((resolve) => esme.listen(0, '127.0.0.1', resolve));
-    const port = (esme.address() as net.AddressInfo).port;
+    const esme = await startOutbindEsme({ systemId: 'dave', password: 'dpw' });
+    const port = esme.port;
     try {
       const created = await api('POST', '/api/accounts', { systemId: 'dave', password: 'dpw', addresses: ['5000'], outbind: { host: '127.0.0.1', port, password: 'obpw' } });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       assert.deepEqual((created.body['account'] as Record<string, unknown>)['outbind'], { host: '127.0.0.1', port });
       await until(() => smsc.server.receiversOf('dave').length === 1, 'dave bound through the outbind', { clock, stepMs: 250 });
-      assert.deepEqual(seen[0], { systemId: smsc.config.smpp.systemId, password: 'obpw' });
+      assert.equal(esme.outbinds[0]?.systemId, smsc.config.smpp.systemId);
+      assert.equal(esme.outbinds[0]?.password, 'obpw');
       assert.deepEqual((await api('GET', '/api/accounts/dave')).body['outbind'], { host: '127.0.0.1', port });
 
       const removed = await api('PATCH', '/api/accounts/dave', { outbind: null });
@@ -234,8 +223,30 @@ describe('outbind of an account made through the admin API', () => {
       assert.equal((await api('PATCH', '/api/accounts/dave', { outbind: false })).status, 400, 'only null removes it');
       assert.equal((await api('DELETE', '/api/accounts/dave')).status, 200);
     } finally {
-      for (const s of sessions) s.destroy('test end');
-      await new Promise<void>((resolve) => esme.close(() => resolve()));
+      await esme.close();
+    }
+  });
+
+  test("over TLS: the ESME's certificate is verified against the caPem given (never shown back); bad or misplaced CAs name the field", async () => {
+    const pair = testTlsPair();
+    const esme = await startOutbindEsme({ systemId: 'erin', password: 'epw', tls: pair });
+    const port = esme.port;
+    try {
+      const noTls = await api('POST', '/api/accounts', { systemId: 'erin', password: 'epw', outbind: { host: '127.0.0.1', port, caPem: pair.cert } });
+      assert.equal(noTls.status, 400);
+      assert.equal(noTls.body['field'], 'outbind.caPem');
+      const garbage = await api('POST', '/api/accounts', { systemId: 'erin', password: 'epw', outbind: { host: '127.0.0.1', port, tls: true, caPem: 'not a certificate' } });
+      assert.equal(garbage.status, 400);
+      assert.equal(garbage.body['field'], 'outbind.caPem');
+
+      const created = await api('POST', '/api/accounts', { systemId: 'erin', password: 'epw', addresses: ['6000'], outbind: { host: '127.0.0.1', port, tls: true, caPem: pair.cert } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.deepEqual((created.body['account'] as Record<string, unknown>)['outbind'], { host: '127.0.0.1', port, tls: true });
+      // Small clock steps: a TLS handshake on a loaded machine must not look like an ESME that never binds.
+      await until(() => smsc.server.receiversOf('erin').length === 1, 'erin bound through the TLS outbind', { clock, stepMs: 20, ms: 20_000 });
+      assert.equal((await api('DELETE', '/api/accounts/erin')).status, 200);
+    } finally {
+      await esme.close();
     }
   });
 });

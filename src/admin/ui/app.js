@@ -399,7 +399,7 @@ async function pollConfig() {
           a.windowSize,
           `${fmtSeconds(a.defaultValiditySeconds)} / ${fmtSeconds(a.maxValiditySeconds)}`,
           a.credential + (a.allowedIps ? `, from ${a.allowedIps.join(', ')}` : ''),
-          a.disabled ? 'disabled' : a.outbind ? `outbind ${a.outbind.host}:${a.outbind.port}` : 'enabled',
+          a.disabled ? 'disabled' : a.outbind ? `outbind ${a.outbind.host}:${a.outbind.port}${a.outbind.tls ? ' (TLS)' : ''}` : 'enabled',
         ],
         [2, 3, 4],
       );
