@@ -2,8 +2,9 @@
  * Account helpers shared by the {@link AccountRegistry} implementations: the public view of a
  * configured account, password generation and the checks every backing applies.
  */
-import { randomInt, X509Certificate } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { AccountConfig } from '../config/config.js';
+import { certificatesProblem } from '../config/pem.js';
 import { parseCidr } from '../server/accounts.js';
 import { AdminError } from './errors.js';
 import type { AccountInput, AccountPatch, AccountView, OutbindInput } from './types.js';
@@ -104,7 +105,8 @@ export function checkAccountFields(a: AccountInput | AccountPatch, current?: Acc
   const caPem = a.outbind?.caPem;
   if (caPem !== undefined) {
     if (a.outbind?.tls !== true) throw new AdminError('SMSC_ADMIN_ACCOUNT_INVALID', 'CA certificates are for an outbind over TLS: set tls: true', 'outbind.caPem');
-    checkCertificates(caPem, 'outbind.caPem');
+    const problem = certificatesProblem(caPem);
+    if (problem !== undefined) throw new AdminError('SMSC_ADMIN_ACCOUNT_INVALID', problem, 'outbind.caPem');
   }
   a.allowedIps?.forEach((range, i) => {
     try {
@@ -122,19 +124,4 @@ export function checkAccountFields(a: AccountInput | AccountPatch, current?: Acc
       'defaultValiditySeconds',
     );
   }
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
-
-/** `pem` holds one or more PEM certificates, each of which parses. */
-function checkCertificates(pem: string, field: string): void {
-  const certs = pem.match(PEM_CERTIFICATE) ?? [];
-  if (certs.length === 0) throw new AdminError('SMSC_ADMIN_ACCOUNT_INVALID', 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)', field);
-  certs.forEach((cert, i) => {
-    try {
-      new X509Certificate(cert);
-    } catch (err) {
-      throw new AdminError('SMSC_ADMIN_ACCOUNT_INVALID', `certificate ${i + 1} does not parse: ${(err as Error).message}`, field);
-    }
-  });
 }

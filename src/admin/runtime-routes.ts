@@ -68,7 +68,7 @@ const connectorSchema = S.obj(
       enum: ['disabled', 'bound', 'connecting', 'enabled'],
     }),
     queueDepth: { type: 'integer', description: 'pending messages routed to it' },
-    lastError: str('smpp while connecting: why its last connection or bind failed'),
+    lastError: str('smpp while not bound: why its last connection or bind failed'),
   },
   ['name', 'type', 'state', 'queueDepth'],
 );
@@ -76,7 +76,6 @@ const connectorParams = S.obj({ name: str('connector name', { minLength: 1, maxL
 
 /** The routes above, when the SMSC supports them (`runtime` given). */
 export function runtimeRoutes(ctx: RouteContext, runtime: RuntimeSource): RouteDef[] {
-  const { smsc } = ctx;
   const document = () => {
     const r = runtime.live.routes();
     return { source: r.source, routes: (r.routes ?? {}) as Record<string, unknown> };
@@ -87,7 +86,7 @@ export function runtimeRoutes(ctx: RouteContext, runtime: RuntimeSource): RouteD
     return { ...d, mt: [...((d['mt'] as unknown[]) ?? [])], mo: [...((d['mo'] as unknown[]) ?? [])] };
   };
   const withDepth = async (list: ConnectorState[]) => {
-    const depth = await smsc.store.queueDepth();
+    const depth = await ctx.smsc.store.queueDepth();
     return list.map((c) => ({ ...c, queueDepth: depth[c.name] ?? 0 }));
   };
   const connector = (name: string): ConnectorState => {

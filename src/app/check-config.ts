@@ -4,8 +4,9 @@
  * sections with their own parsers and cross-references, command_status names, allowedIps
  * ranges and readable TLS files.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { attemptBudgetMs, type Config, ConfigError } from '../config/config.js';
+import { certificatesProblem } from '../config/pem.js';
 import { HTTP_TIMEOUT_MS, parseHttp } from '../connectors/http.js';
 import { type NetworkConfig, parseNetwork } from '../connectors/network.js';
 import { parseSmpp, SMPP_RESPONSE_TIMEOUT_MS } from '../connectors/smpp.js';
@@ -65,6 +66,18 @@ function readable(file: string, key: string): void {
   }
 }
 
+/** @throws ConfigError naming `key` when `file` cannot be read or is not a list of CA certificates. */
+function caFile(file: string, key: string): void {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(key, `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const problem = certificatesProblem(pem);
+  if (problem !== undefined) throw new ConfigError(key, `${file}: ${problem}`);
+}
+
 /**
  * Validates what `validateConfig` keeps as given and `startSmsc` checks at start: the
  * connectors, network and routes sections (with the same parsers and cross-references), the
@@ -86,7 +99,7 @@ export function checkSections(config: Config): SectionsSummary {
     const ca = a.outbind?.ca;
     if (ca !== undefined) {
       if (a.outbind?.tls !== true) throw new ConfigError(`accounts[${i}].outbind.ca`, 'is for outbind over TLS: set outbind.tls: true');
-      readable(ca, `accounts[${i}].outbind.ca`);
+      caFile(ca, `accounts[${i}].outbind.ca`);
     }
     a.allowedIps?.forEach((range, j) => {
       try {
@@ -113,7 +126,7 @@ export function checkSections(config: Config): SectionsSummary {
     } else if (type === 'smpp') {
       const parsed = asConfigError(() => parseSmpp(c, path, commandStatusByName));
       checkAttemptFits(config, `${path}.responseTimeoutMs`, parsed.responseTimeoutMs ?? SMPP_RESPONSE_TIMEOUT_MS);
-      if (parsed.ca !== undefined) readable(parsed.ca, `${path}.ca`);
+      if (parsed.ca !== undefined) caFile(parsed.ca, `${path}.ca`);
     }
     else if (type === 'network') {
       const { type: _t, ...rest } = c as Record<string, unknown>;

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { AccountConfig } from '../config/config.js';
+import { errorText } from '../errors.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import type { Session } from '../session/session.js';
 
@@ -76,7 +77,6 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
       backOff(line, undefined);
       return;
     }
-    line.lastError = undefined;
     o.server
       .outbind({ host: b.host, port: b.port, systemId: o.systemId, password: b.password ?? a.password ?? '', ...(secure !== false ? { tls: secure } : {}) })
       .then(
@@ -89,12 +89,19 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
           let boundAt: number | undefined;
           session.once('bound', () => {
             boundAt = o.clock.now();
+            line.lastError = undefined;
           });
           void session.closed().then(() => {
             backOff(line, boundAt === undefined ? undefined : o.clock.now() - boundAt);
           });
         },
-        () => backOff(line, undefined),
+        (err: Error) => {
+          // Refused, unreachable, a TLS certificate not verified: said once until it changes.
+          const why = `smsc: outbind of ${a.systemId} to ${b.host}:${b.port}: ${errorText(err)}; retrying`;
+          if (line.lastError !== why) console.error(why);
+          line.lastError = why;
+          backOff(line, undefined);
+        },
       );
   };
 

@@ -17,6 +17,7 @@ import { MoAssembler } from '../core/mo-reassembly.js';
 import { ESME_MAX_WAIT_MS, EsmeTarget } from '../delivery/esme-target.js';
 import { DeliveryScheduler } from '../delivery/scheduler.js';
 import type { DeliveryTarget } from '../delivery/target.js';
+import { errorText } from '../errors.js';
 import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
 import { isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../routing/index.js';
 import { SmscServer, type SmscServerOptions } from '../server/server.js';
@@ -76,9 +77,10 @@ export interface ConnectorInfo {
   type: 'smpp' | 'http' | 'network';
   /** `disabled` (switched off by the administrator); smpp: `bound` or `connecting`; others `enabled`. */
   state: 'disabled' | 'bound' | 'connecting' | 'enabled';
-  /** smpp while `connecting`: why its last connection or bind failed (none before the first try ends). */
+  /** smpp while not bound: why its last connection or bind failed (none before the first try ends). */
   lastError?: string;
 }
+
 
 /**
  * Logs an SMPP connector's link as an operator reads it: bound, lost, and a failure once until
@@ -88,7 +90,7 @@ function linkLogger(name: string, where: string): (change: LinkChange) => void {
   let said: string | undefined;
   return (change) => {
     if (change.kind === 'failed') {
-      const why = `smsc: connector ${name}: cannot bind to ${where}: ${change.error.message}; retrying`;
+      const why = `smsc: connector ${name}: cannot bind to ${where}: ${errorText(change.error)}; retrying`;
       if (why !== said) console.error(why);
       said = why;
       return;
@@ -328,9 +330,11 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     awaitOutcome: (id, waitMs) => scheduler!.awaitOutcome(id, waitMs),
     transactionWaitMs: config.delivery.transactionWaitMs,
     datagramWaitMs: config.delivery.datagramWaitMs,
+    leaseMs: config.delivery.leaseMs,
     direct: {
       store: (msgs, now) => (scheduler !== undefined ? scheduler.storeNew(msgs, now) : store.insert(msgs)),
       withdraw: (id) => scheduler?.withdraw(id),
+      abandon: (id) => scheduler?.abandon(id) ?? true,
     },
   });
 
@@ -448,7 +452,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
         let state: ConnectorInfo['state'] = 'enabled';
         if (live.disabledConnectors.has(name)) state = 'disabled';
         else if (t instanceof SmppTarget) state = t.bound ? 'bound' : 'connecting';
-        const error = t instanceof SmppTarget && state === 'connecting' ? t.lastError?.message : undefined;
+        // A disabled one keeps its link (routing skips it): its error is shown too.
+        const error = t instanceof SmppTarget && !t.bound && t.lastError !== undefined ? errorText(t.lastError) : undefined;
         return { name, type, state, ...(error !== undefined ? { lastError: error } : {}) };
       });
     },

@@ -110,8 +110,9 @@ Examples:
   smsc route clear`,
   connector: `smsc connector list|disable NAME|enable NAME [--admin HOST:PORT] [--token T] [--json]
 
-Lists the connectors with their state and queue depth, or switches one off and on (on every
-node). A disabled connector's messages stay queued; enabling it delivers them.
+Lists the connectors with their state and queue depth (and, for an SMPP upstream not bound,
+why its last connection or bind failed), or switches one off and on (on every node). A
+disabled connector's messages stay queued; enabling it delivers them.
 
 Examples:
   smsc connector list

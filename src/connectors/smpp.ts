@@ -511,7 +511,7 @@ export class SmppTarget implements DeliveryTarget {
     } catch (err) {
       this.lastError = err instanceof Error ? err : new Error(String(err));
       this.stats.connectFailures++;
-      this.#o.onLink?.({ kind: 'failed', error: this.lastError });
+      if (!this.#stopped) this.#o.onLink?.({ kind: 'failed', error: this.lastError });
       client?.session.destroy('bind failed');
       this.#scheduleReconnect();
       return;

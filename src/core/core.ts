@@ -46,6 +46,20 @@ export interface DirectHandOver {
   store(msgs: NewMessage[], now: number): Promise<void>;
   /** A message was cancelled or replaced: not to be sent from memory with its old content. */
   withdraw(id: string): void;
+  /**
+   * A transaction-mode message whose wait ran out: true when no attempt of it is under way on
+   * this node (one held here is taken out of its line unsent), false while one is.
+   */
+  abandon?(id: string): boolean;
+}
+
+/** What a transaction-mode submit's wait found (the scheduler's awaitOutcome). */
+export interface TransactionWait {
+  message: StoredMessage | undefined;
+  /** The node is stopping: it may no longer be the one to decide. */
+  ended: boolean;
+  /** The kind of the attempt's outcome, when this node recorded it. */
+  attempt?: 'delivered' | 'retry' | 'failed' | 'forwarded' | 'unavailable';
 }
 
 export interface CoreOptions {
@@ -76,9 +90,14 @@ export interface CoreOptions {
    * as it is after `waitMs`, or `ended` when the node stops (the scheduler's awaitOutcome).
    * Without it such a submit is answered as soon as the message is stored.
    */
-  awaitOutcome?(id: string, waitMs: number): Promise<{ message: StoredMessage | undefined; ended: boolean }>;
+  awaitOutcome?(id: string, waitMs: number): Promise<TransactionWait>;
   /** How long a transaction-mode submit waits for its message's outcome, ms. Default 10,000. */
   transactionWaitMs?: number;
+  /**
+   * The delivery lease, ms: a transaction-mode message expires once its wait and then a whole
+   * lease (an attempt under way when the wait ran out) have passed. Default 60,000.
+   */
+  leaseMs?: number;
   /** The longest a datagram waits for its destination, ms: its validity is capped to it. Default 60,000. */
   datagramWaitMs?: number;
 }
@@ -111,8 +130,25 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
 /** delivery_failure_reason values [SMPP34 §5.3.2.33]. */
 const FailureReason = { DestinationUnavailable: 0, PermanentError: 2, TemporaryError: 3 } as const;
 
-/** Statuses of a failed attempt that say "not now" rather than "never" (a retry, in store and forward). */
+/**
+ * Statuses of a failed attempt that say "not now" rather than "never" (a retry, in store and
+ * forward): how a transaction's failure recorded by another node is told apart.
+ */
 const TEMPORARY_ERRORS: ReadonlySet<number> = new Set([S.ESME_RX_T_APPN, S.ESME_RTHROTTLED, S.ESME_RMSGQFUL]);
+
+/** Rounds of waiting for an attempt under way when a transaction's wait ran out (each at most a lease). */
+const MAX_ATTEMPT_WAITS = 2;
+
+/**
+ * The answer to a transaction-mode submit once its message is settled: its id when delivered or
+ * handed to a next hop; else ESME_RDELIVERYFAILURE, temporary when the attempt failed for now
+ * (a retry in store and forward: busy, absent, timed out, throttled), permanent otherwise.
+ */
+function transactionAnswer(id: string, m: StoredMessage | undefined, attempt: TransactionWait['attempt'], withTlvs: boolean): Reply {
+  if (m !== undefined && transactionOutcome(m) === 'accepted') return { messageId: id };
+  const temporary = attempt !== undefined ? attempt === 'retry' : m !== undefined && m.state === 'UNDELIVERABLE' && TEMPORARY_ERRORS.has(m.errorCode);
+  return deliveryFailure(temporary ? FailureReason.TemporaryError : FailureReason.PermanentError, withTlvs);
+}
 
 /**
  * [ref §1.1, §4.3] A transaction's failure: ESME_RDELIVERYFAILURE with delivery_failure_reason
@@ -218,7 +254,10 @@ export class SmscCore {
     if (!isData && req.replaceIfPresentFlag === 1) {
       // [ref §5.11] replace a pending message with the same source, destination and service_type:
       // one this account submitted (findPending finds MT only, not the receipts or MO waiting
-      // for it), and not a submit_multi's member (its ESME knows the batch id only).
+      // for it), not a submit_multi's member (its ESME knows the batch id only), and not one
+      // submitted for a single attempt (a datagram, or a transaction whose submitter waits for
+      // its outcome: taken over, it would be answered as failed while the new submit's content
+      // is delivered).
       const existing = (
         await this.#o.store.findPending({
           account: account.systemId,
@@ -226,7 +265,7 @@ export class SmscCore {
           destinationAddr: req.destinationAddr,
           serviceType: req.serviceType,
         })
-      ).find((m) => m.batchId === null);
+      ).find((m) => m.batchId === null && !isSingleAttempt(m));
       if (existing !== undefined) {
         const replaced = await this.#o.store.replace(
           existing.id,
@@ -235,7 +274,7 @@ export class SmscCore {
             payloadInTlv: ok.payloadInTlv,
             registeredDelivery: req.registeredDelivery,
             scheduleAt: ok.scheduleAt,
-            expiresAt: this.#datagramCap(req, ok.expiresAt, now),
+            expiresAt: this.#singleAttemptCap(req, ok.expiresAt, now),
             dataCoding: req.dataCoding,
             esmClass: req.esmClass,
             // All of the new submit's content: the old one's TLVs (a concatenation's sar_*) must not stay.
@@ -269,11 +308,18 @@ export class SmscCore {
   }
 
   /**
-   * [ref §6.6] A datagram is not stored to wait: one that finds no way to its destination at
-   * once waits at most datagramWaitMs (a receiver reconnecting), then expires, without a receipt.
+   * [ref §6.6] A single-attempt message is not stored to wait. A datagram that finds no way to
+   * its destination at once waits at most datagramWaitMs (a receiver reconnecting), then
+   * expires, without a receipt. A transaction's message outlives its submitter's wait by a lease
+   * at most: a node stopped or gone during the wait (its submitter answered ESME_RSYSERR, or not
+   * at all) leaves it pending, and it must not reach the handset days later, after the ESME
+   * has given up on it or sent it again. (One handed to an upstream SMSC, its submitter
+   * answered, is then ended EXPIRED unless the upstream's receipt came first.)
    */
-  #datagramCap(m: { esmClass: number }, expiresAt: number, now: number): number {
-    return isDatagram(m) ? Math.min(expiresAt, now + (this.#o.datagramWaitMs ?? 60_000)) : expiresAt;
+  #singleAttemptCap(m: { esmClass: number }, expiresAt: number, now: number): number {
+    if (isDatagram(m)) return Math.min(expiresAt, now + (this.#o.datagramWaitMs ?? 60_000));
+    if (isTransaction(m)) return Math.min(expiresAt, now + (this.#o.transactionWaitMs ?? 10_000) + (this.#o.leaseMs ?? 60_000));
+    return expiresAt;
   }
 
   /**
@@ -288,21 +334,34 @@ export class SmscCore {
   async #transactionReply(id: string, withTlvs: boolean): Promise<Reply> {
     const wait = this.#o.awaitOutcome;
     if (wait === undefined) return { messageId: id };
-    const { message, ended } = await wait(id, this.#o.transactionWaitMs ?? 10_000);
-    let m = message;
-    if (m !== undefined && transactionOutcome(m) === 'waiting') {
+    let waitMs = this.#o.transactionWaitMs ?? 10_000;
+    for (let round = 0; ; round++) {
+      const { message: m, ended, attempt } = await wait(id, waitMs);
+      if (m === undefined || transactionOutcome(m) !== 'waiting') return transactionAnswer(id, m, attempt, withTlvs);
       if (ended) return S.ESME_RSYSERR;
-      const failed = await this.#o.store.finalize(id, 'UNDELIVERABLE', this.#o.clock.now(), 0, this.#o.nodeId);
-      if (failed !== undefined) {
-        this.#o.direct?.withdraw(id);
-        return deliveryFailure(FailureReason.DestinationUnavailable, withTlvs);
+      // An attempt under way when the wait ran out may still reach the handset: its outcome is
+      // waited for (it comes within the attempt's lease) rather than the message ended under it.
+      const leaseLeft = this.#attemptLeaseLeft(m);
+      if (leaseLeft > 0 && round < MAX_ATTEMPT_WAITS) {
+        waitMs = leaseLeft;
+        continue;
       }
+      const failed = await this.#o.store.finalize(id, 'UNDELIVERABLE', this.#o.clock.now(), 0, this.#o.nodeId);
+      if (failed !== undefined) return deliveryFailure(FailureReason.DestinationUnavailable, withTlvs);
       // It was settled meanwhile.
-      m = await this.#o.store.get(id);
+      return transactionAnswer(id, await this.#o.store.get(id), undefined, withTlvs);
     }
-    if (m !== undefined && transactionOutcome(m) === 'accepted') return { messageId: id };
-    const temporary = m !== undefined && m.state === 'UNDELIVERABLE' && TEMPORARY_ERRORS.has(m.errorCode);
-    return deliveryFailure(temporary ? FailureReason.TemporaryError : FailureReason.PermanentError, withTlvs);
+  }
+
+  /**
+   * How long an attempt of `m` may still be under way, ms (0: none is): its lease, unless this
+   * node holds it without having sent it (then taken out of its line, it never will be).
+   */
+  #attemptLeaseLeft(m: StoredMessage): number {
+    const left = m.leaseOwner === null ? 0 : m.leaseUntil - this.#o.clock.now();
+    if (left <= 0) return 0;
+    if (m.leaseOwner === this.#o.nodeId && this.#o.direct?.abandon?.(m.id) === true) return 0;
+    return left;
   }
 
   /** submit_multi: one stored message per destination; the resp lists the refused ones. */
@@ -457,7 +516,7 @@ export class SmscCore {
       tlvs: own.tlvs,
       submittedAt: now,
       scheduleAt: ok.scheduleAt,
-      expiresAt: this.#datagramCap(req, ok.expiresAt, now),
+      expiresAt: this.#singleAttemptCap(req, ok.expiresAt, now),
       receiptFor: null,
       originNode: this.#o.nodeId,
       originSession: ctx.session.id,

@@ -9,7 +9,7 @@ import type { MessageIdGenerator } from '../core/message-id.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { leasedMessage } from '../store/common.js';
-import { finalReceiptId, finalReceiptOwed, isSingleAttempt, makeReceipt, receiptTarget, transactionOutcome } from '../store/receipts.js';
+import { finalReceiptId, finalReceiptOwed, isSingleAttempt, isTransaction, makeReceipt, receiptTarget, transactionOutcome } from '../store/receipts.js';
 import { isPendingState, type MessageStateName, type NewMessage, type Store, type StoredMessage } from '../store/types.js';
 import { Fifo } from '../util/fifo.js';
 import type { DeliveryTarget, Outcome } from './target.js';
@@ -116,8 +116,10 @@ export class DeliveryScheduler {
   readonly #holdShare: number;
   readonly #holdTotal: number;
   readonly stats: SchedulerStats = { delivered: 0, retried: 0, failed: 0, expired: 0, receipts: 0, inflight: 0, rerouted: 0 };
-  /** Submits in transaction mode waiting for their message's outcome, by message id (awaitOutcome). */
-  readonly #waiting = new Map<string, Set<() => void>>();
+  /** Submits in transaction mode waiting for their message's outcome, by message id (awaitOutcome), told the attempt's outcome. */
+  readonly #waiting = new Map<string, Set<(attempt: Outcome['kind'] | undefined) => void>>();
+  /** Transaction-mode messages whose attempt is under way here (abandon() must not end them under it). */
+  readonly #attemptingTransactions = new Set<string>();
   /** Set by endWaits(): waiting submits stop waiting. */
   #waitsEnded = false;
   /** Targets seen down at the last check (failover of their queued messages). */
@@ -515,14 +517,15 @@ export class DeliveryScheduler {
 
   #dispatch(m: StoredMessage, target: DeliveryTarget, key: string): void {
     this.stats.inflight++;
+    if (isTransaction(m)) this.#attemptingTransactions.add(m.id);
     this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 0) + 1);
     void this.#attempt(m, target, key);
   }
 
   /** One attempt and its recorded outcome (never rejects). */
   async #attempt(m: StoredMessage, target: DeliveryTarget, key: string): Promise<void> {
+    let outcome: Outcome | undefined;
     try {
-      let outcome: Outcome;
       try {
         outcome = await target.deliver(m);
       } catch {
@@ -532,7 +535,8 @@ export class DeliveryScheduler {
     } catch {
       // A store error: the lease runs out and the message is claimed again.
     } finally {
-      if (this.#waiting.size !== 0) this.#wakeWaiting(m.id);
+      if (this.#attemptingTransactions.size !== 0) this.#attemptingTransactions.delete(m.id);
+      if (this.#waiting.size !== 0) this.#wakeWaiting(m.id, outcome?.kind);
       this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 1) - 1);
       if (--this.stats.inflight === 0) for (const done of this.#attemptsDone.splice(0)) done();
       this.kick();
@@ -710,7 +714,7 @@ export class DeliveryScheduler {
     // for the upstream's resent receipt to finalize.
     const m = await this.#o.store.finalize(id, state, now, errorCode, this.#o.nodeId);
     if (m === undefined) return false;
-    this.#wakeWaiting(id);
+    this.#wakeWaiting(id, undefined);
     if (state === 'DELIVERED') this.#delivered(m, now);
     else this.stats.failed++;
     this.#receiptsMadeFor([m], state);
@@ -724,14 +728,16 @@ export class DeliveryScheduler {
    * again whenever this node records an attempt of it, and at least every second (another node
    * may deliver it). `message` is undefined when the message is not in the store.
    */
-  async awaitOutcome(id: string, waitMs: number): Promise<{ message: StoredMessage | undefined; ended: boolean }> {
+  async awaitOutcome(id: string, waitMs: number): Promise<{ message: StoredMessage | undefined; ended: boolean; attempt?: Outcome['kind'] }> {
     const { store, clock } = this.#o;
     const until = clock.now() + waitMs;
     // Registered before the first read, so an outcome recorded during a read is not missed.
     let recorded = false;
+    let attempt: Outcome['kind'] | undefined;
     let wake: (() => void) | undefined;
-    const onRecorded = () => {
+    const onRecorded = (kind: Outcome['kind'] | undefined) => {
       recorded = true;
+      attempt = kind ?? attempt;
       wake?.();
     };
     let waiters = this.#waiting.get(id);
@@ -741,7 +747,7 @@ export class DeliveryScheduler {
       for (;;) {
         recorded = false;
         const message = await store.get(id);
-        if (message === undefined || transactionOutcome(message) !== 'waiting') return { message, ended: false };
+        if (message === undefined || transactionOutcome(message) !== 'waiting') return attempt === undefined ? { message, ended: false } : { message, ended: false, attempt };
         const left = until - clock.now();
         if (this.#waitsEnded) return { message, ended: true };
         if (left <= 0) return { message, ended: false };
@@ -767,12 +773,27 @@ export class DeliveryScheduler {
   /** Ends every awaitOutcome() now and later (the node stops; called by stop() too). */
   endWaits(): void {
     this.#waitsEnded = true;
-    for (const waiters of this.#waiting.values()) for (const wake of waiters) wake();
+    for (const waiters of this.#waiting.values()) for (const wake of waiters) wake(undefined);
   }
 
-  #wakeWaiting(id: string): void {
+  #wakeWaiting(id: string, attempt: Outcome['kind'] | undefined): void {
     const waiters = this.#waiting.get(id);
-    if (waiters !== undefined) for (const wake of waiters) wake();
+    if (waiters !== undefined) for (const wake of waiters) wake(attempt);
+  }
+
+  /**
+   * A transaction-mode message whose wait ran out, about to be ended by its submitter's node:
+   * true when no attempt of it is under way here (one held here for its target is taken out of
+   * its line unsent, so none starts), false while one is (its outcome comes within its lease).
+   */
+  abandon(id: string): boolean {
+    if (this.#attemptingTransactions.has(id)) return false;
+    for (const [key, line] of this.#held) {
+      if (line.remove((m) => m.id === id) === undefined) continue;
+      if (line.length === 0) this.#held.delete(key);
+      break;
+    }
+    return true;
   }
 
   #scheduleExpiry(): void {

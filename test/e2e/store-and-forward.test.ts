@@ -562,6 +562,71 @@ describe('store and forward', () => {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
+  test('transaction mode: an attempt under way when the wait runs out is waited for; a temporary failure says so; never taken over, never kept for days', async () => {
+    const a = await bind('alice', 'apw', 'transceiver');
+    // bob answers 'tx sys' ESME_RSYSERR (a retry in store and forward), and 'tx slow' only when told.
+    const b = await connect({ port, manualAck: true });
+    await b.bind({ type: 'receiver', systemId: 'bob', password: 'bpw' });
+    clients.push(b);
+    const got: DeliverSm[] = [];
+    let ackSlow: (() => void) | undefined;
+    void (async () => {
+      for await (const d of b.deliveries() as AsyncIterable<Delivery>) {
+        if (d.command !== 'deliver_sm') continue;
+        got.push(d);
+        const text = d.tlvs.messagePayload?.toString() ?? d.shortMessage.toString();
+        if (text === 'tx slow') ackSlow = () => b.ack(d, S.ESME_ROK);
+        else b.ack(d, text === 'tx sys' ? S.ESME_RSYSERR : S.ESME_ROK);
+      }
+    })();
+    const data = (text: string, destinationAddr = '2002') =>
+      a.dataSm({ serviceType: '', sourceAddrTon: 0, sourceAddrNpi: 0, sourceAddr: '1000', destAddrTon: 1, destAddrNpi: 1, destinationAddr, esmClass: 0x02, registeredDelivery: 0, dataCoding: 0, tlvs: { messagePayload: Buffer.from(text) } });
+    const reasonOf = (e: unknown) => ((e as CommandStatusError).response as PduOf<'data_sm_resp'> | undefined)?.tlvs.deliveryFailureReason;
+
+    // A temporary failure (ESME_RSYSERR from the receiver): delivery_failure_reason 3, not 2.
+    await assert.rejects(data('tx sys'), (e: unknown) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RDELIVERYFAILURE && reasonOf(e) === 3);
+
+    // Its deliver_sm answered only after delivery.transactionWaitMs (10 s): the attempt's outcome
+    // is waited for, and the submit answered with the id of a message that reached the handset.
+    let settled = false;
+    const slow = data('tx slow').finally(() => {
+      settled = true;
+    });
+    slow.catch(() => {});
+    await until(() => ackSlow !== undefined, "the slow message's deliver_sm");
+    clock.advance(12_000);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(settled, false, 'still waiting for the attempt under way');
+    ackSlow!();
+    const answered = await slow;
+    assert.equal((await smsc.store.get(answered.messageId))?.state, 'DELIVERED');
+
+    // A store-and-forward submit with replace_if_present does not take over a transaction's
+    // message waiting for its outcome (carol is not bound): it is a message of its own.
+    const c = (text: string, more: Partial<Parameters<Client['submit']>[0]> = {}) =>
+      a.submit({ sourceAddr: '1000', destinationAddr: '4000', serviceType: 'TX', shortMessage: Buffer.from(text), ...more });
+    let waited = false;
+    const waiting = c('tx waits', { esmClass: 0x02 }).finally(() => {
+      waited = true;
+    });
+    waiting.catch(() => {});
+    const waitingId = await until(async () => (await smsc.store.find({ account: 'alice', limit: 50 })).some((m) => m.payload.toString() === 'tx waits'), 'the waiting message stored').then(
+      async () => (await smsc.store.find({ account: 'alice', limit: 50 })).find((m) => m.payload.toString() === 'tx waits')!.id,
+    );
+    // Its validity: the wait and one lease at most, not the account's 48 hours.
+    const stored = (await smsc.store.get(waitingId))!;
+    assert.equal(stored.expiresAt, stored.submittedAt + 10_000 + 30_000);
+    const other = await c('store and forward', { replaceIfPresentFlag: 1 });
+    assert.notEqual(other.messageId, waitingId);
+    assert.equal((await smsc.store.get(waitingId))!.payload.toString(), 'tx waits');
+    await until(() => waited, 'the wait ends', 15_000);
+    await assert.rejects(waiting, (e: unknown) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RDELIVERYFAILURE);
+    assert.equal((await smsc.store.get(other.messageId))!.state, 'ENROUTE', 'the other one still waits for carol');
+    assert.equal((await a.cancel({ messageId: other.messageId, sourceAddr: '1000', serviceType: 'TX' })).commandStatus, 0);
+    await a.close();
+    await b.close();
+  });
+
   test('deliver_sm_resp statuses: RX_T_APPN retried later, RX_P_APPN final UNDELIVERABLE with receipt', async () => {
     const a = await bind('alice', 'apw', 'transceiver');
     const aInbox = new Inbox(a);

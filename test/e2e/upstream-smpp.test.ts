@@ -356,4 +356,15 @@ test('connectors.<name>.ca: needs tls, must be readable; a relative name is read
   assert.throws(() => check({ ca: 'ca.pem' }), (e: Error) => e instanceof ConfigError && e.key === 'connectors.up.ca' && /tls: true/.test(e.message));
   assert.throws(() => check({ tls: true, ca: 'ca.pem' }), (e: Error) => e instanceof ConfigError && e.key === 'connectors.up.ca' && e.message.includes('/nowhere/ca.pem'));
   assert.throws(() => check({ tls: true, ca: 7 }), (e: Error) => e instanceof ConfigError && e.key === 'connectors.up.ca');
+  // Not certificates (a key given by mistake): said at start, not at the first handshake.
+  const keyDir = mkdtempSync(join(tmpdir(), 'smsc-up-ca-'));
+  try {
+    writeFileSync(join(keyDir, 'key.pem'), testTlsPair().key);
+    assert.throws(
+      () => checkSections(validateConfig({ connectors: { up: { ...base, tls: true, ca: 'key.pem' } } }, keyDir)),
+      (e: Error) => e instanceof ConfigError && e.key === 'connectors.up.ca' && /PRIVATE KEY, not a CERTIFICATE/.test(e.message),
+    );
+  } finally {
+    rmSync(keyDir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,6 @@
 // The smsc dashboard: plain browser JavaScript, no build step, no framework.
-// Polls /api/stats every second (throughput chart, queue, errors), /api/sessions and
-// /api/connectors every two seconds and /api/accounts and /api/routing every ten. Every value
+// Polls /api/stats every second (throughput chart, queue, errors), /api/sessions every two
+// seconds, /api/connectors every five and /api/accounts and /api/routing every ten. Every value
 // from the server is written with textContent, never as HTML.
 
 const TOKEN_KEY = 'smsc-admin-token';
@@ -54,6 +54,8 @@ function start() {
   running = true;
   void loop(pollStats, 1000);
   void loop(pollSessions, 2000);
+  // Their queue depths cost the store a count per target: as often as /api/stats refreshes its own.
+  void loop(pollConnectors, 5000);
 }
 
 // ---- API --------------------------------------------------------------------------------
@@ -256,7 +258,6 @@ async function pollSessions() {
   fillBindSummary(sessions);
   // Accounts and routes change rarely: every fifth round (ten seconds).
   if (sessionPolls++ % 5 === 0) await pollConfig();
-  await pollConnectors();
   sessions.sort((a, b) => String(a.systemId).localeCompare(String(b.systemId)) || a.id.localeCompare(b.id));
   fill(
     $('sessions'),
