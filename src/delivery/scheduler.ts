@@ -120,6 +120,11 @@ export class DeliveryScheduler {
   readonly #waiting = new Map<string, Set<(attempt: Outcome['kind'] | undefined) => void>>();
   /** Transaction-mode messages whose attempt is under way here (abandon() must not end them under it). */
   readonly #attemptingTransactions = new Set<string>();
+  /**
+   * Transaction-mode messages given up by abandon(), until when: one a claim of this node
+   * leased just before (its result not yet dispatched) is then not sent.
+   */
+  readonly #abandoned = new Map<string, number>();
   /** Set by endWaits(): waiting submits stop waiting. */
   #waitsEnded = false;
   /** Targets seen down at the last check (failover of their queued messages). */
@@ -516,6 +521,7 @@ export class DeliveryScheduler {
   }
 
   #dispatch(m: StoredMessage, target: DeliveryTarget, key: string): void {
+    if (this.#abandoned.size !== 0 && this.#abandoned.delete(m.id)) return;
     this.stats.inflight++;
     if (isTransaction(m)) this.#attemptingTransactions.add(m.id);
     this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 0) + 1);
@@ -791,8 +797,10 @@ export class DeliveryScheduler {
     for (const [key, line] of this.#held) {
       if (line.remove((m) => m.id === id) === undefined) continue;
       if (line.length === 0) this.#held.delete(key);
-      break;
+      return true;
     }
+    // Not held: a claim of it may be on its way back from the store; if so it is not sent.
+    this.#abandoned.set(id, this.#o.clock.now() + this.#o.leaseMs);
     return true;
   }
 
@@ -801,6 +809,10 @@ export class DeliveryScheduler {
     this.#expiryTimer = this.#o.clock.setTimer(() => {
       // Held lines age and their targets may have gone with nothing in flight to wake us.
       if (this.#held.size > 0) this.kick();
+      if (this.#abandoned.size > 0) {
+        const now = this.#o.clock.now();
+        for (const [id, until] of this.#abandoned) if (until <= now) this.#abandoned.delete(id);
+      }
       // A failed expiry run (the store failing) does not keep failover from running.
       void this.expireNow()
         .catch(() => 0)

@@ -336,3 +336,54 @@ test('awaitOutcome: two waits on one message both end at its outcome; a forwarde
     await sqlite.close();
   }
 });
+
+test("abandon(): a transaction's message held here leaves its line unsent, one whose claim is on its way is not sent, one under way is not abandoned", async () => {
+  const bob = new HeldTarget();
+  bob.room = 0; // full: a new message is held for it
+  let open!: () => void;
+  let gate: Promise<void> | undefined;
+  const { clock, sqlite, scheduler } = await setup(new Map([['esme:bob', bob]]), { expiryIntervalMs: 1000 }, {
+    claimDue: (t) => async (req: Parameters<Store['claimDue']>[0]) => {
+      const got = await t.claimDue(req);
+      if (gate !== undefined) await gate;
+      return got;
+    },
+  });
+  const tx = (text: string) => mt({ esmClass: 0x02, payload: Buffer.from(text) });
+  try {
+    await scheduler.start();
+    await sleep(20);
+    // Held (bob's window full): taken out of its line, never sent once bob has room.
+    const held = tx('held');
+    await scheduler.storeNew([held], clock.now());
+    assert.equal((await sqlite.get(held.id))?.leaseOwner, 'n1', 'held for bob');
+    assert.equal(scheduler.abandon(held.id), true);
+    // Claimed, the claim's answer still on its way when the wait runs out: not sent either.
+    gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const claimed = tx('claimed');
+    await sqlite.insert([claimed]);
+    bob.room = 5;
+    scheduler.notify('esme:bob');
+    await sleep(20); // the pass waits inside its claim
+    assert.equal((await sqlite.get(claimed.id))?.leaseOwner, 'n1', 'claimed');
+    assert.equal(scheduler.abandon(claimed.id), true);
+    open();
+    gate = undefined;
+    await sleep(30);
+    assert.equal(bob.got.length, 0, 'neither the held nor the claimed one was sent');
+    // Under way: not abandoned (its outcome comes within its lease).
+    const sent = tx('sent');
+    await scheduler.storeNew([sent], clock.now());
+    for (let i = 0; i < 50 && !bob.got.includes(sent.id); i++) await sleep(5);
+    assert.deepEqual(bob.got, [sent.id]);
+    assert.equal(scheduler.abandon(sent.id), false);
+    bob.answerAll();
+  } finally {
+    open?.();
+    bob.answerAll();
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});
