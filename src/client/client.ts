@@ -10,7 +10,7 @@ import type { BodyOf, DataSm, DeliverSm, Pdu, PduOf } from '../pdu/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../session/clock.js';
 import { whenConnected } from '../session/connect.js';
 import { type Reply, type RequestOptions, Session, type SessionOptions } from '../session/session.js';
-import type { BindType } from '../session/state.js';
+import { type BindType, SessionState } from '../session/state.js';
 import { Fifo } from '../util/fifo.js';
 
 /** Where and how to connect. */
@@ -354,12 +354,17 @@ export class Client {
 
   async #call<T>(fn: (s: Session) => Promise<T>): Promise<T> {
     for (;;) {
+      const session = this.#session;
       try {
-        return await fn(this.#session);
+        return await fn(session);
       } catch (err) {
         const retry =
           err instanceof SessionClosedError && this.#opts.onDisconnect === 'retry' && this.#opts.reconnect && !this.#closing;
         if (!retry) throw err;
+        // Refused by a session still ending (the SMSC's unbind waits for our answers to its
+        // deliveries): the next try goes once it is gone and another is bound, not at once
+        // (#ready is still resolved then, and trying at once would spin without end).
+        if (session === this.#session && session.state !== SessionState.Closed) await session.closed();
         await this.#ready; // rejects if the client is closed meanwhile
       }
     }

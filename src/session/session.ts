@@ -223,6 +223,8 @@ export class Session extends EventEmitter {
 
   #state: SessionState = SessionState.Open;
   #bindType: BindType | undefined;
+  /** The bind type asked for while binding (ESME side). */
+  #bindingAs: BindType | undefined;
   #seq: number;
   #pending = new Map<number, Outstanding>();
   #windowWaiters = new Fifo<{ resolve(): void; reject(e: Error): void }>();
@@ -440,11 +442,11 @@ export class Session extends EventEmitter {
   ): Promise<PduOf<'bind_transceiver_resp'>> {
     this.#transition(SessionState.Binding);
     this.interfaceVersion = body.interfaceVersion;
+    this.#bindingAs = type;
     try {
+      // Bound as the response is read (#onResponse), not a microtask later: an SMSC may send
+      // its queued deliver_sm right behind the bind_resp, in the same read.
       const resp = await this.request(bindCommandOf(type), { ...body, tlvs: body.tlvs ?? {} });
-      this.#bindType = type;
-      this.systemId = resp.systemId;
-      this.#bound(type);
       return resp as unknown as PduOf<'bind_transceiver_resp'>;
     } catch (err) {
       if (this.#state === SessionState.Binding) this.#transition(SessionState.Open);
@@ -600,6 +602,11 @@ export class Session extends EventEmitter {
     if (entry === undefined || (pdu.command !== entry.expect && pdu.command !== 'generic_nack')) return;
     this.#pending.delete(pdu.sequenceNumber);
     if (entry.expect !== 'enquire_link_resp') this.#lastTransaction = this.#clock.now();
+    if (pdu.commandStatus === S.ESME_ROK && this.#state === SessionState.Binding && this.#bindingAs !== undefined && isBindResp(pdu)) {
+      this.#bindType = this.#bindingAs;
+      this.systemId = pdu.systemId;
+      this.#bound(this.#bindingAs);
+    }
     if (pdu.commandStatus === S.ESME_ROK && pdu.command !== 'generic_nack') entry.resolve(pdu);
     else entry.reject(new CommandStatusError(pdu.commandStatus, `${entry.command}#${pdu.sequenceNumber}`, pdu));
     if (!this.#releaseWindowSlot()) this.#slotFreed();
@@ -1022,4 +1029,9 @@ export class Session extends EventEmitter {
     this.#resolveClosed(err);
     this.#tell('close', err);
   }
+}
+
+/** A bind_*_resp (its system_id is the SMSC's). */
+function isBindResp(pdu: Pdu): pdu is PduOf<'bind_transceiver_resp'> | PduOf<'bind_transmitter_resp'> | PduOf<'bind_receiver_resp'> {
+  return pdu.command === 'bind_transceiver_resp' || pdu.command === 'bind_transmitter_resp' || pdu.command === 'bind_receiver_resp';
 }

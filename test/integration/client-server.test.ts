@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { type Client, connect } from '../../src/client/client.js';
+import { type Client, connect, type Delivery } from '../../src/client/client.js';
 import {
   CommandStatusError,
   InvalidArgumentError,
@@ -18,6 +18,7 @@ import {
   WindowFullError,
 } from '../../src/errors.js';
 import { CommandStatus as S } from '../../src/pdu/constants.js';
+import { encodePdu } from '../../src/pdu/encode.js';
 import type { Pdu, PduOf } from '../../src/pdu/types.js';
 import { type AccountPolicy, hashPassword } from '../../src/server/accounts.js';
 import type { SessionContext } from '../../src/server/server.js';
@@ -25,6 +26,7 @@ import { ManualClock } from '../../src/session/clock.js';
 import { type Reply, Session } from '../../src/session/session.js';
 import { SessionState } from '../../src/session/state.js';
 import { AsyncQueue, type Deferred, deferred, tick, waitFor, withTimeout } from '../support/async.js';
+import { RawPeer } from '../support/raw-peer.js';
 import { ACCOUNTS, deliverBody, type Harness, SMSC_ID, startServer } from '../support/server.js';
 import { testTlsPair } from '../support/tls.js';
 
@@ -433,6 +435,33 @@ describe('a peer that stops reading', () => {
     }));
 });
 
+// ---- an SMSC that sends at once -----------------------------------------------------------
+
+test('a deliver_sm right behind the bind_resp, in the same read, is taken (not refused as unbound)', async () => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<RawPeer>((resolve) => server.once('connection', (socket) => resolve(RawPeer.wrap(socket))));
+  const c = await connect({ port: (server.address() as net.AddressInfo).port, session: NO_TIMERS });
+  try {
+    const binding = c.bind({ type: 'receiver', ...BIND });
+    const smsc = await accepted;
+    const bind = await smsc.nextPdu();
+    const resp = encodePdu({ command: 'bind_receiver_resp', commandStatus: 0, sequenceNumber: bind.sequenceNumber, systemId: 'FAKE', tlvs: {} });
+    const queued = encodePdu({ command: 'deliver_sm', commandStatus: 0, sequenceNumber: 77, ...deliverBody('queued receipt') });
+    smsc.write(Buffer.concat([resp, queued]));
+    await withTimeout(binding, 2000, 'bound');
+    const answer = await smsc.nextPdu();
+    assert.equal(answer.command, 'deliver_sm_resp');
+    assert.equal(answer.sequenceNumber, 77);
+    assert.equal(answer.commandStatus, 0, 'taken, not ESME_RINVBNDSTS');
+    const got = await withTimeout(c.deliveries()[Symbol.asyncIterator]().next(), 2000, 'the delivery');
+    assert.equal((got.value as PduOf<'deliver_sm'>).shortMessage.toString(), 'queued receipt');
+  } finally {
+    await c.close().catch(() => {});
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 // ---- reconnect ----------------------------------------------------------------------------
 
 describe('reconnect', () => {
@@ -474,6 +503,35 @@ describe('reconnect', () => {
       retried.reply.resolve({ messageId: 'after-rebind' });
       assert.equal((await withTimeout(result, 2000, 'retried submit')).messageId, 'after-rebind');
       assert.notEqual(c.session, oldSession);
+      await c.close();
+    });
+  });
+
+  test('retry: a submit made while the SMSC unbinds (our answer to its deliver_sm still owed) goes on the next session, the event loop free meanwhile', async () => {
+    const hold = holdingHandler();
+    await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
+      const cc = new ManualClock();
+      const c = await connect({ port: h.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000 }, onDisconnect: 'retry', manualAck: true });
+      const bound = h.nextBound();
+      await c.bind({ type: 'transceiver', ...BIND });
+      const first = await bound;
+      const inbox = c.deliveries()[Symbol.asyncIterator]();
+      first.request('deliver_sm', deliverBody('mo')).catch(() => {});
+      const mo = (await withTimeout(inbox.next(), 2000, 'the deliver_sm')).value as Delivery;
+      first.unbind().catch(() => {});
+      await waitFor(() => c.session.state === SessionState.Unbinding, 'the client session unbinding');
+      const result = c.submit({ destinationAddr: 'during-unbind' });
+      // Refused by the ending session, the submit must not be tried again at once, forever.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      c.ack(mo, 0);
+      await waitFor(() => cc.pending === 1, 'reconnect timer armed');
+      const rebound = h.nextBound();
+      cc.advance(1000);
+      await withTimeout(rebound, 2000, 'rebind');
+      const retried = await hold.arrivals.next(2000, 'the submit on the new session');
+      assert.equal(retried.req.destinationAddr, 'during-unbind');
+      retried.reply.resolve({ messageId: 'next-session' });
+      assert.equal((await withTimeout(result, 2000, 'the submit')).messageId, 'next-session');
       await c.close();
     });
   });
