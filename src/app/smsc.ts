@@ -296,6 +296,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   const moAssembler = new MoAssembler({
     store,
     nodeId: config.nodeId,
+    soleNode: config.cluster.mode === 'active-standby',
     clock,
     ids,
     timeoutMs: config.delivery.moReassemblyTimeoutMs,
@@ -424,6 +425,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   // MO parts parked before a restart: joined when complete, else released when they time out.
   // Every account's, config file's and API's, and those of an account that stopped reassembling.
   await moAssembler.recover([...live.accounts.keys()]);
+  // Parts a node gone for good (or renamed) parked: delivered as they are after twice the timeout.
+  moAssembler.sweepOrphans(() => live.accounts.keys());
   // An upstream SMSC's receipt ends the forwarded message and makes our ESME's receipt.
   for (const t of connectors.smpp) t.onUpstreamReceipt(async (ourId, state, errorCode) => void (await scheduler?.finalize(ourId, state, errorCode)));
   await connectors.start();

@@ -53,8 +53,13 @@ interface Group {
 
 export interface MoAssemblerOptions {
   store: Store;
-  /** This node: after a restart it takes back only the parts it accepted itself. */
+  /** This node: after a restart it takes back only the parts it accepted itself (unless `soleNode`). */
   nodeId: string;
+  /**
+   * The only node delivering (the active one of active-standby): a restart takes back every
+   * node's parts, those of a node gone for good included.
+   */
+  soleNode?: boolean;
   clock: Clock;
   ids: MessageIdGenerator;
   /** Parts wait this long for the rest, ms. */
@@ -68,6 +73,7 @@ export class MoAssembler {
   readonly #groups = new Map<string, Group>();
   /** Set by close(): timers that still fire do nothing. */
   #closed = false;
+  #sweepTimer: TimerHandle | undefined;
 
   constructor(options: MoAssemblerOptions) {
     this.#o = options;
@@ -93,9 +99,10 @@ export class MoAssembler {
     for (const account of accounts) {
       const parked = await this.#o.store.find({ target: holdTarget(account), state: 'ENROUTE', limit: 100_000 });
       // find() is newest first: track in arrival order. Parts another running node accepted
-      // are its own to join (joining them here too would deliver them twice).
+      // are its own to join (joining them here too would deliver them twice), unless this is
+      // the only node delivering.
       for (const m of parked.reverse()) {
-        if (m.originNode !== null && m.originNode !== this.#o.nodeId) continue;
+        if (this.#o.soleNode !== true && m.originNode !== null && m.originNode !== this.#o.nodeId) continue;
         const part = moPartOf(m);
         if (part === undefined) await this.#release([m]);
         else await this.#track(m, part);
@@ -103,9 +110,33 @@ export class MoAssembler {
     }
   }
 
+  /**
+   * Every `timeoutMs`, parts another node parked more than twice the timeout ago are delivered
+   * as they are: that node is gone (it would have joined or released them after one timeout),
+   * or renamed, and nothing else would ever deliver them.
+   */
+  sweepOrphans(accounts: () => Iterable<string>): void {
+    if (this.#closed) return;
+    this.#sweepTimer = this.#o.clock.setTimer(() => {
+      void this.#sweep([...accounts()])
+        .catch(() => {})
+        .finally(() => this.sweepOrphans(accounts));
+    }, this.#o.timeoutMs);
+  }
+
+  async #sweep(accounts: readonly string[]): Promise<void> {
+    const before = this.#o.clock.now() - 2 * this.#o.timeoutMs;
+    for (const account of accounts) {
+      const parked = await this.#o.store.find({ target: holdTarget(account), state: 'ENROUTE', to: before, limit: 10_000 });
+      const orphans = parked.filter((m) => m.originNode !== this.#o.nodeId).reverse();
+      if (orphans.length > 0) await this.#release(orphans);
+    }
+  }
+
   /** Stops the timers (parked parts stay in the store for the next start). */
   close(): void {
     this.#closed = true;
+    this.#sweepTimer?.cancel();
     for (const g of this.#groups.values()) g.timer.cancel();
     this.#groups.clear();
   }

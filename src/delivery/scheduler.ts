@@ -127,6 +127,8 @@ export class DeliveryScheduler {
   readonly #abandoned = new Map<string, number>();
   /** Set by endWaits(): waiting submits stop waiting. */
   #waitsEnded = false;
+  /** A claim pass or a due-time query failed on the store: the expiry timer kicks another pass. */
+  #storeFailed = false;
   /** Targets seen down at the last check (failover of their queued messages). */
   #down = new Set<string>();
   /** When each target was first seen with `up()` false, in the current outage. */
@@ -460,7 +462,9 @@ export class DeliveryScheduler {
         }
       } while (this.#again);
     } catch {
-      // A store error: try again on the next kick or timer.
+      // A store error: tried again on the next kick, or by the expiry timer within a second
+      // (nothing else may come: no submit, no bind, no due timer armed).
+      this.#storeFailed = true;
     } finally {
       this.#running = false;
       for (const done of this.#passDone.splice(0)) done();
@@ -502,6 +506,8 @@ export class DeliveryScheduler {
     try {
       at = await this.#o.store.nextDueAt(keys);
     } catch {
+      // No due timer without its answer: the expiry timer kicks a pass within a second.
+      this.#storeFailed = true;
       return;
     }
     if (at === undefined) return;
@@ -807,8 +813,12 @@ export class DeliveryScheduler {
   #scheduleExpiry(): void {
     if (this.#stopped) return;
     this.#expiryTimer = this.#o.clock.setTimer(() => {
-      // Held lines age and their targets may have gone with nothing in flight to wake us.
-      if (this.#held.size > 0) this.kick();
+      // Held lines age and their targets may have gone with nothing in flight to wake us; a
+      // pass that failed on the store is tried again.
+      if (this.#held.size > 0 || this.#storeFailed) {
+        this.#storeFailed = false;
+        this.kick();
+      }
       if (this.#abandoned.size > 0) {
         const now = this.#o.clock.now();
         for (const [id, until] of this.#abandoned) if (until <= now) this.#abandoned.delete(id);

@@ -387,3 +387,35 @@ test("abandon(): a transaction's message held here leaves its line unsent, one w
     await sqlite.close();
   }
 });
+
+test('a claim pass that fails on the store (and its due-time query too) is tried again within the expiry interval, with nothing else to wake it', async () => {
+  const bob = new HeldTarget();
+  bob.room = 5;
+  let failing = true;
+  const fail = (t: SqliteStore, name: 'claimDue' | 'nextDueAt') => (...args: unknown[]) => {
+    if (failing) return Promise.reject(new Error('too many clients'));
+    return (t[name] as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+  };
+  const { clock, sqlite, scheduler } = await setup(new Map([['esme:bob', bob]]), { expiryIntervalMs: 1000 }, {
+    claimDue: (t) => fail(t, 'claimDue'),
+    nextDueAt: (t) => fail(t, 'nextDueAt'),
+  });
+  try {
+    const queued = mt();
+    await sqlite.insert([queued]);
+    await scheduler.start();
+    await sleep(30);
+    assert.deepEqual(bob.got, [], 'the first pass failed');
+    failing = false;
+    await sleep(30);
+    assert.deepEqual(bob.got, [], 'nothing woke it');
+    clock.advance(1000);
+    for (let i = 0; i < 40 && bob.got.length === 0; i++) await sleep(5);
+    assert.deepEqual(bob.got, [queued.id], 'the expiry timer ran another pass');
+    bob.answerAll();
+  } finally {
+    bob.answerAll();
+    await scheduler.stop();
+    await sqlite.close();
+  }
+});

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Smsc, startSmsc } from '../../src/app/smsc.js';
 import { type Client, connect, type Delivery } from '../../src/client/client.js';
-import { validateConfig } from '../../src/config/config.js';
+import { type Config, validateConfig } from '../../src/config/config.js';
 import { EsmClass } from '../../src/pdu/constants.js';
 import type { DeliverSm } from '../../src/pdu/types.js';
 import { ManualClock } from '../../src/session/clock.js';
@@ -200,22 +200,38 @@ describe('long messages', () => {
     }
   });
 
-  test('a part parked for an account that no longer reassembles is released after the timeout', async () => {
-    const node1 = await startSmsc(configFor(dir, 'stopped.db'), { clock });
-    const part = Buffer.concat([buildConcatUdh({ ref: 5, total: 2, seq: 1 }), Buffer.from('alone', 'latin1')]);
+  /**
+   * Part 1 of 2 (text `text`, reference `ref`) parked by a node started with `before`, which
+   * stops; a node started with `after` on the same file delivers it to bob as it is once
+   * `timeouts` reassembly timeouts have passed, not before.
+   */
+  async function releasedAfter(timeouts: number, ref: number, text: string, before: Config, after: Config): Promise<void> {
+    const node1 = await startSmsc(before, { clock });
+    const part = Buffer.concat([buildConcatUdh({ ref, total: 2, seq: 1 }), Buffer.from(text, 'latin1')]);
     await node1.network!.originateMo({ from: '447700900004', to: '2000', payload: part, dataCoding: 0, esmClass: EsmClass.Udhi });
     await node1.stop();
     clock.advance(1000);
-    const node2 = await startSmsc(configFor(dir, 'stopped.db', false), { clock });
+    const node2 = await startSmsc(after, { clock });
     try {
       const bob = await bind('bob', 'bpw', 'receiver', node2);
       const toBob = inbox(bob);
+      for (let i = 1; i < timeouts; i++) {
+        clock.advance(60_000);
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(toBob.length, 0, `not after ${i} timeout(s)`);
+      }
       clock.advance(60_000);
       await until(() => toBob.length === 1, 'the part, as it is');
-      assert.equal(toBob[0]!.shortMessage.subarray(6).toString('latin1'), 'alone');
+      assert.equal(toBob[0]!.shortMessage.subarray(6).toString('latin1'), text);
       await bob.close();
     } finally {
       await node2.stop();
     }
-  });
+  }
+
+  test('a part another node parked (a node gone for good, or renamed) is delivered as it is after twice the timeout', () =>
+    releasedAfter(2, 6, 'orphan', { ...configFor(dir, 'orphan.db'), nodeId: 'gone' }, { ...configFor(dir, 'orphan.db'), nodeId: 'other' }));
+
+  test('a part parked for an account that no longer reassembles is released after the timeout', () =>
+    releasedAfter(1, 5, 'alone', configFor(dir, 'stopped.db'), configFor(dir, 'stopped.db', false)));
 });
