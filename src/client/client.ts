@@ -132,6 +132,8 @@ export class Client {
   #rejectReady!: (e: Error) => void;
   #deliveries: AsyncQueue<Delivery>;
   #acks = new WeakMap<Delivery, (status: number) => void>();
+  /** The acknowledgements still owed (manualAck), answered by close(). */
+  #unacked = new Set<(status: number) => void>();
   #ackWaiters = new Fifo<() => void>();
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
@@ -316,9 +318,12 @@ export class Client {
 
   /** Answers a delivery (manualAck mode): ESME_ROK by default, or e.g. ESME_RX_T_APPN. */
   ack(delivery: Delivery, commandStatus: number = CommandStatus.ESME_ROK): void {
+    // It has no response: nothing waits for its acknowledgement.
+    if (delivery.command === 'alert_notification') return;
     const resolve = this.#acks.get(delivery);
     if (resolve === undefined) throw new InvalidArgumentError('this delivery was already acknowledged');
     this.#acks.delete(delivery);
+    this.#unacked.delete(resolve);
     resolve(commandStatus);
   }
 
@@ -326,6 +331,10 @@ export class Client {
   async close(): Promise<void> {
     this.#closing = true;
     this.#reconnectTimer?.cancel();
+    // Deliveries never acknowledged are answered "not now" (the SMSC tries again later) rather
+    // than kept waiting until the response timer, which the unbind would wait for.
+    for (const resolve of this.#unacked) resolve(CommandStatus.ESME_RX_T_APPN);
+    this.#unacked.clear();
     await this.#session.unbind();
     this.#deliveries.end();
     this.#rejectReady(new SessionClosedError('client closed'));
@@ -390,8 +399,11 @@ export class Client {
   #onDelivery(pdu: Pdu): Reply | Promise<Reply> {
     const d = pdu as Delivery;
     const max = this.#opts.maxBufferedDeliveries ?? 10_000;
-    if (this.#opts.manualAck) {
-      const p = new Promise<number>((resolve) => this.#acks.set(d, resolve));
+    if (this.#opts.manualAck && d.command !== 'alert_notification') {
+      const p = new Promise<number>((resolve) => {
+        this.#acks.set(d, resolve);
+        this.#unacked.add(resolve);
+      });
       this.#deliveries.push(d);
       return p.then((status) => (status === 0 ? { messageId: '' } : status));
     }
@@ -403,6 +415,8 @@ export class Client {
 
   #onSessionClosed(session: Session): void {
     if (session !== this.#session || this.#closing) return;
+    // Their session is gone: nothing can answer them now.
+    this.#unacked.clear();
     if (!this.#opts.reconnect || this.#bindOptions === undefined) {
       this.#deliveries.end();
       this.#rejectReady(new SessionClosedError('connection lost'));

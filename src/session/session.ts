@@ -440,6 +440,7 @@ export class Session extends EventEmitter {
     type: BindType,
     body: Omit<BodyOf<'bind_transceiver'>, 'tlvs'> & { tlvs?: BodyOf<'bind_transceiver'>['tlvs'] },
   ): Promise<PduOf<'bind_transceiver_resp'>> {
+    if (this.#state === SessionState.Closed) throw new SessionClosedError(`cannot bind_${type}: the connection is closed`);
     this.#transition(SessionState.Binding);
     this.interfaceVersion = body.interfaceVersion;
     this.#bindingAs = type;
@@ -449,6 +450,9 @@ export class Session extends EventEmitter {
       const resp = await this.request(bindCommandOf(type), { ...body, tlvs: body.tlvs ?? {} });
       return resp as unknown as PduOf<'bind_transceiver_resp'>;
     } catch (err) {
+      // Not answered: the SMSC may have bound us all the same, and a second bind on this
+      // connection would be refused as already bound. The connection goes.
+      if (err instanceof ResponseTimeoutError) this.destroy(`bind_${type} not answered`);
       if (this.#state === SessionState.Binding) this.#transition(SessionState.Open);
       if (err instanceof CommandStatusError) throw new BindRejectedError(err.commandStatus, `bind_${type}`, err.response);
       throw err;

@@ -462,6 +462,33 @@ test('a deliver_sm right behind the bind_resp, in the same read, is taken (not r
   }
 });
 
+test('bind(): on a connection the SMSC closed, SessionClosedError; not answered in time, the connection is closed too', async () => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const peers: RawPeer[] = [];
+  server.on('connection', (socket) => peers.push(RawPeer.wrap(socket)));
+  try {
+    const closed = await connect({ port, session: NO_TIMERS });
+    await waitFor(() => peers.length === 1, 'the first connection');
+    peers[0]!.destroy();
+    await withTimeout(closed.session.closed(), 2000, 'closed by the SMSC');
+    await assert.rejects(closed.bind({ type: 'transceiver', ...BIND }), SessionClosedError);
+
+    const cc = new ManualClock();
+    const silent = await connect({ port, clock: cc, session: { ...NO_TIMERS, responseTimeoutMs: 5000 } });
+    await waitFor(() => peers.length === 2, 'the second connection');
+    const binding = silent.bind({ type: 'transceiver', ...BIND });
+    await peers[1]!.nextPdu();
+    cc.advance(5000);
+    await assert.rejects(binding, ResponseTimeoutError);
+    assert.equal(silent.session.state, SessionState.Closed, 'not left half open (the SMSC may have bound it)');
+  } finally {
+    for (const p of peers) p.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 // ---- reconnect ----------------------------------------------------------------------------
 
 describe('reconnect', () => {
@@ -725,6 +752,27 @@ describe('deliveries', () => {
       c.ack(d2);
       assert.equal((await r2).commandStatus, 0);
       await c.close();
+    }));
+});
+
+describe('manual ack and close', () => {
+  test('alert_notification needs no ack (it has no response); close() answers the deliveries never acknowledged ESME_RX_T_APPN, without waiting', () =>
+    withServer({}, async (h) => {
+      // No response timer would end a wait: close() must not wait for the consumer.
+      const c = await connect({ port: h.port, session: { ...NO_TIMERS, responseTimeoutMs: 600_000 }, manualAck: true });
+      const bound = h.nextBound();
+      await c.bind({ type: 'transceiver', ...BIND });
+      const s = await bound;
+      const it = c.deliveries();
+      s.send({ command: 'alert_notification', commandStatus: 0, sequenceNumber: s.nextSequence(), sourceAddrTon: 1, sourceAddrNpi: 1, sourceAddr: '447700900001', esmeAddrTon: 0, esmeAddrNpi: 0, esmeAddr: '1234', tlvs: {} });
+      const alert = (await withTimeout(it.next(), 2000, 'the alert')).value!;
+      assert.equal(alert.command, 'alert_notification');
+      c.ack(alert); // accepted, and nothing to answer
+      const pending = s.request('deliver_sm', deliverBody('never acknowledged'));
+      pending.catch(() => {});
+      assert.equal(((await withTimeout(it.next(), 2000, 'the delivery')).value as PduOf<'deliver_sm'>).command, 'deliver_sm');
+      await withTimeout(c.close(), 2000, 'close() with a delivery never acknowledged');
+      await assert.rejects(pending, (e: unknown) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RX_T_APPN);
     }));
 });
 
