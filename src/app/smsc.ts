@@ -24,6 +24,7 @@ import { SmscServer, type SmscServerOptions } from '../server/server.js';
 import { type Clock, systemClock } from '../session/clock.js';
 import { isConfigStore } from '../store/config-store.js';
 import { type ActiveLease, acquireActiveLease } from '../store/postgres/active-lease.js';
+import { claimNodeIdentity, type NodeIdentity } from '../store/postgres/node-identity.js';
 import { PostgresStore, type PostgresStoreOptions } from '../store/postgres/postgres-store.js';
 import { ThreadedSqliteStore } from '../store/sqlite/threaded-store.js';
 import type { Store } from '../store/types.js';
@@ -160,6 +161,7 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
   checkSections(config);
   const store = options.store ?? (await openStore(config));
   let lease: ActiveLease | undefined;
+  let identity: NodeIdentity | undefined;
   try {
     // active-standby: nothing listens or delivers before this node holds the database's lock.
     if (config.cluster.mode === 'active-standby') {
@@ -174,15 +176,33 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
       };
       lease = await acquireActiveLease(leaseOptions, options.signal);
     }
-    const smsc = await assemble(config, options, store);
+    const pg = config.store.postgres;
+    if (pg !== undefined) {
+      identity = await claimNodeIdentity({
+        url: pg.url,
+        ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
+        nodeId: config.nodeId,
+        nodeNumber: options.nodeNumber ?? nodeNumberOf(config.nodeId),
+      });
+    }
+    const smsc = withIdentity(await assemble(config, options, store), identity);
     if (lease === undefined) return smsc;
     return activeOnly(smsc, lease, options);
   } catch (err) {
     // A config error found while assembling must not leave the store (and its thread) open.
+    await identity?.release();
     await lease?.release();
     if (options.store === undefined) await store.close().catch(() => {});
     throw err;
   }
+}
+
+/** A node's identity locks (PostgreSQL) are given up once it has stopped. */
+function withIdentity(smsc: Smsc, identity: NodeIdentity | undefined): Smsc {
+  if (identity === undefined) return smsc;
+  const stop = smsc.stop;
+  smsc.stop = () => stop().finally(() => identity.release());
+  return smsc;
 }
 
 /**

@@ -1,0 +1,42 @@
+/**
+ * One live node per nodeId and per node number on a PostgreSQL database: a second node started
+ * with a nodeId (or a node number) a live node holds is refused, naming the clash; once that
+ * node has stopped, it starts. Both nodes in this process, real PostgreSQL (embedded).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startSmsc } from '../../src/app/smsc.js';
+import { type Config, validateConfig } from '../../src/config/config.js';
+import { startTestPostgres, type TestPostgres } from '../support/pg.js';
+
+let pg: TestPostgres;
+before(async () => {
+  pg = await startTestPostgres();
+});
+after(() => pg.stop());
+
+const node = (nodeId: string, schema = 'smsc_ids'): Config =>
+  validateConfig({
+    nodeId,
+    smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], enquireLinkIntervalMs: 0 },
+    store: { postgres: { url: pg.url, schema } },
+    accounts: [{ systemId: 'alice', password: 'apw', addresses: ['1000'] }],
+  });
+
+test('a second live node with the same nodeId, or the same node number, is refused; after the first stops it starts', { timeout: 60_000 }, async () => {
+  const first = await startSmsc(node('n1'));
+  try {
+    await assert.rejects(startSmsc(node('n1')), /another live node uses nodeId 'n1'/);
+    // n17: 17 mod 16 = 1, n1's number: the two would make the same message ids.
+    await assert.rejects(startSmsc(node('n17')), /another live node has node number 1 .*message ids would collide/);
+    // Another schema is another cluster.
+    const elsewhere = await startSmsc(node('n1', 'smsc_ids_other'));
+    await elsewhere.stop();
+    const second = await startSmsc(node('n2'));
+    await second.stop();
+  } finally {
+    await first.stop();
+  }
+  const again = await startSmsc(node('n1'));
+  await again.stop();
+});
