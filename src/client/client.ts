@@ -132,6 +132,7 @@ export class Client {
   #rejectReady!: (e: Error) => void;
   #deliveries: AsyncQueue<Delivery>;
   #acks = new WeakMap<Delivery, (status: number) => void>();
+  #lastReconnectError: Error | undefined;
   /** The acknowledgements still owed (manualAck), answered by close(). */
   #unacked = new Set<(status: number) => void>();
   #ackWaiters = new Fifo<() => void>();
@@ -210,6 +211,14 @@ export class Client {
   /** Clock time of the next reconnect attempt, while one is scheduled. */
   get reconnectAt(): number | undefined {
     return this.#reconnectAt;
+  }
+
+  /**
+   * Why the last reconnect attempt failed (the connection refused, the bind refused: a changed
+   * password keeps failing), until one succeeds; undefined otherwise.
+   */
+  get lastReconnectError(): Error | undefined {
+    return this.#lastReconnectError;
   }
 
   /** The current session (replaced after a reconnect). */
@@ -445,7 +454,8 @@ export class Client {
     try {
       session = await openSession(this.#opts, (pdu) => this.#onDelivery(pdu));
       await this.#bindSession(session, this.#bindOptions!);
-    } catch {
+    } catch (err) {
+      this.#lastReconnectError = err instanceof Error ? err : new Error(String(err));
       // The next attempt is scheduled here only: a session that never bound is not watched.
       session?.destroy('rebind failed');
       if (!this.#closing) this.#scheduleReconnect();
@@ -456,6 +466,7 @@ export class Client {
       return;
     }
     // Only a bound session becomes current (and is watched for loss).
+    this.#lastReconnectError = undefined;
     this.#session = session;
     this.#attach(session);
     this.#reconnectDelay = (this.#opts.reconnect || undefined)?.initialDelayMs ?? 500;

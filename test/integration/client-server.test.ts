@@ -489,6 +489,42 @@ test('bind(): on a connection the SMSC closed, SessionClosedError; not answered 
   }
 });
 
+test('lastReconnectError: why reconnecting fails (a bind refused), until a reconnect succeeds', async () => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const peers: RawPeer[] = [];
+  server.on('connection', (socket) => peers.push(RawPeer.wrap(socket)));
+  const answerBind = async (peer: RawPeer, status: number) => {
+    const bind = await peer.nextPdu();
+    peer.sendPdu({ command: 'bind_transceiver_resp', commandStatus: status, sequenceNumber: bind.sequenceNumber, systemId: 'FAKE', tlvs: {} });
+  };
+  const cc = new ManualClock();
+  const c = await connect({ port: (server.address() as net.AddressInfo).port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000 } });
+  try {
+    await waitFor(() => peers.length === 1, 'the first connection');
+    await Promise.all([c.bind({ type: 'transceiver', ...BIND }), answerBind(peers[0]!, 0)]);
+    const last = () => c.lastReconnectError;
+    assert.equal(last(), undefined);
+    peers[0]!.destroy();
+    await waitFor(() => c.reconnectAt !== undefined, 'reconnect timer armed');
+    cc.advance(c.reconnectAt! - cc.now());
+    await waitFor(() => peers.length === 2, 'the second connection');
+    await answerBind(peers[1]!, S.ESME_RINVPASWD);
+    await waitFor(() => last() !== undefined, 'the refusal recorded');
+    assert.ok(last() instanceof CommandStatusError);
+    assert.equal((last() as CommandStatusError).commandStatus, S.ESME_RINVPASWD);
+    await waitFor(() => c.reconnectAt !== undefined, 'the next reconnect armed');
+    cc.advance(c.reconnectAt! - cc.now());
+    await waitFor(() => peers.length === 3, 'the third connection');
+    await answerBind(peers[2]!, 0);
+    await waitFor(() => last() === undefined, 'cleared by the bind');
+  } finally {
+    c.session.destroy('test end');
+    for (const p of peers) p.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 // ---- reconnect ----------------------------------------------------------------------------
 
 describe('reconnect', () => {

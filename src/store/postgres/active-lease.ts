@@ -35,7 +35,6 @@ export interface ActiveLease {
 
 /** Resolves once this node holds the lock, however long that takes; rejects once `signal` aborts. */
 export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: AbortSignal): Promise<ActiveLease> {
-  const key = hash32(options.schema ?? '');
   let told: string | undefined;
   for (;;) {
     if (signal?.aborted === true) throw new Error('stopped while standing by');
@@ -47,9 +46,18 @@ export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: A
       // The server notices a silent client (a network cut) within about 11 s and frees the
       // lock; the default keepalive of the operating system would take two hours.
       await client.query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3');
+      // Nor may unacknowledged data (a heartbeat's answer caught by a cut) hold the lock for the
+      // minutes of TCP retransmissions (PostgreSQL 12+).
+      await client.query('SET tcp_user_timeout = 11000').catch(() => {});
       // A database-wide idle_session_timeout must not end the lock's idle connection (PostgreSQL 14+).
       await client.query('SET idle_session_timeout = 0').catch(() => {});
-      const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [ACTIVE_LOCK_CLASS, key]);
+      // Keyed on the schema the nodes use: store.postgres.schema, else the connection's
+      // search_path (two clusters apart only by it must not share the lock). The default
+      // schema keys as before it was looked up (''), so nodes of earlier versions still
+      // exclude this one during an upgrade.
+      const current = options.schema ?? (await client.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]?.s ?? '';
+      const scope = options.schema === undefined && current === 'public' ? '' : current;
+      const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [ACTIVE_LOCK_CLASS, hash32(scope)]);
       if (res.rows[0]?.ok === true) return holding(client);
       if (told !== 'active') options.onStandby?.();
       told = 'active';
