@@ -1,3 +1,17 @@
+// What a sender needs besides the session: text in the right data_coding, long texts split
+// into parts (UDH or SAR), and receipts read (a 3.3 SMSC's id is only in the text).
+export {
+  countSegments,
+  decodeText,
+  type EncodedText,
+  encodeText,
+  type ParsedReceipt,
+  parseReceipt,
+  type Segment,
+  SplitMethod,
+  type SplitResult,
+  splitText,
+} from '../sm/index.js';
 export {
   type BindOptions,
   Client,
