@@ -144,6 +144,15 @@ describe('admin app', () => {
       assert.match(text, /^smsc_node_active\{node="n1"\} 1$/m);
     });
 
+    test('GET /health answers 503 unhealthy, saying why, when the store fails (a node cut from its database must not look healthy)', async () => {
+      const cut = { ...smsc, store: { ...smsc.store, get: () => Promise.reject(new Error('Connection terminated unexpectedly')) } } as unknown as Smsc;
+      const a = createAdmin(cut, { token: TOKEN, metrics });
+      apps.push(a);
+      const res = await a.inject({ method: 'GET', url: '/health' });
+      assert.equal(res.statusCode, 503);
+      assert.deepEqual(res.json(), { status: 'unhealthy', nodeId: 'n1', mode: 'active-active', error: 'the store failed: Connection terminated unexpectedly' });
+    });
+
     test('a short token is refused at creation', () => {
       assert.throws(() => createAdmin(smsc, { token: 'short' }), /at least 8/);
     });

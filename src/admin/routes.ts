@@ -276,13 +276,22 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
       method: 'GET',
       url: '/health',
       operationId: 'getHealth',
-      summary: 'Whether this node serves: 200 when active (a standby node answers 503, status standby); no token',
+      summary:
+        'Whether this node serves: 200 when active and its store answers; 503 with status unhealthy when the store does not answer within 2 s (a standby node answers 503, status standby); no token',
       tags: ['stats'],
       auth: false,
       querystring: S.emptyQuerySchema,
-      responses: { 200: json('this node listens and delivers', S.healthResponseSchema) },
-      async handler() {
-        return { status: 'active', nodeId: smsc.config.nodeId, mode: smsc.config.cluster.mode };
+      responses: {
+        200: json('this node listens and delivers', S.healthResponseSchema),
+        503: json('this node cannot deliver: its store does not answer', S.healthResponseSchema),
+      },
+      async handler(_req, reply) {
+        const node = { nodeId: smsc.config.nodeId, mode: smsc.config.cluster.mode };
+        // A read the store answers at once when it works (a message that never exists): a
+        // node holding the active lock but cut from its database must not look healthy.
+        const problem = await storeProblem(smsc.store, HEALTH_STORE_TIMEOUT_MS);
+        if (problem !== undefined) return reply.code(503).send({ status: 'unhealthy', ...node, error: problem });
+        return { status: 'active', ...node };
       },
     },
     {
@@ -561,4 +570,26 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
     },
   );
   return routes;
+}
+
+/** How long /health waits for the store. */
+const HEALTH_STORE_TIMEOUT_MS = 2000;
+
+/** Why the store cannot serve a read within `ms` (its error, or the wait), or undefined when it can. */
+async function storeProblem(store: { get(id: string): Promise<unknown> }, ms: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`the store did not answer within ${ms} ms`), ms);
+  });
+  try {
+    return await Promise.race([
+      store.get('health-check').then(
+        () => undefined,
+        (err: unknown) => `the store failed: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -171,9 +171,14 @@ const pduCountsSchema: JsonSchema = {
 
 export const healthResponseSchema = obj(
   {
-    status: { type: 'string', enum: ['active', 'standby'], description: 'active: this node listens and delivers' },
+    status: {
+      type: 'string',
+      enum: ['active', 'standby', 'unhealthy'],
+      description: 'active: this node listens and delivers; unhealthy: its store does not answer',
+    },
     nodeId: str('node id'),
     mode: { type: 'string', enum: ['active-active', 'active-standby'], description: 'cluster.mode' },
+    error: str('unhealthy: why'),
   },
   ['status', 'nodeId', 'mode'],
 );
