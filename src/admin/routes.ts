@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { SchedulerStats } from '../delivery/scheduler.js';
+import { errorText } from '../errors.js';
 import type { PduTrace } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SmscServer } from '../server/server.js';
@@ -585,7 +586,7 @@ async function storeProblem(store: { get(id: string): Promise<unknown> }, ms: nu
     return await Promise.race([
       store.get('health-check').then(
         () => undefined,
-        (err: unknown) => `the store failed: ${err instanceof Error ? err.message : String(err)}`,
+        (err: unknown) => `the store failed: ${err instanceof Error ? errorText(err) : String(err)}`,
       ),
       late,
     ]);

@@ -64,17 +64,21 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
   const attempt = (a: OutbindAccount & { outbind: NonNullable<OutbindAccount['outbind']> }, line: Line): void => {
     line.busy = true;
     const b = a.outbind;
-    let secure: boolean | ConnectionOptions = false;
-    try {
-      // The CA file is read at each attempt: a replaced one applies to the next connection.
-      if (b.tls === true) secure = b.caPem !== undefined ? { ca: b.caPem } : b.ca !== undefined ? { ca: readFileSync(b.ca) } : true;
-    } catch (err) {
-      // Unreadable (checked at start; replaced since): as a connection refused, tried again
-      // after the back-off, said once until it changes.
-      const why = `smsc: outbind of ${a.systemId}: ${(err as Error).message}`;
+    // Refused, unreachable, a TLS certificate not verified, a CA file unreadable: tried again
+    // after the back-off, said once until the reason changes.
+    const failed = (err: unknown): void => {
+      const why = `smsc: outbind of ${a.systemId} to ${b.host}:${b.port}: ${err instanceof Error ? errorText(err) : String(err)}; retrying`;
       if (line.lastError !== why) console.error(why);
       line.lastError = why;
       backOff(line, undefined);
+    };
+    let secure: boolean | ConnectionOptions = false;
+    try {
+      // The CA file is read at each attempt: a replaced one applies to the next connection
+      // (checked at start; an unreadable one now fails as a connection refused would).
+      if (b.tls === true) secure = b.caPem !== undefined ? { ca: b.caPem } : b.ca !== undefined ? { ca: readFileSync(b.ca) } : true;
+    } catch (err) {
+      failed(err);
       return;
     }
     o.server
@@ -95,13 +99,7 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
             backOff(line, boundAt === undefined ? undefined : o.clock.now() - boundAt);
           });
         },
-        (err: Error) => {
-          // Refused, unreachable, a TLS certificate not verified: said once until it changes.
-          const why = `smsc: outbind of ${a.systemId} to ${b.host}:${b.port}: ${errorText(err)}; retrying`;
-          if (line.lastError !== why) console.error(why);
-          line.lastError = why;
-          backOff(line, undefined);
-        },
+        failed,
       );
   };
 

@@ -82,7 +82,6 @@ export interface ConnectorInfo {
   lastError?: string;
 }
 
-
 /**
  * Logs an SMPP connector's link as an operator reads it: bound, lost, and a failure once until
  * it changes (a retry failing the same way every few seconds says nothing new).

@@ -5,6 +5,7 @@
  * purges finished messages after the retention.
  */
 
+import type { TransactionWait } from '../core/core.js';
 import type { MessageIdGenerator } from '../core/message-id.js';
 import { RegisteredDelivery } from '../pdu/constants.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
@@ -288,12 +289,18 @@ export class DeliveryScheduler {
    * memory (a replaced one goes back to the store queue, to be claimed with its new content).
    */
   withdraw(id: string): void {
+    const key = this.#unhold(id);
+    if (key !== undefined) void this.#release(key, [id]);
+  }
+
+  /** Takes message `id` out of its held line, if it is held: its target's key. */
+  #unhold(id: string): string | undefined {
     for (const [key, line] of this.#held) {
       if (line.remove((m) => m.id === id) === undefined) continue;
       if (line.length === 0) this.#held.delete(key);
-      this.#release(key, [id]);
-      return;
+      return key;
     }
+    return undefined;
   }
 
   /** The insert of messages leased by #reserve failed: their room is free again. */
@@ -740,7 +747,7 @@ export class DeliveryScheduler {
    * again whenever this node records an attempt of it, and at least every second (another node
    * may deliver it). `message` is undefined when the message is not in the store.
    */
-  async awaitOutcome(id: string, waitMs: number): Promise<{ message: StoredMessage | undefined; ended: boolean; attempt?: Outcome['kind'] }> {
+  async awaitOutcome(id: string, waitMs: number): Promise<TransactionWait> {
     const { store, clock } = this.#o;
     const until = clock.now() + waitMs;
     // Registered before the first read, so an outcome recorded during a read is not missed.
@@ -800,11 +807,7 @@ export class DeliveryScheduler {
    */
   abandon(id: string): boolean {
     if (this.#attemptingTransactions.has(id)) return false;
-    for (const [key, line] of this.#held) {
-      if (line.remove((m) => m.id === id) === undefined) continue;
-      if (line.length === 0) this.#held.delete(key);
-      return true;
-    }
+    if (this.#unhold(id) !== undefined) return true;
     // Not held: a claim of it may be on its way back from the store; if so it is not sent.
     this.#abandoned.set(id, this.#o.clock.now() + this.#o.leaseMs);
     return true;

@@ -61,6 +61,11 @@ after(async () => {
 });
 
 const token = (n: number) => `m-${n}`;
+
+/** The options the nodes of one test share: alice and bob, on the test's database in `schema`. */
+function nodesOf(schema: string, leaseMs: number, more: Partial<SmscProcessOptions>): Omit<SmscProcessOptions, 'label'> {
+  return { dir, store: { postgres: { url: pg.url, schema } }, accounts: [ALICE, BOB], delivery: { leaseMs }, ...more };
+}
 const ADMIN_TOKEN = 'as-kill-admin-token';
 
 /** The admin address a process printed last, once `line` matches its output (bounded wait). */
@@ -110,13 +115,9 @@ async function lostAfter(port: number, clients: Client[], collector: DeliveryCol
 }
 
 test('active/standby: the standby process takes over from a killed active one and delivers every acknowledged message', { timeout: 90_000 }, async (t) => {
-  const common: Omit<SmscProcessOptions, 'label'> = {
-    dir,
-    store: { postgres: { url: pg.url, schema: 'smsc_as_kill' } },
-    accounts: [ALICE, BOB],
-    delivery: { leaseMs: LEASE_MS },
+  const common = nodesOf('smsc_as_kill', LEASE_MS, {
     sections: { cluster: { mode: 'active-standby', standbyRetryMs: 100 }, admin: { listen: '127.0.0.1:0', token: ADMIN_TOKEN } },
-  };
+  });
   const clients: Client[] = [];
   const collector = new DeliveryCollector();
   try {
@@ -169,13 +170,7 @@ test('active/standby: the standby process takes over from a killed active one an
 });
 
 test('active/active: a node killed holding messages, the other delivers every acknowledged one once their leases lapse', { timeout: 90_000 }, async (t) => {
-  const common: Omit<SmscProcessOptions, 'label'> = {
-    dir,
-    store: { postgres: { url: pg.url, schema: 'smsc_aa_kill' } },
-    accounts: [ALICE, BOB],
-    delivery: { leaseMs: SHORT_LEASE_MS },
-    smpp: { responseTimeoutMs: 2_000 },
-  };
+  const common = nodesOf('smsc_aa_kill', SHORT_LEASE_MS, { smpp: { responseTimeoutMs: 2_000 } });
   const clients: Client[] = [];
   const collector = new DeliveryCollector();
   try {

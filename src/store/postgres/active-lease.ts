@@ -33,31 +33,48 @@ export interface ActiveLease {
   release(): Promise<void>;
 }
 
+/** A connection to hold session advisory locks on (connect it with {@link openLockConnection}). */
+export function lockClient(url: string): pg.Client {
+  const client = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 5000, connectionTimeoutMillis: 10_000 });
+  // Errors of an idle connection surface through its 'end'; never unhandled.
+  client.on('error', () => {});
+  return client;
+}
+
+/** Connects a {@link lockClient}, set up so the server frees its locks soon after the node is gone. */
+export async function openLockConnection(client: pg.Client): Promise<void> {
+  await client.connect();
+  // The server notices a silent client (a network cut) within about 11 s and frees the
+  // locks; the default keepalive of the operating system would take two hours.
+  await client.query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3');
+  // Nor may unacknowledged data (a heartbeat's answer caught by a cut) hold them for the
+  // minutes of TCP retransmissions (PostgreSQL 12+).
+  await client.query('SET tcp_user_timeout = 11000').catch(() => {});
+  // A database-wide idle_session_timeout must not end the idle connection (PostgreSQL 14+).
+  await client.query('SET idle_session_timeout = 0').catch(() => {});
+}
+
+/**
+ * What a lock is scoped by (advisory locks are the database's): the schema the nodes use,
+ * store.postgres.schema, else the connection's search_path (two clusters apart only by it
+ * must not share a lock). The default schema scopes as '' (as before it was looked up, so
+ * nodes of earlier versions still exclude newer ones during an upgrade).
+ */
+export async function lockScope(client: pg.Client, schema: string | undefined): Promise<string> {
+  if (schema !== undefined) return schema;
+  const current = (await client.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]?.s ?? '';
+  return current === 'public' ? '' : current;
+}
+
 /** Resolves once this node holds the lock, however long that takes; rejects once `signal` aborts. */
 export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: AbortSignal): Promise<ActiveLease> {
   let told: string | undefined;
   for (;;) {
     if (signal?.aborted === true) throw new Error('stopped while standing by');
-    const client = new pg.Client({ connectionString: options.url, keepAlive: true, keepAliveInitialDelayMillis: 5000, connectionTimeoutMillis: 10_000 });
-    // Errors of an idle connection surface through 'end' below; never unhandled.
-    client.on('error', () => {});
+    const client = lockClient(options.url);
     try {
-      await client.connect();
-      // The server notices a silent client (a network cut) within about 11 s and frees the
-      // lock; the default keepalive of the operating system would take two hours.
-      await client.query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3');
-      // Nor may unacknowledged data (a heartbeat's answer caught by a cut) hold the lock for the
-      // minutes of TCP retransmissions (PostgreSQL 12+).
-      await client.query('SET tcp_user_timeout = 11000').catch(() => {});
-      // A database-wide idle_session_timeout must not end the lock's idle connection (PostgreSQL 14+).
-      await client.query('SET idle_session_timeout = 0').catch(() => {});
-      // Keyed on the schema the nodes use: store.postgres.schema, else the connection's
-      // search_path (two clusters apart only by it must not share the lock). The default
-      // schema keys as before it was looked up (''), so nodes of earlier versions still
-      // exclude this one during an upgrade.
-      const current = options.schema ?? (await client.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]?.s ?? '';
-      const scope = options.schema === undefined && current === 'public' ? '' : current;
-      const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [ACTIVE_LOCK_CLASS, hash32(scope)]);
+      await openLockConnection(client);
+      const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [ACTIVE_LOCK_CLASS, hash32(await lockScope(client, options.schema))]);
       if (res.rows[0]?.ok === true) return holding(client);
       if (told !== 'active') options.onStandby?.();
       told = 'active';

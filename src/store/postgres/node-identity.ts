@@ -6,7 +6,7 @@
  * connection of its own, for as long as it runs; a second node asking for either is refused.
  * (Active/standby takes them once active: a standby may share its active node's id.)
  */
-import pg from 'pg';
+import { lockClient, lockScope, openLockConnection } from './active-lease.js';
 import { hash32 } from './postgres-store.js';
 
 /** Lock classes (first key): the node id's, and the node number's. */
@@ -20,14 +20,10 @@ export interface NodeIdentity {
 
 /** Takes the locks of `nodeId` and `nodeNumber`; rejects, naming the clash, when another live node holds one. */
 export async function claimNodeIdentity(o: { url: string; schema?: string; nodeId: string; nodeNumber: number }): Promise<NodeIdentity> {
-  const client = new pg.Client({ connectionString: o.url, keepAlive: true, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => {});
-  await client.connect();
+  const client = lockClient(o.url);
   try {
-    await client.query('SET idle_session_timeout = 0').catch(() => {});
-    // Advisory locks are the database's: scoped by the schema the nodes use, as the store
-    // resolves it (store.postgres.schema, else the connection's search_path).
-    const scope = o.schema ?? (await client.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]?.s ?? '';
+    await openLockConnection(client);
+    const scope = await lockScope(client, o.schema);
     const { rows } = await client.query<{ id: boolean; num: boolean }>(
       'SELECT pg_try_advisory_lock($1, $2) AS id, pg_try_advisory_lock($3, $4) AS num',
       [NODE_ID_CLASS, hash32(`${scope}\u0000${o.nodeId}`), NODE_NUMBER_CLASS, hash32(`${scope}\u0000${o.nodeNumber}`)],
