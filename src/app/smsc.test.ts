@@ -5,13 +5,13 @@ import { postgresStoreOptions, smppSessionOptions } from './smsc.js';
 
 const URL = 'postgres://smsc:secret@127.0.0.1:5432/smsc';
 
-test('the PostgreSQL store gets the pool size, the insert batches and the LISTEN retry of the config', () => {
+test('the PostgreSQL store gets the pool size, the query timeout, the insert batches and the LISTEN retry of the config', () => {
   const defaults = postgresStoreOptions(validateConfig({ store: { postgres: { url: URL } } }, '/srv'));
-  assert.deepEqual(defaults, { url: URL, poolSize: 10, maxInFlight: 2, listenRetryMs: 1000, commitDelayMs: 0, events: true });
+  assert.deepEqual(defaults, { url: URL, poolSize: 10, queryTimeoutMs: 30_000, maxInFlight: 2, listenRetryMs: 1000, commitDelayMs: 0, events: true });
   const set = postgresStoreOptions(
-    validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 1, listenRetryMs: 250 }, commitDelayMs: 3, events: false } }, '/srv'),
+    validateConfig({ store: { postgres: { url: URL, poolSize: 4, insertBatches: 1, listenRetryMs: 250, queryTimeoutMs: 0 }, commitDelayMs: 3, events: false } }, '/srv'),
   );
-  assert.deepEqual(set, { url: URL, poolSize: 4, maxInFlight: 1, listenRetryMs: 250, commitDelayMs: 3, events: false });
+  assert.deepEqual(set, { url: URL, poolSize: 4, queryTimeoutMs: 0, maxInFlight: 1, listenRetryMs: 250, commitDelayMs: 3, events: false });
   const inSchema = postgresStoreOptions(validateConfig({ store: { postgres: { url: URL, schema: 'smsc_b' } } }, '/srv'));
   assert.equal(inSchema.schema, 'smsc_b');
   assert.equal('schema' in defaults, false, 'no schema: the search_path decides');

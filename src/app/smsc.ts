@@ -117,6 +117,7 @@ export function postgresStoreOptions(config: Config): PostgresStoreOptions {
     url: pg.url,
     ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
     poolSize: pg.poolSize,
+    queryTimeoutMs: pg.queryTimeoutMs,
     maxInFlight: pg.insertBatches,
     listenRetryMs: pg.listenRetryMs,
     commitDelayMs: config.store.commitDelayMs,
@@ -182,6 +183,7 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
         ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
         nodeId: config.nodeId,
         nodeNumber: options.nodeNumber ?? nodeNumberOf(config.nodeId),
+        mode: config.cluster.mode,
       });
     }
     const smsc = withIdentity(await assemble(config, options, store), identity);

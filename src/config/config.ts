@@ -69,7 +69,7 @@ export interface Config {
   cluster: { mode: 'active-active' | 'active-standby'; standbyRetryMs: number };
   store: {
     sqlite?: { path: string };
-    postgres?: { url: string; schema?: string; poolSize: number; insertBatches: number; listenRetryMs: number };
+    postgres?: { url: string; schema?: string; poolSize: number; insertBatches: number; queryTimeoutMs: number; listenRetryMs: number };
     /** Submits arriving within this many ms share one commit. */
     commitDelayMs: number;
     /** Finished messages are purged after this many hours. */

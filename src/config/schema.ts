@@ -222,6 +222,15 @@ const store: SectionField = {
           description:
             'Insert batches committing at a time, each on its own pooled connection: one batch\'s inserts run while another\'s commit waits for its WAL flush. Batches in flight together may commit in either order; 1 keeps the order of submits.',
         },
+        queryTimeoutMs: {
+          type: 'integer',
+          default: 30_000,
+          min: 0,
+          max: 3_600_000,
+          unit: 'ms',
+          description:
+            'A query not answered within this time fails and its connection is dropped (the submit or delivery it served fails or is tried again), rather than waiting minutes for a database cut off mid-query. 0: no limit. The migrations at start have none.',
+        },
         listenRetryMs: {
           type: 'integer',
           default: 1000,
@@ -331,7 +340,7 @@ const cluster: SectionField = {
       oneOf: ['active-active', 'active-standby'],
       default: 'active-active',
       description:
-        '`active-active`: every node listens and delivers. `active-standby`: only the node holding the database\'s lock does; the others wait, and one takes over when it is gone (store.postgres only).',
+        '`active-active`: every node listens and delivers. `active-standby`: only the node holding the database\'s lock does; the others wait, and one takes over when it is gone (store.postgres only). The nodes of one database need the same mode: a node is refused at start while a node of the other mode runs.',
     },
     standbyRetryMs: { type: 'integer', default: 1000, min: 100, max: 60_000, unit: 'ms', description: 'How often a standby node tries to become the active one.' },
   },

@@ -45,6 +45,32 @@ async function withDb(fn: (db: TestPostgres) => Promise<void>): Promise<void> {
 describe('postgres store specifics', () => {
   before(hooks.before);
 
+  test('a query not answered within queryTimeoutMs fails, and the store works again once the database answers', () =>
+    withDb(async (db) => {
+      const store = new PostgresStore({ url: db.url, poolSize: 2, queryTimeoutMs: 300 });
+      const locker = new pg.Client({ connectionString: db.url });
+      try {
+        await store.init();
+        const m = makeMessage();
+        await store.insert([m]);
+        // A table nobody can read stands for a database that stopped answering.
+        await locker.connect();
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE messages IN ACCESS EXCLUSIVE MODE');
+        await assert.rejects(store.get(m.id), /timeout/i);
+        await assert.rejects(store.insert([makeMessage()]), /timeout/i);
+        await locker.query('ROLLBACK');
+        // The timed-out connections were dropped, not handed to the next query.
+        assert.equal((await store.get(m.id))?.id, m.id);
+        const later = makeMessage();
+        await store.insert([later]);
+        assert.equal((await store.get(later.id))?.id, later.id);
+      } finally {
+        await locker.end().catch(() => {});
+        await store.close();
+      }
+    }));
+
   test('schema option: tables live in that schema, and two schemas are isolated', () =>
     withDb(async (db) => {
       const a = new PostgresStore({ url: db.url, schema: 'smsc_a' });

@@ -5,21 +5,33 @@
  * message ids in the same millisecond. A node holds two session advisory locks, on a
  * connection of its own, for as long as it runs; a second node asking for either is refused.
  * (Active/standby takes them once active: a standby may share its active node's id.)
+ *
+ * The same connection holds a shared lock on the node's cluster mode, so that nodes of both
+ * modes never serve one database at once: the active node of active-standby takes every
+ * node's parked MO parts as its own, and would take those of an active-active node.
  */
+import type pg from 'pg';
 import { lockClient, lockScope, openLockConnection } from './active-lease.js';
 import { hash32 } from './postgres-store.js';
 
 /** Lock classes (first key): the node id's, and the node number's. */
 const NODE_ID_CLASS = 0x534d534e; // 'SMSN'
 const NODE_NUMBER_CLASS = 0x534d5355; // 'SMSU'
+const MODE_CLASS = 0x534d534d; // 'SMSM'
+
+/** The cluster modes (config `cluster.mode`). */
+export type ClusterMode = 'active-active' | 'active-standby';
 
 export interface NodeIdentity {
   /** Gives the locks up (ends their connection). */
   release(): Promise<void>;
 }
 
-/** Takes the locks of `nodeId` and `nodeNumber`; rejects, naming the clash, when another live node holds one. */
-export async function claimNodeIdentity(o: { url: string; schema?: string; nodeId: string; nodeNumber: number }): Promise<NodeIdentity> {
+/**
+ * Takes the locks of `nodeId`, `nodeNumber` and `mode`; rejects, naming the clash, when another
+ * live node holds one of the first two or runs in the other mode.
+ */
+export async function claimNodeIdentity(o: { url: string; schema?: string; nodeId: string; nodeNumber: number; mode: ClusterMode }): Promise<NodeIdentity> {
   const client = lockClient(o.url);
   try {
     await openLockConnection(client);
@@ -34,6 +46,7 @@ export async function claimNodeIdentity(o: { url: string; schema?: string; nodeI
         `another live node has node number ${o.nodeNumber} (nodeId '${o.nodeId}'; the number is the id's trailing digits mod 16, or its hash): message ids would collide; choose nodeIds ending in different numbers`,
       );
     }
+    await claimMode(client, scope, o.mode);
   } catch (err) {
     await client.end().catch(() => {});
     throw err;
@@ -43,4 +56,19 @@ export async function claimNodeIdentity(o: { url: string; schema?: string; nodeI
       await client.end().catch(() => {});
     },
   };
+}
+
+/**
+ * A shared lock on `mode`, then a test of the other mode's: no other session may hold that one.
+ * Two nodes of different modes starting at once may both be refused, never both let in.
+ */
+async function claimMode(client: pg.Client, scope: string, mode: ClusterMode): Promise<void> {
+  const other: ClusterMode = mode === 'active-active' ? 'active-standby' : 'active-active';
+  const key = (m: ClusterMode) => hash32(`${scope}\u0000${m}`);
+  await client.query('SELECT pg_advisory_lock_shared($1, $2)', [MODE_CLASS, key(mode)]);
+  const { rows } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS free', [MODE_CLASS, key(other)]);
+  if (rows[0]?.free !== true) {
+    throw new Error(`another live node on this database runs cluster.mode '${other}' (this one: '${mode}'): the nodes of a cluster need the same mode`);
+  }
+  await client.query('SELECT pg_advisory_unlock($1, $2)', [MODE_CLASS, key(other)]);
 }

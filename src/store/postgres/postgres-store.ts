@@ -95,7 +95,27 @@ export type PostgresStoreOptions = StoreOptions & {
   listenRetryMs?: number;
   /** The migrations this code knows (tests: an older or newer code). Default {@link postgresMigrations}. */
   migrations?: readonly PostgresMigration[];
-} & ({ url: string; poolSize?: number } | { pool: pg.Pool });
+} & (
+    | {
+        url: string;
+        poolSize?: number;
+        /**
+         * A query of the pool not answered within this many ms fails, and its connection is
+         * dropped: a database cut off mid-query (a half-open connection) otherwise holds the
+         * query, and whatever waits for it, for the minutes of TCP retransmissions. 0: no limit.
+         * Default {@link DEFAULT_QUERY_TIMEOUT_MS}. Not for the migrations of init(), which may
+         * take long on a big table (they run on a connection of their own).
+         */
+        queryTimeoutMs?: number;
+      }
+    | { pool: pg.Pool }
+  );
+
+/** Default {@link PostgresStoreOptions} queryTimeoutMs. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
+/** How long opening a connection may take (an address that drops packets fails, not hangs). */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 const PENDING_SQL = `state IN ('SCHEDULED', 'ENROUTE')`;
 
@@ -515,12 +535,15 @@ export class PostgresStore implements Store, ConfigStore {
       this.#ownsPool = false;
       this.#url = undefined;
     } else {
+      const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
       this.#pool = new pg.Pool({
         connectionString: options.url,
         max: options.poolSize ?? 10,
         // A half-open connection (a dropped NAT entry, a failed-over address) ends within a minute.
         keepAlive: true,
         keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs } : {}),
       });
       // An idle client losing its connection must not crash the process; the next query
       // gets a fresh connection (and its error, if the server is gone).
@@ -570,7 +593,7 @@ export class PostgresStore implements Store, ConfigStore {
   /** Creates the schema if needed and runs pending migrations under an advisory lock. */
   async init(): Promise<void> {
     if (this.#ready) return;
-    await this.#transaction(async (client) => {
+    await this.#migrationTransaction(async (client) => {
       // The lock comes first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide.
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [MIGRATION_LOCK_CLASS, hash32(this.#schema ?? '')]);
       if (this.#schema !== undefined) {
@@ -940,7 +963,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   /** Inserts receipts on `client` (in its transaction), one already there kept; how many went in. */
-  async #insertReceiptsWith(client: pg.PoolClient, made: readonly NewMessage[]): Promise<number> {
+  async #insertReceiptsWith(client: pg.ClientBase, made: readonly NewMessage[]): Promise<number> {
     if (made.length === 0) return 0;
     const cols = new InsertColumns();
     for (const m of made) cols.add(m);
@@ -953,21 +976,30 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   /** Runs `fn` in a transaction on a pooled connection: committed when it returns, rolled back when it throws. */
-  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      try {
-        const value = await fn(client);
-        await client.query('COMMIT');
-        return value;
-      } catch (error) {
-        broken = await rollback(client);
-        throw error;
-      }
+      return await inTransaction(client, fn, (error) => {
+        broken = error;
+      });
     } finally {
       client.release(broken);
+    }
+  }
+
+  /**
+   * {@link #transaction} for the migrations: on a connection of its own, without the pool's
+   * query timeout (a migration of a big table may take minutes), when the store made the pool.
+   */
+  async #migrationTransaction<T>(fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
+    if (this.#url === undefined) return this.#transaction(fn);
+    const client = ownConnection(this.#url);
+    await client.connect();
+    try {
+      return await inTransaction(client, fn, () => {});
+    } finally {
+      await client.end().catch(() => {});
     }
   }
 
@@ -1220,8 +1252,7 @@ export class PostgresStore implements Store, ConfigStore {
       // A connection of its own, so a long-lived LISTEN never holds a pool slot.
       // keepAlive: a half-open connection (an idle NAT entry dropped) must end, or no NOTIFY ever comes again.
       // The first probe after 10 s idle: the OS default waits two hours, all notifications lost meanwhile.
-      const own = new pg.Client({ connectionString: this.#url, keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS });
-      own.on('error', () => {});
+      const own = ownConnection(this.#url);
       await own.connect();
       client = own;
     } else {
@@ -1313,10 +1344,35 @@ export class PostgresStore implements Store, ConfigStore {
 }
 
 /**
- * Rolls back `client`'s transaction; the error when that failed too. A connection that cannot
- * roll back goes to `release(error)`, which discards it rather than hand it to the next caller.
+ * A connection outside the pool (LISTEN, migrations), without its query timeout: kept alive
+ * like the pool's, and its errors surface through the queries and its 'end', never unhandled.
  */
-async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
+function ownConnection(url: string): pg.Client {
+  const client = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  client.on('error', () => {});
+  return client;
+}
+
+/**
+ * `fn` in a transaction on `client`: committed when it returns, rolled back when it throws. A
+ * connection that cannot roll back is told to `broken`, for the pool to discard rather than
+ * hand it to the next caller.
+ */
+async function inTransaction<T>(client: pg.ClientBase, fn: (client: pg.ClientBase) => Promise<T>, broken: (error: Error) => void): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const value = await fn(client);
+    await client.query('COMMIT');
+    return value;
+  } catch (error) {
+    const failed = await rollback(client);
+    if (failed !== undefined) broken(failed);
+    throw error;
+  }
+}
+
+/** Rolls back `client`'s transaction; the error when that failed too. */
+async function rollback(client: pg.ClientBase): Promise<Error | undefined> {
   try {
     await client.query('ROLLBACK');
     return undefined;
