@@ -12,6 +12,7 @@ import type { AccountConfig } from '../config/config.js';
 import { errorText } from '../errors.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import type { Session } from '../session/session.js';
+import { SaidOnce } from '../util/said-once.js';
 
 /** What of an account its outbind needs. */
 export type OutbindAccount = Pick<AccountConfig, 'systemId' | 'password' | 'outbind'>;
@@ -38,8 +39,8 @@ interface Line {
   delay: number;
   /** An attempt or its session under way. */
   busy: boolean;
-  /** The last reason an attempt could not start, said once. */
-  lastError?: string | undefined;
+  /** Why attempts fail, said once until it changes. */
+  failure: SaidOnce;
 }
 
 export interface OutbindKeeper {
@@ -68,8 +69,7 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
     // after the back-off, said once until the reason changes.
     const failed = (err: unknown): void => {
       const why = `smsc: outbind of ${a.systemId} to ${b.host}:${b.port}: ${err instanceof Error ? errorText(err) : String(err)}; retrying`;
-      if (line.lastError !== why) console.error(why);
-      line.lastError = why;
+      if (line.failure.isNew(why)) console.error(why);
       backOff(line, undefined);
     };
     let secure: boolean | ConnectionOptions = false;
@@ -93,7 +93,7 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
           let boundAt: number | undefined;
           session.once('bound', () => {
             boundAt = o.clock.now();
-            line.lastError = undefined;
+            line.failure.clear();
           });
           void session.closed().then(() => {
             backOff(line, boundAt === undefined ? undefined : o.clock.now() - boundAt);
@@ -111,7 +111,7 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
       if (a.outbind === undefined) continue;
       seen.add(a.systemId);
       let line = lines.get(a.systemId);
-      if (line === undefined) lines.set(a.systemId, (line = { nextAt: now, delay: min / 2, busy: false }));
+      if (line === undefined) lines.set(a.systemId, (line = { nextAt: now, delay: min / 2, busy: false, failure: new SaidOnce() }));
       if (line.busy || now < line.nextAt) continue;
       if (o.server.receiversOf(a.systemId).length > 0) continue;
       attempt({ ...a, outbind: a.outbind }, line);

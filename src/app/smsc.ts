@@ -28,6 +28,7 @@ import { claimNodeIdentity, type NodeIdentity } from '../store/postgres/node-ide
 import { PostgresStore, type PostgresStoreOptions } from '../store/postgres/postgres-store.js';
 import { ThreadedSqliteStore } from '../store/sqlite/threaded-store.js';
 import type { Store } from '../store/types.js';
+import { SaidOnce } from '../util/said-once.js';
 import { asConfigError, CONNECTOR_NAME, checkSections } from './check-config.js';
 import { flowControl } from './flow-control.js';
 import { type LiveChange, LiveConfig } from './live-config.js';
@@ -87,15 +88,14 @@ export interface ConnectorInfo {
  * it changes (a retry failing the same way every few seconds says nothing new).
  */
 function linkLogger(name: string, where: string): (change: LinkChange) => void {
-  let said: string | undefined;
+  const said = new SaidOnce();
   return (change) => {
     if (change.kind === 'failed') {
       const why = `smsc: connector ${name}: cannot bind to ${where}: ${errorText(change.error)}; retrying`;
-      if (why !== said) console.error(why);
-      said = why;
+      if (said.isNew(why)) console.error(why);
       return;
     }
-    said = undefined;
+    said.clear();
     if (change.kind === 'bound') console.log(`smsc: connector ${name}: bound to ${where}`);
     else console.error(`smsc: connector ${name}: link to ${where} lost; reconnecting`);
   };

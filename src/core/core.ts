@@ -59,8 +59,11 @@ export interface TransactionWait {
   /** The node is stopping: it may no longer be the one to decide. */
   ended: boolean;
   /** The kind of the attempt's outcome, when this node recorded it. */
-  attempt?: 'delivered' | 'retry' | 'failed' | 'forwarded' | 'unavailable';
+  attempt?: AttemptKind;
 }
+
+/** The kinds of a delivery attempt's outcome (delivery/target.ts `Outcome`, checked to match there). */
+export type AttemptKind = 'delivered' | 'retry' | 'failed' | 'forwarded' | 'unavailable';
 
 export interface CoreOptions {
   store: Store;
@@ -346,7 +349,7 @@ export class SmscCore {
         waitMs = leaseLeft;
         continue;
       }
-      const failed = await this.#o.store.finalize(id, 'UNDELIVERABLE', this.#o.clock.now(), 0, this.#o.nodeId);
+      const failed = await this.#o.store.finalize(id, 'UNDELIVERABLE', this.#o.clock.now(), 0, this.#o.nodeId, 'transaction-wait');
       if (failed !== undefined) return deliveryFailure(FailureReason.DestinationUnavailable, withTlvs);
       // It was settled meanwhile.
       return transactionAnswer(id, await this.#o.store.get(id), undefined, withTlvs);

@@ -187,7 +187,7 @@ export class MoAssembler {
     await this.#o.store.insert([joined]);
     this.#o.onStored(joined.target);
     // Together: the store commits them as one batch.
-    await Promise.all(parts.map((m) => this.#o.store.finalize(m.id, 'DELIVERED', now, 0)));
+    await Promise.all(parts.map((m) => this.#o.store.finalize(m.id, 'DELIVERED', now, 0, undefined, 'reassembled')));
   }
 
   async #expire(key: string): Promise<void> {

@@ -2,6 +2,7 @@
  * A delivery target: where the scheduler hands a due message. The ESME target is built here;
  * upstream SMSCs, HTTP endpoints and the simulated network implement the same interface.
  */
+import type { AttemptKind } from '../core/core.js';
 import type { FailedState, StoredMessage } from '../store/types.js';
 
 /** What one delivery attempt came to. */
@@ -19,6 +20,11 @@ export type Outcome =
   | { kind: 'forwarded'; remoteId?: string }
   /** The target could not even try (no bind, window full): no attempt is counted. */
   | { kind: 'unavailable' };
+
+// The core names these kinds too (a transaction-mode submit's wait reports them): a kind added
+// or renamed on one side only fails to compile here.
+const sameKinds: [Outcome['kind']] extends [AttemptKind] ? ([AttemptKind] extends [Outcome['kind']] ? true : never) : never = true;
+void sameKinds;
 
 export interface DeliveryTarget {
   /** Messages it could take right now (0 when nothing is bound or every window is full). */

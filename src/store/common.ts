@@ -343,6 +343,7 @@ export const detail = {
     failover.length > 0 ? `target=${target} failover=${failover.join(',')}` : `target=${target}`,
   forwarded: (remoteId: string, owner: string): string => `remote=${remoteId} owner=${owner}`,
   replaced: (fields: readonly string[]): string => `fields=${fields.join(',')}`,
+  finalized: (cause: string, state: string, errorCode: number): string => `${cause} state=${state} error=${errorCode}`,
 };
 
 /** Names of the changed fields of a replace(), for its event. */

@@ -31,6 +31,14 @@ export type PendingState = typeof MessageState.SCHEDULED | typeof MessageState.E
 /** Final states that {@link Store.markFailed} may set (everything final except `DELIVERED`). */
 export type FailedState = Exclude<MessageStateName, PendingState | typeof MessageState.DELIVERED>;
 
+/**
+ * Why {@link Store.finalize} ended a message, the first word of its lifecycle event:
+ * `upstream`, a next hop's verdict (its receipt); `transaction-wait`, a transaction-mode
+ * message with no attempt when its submit's wait ran out; `reassembled`, an MO part delivered
+ * within its joined message.
+ */
+export type FinalizeCause = 'upstream' | 'transaction-wait' | 'reassembled';
+
 /** The pending states, in a fixed order (used to build SQL `IN` lists). */
 export const PENDING_STATES: readonly PendingState[] = [MessageState.SCHEDULED, MessageState.ENROUTE];
 
@@ -376,9 +384,9 @@ export interface Store {
   ): Promise<StoredMessage[]>;
   /**
    * Gives a pending message its final state from outside a delivery attempt (an upstream
-   * SMSC's receipt for a forwarded message). Returns the updated message, or undefined when it
-   * is unknown or already final. With `receiptsBy`, the receipt it owes is inserted in the
-   * same transaction ({@link expireDue}).
+   * SMSC's receipt for a forwarded message, by default: see {@link FinalizeCause}). Returns the
+   * updated message, or undefined when it is unknown or already final. With `receiptsBy`, the
+   * receipt it owes is inserted in the same transaction ({@link expireDue}).
    */
   finalize(
     id: string,
@@ -386,6 +394,7 @@ export interface Store {
     at: number,
     errorCode: number,
     receiptsBy?: string,
+    cause?: FinalizeCause,
   ): Promise<StoredMessage | undefined>;
   /**
    * Moves a pending message to another target (failover, or a parked message released):

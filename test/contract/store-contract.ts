@@ -454,6 +454,20 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal(await s.markDelivered(m.id, T0 + 7, 'A'), false, 'the old lease holder cannot touch it');
         assert.equal(await s.finalize('no-such-id', 'DELIVERED', T0, 0), undefined);
         assert.equal((await s.get(m.id))?.state, 'DELIVERED');
+        assert.ok(
+          (await s.events(m.id)).some((e) => e.kind === 'delivered' && e.detail === 'upstream state=DELIVERED error=0'),
+          'the lifecycle says an upstream ended it (the default cause)',
+        );
+        // The lifecycle names the cause it is given, one per verdict (also in one batch).
+        const waited = makeMessage();
+        const part = makeMessage();
+        await s.insert([waited, part]);
+        await Promise.all([
+          s.finalize(waited.id, 'UNDELIVERABLE', T0 + 8, 0, undefined, 'transaction-wait'),
+          s.finalize(part.id, 'DELIVERED', T0 + 8, 0, undefined, 'reassembled'),
+        ]);
+        assert.ok((await s.events(waited.id)).some((e) => e.kind === 'failed' && e.detail === 'transaction-wait state=UNDELIVERABLE error=0'));
+        assert.ok((await s.events(part.id)).some((e) => e.kind === 'delivered' && e.detail === 'reassembled state=DELIVERED error=0'));
       }));
 
     test('claimDue orders by due time then priority', () =>

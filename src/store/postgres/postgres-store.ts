@@ -59,6 +59,7 @@ import {
   type ClaimRequest,
   EventKind,
   type FailedState,
+  type FinalizeCause,
   type FindQuery,
   isPendingState,
   type MessageEvent,
@@ -136,6 +137,7 @@ interface Verdict {
   at: number;
   errorCode: number;
   receiptsBy: string | undefined;
+  cause: FinalizeCause;
 }
 
 /** Advisory lock class id for migrations ("smsc" in ASCII); the object id is a hash of the schema. */
@@ -406,13 +408,13 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
     leaseHolders: `SELECT DISTINCT lease_owner FROM ${messages} WHERE lease_owner IS NOT NULL AND ${PENDING_SQL}`,
     // Next hops' verdicts, many in one statement (group-committed); ids unique within a batch.
     finalize: `WITH v AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[]) AS v(id, state, at, error_code)),
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[]) AS v(id, state, at, error_code, cause)),
       u AS (
         UPDATE ${messages} m SET state = v.state, final_at = v.at, error_code = v.error_code, lease_owner = NULL, lease_until = 0
         FROM v
         WHERE m.id = ANY ($1::text[]) AND m.id = v.id AND m.${PENDING_SQL}
-        RETURNING m.*)
-      ${ev('u', 'final_at', `CASE WHEN state = 'DELIVERED' THEN ${k(EventKind.DELIVERED)} ELSE ${k(EventKind.FAILED)} END`, `'upstream state=' || state || ' error=' || error_code`)}
+        RETURNING m.*, v.cause AS finalize_cause)
+      ${ev('u', 'final_at', `CASE WHEN state = 'DELIVERED' THEN ${k(EventKind.DELIVERED)} ELSE ${k(EventKind.FAILED)} END`, `finalize_cause || ' state=' || state || ' error=' || error_code`)}
       SELECT * FROM u`,
     failPendingTo: `WITH u AS (
         UPDATE ${messages} m SET state = $3, final_at = $4, error_code = $5, lease_owner = NULL, lease_until = 0
@@ -1045,9 +1047,10 @@ export class PostgresStore implements Store, ConfigStore {
     at: number,
     errorCode: number,
     receiptsBy?: string,
+    cause: FinalizeCause = 'upstream',
   ): Promise<StoredMessage | undefined> {
     this.#checkWritable();
-    return this.#verdicts.submit({ id, state, at, errorCode, receiptsBy });
+    return this.#verdicts.submit({ id, state, at, errorCode, receiptsBy, cause });
   }
 
   /**
@@ -1063,7 +1066,7 @@ export class PostgresStore implements Store, ConfigStore {
     // Unnamed, as the outcome batches: planned for each batch's arrays (see #finalStatement).
     const query = {
       text: this.#sql.finalize,
-      values: [unique.map((v) => v.id), unique.map((v) => v.state), unique.map((v) => v.at), unique.map((v) => v.errorCode)],
+      values: [unique.map((v) => v.id), unique.map((v) => v.state), unique.map((v) => v.at), unique.map((v) => v.errorCode), unique.map((v) => v.cause)],
     };
     // Each ended message's receipt from its own verdict (state, time, error, receiptsBy).
     const receipts = unique.some((v) => v.receiptsBy !== undefined)

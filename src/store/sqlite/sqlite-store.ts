@@ -48,6 +48,7 @@ import {
   type ClaimRequest,
   EventKind,
   type FailedState,
+  type FinalizeCause,
   type FindQuery,
   isPendingState,
   type MessageEvent,
@@ -579,13 +580,14 @@ export class SqliteStore implements Store, ConfigStore {
     at: number,
     errorCode: number,
     receiptsBy?: string,
+    cause: FinalizeCause = 'upstream',
   ): Promise<StoredMessage | undefined> {
     const [m] = await this.#end(receiptsBy, state, at, errorCode, (st) => {
       const row = st.finalize.get(state, at, errorCode, id) as MessageRow | undefined;
       if (row === undefined) return [];
       this.#leftRow(row);
       if (this.#events) {
-        st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, `upstream state=${state} error=${errorCode}`);
+        st.insertEvent.run(id, at, state === 'DELIVERED' ? EventKind.DELIVERED : EventKind.FAILED, detail.finalized(cause, state, errorCode));
       }
       return [rowToMessage(row)];
     });

@@ -12,6 +12,7 @@ import { StoreClosedError } from '../group-commit.js';
 import type {
   ClaimRequest,
   FailedState,
+  FinalizeCause,
   FindQuery,
   MessageEvent,
   MessageStateName,
@@ -459,7 +460,9 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
   queueDepth(): Promise<Record<string, number>> {
     return this.#call('queueDepth', []);
-  }  queueDepthByAccount(): Promise<Record<string, number>> {
+  }
+
+  queueDepthByAccount(): Promise<Record<string, number>> {
     return this.#call('queueDepthByAccount', []);
   }
 
@@ -472,8 +475,9 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     at: number,
     errorCode: number,
     receiptsBy?: string,
+    cause?: FinalizeCause,
   ): Promise<StoredMessage | undefined> {
-    return this.#call('finalize', [id, state, at, errorCode, receiptsBy]);
+    return this.#call('finalize', [id, state, at, errorCode, receiptsBy, cause]);
   }
   failPendingTo(
     target: string,
