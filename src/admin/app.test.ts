@@ -167,6 +167,11 @@ describe('admin app', () => {
       ['/api/messages?from=yesterday', 'from'],
       ['/api/messages?acount=alice', 'acount'],
       ['/api/messages?from=5000&to=3000', 'to'],
+      // Past any time a store can compare (PostgreSQL: a bigint), or a NUL it cannot hold: 400, not 500.
+      ['/api/messages?from=99999999999999999999', 'from'],
+      ['/api/messages?to=1e300', 'to'],
+      ['/api/messages?from=9223372036854775807', 'from'],
+      ['/api/messages?addr=%00', 'addr'],
       ['/api/messages?account=far-too-long-system-id', 'account'],
       ['/api/sessions?account=', 'account'],
       ['/api/messages/a%20b', 'id'],
@@ -204,6 +209,8 @@ describe('admin app', () => {
         // Past what a Date can hold, or the store keep: a 400 naming the field, not a 500.
         [{ systemId: 'carol', maxValiditySeconds: 1e13 }, 'maxValiditySeconds'],
         [{ systemId: 'carol', maxQueued: 1e20 }, 'maxQueued'],
+        [{ systemId: 'carol', allowedSystemTypes: ['a\u0000'] }, 'allowedSystemTypes[0]'],
+        [{ systemId: 'carol', outbind: { host: 'a\u0000b', port: 5 } }, 'outbind.host'],
       ];
       for (const [payload, field] of cases) {
         const res = await post(payload);
@@ -284,6 +291,13 @@ describe('admin app', () => {
       assert.deepEqual(await ids('state=DELIVERED'), []);
       assert.deepEqual(await ids(`from=${clock.now() + 1}`), []);
       assert.deepEqual(await ids(`to=${clock.now() + 1}`), [messageId]);
+      // A search result is brief: the text, no payload nor TLVs (the message itself has them).
+      const [found] = (await get('/api/messages?account=alice')).body.messages;
+      assert.equal(found.text, 'hello bob');
+      assert.equal(found.payload, undefined);
+      assert.equal('tlvs' in found, false);
+      assert.equal(found.payloadLength, 9);
+      assert.equal(one.body.message.tlvs, null);
 
       const stats = await get('/api/stats');
       assert.equal(stats.status, 200);

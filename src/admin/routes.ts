@@ -268,7 +268,7 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
         if (q.from !== undefined) find.from = q.from;
         if (q.to !== undefined) find.to = q.to;
         const found = await smsc.store.find(find);
-        return { messages: found.map((m) => messageView(m, ctx.hideContent)) };
+        return { messages: found.map((m) => messageView(m, ctx.hideContent, true)) };
       },
     },
 
@@ -303,7 +303,7 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
       tags: ['stats'],
       auth: true,
       querystring: S.emptyQuerySchema,
-      responses: { 200: json('a snapshot (store counts may be a few seconds old)', S.statsResponseSchema) },
+      responses: { 200: json('a snapshot (store counts may be a few seconds old; longer on a store of millions of messages, where counting takes seconds)', S.statsResponseSchema) },
       async handler() {
         const counts = await ctx.metrics.storeCounts();
         let connections = 0;

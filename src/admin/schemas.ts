@@ -6,6 +6,7 @@
 
 import { MAX_VALIDITY_SECONDS } from '../config/schema.js';
 import { MessageState } from '../store/types.js';
+import { BRIEF_TEXT_CHARS } from './views.js';
 
 /** A JSON Schema object (draft-07 subset that OpenAPI 3.1 accepts as is). */
 export type JsonSchema = Record<string, unknown>;
@@ -13,7 +14,8 @@ export type JsonSchema = Record<string, unknown>;
 const int = (description: string, extra: JsonSchema = {}): JsonSchema => ({ type: 'integer', description, ...extra });
 const str = (description: string, extra: JsonSchema = {}): JsonSchema => ({ type: 'string', description, ...extra });
 const nullable = (type: string, description: string): JsonSchema => ({ type: [type, 'null'], description });
-const epochMs = (description: string): JsonSchema => int(`${description} (epoch milliseconds)`, { minimum: 0 });
+/** Epoch ms, up to the last time a Date can hold (a bigger one is no time the stores can compare). */
+const epochMs = (description: string): JsonSchema => int(`${description} (epoch milliseconds)`, { minimum: 0, maximum: 8_640_000_000_000_000 });
 const counts = (description: string): JsonSchema => ({ type: 'object', description, additionalProperties: { type: 'integer' } });
 
 /** An object schema whose unknown properties are rejected (400 naming the property). */
@@ -31,7 +33,7 @@ export const systemIdSchema = str('SMPP system_id', { minLength: 1, maxLength: 1
 export const passwordSchema = str('SMPP password (at most 8 characters)', { minLength: 1, maxLength: 8, pattern: '^[\\x21-\\x7e]+$' });
 /** A message id: SMPP message_id is at most 65 octets [SMPP50 §4.7.14]. */
 export const messageIdSchema = str('message id', { minLength: 1, maxLength: 65, pattern: '^[\\x21-\\x7e]+$' });
-const addressSchema = str('address digits (or alphanumeric)', { minLength: 1, maxLength: 65 });
+const addressSchema = str('address digits (or alphanumeric)', { minLength: 1, maxLength: 65, pattern: '^[\\x20-\\x7e]+$' });
 const ownedAddressSchema = str('owned address, or a prefix ending in *', { minLength: 1, maxLength: 22, pattern: '^[0-9A-Za-z+]*\\*?$' });
 
 export const errorSchema = obj(
@@ -118,9 +120,9 @@ export const messageSchema = obj(
     registeredDelivery: int('registered_delivery'),
     payloadLength: int('user data length, octets'),
     payloadInTlv: { type: 'boolean', description: 'the payload came as message_payload' },
-    payload: str('user data, hex (absent when content is hidden)'),
-    text: str('user data decoded per data_coding, UDH skipped (absent when content is hidden)'),
-    tlvs: nullable('string', 'pass-through TLVs, hex'),
+    payload: str('user data, hex (absent when content is hidden, and in search results)'),
+    text: str(`user data decoded per data_coding, UDH skipped (absent when content is hidden; in search results its first ${BRIEF_TEXT_CHARS} characters, then … when cut)`),
+    tlvs: nullable('string', 'pass-through TLVs, hex (absent in search results)'),
     submittedAt: epochMs('accepted'),
     scheduleAt: epochMs('first delivery allowed'),
     expiresAt: epochMs('validity end'),
@@ -137,7 +139,7 @@ export const messageSchema = obj(
   },
   [
     'id', 'direction', 'account', 'target', 'batchId', 'source', 'destination', 'serviceType', 'esmClass', 'protocolId',
-    'priority', 'dataCoding', 'registeredDelivery', 'payloadLength', 'payloadInTlv', 'tlvs', 'submittedAt', 'scheduleAt',
+    'priority', 'dataCoding', 'registeredDelivery', 'payloadLength', 'payloadInTlv', 'submittedAt', 'scheduleAt',
     'expiresAt', 'receiptFor', 'originNode', 'originSession', 'state', 'attempts', 'nextAttemptAt', 'leaseOwner',
     'leaseUntil', 'finalAt', 'errorCode',
   ],
@@ -232,7 +234,7 @@ export const statsResponseSchema = obj(
 const accountFields = {
   addresses: { type: 'array', items: ownedAddressSchema, maxItems: 10_000, description: 'owned addresses and prefixes' },
   allowedIps: { type: 'array', items: str('CIDR range or address', { maxLength: 64 }), maxItems: 1000 },
-  allowedSystemTypes: { type: 'array', items: str('system_type', { maxLength: 12 }), maxItems: 100 },
+  allowedSystemTypes: { type: 'array', items: str('system_type', { maxLength: 12, pattern: '^[\\x20-\\x7e]*$' }), maxItems: 100 },
   maxBinds: int('max concurrent binds of each type', { minimum: 1, maximum: 10_000 }),
   windowSize: int('outbound window', { minimum: 1, maximum: 10_000 }),
   defaultValiditySeconds: int('validity when the submit gives none, seconds', { minimum: 1, maximum: MAX_VALIDITY_SECONDS }),
@@ -257,7 +259,7 @@ export const accountsResponseSchema = obj({ accounts: { type: 'array', items: ac
 export const accountIdParamsSchema = obj({ id: systemIdSchema }, ['id']);
 const outbindInputSchema = obj(
   {
-    host: str('host of the ESME', { minLength: 1, maxLength: 253 }),
+    host: str('host name or IP address of the ESME', { minLength: 1, maxLength: 253, pattern: '^[0-9A-Za-z._:-]+$' }),
     port: int('port of the ESME', { minimum: 1, maximum: 65_535 }),
     password: { ...passwordSchema, description: 'sent in the outbind (kept in the store as given); default none' },
     tls: { type: 'boolean', description: "connect with TLS, the ESME's certificate verified (default false)" },

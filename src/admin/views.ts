@@ -80,8 +80,11 @@ export type MessageView = Omit<StoredMessage, 'payload' | 'tlvs'> & {
   payloadLength: number;
   payload?: string;
   text?: string;
-  tlvs: string | null;
+  tlvs?: string | null;
 };
+
+/** The characters of text a search result carries (a message may be 64 kB). */
+export const BRIEF_TEXT_CHARS = 160;
 
 /** The text of a message's user data: the UDH (when esm_class says there is one) skipped. */
 export function messageText(m: Pick<StoredMessage, 'payload' | 'esmClass' | 'dataCoding'>): string {
@@ -93,13 +96,19 @@ export function messageText(m: Pick<StoredMessage, 'payload' | 'esmClass' | 'dat
   return decodeText(bytes, m.dataCoding);
 }
 
-/** The view of a stored message; `hideContent` leaves the user data out. */
-export function messageView(m: StoredMessage, hideContent: boolean): MessageView {
+/**
+ * The view of a stored message; `hideContent` leaves the user data out. `brief` (a search
+ * result) leaves out the payload and the TLVs and cuts the text to {@link BRIEF_TEXT_CHARS}: a
+ * page of a thousand messages of 64 kB each would be hundreds of MB, made on the main thread.
+ */
+export function messageView(m: StoredMessage, hideContent: boolean, brief = false): MessageView {
   const { payload, tlvs, ...rest } = m;
-  const view: MessageView = { ...rest, payloadLength: payload.length, tlvs: tlvs === null ? null : tlvs.toString('hex') };
+  const view: MessageView = { ...rest, payloadLength: payload.length };
+  if (!brief) view.tlvs = tlvs === null ? null : tlvs.toString('hex');
   if (!hideContent) {
-    view.payload = payload.toString('hex');
-    view.text = messageText(m);
+    if (!brief) view.payload = payload.toString('hex');
+    const text = brief ? messageText({ ...m, payload: payload.subarray(0, BRIEF_TEXT_CHARS * 4 + 256) }) : messageText(m);
+    view.text = brief && text.length > BRIEF_TEXT_CHARS ? `${text.slice(0, BRIEF_TEXT_CHARS)}…` : text;
   }
   return view;
 }

@@ -360,11 +360,17 @@ class LiveAccountRegistry implements AccountRegistry {
    */
   #checkAddressesFree(systemId: string, addresses: readonly string[] | undefined): void {
     if (addresses === undefined) return;
+    // One map of the others' addresses: a lookup each, not a walk over every account's list
+    // (accounts of thousands of addresses made that seconds of the main thread).
+    const owners = new Map<string, string>();
+    for (const other of this.#live.accounts.values()) {
+      if (other.systemId === systemId) continue;
+      for (const a of other.addresses) if (!owners.has(a)) owners.set(a, other.systemId);
+    }
     addresses.forEach((address, i) => {
-      for (const other of this.#live.accounts.values()) {
-        if (other.systemId !== systemId && other.addresses.includes(address)) {
-          throw new AdminError('SMSC_ADMIN_ADDRESS_TAKEN', `address '${address}' is owned by account '${other.systemId}'`, `addresses[${i}]`);
-        }
+      const owner = owners.get(address);
+      if (owner !== undefined) {
+        throw new AdminError('SMSC_ADMIN_ADDRESS_TAKEN', `address '${address}' is owned by account '${owner}'`, `addresses[${i}]`);
       }
     });
   }

@@ -7,7 +7,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { test } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
 import { MessageState, type MessageStateName } from '../store/types.js';
-import { createMetrics, type MetricsSession, type MetricsSource } from './metrics.js';
+import { createMetrics, type MetricsSession, type MetricsSource, READ_COST_FACTOR } from './metrics.js';
 
 const pduIn = diagnostics_channel.channel('smsc:pdu:in');
 const pduOut = diagnostics_channel.channel('smsc:pdu:out');
@@ -169,6 +169,34 @@ test('store counts are read at scrape time and cached for storeCacheMs', async (
     assert.equal(sample(await fresh.registry.metrics(), /^smsc_queue_depth\{target="esme:bob",node="node-7"\} (\d+)$/m), 7);
   } finally {
     fresh.close();
+  }
+});
+
+test('store counts that took long to read are kept READ_COST_FACTOR times as long (a count over millions of rows is not run every scrape)', async () => {
+  const { src, calls } = source();
+  let t = 0;
+  let readMs = 1000;
+  const count = src.store.countByState.bind(src.store);
+  src.store.countByState = async () => {
+    t += readMs;
+    return count();
+  };
+  const m = createMetrics(src, { defaultMetrics: false, storeCacheMs: 5000, now: () => t });
+  try {
+    await m.storeCounts();
+    assert.equal(calls.countByState, 1);
+    t = 19_000; // since the read began: 5 s (storeCacheMs) would have run out, 20 × 1 s not
+    await m.storeCounts();
+    assert.equal(calls.countByState, 1, 'kept: the read took a second');
+    t = READ_COST_FACTOR * 1000;
+    readMs = 0;
+    await m.storeCounts();
+    assert.equal(calls.countByState, 2, 'read again once that ran out');
+    t += 5000;
+    await m.storeCounts();
+    assert.equal(calls.countByState, 3, 'a quick read is kept storeCacheMs');
+  } finally {
+    m.close();
   }
 });
 

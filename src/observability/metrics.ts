@@ -40,8 +40,14 @@ export interface MetricsSource {
 
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
-  /** How long store counts (by state, queue depth) are reused, ms. Default 5000; 0 = every scrape. */
+  /**
+   * How long store counts (by state, queue depth) are reused, ms: at least this, and at least
+   * {@link READ_COST_FACTOR} times as long as their last read took (a count by state walks the
+   * whole table). Default 5000; 0 = every scrape.
+   */
   storeCacheMs?: number;
+  /** The time, ms, for the cache (tests). Default performance.now. */
+  now?: () => number;
   /** Also collect prom-client's process and Node.js metrics (CPU, memory, event-loop lag). Default true. */
   defaultMetrics?: boolean;
   /** Buckets of the submit-to-response histogram, seconds. */
@@ -194,6 +200,9 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
   });
 }
 
+/** Store counts are kept at least this many times as long as their read took (see storeCacheMs). */
+export const READ_COST_FACTOR = 20;
+
 /** Creates the metrics of an SMSC and starts counting PDUs. */
 /** The gauge saying whether a node serves: 1 in these metrics, 0 on a standby's admin listener. */
 export const NODE_ACTIVE = { name: 'smsc_node_active', help: 'Whether this node serves (1), or stands by (0)' } as const;
@@ -203,6 +212,7 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
   registry.setDefaultLabels({ node: smsc.config.nodeId });
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const cacheMs = options.storeCacheMs ?? 5000;
+  const clock = options.now ?? (() => performance.now());
 
   // ---- PDUs ----------------------------------------------------------------------------
   const pdusIn = new PduCounts('smsc');
@@ -245,20 +255,23 @@ export function createMetrics(smsc: MetricsSource, options: MetricsOptions = {})
   // ---- store counts (cached) -----------------------------------------------------------
   // One read serves every gauge of a scrape (a read in flight is always shared) and later
   // scrapes for `cacheMs`. A failed read is not kept: the next scrape asks again.
-  let cache: { at: number; value: Promise<StoreCounts>; settled: boolean } | undefined;
+  // A read that took long is kept longer: with millions of stored rows the count by state takes
+  // seconds, and a scrape every few seconds would keep the store reading for good.
+  let cache: { at: number; value: Promise<StoreCounts>; settled: boolean; keepMs: number } | undefined;
   let storeErrors = 0;
   const storeCounts = (): Promise<StoreCounts> => {
-    const now = performance.now();
-    if (cache !== undefined && (!cache.settled || now - cache.at < cacheMs)) return cache.value;
+    const now = clock();
+    if (cache !== undefined && (!cache.settled || now - cache.at < cache.keepMs)) return cache.value;
     const value = Promise.all([smsc.store.countByState(), smsc.store.queueDepth(), smsc.store.queueDepthByAccount()]).then(
       ([byState, queueDepth, queueDepthByAccount]) => ({ byState, queueDepth, queueDepthByAccount }),
     );
-    const entry = { at: now, value, settled: false };
+    const entry = { at: now, value, settled: false, keepMs: cacheMs };
     cache = entry;
     // Attached first, so it runs before any collect awaiting the same read resumes.
     value.then(
       () => {
         entry.settled = true;
+        if (cacheMs > 0) entry.keepMs = Math.max(cacheMs, READ_COST_FACTOR * (clock() - now));
       },
       () => {
         entry.settled = true;

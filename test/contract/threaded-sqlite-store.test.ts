@@ -154,3 +154,41 @@ test('worker thread store: errors keep their code; empty inserts are not counted
     assert.equal(stats.insertCalls, 2, 'the two inserts with rows');
     assert.equal(stats.insertRows, 2);
   }));
+
+test('worker thread store: whole-table reads (search, count by state) run on a reader of their own; writes do not wait for them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'smsc-store-'));
+  const path = join(dir, 'store.db');
+  const s = new ThreadedSqliteStore({ path });
+  try {
+    await s.init();
+    // 300,000 finished rows, written past the store: a search that matches none walks them all.
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path);
+    db.exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300000)
+      INSERT INTO messages (id, direction, account, target, state, priority, submitted_at, schedule_at, expires_at,
+        next_attempt_at, due_at, src_addr, dst_addr, body, final_at)
+      SELECT printf('old%07d', i), 'mt', 'alice', 'esme:bob', 'DELIVERED', 0, i, i, i + 1000, i, i, '1000', '2000', x'00', i FROM c`);
+    db.close();
+    const order: string[] = [];
+    const search = s.find({ addr: 'nobody', limit: 10 }).then((found) => {
+      order.push('search');
+      return found;
+    });
+    // The search is on its way (on the writer's thread, the insert would queue behind it).
+    await new Promise((resolve) => setImmediate(resolve));
+    const m = makeMessage();
+    const insert = s.insert([m]).then(() => order.push('insert'));
+    await Promise.all([search, insert]);
+    assert.deepEqual(order, ['insert', 'search'], 'the insert committed while the search still read');
+    assert.deepEqual(await search, []);
+    // The reader sees every committed write.
+    assert.deepEqual((await s.find({ account: m.account, limit: 1 })).map((x) => x.id), [m.id]);
+    const counts = await s.countByState();
+    assert.equal(counts.DELIVERED, 300_000);
+    assert.equal(counts.ENROUTE, 1);
+  } finally {
+    await s.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(s.find({ limit: 1 }), /closed/, 'no reader starts after close');
+});

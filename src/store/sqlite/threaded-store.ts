@@ -139,6 +139,11 @@ export function reviveError(e: WorkerError): Error {
 /** {@link Store} backed by a SqliteStore running in a worker thread. */
 export class ThreadedSqliteStore implements Store, ConfigStore {
   readonly #options: SqliteStoreOptions;
+  /** The store, or the reader of a store's whole-table reads (see #wholeTableRead). */
+  readonly #role: 'store' | 'reader';
+  /** The reader, once a whole-table read started it. */
+  #reader: Promise<ThreadedSqliteStore> | undefined;
+  #closing = false;
   #worker: Worker | undefined;
   #queue: Call[] = [];
   /** Batches sent and not yet answered, by sequence number. */
@@ -152,8 +157,9 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   /** Calls the worker saw as part of a merged one, beyond the one it counted. */
   #mergedCalls = { insert: 0, commit: 0 };
 
-  constructor(options: SqliteStoreOptions) {
+  constructor(options: SqliteStoreOptions, role: 'store' | 'reader' = 'store') {
     this.#options = options;
+    this.#role = role;
   }
 
   #initialised: Promise<void> | undefined;
@@ -186,6 +192,10 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
       this.#failAll(new Error('store worker exited'));
     });
     this.#worker = worker;
+    if (this.#role === 'reader') {
+      await this.#call('init', []);
+      return;
+    }
     if (this.#options.path !== ':memory:') {
       let set = peers.get(this.#options.path);
       if (set === undefined) peers.set(this.#options.path, (set = new Set()));
@@ -198,6 +208,11 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   }
 
   async close(): Promise<void> {
+    // No reader starts once closing began.
+    this.#closing = true;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    await (await reader?.catch(() => undefined))?.close();
     if (this.#worker === undefined || this.#closed) return;
     await this.#call('close', []);
     this.#closed = true;
@@ -456,7 +471,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     return this.#call('nextDueAt', [targets]);
   }
   countByState(): Promise<Record<MessageStateName, number>> {
-    return this.#call('countByState', []);
+    return this.#wholeTableRead('countByState', []);
   }
   queueDepth(): Promise<Record<string, number>> {
     return this.#call('queueDepth', []);
@@ -512,7 +527,36 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     return this.#call('purgeFinished', [before]);
   }
   find(query: FindQuery): Promise<StoredMessage[]> {
-    return this.#call('find', [query]);
+    return this.#wholeTableRead('find', [query]);
+  }
+
+  /**
+   * A read that may walk the whole table (a search by address, the count by state of the
+   * metrics and /api/stats): on a connection of its own, in a worker of its own, so it never
+   * holds up the writer's batches, and the SMPP answers waiting for them. With 2,500,000 rows
+   * a count takes the thread 1.3 s and a search up to 5 s. The reader starts at the first such
+   * read; WAL lets it read while the writer commits, and it sees every committed write. A
+   * database in memory has no second connection: there they run on the writer.
+   */
+  async #wholeTableRead<T>(method: string, args: unknown[]): Promise<T> {
+    const path = this.#options.path;
+    if (this.#role === 'reader' || path === ':memory:' || path === '') return this.#call(method, args);
+    if (this.#closed || this.#closing) throw new Error('store is closed');
+    if (this.#reader === undefined) {
+      const reader = new ThreadedSqliteStore(this.#options, 'reader');
+      const started = reader.init().then(() => reader);
+      // A reader that failed to start, or whose thread ended, is made again at the next read.
+      started.catch(() => {
+        if (this.#reader === started) this.#reader = undefined;
+      });
+      this.#reader = started;
+    }
+    const reader = await this.#reader;
+    if (reader.#closed) {
+      this.#reader = undefined;
+      return this.#wholeTableRead(method, args);
+    }
+    return reader.#call(method, args);
   }
   async onNotify(listener: (target: string) => void): Promise<() => void> {
     this.#listeners.add(listener);
