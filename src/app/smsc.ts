@@ -355,7 +355,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     leaseMs: config.delivery.leaseMs,
     direct: {
       store: (msgs, now) => (scheduler !== undefined ? scheduler.storeNew(msgs, now) : store.insert(msgs)),
-      withdraw: (id) => scheduler?.withdraw(id),
+      takeOut: (id) => scheduler?.takeOut(id),
       abandon: (id) => scheduler?.abandon(id) ?? true,
     },
   });

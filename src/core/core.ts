@@ -9,7 +9,7 @@
 import { CommandStatus, InterfaceVersion, MessageState as WireState } from '../pdu/constants.js';
 import { encodeTlvs } from '../pdu/encode.js';
 import { PduEncodeError } from '../pdu/errors.js';
-import type { DataSm, PduOf, SubmitSm, Tlvs, UnsuccessSme } from '../pdu/types.js';
+import type { DataSm, PduOf, RawTlv, SubmitSm, Tlvs, UnsuccessSme } from '../pdu/types.js';
 import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
@@ -44,8 +44,12 @@ export type RouteFn = (m: { account: string; destination: string; source: string
 export interface DirectHandOver {
   /** Stores new messages (resolving once durable); wakes delivery for the ones not handed over. */
   store(msgs: NewMessage[], now: number): Promise<void>;
-  /** A message was cancelled or replaced: not to be sent from memory with its old content. */
-  withdraw(id: string): void;
+  /**
+   * Takes a message held on this node (leased, not yet sent) out of its line, for a cancel or a
+   * replace: a function putting it back should the change not apply; undefined when it is not
+   * held here (see DeliveryScheduler.takeOut).
+   */
+  takeOut(id: string): (() => void) | undefined;
   /**
    * A transaction-mode message whose wait ran out: true when no attempt of it is under way on
    * this node (one held here is taken out of its line unsent), false while one is.
@@ -106,17 +110,45 @@ export interface CoreOptions {
 }
 
 /**
- * TLVs kept with a message and handed on at delivery (everything but the payload); undefined
- * when one cannot be sent on: the decoder reads C-string TLVs leniently (a missing or early NUL,
- * as some peers write them [ref §10.12]), but a value that does not fit its TLV is not passed
- * on, and the submit is answered ESME_RINVTLVVAL.
+ * TLVs an ESME's submission may not hand on: the SMSC's own reports and answers [ref §4.2, the
+ * TLVs of the SMSC-to-ESME direction and of responses]. Passed on, a receipted_message_id and
+ * message_state would make the deliver_sm read as the SMSC's receipt for a message of the
+ * recipient's. They are dropped, as a known TLV not meant for the PDU is ignored [ref §4.1].
+ */
+const SMSC_ONLY_TLVS: ReadonlySet<string> = new Set([
+  'receiptedMessageId',
+  'messageState',
+  'networkErrorCode',
+  'deliveryFailureReason',
+  'additionalStatusInfoText',
+  'dpfResult',
+  'msAvailabilityStatus',
+  'scInterfaceVersion',
+  'congestionState',
+  'broadcastErrorStatus',
+  'broadcastAreaSuccess',
+]);
+
+/** Unknown tags handed on: the vendor-specific range only [ref §4.1]; reserved ones are dropped. */
+const VENDOR_TAGS = { first: 0x1400, last: 0x3fff } as const;
+
+/**
+ * TLVs kept with a message and handed on at delivery (everything but the payload and the
+ * SMSC's own, {@link SMSC_ONLY_TLVS}); undefined when one cannot be sent on: the decoder reads
+ * C-string TLVs leniently (a missing or early NUL, as some peers write them [ref §10.12]), but
+ * a value that does not fit its TLV is not passed on, and the submit is answered
+ * ESME_RINVTLVVAL.
  */
 function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
   let any = false;
   const keep: Record<string, unknown> = {};
   for (const key in tlvs) {
-    if (key === 'messagePayload' || key === 'qosTimeToLive') continue;
-    const v = (tlvs as Record<string, unknown>)[key];
+    if (key === 'messagePayload' || key === 'qosTimeToLive' || SMSC_ONLY_TLVS.has(key)) continue;
+    let v = (tlvs as Record<string, unknown>)[key];
+    if (key === 'unknown') {
+      const vendor = (v as RawTlv[]).filter((t) => t.tag >= VENDOR_TAGS.first && t.tag <= VENDOR_TAGS.last);
+      v = vendor.length > 0 ? vendor : undefined;
+    }
     if (v === undefined) continue;
     keep[key] = v;
     any = true;
@@ -270,9 +302,10 @@ export class SmscCore {
         })
       ).find((m) => m.batchId === null && !isSingleAttempt(m));
       if (existing !== undefined) {
-        const replaced = await this.#o.store.replace(
-          existing.id,
-          {
+        const replaced = await this.#unsentChange(existing.id, (heldBy) =>
+          this.#o.store.replace(
+            existing.id,
+            {
             payload: Buffer.from(ok.payload),
             payloadInTlv: ok.payloadInTlv,
             registeredDelivery: req.registeredDelivery,
@@ -283,11 +316,13 @@ export class SmscCore {
             // All of the new submit's content: the old one's TLVs (a concatenation's sar_*) must not stay.
             tlvs,
             protocolId: req.protocolId,
-          },
-          now,
+            },
+            now,
+            heldBy,
+          ),
         );
         if (replaced !== undefined) {
-          this.#o.direct?.withdraw(existing.id);
+          this.#o.onStored?.(replaced.target);
           return { messageId: existing.id };
         }
       }
@@ -567,6 +602,24 @@ export class SmscCore {
     };
   }
 
+  /**
+   * A cancel or a replace of message `id` (`change`, given the node to which the store may
+   * hand the lease: see Store.cancel), only while no attempt can be delivering it [ref §2.4:
+   * a message already on its way cannot be cancelled or replaced]. One held unsent on this
+   * node is taken out of its line first, and put back should the change not apply; one leased
+   * elsewhere, or being sent here, is left to its attempt and the change fails.
+   */
+  async #unsentChange<T>(id: string, change: (heldBy: string | null) => Promise<T | undefined>): Promise<T | undefined> {
+    const putBack = this.#o.direct?.takeOut(id);
+    let done: T | undefined;
+    try {
+      done = await change(putBack !== undefined ? this.#o.nodeId : null);
+    } finally {
+      if (done === undefined) putBack?.();
+    }
+    return done;
+  }
+
   async cancelSm(req: PduOf<'cancel_sm'>, ctx: SessionContext): Promise<Reply> {
     const now = this.#o.clock.now();
     let targets: StoredMessage[];
@@ -589,9 +642,8 @@ export class SmscCore {
     let receipts = 0;
     for (const t of targets) {
       // The receipt owed (registered_delivery asking for one on failure) commits with the cancel.
-      const done = await this.#o.store.cancel(t.id, now, this.#o.nodeId);
+      const done = await this.#unsentChange(t.id, (heldBy) => this.#o.store.cancel(t.id, now, this.#o.nodeId, heldBy));
       if (done === undefined) continue;
-      this.#o.direct?.withdraw(t.id);
       cancelled++;
       if (finalReceiptOwed(done, 'DELETED')) receipts++;
     }
@@ -651,10 +703,9 @@ export class SmscCore {
     }
     let replaced = 0;
     for (const [member, changes] of changesOf) {
-      const updated = await this.#o.store.replace(member.id, changes, now);
+      const updated = await this.#unsentChange(member.id, (heldBy) => this.#o.store.replace(member.id, changes, now, heldBy));
       if (updated === undefined) continue;
       replaced++;
-      this.#o.direct?.withdraw(member.id);
       this.#o.onStored?.(updated.target);
     }
     return replaced > 0 ? S.ESME_ROK : S.ESME_RREPLACEFAIL;

@@ -285,12 +285,15 @@ export class DeliveryScheduler {
   }
 
   /**
-   * A message was cancelled or replaced in the store: if it is held here, it is not sent from
-   * memory (a replaced one goes back to the store queue, to be claimed with its new content).
+   * Takes message `id` out of its held line unsent, for a cancel or a replace to apply to it
+   * (its lease, this node's, goes with the change): a function that puts it back, released to
+   * the store to be claimed again, should the change not apply. Undefined when it is not held
+   * here: being sent, on its way from the store, or not this node's.
    */
-  withdraw(id: string): void {
+  takeOut(id: string): (() => void) | undefined {
     const key = this.#unhold(id);
-    if (key !== undefined) void this.#release(key, [id]);
+    if (key === undefined) return undefined;
+    return () => void this.#release(key, [id]);
   }
 
   /** Takes message `id` out of its held line, if it is held: its target's key. */

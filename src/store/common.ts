@@ -195,6 +195,14 @@ export function initialState(m: NewMessage): MessageStateName {
   return m.scheduleAt > m.submittedAt ? MessageState.SCHEDULED : MessageState.ENROUTE;
 }
 
+/**
+ * True when no delivery attempt can be carrying `m` at `at`: its lease, if any, has run out,
+ * or `heldBy` holds it unsent (cancel and replace; the SQL of the stores says the same).
+ */
+export function unsent(m: Pick<StoredMessage, 'leaseOwner' | 'leaseUntil'>, at: number, heldBy: string | null): boolean {
+  return m.leaseUntil <= at || (heldBy !== null && m.leaseOwner === heldBy);
+}
+
 /** Orders claimed messages by due time, then priority (higher first), then submission. */
 export function compareDue(a: StoredMessage, b: StoredMessage): number {
   const da = Math.max(a.scheduleAt, a.nextAttemptAt);
@@ -395,7 +403,8 @@ export function applyReplace(m: StoredMessage, changes: ReplaceChanges, at: numb
     protocolId: changes.protocolId ?? m.protocolId,
     state,
     nextAttemptAt,
-    dueAt: Math.max(scheduleAt, nextAttemptAt, m.leaseUntil),
+    // The change clears the lease (see Store.replace): due again at once, with its new content.
+    dueAt: Math.max(scheduleAt, nextAttemptAt),
   };
 }
 

@@ -333,18 +333,21 @@ export interface Store {
   /** Pending MT messages an account submitted, by source/destination address (and service_type). */
   findPending(query: PendingQuery): Promise<StoredMessage[]>;
   /**
-   * Cancels a pending message (state `DELETED`), even one whose delivery is in flight; the
-   * lease holder's later outcome then does not apply. Returns the updated message, or
-   * undefined when the message does not exist or is already final. With `receiptsBy`, the
-   * receipt it owes is inserted in the same transaction ({@link expireDue}).
+   * Cancels a pending message (state `DELETED`) that no attempt may be delivering: not leased
+   * at `at`, or leased to `heldBy` (a node that holds it unsent and gives it up). A message
+   * leased otherwise may be on its way to its destination, and is not cancelled. Returns the
+   * updated message, or undefined when the message does not exist, is final, or is leased.
+   * With `receiptsBy`, the receipt it owes is inserted in the same transaction
+   * ({@link expireDue}).
    */
-  cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined>;
+  cancel(id: string, at: number, receiptsBy?: string, heldBy?: string | null): Promise<StoredMessage | undefined>;
   /**
-   * Changes a pending message. A new `scheduleAt` also resets the state to `SCHEDULED`
-   * (future) or `ENROUTE`. An in-flight attempt is not interrupted. Returns the updated
-   * message, or undefined when it does not exist or is final.
+   * Changes a pending message that no attempt may be delivering (leased as for {@link cancel});
+   * its lease is cleared, so it is claimed afresh with its new content. A new `scheduleAt` also
+   * resets the state to `SCHEDULED` (future) or `ENROUTE`. Returns the updated message, or
+   * undefined when it does not exist, is final, or is leased.
    */
-  replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined>;
+  replace(id: string, changes: ReplaceChanges, at: number, heldBy?: string | null): Promise<StoredMessage | undefined>;
   /**
    * Moves up to `limit` pending, unleased messages with `expiresAt <= now` to `EXPIRED`
    * (`finalAt = now`) and returns them. With `receiptsBy` (the node id that makes them), the

@@ -744,7 +744,7 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.deepEqual(ids(await claim(s, ['esme:bob'], T0 + 60_001, 'C')), [m.id], 'due again at once');
       }));
 
-    test('cancel: pending and in-flight messages are deleted, final ones are not', () =>
+    test('cancel: pending messages are deleted, final ones are not, leased ones only by the node holding them unsent or once the lease ran out', () =>
       withStores(async (h) => {
         const s = await h.open();
         const pending = makeMessage({ scheduleAt: T0 + 1000 });
@@ -765,8 +765,12 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal(await s.cancel(done.id, T0 + 4), undefined);
         assert.equal((await s.get(done.id))?.state, MessageState.DELIVERED);
 
-        const cl = await s.cancel(leased.id, T0 + 5);
-        assert.equal(cl?.state, MessageState.DELETED);
+        // Leased to A until T0 + 1000: an attempt may be carrying it.
+        assert.equal(await s.cancel(leased.id, T0 + 5), undefined);
+        assert.equal(await s.cancel(leased.id, T0 + 5, undefined, 'B'), undefined, 'not the holder');
+        assert.equal((await s.get(leased.id))?.state, MessageState.ENROUTE);
+        const cl = await s.cancel(leased.id, T0 + 5, undefined, 'A');
+        assert.equal(cl?.state, MessageState.DELETED, 'A holds it unsent and gives it up');
         assert.equal(await s.markDelivered(leased.id, T0 + 6, 'A'), false, 'the in-flight outcome must not resurrect it');
         assert.equal(await s.retryLater(leased.id, T0 + 100, 1, 'A', T0 + 6), false);
         assert.equal((await s.get(leased.id))?.state, MessageState.DELETED);
@@ -802,9 +806,17 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.deepEqual(ids(await claim(s, ['esme:bob'], T0 + 99)), [other.id]);
         assert.deepEqual(ids(await claim(s, ['esme:bob'], T0 + 100)), [m.id]);
 
+        // Claimed by A (leased until T0 + 1100): only A, holding it unsent, may change it; the
+        // change gives the lease up, so it is claimed again with its new content.
+        assert.equal(await s.replace(m.id, { scheduleAt: T0 + 50 }, T0 + 200), undefined);
+        assert.equal(await s.replace(m.id, { scheduleAt: T0 + 50 }, T0 + 200, 'B'), undefined);
         // A schedule already reached means en route.
-        const s2 = await s.replace(m.id, { scheduleAt: T0 + 50 }, T0 + 200);
+        const s2 = await s.replace(m.id, { scheduleAt: T0 + 50 }, T0 + 200, 'A');
         assert.equal(s2?.state, MessageState.ENROUTE);
+        assert.equal(s2?.leaseOwner, null);
+        assert.deepEqual(ids(await claim(s, ['esme:bob'], T0 + 201, 'B')), [m.id]);
+        // Once a lease has run out (its node gone), anyone may.
+        assert.ok(await s.replace(m.id, { payload: Buffer.from('late') }, T0 + 201 + 1000));
 
         assert.equal(await s.markDelivered(other.id, T0 + 300, 'A'), true);
         assert.equal(await s.replace(other.id, { payload: Buffer.from('x') }, T0 + 301), undefined);

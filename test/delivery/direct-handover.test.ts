@@ -265,24 +265,40 @@ test('a target gone while messages are held: they are given back and delivered b
   }
 });
 
-test('withdraw: a held message cancelled is never sent; one replaced is sent with its new content', async () => {
+test('takeOut: a held message cancelled is never sent; one replaced is sent with its new content; one whose change failed is put back', async () => {
   const bob = new HeldTarget();
   bob.room = 0;
   const { store, scheduler, settle, submit, started } = await setup(new Map([['esme:bob', bob]]));
   try {
     await started();
-    const [a, b] = [mt(), mt()];
-    await submit([a, b]);
-    assert.ok((await store.cancel(a.id, T0 + 1)) !== undefined);
-    scheduler.withdraw(a.id);
-    assert.ok((await store.replace(b.id, { payload: Buffer.from('new text') }, T0 + 1)) !== undefined);
-    scheduler.withdraw(b.id);
-    await settle(async () => (await store.get(b.id))?.leaseOwner === null, 'the replaced one back in the store queue');
+    const [a, b, c] = [mt(), mt(), mt()];
+    await submit([a, b, c]);
+    const owner = (await store.get(a.id))?.leaseOwner ?? null;
+    assert.notEqual(owner, null, 'held: leased to this node');
+    // Leased and not handed over: the store refuses a change (an attempt may be carrying it).
+    assert.equal(await store.cancel(a.id, T0 + 1), undefined);
+    assert.ok(scheduler.takeOut(a.id) !== undefined);
+    assert.ok((await store.cancel(a.id, T0 + 1, undefined, owner)) !== undefined);
+    assert.ok(scheduler.takeOut(b.id) !== undefined);
+    assert.ok((await store.replace(b.id, { payload: Buffer.from('new text') }, T0 + 1, owner)) !== undefined);
+    assert.equal((await store.get(b.id))?.leaseOwner, null, 'the replaced one back in the store queue');
+    // A change that did not apply: put back, released to the store.
+    const putBack = scheduler.takeOut(c.id);
+    assert.ok(putBack !== undefined);
+    assert.equal(scheduler.takeOut(c.id), undefined, 'no longer held');
+    putBack();
+    await settle(async () => (await store.get(c.id))?.leaseOwner === null, 'the put back one released');
     bob.room = 5;
     scheduler.notify('esme:bob');
-    await settle(() => bob.got.length === 1, 'the replaced one delivered');
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(bob.got.map((m) => [m.id, m.payload.toString()]), [[b.id, 'new text']], 'the cancelled one never went out');
+    await settle(() => bob.got.length === 2, 'the replaced one and the put back one delivered');
+    assert.deepEqual(
+      bob.got.map((m) => [m.id, m.payload.toString()]).sort(),
+      [
+        [b.id, 'new text'],
+        [c.id, c.payload.toString()],
+      ].sort(),
+      'the cancelled one never went out',
+    );
   } finally {
     bob.answerAll();
     await scheduler.stop();

@@ -64,6 +64,7 @@ describe('store and forward', () => {
         { systemId: 'alice', password: 'apw', addresses: ['1000'] },
         { systemId: 'bob', password: 'bpw', addresses: ['2000', '2001', '2002', '30*'] },
         { systemId: 'carol', password: 'cpw', addresses: ['4000'] },
+        { systemId: 'dave', password: 'dpw', addresses: ['5000'], windowSize: 1 },
       ],
     });
     smsc = await startSmsc(config, { clock });
@@ -242,6 +243,35 @@ describe('store and forward', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test('cancel_sm and replace_sm fail for a message on its way (deliver_sm sent, not answered); one held unsent is cancelled and never sent', async () => {
+    const a = await bind('alice', 'apw', 'transmitter');
+    const d = await bind('dave', 'dpw', 'receiver');
+    const got: Delivery[] = [];
+    void (async () => {
+      for await (const x of d.deliveries() as AsyncIterable<Delivery>) got.push(x);
+    })();
+    const text = (x: Delivery | undefined) => (x?.command === 'deliver_sm' ? x.shortMessage.toString() : '');
+    // dave's window is 1: the first goes out, a few queue for the window, the last is held.
+    const ids: string[] = [];
+    for (let i = 1; i <= 6; i++) ids.push((await a.submit({ sourceAddr: '1000', destinationAddr: '5000', shortMessage: Buffer.from(`m${i}`) })).messageId);
+    await until(() => got.length === 1, 'the first deliver_sm');
+    assert.equal(text(got[0]), 'm1');
+    const status = (p: Promise<unknown>) => p.then(() => S.ESME_ROK, (e: CommandStatusError) => e.commandStatus);
+    assert.equal(await status(a.cancel({ messageId: ids[0]!, sourceAddr: '1000' })), S.ESME_RCANCELFAIL);
+    assert.equal(await status(a.replace({ messageId: ids[0]!, sourceAddr: '1000', shortMessage: Buffer.from('too late') })), S.ESME_RREPLACEFAIL);
+    assert.equal(await status(a.cancel({ messageId: ids[5]!, sourceAddr: '1000' })), S.ESME_ROK);
+    const later = await a.submit({ sourceAddr: '1000', destinationAddr: '5000', shortMessage: Buffer.from('later') });
+    for (let n = 1; n <= 6; n++) {
+      await until(() => got.length >= n, `deliver_sm ${n}`);
+      d.ack(got[n - 1]!);
+    }
+    assert.deepEqual(got.map(text), ['m1', 'm2', 'm3', 'm4', 'm5', 'later'], 'the cancelled one never went out; the first went as it was');
+    await until(async () => (await a.query(ids[0]!, { sourceAddr: '1000' })).messageState === 2, 'the first DELIVERED');
+    assert.equal((await a.query(ids[5]!, { sourceAddr: '1000' })).messageState, 4);
+    await until(async () => (await a.query(later.messageId, { sourceAddr: '1000' })).messageState === 2, 'the last DELIVERED');
+    await Promise.all([a.close(), d.close()]);
+  });
+
   test('submit_multi: 3 destinations of which 1 invalid → ROK with no_unsuccess=1', async () => {
     const a = await bind('alice', 'apw', 'transmitter');
     const resp = await submitMulti(a, ['3001', '9999', '3002'], 'multi');
@@ -398,6 +428,44 @@ describe('store and forward', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test("a submission's TLVs are handed on, but not the SMSC's own (a receipt's) nor unknown tags outside the vendor range", async () => {
+    const aTx = await bind('alice', 'apw', 'transmitter');
+    const bRx = await bind('bob', 'bpw', 'receiver');
+    const bInbox = new Inbox(bRx);
+    await aTx.submit({
+      sourceAddr: '1000',
+      destinationAddr: '2001',
+      // An SME delivery acknowledgement (legitimate) dressed as the SMSC's receipt for a message of bob's.
+      esmClass: 0x08,
+      shortMessage: Buffer.from('ack'),
+      tlvs: {
+        userMessageReference: 7,
+        sourcePort: 5000,
+        receiptedMessageId: '120602168078592',
+        messageState: 2,
+        networkErrorCode: { networkType: 3, errorCode: 0 },
+        scInterfaceVersion: 0x34,
+        unknown: [
+          { tag: 0x1500, value: Buffer.from('vendor') },
+          { tag: 0x7777, value: Buffer.from('reserved') },
+        ],
+      },
+    });
+    await until(() => bInbox.messages().length === 1, 'the deliver_sm at B');
+    const d = bInbox.messages()[0]!;
+    assert.equal(d.esmClass, 0x08);
+    assert.equal(d.tlvs.userMessageReference, 7);
+    assert.equal(d.tlvs.sourcePort, 5000);
+    for (const dropped of ['receiptedMessageId', 'messageState', 'networkErrorCode', 'scInterfaceVersion'] as const) {
+      assert.equal(d.tlvs[dropped], undefined, dropped);
+    }
+    assert.deepEqual(
+      d.tlvs.unknown?.map((t) => [t.tag, t.value.toString()]),
+      [[0x1500, 'vendor']],
+    );
+    await Promise.all([aTx, bRx].map((c) => c.close()));
+  });
+
   test('a TLV read leniently but not fit to send on (no NUL, 65 octets) is answered ESME_RINVTLVVAL, not a system error', async () => {
     const socket = net.connect({ host: '127.0.0.1', port });
     const frames = new FrameDecoder();
@@ -411,8 +479,8 @@ describe('store and forward', () => {
       socket.write(bindFrame('transmitter', { systemId: 'alice', password: 'apw', sequenceNumber: 1 }));
       await until(() => got.length === 1, 'bind_transmitter_resp');
       assert.equal(got[0]!.commandStatus, 0);
-      const receiptedId = Buffer.alloc(65, 0x41); // receipted_message_id without its NUL
-      socket.write(submitBody({ sourceAddr: '1000', destinationAddr: '4000' }).tlv(0x001e, receiptedId).build(CommandId.submit_sm, 0, 2));
+      const networkId = Buffer.alloc(65, 0x41); // source_network_id without its NUL
+      socket.write(submitBody({ sourceAddr: '1000', destinationAddr: '4000' }).tlv(0x060d, networkId).build(CommandId.submit_sm, 0, 2));
       await until(() => got.length === 2, 'submit_sm_resp');
       assert.equal(got[1]!.command, 'submit_sm_resp');
       assert.equal(got[1]!.commandStatus, S.ESME_RINVTLVVAL);

@@ -424,6 +424,42 @@ describe('bind policies', () => {
       ok.destroy();
     }));
 
+  test('failed-bind back-off: refusals of policy (bind limit, disabled account, system_type) do not count, only credentials', () =>
+    withServer(
+      {
+        failedBindBackoff: { threshold: 2, banMs: 5000 },
+        accounts: [
+          { systemId: 'esme1', password: 'secret1', maxBinds: 1 },
+          { systemId: 'off', password: 'secret1', disabled: true },
+          { systemId: 'vms', password: 'secret1', allowedSystemTypes: ['VMS'] },
+        ],
+      },
+      async (h) => {
+        const { peer: first } = await h.boundPeer('transmitter');
+        // An ESME rebinding after a network cut while its old session lingers: refused, again and again.
+        const refusals: [Parameters<typeof bindFrame>[1], number][] = [
+          [{}, S.ESME_RBINDFAIL],
+          [{}, S.ESME_RBINDFAIL],
+          [{ systemId: 'off' }, S.ESME_RBINDFAIL],
+          [{ systemId: 'vms', systemType: 'OTA' }, S.ESME_RINVSYSTYP],
+        ];
+        for (const [i, [bind, status]] of refusals.entries()) {
+          const peer = await h.peer();
+          peer.send(bindFrame('transmitter', { ...bind, sequenceNumber: 80 + i }));
+          await expectResp(peer, 'bind_transmitter_resp', status, 80 + i);
+          await peer.closed();
+        }
+        // Not banned: a bind of another type, and one of the same type once the slot is free.
+        const { peer: rx } = await h.boundPeer('receiver');
+        first.destroy();
+        await waitFor(() => h.server.sessionsOf('esme1').length === 1, 'the old session gone');
+        const { peer: again } = await h.boundPeer('transmitter');
+        await assertAlive(again);
+        rx.destroy();
+        again.destroy();
+      },
+    ));
+
   test('failed-bind back-off per IP: banned after the threshold, allowed again after banMs', () =>
     withServer({ failedBindBackoff: { threshold: 2, banMs: 5000 } }, async (h) => {
       for (let i = 0; i < 2; i++) {

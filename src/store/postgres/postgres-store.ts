@@ -49,6 +49,7 @@ import {
   rowToMessage,
   unitKey,
   unitParts,
+  unsent,
   withServiceType,
 } from '../common.js';
 import type { ConfigStore, ConfigTopic, StoredAccount } from '../config-store.js';
@@ -338,13 +339,14 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
         (SELECT count(*) FROM (SELECT pg_notify($3, t.target) FROM (SELECT DISTINCT target FROM u) t) x) AS k`,
     cancel: `WITH u AS (
         UPDATE ${messages} SET state = 'DELETED', final_at = $2, lease_owner = NULL, lease_until = 0
-        WHERE id = $1 AND ${PENDING_SQL}
+        WHERE id = $1 AND ${PENDING_SQL} AND (lease_until <= $2 OR lease_owner = $3)
         RETURNING *)
       ${ev('u', '$2', k(EventKind.CANCELLED), `''`)}
       SELECT * FROM u`,
     lockForReplace: `SELECT * FROM ${messages} WHERE id = $1 FOR UPDATE`,
     replace: `WITH u AS (
-        UPDATE ${messages} SET body = $2, schedule_at = $3, expires_at = $4, state = $5, next_attempt_at = $6, due_at = $7
+        UPDATE ${messages} SET body = $2, schedule_at = $3, expires_at = $4, state = $5, next_attempt_at = $6, due_at = $7,
+          lease_owner = NULL, lease_until = 0
         WHERE id = $1
         RETURNING *)
       ${ev('u', '$9', k(EventKind.REPLACED), '$10')}
@@ -905,14 +907,14 @@ export class PostgresStore implements Store, ConfigStore {
     return withServiceType(res.rows.map(rowToMessage), q.serviceType);
   }
 
-  async cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined> {
+  async cancel(id: string, at: number, receiptsBy?: string, heldBy: string | null = null): Promise<StoredMessage | undefined> {
     this.#checkWritable();
-    const query = { name: `${this.#tag}_cancel`, text: this.#sql.cancel, values: [id, at] };
+    const query = { name: `${this.#tag}_cancel`, text: this.#sql.cancel, values: [id, at, heldBy] };
     const ended = await this.#end(query, receiptsBy, MessageState.DELETED, at, 0);
     return ended[0];
   }
 
-  async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
+  async replace(id: string, changes: ReplaceChanges, at: number, heldBy: string | null = null): Promise<StoredMessage | undefined> {
     this.#checkWritable();
     return this.#transaction(async (client) => {
       // Lock the row, compute the new values (shared with SQLite), write them back.
@@ -920,6 +922,7 @@ export class PostgresStore implements Store, ConfigStore {
       const row = cur.rows[0];
       if (row === undefined || !isPendingState(row.state as string)) return undefined;
       const m = rowToMessage(row);
+      if (!unsent(m, at, heldBy)) return undefined;
       const v = applyReplace(m, changes, at);
       const values: unknown[] = [id, replacedBody(m, v), v.scheduleAt, v.expiresAt, v.state, v.nextAttemptAt, v.dueAt, this.#channel];
       if (this.#events) values.push(at, detail.replaced(changedFields(changes)));

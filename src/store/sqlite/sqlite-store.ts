@@ -38,6 +38,7 @@ import {
   rowToMessage,
   unitKey,
   unitParts,
+  unsent,
   withServiceType,
 } from '../common.js';
 import { accountTopic, type ConfigStore, type ConfigTopic, type StoredAccount, settingTopic } from '../config-store.js';
@@ -509,9 +510,9 @@ export class SqliteStore implements Store, ConfigStore {
     return withServiceType(rows.map(rowToMessage), q.serviceType);
   }
 
-  async cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined> {
+  async cancel(id: string, at: number, receiptsBy?: string, heldBy: string | null = null): Promise<StoredMessage | undefined> {
     const [m] = await this.#end(receiptsBy, MessageState.DELETED, at, 0, (st) => {
-      const row = st.cancel.get(at, id) as MessageRow | undefined;
+      const row = st.cancel.get(at, id, at, heldBy) as MessageRow | undefined;
       if (row === undefined) return [];
       this.#leftRow(row);
       if (this.#events) st.insertEvent.run(id, at, EventKind.CANCELLED, '');
@@ -520,13 +521,13 @@ export class SqliteStore implements Store, ConfigStore {
     return m;
   }
 
-  async replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
+  async replace(id: string, changes: ReplaceChanges, at: number, heldBy: string | null = null): Promise<StoredMessage | undefined> {
     return this.#write(() => {
       const st = this.#stmts();
       const row = st.get.get(id) as MessageRow | undefined;
       if (row === undefined) return undefined;
       const m = rowToMessage(row);
-      if (!isPendingState(m.state)) return undefined;
+      if (!isPendingState(m.state) || !unsent(m, at, heldBy)) return undefined;
       const v = applyReplace(m, changes, at);
       const updated = st.replace.get(replacedBody(m, v), v.scheduleAt, v.expiresAt, v.state, v.nextAttemptAt, v.dueAt, id) as MessageRow;
       if (this.#events) st.insertEvent.run(id, at, EventKind.REPLACED, detail.replaced(changedFields(changes)));
@@ -960,9 +961,11 @@ function prepare(db: Database.Database, events: boolean): Statements {
       WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}
       RETURNING target`),
     cancel: p(`UPDATE messages SET state = 'DELETED', final_at = ?, lease_owner = NULL, lease_until = 0
-      WHERE id = ? AND ${PENDING_SQL}
+      WHERE id = ? AND ${PENDING_SQL} AND (lease_until <= ? OR lease_owner = ?)
       RETURNING rowid, *`),
-    replace: p(`UPDATE messages SET body = ?, schedule_at = ?, expires_at = ?, state = ?, next_attempt_at = ?, due_at = ?
+    // Checked unsent (see unsent()) by the caller, in the same write.
+    replace: p(`UPDATE messages SET body = ?, schedule_at = ?, expires_at = ?, state = ?, next_attempt_at = ?, due_at = ?,
+        lease_owner = NULL, lease_until = 0
       WHERE id = ?
       RETURNING *`),
     expire: p(`UPDATE messages SET state = 'EXPIRED', final_at = ?, lease_owner = NULL, lease_until = 0

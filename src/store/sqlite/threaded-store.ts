@@ -458,11 +458,11 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
   findPending(query: PendingQuery): Promise<StoredMessage[]> {
     return this.#call('findPending', [query]);
   }
-  cancel(id: string, at: number, receiptsBy?: string): Promise<StoredMessage | undefined> {
-    return this.#call('cancel', [id, at, receiptsBy]);
+  cancel(id: string, at: number, receiptsBy?: string, heldBy?: string | null): Promise<StoredMessage | undefined> {
+    return this.#call('cancel', [id, at, receiptsBy, heldBy]);
   }
-  replace(id: string, changes: ReplaceChanges, at: number): Promise<StoredMessage | undefined> {
-    return this.#call('replace', [id, changes, at]);
+  replace(id: string, changes: ReplaceChanges, at: number, heldBy?: string | null): Promise<StoredMessage | undefined> {
+    return this.#call('replace', [id, changes, at, heldBy]);
   }
   expireDue(now: number, limit: number, receiptsBy?: string): Promise<StoredMessage[]> {
     return this.#call('expireDue', [now, limit, receiptsBy]);
