@@ -300,7 +300,7 @@ const delivery: SectionField = {
       min: 100, max: TIMER_MAX_MS,
       unit: 'ms',
       description:
-        'A submit_sm or data_sm in transaction mode (esm_class bits 1-0 = 10) is answered once its one delivery attempt has an outcome; past this long it is answered ESME_RDELIVERYFAILURE and the message ends UNDELIVERABLE. Keep it under the ESMEs\' response timers.',
+        'A submit_sm or data_sm in transaction mode (esm_class bits 1-0 = 10) is answered once its one delivery attempt has an outcome; past this long, with no attempt under way, it is answered ESME_RDELIVERYFAILURE and the message ends UNDELIVERABLE. An attempt under way then (a deliver_sm sent and not yet answered) is waited for, up to delivery.leaseMs more: the answer must say whether it was delivered. Keep both under the ESMEs\' response timers.',
     },
     failoverGraceMs: {
       type: 'integer',

@@ -53,11 +53,18 @@ export interface Accepted {
   payloadInTlv: boolean;
 }
 
-/** Destination address checks ([ref §9.3 case 42]). */
+/** An international E.164 number: digits, a leading + tolerated (as many ESMEs send it). */
+const INTERNATIONAL_NUMBER = /^\+?[0-9]+$/;
+
+/**
+ * Destination address checks ([ref §9.3 case 42]). A number said international E.164 (TON 1,
+ * NPI 1) must be one: digits only.
+ */
 export function checkDestination(ton: number, npi: number, addr: string): number {
   if (addr === '') return S.ESME_RINVDSTADR;
   if (!isValidTon(ton)) return S.ESME_RINVDSTTON;
   if (!isValidNpi(npi)) return S.ESME_RINVDSTNPI;
+  if (ton === 1 && npi === 1 && !INTERNATIONAL_NUMBER.test(addr)) return S.ESME_RINVDSTADR;
   return S.ESME_ROK;
 }
 
@@ -102,13 +109,11 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
   // scheduled for later than the default validity is not refused for it.
   let expiresAt = scheduleAt + policy.defaultValiditySeconds * 1000;
   try {
+    // Parsed even when qos_time_to_live overrides it [ref §2.3]: a malformed one is refused.
+    const validity = parseSmppTime(f.validityPeriod ?? '', now);
     const ttl = f.tlvs.qosTimeToLive;
-    if (ttl !== undefined) {
-      expiresAt = now + ttl * 1000; // [ref §2.3] qos_time_to_live overrides validity_period
-    } else {
-      const validity = parseSmppTime(f.validityPeriod ?? '', now);
-      if (validity !== null) expiresAt = validity.date.getTime();
-    }
+    if (ttl !== undefined) expiresAt = now + ttl * 1000;
+    else if (validity !== null) expiresAt = validity.date.getTime();
   } catch (err) {
     if (err instanceof SmppTimeError) return S.ESME_RINVEXPIRY;
     throw err;

@@ -496,6 +496,10 @@ describe('store and forward', () => {
     assert.equal(await submitStatus(a, { ...base, scheduleDeliveryTime: '261312120000000+' }), S.ESME_RINVSCHED); // month 13
     assert.equal(await submitStatus(a, { ...base, validityPeriod: '261112120000049+' }), S.ESME_RINVEXPIRY); // nn=49
     assert.equal(await submitStatus(a, { ...base, validityPeriod: '26111212000000X' + 'X' }), S.ESME_RINVEXPIRY);
+    // Malformed even where qos_time_to_live overrides it.
+    assert.equal(await submitStatus(a, { ...base, validityPeriod: '991301000000000+', tlvs: { qosTimeToLive: 60 } }), S.ESME_RINVEXPIRY);
+    // An international E.164 number (TON 1, NPI 1) is digits.
+    assert.equal(await submitStatus(a, { ...base, destinationAddr: '44700<script>' }), S.ESME_RINVDSTADR);
     assert.equal(await submitStatus(a, { ...base, priorityFlag: 9 }), S.ESME_RINVPRTFLG);
     assert.equal(await submitStatus(a, { ...base, priorityFlag: 4 }), S.ESME_RINVPRTFLG); // 4 is broadcast_sm's only
     assert.equal(await submitStatus(a, { ...base, replaceIfPresentFlag: 2 }), S.ESME_RINVREPFLAG);
