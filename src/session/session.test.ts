@@ -600,6 +600,57 @@ describe('handlers and reads', () => {
     assert.deepEqual(await s.peer.roundTrip(), []);
     s.session.destroy();
   });
+
+  test('with every handler busy, an enquire_link is answered and a response read; requests wait their turn in order', async () => {
+    const gates: Array<(r: Reply) => void> = [];
+    const handled: number[] = [];
+    const s = await boundSmsc(
+      { maxInboundInFlight: 2 },
+      {
+        onRequest: (p) => {
+          handled.push(p.sequenceNumber);
+          return new Promise<Reply>((resolve) => gates.push(resolve));
+        },
+      },
+    );
+    const delivery = s.session.request('deliver_sm', deliverBody('to the peer'));
+    const d = await s.peer.expect('deliver_sm');
+    // Long transaction-mode submits hold both slots; the next waits; the link check and the
+    // peer's answer to our deliver_sm come behind them.
+    s.peer.send(
+      Buffer.concat([submit(20), submit(21), submit(22), headerOnly(CommandId.enquire_link, 0, 23), headerOnly(CommandId.deliver_sm_resp, 0, d.sequenceNumber)]),
+    );
+    await s.peer.expect('enquire_link_resp', 0, 23);
+    assert.equal((await delivery).sequenceNumber, d.sequenceNumber, 'the deliver_sm_resp was read');
+    assert.deepEqual(handled, [20, 21], 'the third submit waits for a slot');
+    gates[0]!({ messageId: 'a' });
+    await s.peer.expect('submit_sm_resp', 0, 20);
+    await tick();
+    assert.deepEqual(handled, [20, 21, 22], 'then it runs, in order');
+    gates[1]!({ messageId: 'b' });
+    gates[2]!({ messageId: 'c' });
+    await s.peer.expect('submit_sm_resp', 0, 21);
+    await s.peer.expect('submit_sm_resp', 0, 22);
+    assert.deepEqual(await s.peer.roundTrip(), []);
+    s.session.destroy();
+  });
+
+  test('with every handler busy, as many requests as handler slots are held back, then reads pause', async () => {
+    const gates: Array<(r: Reply) => void> = [];
+    const s = await boundSmsc({ maxInboundInFlight: 2 }, { onRequest: () => new Promise<Reply>((resolve) => gates.push(resolve)) });
+    s.peer.send(Buffer.concat([30, 31, 32, 33].map((i) => submit(i))));
+    await tick();
+    await tick();
+    assert.equal(s.session.inflight, 2);
+    assert.equal(s.sessionEnd.isPaused(), true, 'two running, two held: no more is read');
+    s.peer.send(headerOnly(CommandId.enquire_link, 0, 34));
+    await tick();
+    assert.equal(s.peer.frames.length, 0, 'not even an enquire_link, until a slot frees');
+    gates[0]!({ messageId: 'a' });
+    await s.peer.expect('submit_sm_resp', 0, 30);
+    await s.peer.expect('enquire_link_resp', 0, 34);
+    s.session.destroy();
+  });
 });
 
 // ---- frozen peer ---------------------------------------------------------------------------------

@@ -235,6 +235,8 @@ export class Session extends EventEmitter {
   /** unbind() waiting for #inflight to reach 0 (see #handlersFinished). */
   #idleWaiters: (() => void)[] = [];
   #paused = false;
+  /** Request frames read while every handler slot was taken, waiting for one in order (see #pump). */
+  readonly #heldFrames = new Fifo<Buffer>();
   #outQueue: Buffer[] = [];
   #flushScheduled = false;
   #waitingDrain = false;
@@ -520,20 +522,36 @@ export class Session extends EventEmitter {
     this.#pump();
   }
 
-  /** Takes frames while handlers have room; pauses the socket when they do not. */
+  /**
+   * Takes frames while handlers have room. With every handler slot taken it reads on, as far as
+   * maxInboundInFlight requests held back: what needs no slot is handled at once (an
+   * enquire_link is answered, a response to our request is read: a transceiver's
+   * deliver_sm_resp, or a long wait would stall its deliveries and its link checks), the
+   * requests wait their turn in order. Past that, or while our writes wait for the peer to
+   * read, the socket pauses.
+   */
   #pump(): void {
-    while (this.#state !== SessionState.Closed && this.#inflight < this.#maxInbound && !this.#waitingDrain) {
+    while (this.#state !== SessionState.Closed && !this.#waitingDrain) {
+      const full = this.#inflight >= this.#maxInbound;
       let frame: Buffer | undefined;
-      try {
-        frame = this.#decoder.next();
-      } catch (err) {
-        this.#onFatalFrame(err as PduDecodeError);
-        return;
+      if (!full && this.#heldFrames.length > 0) frame = this.#heldFrames.shift()!;
+      else {
+        if (full && this.#heldFrames.length >= this.#maxInbound) break;
+        try {
+          frame = this.#decoder.next();
+        } catch (err) {
+          this.#onFatalFrame(err as PduDecodeError);
+          return;
+        }
+        if (frame === undefined) break;
+        if (full && takesHandlerSlot(frame)) {
+          this.#heldFrames.push(frame);
+          continue;
+        }
       }
-      if (frame === undefined) break;
       this.#onFrame(frame);
     }
-    const mustPause = this.#inflight >= this.#maxInbound || this.#waitingDrain;
+    const mustPause = (this.#inflight >= this.#maxInbound && this.#heldFrames.length >= this.#maxInbound) || this.#waitingDrain;
     if (mustPause && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
@@ -695,7 +713,7 @@ export class Session extends EventEmitter {
     this.#inflight--;
     this.#reply(pdu, reply);
     if (this.#inflight === 0 && this.#idleWaiters.length > 0) for (const done of this.#idleWaiters.splice(0)) done();
-    if (this.#paused) this.#pump();
+    if (this.#paused || this.#heldFrames.length > 0) this.#pump();
   }
 
   /** Sends the response to `req` built from a status or a body. */
@@ -1038,4 +1056,13 @@ export class Session extends EventEmitter {
 /** A bind_*_resp (its system_id is the SMSC's). */
 function isBindResp(pdu: Pdu): pdu is PduOf<'bind_transceiver_resp'> | PduOf<'bind_transmitter_resp'> | PduOf<'bind_receiver_resp'> {
   return pdu.command === 'bind_transceiver_resp' || pdu.command === 'bind_transmitter_resp' || pdu.command === 'bind_receiver_resp';
+}
+
+/**
+ * Whether a frame, read while every handler slot is taken, must wait for one: a request other
+ * than enquire_link (answered at once) does; a response (generic_nack included) does not.
+ */
+function takesHandlerSlot(frame: Buffer): boolean {
+  const id = frame.readUInt32BE(4);
+  return !isResponseId(id) && id !== CommandId.enquire_link;
 }
