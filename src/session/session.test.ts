@@ -86,6 +86,25 @@ const closedWithin = (session: Session) => withTimeout(session.closed(), 2000, '
 
 const acceptBind = (): BindOutcome => ({ commandStatus: 0, systemId: 'SMSC' });
 
+/**
+ * An SMSC session with `slots` handler slots whose handlers answer only when their gate is
+ * opened (gates[i] answers the i-th request handled), and the sequence numbers handled.
+ */
+async function gatedSmsc(slots: number): Promise<{ s: Setup; gates: Array<(r: Reply) => void>; handled: number[] }> {
+  const gates: Array<(r: Reply) => void> = [];
+  const handled: number[] = [];
+  const s = await boundSmsc(
+    { maxInboundInFlight: slots },
+    {
+      onRequest: (p) => {
+        handled.push(p.sequenceNumber);
+        return new Promise<Reply>((resolve) => gates.push(resolve));
+      },
+    },
+  );
+  return { s, gates, handled };
+}
+
 /** An SMSC session bound as transceiver by the peer. */
 async function boundSmsc(options: Partial<SessionOptions> = {}, delegate: SessionDelegate = {}, hwm?: number): Promise<Setup> {
   const s = setup({ role: 'smsc', ...options }, { onBind: acceptBind, ...delegate }, hwm);
@@ -565,17 +584,7 @@ describe('handlers and reads', () => {
   });
 
   test('reads pause while maxInboundInFlight handlers are busy', async () => {
-    const gates: Array<(r: Reply) => void> = [];
-    const handled: number[] = [];
-    const s = await boundSmsc(
-      { maxInboundInFlight: 2 },
-      {
-        onRequest: (p) => {
-          handled.push(p.sequenceNumber);
-          return new Promise<Reply>((resolve) => gates.push(resolve));
-        },
-      },
-    );
+    const { s, gates, handled } = await gatedSmsc(2);
     s.peer.send(Buffer.concat([submit(10), submit(11), submit(12)]));
     await tick();
     s.peer.send(submit(13));
@@ -602,17 +611,7 @@ describe('handlers and reads', () => {
   });
 
   test('with every handler busy, an enquire_link is answered and a response read; requests wait their turn in order', async () => {
-    const gates: Array<(r: Reply) => void> = [];
-    const handled: number[] = [];
-    const s = await boundSmsc(
-      { maxInboundInFlight: 2 },
-      {
-        onRequest: (p) => {
-          handled.push(p.sequenceNumber);
-          return new Promise<Reply>((resolve) => gates.push(resolve));
-        },
-      },
-    );
+    const { s, gates, handled } = await gatedSmsc(2);
     const delivery = s.session.request('deliver_sm', deliverBody('to the peer'));
     const d = await s.peer.expect('deliver_sm');
     // Long transaction-mode submits hold both slots; the next waits; the link check and the
@@ -636,8 +635,7 @@ describe('handlers and reads', () => {
   });
 
   test('with every handler busy, as many requests as handler slots are held back, then reads pause', async () => {
-    const gates: Array<(r: Reply) => void> = [];
-    const s = await boundSmsc({ maxInboundInFlight: 2 }, { onRequest: () => new Promise<Reply>((resolve) => gates.push(resolve)) });
+    const { s, gates } = await gatedSmsc(2);
     s.peer.send(Buffer.concat([30, 31, 32, 33].map((i) => submit(i))));
     await tick();
     await tick();
