@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { makeMessage } from '../../test/contract/store-contract.js';
 import { ConfigError, validateConfig } from '../config/config.js';
-import { postgresStoreOptions, smppSessionOptions } from './smsc.js';
+import { openStore, postgresStoreOptions, smppSessionOptions } from './smsc.js';
 
 const URL = 'postgres://smsc:secret@127.0.0.1:5432/smsc';
 
@@ -51,4 +55,18 @@ test('every SMPP session gets the smpp section: window, requests handled at once
     () => validateConfig({ smpp: { maxInboundInFlight: 0 } }, '/srv'),
     (e: unknown) => e instanceof ConfigError && e.key === 'smpp.maxInboundInFlight',
   );
+});
+
+test('a new SQLite store is private to its owner: its folder 0700, the database and its WAL 0600', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'smsc-modes-'));
+  const path = join(root, 'data', 'smsc.db');
+  const store = await openStore(validateConfig({ store: { sqlite: { path } } }, root));
+  try {
+    await store.insert([makeMessage()]);
+    assert.equal(statSync(join(root, 'data')).mode & 0o777, 0o700);
+    for (const file of [path, `${path}-wal`]) assert.equal(statSync(file).mode & 0o077, 0, file);
+  } finally {
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 });

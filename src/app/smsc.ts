@@ -2,7 +2,7 @@
  * The SMSC daemon assembled from its parts: config → store → core (accept) → SMPP listener →
  * delivery scheduler with the ESME target.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { kickSession } from '../admin/routes.js';
@@ -147,7 +147,13 @@ export async function openStore(config: Config): Promise<Store> {
     store = new PostgresStore(postgresStoreOptions(config));
   } else {
     const path = config.store.sqlite!.path;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      // Only its owner may read the messages (and the accounts made through the API): a new
+      // folder is private, and a new database file is made so before SQLite opens it (its
+      // -wal and -shm files take its permissions).
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      closeSync(openSync(path, 'a', 0o600));
+    }
     // On a worker thread: durable commits (fsync) never stop the event loop. docs/decisions.md
     store = new ThreadedSqliteStore({ path, events: config.store.events });
   }

@@ -130,15 +130,29 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
         () => process.exit(1),
       );
   };
+  // A second signal while stopping (sessions that never answer their unbind keep it waiting
+  // up to the response timer) exits at once: what was accepted is stored already.
+  const onSignal = () => {
+    if (!stopping) {
+      stop(0);
+      return;
+    }
+    console.error('smsc: stopping at once (second signal): requests still unanswered are for the ESMEs to send again');
+    process.exit(1);
+  };
   // Signal handlers first: whoever reads the lines below may signal at once.
   if (standby.signal.aborted) stop(0);
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // SIGHUP re-reads the config file and replaces the routes (other sections need a restart).
   process.on('SIGHUP', () => {
     try {
       smsc.reloadRoutes(loadConfig(file)['routes']);
-      console.log(`routes reloaded from ${file}`);
+      console.log(
+        smsc.live.routes().source === 'store'
+          ? `routes of ${file} read; the routes stored through the admin API stay in force (smsc route clear goes back to the file's)`
+          : `routes reloaded from ${file}`,
+      );
     } catch (err) {
       console.error(`routes not reloaded: ${(err as Error).message}`);
     }

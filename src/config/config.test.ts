@@ -20,6 +20,16 @@ test('errors name the key and the reason', () => {
     [{ smpp: { windowSize: 'big' } }, 'smpp.windowSize'],
     [{ store: { sqlite: { path: 'a' }, postgres: { url: 'b' } } }, 'store'],
     [{ accounts: 'alice' }, 'accounts'],
+    // One owner per address (a prefix inside another's, 447* under 44*, is a carve-out and allowed).
+    [
+      {
+        accounts: [
+          { systemId: 'a', password: 'x', addresses: ['1000', '44*'] },
+          { systemId: 'b', password: 'y', addresses: ['447*', '1000'] },
+        ],
+      },
+      'accounts[1].addresses[1]',
+    ],
   ];
   for (const [raw, key] of cases) {
     assert.throws(

@@ -650,6 +650,21 @@ export const SCHEMA: SectionField = {
     },
     network,
   },
+  check(value) {
+    // Two accounts owning one address: the last loaded would silently take its messages (the
+    // admin API refuses the same with 409).
+    const owners = new Map<string, string>();
+    const accounts = (value['accounts'] ?? []) as Obj[];
+    accounts.forEach((a, i) => {
+      ((a['addresses'] ?? []) as string[]).forEach((address, j) => {
+        const owner = owners.get(address);
+        if (owner !== undefined && owner !== a['systemId']) {
+          throw new ConfigError(`accounts[${i}].addresses[${j}]`, `'${address}' is owned by account '${owner}' too: an address has one owner`);
+        }
+        owners.set(address, String(a['systemId']));
+      });
+    });
+  },
 };
 
 export function isObj(v: unknown): v is Obj {

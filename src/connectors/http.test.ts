@@ -130,6 +130,33 @@ describe('HttpTarget', () => {
     for (const res of held) res.destroy();
   });
 
+  test('a 2xx whose body stalls past the timeout is delivered (once), not retried', async () => {
+    const held: ServerResponse[] = [];
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('ok');
+      held.push(res); // the body never ends
+    };
+    const clock = new ManualClock(T0);
+    const headers = deferred();
+    const t = new HttpTarget({
+      url: base,
+      timeoutMs: 1000,
+      clock,
+      fetch: async (...args: Parameters<typeof fetch>) => {
+        const res = await fetch(...args);
+        headers.resolve();
+        return res;
+      },
+    });
+    const p = t.deliver(storedMessage());
+    await withTimeout(headers.promise, 5000, 'the status and headers arrived');
+    clock.advance(1000);
+    assert.deepEqual(await withTimeout(p, 5000, 'settled'), { kind: 'delivered' });
+    assert.equal(t.stats.delivered, 1);
+    for (const res of held) res.destroy();
+  });
+
   test('capacity is the free concurrency; beyond it deliver() is unavailable', async () => {
     const held: ServerResponse[] = [];
     let arrivedCount = 0;

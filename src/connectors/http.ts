@@ -166,9 +166,11 @@ export class HttpTarget implements DeliveryTarget {
         redirect: 'manual',
         signal: abort.signal,
       });
-      // Read the body so the connection can be reused (and the timeout covers it).
-      await discardBody(res, MAX_RESPONSE_BYTES);
+      // The status decides (a 2xx is delivered, whatever its body does next). The body is then
+      // read, so the connection can be reused; a body that stalls past the timeout is cut, and
+      // costs nothing but its connection (a 2xx counted as a failure would be sent again).
       outcome = outcomeOfStatus(res.status);
+      await discardBody(res, MAX_RESPONSE_BYTES).catch(() => {});
     } catch {
       if (timedOut) this.stats.timeouts++;
       else this.stats.errors++;

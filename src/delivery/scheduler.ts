@@ -394,6 +394,19 @@ export class DeliveryScheduler {
   }
 
   /** Held messages ended in the store (a permanent failure for their destination): not to be sent. */
+  /** Takes the MT messages of `key` held here for `addr` out of their line: their ids. */
+  #unholdTo(key: string, addr: string): string[] {
+    const line = this.#held.get(key);
+    if (line === undefined) return [];
+    const ids: string[] = [];
+    for (const m of line.drain()) {
+      if (m.direction === 'mt' && m.destination.addr === addr) ids.push(m.id);
+      else line.push(m);
+    }
+    if (line.length === 0) this.#held.delete(key);
+    return ids;
+  }
+
   #forget(ids: readonly string[]): void {
     if (ids.length === 0 || this.#held.size === 0) return;
     const gone = new Set(ids);
@@ -671,9 +684,21 @@ export class DeliveryScheduler {
         // Not for MO: its destination is a short code many subscribers write to, and one of them
         // refused must not end the others' messages.
         if (outcome.allToDestination === true && m.direction === 'mt') {
-          // [ref §9.4 case 50] RX_P_APPN: this message and every one queued to that destination end.
-          // Their receipts in the same transaction.
-          const others = await store.failPendingTo(m.target, m.destination.addr, outcome.state, outcome.errorCode, now, this.#o.nodeId);
+          // [ref §9.4 case 50] RX_P_APPN: this message and every MT queued to that destination
+          // end, the ones held here unsent included; not those on their way (each keeps its own
+          // outcome). Their receipts in the same transaction.
+          const held = this.#unholdTo(m.target, m.destination.addr);
+          let others: StoredMessage[] = [];
+          try {
+            others = await store.failPendingTo(m.target, m.destination.addr, outcome.state, outcome.errorCode, now, this.#o.nodeId, held);
+          } finally {
+            // Held ones the store did not end (or all, when it failed) are queued again.
+            const ended = new Set(others.map((o) => o.id));
+            void this.#release(
+              m.target,
+              held.filter((id) => !ended.has(id)),
+            );
+          }
           this.#forget(others.map((o) => o.id));
           this.stats.failed += others.length;
           this.#receiptsMadeFor(others, outcome.state);

@@ -156,7 +156,6 @@ export class SmscServer extends EventEmitter {
     const server = listener.tls
       ? tls.createServer({ cert: listener.tls.cert, key: listener.tls.key, ...(listener.tls.ca ? { ca: listener.tls.ca } : {}) }, onConnection)
       : net.createServer({ noDelay: true }, onConnection);
-    server.on('error', (err) => this.emit('error', err));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(listener.port, listener.host ?? '127.0.0.1', () => {
@@ -164,6 +163,9 @@ export class SmscServer extends EventEmitter {
         resolve();
       });
     });
+    // Only once listening: a port in use or a bad host rejects listen() (said by `smsc start`
+    // as one line), not an 'error' event nobody may be listening for.
+    server.on('error', (err) => this.emit('error', err));
     this.#servers.push(server);
     return server.address() as net.AddressInfo;
   }

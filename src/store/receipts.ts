@@ -39,7 +39,8 @@ export function finalReceiptId(messageId: string): string {
 
 /**
  * The final receipts owed by `ended`, messages that all reached `state` at `at` (expired,
- * refused at their destination, given a verdict upstream), made by node `nodeId`.
+ * refused at their destination, given a verdict upstream), made by node `nodeId`. An expired
+ * message's receipt carries its own last error (why its attempts failed), not `errorCode`.
  */
 export function finalReceipts(
   ended: readonly StoredMessage[],
@@ -49,7 +50,10 @@ export function finalReceipts(
   nodeId: string,
 ): NewMessage[] {
   const out: NewMessage[] = [];
-  for (const m of ended) if (finalReceiptOwed(m, state)) out.push(makeReceipt(m, state, at, errorCode, finalReceiptId(m.id), nodeId));
+  for (const m of ended) {
+    if (!finalReceiptOwed(m, state)) continue;
+    out.push(makeReceipt(m, state, at, state === 'EXPIRED' ? m.errorCode : errorCode, finalReceiptId(m.id), nodeId));
+  }
   return out;
 }
 

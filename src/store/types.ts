@@ -372,10 +372,12 @@ export interface Store {
   /** Pending MT messages `account` submitted (for queue limits; callers should cache it). */
   pendingCount(account: string): Promise<number>;
   /**
-   * Ends every pending message of `target` to `destinationAddr` with a final failure (the
-   * destination refused permanently, e.g. ESME_RX_P_APPN) and returns them, for receipts.
-   * Messages in flight are ended too; their lease holder's later outcome then does not apply.
-   * With `receiptsBy`, the receipts they owe are inserted in the same transaction ({@link expireDue}).
+   * Ends every queued MT message of `target` to `destinationAddr` with a final failure (the
+   * destination refused permanently, e.g. ESME_RX_P_APPN) and returns them, for receipts:
+   * those not leased at `at`, and those of `heldIds` (held unsent by the caller). A message
+   * leased otherwise may be on its way and keeps its own outcome; MO and receipts queued to
+   * that address are not ended (a short code many write to). With `receiptsBy`, the receipts
+   * they owe are inserted in the same transaction ({@link expireDue}).
    */
   failPendingTo(
     target: string,
@@ -384,6 +386,7 @@ export interface Store {
     errorCode: number,
     at: number,
     receiptsBy?: string,
+    heldIds?: readonly string[],
   ): Promise<StoredMessage[]>;
   /**
    * Gives a pending message its final state from outside a delivery attempt (an upstream

@@ -1,13 +1,21 @@
 /** The smsc command line, run as a user runs it (a child process of the built CLI). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+
+test('the build leaves the CLI executable, so npx smsc keeps working after a rebuild (tsc writes it 0644)', () => {
+  assert.notEqual(statSync(CLI).mode & 0o111, 0);
+  const r = spawnSync(CLI, ['pdu', 'decode', '00000010000000150000000000000001'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).command, 'enquire_link');
+});
 
 test('pdu decode prints the PDU as JSON and exits 0', () => {
   const hex = readFileSync(join(process.cwd(), 'test/fixtures/pdus/netsmpp-submit_multi.hex'), 'utf8').trim();
@@ -62,6 +70,24 @@ test('start with a bad config names the key and exits 1', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /accounts\[0\]\.password/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('start on an SMPP port already in use says so in one line and exits 1, no stack trace', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-cli-'));
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (taken.address() as net.AddressInfo).port;
+    const file = join(dir, 'smsc.yaml');
+    writeFileSync(file, `smpp:\n  listeners: [{ host: 127.0.0.1, port: ${port} }]\nstore:\n  sqlite: { path: ./smsc.db }\n`);
+    const r = run('start', '--config', file);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`EADDRINUSE.*${port}`));
+    assert.doesNotMatch(r.stderr, /Unhandled|node:events|\n\s+at /);
+  } finally {
+    taken.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

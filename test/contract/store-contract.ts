@@ -415,27 +415,31 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.deepEqual(await s.leaseHolders(), []);
       }));
 
-    test('failPendingTo ends every pending message of a target to one destination', () =>
+    test('failPendingTo ends the queued MT messages of a target to one destination, not those on their way, nor MO or receipts', () =>
       withStores(async (h) => {
         const s = await h.open();
-        const a = makeMessage({ target: 'esme:bob', destination: { ton: 1, npi: 1, addr: '999' } });
-        const b = makeMessage({ target: 'esme:bob', destination: { ton: 1, npi: 1, addr: '999' } });
+        const to999 = { target: 'esme:bob', destination: { ton: 1, npi: 1, addr: '999' } };
+        const a = makeMessage(to999);
+        const b = makeMessage(to999);
+        const c = makeMessage(to999);
+        const mo = makeMessage({ ...to999, direction: 'mo' });
+        const receipt = makeMessage({ ...to999, direction: 'receipt' });
         const other = makeMessage({ target: 'esme:bob', destination: { ton: 1, npi: 1, addr: '888' } });
         const elsewhere = makeMessage({ target: 'network', destination: { ton: 1, npi: 1, addr: '999' } });
-        await s.insert([a, b, other, elsewhere]);
-        const [leased] = await claim(s, ['esme:bob'], T0, 'A', 1, 60_000);
-        const failed = await s.failPendingTo('esme:bob', '999', 'UNDELIVERABLE', 0x65, T0 + 5);
-        assert.deepEqual(failed.map((m) => m.id).sort(), [a.id, b.id].sort());
+        await s.insert([a, b, c, mo, receipt, other, elsewhere]);
+        // a on its way (leased to A), b held unsent by A (leased, named), c queued.
+        const claimed = ids(await claim(s, ['esme:bob'], T0, 'A', 2, 60_000));
+        assert.deepEqual(claimed, [a.id, b.id]);
+        const failed = await s.failPendingTo('esme:bob', '999', 'UNDELIVERABLE', 0x65, T0 + 5, undefined, [b.id]);
+        assert.deepEqual(failed.map((m) => m.id).sort(), [b.id, c.id].sort());
         for (const m of failed) {
           assert.equal(m.state, 'UNDELIVERABLE');
           assert.equal(m.errorCode, 0x65);
           assert.equal(m.finalAt, T0 + 5);
         }
-        assert.equal((await s.get(other.id))?.state, 'ENROUTE');
-        assert.equal((await s.get(elsewhere.id))?.state, 'ENROUTE');
-        if (leased !== undefined && (leased.id === a.id || leased.id === b.id)) {
-          assert.equal(await s.markDelivered(leased.id, T0 + 6, 'A'), false, 'the in-flight outcome no longer applies');
-        }
+        for (const kept of [a, mo, receipt, other, elsewhere]) assert.equal((await s.get(kept.id))?.state, 'ENROUTE', kept.id);
+        assert.equal(await s.markDelivered(a.id, T0 + 6, 'A'), true, 'the one on its way keeps its own outcome');
+        assert.equal(await s.markDelivered(b.id, T0 + 6, 'A'), false, 'the held one ended');
         assert.deepEqual(await s.failPendingTo('esme:bob', '999', 'UNDELIVERABLE', 0x65, T0 + 7), []);
       }));
 

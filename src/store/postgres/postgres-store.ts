@@ -420,7 +420,8 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
       SELECT * FROM u`,
     failPendingTo: `WITH u AS (
         UPDATE ${messages} m SET state = $3, final_at = $4, error_code = $5, lease_owner = NULL, lease_until = 0
-        WHERE m.target = $1 AND m.dst_addr = $2 AND m.${PENDING_SQL}
+        WHERE m.target = $1 AND m.dst_addr = $2 AND m.${PENDING_SQL} AND m.direction = 'mt'
+          AND (m.lease_until <= $4 OR m.id = ANY ($6::text[]))
         RETURNING m.*)
       ${ev('u', '$4', k(EventKind.FAILED), `'destination refused'`)}
       SELECT * FROM u`,
@@ -1091,10 +1092,15 @@ export class PostgresStore implements Store, ConfigStore {
     errorCode: number,
     at: number,
     receiptsBy?: string,
+    heldIds: readonly string[] = [],
   ): Promise<StoredMessage[]> {
     this.#checkWritable();
     checkFailedState(state);
-    const query = { name: `${this.#tag}_fail_pending_to`, text: this.#sql.failPendingTo, values: [target, destinationAddr, state, at, errorCode] };
+    const query = {
+      name: `${this.#tag}_fail_pending_to`,
+      text: this.#sql.failPendingTo,
+      values: [target, destinationAddr, state, at, errorCode, heldIds],
+    };
     return this.#end(query, receiptsBy, state, at, errorCode);
   }
 

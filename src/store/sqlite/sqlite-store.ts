@@ -602,10 +602,11 @@ export class SqliteStore implements Store, ConfigStore {
     errorCode: number,
     at: number,
     receiptsBy?: string,
+    heldIds: readonly string[] = [],
   ): Promise<StoredMessage[]> {
     checkFailedState(state);
     return this.#end(receiptsBy, state, at, errorCode, (st) => {
-      const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr) as MessageRow[];
+      const rows = st.failPendingTo.all(state, at, errorCode, target, destinationAddr, at, JSON.stringify(heldIds)) as MessageRow[];
       for (const r of rows) this.#leftRow(r);
       if (this.#events) for (const r of rows) st.insertEvent.run(r.id, at, EventKind.FAILED, detail.failed(state, errorCode, 'destination'));
       return rows.map(rowToMessage);
@@ -985,7 +986,8 @@ function prepare(db: Database.Database, events: boolean): Statements {
       WHERE id = ? AND ${PENDING_SQL}
       RETURNING rowid, *`),
     failPendingTo: p(`UPDATE messages SET state = ?, final_at = ?, error_code = ?, lease_owner = NULL, lease_until = 0
-      WHERE target = ? AND dst_addr = ? AND ${PENDING_SQL}
+      WHERE target = ? AND dst_addr = ? AND ${PENDING_SQL} AND direction = 'mt'
+        AND (lease_until <= ? OR id IN (SELECT value FROM json_each(?)))
       RETURNING rowid, *`),
     // The candidates come from PendingAddresses; account and destination are checked again (its hash may collide).
     findPending: p(`SELECT * FROM messages

@@ -501,8 +501,9 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     errorCode: number,
     at: number,
     receiptsBy?: string,
+    heldIds: readonly string[] = [],
   ): Promise<StoredMessage[]> {
-    return this.#call('failPendingTo', [target, destinationAddr, state, errorCode, at, receiptsBy]);
+    return this.#call('failPendingTo', [target, destinationAddr, state, errorCode, at, receiptsBy, heldIds]);
   }
   leasedTo(owner: string): Promise<string[]> {
     return this.#call('leasedTo', [owner]);
