@@ -6,18 +6,19 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { kickSession } from '../admin/routes.js';
+import type { Delivery } from '../client/client.js';
 import { attemptBudgetMs, type Config, ConfigError } from '../config/config.js';
 import { HttpTarget, parseHttp } from '../connectors/http.js';
 import { type MoSink, parseNetwork, SimulatedNetwork } from '../connectors/network.js';
 import { type LinkChange, PersistentIdMap, parseSmpp, SmppTarget } from '../connectors/smpp.js';
 import { AddressOwners } from '../core/addresses.js';
-import { SmscCore } from '../core/core.js';
+import { NoMoOwnerError, SmscCore } from '../core/core.js';
 import { MessageIdGenerator } from '../core/message-id.js';
 import { MoAssembler } from '../core/mo-reassembly.js';
 import { ESME_MAX_WAIT_MS, EsmeTarget } from '../delivery/esme-target.js';
 import { DeliveryScheduler } from '../delivery/scheduler.js';
 import type { DeliveryTarget } from '../delivery/target.js';
-import { errorText } from '../errors.js';
+import { CommandStatusError, errorText } from '../errors.js';
 import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
 import { isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../routing/index.js';
 import { SmscServer, type SmscServerOptions } from '../server/server.js';
@@ -99,6 +100,28 @@ function linkLogger(name: string, where: string): (change: LinkChange) => void {
     if (change.kind === 'bound') console.log(`smsc: connector ${name}: bound to ${where}`);
     else console.error(`smsc: connector ${name}: link to ${where} lost; reconnecting`);
   };
+}
+
+/**
+ * An MO message (deliver_sm or data_sm) from an upstream SMSC, stored for the account owning
+ * its destination; refused for good (ESME_RX_P_APPN) when none does, so the upstream does not
+ * offer it again and again.
+ */
+async function acceptUpstreamMo(core: SmscCore, d: Delivery): Promise<void> {
+  if (d.command === 'alert_notification') return;
+  const payload = d.tlvs.messagePayload ?? (d.command === 'deliver_sm' ? d.shortMessage : Buffer.alloc(0));
+  try {
+    await core.acceptMo({
+      source: { ton: d.sourceAddrTon, npi: d.sourceAddrNpi, addr: d.sourceAddr },
+      destination: { ton: d.destAddrTon, npi: d.destAddrNpi, addr: d.destinationAddr },
+      dataCoding: d.dataCoding,
+      esmClass: d.esmClass,
+      payload,
+    });
+  } catch (err) {
+    if (err instanceof NoMoOwnerError) throw new CommandStatusError(CommandStatus.ESME_RX_P_APPN, `MO to ${d.destinationAddr}`);
+    throw err;
+  }
 }
 
 function nodeNumberOf(nodeId: string): number {
@@ -456,6 +479,8 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   moAssembler.sweepOrphans(() => live.accounts.keys());
   // An upstream SMSC's receipt ends the forwarded message and makes our ESME's receipt.
   for (const t of connectors.smpp) t.onUpstreamReceipt(async (ourId, state, errorCode) => void (await scheduler?.finalize(ourId, state, errorCode)));
+  // Its MO goes, as the network's, to the account owning the short code.
+  for (const t of connectors.smpp) t.onUpstreamMo((d) => acceptUpstreamMo(core!, d));
   await connectors.start();
 
   // Accounts with `outbind`: connected out to while none of their sessions can take deliveries.

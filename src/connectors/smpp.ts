@@ -582,8 +582,10 @@ export class SmppTarget implements DeliveryTarget {
       try {
         await Promise.all([...this.#moListeners].map((l) => l(d)));
         this.#ack(client, d, S.ESME_ROK);
-      } catch {
-        this.#ack(client, d, S.ESME_RX_T_APPN);
+      } catch (err) {
+        // A listener may say how to answer (a CommandStatusError: ESME_RX_P_APPN when nobody
+        // here owns the destination); else it is worth trying again (the store failed).
+        this.#ack(client, d, err instanceof CommandStatusError ? err.commandStatus : S.ESME_RX_T_APPN);
       }
       return;
     }

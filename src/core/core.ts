@@ -162,6 +162,14 @@ function passThroughTlvs(tlvs: Tlvs): Buffer | null | undefined {
   }
 }
 
+/** An MO message whose destination no account owns (nor an MO route names). */
+export class NoMoOwnerError extends Error {
+  override name = 'NoMoOwnerError';
+  constructor(destination: string) {
+    super(`no account owns MO destination ${destination}`);
+  }
+}
+
 /** delivery_failure_reason values [SMPP34 §5.3.2.33]. */
 const FailureReason = { DestinationUnavailable: 0, PermanentError: 2, TemporaryError: 3 } as const;
 
@@ -474,7 +482,7 @@ export class SmscCore {
     payload: Buffer;
   }): Promise<string> {
     const owner = this.#o.moOwner?.(mo.destination.addr);
-    if (owner === undefined) throw new Error(`no account owns MO destination ${mo.destination.addr}`);
+    if (owner === undefined) throw new NoMoOwnerError(mo.destination.addr);
     const account = this.#o.account(owner);
     const now = this.#o.clock.now();
     const id = this.#o.ids.next();

@@ -30,7 +30,8 @@ before(async () => {
       nodeId: 'up1',
       smpp: { listeners: [{ port: 0 }] },
       store: { sqlite: { path: join(dir, 'upstream.db') } },
-      accounts: [{ systemId: 'downstream', password: 'dpw' }],
+      // Our SMSC binds as 'downstream'; MO to the short codes it owns upstream comes to us.
+      accounts: [{ systemId: 'downstream', password: 'dpw', addresses: ['1000', '9999'] }],
       routes: { mt: [{ prefix: '447', connector: 'network' }] },
       network: {
         ranges: [
@@ -367,4 +368,17 @@ test('connectors.<name>.ca: needs tls, must be readable; a relative name is read
   } finally {
     rmSync(keyDir, { recursive: true, force: true });
   }
+});
+
+test('MO from the upstream goes to the account owning its short code; one nobody owns here is refused for good', async () => {
+  const net = upstream.network!;
+  await net.originateMo({ from: '447000000042', to: '1000', text: 'hello from a handset upstream' });
+  const text = (d: DeliverSm) => d.shortMessage.toString();
+  await until(() => inbox.some((d) => text(d) === 'hello from a handset upstream'), 'the MO at alice', { ms: 20_000 });
+  const mo = inbox.find((d) => text(d) === 'hello from a handset upstream')!;
+  assert.equal(mo.sourceAddr, '447000000042');
+  assert.equal(mo.destinationAddr, '1000');
+  assert.equal(mo.esmClass & 0x3c, 0, 'an MO, not a receipt');
+  const unowned = await net.originateMo({ from: '447000000043', to: '9999', text: 'nobody here' });
+  await until(async () => (await upstream.store.get(unowned))?.state === 'UNDELIVERABLE', 'refused for good upstream (ESME_RX_P_APPN)', { ms: 20_000 });
 });
