@@ -70,3 +70,18 @@ test('a new SQLite store is private to its owner: its folder 0700, the database 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('one SMSC per SQLite file: a second one on it is refused, naming the file; once the first stops it starts', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'smsc-lock-'));
+  const path = join(root, 'smsc.db');
+  const config = validateConfig({ store: { sqlite: { path } } }, root);
+  const first = await openStore(config);
+  try {
+    await assert.rejects(openStore(config), (e: Error) => e.message.includes('another SMSC process has the store') && e.message.includes(path));
+  } finally {
+    await first.close();
+  }
+  const again = await openStore(config);
+  await again.close();
+  rmSync(root, { recursive: true, force: true });
+});

@@ -178,9 +178,14 @@ export async function openStore(config: Config): Promise<Store> {
       closeSync(openSync(path, 'a', 0o600));
     }
     // On a worker thread: durable commits (fsync) never stop the event loop. docs/decisions.md
-    store = new ThreadedSqliteStore({ path, events: config.store.events });
+    store = new ThreadedSqliteStore({ path, events: config.store.events, exclusive: true });
   }
-  await store.init();
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
   return store;
 }
 
@@ -452,6 +457,12 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   smppServer.on('bound', (_s, ctx: { systemId: string }) => scheduler?.notify(`esme:${ctx.systemId}`));
   // A receiver gone: what is held for its account goes back to the store (see DeliveryScheduler).
   smppServer.on('unbound', () => scheduler?.kick());
+  // A request answered ESME_RSYSERR (the store failing, say) is said, once until the reason changes.
+  const failures = new SaidOnce();
+  smppServer.on('requestFailed', (err: unknown, req: { command: string }, ctx: { systemId: string } | undefined) => {
+    const why = err instanceof Error ? errorText(err) : String(err);
+    if (failures.isNew(why)) console.error(`smsc: a ${req.command} of ${ctx?.systemId ?? 'an unbound session'} failed, answered ESME_RSYSERR: ${why}`);
+  });
 
   // Before the listeners: the leases it gives back at start (its own from before a restart,
   // every node's when it is the only one) must not include any it takes for a new bind.

@@ -242,6 +242,8 @@ export class SmscServer extends EventEmitter {
         onRequest: (req, s) => this.#onRequest(req, s),
         // A malformed bind counts as a failed one (the failed-bind back-off per IP).
         onBadBind: (s) => this.#recordFailure(s.remoteAddress ?? '', this.#clock.now()),
+        // Said by whoever listens ('requestFailed', the app logs it): else answered ESME_RSYSERR in silence.
+        onHandlerError: (err, req, s) => this.emit('requestFailed', err, req, s.context as SessionContext | undefined),
       },
     );
     this.#connections++;

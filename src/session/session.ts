@@ -99,6 +99,8 @@ export interface SessionDelegate {
   onOutbind?(req: PduOf<'outbind'>, session: Session): void;
   /** SMSC side: a bind that could not be decoded (e.g. an over-long system_id) was refused. */
   onBadBind?(session: Session): void;
+  /** A request handler threw or rejected (a bug, a store failing): it was answered ESME_RSYSERR. */
+  onHandlerError?(error: unknown, req: Pdu, session: Session): void;
 }
 
 /** Options of one request. */
@@ -694,7 +696,8 @@ export class Session extends EventEmitter {
     let result: Promise<Reply> | Reply;
     try {
       result = fn();
-    } catch {
+    } catch (err) {
+      this.#handlerFailed(err, pdu);
       this.#reply(pdu, S.ESME_RSYSERR);
       return;
     }
@@ -705,8 +708,20 @@ export class Session extends EventEmitter {
     this.#inflight++;
     result.then(
       (reply) => this.#handlerDone(pdu, reply),
-      () => this.#handlerDone(pdu, S.ESME_RSYSERR),
+      (err: unknown) => {
+        this.#handlerFailed(err, pdu);
+        this.#handlerDone(pdu, S.ESME_RSYSERR);
+      },
     );
+  }
+
+  /** Tells the delegate why a request is answered ESME_RSYSERR (its own failure is not ours). */
+  #handlerFailed(err: unknown, pdu: Pdu): void {
+    try {
+      this.#delegate.onHandlerError?.(err, pdu, this);
+    } catch {
+      // the answer goes out regardless
+    }
   }
 
   #handlerDone(pdu: Pdu, reply: Reply): void {

@@ -460,6 +460,18 @@ describe('bind policies', () => {
       },
     ));
 
+  test('a handler that fails is answered ESME_RSYSERR and said: the server emits requestFailed with the error', () =>
+    withServer({ handlers: { onSubmitSm: () => Promise.reject(new Error('disk I/O error')) } }, async (h) => {
+      const failures: [string, string, string | undefined][] = [];
+      h.server.on('requestFailed', (err: Error, req: Pdu, ctx: { systemId: string } | undefined) => failures.push([err.message, req.command, ctx?.systemId]));
+      const { peer } = await h.boundPeer('transmitter');
+      peer.send(submitFrame(90));
+      await expectResp(peer, 'submit_sm_resp', S.ESME_RSYSERR, 90);
+      assert.deepEqual(failures, [['disk I/O error', 'submit_sm', 'esme1']]);
+      await assertAlive(peer);
+      peer.destroy();
+    }));
+
   test('failed-bind back-off per IP: banned after the threshold, allowed again after banMs', () =>
     withServer({ failedBindBackoff: { threshold: 2, banMs: 5000 } }, async (h) => {
       for (let i = 0; i < 2; i++) {

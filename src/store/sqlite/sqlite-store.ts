@@ -74,6 +74,13 @@ export interface SqliteStoreOptions extends StoreOptions {
   path: string;
   /** How long (ms) to wait for another connection's write lock before failing. Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * This store alone uses the file (an SMSC process): it holds an exclusive lock on
+   * `<path>.lock` while open, and init() fails when another holds it. Two processes on one
+   * file would make the same message ids (their nodeId is the config's) and fail each other's
+   * inserts. Default false (tests, tools and the reader open the file beside the store).
+   */
+  exclusive?: boolean;
 }
 
 type WriteOp = () => unknown;
@@ -156,6 +163,9 @@ export class SqliteStore implements Store, ConfigStore {
   readonly #path: string;
   readonly #busyTimeoutMs: number;
   readonly #events: boolean;
+  readonly #exclusive: boolean;
+  /** The connection holding `<path>.lock` (see SqliteStoreOptions.exclusive). */
+  #lock: Database.Database | undefined;
   readonly #writer: GroupCommitter<WriteOp, unknown>;
   readonly #busKey: string;
   #bus: EventEmitter | undefined;
@@ -185,6 +195,7 @@ export class SqliteStore implements Store, ConfigStore {
     this.#path = options.path;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#events = options.events ?? true;
+    this.#exclusive = options.exclusive === true && options.path !== ':memory:' && options.path !== '';
     this.#busKey = options.path === ':memory:' || options.path === '' ? `memory:${++memoryBusSeq}` : resolvePath(options.path);
     this.#writer = new GroupCommitter<WriteOp, unknown>({
       commit: (ops) => this.#commit(ops),
@@ -204,7 +215,14 @@ export class SqliteStore implements Store, ConfigStore {
   }
 
   async #init(): Promise<void> {
-    const db = await this.#open();
+    if (this.#exclusive) this.#lock = lockFile(`${this.#path}.lock`, this.#path);
+    let db: Database.Database;
+    try {
+      db = await this.#open();
+    } catch (err) {
+      this.#unlock();
+      throw err;
+    }
     this.#db = db;
     this.#savepoint = db.transaction((op: WriteOp) => op());
     // Built once: better-sqlite3 makes five functions for every transaction() call.
@@ -280,6 +298,12 @@ export class SqliteStore implements Store, ConfigStore {
       releaseBus(this.#busKey);
       this.#bus = undefined;
     }
+    this.#unlock();
+  }
+
+  #unlock(): void {
+    this.#lock?.close();
+    this.#lock = undefined;
   }
 
   /** Counters for metrics. */
@@ -875,6 +899,25 @@ export class SqliteStore implements Store, ConfigStore {
       });
     }
     return outcomes;
+  }
+}
+
+/**
+ * An exclusive lock on `lockPath`, held by the returned connection until it closes (or the
+ * process ends: the operating system drops its file locks then, so a crash leaves none).
+ */
+function lockFile(lockPath: string, storePath: string): Database.Database {
+  const lock = new Database(lockPath, { timeout: 0 });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
+  } catch (err) {
+    lock.close();
+    if (String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) {
+      throw new Error(`another SMSC process has the store ${storePath} open (its lock ${lockPath} is held): one process per SQLite file; several nodes need store.postgres`);
+    }
+    throw err;
   }
 }
 

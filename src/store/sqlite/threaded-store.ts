@@ -544,7 +544,7 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     if (this.#role === 'reader' || path === ':memory:' || path === '') return this.#call(method, args);
     if (this.#closed || this.#closing) throw new Error('store is closed');
     if (this.#reader === undefined) {
-      const reader = new ThreadedSqliteStore(this.#options, 'reader');
+      const reader = new ThreadedSqliteStore({ ...this.#options, exclusive: false }, 'reader');
       const started = reader.init().then(() => reader);
       // A reader that failed to start, or whose thread ended, is made again at the next read.
       started.catch(() => {
