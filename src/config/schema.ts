@@ -583,7 +583,14 @@ const smppConnector: SectionField = {
         factor: { type: 'number', default: 2, min: 1, max: 10, description: 'Growth per attempt.' },
       },
     },
-    throttleBackoffMs: { type: 'integer', default: 1000, min: 0, max: HOUR_MS, unit: 'ms', description: 'After ESME_RTHROTTLED, send nothing for this long.' },
+    throttleBackoffMs: {
+      type: 'integer',
+      default: 1000,
+      min: 0,
+      max: HOUR_MS,
+      unit: 'ms',
+      description: 'After ESME_RTHROTTLED, send nothing for this long; the throttled message then goes again, with no attempt counted and no retry back-off.',
+    },
     idFormat: {
       type: 'section',
       optional: true,
@@ -597,7 +604,8 @@ const smppConnector: SectionField = {
       type: 'string',
       oneOf: ['always', 'asRequested'],
       defaultText: 'always',
-      description: 'Ask the upstream for a receipt on every message, or only when ours asked.',
+      description:
+        'Ask the upstream for a final receipt on every message (its receipt is what ends a forwarded message), or only on those whose submitter asked for a receipt of any kind; a message that asked none then counts as delivered once the upstream has accepted it.',
     },
     retryStatuses: {
       type: 'any',

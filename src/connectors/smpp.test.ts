@@ -132,6 +132,18 @@ describe('SmppTarget', () => {
     }
   });
 
+  test('requestReceipts asRequested: a message asking a receipt of any kind (on failure only too) asks a final one upstream; one asking none is delivered once accepted', async () => {
+    const r = await rig({ requestReceipts: 'asRequested' });
+    try {
+      assert.deepEqual(await r.target.deliver(storedMessage({ id: 'our-f', registeredDelivery: 0x02 })), { kind: 'forwarded', remoteId: 'u1' });
+      assert.equal(r.submits[0]!.registeredDelivery, 0x01, 'failure-only here, final upstream: else a success never ends it');
+      assert.deepEqual(await r.target.deliver(storedMessage({ id: 'our-n', registeredDelivery: 0x10 })), { kind: 'delivered' });
+      assert.equal(r.submits[1]!.registeredDelivery, 0x10, 'none asked upstream (the intermediate bit kept)');
+    } finally {
+      await r.close();
+    }
+  });
+
   test('a receipt by text only, with another case and leading zeros, and the error code', async () => {
     const r = await rig();
     r.setBehaviour(() => ({ messageId: '00AB12' }));
@@ -315,7 +327,7 @@ describe('SmppTarget', () => {
     }
   });
 
-  test('status mapping: RTHROTTLED and RMSGQFUL retry, RINVDSTADR fails; RTHROTTLED pauses sending', async () => {
+  test('status mapping: RMSGQFUL retries, RINVDSTADR fails; RTHROTTLED pauses sending and counts no attempt', async () => {
     const r = await rig({ throttleBackoffMs: 2000 });
     try {
       r.setBehaviour(() => S.ESME_RMSGQFUL);
@@ -328,7 +340,7 @@ describe('SmppTarget', () => {
       assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'failed', state: 'UNDELIVERABLE', errorCode: S.ESME_RINVDSTADR });
       r.setBehaviour(() => S.ESME_RTHROTTLED);
       const before = r.capacityCalls();
-      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'retry', errorCode: S.ESME_RTHROTTLED });
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' }, 'sent again after the pause, no back-off');
       assert.equal(r.target.capacity(), 0, 'paused after RTHROTTLED');
       assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' });
       assert.equal(r.submits.length, 5, 'nothing sent while paused');

@@ -283,6 +283,8 @@ export interface SmppTargetStats {
 const UNAVAILABLE: Outcome = { kind: 'unavailable' };
 // The upstream took it; its receipt (onUpstreamReceipt) gives the final state.
 const FORWARDED: Outcome = { kind: 'forwarded' };
+// The upstream took it and will not report on it (see requestReceipts).
+const DELIVERED: Outcome = { kind: 'delivered' };
 const FINAL = new Set<MessageStateName>(['DELIVERED', 'EXPIRED', 'DELETED', 'UNDELIVERABLE', 'ACCEPTED', 'UNKNOWN', 'REJECTED', 'SKIPPED']);
 /** A bind that lasted this long (or maxDelayMs, if shorter) starts the reconnect back-off again. */
 const STABLE_BIND_MS = 60_000;
@@ -426,12 +428,18 @@ export class SmppTarget implements DeliveryTarget {
       this.#armCapacityTimer(this.#bucket.msUntil(1));
       return UNAVAILABLE;
     }
-    const rd = this.#o.requestReceipts === 'asRequested' ? m.registeredDelivery & 0x1f : (m.registeredDelivery & ~0x03 & 0x1f) | 0x01;
+    // The upstream's receipt is what ends a forwarded message, so it is asked for a final one
+    // whatever ours asked (a receipt on failure only would leave a delivered message pending
+    // until it expired). With asRequested, a message that asked none asks none upstream either,
+    // and counts as delivered once the upstream has taken it (as an HTTP endpoint's 2xx does).
+    const wantsReceipt = this.#o.requestReceipts !== 'asRequested' || (m.registeredDelivery & 0x03) !== 0;
+    const rd = wantsReceipt ? (m.registeredDelivery & ~0x03 & 0x1f) | 0x01 : m.registeredDelivery & 0x1f;
     this.#submitsInFlight++;
     try {
       const resp = await client.submit(submitSmBody(m, rd, now), { wait: false });
       const upstreamId = resp.messageId;
       this.stats.submitted++;
+      if (!wantsReceipt) return DELIVERED;
       if (upstreamId === '') {
         this.stats.missingIds++;
         return FORWARDED;
@@ -459,6 +467,10 @@ export class SmppTarget implements DeliveryTarget {
         this.#throttledUntil = this.#clock.now() + pause;
         this.#bucket?.drain();
         this.#armCapacityTimer(pause);
+        // Flow control, not a failed attempt: the message goes again once the pause ends,
+        // without a retry's back-off (which grows to an hour and could let it expire) and
+        // without counting an attempt (a transaction-mode submit keeps waiting).
+        return UNAVAILABLE;
       }
       if (this.#retryStatuses.has(status)) return { kind: 'retry', errorCode: status };
       return { kind: 'failed', state: 'UNDELIVERABLE', errorCode: status };
