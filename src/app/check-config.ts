@@ -4,7 +4,9 @@
  * sections with their own parsers and cross-references, command_status names, allowedIps
  * ranges and readable TLS files.
  */
+import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { attemptBudgetMs, type Config, ConfigError } from '../config/config.js';
 import { certificatesProblem } from '../config/pem.js';
 import { HTTP_TIMEOUT_MS, parseHttp } from '../connectors/http.js';
@@ -66,6 +68,24 @@ function readable(file: string, key: string): void {
   }
 }
 
+/**
+ * @throws ConfigError naming `${path}.cert` when the certificate is not one, or `${path}.key`
+ * when the key is not a key or not the certificate's (as the TLS listener would at start).
+ */
+function tlsPair(certFile: string, keyFile: string, path: string): void {
+  const cert = readFileSync(certFile);
+  try {
+    new X509Certificate(cert);
+  } catch (err) {
+    throw new ConfigError(`${path}.cert`, `${certFile} is not a PEM certificate: ${(err as Error).message}`);
+  }
+  try {
+    createSecureContext({ cert, key: readFileSync(keyFile) });
+  } catch (err) {
+    throw new ConfigError(`${path}.key`, `${keyFile} is not the private key of ${certFile}: ${(err as Error).message}`);
+  }
+}
+
 /** @throws ConfigError naming `key` when `file` cannot be read or is not a list of CA certificates. */
 function caFile(file: string, key: string): void {
   let pem: string;
@@ -94,7 +114,13 @@ export function checkSections(config: Config): SectionsSummary {
       const file = l.tls?.[f];
       if (file !== undefined) readable(file, `smpp.listeners[${i}].tls.${f}`);
     }
+    if (l.tls !== undefined) tlsPair(l.tls.cert, l.tls.key, `smpp.listeners[${i}].tls`);
   });
+  const pgUrl = config.store.postgres?.url;
+  if (pgUrl !== undefined && /^postgres(ql)?:\/\//i.test(pgUrl) && !URL.canParse(pgUrl)) {
+    // Not echoed: it may hold a password.
+    throw new ConfigError('store.postgres.url', 'is not a valid URL (postgres://user:password@host:port/database; a port is a number)');
+  }
   config.accounts.forEach((a, i) => {
     const ca = a.outbind?.ca;
     if (ca !== undefined) {

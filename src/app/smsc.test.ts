@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -84,4 +84,16 @@ test('one SMSC per SQLite file: a second one on it is refused, naming the file; 
   const again = await openStore(config);
   await again.close();
   rmSync(root, { recursive: true, force: true });
+});
+
+test('a SQLite store that cannot be opened is named in the error', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'smsc-open-'));
+  // A folder where the database file should be: SQLite says only 'unable to open database file'.
+  const path = join(root, 'smsc.db');
+  mkdirSync(path);
+  try {
+    await assert.rejects(openStore(validateConfig({ store: { sqlite: { path } } }, root)), (e: Error) => e.message.includes(path) && e.message.includes('store.sqlite.path'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -165,11 +165,9 @@ export function smppSessionOptions(config: Config): NonNullable<SmscServerOption
 
 /** Opens the configured store. */
 export async function openStore(config: Config): Promise<Store> {
-  let store: Store;
-  if (config.store.postgres !== undefined) {
-    store = new PostgresStore(postgresStoreOptions(config));
-  } else {
-    const path = config.store.sqlite!.path;
+  if (config.store.postgres !== undefined) return initialised(new PostgresStore(postgresStoreOptions(config)));
+  const path = config.store.sqlite!.path;
+  try {
     if (path !== ':memory:') {
       // Only its owner may read the messages (and the accounts made through the API): a new
       // folder is private, and a new database file is made so before SQLite opens it (its
@@ -178,8 +176,18 @@ export async function openStore(config: Config): Promise<Store> {
       closeSync(openSync(path, 'a', 0o600));
     }
     // On a worker thread: durable commits (fsync) never stop the event loop. docs/decisions.md
-    store = new ThreadedSqliteStore({ path, events: config.store.events, exclusive: true });
+    return await initialised(new ThreadedSqliteStore({ path, events: config.store.events, exclusive: true }));
+  } catch (err) {
+    // SQLite's own words name no file ('unable to open database file'), nor the config key.
+    if (err instanceof Error && !err.message.includes('store.sqlite.path')) {
+      throw new Error(`cannot open the SQLite store ${path} (store.sqlite.path): ${err.message}`, { cause: err });
+    }
+    throw err;
   }
+}
+
+/** `store` once init() resolved; closed (its thread, its pool) when init() fails. */
+async function initialised(store: Store): Promise<Store> {
   try {
     await store.init();
   } catch (err) {

@@ -9,6 +9,7 @@ import { checkSections } from '../../src/app/check-config.js';
 import { startSmsc } from '../../src/app/smsc.js';
 import { writeDemoConfig } from '../../src/cli/start.js';
 import { ConfigError, validateConfig } from '../../src/config/config.js';
+import { testTlsPair } from '../support/tls.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SMSC_')));
@@ -17,6 +18,13 @@ const run = (args: string[], env: Record<string, string> = {}) =>
 
 const dir = mkdtempSync(join(tmpdir(), 'smsc-check-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+/** A file in the test folder holding `text`. */
+function pemFile(name: string, text: string): string {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
 let n = 0;
 function file(yaml: string): string {
   const f = join(dir, `c${n++}.yaml`);
@@ -129,6 +137,11 @@ test('config check refuses what startSmsc refuses, naming the same key', { timeo
     [{ connectors: { 'a,b': { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.a,b'],
     [{ accounts: [{ systemId: 'alice', password: 'apw', outbind: { host: 'h', ca: '/no/such/ca.pem', tls: true } }] }, 'accounts[0].outbind.ca'],
     [{ accounts: [{ systemId: 'alice', password: 'apw', outbind: { host: 'h', ca: CLI } }] }, 'accounts[0].outbind.ca'],
+    // A listener's certificate that is none, or a key that is not its own (start failed with an
+    // OpenSSL error naming no key); a PostgreSQL URL that is no URL (start: 'Invalid URL').
+    [{ smpp: { listeners: [{ port: 0, tls: { cert: CLI, key: CLI } }] } }, 'smpp.listeners[0].tls.cert'],
+    [{ smpp: { listeners: [{ port: 0, tls: { cert: pemFile('cert.pem', testTlsPair().cert), key: CLI } }] } }, 'smpp.listeners[0].tls.key'],
+    [{ store: { postgres: { url: 'postgres://u:pw@127.0.0.1:notaport/db' } } }, 'store.postgres.url'],
   ];
   const keyOf = (e: unknown) => (e instanceof ConfigError ? e.key : `not a ConfigError: ${String(e)}`);
   for (const [change, key] of bad) {
