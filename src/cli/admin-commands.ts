@@ -45,8 +45,11 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-/** One admin API call; exits 1 with status, message and field when refused. */
-async function call(values: Values, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+/**
+ * One admin API call; exits 1 with status, message and field when refused, or naming the
+ * address when the API cannot be reached.
+ */
+export async function adminCall(values: Values, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const token = (values['token'] as string | undefined) ?? process.env['SMSC_ADMIN_TOKEN'];
   if (token === undefined || token === '') throw new UsageError('--token (or SMSC_ADMIN_TOKEN) is required');
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -174,19 +177,19 @@ export async function accountCommand(args: string[], help: string): Promise<void
   await run(async () => {
     switch (sub) {
       case 'list': {
-        const r = await call(values, 'GET', '/api/accounts');
+        const r = await adminCall(values, 'GET', '/api/accounts');
         print(values, r, () => (r['accounts'] as AccountRow[]).map(accountLine).join('\n') || '(no accounts)');
         return;
       }
       case 'show': {
-        const r = await call(values, 'GET', `/api/accounts/${enc(idArg(positionals, 'system_id'))}`);
+        const r = await adminCall(values, 'GET', `/api/accounts/${enc(idArg(positionals, 'system_id'))}`);
         console.log(JSON.stringify(r, null, 2));
         return;
       }
       case 'create': {
         const body: Record<string, unknown> = { systemId: idArg(positionals, 'system_id'), ...accountFields(values) };
         if (values.password !== undefined) body['password'] = values.password;
-        const r = await call(values, 'POST', '/api/accounts', body);
+        const r = await adminCall(values, 'POST', '/api/accounts', body);
         print(values, r, () => {
           const lines = [`account ${body['systemId']} created`, accountLine(r['account'] as AccountRow)];
           if (typeof r['password'] === 'string') lines.push(`password: ${r['password']}   (shown only now)`);
@@ -200,19 +203,19 @@ export async function accountCommand(args: string[], help: string): Promise<void
         const id = idArg(positionals, 'system_id');
         const patch = sub === 'update' ? accountFields(values) : { disabled: sub === 'disable' };
         if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give at least one field option');
-        const r = await call(values, 'PATCH', `/api/accounts/${enc(id)}`, patch);
+        const r = await adminCall(values, 'PATCH', `/api/accounts/${enc(id)}`, patch);
         print(values, r, () => `account ${id} ${sub === 'update' ? 'updated' : `${sub}d`}\n${accountLine(r as unknown as AccountRow)}`);
         return;
       }
       case 'delete': {
         const id = idArg(positionals, 'system_id');
-        const r = await call(values, 'DELETE', `/api/accounts/${enc(id)}`);
+        const r = await adminCall(values, 'DELETE', `/api/accounts/${enc(id)}`);
         print(values, r, () => `account ${id} deleted (${r['sessionsClosed']} session(s) closed)`);
         return;
       }
       case 'reset-password': {
         const id = idArg(positionals, 'system_id');
-        const r = await call(values, 'POST', `/api/accounts/${enc(id)}/password`, values.password === undefined ? {} : { password: values.password });
+        const r = await adminCall(values, 'POST', `/api/accounts/${enc(id)}/password`, values.password === undefined ? {} : { password: values.password });
         print(values, r, () => `new password of ${id}: ${r['password']}`);
         return;
       }
@@ -258,13 +261,13 @@ export async function routeCommand(args: string[], help: string): Promise<void> 
     let r: Record<string, unknown>;
     switch (sub) {
       case 'list':
-        r = await call(values, 'GET', '/api/routes');
+        r = await adminCall(values, 'GET', '/api/routes');
         break;
       case 'set':
-        r = await call(values, 'PUT', '/api/routes', readRoutes(idArg(positionals, 'routes file (YAML or JSON)')));
+        r = await adminCall(values, 'PUT', '/api/routes', readRoutes(idArg(positionals, 'routes file (YAML or JSON)')));
         break;
       case 'clear':
-        r = await call(values, 'DELETE', '/api/routes');
+        r = await adminCall(values, 'DELETE', '/api/routes');
         break;
       case 'add': {
         const [kind, rule] = positionals;
@@ -277,7 +280,7 @@ export async function routeCommand(args: string[], help: string): Promise<void> 
           throw new UsageError(`the rule is not JSON: ${(err as Error).message}`);
         }
         const position = int(values, 'position');
-        r = await call(values, 'POST', `/api/routes/${kind}${position === undefined ? '' : `?position=${position}`}`, parsed);
+        r = await adminCall(values, 'POST', `/api/routes/${kind}${position === undefined ? '' : `?position=${position}`}`, parsed);
         break;
       }
       case 'delete': {
@@ -285,7 +288,7 @@ export async function routeCommand(args: string[], help: string): Promise<void> 
         if ((kind !== 'mt' && kind !== 'mo') || index === undefined || !/^\d+$/.test(index)) {
           throw new UsageError('give mt or mo and the index of the rule (see smsc route list)');
         }
-        r = await call(values, 'DELETE', `/api/routes/${kind}/${index}`);
+        r = await adminCall(values, 'DELETE', `/api/routes/${kind}/${index}`);
         break;
       }
       default:
@@ -307,12 +310,12 @@ export async function connectorCommand(args: string[], help: string): Promise<vo
     `${c.name.padEnd(20)} ${c.type.padEnd(8)} ${c.state.padEnd(11)} queued=${c.queueDepth}${c.lastError !== undefined ? `  (${c.lastError})` : ''}`;
   await run(async () => {
     if (sub === 'list') {
-      const r = await call(values, 'GET', '/api/connectors');
+      const r = await adminCall(values, 'GET', '/api/connectors');
       print(values, r, () => (r['connectors'] as Row[]).map(line).join('\n') || '(no connectors)');
       return;
     }
     if (sub !== 'disable' && sub !== 'enable') throw new UsageError(`unknown connector command '${sub}'\n\n${help}`);
-    const r = await call(values, 'POST', `/api/connectors/${encodeURIComponent(idArg(positionals, 'connector name'))}/${sub}`);
+    const r = await adminCall(values, 'POST', `/api/connectors/${encodeURIComponent(idArg(positionals, 'connector name'))}/${sub}`);
     print(values, r, () => line(r as unknown as Row));
   });
 }
@@ -330,7 +333,7 @@ export async function messageCommand(args: string[], help: string): Promise<void
   }
   await run(async () => {
     const id = idArg(positionals, 'message id');
-    const r = (await call(values, 'GET', `/api/messages/${encodeURIComponent(id)}`)) as unknown as MessageAnswer;
+    const r = (await adminCall(values, 'GET', `/api/messages/${encodeURIComponent(id)}`)) as unknown as MessageAnswer;
     print(values, r, () => {
       const m = r.message;
       const iso = (t: unknown) => (typeof t === 'number' ? new Date(t).toISOString() : '-');

@@ -298,15 +298,33 @@ async function listenCommand(args: string[]): Promise<void> {
   });
   await client.bind({ type: values.type, systemId: required(values, 'system-id'), password: required(values, 'password') });
   console.error(`bound as ${values.type}; waiting for messages (Ctrl-C to stop)`);
-  process.once('SIGINT', () => void client.close());
+  let stopped = false;
+  process.once('SIGINT', () => {
+    stopped = true;
+    void client.close();
+  });
+  // The client reconnects and rebinds on its own, but its timers keep no process alive: this
+  // one keeps listen running through an SMSC restart, and says when the link goes and comes.
+  let down = false;
+  const watch = setInterval(() => {
+    const now = !client.session.isBound;
+    if (now !== down) console.error(now ? 'connection lost; reconnecting' : `bound again as ${values.type}`);
+    down = now;
+  }, 250);
   let left = values.count === undefined ? Number.POSITIVE_INFINITY : Number(values.count);
-  for await (const d of client.deliveries()) {
-    const line: Record<string, unknown> = { ...pduToJson(d) };
-    if (d.command === 'deliver_sm') line['text'] = decodeText(d.tlvs.messagePayload ?? d.shortMessage, d.dataCoding);
-    console.log(JSON.stringify(line));
-    if (--left <= 0) break;
+  try {
+    for await (const d of client.deliveries()) {
+      const line: Record<string, unknown> = { ...pduToJson(d) };
+      if (d.command === 'deliver_sm') line['text'] = decodeText(d.tlvs.messagePayload ?? d.shortMessage, d.dataCoding);
+      console.log(JSON.stringify(line));
+      if (--left <= 0) break;
+    }
+  } finally {
+    clearInterval(watch);
   }
   await client.close();
+  // Neither Ctrl-C nor --count: the SMSC ended the session (it stopped, or unbound us).
+  if (!stopped && left > 0) fail('the SMSC closed the session', 1);
 }
 
 async function moCommand(args: string[]): Promise<void> {
@@ -327,14 +345,14 @@ async function moCommand(args: string[]): Promise<void> {
   }
   const token = values.token ?? process.env['SMSC_ADMIN_TOKEN'];
   if (token === undefined || token === '') fail('--token (or SMSC_ADMIN_TOKEN) is required');
-  const res = await fetch(`http://${values.admin}/api/mo`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ from: required(values, 'from'), to: required(values, 'to'), text: required(values, 'text') }),
+  const { adminCall } = await import('./admin-commands.js');
+  // As the admin commands do: an API that is down is named, a refusal says its status and field.
+  const body = await adminCall({ admin: values.admin, token }, 'POST', '/api/mo', {
+    from: required(values, 'from'),
+    to: required(values, 'to'),
+    text: required(values, 'text'),
   });
-  const body = (await res.json().catch(() => ({}))) as { messageId?: string; message?: string; field?: string };
-  if (!res.ok) fail(`MO refused (${res.status}): ${body.message ?? ''}${body.field ? ` [${body.field}]` : ''}`, 1);
-  console.log(`MO stored as ${body.messageId}`);
+  console.log(`MO stored as ${String(body['messageId'])}`);
 }
 
 async function main(argv: string[]): Promise<void> {

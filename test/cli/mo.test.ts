@@ -55,6 +55,10 @@ test('smsc mo injects an MO that the owning ESME receives; refusals name the fie
     const badToken = await cli('--token', 'wrong-token-000', '--from', '1', '--to', '2000', '--text', 'x');
     assert.equal(badToken.status, 1);
     assert.match(badToken.stderr, /401/);
+    // An admin address nobody answers on is named, as the admin commands name it.
+    const down = await cli('--admin', '127.0.0.1:1', '--token', token, '--from', '1', '--to', '2000', '--text', 'x');
+    assert.equal(down.status, 1);
+    assert.match(down.stderr, /cannot reach the admin API at 127\.0\.0\.1:1/);
   } finally {
     await bob.close();
     await admin.close();

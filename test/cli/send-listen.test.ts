@@ -107,4 +107,29 @@ test('listen prints what send submitted; send prints the id and the receipt', { 
   assert.equal(bulk.stderr.split('\n').filter((l) => l.startsWith('sending [')).length, 10, 'one line per tenth without a terminal');
   assert.match(bulk.stderr, /^receipts \[#{24}\] 200\/200$/m);
   assert.equal(await new Promise<number | null>((resolve) => listener2.once('exit', (c) => resolve(c))), 0);
+
+  // A listener without --count whose SMSC stops says so and keeps trying (it exited 0, silently).
+  const listener3 = spawn(process.execPath, [CLI_PATH, 'listen', '--port', port, '--system-id', 'bob', '--password', 'bpw'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(listener3);
+  let err3 = '';
+  listener3.stderr!.on('data', (c: Buffer) => (err3 += c.toString()));
+  const exited = new Promise<number | null>((resolve) => listener3.once('exit', (c) => resolve(c)));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`listen never bound: ${err3}`)), 20_000);
+    listener3.stderr!.on('data', () => {
+      if (err3.includes('bound as receiver')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  await smsc.stop();
+  const end = Date.now() + 20_000;
+  while (!err3.includes('connection lost; reconnecting') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  assert.match(err3, /connection lost; reconnecting/);
+  assert.equal(listener3.exitCode, null, 'still running, to rebind when the SMSC is back');
+  listener3.kill('SIGINT');
+  await exited;
 });
