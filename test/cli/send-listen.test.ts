@@ -16,6 +16,28 @@ after(async () => {
   await removeDir(dir);
 });
 
+/** `smsc listen` as bob on `port` with `extra` flags, once it says it is bound: its output so far. */
+async function listenAsBob(port: string, extra: string[]) {
+  const child = spawn(process.execPath, [CLI_PATH, 'listen', '--port', port, '--system-id', 'bob', '--password', 'bpw', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const io = { out: '', err: '' };
+  child.stdout!.on('data', (c: Buffer) => (io.out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (io.err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`listen never bound: ${io.err}`)), 20_000);
+    child.stderr!.on('data', () => {
+      if (io.err.includes('bound as receiver')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  return { child, io, exited };
+}
+
 test('listen prints what send submitted; send prints the id and the receipt', { timeout: 60_000 }, async () => {
   dir = await tempDir('smsc-cli-');
   const smsc = await startSmscProcess({
@@ -27,23 +49,7 @@ test('listen prints what send submitted; send prints the id and the receipt', { 
     ],
   });
   const port = String(smsc.port);
-  const listener = spawn(process.execPath, [CLI_PATH, 'listen', '--port', port, '--system-id', 'bob', '--password', 'bpw', '--count', '1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(listener);
-  let out = '';
-  let err = '';
-  listener.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  listener.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`listen never bound: ${err}`)), 20_000);
-    listener.stderr!.on('data', () => {
-      if (err.includes('bound as receiver')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
+  const { io, exited } = await listenAsBob(port, ['--count', '1']);
   const send = spawnSync(
     process.execPath,
     [CLI_PATH, 'send', '--port', port, '--system-id', 'alice', '--password', 'apw', '--from', '1000', '--to', '2000', '--text', 'Grüße, Bob €', '--dlr', '--wait-dlr', '20'],
@@ -53,9 +59,8 @@ test('listen prints what send submitted; send prints the id and the receipt', { 
   const id = /submitted (\d+)/.exec(send.stdout)?.[1];
   assert.ok(id !== undefined, send.stdout);
   assert.match(send.stdout, new RegExp(`receipt ${id}: id:${id} .*stat:DELIVRD`));
-  const code = await new Promise<number | null>((resolve) => listener.once('exit', (c) => resolve(c)));
-  assert.equal(code, 0, err);
-  const line = JSON.parse(out.trim().split('\n')[0]!);
+  assert.equal(await exited, 0, io.err);
+  const line = JSON.parse(io.out.trim().split('\n')[0]!);
   assert.equal(line.command, 'deliver_sm');
   assert.equal(line.sourceAddr, '1000');
   assert.equal(line.destinationAddr, '2000');
@@ -80,21 +85,7 @@ test('listen prints what send submitted; send prints the id and the receipt', { 
 
   // Bulk: 200 copies with a window, a progress bar on stderr (one line per tenth when not a
   // terminal), a summary, and every receipt counted.
-  const listener2 = spawn(process.execPath, [CLI_PATH, 'listen', '--port', port, '--system-id', 'bob', '--password', 'bpw', '--count', '200'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(listener2);
-  let err2 = '';
-  listener2.stderr!.on('data', (c: Buffer) => (err2 += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`listen never bound: ${err2}`)), 20_000);
-    listener2.stderr!.on('data', () => {
-      if (err2.includes('bound as receiver')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
+  const listener2 = await listenAsBob(port, ['--count', '200']);
   const bulk = spawnSync(
     process.execPath,
     [CLI_PATH, 'send', '--port', port, '--system-id', 'alice', '--password', 'apw', '--from', '1000', '--to', '2000', '--text', 'bulk', '--count', '200', '--window', '20', '--dlr', '--wait-dlr', '30'],
@@ -106,30 +97,15 @@ test('listen prints what send submitted; send prints the id and the receipt', { 
   assert.match(bulk.stderr, /^sending \[#{24}\] 200\/200 /m, 'the bar reaches the end');
   assert.equal(bulk.stderr.split('\n').filter((l) => l.startsWith('sending [')).length, 10, 'one line per tenth without a terminal');
   assert.match(bulk.stderr, /^receipts \[#{24}\] 200\/200$/m);
-  assert.equal(await new Promise<number | null>((resolve) => listener2.once('exit', (c) => resolve(c))), 0);
+  assert.equal(await listener2.exited, 0);
 
   // A listener without --count whose SMSC stops says so and keeps trying (it exited 0, silently).
-  const listener3 = spawn(process.execPath, [CLI_PATH, 'listen', '--port', port, '--system-id', 'bob', '--password', 'bpw'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(listener3);
-  let err3 = '';
-  listener3.stderr!.on('data', (c: Buffer) => (err3 += c.toString()));
-  const exited = new Promise<number | null>((resolve) => listener3.once('exit', (c) => resolve(c)));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`listen never bound: ${err3}`)), 20_000);
-    listener3.stderr!.on('data', () => {
-      if (err3.includes('bound as receiver')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
+  const listener3 = await listenAsBob(port, []);
   await smsc.stop();
   const end = Date.now() + 20_000;
-  while (!err3.includes('connection lost; reconnecting') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  assert.match(err3, /connection lost; reconnecting/);
-  assert.equal(listener3.exitCode, null, 'still running, to rebind when the SMSC is back');
-  listener3.kill('SIGINT');
-  await exited;
+  while (!listener3.io.err.includes('connection lost; reconnecting') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  assert.match(listener3.io.err, /connection lost; reconnecting/);
+  assert.equal(listener3.child.exitCode, null, 'still running, to rebind when the SMSC is back');
+  listener3.child.kill('SIGINT');
+  await listener3.exited;
 });
