@@ -465,6 +465,9 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   smppServer.on('bound', (_s, ctx: { systemId: string }) => scheduler?.notify(`esme:${ctx.systemId}`));
   // A receiver gone: what is held for its account goes back to the store (see DeliveryScheduler).
   smppServer.on('unbound', () => scheduler?.kick());
+  smppServer.on('bindBan', (ip: string, failures: number, banMs: number) =>
+    console.error(`smsc: ${failures} failed binds from ${ip} (wrong system_id or password): its binds are refused for ${Math.round(banMs / 1000)} s`),
+  );
   // A request answered ESME_RSYSERR (the store failing, say) is said, once until the reason changes.
   const failures = new SaidOnce();
   smppServer.on('requestFailed', (err: unknown, req: { command: string }, ctx: { systemId: string } | undefined) => {

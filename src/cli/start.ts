@@ -61,6 +61,9 @@ network:                     # the built-in simulated mobile network
   return { alice, bob, token };
 }
 
+/** The levels of SMSC_LOG_LEVEL (the admin API's pino log; default info). */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 export async function startCommand(args: string[], help: string): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', default: false } } });
   if (values.help) {
@@ -68,6 +71,12 @@ export async function startCommand(args: string[], help: string): Promise<void> 
     return;
   }
   const file = values.config ?? process.env['SMSC_CONFIG'] ?? DEFAULT_CONFIG;
+  // Checked before anything starts (pino refused it only once SMPP was listening).
+  const level = process.env['SMSC_LOG_LEVEL'];
+  if (level !== undefined && !LOG_LEVELS.includes(level)) {
+    console.error(`SMSC_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got '${level}')`);
+    process.exit(1);
+  }
   // Only the default file is made on a first start: a file named by --config or SMSC_CONFIG that
   // is missing is an error (loadConfig says so), not a reason to run the demo.
   if (values.config === undefined && process.env['SMSC_CONFIG'] === undefined && !existsSync(file)) {

@@ -345,6 +345,9 @@ export class SmscServer extends EventEmitter {
     if (f.count >= threshold) {
       f.bannedUntil = now + banMs;
       f.count = 0;
+      // Said by whoever listens (the app logs it): a host guessing passwords, or an ESME
+      // configured with a wrong one, refused for banMs.
+      this.emit('bindBan', ip, threshold, banMs);
     }
   }
 

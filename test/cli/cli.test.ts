@@ -92,6 +92,12 @@ test('start on an SMPP port already in use says so in one line and exits 1, no s
   }
 });
 
+test('start with an SMSC_LOG_LEVEL pino does not know says so before anything starts, exit 1', () => {
+  const r = spawnSync(process.execPath, [CLI, 'start', '--config', '/nonexistent.yaml'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, SMSC_LOG_LEVEL: 'bogus' } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /SMSC_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent \(got 'bogus'\)/);
+});
+
 test('start with SMSC_CONFIG naming a missing file fails; it does not write and run the demo there', () => {
   const dir = mkdtempSync(join(tmpdir(), 'smsc-cli-'));
   try {

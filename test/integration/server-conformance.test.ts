@@ -472,8 +472,10 @@ describe('bind policies', () => {
       peer.destroy();
     }));
 
-  test('failed-bind back-off per IP: banned after the threshold, allowed again after banMs', () =>
+  test('failed-bind back-off per IP: banned after the threshold (and said), allowed again after banMs', () =>
     withServer({ failedBindBackoff: { threshold: 2, banMs: 5000 } }, async (h) => {
+      const bans: unknown[][] = [];
+      h.server.on('bindBan', (...args: unknown[]) => bans.push(args));
       for (let i = 0; i < 2; i++) {
         const bad = await h.peer();
         bad.send(bindFrame('transceiver', { password: 'wrong', sequenceNumber: 70 + i }));
@@ -485,6 +487,7 @@ describe('bind policies', () => {
       await expectResp(banned, 'bind_transceiver_resp', S.ESME_RBINDFAIL, 72);
       await banned.closed();
       assert.equal(h.server.sessionsOf('esme1').length, 0);
+      assert.deepEqual(bans, [['127.0.0.1', 2, 5000]], 'the ban is said once');
       h.clock.advance(4999);
       const stillBanned = await h.peer();
       stillBanned.send(bindFrame('transceiver', { sequenceNumber: 73 }));
