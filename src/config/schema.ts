@@ -153,7 +153,7 @@ const smpp: SectionField = {
       min: 1,
       max: 10_000,
       description:
-        'Requests of one session (submit_sm and the like) handled at once; reading pauses beyond it. An ESME window larger than this gains nothing: raise it for ESMEs with large windows.',
+        'Requests of one session (submit_sm and the like) handled at once. Beyond it as many more are read and wait their turn (enquire_link and responses are still answered and read), then reading pauses. An ESME window larger than this gains nothing: raise it for ESMEs with large windows.',
     },
     responseTimeoutMs: { type: 'integer', default: 30_000, min: 1, max: TIMER_MAX_MS, unit: 'ms', description: 'response_timer: wait this long for a response PDU.' },
     enquireLinkIntervalMs: {
@@ -589,7 +589,8 @@ const smppConnector: SectionField = {
       min: 0,
       max: HOUR_MS,
       unit: 'ms',
-      description: 'After ESME_RTHROTTLED, send nothing for this long; the throttled message then goes again, with no attempt counted and no retry back-off.',
+      description:
+        'After ESME_RTHROTTLED, send nothing for this long (at least 100 ms); the throttled message then goes again, with no attempt counted and no retry back-off (and no failover: a throttling upstream is up).',
     },
     idFormat: {
       type: 'section',

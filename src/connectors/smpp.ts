@@ -7,12 +7,15 @@
  * - Flow control: at most `window` submits outstanding, at most `tps` per second (token
  *   bucket with `burst`); `capacity()` reports the smaller, and `onCapacity` is called when
  *   tokens come back after being exhausted (so the scheduler can be kicked).
- * - Outcomes: submit_sm_resp ESME_ROK → `delivered`. **That means "accepted by the upstream",
- *   not "on the handset": the final state comes later in the upstream's delivery receipt,
- *   reported through {@link SmppTarget.onUpstreamReceipt}** (the core decides what to do with
- *   it). ESME_RTHROTTLED (also pauses sending for `throttleBackoffMs`), ESME_RMSGQFUL,
- *   ESME_RSYSERR, ESME_RX_T_APPN (and any status in `retryStatuses`), response timeouts and lost connections
- *   → `retry`; every other status → `failed` UNDELIVERABLE with the status as error code.
+ * - Outcomes: submit_sm_resp ESME_ROK → `forwarded` (with the upstream's id; `delivered` for a
+ *   message asking no receipt under requestReceipts asRequested). **That means "accepted by the
+ *   upstream", not "on the handset": the final state comes later in the upstream's delivery
+ *   receipt, reported through {@link SmppTarget.onUpstreamReceipt}** (the core decides what to
+ *   do with it). ESME_RTHROTTLED pauses sending for `throttleBackoffMs` (at least
+ *   {@link MIN_THROTTLE_PAUSE_MS}) → `unavailable` (sent again after it, no attempt counted).
+ *   ESME_RMSGQFUL, ESME_RSYSERR, ESME_RX_T_APPN (and any status in `retryStatuses`), response
+ *   timeouts and lost connections → `retry`; every other status → `failed` UNDELIVERABLE with
+ *   the status as error code.
  *   After a lost connection the upstream may have taken the message: a retry can duplicate it.
  * - Receipts: upstream message id → our message id is kept in an {@link UpstreamIdMap}
  *   (in memory by default, bounded; pluggable to persist it). Ids are normalised on both sides
@@ -281,6 +284,8 @@ export interface SmppTargetStats {
 }
 
 const UNAVAILABLE: Outcome = { kind: 'unavailable' };
+/** The shortest pause after ESME_RTHROTTLED, whatever throttleBackoffMs says. */
+export const MIN_THROTTLE_PAUSE_MS = 100;
 // The upstream took it; its receipt (onUpstreamReceipt) gives the final state.
 const FORWARDED: Outcome = { kind: 'forwarded' };
 // The upstream took it and will not report on it (see requestReceipts).
@@ -463,7 +468,8 @@ export class SmppTarget implements DeliveryTarget {
       const status = err.commandStatus;
       if (status === S.ESME_RTHROTTLED) {
         this.stats.throttled++;
-        const pause = this.#o.throttleBackoffMs ?? 1000;
+        // A floor: with no pause a throttled message would be claimed and sent again at once.
+        const pause = Math.max(this.#o.throttleBackoffMs ?? 1000, MIN_THROTTLE_PAUSE_MS);
         this.#throttledUntil = this.#clock.now() + pause;
         this.#bucket?.drain();
         this.#armCapacityTimer(pause);

@@ -85,6 +85,9 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
   if ((f.registeredDelivery & 0xe0) !== 0) return S.ESME_RINVREGDLVFLG; // reserved bits 7-5
   if (!isSupportedDataCoding(f.dataCoding)) return v5 ? S.ESME_RINVDCS : S.ESME_RSUBMITFAIL;
   if (f.smDefaultMsgId !== undefined && f.smDefaultMsgId !== 0) return S.ESME_RINVDFTMSGID;
+  // [ref §4.2] sar_total_segments and sar_segment_seqnum are 1-255, a part within its total.
+  const { sarTotalSegments: total, sarSegmentSeqnum: seq } = f.tlvs;
+  if (total === 0 || seq === 0 || (total !== undefined && seq !== undefined && seq > total)) return S.ESME_RINVTLVVAL;
 
   const sm = f.shortMessage;
   const payload = f.tlvs.messagePayload;

@@ -393,7 +393,6 @@ export class DeliveryScheduler {
     this.#giveBackAll(key);
   }
 
-  /** Held messages ended in the store (a permanent failure for their destination): not to be sent. */
   /** Takes the MT messages of `key` held here for `addr` out of their line: their ids. */
   #unholdTo(key: string, addr: string): string[] {
     const line = this.#held.get(key);
@@ -407,6 +406,7 @@ export class DeliveryScheduler {
     return ids;
   }
 
+  /** Held messages ended in the store (a permanent failure for their destination): not to be sent. */
   #forget(ids: readonly string[]): void {
     if (ids.length === 0 || this.#held.size === 0) return;
     const gone = new Set(ids);

@@ -196,11 +196,12 @@ export function initialState(m: NewMessage): MessageStateName {
 }
 
 /**
- * True when no delivery attempt can be carrying `m` at `at`: its lease, if any, has run out,
- * or `heldBy` holds it unsent (cancel and replace; the SQL of the stores says the same).
+ * True when no delivery attempt can be carrying `m` at `at`: not handed to a next hop (an
+ * upstream SMSC has it, waiting for its receipt), and its lease, if any, has run out, or
+ * `heldBy` holds it unsent (cancel and replace; the SQL of the stores says the same).
  */
-export function unsent(m: Pick<StoredMessage, 'leaseOwner' | 'leaseUntil'>, at: number, heldBy: string | null): boolean {
-  return m.leaseUntil <= at || (heldBy !== null && m.leaseOwner === heldBy);
+export function unsent(m: Pick<StoredMessage, 'leaseOwner' | 'leaseUntil' | 'remoteId'>, at: number, heldBy: string | null): boolean {
+  return m.remoteId === null && (m.leaseUntil <= at || (heldBy !== null && m.leaseOwner === heldBy));
 }
 
 /** Orders claimed messages by due time, then priority (higher first), then submission. */
@@ -380,8 +381,9 @@ export interface ReplacedValues {
 /**
  * Applies replace() changes to a pending message. A new schedule resets the state to
  * `SCHEDULED` (future) or `ENROUTE`; before the first attempt the next attempt follows the
- * schedule, after one the retry back-off still applies on top of it. A live lease still
- * bounds the due time (the in-flight attempt is not interrupted).
+ * schedule, after one the retry back-off still applies on top of it. The change clears the
+ * lease (a replace applies only to a message no attempt carries: see Store.replace), so the
+ * due time is the schedule's or the back-off's.
  */
 export function applyReplace(m: StoredMessage, changes: ReplaceChanges, at: number): ReplacedValues {
   const scheduleAt = changes.scheduleAt ?? m.scheduleAt;

@@ -333,9 +333,10 @@ export interface Store {
   /** Pending MT messages an account submitted, by source/destination address (and service_type). */
   findPending(query: PendingQuery): Promise<StoredMessage[]>;
   /**
-   * Cancels a pending message (state `DELETED`) that no attempt may be delivering: not leased
-   * at `at`, or leased to `heldBy` (a node that holds it unsent and gives it up). A message
-   * leased otherwise may be on its way to its destination, and is not cancelled. Returns the
+   * Cancels a pending message (state `DELETED`) that no attempt may be delivering: not handed
+   * to a next hop (no remote id), and not leased at `at` or leased to `heldBy` (a node that
+   * holds it unsent and gives it up). A message leased otherwise may be on its way to its
+   * destination, and one an upstream SMSC has is its to deliver: neither is cancelled. Returns the
    * updated message, or undefined when the message does not exist, is final, or is leased.
    * With `receiptsBy`, the receipt it owes is inserted in the same transaction
    * ({@link expireDue}).

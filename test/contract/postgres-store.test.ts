@@ -47,7 +47,7 @@ describe('postgres store specifics', () => {
 
   test('a query not answered within queryTimeoutMs fails, and the store works again once the database answers', () =>
     withDb(async (db) => {
-      const store = new PostgresStore({ url: db.url, poolSize: 2, queryTimeoutMs: 300 });
+      const store = new PostgresStore({ url: db.url, poolSize: 3, queryTimeoutMs: 300 });
       const locker = new pg.Client({ connectionString: db.url });
       try {
         await store.init();
@@ -59,6 +59,8 @@ describe('postgres store specifics', () => {
         await locker.query('LOCK TABLE messages IN ACCESS EXCLUSIVE MODE');
         await assert.rejects(store.get(m.id), /timeout/i);
         await assert.rejects(store.insert([makeMessage()]), /timeout/i);
+        // In a transaction too (a cancel with the receipt it owes): its connection is dropped.
+        await assert.rejects(store.cancel(m.id, Date.now(), 'n1'), /timeout/i);
         await locker.query('ROLLBACK');
         // The timed-out connections were dropped, not handed to the next query.
         assert.equal((await store.get(m.id))?.id, m.id);

@@ -592,6 +592,9 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
         assert.equal(await s.findForwarded('up-b', 'ABC123'), undefined, 'ids are per connector');
         assert.deepEqual(await claim(s, ['up-a'], T0 + 1000, 'A', 5), [], 'not due again');
         assert.deepEqual(await s.failoverAll('up-a', T0 + 1000), {}, 'a forwarded message does not fail over');
+        // The upstream has it: it delivers it, whatever a cancel or a replace here would say.
+        assert.equal(await s.cancel(m.id, T0 + 1500), undefined, 'not cancelled');
+        assert.equal(await s.replace(m.id, { payload: Buffer.from('new') }, T0 + 1500), undefined, 'not replaced');
         await s.finalize(m.id, 'DELIVERED', T0 + 2000, 0);
         assert.equal(await s.findForwarded('up-a', 'ABC123'), undefined, 'only pending messages are found');
       }));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startSmsc } from '../../src/app/smsc.js';
 import { type Config, validateConfig } from '../../src/config/config.js';
+import { claimNodeIdentity } from '../../src/store/postgres/node-identity.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
 
 let pg: TestPostgres;
@@ -63,4 +64,14 @@ test('a node of the other cluster mode is refused while a node of one mode runs,
   // The stopped active node gave its mode's lock back.
   const again = await startSmsc(node('n1', schema));
   await again.stop();
+});
+
+test('nodes of one mode starting at the same moment are all let in', { timeout: 60_000 }, async () => {
+  const url = pg.url;
+  for (let round = 0; round < 10; round++) {
+    const nodes = await Promise.all(
+      [1, 2, 3, 4].map((n) => claimNodeIdentity({ url, schema: 'smsc_same_mode', nodeId: `r${round}n${n}`, nodeNumber: n, mode: 'active-active' })),
+    );
+    await Promise.all(nodes.map((n) => n.release()));
+  }
 });

@@ -498,6 +498,9 @@ describe('store and forward', () => {
     assert.equal(await submitStatus(a, { ...base, validityPeriod: '26111212000000X' + 'X' }), S.ESME_RINVEXPIRY);
     // Malformed even where qos_time_to_live overrides it.
     assert.equal(await submitStatus(a, { ...base, validityPeriod: '991301000000000+', tlvs: { qosTimeToLive: 60 } }), S.ESME_RINVEXPIRY);
+    // SAR parts number from 1, within their total.
+    assert.equal(await submitStatus(a, { ...base, tlvs: { sarMsgRefNum: 1, sarTotalSegments: 0, sarSegmentSeqnum: 1 } }), S.ESME_RINVTLVVAL);
+    assert.equal(await submitStatus(a, { ...base, tlvs: { sarMsgRefNum: 1, sarTotalSegments: 2, sarSegmentSeqnum: 3 } }), S.ESME_RINVTLVVAL);
     // An international E.164 number (TON 1, NPI 1) is digits.
     assert.equal(await submitStatus(a, { ...base, destinationAddr: '44700<script>' }), S.ESME_RINVDSTADR);
     assert.equal(await submitStatus(a, { ...base, priorityFlag: 9 }), S.ESME_RINVPRTFLG);

@@ -59,16 +59,23 @@ export async function claimNodeIdentity(o: { url: string; schema?: string; nodeI
 }
 
 /**
- * A shared lock on `mode`, then a test of the other mode's: no other session may hold that one.
- * Two nodes of different modes starting at once may both be refused, never both let in.
+ * A shared lock on `mode`, then a look for the other mode's among the locks held (pg_locks,
+ * not a lock taken to test it: a test lock of one node would make another of the same mode
+ * see it taken). Two nodes of different modes starting at once may both be refused, never
+ * both let in: each takes its own before it looks.
  */
 async function claimMode(client: pg.Client, scope: string, mode: ClusterMode): Promise<void> {
   const other: ClusterMode = mode === 'active-active' ? 'active-standby' : 'active-active';
   const key = (m: ClusterMode) => hash32(`${scope}\u0000${m}`);
   await client.query('SELECT pg_advisory_lock_shared($1, $2)', [MODE_CLASS, key(mode)]);
-  const { rows } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS free', [MODE_CLASS, key(other)]);
-  if (rows[0]?.free !== true) {
+  // A two-key advisory lock shows as classid, objid (unsigned) and objsubid 2.
+  const { rows } = await client.query<{ held: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND classid = $1::bigint::oid AND objid = $2::bigint::oid) AS held`,
+    [MODE_CLASS, key(other) >>> 0],
+  );
+  if (rows[0]?.held === true) {
     throw new Error(`another live node on this database runs cluster.mode '${other}' (this one: '${mode}'): the nodes of a cluster need the same mode`);
   }
-  await client.query('SELECT pg_advisory_unlock($1, $2)', [MODE_CLASS, key(other)]);
 }

@@ -339,7 +339,7 @@ function buildSql(messages: string, events: string, withEvents: boolean): Sql {
         (SELECT count(*) FROM (SELECT pg_notify($3, t.target) FROM (SELECT DISTINCT target FROM u) t) x) AS k`,
     cancel: `WITH u AS (
         UPDATE ${messages} SET state = 'DELETED', final_at = $2, lease_owner = NULL, lease_until = 0
-        WHERE id = $1 AND ${PENDING_SQL} AND (lease_until <= $2 OR lease_owner = $3)
+        WHERE id = $1 AND ${PENDING_SQL} AND remote_id IS NULL AND (lease_until <= $2 OR lease_owner = $3)
         RETURNING *)
       ${ev('u', '$2', k(EventKind.CANCELLED), `''`)}
       SELECT * FROM u`,
@@ -1377,11 +1377,20 @@ async function inTransaction<T>(client: pg.ClientBase, fn: (client: pg.ClientBas
     await client.query('COMMIT');
     return value;
   } catch (error) {
+    // A query that timed out is still running on the connection: a ROLLBACK would queue
+    // behind it and time out too. The connection is dropped instead (the server rolls back).
+    if (error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE) {
+      broken(error);
+      throw error;
+    }
     const failed = await rollback(client);
     if (failed !== undefined) broken(failed);
     throw error;
   }
 }
+
+/** What node-postgres says of a query past its query_timeout. */
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
 
 /** Rolls back `client`'s transaction; the error when that failed too. */
 async function rollback(client: pg.ClientBase): Promise<Error | undefined> {

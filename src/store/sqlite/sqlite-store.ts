@@ -1005,7 +1005,7 @@ function prepare(db: Database.Database, events: boolean): Statements {
       WHERE id = ? AND lease_owner = ? AND ${PENDING_SQL}
       RETURNING target`),
     cancel: p(`UPDATE messages SET state = 'DELETED', final_at = ?, lease_owner = NULL, lease_until = 0
-      WHERE id = ? AND ${PENDING_SQL} AND (lease_until <= ? OR lease_owner = ?)
+      WHERE id = ? AND ${PENDING_SQL} AND remote_id IS NULL AND (lease_until <= ? OR lease_owner = ?)
       RETURNING rowid, *`),
     // Checked unsent (see unsent()) by the caller, in the same write.
     replace: p(`UPDATE messages SET body = ?, schedule_at = ?, expires_at = ?, state = ?, next_attempt_at = ?, due_at = ?,

@@ -546,8 +546,10 @@ export class ThreadedSqliteStore implements Store, ConfigStore {
     if (this.#reader === undefined) {
       const reader = new ThreadedSqliteStore({ ...this.#options, exclusive: false }, 'reader');
       const started = reader.init().then(() => reader);
-      // A reader that failed to start, or whose thread ended, is made again at the next read.
+      // A reader that failed to start (its thread ended with it), or whose thread ended, is
+      // made again at the next read.
       started.catch(() => {
+        void reader.close().catch(() => {});
         if (this.#reader === started) this.#reader = undefined;
       });
       this.#reader = started;
