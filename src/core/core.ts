@@ -301,29 +301,30 @@ export class SmscCore {
       // submitted for a single attempt (a datagram, or a transaction whose submitter waits for
       // its outcome: taken over, it would be answered as failed while the new submit's content
       // is delivered).
-      const existing = (
+      const candidates = (
         await this.#o.store.findPending({
           account: account.systemId,
           sourceAddr: req.sourceAddr,
           destinationAddr: req.destinationAddr,
           serviceType: req.serviceType,
         })
-      ).find((m) => m.batchId === null && !isSingleAttempt(m));
-      if (existing !== undefined) {
+      ).filter((m) => m.batchId === null && !isSingleAttempt(m));
+      // The oldest that no attempt carries (one on its way cannot be replaced): else a new message.
+      for (const existing of candidates) {
         const replaced = await this.#unsentChange(existing.id, (heldBy) =>
           this.#o.store.replace(
             existing.id,
             {
-            payload: Buffer.from(ok.payload),
-            payloadInTlv: ok.payloadInTlv,
-            registeredDelivery: req.registeredDelivery,
-            scheduleAt: ok.scheduleAt,
-            expiresAt: this.#singleAttemptCap(req, ok.expiresAt, now),
-            dataCoding: req.dataCoding,
-            esmClass: req.esmClass,
-            // All of the new submit's content: the old one's TLVs (a concatenation's sar_*) must not stay.
-            tlvs,
-            protocolId: req.protocolId,
+              payload: Buffer.from(ok.payload),
+              payloadInTlv: ok.payloadInTlv,
+              registeredDelivery: req.registeredDelivery,
+              scheduleAt: ok.scheduleAt,
+              expiresAt: this.#singleAttemptCap(req, ok.expiresAt, now),
+              dataCoding: req.dataCoding,
+              esmClass: req.esmClass,
+              // All of the new submit's content: the old one's TLVs (a concatenation's sar_*) must not stay.
+              tlvs,
+              protocolId: req.protocolId,
             },
             now,
             heldBy,

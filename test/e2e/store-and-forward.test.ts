@@ -260,12 +260,17 @@ describe('store and forward', () => {
     assert.equal(await status(a.cancel({ messageId: ids[0]!, sourceAddr: '1000' })), S.ESME_RCANCELFAIL);
     assert.equal(await status(a.replace({ messageId: ids[0]!, sourceAddr: '1000', shortMessage: Buffer.from('too late') })), S.ESME_RREPLACEFAIL);
     assert.equal(await status(a.cancel({ messageId: ids[5]!, sourceAddr: '1000' })), S.ESME_ROK);
+    // replace_if_present takes the oldest match no attempt carries: m4 (m1 is on the wire, m2
+    // and m3 queued for the window), not a new message.
+    const again = await a.submit({ sourceAddr: '1000', destinationAddr: '5000', shortMessage: Buffer.from('m4 again'), replaceIfPresentFlag: 1 });
+    assert.equal(again.messageId, ids[3]);
     const later = await a.submit({ sourceAddr: '1000', destinationAddr: '5000', shortMessage: Buffer.from('later') });
     for (let n = 1; n <= 6; n++) {
       await until(() => got.length >= n, `deliver_sm ${n}`);
       d.ack(got[n - 1]!);
     }
-    assert.deepEqual(got.map(text), ['m1', 'm2', 'm3', 'm4', 'm5', 'later'], 'the cancelled one never went out; the first went as it was');
+    assert.deepEqual(got.slice(0, 3).map(text), ['m1', 'm2', 'm3'], 'the first went as it was');
+    assert.deepEqual(got.slice(3).map(text).sort(), ['later', 'm4 again', 'm5'], 'the cancelled one never went out, the replaced one with its new text');
     await until(async () => (await a.query(ids[0]!, { sourceAddr: '1000' })).messageState === 2, 'the first DELIVERED');
     assert.equal((await a.query(ids[5]!, { sourceAddr: '1000' })).messageState, 4);
     await until(async () => (await a.query(later.messageId, { sourceAddr: '1000' })).messageState === 2, 'the last DELIVERED');
