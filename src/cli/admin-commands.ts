@@ -327,10 +327,12 @@ interface MessageAnswer {
 
 export async function messageCommand(args: string[], help: string): Promise<void> {
   const { values, positionals } = parseArgs({ args, options: COMMON, allowPositionals: true });
-  if (values.help || positionals[0] === undefined) {
+  if (values.help) {
     console.log(help);
     return;
   }
+  // No id: a usage error (exit 2), as a missing argument is for the other commands.
+  if (positionals[0] === undefined) fail(`a message id is required\n\n${help}`, 2);
   await run(async () => {
     const id = idArg(positionals, 'message id');
     const r = (await adminCall(values, 'GET', `/api/messages/${encodeURIComponent(id)}`)) as unknown as MessageAnswer;

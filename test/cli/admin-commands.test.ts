@@ -134,6 +134,9 @@ test('account, route, connector and message commands through the admin API', { t
     const missing = await cli('message', 'nope');
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /404/);
+    const noId = await cli('message');
+    assert.equal(noId.status, 2, 'a usage error');
+    assert.match(noId.stderr, /a message id is required/);
   } finally {
     await admin.close();
     await smsc.stop();
