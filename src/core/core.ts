@@ -420,6 +420,8 @@ export class SmscCore {
     if (typeof ok === 'number') return ok;
     // Transaction mode is for one destination: a submit_multi's response cannot wait for each.
     if (isTransaction(req)) return S.ESME_RINVESMCLASS;
+    // [ref §0] at most 254 destinations before 5.0 (255 there).
+    if (ctx.interfaceVersion < InterfaceVersion.V50 && req.destAddresses.length > 254) return S.ESME_RINVNUMDESTS;
     const unsuccess: UnsuccessSme[] = [];
     const msgs: NewMessage[] = [];
     const batchId = this.#newId(ctx);

@@ -93,6 +93,9 @@ export function validateSubmit(f: SubmitFields, now: number, policy: TimePolicy,
   const payload = f.tlvs.messagePayload;
   // [ref §4.4] either short_message or message_payload, never both (our documented choice).
   if (payload !== undefined && sm !== undefined && sm.length > 0) return S.ESME_RINVMSGLEN;
+  // [ref §0] short_message is at most 254 octets before 5.0 (255 there): a 3.4 receiver
+  // could refuse the deliver_sm carrying it.
+  if (!v5 && sm !== undefined && sm.length > 254) return S.ESME_RINVMSGLEN;
 
   // [ref §6.6] datagram and transaction modes: one attempt at once, nothing scheduled.
   if (isSingleAttempt(f) && (f.scheduleDeliveryTime ?? '') !== '') return S.ESME_RINVSCHED;

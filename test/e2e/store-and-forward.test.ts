@@ -503,6 +503,12 @@ describe('store and forward', () => {
     assert.equal(await submitStatus(a, { ...base, validityPeriod: '26111212000000X' + 'X' }), S.ESME_RINVEXPIRY);
     // Malformed even where qos_time_to_live overrides it.
     assert.equal(await submitStatus(a, { ...base, validityPeriod: '991301000000000+', tlvs: { qosTimeToLive: 60 } }), S.ESME_RINVEXPIRY);
+    // 3.4's limits: 254 octets of short_message, 254 destinations.
+    assert.equal(await submitStatus(a, { ...base, shortMessage: Buffer.alloc(255, 0x41) }), S.ESME_RINVMSGLEN);
+    await assert.rejects(
+      submitMulti(a, Array.from({ length: 255 }, (_, i) => `44${String(i).padStart(8, '0')}`), 'many'),
+      (e: CommandStatusError) => e.commandStatus === S.ESME_RINVNUMDESTS,
+    );
     // SAR parts number from 1, within their total.
     assert.equal(await submitStatus(a, { ...base, tlvs: { sarMsgRefNum: 1, sarTotalSegments: 0, sarSegmentSeqnum: 1 } }), S.ESME_RINVTLVVAL);
     assert.equal(await submitStatus(a, { ...base, tlvs: { sarMsgRefNum: 1, sarTotalSegments: 2, sarSegmentSeqnum: 3 } }), S.ESME_RINVTLVVAL);
