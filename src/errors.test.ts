@@ -9,6 +9,9 @@ test('errorText: the message, else the parts of an AggregateError, else the code
   assert.equal(errorText(new AggregateError([new Error('connect ECONNREFUSED ::1:1'), refused], '')), 'connect ECONNREFUSED ::1:1; connect ECONNREFUSED 127.0.0.1:1');
   assert.equal(errorText(Object.assign(new Error(''), { code: 'ECONNRESET' })), 'ECONNRESET');
   assert.equal(errorText(new TypeError('')), 'TypeError');
+  // Anything thrown that is not an Error, as it is (a part of an AggregateError too).
+  assert.equal(errorText('disk full'), 'disk full');
+  assert.equal(errorText(new AggregateError(['a', 7], '')), 'a; 7');
   // What node gives when every address of a name refuses (happy eyeballs): an empty message.
   const port = await new Promise<number>((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {

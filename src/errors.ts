@@ -106,10 +106,12 @@ export const errors = {
 /**
  * An error as one line for an operator. A connection refused on every address of a name (an
  * AggregateError, e.g. `localhost` as ::1 and 127.0.0.1) has an empty message: its parts say it.
+ * Anything thrown that is not an Error is said as it is.
  */
-export function errorText(err: Error): string {
+export function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
   if (err.message !== '') return err.message;
-  const parts = err instanceof AggregateError ? err.errors.map((e: unknown) => (e instanceof Error ? errorText(e) : String(e))) : [];
+  const parts = err instanceof AggregateError ? err.errors.map(errorText) : [];
   const code = (err as { code?: unknown }).code;
   return parts.length > 0 ? parts.join('; ') : typeof code === 'string' ? code : err.name;
 }

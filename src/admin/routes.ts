@@ -586,7 +586,7 @@ async function storeProblem(store: { get(id: string): Promise<unknown> }, ms: nu
     return await Promise.race([
       store.get('health-check').then(
         () => undefined,
-        (err: unknown) => `the store failed: ${err instanceof Error ? errorText(err) : String(err)}`,
+        (err: unknown) => `the store failed: ${errorText(err)}`,
       ),
       late,
     ]);

@@ -68,7 +68,7 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
     // Refused, unreachable, a TLS certificate not verified, a CA file unreadable: tried again
     // after the back-off, said once until the reason changes.
     const failed = (err: unknown): void => {
-      const why = `smsc: outbind of ${a.systemId} to ${b.host}:${b.port}: ${err instanceof Error ? errorText(err) : String(err)}; retrying`;
+      const why = `smsc: outbind of ${a.systemId} to ${b.host}:${b.port}: ${errorText(err)}; retrying`;
       if (line.failure.isNew(why)) console.error(why);
       backOff(line, undefined);
     };

@@ -471,7 +471,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   // A request answered ESME_RSYSERR (the store failing, say) is said, once until the reason changes.
   const failures = new SaidOnce();
   smppServer.on('requestFailed', (err: unknown, req: { command: string }, ctx: { systemId: string } | undefined) => {
-    const why = err instanceof Error ? errorText(err) : String(err);
+    const why = errorText(err);
     if (failures.isNew(why)) console.error(`smsc: a ${req.command} of ${ctx?.systemId ?? 'an unbound session'} failed, answered ESME_RSYSERR: ${why}`);
   });
 
