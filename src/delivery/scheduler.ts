@@ -406,17 +406,6 @@ export class DeliveryScheduler {
     return ids;
   }
 
-  /** Held messages ended in the store (a permanent failure for their destination): not to be sent. */
-  #forget(ids: readonly string[]): void {
-    if (ids.length === 0 || this.#held.size === 0) return;
-    const gone = new Set(ids);
-    for (const [key, line] of this.#held) {
-      const keep = line.drain().filter((m) => !gone.has(m.id));
-      if (keep.length === 0) this.#held.delete(key);
-      else for (const m of keep) line.push(m);
-    }
-  }
-
   #target(key: string): DeliveryTarget | undefined {
     return this.#o.target !== undefined ? this.#o.target(key) : this.#o.targets().get(key);
   }
@@ -699,7 +688,8 @@ export class DeliveryScheduler {
               held.filter((id) => !ended.has(id)),
             );
           }
-          this.#forget(others.map((o) => o.id));
+          // None of them is held here any more: the held ones were taken out above, and the
+          // store ends no other leased one.
           this.stats.failed += others.length;
           this.#receiptsMadeFor(others, outcome.state);
         }
