@@ -111,6 +111,14 @@ const OUTBIND_CONNECT_TIMEOUT_MS = 30_000;
 /**
  * The SMSC listener. Events: 'bound' (session, ctx), 'unbound' (session, ctx), 'session' (session).
  */
+/** A bind refused for its system_id or password: the refusals that count towards the address's back-off. */
+class CredentialRefusal {
+  readonly commandStatus: number;
+  constructor(commandStatus: number) {
+    this.commandStatus = commandStatus;
+  }
+}
+
 export class SmscServer extends EventEmitter {
   readonly #opts: SmscServerOptions;
   readonly #clock: Clock;
@@ -130,8 +138,6 @@ export class SmscServer extends EventEmitter {
   /** Failed binds by IP: those within banMs of each other, and the ban they earned. */
   readonly #failures = new Map<string, { count: number; last: number; bannedUntil: number }>();
   readonly #unknownStatus: number;
-  /** Sessions whose bind under way was refused for a wrong system_id or password (see #onBind). */
-  readonly #credentialFailures = new WeakSet<Session>();
   readonly #wrongPasswordStatus: number;
   #connections = 0;
 
@@ -272,25 +278,26 @@ export class SmscServer extends EventEmitter {
     const backoff = this.#failures.get(ip);
     if (backoff !== undefined && backoff.bannedUntil > now) return { commandStatus: S.ESME_RBINDFAIL, systemId };
     const status = await this.#authorise(req, session);
-    if (status !== S.ESME_ROK) {
+    if (status instanceof CredentialRefusal) {
       // Only a credential tried and wrong counts towards the address's back-off: a refusal of
       // policy (a bind limit reached, a disabled account) would otherwise lock every account
       // binding from that host out, as an ESME rebinding after a network cut, its old
       // sessions not yet gone, hits its bind limit.
-      if (this.#credentialFailures.delete(session)) this.#recordFailure(ip, now);
-      return { commandStatus: status, systemId };
+      this.#recordFailure(ip, now);
+      return { commandStatus: status.commandStatus, systemId };
     }
+    if (status !== S.ESME_ROK) return { commandStatus: status, systemId };
     this.#failures.delete(ip);
     return { commandStatus: S.ESME_ROK, systemId };
   }
 
   /** [ref §6.3 step 2] authentication and policy; reserves the bind slot on success. */
-  async #authorise(req: BindPdu, session: Session): Promise<number> {
+  async #authorise(req: BindPdu, session: Session): Promise<number | CredentialRefusal> {
     const account = await this.#lookup(req.systemId);
-    if (account === undefined) return this.#credentialFailed(session, this.#unknownStatus);
+    if (account === undefined) return new CredentialRefusal(this.#unknownStatus);
     // The address first: a bind from a refused address costs no scrypt.
     if (!ipAllowed(session.remoteAddress, account.allowedIps)) return S.ESME_RBINDFAIL;
-    if (!(await verifyPasswordAsync(account, req.password))) return this.#credentialFailed(session, this.#wrongPasswordStatus);
+    if (!(await verifyPasswordAsync(account, req.password))) return new CredentialRefusal(this.#wrongPasswordStatus);
     if (account.disabled === true) return S.ESME_RBINDFAIL;
     if (account.allowedSystemTypes !== undefined && !account.allowedSystemTypes.includes(req.systemType)) {
       return S.ESME_RINVSYSTYP;
@@ -321,12 +328,6 @@ export class SmscServer extends EventEmitter {
     if (account.windowSize !== undefined) session.windowSize = account.windowSize;
     session.once('bound', () => this.emit('bound', session, ctx));
     return S.ESME_ROK;
-  }
-
-  /** `status`, for a bind whose system_id or password was wrong (see #onBind). */
-  #credentialFailed(session: Session, status: number): number {
-    this.#credentialFailures.add(session);
-    return status;
   }
 
   #recordFailure(ip: string, now: number): void {
