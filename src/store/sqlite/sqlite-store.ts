@@ -274,8 +274,7 @@ export class SqliteStore implements Store, ConfigStore {
         return db;
       } catch (error) {
         db.close();
-        const busy = String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY');
-        if (!busy || Date.now() >= giveUpAt) throw error;
+        if (!isBusy(error) || Date.now() >= giveUpAt) throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
     }
@@ -902,6 +901,11 @@ export class SqliteStore implements Store, ConfigStore {
   }
 }
 
+/** SQLITE_BUSY or one of its extended codes: another connection holds the lock asked for. */
+function isBusy(err: unknown): boolean {
+  return String((err as { code?: unknown } | undefined)?.code).startsWith('SQLITE_BUSY');
+}
+
 /**
  * An exclusive lock on `lockPath`, held by the returned connection until it closes (or the
  * process ends: the operating system drops its file locks then, so a crash leaves none).
@@ -914,7 +918,7 @@ function lockFile(lockPath: string, storePath: string): Database.Database {
     return lock;
   } catch (err) {
     lock.close();
-    if (String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) {
+    if (isBusy(err)) {
       throw new Error(`another SMSC process has the store ${storePath} open (its lock ${lockPath} is held): one process per SQLite file; several nodes need store.postgres`);
     }
     throw err;
