@@ -298,11 +298,7 @@ async function listenCommand(args: string[]): Promise<void> {
   });
   await client.bind({ type: values.type, systemId: required(values, 'system-id'), password: required(values, 'password') });
   console.error(`bound as ${values.type}; waiting for messages (Ctrl-C to stop)`);
-  let stopped = false;
-  process.once('SIGINT', () => {
-    stopped = true;
-    void client.close();
-  });
+  process.once('SIGINT', () => void client.close());
   // The client reconnects and rebinds on its own, but its timers keep no process alive: this
   // one keeps listen running through an SMSC restart, and says when the link goes and comes.
   let down = false;
@@ -323,8 +319,6 @@ async function listenCommand(args: string[]): Promise<void> {
     clearInterval(watch);
   }
   await client.close();
-  // Neither Ctrl-C nor --count: the SMSC ended the session (it stopped, or unbound us).
-  if (!stopped && left > 0) fail('the SMSC closed the session', 1);
 }
 
 async function moCommand(args: string[]): Promise<void> {
