@@ -6,8 +6,8 @@
  * connection is losing the lock: the node must stop serving at once (`lost`), as another may
  * be active a moment later.
  */
-import pg from 'pg';
-import { hash32 } from './postgres-store.js';
+import type pg from 'pg';
+import { hash32, ownConnection } from './postgres-store.js';
 
 /** The lock's class (first key); the second is the schema's hash, so schemas are apart. */
 const ACTIVE_LOCK_CLASS = 0x534d5341; // 'SMSA'
@@ -33,12 +33,12 @@ export interface ActiveLease {
   release(): Promise<void>;
 }
 
-/** A connection to hold session advisory locks on (connect it with {@link openLockConnection}). */
+/**
+ * A connection to hold session advisory locks on (connect it with {@link openLockConnection}):
+ * the store's own kind, probed sooner when idle.
+ */
 export function lockClient(url: string): pg.Client {
-  const client = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 5000, connectionTimeoutMillis: 10_000 });
-  // Errors of an idle connection surface through its 'end'; never unhandled.
-  client.on('error', () => {});
-  return client;
+  return ownConnection(url, 5000);
 }
 
 /** Connects a {@link lockClient}, set up so the server frees its locks soon after the node is gone. */

@@ -1356,11 +1356,12 @@ export class PostgresStore implements Store, ConfigStore {
 }
 
 /**
- * A connection outside the pool (LISTEN, migrations), without its query timeout: kept alive
- * like the pool's, and its errors surface through the queries and its 'end', never unhandled.
+ * A connection outside the pool (LISTEN, migrations, the cluster's locks), without its query
+ * timeout: kept alive (the first probe after `keepAliveDelayMs` idle), and its errors surface
+ * through the queries and its 'end', never unhandled.
  */
-function ownConnection(url: string): pg.Client {
-  const client = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+export function ownConnection(url: string, keepAliveDelayMs = KEEPALIVE_DELAY_MS): pg.Client {
+  const client = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: keepAliveDelayMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   client.on('error', () => {});
   return client;
 }
