@@ -16,7 +16,7 @@ import {
   pduToJson,
 } from '../pdu/index.js';
 import type { BindType } from '../session/state.js';
-import { decodeText, parseReceipt, splitText } from '../sm/index.js';
+import { countSegments, decodeText, parseReceipt } from '../sm/index.js';
 import { ProgressBar } from './progress.js';
 
 const HELP: Record<string, string> = {
@@ -51,8 +51,8 @@ Examples:
 Binds as a transmitter (transceiver with --dlr), submits the text (split into concatenated parts
 with a UDH when it is long; GSM 7-bit when possible, else UCS2), prints each message id.
 With --dlr it waits for the delivery receipts (up to --wait-dlr seconds, default 30).
-Bulk: --count N sends the text N times with W submits outstanding (--window, default 10),
-showing a progress bar (and one for the receipts with --dlr) and a summary instead of each id.
+Bulk: --count N sends the text N times with W copies outstanding (--window, default 10;
+each copy of a long text is its own concatenated message), showing a progress bar (and one for the receipts with --dlr) and a summary instead of each id.
 
 Examples:
   smsc send --port 2775 --system-id alice --password s3cret --from 1000 --to 447700900123 --text "Hello" --dlr
@@ -220,31 +220,31 @@ async function sendCommand(args: string[]): Promise<void> {
     if (!Number.isInteger(count) || count < 1) fail('--count must be a positive integer');
     if (!Number.isInteger(window) || window < 1) fail('--window must be a positive integer');
     const bulk = count > 1;
-    const { dataCoding, segments } = splitText(text, { method: 'udh8' });
     const ids: string[] = [];
-    // Bulk: `count` copies, `window` submits outstanding at once, a progress bar instead of ids.
-    const total = count * segments.length;
-    const bar = bulk ? new ProgressBar('sending', total) : undefined;
+    // Bulk: `count` copies, at most `window` of them outstanding, a progress bar instead of ids.
+    // Each copy of a long text is its own concatenated message (its own reference).
+    const parts = countSegments(text);
+    const bar = bulk ? new ProgressBar('sending', count * parts) : undefined;
     const t0 = performance.now();
-    let next = 0;
-    const sendOne = async () => {
-      while (next < total) {
-        const seg = segments[next++ % segments.length]!;
-        const resp = await client.submit({
+    let sent = 0;
+    const sendCopies = async () => {
+      while (sent < count) {
+        sent++;
+        const partIds = await client.sendText({
           sourceAddr: values.from,
           sourceAddrTon: /^\d+$/.test(values.from) ? 1 : 5,
           destinationAddr: to,
-          dataCoding,
-          esmClass: seg.esmClassUdhi ? EsmClass.Udhi : 0,
           registeredDelivery: values.dlr ? 1 : 0,
-          shortMessage: seg.shortMessage,
+          text,
         });
-        ids.push(resp.messageId);
-        if (bar === undefined) console.log(`submitted ${resp.messageId}`);
-        else bar.update(ids.length);
+        for (const id of partIds) {
+          ids.push(id);
+          if (bar === undefined) console.log(`submitted ${id}`);
+        }
+        bar?.update(ids.length);
       }
     };
-    await Promise.all(Array.from({ length: bulk ? Math.min(window, total) : 1 }, sendOne));
+    await Promise.all(Array.from({ length: bulk ? Math.min(window, count) : 1 }, sendCopies));
     if (bar !== undefined) {
       bar.end();
       const secs = (performance.now() - t0) / 1000;

@@ -5,12 +5,13 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { InvalidArgumentError, SessionClosedError } from '../errors.js';
-import { CommandStatus, InterfaceVersion } from '../pdu/constants.js';
+import { CommandStatus, EsmClass, InterfaceVersion } from '../pdu/constants.js';
 import type { BodyOf, DataSm, DeliverSm, Pdu, PduOf } from '../pdu/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../session/clock.js';
 import { whenConnected } from '../session/connect.js';
 import { type Reply, type RequestOptions, Session, type SessionOptions } from '../session/session.js';
 import { type BindType, SessionState } from '../session/state.js';
+import { SplitMethod, splitText } from '../sm/split.js';
 import { Fifo } from '../util/fifo.js';
 
 /** Where and how to connect. */
@@ -24,8 +25,12 @@ export interface ConnectOptions {
   clock?: Clock;
   /** The TCP connect and, with TLS, its handshake must end within this (ms). Default: the session's responseTimeoutMs, else 30000. */
   connectTimeoutMs?: number;
-  /** Reconnect and rebind after the connection is lost. Default: off. */
-  reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number; factor?: number };
+  /**
+   * Reconnect and rebind after the connection is lost. Default: off. Each wait is the back-off
+   * delay lengthened by up to `jitter` of it, at random (default 0.2; 0 for exact delays), so
+   * clients dropped together by an SMSC restart do not all come back in the same millisecond.
+   */
+  reconnect?: false | { initialDelayMs?: number; maxDelayMs?: number; factor?: number; jitter?: number };
   /**
    * What happens to requests outstanding when the connection drops: retried after rebind, or
    * rejected. Default 'reject'. With 'retry' the SMSC may have received a request whose response
@@ -58,6 +63,17 @@ export interface BindOptions {
 /** What `submit` takes: the submit_sm fields, all optional but the destination. */
 export type SubmitInput = Partial<BodyOf<'submit_sm'>> & { destinationAddr: string };
 
+/**
+ * What `sendText` takes: the submit_sm fields but the content ones, and the text. Its
+ * data_coding is the most compact that holds the text (GSM 03.38, else UCS-2) unless given.
+ */
+export type TextInput = Omit<SubmitInput, 'shortMessage' | 'dataCoding'> & {
+  text: string;
+  dataCoding?: number;
+  /** How a text longer than one SMS is split. Default `udh8` (concatenation UDH, the most widely understood). */
+  split?: SplitMethod;
+};
+
 /** A PDU the SMSC delivered to us. */
 export type Delivery = DeliverSm | DataSm | PduOf<'alert_notification'>;
 
@@ -81,6 +97,11 @@ const SUBMIT_DEFAULTS: BodyOf<'submit_sm'> = {
   shortMessage: Buffer.alloc(0),
   tlvs: {},
 };
+
+const SPLIT_METHODS: ReadonlySet<string> = new Set(Object.values(SplitMethod));
+
+/** The default `reconnect.jitter`: each wait up to a fifth longer than the back-off delay. */
+const DEFAULT_RECONNECT_JITTER = 0.2;
 
 /** An unbounded-by-design FIFO consumed by async iteration; the producer bounds it. */
 class AsyncQueue<T> {
@@ -243,6 +264,40 @@ export class Client {
     }
     const body = { ...SUBMIT_DEFAULTS, ...input } as BodyOf<'submit_sm'>;
     return this.#call((s) => s.request('submit_sm', body, options));
+  }
+
+  /**
+   * Submits a text: encoded (see {@link TextInput}) and, when longer than one SMS, split into
+   * parts tied together by `split` (concatenation UDH by default). The parts are submitted in
+   * order, each at most the window allows; resolves with their message ids, in order. Rejects
+   * with the first refusal (parts before it may have been accepted) or, before sending
+   * anything, with a TextEncodeError when the text does not fit the data_coding asked for.
+   */
+  async sendText(input: TextInput, options?: RequestOptions): Promise<string[]> {
+    const { text, split = SplitMethod.Udh8, dataCoding: asked, ...fields } = input;
+    if (typeof text !== 'string') throw InvalidArgumentError.format('text', 'is required');
+    if (!SPLIT_METHODS.has(split)) throw InvalidArgumentError.format('split', `must be one of ${[...SPLIT_METHODS].join(', ')}`);
+    const { dataCoding, segments } = splitText(text, asked === undefined ? { method: split } : { method: split, dataCoding: asked });
+    const esmClass = fields.esmClass ?? 0;
+    return Promise.all(
+      segments.map((seg) => {
+        const tlvs = { ...fields.tlvs };
+        if (seg.sar !== undefined) {
+          tlvs.sarMsgRefNum = seg.sar.msgRefNum;
+          tlvs.sarTotalSegments = seg.sar.totalSegments;
+          tlvs.sarSegmentSeqnum = seg.sar.segmentSeqnum;
+        }
+        if (seg.messagePayload !== undefined) tlvs.messagePayload = seg.messagePayload;
+        const part: SubmitInput = {
+          ...fields,
+          dataCoding,
+          esmClass: seg.esmClassUdhi ? esmClass | EsmClass.Udhi : esmClass,
+          shortMessage: seg.shortMessage,
+          tlvs,
+        };
+        return this.submit(part, options).then((resp) => resp.messageId);
+      }),
+    );
   }
 
   /** submit_multi. */
@@ -438,8 +493,9 @@ export class Client {
 
   #scheduleReconnect(): void {
     const r = this.#opts.reconnect || {};
-    const delay = this.#reconnectDelay;
-    this.#reconnectDelay = Math.min(delay * (r.factor ?? 2), r.maxDelayMs ?? 30_000);
+    const backoff = this.#reconnectDelay;
+    this.#reconnectDelay = Math.min(backoff * (r.factor ?? 2), r.maxDelayMs ?? 30_000);
+    const delay = Math.round(backoff * (1 + (r.jitter ?? DEFAULT_RECONNECT_JITTER) * Math.random()));
     this.#reconnectAt = this.#clock.now() + delay;
     this.#reconnectTimer = this.#clock.setTimer(() => {
       this.#reconnectTimer = undefined;

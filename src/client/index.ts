@@ -22,4 +22,5 @@ export {
   type OutbindListener,
   type OutbindListenOptions,
   type SubmitInput,
+  type TextInput,
 } from './client.js';

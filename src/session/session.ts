@@ -591,12 +591,12 @@ export class Session extends EventEmitter {
   /** A PDU that failed to decode: answer it as [ref §6.8] says; the session goes on. */
   #onBadPdu(err: PduDecodeError): void {
     const id = err.commandId;
-    if (id !== undefined && isResponseId(id)) {
+    const name = id === undefined ? undefined : commandNameOf(id);
+    if (id !== undefined && isResponseId(id) && name !== undefined) {
       // Never answered; the request it answers fails now rather than at its response timer.
       this.#onBadResponse(id, err);
       return;
     }
-    const name = id === undefined ? undefined : commandNameOf(id);
     const respId = name === undefined ? undefined : (CommandId as Record<string, number>)[`${name}_resp`];
     if (err.fatal) {
       this.#onFatalFrame(err);

@@ -25,6 +25,8 @@ import type { SessionContext } from '../../src/server/server.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { type Reply, Session } from '../../src/session/session.js';
 import { SessionState } from '../../src/session/state.js';
+import { decodeText } from '../../src/sm/encoding.js';
+import { concatInfoOfUdh, parseUdh } from '../../src/sm/udh.js';
 import { AsyncQueue, type Deferred, deferred, tick, waitFor, withTimeout } from '../support/async.js';
 import { RawPeer } from '../support/raw-peer.js';
 import { ACCOUNTS, deliverBody, type Harness, SMSC_ID, startServer } from '../support/server.js';
@@ -325,6 +327,55 @@ describe('requests, window and timeouts', () => {
       await c.close();
     }));
 
+  test('sendText: a short GSM text in one submit; a long UCS-2 one in concatenated parts (UDH, or SAR TLVs); a bad split names the field', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await c.bind({ type: 'transceiver', ...BIND });
+      assert.deepEqual(await c.sendText({ sourceAddr: 'Shop', destinationAddr: '4670', text: 'Hello @ you', registeredDelivery: 1 }), ['m1']);
+      const one = h.seen[0] as PduOf<'submit_sm'>;
+      assert.equal(one.dataCoding, 0);
+      assert.equal(one.esmClass, 0);
+      assert.equal(one.registeredDelivery, 1);
+      assert.equal(decodeText(one.shortMessage, 0), 'Hello @ you');
+
+      const long = 'Привет, мир! '.repeat(10); // 130 UCS-2 characters: two parts of at most 67
+      const ids = await c.sendText({ destinationAddr: '4670', text: long });
+      assert.deepEqual(ids, ['m2', 'm3']);
+      const parts = h.seen.slice(1) as PduOf<'submit_sm'>[];
+      assert.deepEqual(
+        parts.map((p) => [p.dataCoding, p.esmClass & 0x40]),
+        [
+          [8, 0x40],
+          [8, 0x40],
+        ],
+      );
+      const udhs = parts.map((p) => parseUdh(p.shortMessage)!);
+      const concat = udhs.map((u) => concatInfoOfUdh(u));
+      assert.deepEqual(
+        concat.map((u) => [u?.total, u?.seq]),
+        [
+          [2, 1],
+          [2, 2],
+        ],
+      );
+      assert.equal(concat[0]?.ref, concat[1]?.ref, 'one reference for the parts of one message');
+      assert.equal(parts.map((p, i) => decodeText(p.shortMessage.subarray(udhs[i]!.length), 8)).join(''), long);
+
+      h.seen.length = 0;
+      await c.sendText({ destinationAddr: '4670', text: 'x'.repeat(200), split: 'sar', esmClass: 0x03 });
+      const sar = h.seen as PduOf<'submit_sm'>[];
+      assert.deepEqual(
+        sar.map((p) => [p.esmClass, p.tlvs.sarTotalSegments, p.tlvs.sarSegmentSeqnum, p.shortMessage.length]),
+        [
+          [0x03, 2, 1, 153],
+          [0x03, 2, 2, 47],
+        ],
+      );
+      await assert.rejects(c.sendText({ destinationAddr: '4670', text: 'x', split: 'bogus' as 'sar' }), (e) => e instanceof InvalidArgumentError && /split/.test(e.message));
+      assert.equal(h.seen.length, 2, 'nothing sent for a bad split');
+      await c.close();
+    }));
+
   test('window of 5: the 6th submit waits, wait:false throws WindowFullError, never more than 5 outstanding', async () => {
     const hold = holdingHandler();
     await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
@@ -499,7 +550,7 @@ test('lastReconnectError: why reconnecting fails (a bind refused), until a recon
     peer.sendPdu({ command: 'bind_transceiver_resp', commandStatus: status, sequenceNumber: bind.sequenceNumber, systemId: 'FAKE', tlvs: {} });
   };
   const cc = new ManualClock();
-  const c = await connect({ port: (server.address() as net.AddressInfo).port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000 } });
+  const c = await connect({ port: (server.address() as net.AddressInfo).port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000, jitter: 0 } });
   try {
     await waitFor(() => peers.length === 1, 'the first connection');
     await Promise.all([c.bind({ type: 'transceiver', ...BIND }), answerBind(peers[0]!, 0)]);
@@ -535,7 +586,7 @@ describe('reconnect', () => {
       port: h.port,
       clock: cc,
       session: NO_TIMERS,
-      reconnect: { initialDelayMs: 1000, factor: 2, maxDelayMs: 8000 },
+      reconnect: { initialDelayMs: 1000, factor: 2, maxDelayMs: 8000, jitter: 0 },
       onDisconnect,
     });
     const bound = h.nextBound();
@@ -574,7 +625,7 @@ describe('reconnect', () => {
     const hold = holdingHandler();
     await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
       const cc = new ManualClock();
-      const c = await connect({ port: h.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000 }, onDisconnect: 'retry', manualAck: true });
+      const c = await connect({ port: h.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000, jitter: 0 }, onDisconnect: 'retry', manualAck: true });
       const bound = h.nextBound();
       await c.bind({ type: 'transceiver', ...BIND });
       const first = await bound;
@@ -619,6 +670,25 @@ describe('reconnect', () => {
     });
   });
 
+  test('jitter: each wait is the back-off delay lengthened by up to `jitter` of it, at random', () =>
+    withServer({}, async (h) => {
+      const waits: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const cc = new ManualClock();
+        const c = await connect({ port: h.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000, jitter: 0.5 } });
+        const bound = h.nextBound();
+        await c.bind({ type: 'transceiver', ...BIND });
+        const s1 = c.session;
+        (await bound).destroy('drop');
+        await withTimeout(s1.closed(), 2000, 'session closed');
+        await waitFor(() => c.reconnectAt !== undefined, 'reconnect scheduled');
+        waits.push(c.reconnectAt! - cc.now());
+        await c.close();
+      }
+      for (const w of waits) assert.ok(w >= 1000 && w <= 1500, `wait ${w} ms within 1000-1500`);
+      assert.ok(new Set(waits).size > 1, `clients dropped together wait different times: ${waits.join(', ')}`);
+    }));
+
   test('without reconnect: a dropped connection closes the client', () =>
     withServer({}, async (h) => {
       const c = await connect({ port: h.port, session: NO_TIMERS });
@@ -632,7 +702,7 @@ describe('reconnect', () => {
   test('with reconnect: a refused first bind closes the client; it never rebinds with those credentials', () =>
     withServer({}, async (h) => {
       const cc = new ManualClock();
-      const c = await connect({ port: h.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 100 } });
+      const c = await connect({ port: h.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 100, jitter: 0 } });
       await assert.rejects(c.bind({ type: 'transceiver', ...BIND, password: 'wrong' }), CommandStatusError);
       await withTimeout(c.closed(), 2000, 'client closed');
       assert.equal(c.reconnectAt, undefined, 'no reconnect scheduled');

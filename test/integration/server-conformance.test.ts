@@ -753,6 +753,15 @@ describe('§9.3 framing and malformed PDUs', () => {
       peer.destroy();
     }));
 
+  test('28a. unknown command_id in the response range (0x80000099): generic_nack ESME_RINVCMDID, next PDU processed', () =>
+    withServer({}, async (h) => {
+      const { peer } = await h.boundPeer('transceiver');
+      peer.send(Buffer.concat([new PduBuilder().hex('0102').build(0x80000099, 0, 164), headerOnly(CommandId.enquire_link, 0, 165)]));
+      await expectResp(peer, 'generic_nack', S.ESME_RINVCMDID, 164);
+      await expectResp(peer, 'enquire_link_resp', S.ESME_ROK, 165);
+      peer.destroy();
+    }));
+
   test('28b. 5.0 broadcast_sm (unsupported by default): generic_nack ESME_RINVCMDID', () =>
     withServer({}, async (h) => {
       const { peer } = await h.boundPeer('transceiver', { interfaceVersion: 0x50 });
