@@ -590,7 +590,7 @@ const smppConnector: SectionField = {
       max: HOUR_MS,
       unit: 'ms',
       description:
-        'After ESME_RTHROTTLED, send nothing for this long (at least 100 ms); the throttled message then goes again, with no attempt counted and no retry back-off (and no failover: a throttling upstream is up).',
+        'After ESME_RTHROTTLED, send nothing for this long (at least 100 ms); the throttled message then goes again, with no attempt counted and no retry back-off (and no failover: a throttling upstream is up). Sending then starts again one submit at a time, one more outstanding for each the upstream accepts, up to the window (slow start).',
     },
     idFormat: {
       type: 'section',

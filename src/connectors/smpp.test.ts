@@ -348,9 +348,24 @@ describe('SmppTarget', () => {
       assert.equal(r.target.capacity(), 0);
       r.clock.advance(1);
       assert.equal(r.capacityCalls(), before + 1, 'onCapacity when the pause ends');
-      assert.equal(r.target.capacity(), 10);
+      // Slow start: one submit outstanding at first, one more for each the upstream accepts.
+      assert.equal(r.target.capacity(), 1, 'one submit at a time right after the pause');
+      const answer = deferred<Reply>();
+      r.setBehaviour(() => answer.promise);
+      const first = r.target.deliver(storedMessage());
+      await waitFor(() => r.submits.length === 6, 'the first submit after the pause');
+      assert.equal(r.target.capacity(), 0);
+      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'unavailable' }, 'a second waits for the first');
+      answer.resolve({ messageId: 'ok' });
+      assert.deepEqual(await first, { kind: 'forwarded', remoteId: 'ok' });
+      assert.equal(r.target.capacity(), 2);
       r.setBehaviour(() => ({ messageId: 'ok' }));
-      assert.deepEqual(await r.target.deliver(storedMessage()), { kind: 'forwarded', remoteId: 'ok' });
+      const caps: number[] = [];
+      for (let i = 0; i < 9; i++) {
+        await r.target.deliver(storedMessage());
+        caps.push(r.target.capacity());
+      }
+      assert.deepEqual(caps, [3, 4, 5, 6, 7, 8, 9, 10, 10], 'back to the whole window');
     } finally {
       await r.close();
     }

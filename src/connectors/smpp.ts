@@ -12,7 +12,8 @@
  *   upstream", not "on the handset": the final state comes later in the upstream's delivery
  *   receipt, reported through {@link SmppTarget.onUpstreamReceipt}** (the core decides what to
  *   do with it). ESME_RTHROTTLED pauses sending for `throttleBackoffMs` (at least
- *   {@link MIN_THROTTLE_PAUSE_MS}) → `unavailable` (sent again after it, no attempt counted).
+ *   {@link MIN_THROTTLE_PAUSE_MS}) → `unavailable` (sent again after it, no attempt counted);
+ *   then one submit at a time, one more for each accepted, up to the window (slow start).
  *   ESME_RMSGQFUL, ESME_RSYSERR, ESME_RX_T_APPN (and any status in `retryStatuses`), response
  *   timeouts and lost connections → `retry`; every other status → `failed` UNDELIVERABLE with
  *   the status as error code.
@@ -324,6 +325,13 @@ export class SmppTarget implements DeliveryTarget {
   #reconnectTimer: TimerHandle | undefined;
   #capacityTimer: TimerHandle | undefined;
   #throttledUntil = 0;
+  /**
+   * After a throttle pause, submits outstanding at most this many (slow start): 1 when the
+   * pause ends, one more for each submit the upstream accepts (so it doubles every round
+   * trip), unlimited again once it reaches the window. An upstream that just said it is
+   * overloaded does not get a whole window at once the moment the pause ends.
+   */
+  #ramp = Number.POSITIVE_INFINITY;
   #submitsInFlight = 0;
   #readyWaiters: Array<() => void> = [];
   /** The last connect or bind error, until the next bind. */
@@ -404,7 +412,7 @@ export class SmppTarget implements DeliveryTarget {
     const client = this.#client;
     if (client === undefined || this.#stopped || !client.session.isBound) return 0;
     const s = client.session;
-    let free = s.windowSize - s.outstanding;
+    let free = Math.min(s.windowSize, this.#ramp) - s.outstanding;
     if (free <= 0) return 0;
     const now = this.#clock.now();
     if (now < this.#throttledUntil) {
@@ -426,7 +434,7 @@ export class SmppTarget implements DeliveryTarget {
     const client = this.#client;
     if (client === undefined || this.#stopped || !client.session.isBound) return UNAVAILABLE;
     const s = client.session;
-    if (s.outstanding >= s.windowSize) return UNAVAILABLE;
+    if (s.outstanding >= Math.min(s.windowSize, this.#ramp)) return UNAVAILABLE;
     const now = this.#clock.now();
     if (now < this.#throttledUntil) return UNAVAILABLE;
     if (this.#bucket !== undefined && !this.#bucket.take()) {
@@ -444,6 +452,7 @@ export class SmppTarget implements DeliveryTarget {
       const resp = await client.submit(submitSmBody(m, rd, now), { wait: false });
       const upstreamId = resp.messageId;
       this.stats.submitted++;
+      if (this.#ramp !== Number.POSITIVE_INFINITY) this.#ramp = this.#ramp + 1 >= s.windowSize ? Number.POSITIVE_INFINITY : this.#ramp + 1;
       if (!wantsReceipt) return DELIVERED;
       if (upstreamId === '') {
         this.stats.missingIds++;
@@ -471,6 +480,7 @@ export class SmppTarget implements DeliveryTarget {
         // A floor: with no pause a throttled message would be claimed and sent again at once.
         const pause = Math.max(this.#o.throttleBackoffMs ?? 1000, MIN_THROTTLE_PAUSE_MS);
         this.#throttledUntil = this.#clock.now() + pause;
+        this.#ramp = 1;
         this.#bucket?.drain();
         this.#armCapacityTimer(pause);
         // Flow control, not a failed attempt: the message goes again once the pause ends,
