@@ -91,6 +91,27 @@ export class InvalidArgumentError extends SmppError {
   }
 }
 
+/**
+ * A text of several parts (Client#sendText) of which a part after the first failed: the parts
+ * before it were accepted, and their ids are here (to cancel them, or to know what went).
+ */
+export class PartialSendError extends SmppError {
+  override name = 'PartialSendError';
+  /** The message ids of the parts the SMSC accepted, in order (parts 1 to n). */
+  readonly messageIds: string[];
+  /** How many parts the text had. */
+  readonly parts: number;
+  constructor(messageIds: string[], parts: number, cause: Error) {
+    super(
+      `part ${messageIds.length + 1} of ${parts} failed (${cause.message}); parts 1-${messageIds.length} were accepted`,
+      'SMPP_ERR_PARTIAL_SEND',
+      { cause },
+    );
+    this.messageIds = messageIds;
+    this.parts = parts;
+  }
+}
+
 /** Every error class, as one map. */
 export const errors = {
   SmppError,
@@ -101,6 +122,7 @@ export const errors = {
   BindRejectedError,
   InvalidStateError,
   InvalidArgumentError,
+  PartialSendError,
 } as const;
 
 /**

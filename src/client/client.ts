@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { InvalidArgumentError, SessionClosedError } from '../errors.js';
+import { InvalidArgumentError, PartialSendError, SessionClosedError } from '../errors.js';
 import { CommandStatus, EsmClass, InterfaceVersion } from '../pdu/constants.js';
 import type { BodyOf, DataSm, DeliverSm, Pdu, PduOf } from '../pdu/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../session/clock.js';
@@ -60,7 +60,10 @@ export interface BindOptions {
   addressRange?: string;
 }
 
-/** What `submit` takes: the submit_sm fields, all optional but the destination. */
+/**
+ * What `submit` takes: the submit_sm fields, all optional but the destination. Unset ones are
+ * empty or 0, except dest_addr_ton/npi, 1/1 (international, ISDN): set them for a short code.
+ */
 export type SubmitInput = Partial<BodyOf<'submit_sm'>> & { destinationAddr: string };
 
 /**
@@ -127,6 +130,10 @@ class AsyncQueue<T> {
     this.#done = true;
     for (const w of this.#waiters.drain()) w({ value: undefined, done: true });
   }
+  /** Takes the items not yet handed out for which `drop` says so out of the queue. */
+  remove(drop: (item: T) => boolean): void {
+    for (const item of this.#items.drain()) if (!drop(item)) this.#items.push(item);
+  }
   next(): Promise<IteratorResult<T>> {
     const item = this.#items.shift();
     if (item !== undefined) {
@@ -144,7 +151,6 @@ export class Client {
   readonly #clock: Clock;
   #session: Session;
   #bindOptions: BindOptions | undefined;
-  #closing = false;
   #reconnectDelay: number;
   #reconnectTimer: TimerHandle | undefined;
   #reconnectAt: number | undefined;
@@ -152,11 +158,22 @@ export class Client {
   #resolveReady!: () => void;
   #rejectReady!: (e: Error) => void;
   #deliveries: AsyncQueue<Delivery>;
-  #acks = new WeakMap<Delivery, (status: number) => void>();
+  /**
+   * Deliveries whose response has not gone out (with manualAck until ack(); otherwise those held
+   * back past maxBufferedDeliveries), in arrival order: how to answer each, and its session.
+   */
+  #owed = new Map<Delivery, { session: Session; answer(status: number): void }>();
+  /** Deliveries ack() answered (manualAck), so a second ack() says so. */
+  #answered = new WeakSet<Delivery>();
   #lastReconnectError: Error | undefined;
-  /** The acknowledgements still owed (manualAck), answered by close(). */
-  #unacked = new Set<(status: number) => void>();
-  #ackWaiters = new Fifo<() => void>();
+  /** A reconnect attempt under way (close() waits for it). */
+  #reconnecting: Promise<void> | undefined;
+  /** While a reconnect is due: keeps the process alive (the clock's timers do not). */
+  #keepAlive: NodeJS.Timeout | undefined;
+  /** Calls (submit, query, ...) not settled yet, and close() waiting for them. */
+  #callsInFlight = 0;
+  #callsSettled: (() => void)[] = [];
+  #closing: Promise<void> | undefined;
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -164,7 +181,7 @@ export class Client {
     this.#opts = options;
     this.#clock = options.clock ?? systemClock;
     this.#reconnectDelay = (options.reconnect || undefined)?.initialDelayMs ?? 500;
-    this.#deliveries = new AsyncQueue<Delivery>(() => this.#ackWaiters.shift()?.());
+    this.#deliveries = new AsyncQueue<Delivery>(() => this.#releaseHeldAck());
     this.#ready = this.#newReady();
     this.#closedPromise = new Promise((r) => {
       this.#resolveClosed = r;
@@ -177,7 +194,7 @@ export class Client {
   static async connect(options: ConnectOptions): Promise<Client> {
     // Deliveries cannot arrive before the bind, so the holder is always filled in time.
     const holder: { client?: Client } = {};
-    const session = await openSession(options, (pdu) => holder.client!.#onDelivery(pdu));
+    const session = await openSession(options, (pdu, s) => holder.client!.#onDelivery(pdu, s));
     holder.client = new Client(options, session);
     return holder.client;
   }
@@ -214,7 +231,7 @@ export class Client {
             );
           },
           // Deliveries only come once bound, so the client is there by then.
-          onRequest: (pdu) => client!.#onDelivery(pdu),
+          onRequest: (pdu, s) => client!.#onDelivery(pdu, s),
         },
       );
       // An SMSC that connects and never sends its outbind does not hold the connection.
@@ -268,36 +285,48 @@ export class Client {
 
   /**
    * Submits a text: encoded (see {@link TextInput}) and, when longer than one SMS, split into
-   * parts tied together by `split` (concatenation UDH by default). The parts are submitted in
-   * order, each at most the window allows; resolves with their message ids, in order. Rejects
-   * with the first refusal (parts before it may have been accepted) or, before sending
-   * anything, with a TextEncodeError when the text does not fit the data_coding asked for.
+   * parts tied together by `split` (concatenation UDH by default). The parts are submitted one
+   * after the other; resolves with their message ids, in order. Rejects, before sending
+   * anything, with a TextEncodeError when the text does not fit the data_coding asked for; with
+   * the error of the first part if it fails; with a PartialSendError (the accepted parts' ids
+   * in `messageIds`) if a later one fails, the rest then unsent.
    */
   async sendText(input: TextInput, options?: RequestOptions): Promise<string[]> {
     const { text, split = SplitMethod.Udh8, dataCoding: asked, ...fields } = input;
     if (typeof text !== 'string') throw InvalidArgumentError.format('text', 'is required');
     if (!SPLIT_METHODS.has(split)) throw InvalidArgumentError.format('split', `must be one of ${[...SPLIT_METHODS].join(', ')}`);
+    if ((split === SplitMethod.Sar || split === SplitMethod.Payload) && this.#session.interfaceVersion < InterfaceVersion.V34) {
+      // A 3.3 session sends no TLVs: the parts would go without their SAR TLVs, the payload empty.
+      throw InvalidArgumentError.format('split', `'${split}' needs TLVs, which a session bound as SMPP 3.3 cannot send: use udh8 or udh16`);
+    }
     const { dataCoding, segments } = splitText(text, asked === undefined ? { method: split } : { method: split, dataCoding: asked });
     const esmClass = fields.esmClass ?? 0;
-    return Promise.all(
-      segments.map((seg) => {
-        const tlvs = { ...fields.tlvs };
-        if (seg.sar !== undefined) {
-          tlvs.sarMsgRefNum = seg.sar.msgRefNum;
-          tlvs.sarTotalSegments = seg.sar.totalSegments;
-          tlvs.sarSegmentSeqnum = seg.sar.segmentSeqnum;
-        }
-        if (seg.messagePayload !== undefined) tlvs.messagePayload = seg.messagePayload;
-        const part: SubmitInput = {
-          ...fields,
-          dataCoding,
-          esmClass: seg.esmClassUdhi ? esmClass | EsmClass.Udhi : esmClass,
-          shortMessage: seg.shortMessage,
-          tlvs,
-        };
-        return this.submit(part, options).then((resp) => resp.messageId);
-      }),
-    );
+    const ids: string[] = [];
+    // One part after the other: a refused part stops the rest (they would be an incomplete
+    // message at the handset), and the ids of the parts before it are in the error.
+    for (const seg of segments) {
+      const tlvs = { ...fields.tlvs };
+      if (seg.sar !== undefined) {
+        tlvs.sarMsgRefNum = seg.sar.msgRefNum;
+        tlvs.sarTotalSegments = seg.sar.totalSegments;
+        tlvs.sarSegmentSeqnum = seg.sar.segmentSeqnum;
+      }
+      if (seg.messagePayload !== undefined) tlvs.messagePayload = seg.messagePayload;
+      const part: SubmitInput = {
+        ...fields,
+        dataCoding,
+        esmClass: seg.esmClassUdhi ? esmClass | EsmClass.Udhi : esmClass,
+        shortMessage: seg.shortMessage,
+        tlvs,
+      };
+      try {
+        ids.push((await this.submit(part, options)).messageId);
+      } catch (err) {
+        if (ids.length === 0 || !(err instanceof Error)) throw err;
+        throw new PartialSendError(ids, segments.length, err);
+      }
+    }
+    return ids;
   }
 
   /** submit_multi. */
@@ -380,29 +409,78 @@ export class Client {
     };
   }
 
-  /** Answers a delivery (manualAck mode): ESME_ROK by default, or e.g. ESME_RX_T_APPN. */
-  ack(delivery: Delivery, commandStatus: number = CommandStatus.ESME_ROK): void {
+  /**
+   * Answers a delivery (manualAck mode): ESME_ROK by default, or e.g. ESME_RX_T_APPN. Returns
+   * false when the answer cannot go: the delivery's session is gone (the SMSC delivers it again
+   * on the next one), or the client closed (it was answered ESME_RX_T_APPN).
+   */
+  ack(delivery: Delivery, commandStatus: number = CommandStatus.ESME_ROK): boolean {
     // It has no response: nothing waits for its acknowledgement.
-    if (delivery.command === 'alert_notification') return;
-    const resolve = this.#acks.get(delivery);
-    if (resolve === undefined) throw new InvalidArgumentError('this delivery was already acknowledged');
-    this.#acks.delete(delivery);
-    this.#unacked.delete(resolve);
-    resolve(commandStatus);
+    if (delivery.command === 'alert_notification') return true;
+    if (!this.#opts.manualAck) throw new InvalidArgumentError('deliveries are acknowledged on arrival: ack() needs manualAck');
+    const owed = this.#owed.get(delivery);
+    if (owed === undefined) {
+      if (this.#answered.has(delivery)) throw new InvalidArgumentError('this delivery was already acknowledged');
+      return false;
+    }
+    this.#owed.delete(delivery);
+    this.#answered.add(delivery);
+    owed.answer(commandStatus);
+    return true;
   }
 
-  /** Unbinds (waiting for outstanding responses up to the response timer) and closes. */
-  async close(): Promise<void> {
-    this.#closing = true;
+  /**
+   * Unbinds and closes: requests already made get their responses first (up to the response
+   * timer; later ones are refused with SessionClosedError), deliveries not yet answered are
+   * answered ESME_RX_T_APPN (the SMSC delivers them again later) and never handed out, and a
+   * reconnect under way ends. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#reconnectTimer?.cancel();
-    // Deliveries never acknowledged are answered "not now" (the SMSC tries again later) rather
-    // than kept waiting until the response timer, which the unbind would wait for.
-    for (const resolve of this.#unacked) resolve(CommandStatus.ESME_RX_T_APPN);
-    this.#unacked.clear();
+    this.#reconnectTimer = undefined;
+    this.#reconnectAt = undefined;
+    this.#stopKeepingAlive();
+    await this.#reconnecting;
+    // Calls waiting for a reconnect (onDisconnect 'retry') fail now; the others are answered.
+    this.#rejectReady(new SessionClosedError('client closed'));
+    await this.#callsFinished();
+    // Not answered yet: "not now", rather than kept waiting until the response timer, which the
+    // unbind would wait for; and not handed out after this, as the SMSC delivers them again.
+    this.#refuseOwed(() => true);
     await this.#session.unbind();
     this.#deliveries.end();
-    this.#rejectReady(new SessionClosedError('client closed'));
     this.#resolveClosed();
+  }
+
+  /** Resolves when no call is outstanding, or after the response timer. */
+  #callsFinished(): Promise<void> {
+    const limit = this.#opts.session?.responseTimeoutMs ?? 30_000;
+    if (this.#callsInFlight === 0 || limit <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.#clock.setTimer(() => done(), limit);
+      const done = () => {
+        timer.cancel();
+        resolve();
+      };
+      this.#callsSettled.push(done);
+    });
+  }
+
+  /** Owed deliveries for which `which` says so: answered ESME_RX_T_APPN if their session lives, and out of the queue. */
+  #refuseOwed(which: (session: Session) => boolean): void {
+    const dropped = new Set<Delivery>();
+    for (const [d, owed] of this.#owed) {
+      if (!which(owed.session)) continue;
+      this.#owed.delete(d);
+      dropped.add(d);
+      if (owed.session.state !== SessionState.Closed) owed.answer(CommandStatus.ESME_RX_T_APPN);
+    }
+    if (dropped.size > 0) this.#deliveries.remove((d) => dropped.has(d));
   }
 
   /** Resolves once the client is closed for good (close(), or the connection lost with reconnect off). */
@@ -426,20 +504,26 @@ export class Client {
   }
 
   async #call<T>(fn: (s: Session) => Promise<T>): Promise<T> {
-    for (;;) {
-      const session = this.#session;
-      try {
-        return await fn(session);
-      } catch (err) {
-        const retry =
-          err instanceof SessionClosedError && this.#opts.onDisconnect === 'retry' && this.#opts.reconnect && !this.#closing;
-        if (!retry) throw err;
-        // Refused by a session still ending (the SMSC's unbind waits for our answers to its
-        // deliveries): the next try goes once it is gone and another is bound, not at once
-        // (#ready is still resolved then, and trying at once would spin without end).
-        if (session === this.#session && session.state !== SessionState.Closed) await session.closed();
-        await this.#ready; // rejects if the client is closed meanwhile
+    if (this.#closing !== undefined) throw new SessionClosedError('client closed');
+    this.#callsInFlight++;
+    try {
+      for (;;) {
+        const session = this.#session;
+        try {
+          return await fn(session);
+        } catch (err) {
+          const retry =
+            err instanceof SessionClosedError && this.#opts.onDisconnect === 'retry' && this.#opts.reconnect && this.#closing === undefined;
+          if (!retry) throw err;
+          // Refused by a session still ending (the SMSC's unbind waits for our answers to its
+          // deliveries): the next try goes once it is gone and another is bound, not at once
+          // (#ready is still resolved then, and trying at once would spin without end).
+          if (session === this.#session && session.state !== SessionState.Closed) await session.closed();
+          await this.#ready; // rejects if the client is closed meanwhile
+        }
       }
+    } finally {
+      if (--this.#callsInFlight === 0) for (const done of this.#callsSettled.splice(0)) done();
     }
   }
 
@@ -460,27 +544,37 @@ export class Client {
   }
 
   /** The session delegate's request handler: deliveries into the queue. */
-  #onDelivery(pdu: Pdu): Reply | Promise<Reply> {
+  #onDelivery(pdu: Pdu, session: Session): Reply | Promise<Reply> {
+    // Closing: nobody will read it; the SMSC delivers it again later.
+    if (this.#closing !== undefined) return CommandStatus.ESME_RX_T_APPN;
     const d = pdu as Delivery;
     const max = this.#opts.maxBufferedDeliveries ?? 10_000;
     if (this.#opts.manualAck && d.command !== 'alert_notification') {
-      const p = new Promise<number>((resolve) => {
-        this.#acks.set(d, resolve);
-        this.#unacked.add(resolve);
-      });
+      const p = new Promise<number>((answer) => this.#owed.set(d, { session, answer }));
       this.#deliveries.push(d);
       return p.then((status) => (status === 0 ? { messageId: '' } : status));
     }
     this.#deliveries.push(d);
-    if (this.#deliveries.length <= max) return { messageId: '' };
+    if (this.#deliveries.length <= max || d.command === 'alert_notification') return { messageId: '' };
     // Above the buffer limit the acknowledgement waits for the consumer: TCP back-pressure.
-    return new Promise<Reply>((resolve) => this.#ackWaiters.push(() => resolve({ messageId: '' })));
+    return new Promise<number>((answer) => this.#owed.set(d, { session, answer })).then((status) =>
+      status === 0 ? { messageId: '' } : status,
+    );
+  }
+
+  /** The consumer took a delivery: the oldest acknowledgement held back (auto ack) goes out. */
+  #releaseHeldAck(): void {
+    if (this.#opts.manualAck || this.#owed.size === 0) return;
+    const [d, owed] = this.#owed.entries().next().value as [Delivery, { answer(status: number): void }];
+    this.#owed.delete(d);
+    owed.answer(CommandStatus.ESME_ROK);
   }
 
   #onSessionClosed(session: Session): void {
-    if (session !== this.#session || this.#closing) return;
-    // Their session is gone: nothing can answer them now.
-    this.#unacked.clear();
+    // Their response can never go: the SMSC delivers them again, so they are not handed out
+    // (a consumer would see each twice). ack() of one already handed out returns false.
+    this.#refuseOwed((s) => s === session);
+    if (session !== this.#session || this.#closing !== undefined) return;
     if (!this.#opts.reconnect || this.#bindOptions === undefined) {
       this.#deliveries.end();
       this.#rejectReady(new SessionClosedError('connection lost'));
@@ -497,40 +591,53 @@ export class Client {
     this.#reconnectDelay = Math.min(backoff * (r.factor ?? 2), r.maxDelayMs ?? 30_000);
     const delay = Math.round(backoff * (1 + (r.jitter ?? DEFAULT_RECONNECT_JITTER) * Math.random()));
     this.#reconnectAt = this.#clock.now() + delay;
+    // A client that reconnects keeps its process alive while it waits, as its socket did.
+    this.#keepAlive ??= setInterval(() => {}, 1 << 30);
     this.#reconnectTimer = this.#clock.setTimer(() => {
       this.#reconnectTimer = undefined;
       this.#reconnectAt = undefined;
-      void this.#reconnect();
+      this.#reconnecting = this.#reconnect().finally(() => {
+        this.#reconnecting = undefined;
+      });
     }, delay);
   }
 
+  #stopKeepingAlive(): void {
+    if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+  }
+
   async #reconnect(): Promise<void> {
-    if (this.#closing) return;
+    if (this.#closing !== undefined) return;
     let session: Session | undefined;
     try {
-      session = await openSession(this.#opts, (pdu) => this.#onDelivery(pdu));
+      session = await openSession(this.#opts, (pdu, s) => this.#onDelivery(pdu, s));
+      // Watched from the start: deliveries that came on it are dropped if it closes unadopted.
+      this.#attach(session);
       await this.#bindSession(session, this.#bindOptions!);
+      // Bound and closed at once (an SMSC that unbinds in the same write): not a session to adopt.
+      if (session.state === SessionState.Closed) throw new SessionClosedError('closed right after the bind');
     } catch (err) {
       this.#lastReconnectError = err instanceof Error ? err : new Error(String(err));
       // The next attempt is scheduled here only: a session that never bound is not watched.
       session?.destroy('rebind failed');
-      if (!this.#closing) this.#scheduleReconnect();
+      if (this.#closing === undefined) this.#scheduleReconnect();
       return;
     }
-    if (this.#closing) {
+    if (this.#closing !== undefined) {
       await session.unbind();
       return;
     }
     // Only a bound session becomes current (and is watched for loss).
     this.#lastReconnectError = undefined;
     this.#session = session;
-    this.#attach(session);
+    this.#stopKeepingAlive();
     this.#reconnectDelay = (this.#opts.reconnect || undefined)?.initialDelayMs ?? 500;
     this.#resolveReady();
   }
 }
 
-async function openSession(options: ConnectOptions, onDelivery: (pdu: Pdu) => Reply | Promise<Reply>): Promise<Session> {
+async function openSession(options: ConnectOptions, onDelivery: (pdu: Pdu, session: Session) => Reply | Promise<Reply>): Promise<Session> {
   const host = options.host ?? '127.0.0.1';
   const socket: net.Socket = options.tls
     ? tls.connect({ host, port: options.port, ...(options.tls === true ? {} : options.tls) })

@@ -10,7 +10,7 @@ import { AsyncQueue, deferred, tick, withTimeout } from '../../test/support/asyn
 import { duplexPair, type PairEnd } from '../../test/support/duplex-pair.js';
 import { headerOnly, PduBuilder } from '../../test/support/pdu-builder.js';
 import { bindFrame, deliverBody, submitBody } from '../../test/support/server.js';
-import { CommandStatusError, RequestNotSentError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
+import { CommandStatusError, InvalidStateError, RequestNotSentError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
 import { CommandId, type CommandName, CommandStatus as S } from '../pdu/constants.js';
 import { decodePdu } from '../pdu/decode.js';
 import { FrameDecoder } from '../pdu/frame-decoder.js';
@@ -190,7 +190,7 @@ describe('state machine', () => {
     assert.throws(() => s.session.outbind('SMSC', 'pw'), /illegal session transition/);
     await assert.rejects(
       s.session.bind('transmitter', { systemId: 'a', password: 'b', systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' }),
-      /illegal session transition/,
+      (e) => e instanceof InvalidStateError && /a session binds once/.test(e.message),
     );
     assert.equal(s.session.state, SessionState.BoundTrx);
     s.session.destroy();

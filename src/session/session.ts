@@ -445,6 +445,7 @@ export class Session extends EventEmitter {
     body: Omit<BodyOf<'bind_transceiver'>, 'tlvs'> & { tlvs?: BodyOf<'bind_transceiver'>['tlvs'] },
   ): Promise<PduOf<'bind_transceiver_resp'>> {
     if (this.#state === SessionState.Closed) throw new SessionClosedError(`cannot bind_${type}: the connection is closed`);
+    if (this.#state !== SessionState.Open) throw new InvalidStateError(`cannot bind_${type} in state ${this.#state}: a session binds once`);
     this.#transition(SessionState.Binding);
     this.interfaceVersion = body.interfaceVersion;
     this.#bindingAs = type;
@@ -457,7 +458,7 @@ export class Session extends EventEmitter {
       // Not answered: the SMSC may have bound us all the same, and a second bind on this
       // connection would be refused as already bound. The connection goes.
       if (err instanceof ResponseTimeoutError) this.destroy(`bind_${type} not answered`);
-      if (this.#state === SessionState.Binding) this.#transition(SessionState.Open);
+      if ((this.#state as SessionState) === SessionState.Binding) this.#transition(SessionState.Open);
       if (err instanceof CommandStatusError) throw new BindRejectedError(err.commandStatus, `bind_${type}`, err.response);
       throw err;
     }

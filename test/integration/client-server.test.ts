@@ -6,6 +6,7 @@
  * client); real time is only a guard against hangs.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import diagnostics_channel from 'node:diagnostics_channel';
 import net from 'node:net';
 import { describe, test } from 'node:test';
@@ -13,6 +14,8 @@ import { type Client, connect, type Delivery } from '../../src/client/client.js'
 import {
   CommandStatusError,
   InvalidArgumentError,
+  InvalidStateError,
+  PartialSendError,
   ResponseTimeoutError,
   SessionClosedError,
   WindowFullError,
@@ -53,6 +56,28 @@ function tapIn(role: 'smsc' | 'esme'): { pdus: Pdu[]; stop(): void } {
   };
   ch.subscribe(fn);
   return { pdus, stop: () => ch.unsubscribe(fn) };
+}
+
+/** A listener on 127.0.0.1 whose connections a test drives by hand (raw PDUs). */
+async function fakeSmsc(): Promise<{ port: number; peers: RawPeer[]; close(): Promise<void> }> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const peers: RawPeer[] = [];
+  server.on('connection', (socket) => peers.push(RawPeer.wrap(socket)));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    peers,
+    async close() {
+      for (const p of peers) p.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Ends a reconnecting client at the end of a test (or it would wait to reconnect, keeping the process alive). */
+async function endClient(c: Client): Promise<void> {
+  c.session.destroy('test end');
+  await c.close();
 }
 
 const NO_TIMERS = { enquireLinkIntervalMs: 0 };
@@ -376,6 +401,30 @@ describe('requests, window and timeouts', () => {
       await c.close();
     }));
 
+  test('sendText: a part after the first refused stops the rest, PartialSendError carries the accepted ids; sar and payload refused on a 3.3 bind', () => {
+    let n = 0;
+    return withServer({ handlers: { onSubmitSm: () => (++n === 2 ? S.ESME_RTHROTTLED : { messageId: `p${n}` }) } }, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await c.bind({ type: 'transceiver', ...BIND });
+      const err = await c.sendText({ destinationAddr: '4670', text: 'y'.repeat(400) }).then(
+        () => assert.fail('resolved'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof PartialSendError, String(err));
+      assert.deepEqual([err.messageIds, err.parts], [['p1'], 3]);
+      assert.ok(err.cause instanceof CommandStatusError && err.cause.commandStatus === S.ESME_RTHROTTLED);
+      assert.equal(n, 2, 'the third part was not sent');
+      await c.close();
+      const old = await connect({ port: h.port, session: NO_TIMERS });
+      await old.bind({ type: 'transceiver', ...BIND, interfaceVersion: 0x33 });
+      for (const split of ['sar', 'payload'] as const) {
+        await assert.rejects(old.sendText({ destinationAddr: '4670', text: 'x'.repeat(200), split }), (e) => e instanceof InvalidArgumentError && /3\.3/.test(e.message));
+      }
+      assert.equal(n, 2, 'nothing sent');
+      await old.close();
+    });
+  });
+
   test('window of 5: the 6th submit waits, wait:false throws WindowFullError, never more than 5 outstanding', async () => {
     const hold = holdingHandler();
     await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
@@ -514,11 +563,8 @@ test('a deliver_sm right behind the bind_resp, in the same read, is taken (not r
 });
 
 test('bind(): on a connection the SMSC closed, SessionClosedError; not answered in time, the connection is closed too', async () => {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  const peers: RawPeer[] = [];
-  server.on('connection', (socket) => peers.push(RawPeer.wrap(socket)));
+  const fake = await fakeSmsc();
+  const { port, peers } = fake;
   try {
     const closed = await connect({ port, session: NO_TIMERS });
     await waitFor(() => peers.length === 1, 'the first connection');
@@ -535,22 +581,19 @@ test('bind(): on a connection the SMSC closed, SessionClosedError; not answered 
     await assert.rejects(binding, ResponseTimeoutError);
     assert.equal(silent.session.state, SessionState.Closed, 'not left half open (the SMSC may have bound it)');
   } finally {
-    for (const p of peers) p.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await fake.close();
   }
 });
 
 test('lastReconnectError: why reconnecting fails (a bind refused), until a reconnect succeeds', async () => {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const peers: RawPeer[] = [];
-  server.on('connection', (socket) => peers.push(RawPeer.wrap(socket)));
+  const fake = await fakeSmsc();
+  const { peers } = fake;
   const answerBind = async (peer: RawPeer, status: number) => {
     const bind = await peer.nextPdu();
     peer.sendPdu({ command: 'bind_transceiver_resp', commandStatus: status, sequenceNumber: bind.sequenceNumber, systemId: 'FAKE', tlvs: {} });
   };
   const cc = new ManualClock();
-  const c = await connect({ port: (server.address() as net.AddressInfo).port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000, jitter: 0 } });
+  const c = await connect({ port: fake.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000, jitter: 0 } });
   try {
     await waitFor(() => peers.length === 1, 'the first connection');
     await Promise.all([c.bind({ type: 'transceiver', ...BIND }), answerBind(peers[0]!, 0)]);
@@ -570,9 +613,8 @@ test('lastReconnectError: why reconnecting fails (a bind refused), until a recon
     await answerBind(peers[2]!, 0);
     await waitFor(() => last() === undefined, 'cleared by the bind');
   } finally {
-    c.session.destroy('test end');
-    for (const p of peers) p.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await endClient(c);
+    await fake.close();
   }
 });
 
@@ -857,6 +899,134 @@ describe('deliveries', () => {
       const d2 = (await withTimeout(it.next(), 2000, 'second delivery')).value!;
       c.ack(d2);
       assert.equal((await r2).commandStatus, 0);
+      await c.close();
+    }));
+});
+
+describe('close, reconnect and the deliveries owed', () => {
+  test('close() with acknowledgements held back (past maxBufferedDeliveries): answered ESME_RX_T_APPN at once, those deliveries never handed out', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: { ...NO_TIMERS, responseTimeoutMs: 600_000 }, maxBufferedDeliveries: 1 });
+      const bound = h.nextBound();
+      await c.bind({ type: 'receiver', ...BIND });
+      const s = await bound;
+      await s.request('deliver_sm', deliverBody('a'));
+      const held = s.request('deliver_sm', deliverBody('b'));
+      held.catch(() => {});
+      await c.enquireLink();
+      await withTimeout(c.close(), 2000, 'close() does not wait for the consumer');
+      await assert.rejects(held, (e) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RX_T_APPN);
+      const got: string[] = [];
+      for await (const d of c.deliveries()) got.push((d as PduOf<'deliver_sm'>).shortMessage.toString());
+      assert.deepEqual(got, ['a'], 'the one acknowledged is still read; the refused one is not');
+    }));
+
+  test('manualAck: deliveries of a lost session are not handed out (the SMSC sends them again); ack() of one handed out returns false', () =>
+    withServer({}, async (h) => {
+      const cc = new ManualClock();
+      const c = await connect({ port: h.port, clock: cc, session: NO_TIMERS, manualAck: true, reconnect: { initialDelayMs: 1000, jitter: 0 } });
+      const bound = h.nextBound();
+      await c.bind({ type: 'receiver', ...BIND });
+      const s = await bound;
+      for (const t of ['x', 'y']) s.request('deliver_sm', deliverBody(t)).catch(() => {});
+      const it = c.deliveries();
+      const x = (await withTimeout(it.next(), 2000, 'x')).value!;
+      await waitFor(() => c.session.requestsIn >= 2, 'y arrived');
+      const first = c.session;
+      s.destroy('drop');
+      await withTimeout(first.closed(), 2000, 'lost');
+      assert.equal(c.ack(x), false, 'its session is gone');
+      const rebound = h.nextBound();
+      await waitFor(() => cc.pending === 1, 'reconnect armed');
+      cc.advance(1000);
+      const s2 = await withTimeout(rebound, 2000, 'rebound');
+      await waitFor(() => c.session !== first && c.session.isBound, 'the client adopted it');
+      const again = s2.request('deliver_sm', deliverBody('y'));
+      const next = (await withTimeout(it.next(), 2000, 'the delivery after the reconnect')).value as PduOf<'deliver_sm'>;
+      assert.equal(next.shortMessage.toString(), 'y', 'the y of the lost session was dropped, not handed out twice');
+      assert.equal(c.ack(next), true);
+      assert.equal((await again).commandStatus, 0);
+      await c.close();
+    }));
+
+  test('close() waits for the responses to requests already made; requests after it are refused', async () => {
+    const hold = holdingHandler();
+    await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await c.bind({ type: 'transceiver', ...BIND });
+      const submitted = c.submit({ destinationAddr: '1' });
+      const arrival = await hold.arrivals.next(2000, 'submit');
+      let closed = false;
+      const closing = c.close().then(() => (closed = true));
+      assert.equal(c.close(), c.close(), 'one close');
+      await assert.rejects(c.submit({ destinationAddr: '2' }), SessionClosedError);
+      await tick();
+      assert.equal(closed, false, 'waiting for the answer');
+      arrival.reply.resolve({ messageId: 'kept' });
+      assert.equal((await submitted).messageId, 'kept');
+      await withTimeout(closing, 2000, 'closed after it');
+    });
+  });
+
+  test('an SMSC that unbinds in the same write as its bind_resp: that session is not adopted, the client tries again', async () => {
+    const fake = await fakeSmsc();
+    const { peers } = fake;
+    const answerBind = async (peer: RawPeer, unbindToo: boolean) => {
+      const bind = await peer.nextPdu();
+      const resp = encodePdu({ command: 'bind_transceiver_resp', commandStatus: 0, sequenceNumber: bind.sequenceNumber, systemId: 'FAKE', tlvs: {} });
+      peer.send(unbindToo ? Buffer.concat([resp, encodePdu({ command: 'unbind', commandStatus: 0, sequenceNumber: 1 } as Pdu)]) : resp);
+    };
+    const cc = new ManualClock();
+    const c = await connect({ port: fake.port, clock: cc, session: NO_TIMERS, reconnect: { initialDelayMs: 1000, jitter: 0 } });
+    try {
+      await waitFor(() => peers.length === 1, 'the first connection');
+      await Promise.all([c.bind({ type: 'transceiver', ...BIND }), answerBind(peers[0]!, false)]);
+      peers[0]!.destroy();
+      await waitFor(() => c.reconnectAt !== undefined, 'reconnect armed');
+      cc.advance(c.reconnectAt! - cc.now());
+      await waitFor(() => peers.length === 2, 'the second connection');
+      await answerBind(peers[1]!, true);
+      await waitFor(() => c.reconnectAt !== undefined, 'another attempt scheduled');
+      assert.ok(c.lastReconnectError instanceof SessionClosedError);
+      cc.advance(c.reconnectAt! - cc.now());
+      await waitFor(() => peers.length === 3, 'the third connection');
+      await answerBind(peers[2]!, false);
+      await waitFor(() => c.session.isBound && c.lastReconnectError === undefined, 'bound again');
+    } finally {
+      await endClient(c);
+      await fake.close();
+    }
+  });
+
+  test('a client waiting to reconnect keeps its process alive (its only handle while the connection is down)', () =>
+    withServer({}, async (h) => {
+      const clientUrl = new URL('../../src/client/client.js', import.meta.url).href;
+      const script = `
+        const { connect } = await import(${JSON.stringify(clientUrl)});
+        const c = await connect({ port: ${h.port}, reconnect: { initialDelayMs: 300, jitter: 0 }, session: { enquireLinkIntervalMs: 0 } });
+        await c.bind({ type: 'transceiver', systemId: 'esme1', password: 'secret1' });
+        console.log('bound');`;
+      const first = h.nextBound();
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const said = new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => b.toString().includes('bound') && resolve()));
+      try {
+        const session = await withTimeout(first, 5000, 'the first bind');
+        await withTimeout(said, 5000, 'the client saw its bind');
+        session.destroy('drop');
+        const again = h.nextBound();
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        const result = await withTimeout(Promise.race([again.then(() => 'rebound'), exited.then((code) => `exited ${code}`)]), 5000, 'rebind or exit');
+        assert.equal(result, 'rebound');
+      } finally {
+        child.kill();
+      }
+    }));
+
+  test('bind() on a bound client: InvalidStateError', () =>
+    withServer({}, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await c.bind({ type: 'transceiver', ...BIND });
+      await assert.rejects(c.bind({ type: 'transceiver', ...BIND }), InvalidStateError);
       await c.close();
     }));
 });
