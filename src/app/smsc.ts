@@ -220,13 +220,24 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
     }
     const pg = config.store.postgres;
     if (pg !== undefined) {
-      identity = await claimNodeIdentity({
-        url: pg.url,
-        ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
-        nodeId: config.nodeId,
-        nodeNumber: options.nodeNumber ?? nodeNumberOf(config.nodeId),
-        mode: config.cluster.mode,
-      });
+      identity = await claimNodeIdentity(
+        {
+          url: pg.url,
+          ...(pg.schema !== undefined ? { schema: pg.schema } : {}),
+          nodeId: config.nodeId,
+          nodeNumber: options.nodeNumber ?? nodeNumberOf(config.nodeId),
+          mode: config.cluster.mode,
+        },
+        // Active now: the node that was may still be stopping (see claimNodeIdentity).
+        lease === undefined
+          ? undefined
+          : {
+              retryMs: config.cluster.standbyRetryMs,
+              clock: options.clock ?? systemClock,
+              ...(options.signal !== undefined ? { signal: options.signal } : {}),
+              onWait: (why) => console.error(`smsc: node ${config.nodeId} holds the active lock and waits: ${why}`),
+            },
+      );
     }
     const smsc = withIdentity(await assemble(config, options, store), identity);
     if (lease === undefined) return smsc;

@@ -5,6 +5,10 @@
  * PostgreSQL (embedded), real TCP.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pgLib from 'pg';
 import { type Smsc, startSmsc } from '../../src/app/smsc.js';
@@ -13,6 +17,7 @@ import { type Config, validateConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/config/errors.js';
 import type { DeliverSm } from '../../src/pdu/index.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
+import { CLI_PATH } from '../support/smsc-process.js';
 
 let pg: TestPostgres;
 before(async () => {
@@ -94,6 +99,101 @@ test('an active node that loses its lock (its connection ended) stops: another m
   } finally {
     await admin.end();
     await active.stop();
+  }
+});
+
+for (const standbyId of ['n1', 'n2']) {
+  test(`a standby (nodeId ${standbyId}) that takes the lock of an active node still stopping starts only once that node has stopped`, { timeout: 60_000 }, async () => {
+    let fatal: (e: Error) => void = () => {};
+    const lostLock = new Promise<Error>((r) => {
+      fatal = r;
+    });
+    // With onFatal the old active node stops when the test says: it models one still finishing
+    // its deliveries and unbinds after it lost the lock.
+    const first = await startSmsc(node('n1'), { onFatal: (e) => fatal(e) });
+    const abort = new AbortController();
+    let second: Smsc | undefined;
+    let failed: unknown;
+    const standingBy = startSmsc(node(standbyId), { signal: abort.signal }).then(
+      (s) => {
+        second = s;
+        return s;
+      },
+      (e: unknown) => {
+        failed = e;
+        return undefined;
+      },
+    );
+    const admin = new pgLib.Client({ connectionString: pg.url });
+    await admin.connect();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      // Only the connection holding the active lock ends (class 'SMSA'): n1 itself runs on.
+      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = x'534d5341'::int::oid");
+      assert.equal(cut.rowCount, 1);
+      await Promise.race([lostLock, new Promise((_, reject) => setTimeout(() => reject(new Error('n1 never saw its lock lost')), 10_000))]);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(failed, undefined, 'the standby did not give up');
+      assert.equal(second, undefined, 'nor start while n1 has not stopped');
+      await first.stop();
+      const taken = await Promise.race([standingBy, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+      assert.ok(taken !== undefined, `the standby started once n1 stopped (${String(failed)})`);
+    } finally {
+      abort.abort();
+      await admin.end();
+      await first.stop().catch(() => {});
+      await standingBy.then((s) => s?.stop()).catch(() => {});
+    }
+  });
+}
+
+test('a standby with nothing else open (no admin API) keeps its process alive while it waits', { timeout: 60_000 }, async () => {
+  const first = await startSmsc(node('n1'));
+  const yaml = JSON.stringify({
+    nodeId: 'n2',
+    cluster: { mode: 'active-standby', standbyRetryMs: 100 },
+    smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], enquireLinkIntervalMs: 0 },
+    store: { postgres: { url: pg.url, schema: 'smsc_as' } },
+    accounts: [{ systemId: 'alice', password: 'apw', addresses: ['1000'] }],
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-standby-'));
+  writeFileSync(join(dir, 'smsc.yaml'), yaml);
+  const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', join(dir, 'smsc.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  try {
+    const standing = await Promise.race([
+      new Promise<boolean>((r) => {
+        const t = setInterval(() => {
+          if (out.includes('standing by')) {
+            clearInterval(t);
+            r(true);
+          }
+        }, 50);
+      }),
+      exited.then(() => false),
+    ]);
+    assert.ok(standing, `the standby said it stands by: ${out}`);
+    const early = await Promise.race([exited.then((code) => `exited ${code}`), new Promise((r) => setTimeout(() => r('running'), 1500))]);
+    assert.equal(early, 'running', out);
+    await first.stop();
+    const listening = await Promise.race([
+      new Promise<boolean>((r) => {
+        const t = setInterval(() => {
+          if (/listening/i.test(out)) {
+            clearInterval(t);
+            r(true);
+          }
+        }, 50);
+      }),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
+    ]);
+    assert.ok(listening, `it took over: ${out}`);
+  } finally {
+    child.kill('SIGKILL');
+    await first.stop().catch(() => {});
   }
 });
 

@@ -68,6 +68,16 @@ export async function lockScope(client: pg.Client, schema: string | undefined): 
 
 /** Resolves once this node holds the lock, however long that takes; rejects once `signal` aborts. */
 export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: AbortSignal): Promise<ActiveLease> {
+  // Standing by, a node may have nothing else open (no admin API): its process must not end.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  try {
+    return await standBy(options, signal);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function standBy(options: ActiveLeaseOptions, signal: AbortSignal | undefined): Promise<ActiveLease> {
   let told: string | undefined;
   for (;;) {
     if (signal?.aborted === true) throw new Error('stopped while standing by');
@@ -100,8 +110,8 @@ export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: A
 /**
  * The lock held: watched by its connection's end, and by a query every second answered
  * within HEARTBEAT_TIMEOUT_MS. The node learns of a cut in about 3 s, well before the server
- * frees the lock (about 11 s, see above): the old active node has stopped before a standby
- * can take over.
+ * frees the lock (about 11 s, see above). When only this connection ends the lock is free at
+ * once: the next active node waits for this one to stop (claimNodeIdentity with a wait).
  */
 function holding(client: pg.Client): ActiveLease {
   let released = false;

@@ -27,11 +27,54 @@ export interface NodeIdentity {
   release(): Promise<void>;
 }
 
+/** How a node that just became active (active-standby) waits for the one it replaces. */
+export interface IdentityWait {
+  retryMs: number;
+  /** Timers (the SMSC's clock). */
+  clock: { setTimer(fn: () => void, ms: number): unknown };
+  signal?: AbortSignal;
+  /** Told once that it waits, with why. */
+  onWait?(why: string): void;
+}
+
 /**
  * Takes the locks of `nodeId`, `nodeNumber` and `mode`; rejects, naming the clash, when another
  * live node holds one of the first two or runs in the other mode.
+ *
+ * With `wait` (a node of active-standby that has just taken the active lock), a clash is waited
+ * out instead: the node it replaces may still be stopping (its last deliveries finishing, its
+ * ESMEs unbinding), holding the same nodeId, or another one and the mode's lock. Only once it
+ * has stopped does this node start, so that it never releases and sends again messages the
+ * old one still has on the wire.
  */
-export async function claimNodeIdentity(o: { url: string; schema?: string; nodeId: string; nodeNumber: number; mode: ClusterMode }): Promise<NodeIdentity> {
+export async function claimNodeIdentity(
+  o: { url: string; schema?: string; nodeId: string; nodeNumber: number; mode: ClusterMode },
+  wait?: IdentityWait,
+): Promise<NodeIdentity> {
+  let told = false;
+  // A standby's only handles may be these waits: the process must not end while it waits.
+  const keepAlive = wait === undefined ? undefined : setInterval(() => {}, 1 << 30);
+  try {
+    for (;;) {
+      if (wait?.signal?.aborted === true) throw new Error('stopped while waiting for the previous active node to stop');
+      try {
+        return await tryClaim(o, wait !== undefined);
+      } catch (err) {
+        if (wait === undefined || !(err instanceof IdentityTaken)) throw err;
+        if (!told) wait.onWait?.(err.message);
+        told = true;
+      }
+      await sleep(wait.clock, wait.retryMs, wait.signal);
+    }
+  } finally {
+    if (keepAlive !== undefined) clearInterval(keepAlive);
+  }
+}
+
+/** A lock another live node holds (the clash named). */
+class IdentityTaken extends Error {}
+
+async function tryClaim(o: { url: string; schema?: string; nodeId: string; nodeNumber: number; mode: ClusterMode }, alone: boolean): Promise<NodeIdentity> {
   const client = lockClient(o.url);
   try {
     await openLockConnection(client);
@@ -40,13 +83,13 @@ export async function claimNodeIdentity(o: { url: string; schema?: string; nodeI
       'SELECT pg_try_advisory_lock($1, $2) AS id, pg_try_advisory_lock($3, $4) AS num',
       [NODE_ID_CLASS, hash32(`${scope}\u0000${o.nodeId}`), NODE_NUMBER_CLASS, hash32(`${scope}\u0000${o.nodeNumber}`)],
     );
-    if (rows[0]?.id !== true) throw new Error(`another live node uses nodeId '${o.nodeId}' on this database: each node needs its own`);
+    if (rows[0]?.id !== true) throw new IdentityTaken(`another live node uses nodeId '${o.nodeId}' on this database: each node needs its own`);
     if (rows[0]?.num !== true) {
-      throw new Error(
+      throw new IdentityTaken(
         `another live node has node number ${o.nodeNumber} (nodeId '${o.nodeId}'; the number is the id's trailing digits mod 16, or its hash): message ids would collide; choose nodeIds ending in different numbers`,
       );
     }
-    await claimMode(client, scope, o.mode);
+    await claimMode(client, scope, o.mode, alone);
   } catch (err) {
     await client.end().catch(() => {});
     throw err;
@@ -58,24 +101,39 @@ export async function claimNodeIdentity(o: { url: string; schema?: string; nodeI
   };
 }
 
+/** Waits `ms` on `clock`; an abort ends the wait at once. */
+function sleep(clock: IdentityWait['clock'], ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    clock.setTimer(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /**
  * A shared lock on `mode`, then a look for the other mode's among the locks held (pg_locks,
  * not a lock taken to test it: a test lock of one node would make another of the same mode
  * see it taken). Two nodes of different modes starting at once may both be refused, never
  * both let in: each takes its own before it looks.
  */
-async function claimMode(client: pg.Client, scope: string, mode: ClusterMode): Promise<void> {
+async function claimMode(client: pg.Client, scope: string, mode: ClusterMode, alone: boolean): Promise<void> {
   const other: ClusterMode = mode === 'active-active' ? 'active-standby' : 'active-active';
   const key = (m: ClusterMode) => hash32(`${scope}\u0000${m}`);
   await client.query('SELECT pg_advisory_lock_shared($1, $2)', [MODE_CLASS, key(mode)]);
-  // A two-key advisory lock shows as classid, objid (unsigned) and objsubid 2.
-  const { rows } = await client.query<{ held: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
-       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND classid = $1::bigint::oid AND objid = $2::bigint::oid) AS held`,
-    [MODE_CLASS, key(other) >>> 0],
+  // A two-key advisory lock shows as classid, objid (unsigned) and objsubid 2. `mine`: held by
+  // another connection in this node's own mode (for a node that must be the only one).
+  const { rows } = await client.query<{ held: boolean; mine: boolean }>(
+    `WITH l AS (SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = $1::bigint::oid)
+     SELECT EXISTS (SELECT 1 FROM l WHERE objid = $2::bigint::oid) AS held,
+       EXISTS (SELECT 1 FROM l WHERE objid = $3::bigint::oid AND pid <> pg_backend_pid()) AS mine`,
+    [MODE_CLASS, key(other) >>> 0, key(mode) >>> 0],
   );
   if (rows[0]?.held === true) {
     throw new Error(`another live node on this database runs cluster.mode '${other}' (this one: '${mode}'): the nodes of a cluster need the same mode`);
   }
+  if (alone && rows[0]?.mine === true) throw new IdentityTaken('the node that was active has not stopped yet');
 }
