@@ -625,7 +625,15 @@ function buildConnectors(
     // Failover lists are stored comma-separated; names are config keys, so this costs nothing.
     if (!CONNECTOR_NAME.test(name)) throw new ConfigError(path, 'a connector name may use letters, digits and _ . : - only');
     if (type === 'http') {
-      targets.set(name, new HttpTarget({ ...asConfigError(() => parseHttp(c, path)), clock }));
+      const cfg = asConfigError(() => parseHttp(c, path));
+      targets.set(
+        name,
+        new HttpTarget({
+          ...cfg,
+          clock,
+          onFailure: (why) => console.error(`smsc: connector ${name}: ${cfg.url}: ${why}; the message is retried`),
+        }),
+      );
     } else if (type === 'smpp') {
       const parsed = asConfigError(() => parseSmpp(c, path, commandStatusByName));
       const t = new SmppTarget({

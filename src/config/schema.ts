@@ -620,13 +620,18 @@ const smppConnector: SectionField = {
 const httpConnector: SectionField = {
   type: 'section',
   parsedBy: 'src/connectors/http.ts',
-  description: 'A webhook: each message is POSTed as JSON.',
+  description:
+    'A webhook: each message is POSTed as JSON: `id, account, direction, from` and `to` (`{addr, ton, npi}`), `serviceType, esmClass, protocolId, priority, dataCoding, text` (decoded), `payload` (hex, the UDH included), `udh` (hex), `concat` (`{ref, total, seq}`, a part of a long message, from its UDH or SAR TLVs), `tlvs` (by name, octets hex), `registeredDelivery, submittedAt, expiresAt` (ISO 8601) and `attempt`. A 2xx delivers it; 400, 413, 422 and other 4xx fail it (UNDELIVERABLE, the status as error code); 401, 403, 404, 405, 407 (the connector is wrong, not the message), 408, 429, 5xx, 3xx (redirects are not followed), a timeout or a connection error retry it (and go to the route’s failover connectors). Why requests are retried is logged, the same reason at most once a minute.',
   keys: {
     type: connectorType('http'),
     url: { type: 'string', required: true, description: 'http or https URL.' },
     timeoutMs: { type: 'integer', default: 10_000, min: 1, max: HOUR_MS, unit: 'ms', description: 'Whole request: connect, send, response and body.' },
     concurrency: { type: 'integer', default: 16, min: 1, max: 100_000, description: 'Requests in flight at once.' },
-    headers: { type: 'any', typeText: 'mapping name → string', description: 'Extra request headers.' },
+    headers: {
+      type: 'any',
+      typeText: 'mapping name → string',
+      description: 'Extra request headers (not connection, content-length, expect, host, keep-alive, transfer-encoding, upgrade: the HTTP client sets those).',
+    },
   },
 };
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { storedMessage, T0 } from '../../test/connectors/fixtures.js';
 import { deferred, withTimeout } from '../../test/support/async.js';
+import { encodeTlvs } from '../pdu/encode.js';
 import { ConfigKeyError } from '../routing/validate.js';
 import { ManualClock } from '../session/clock.js';
 import { HttpTarget, httpBody, outcomeOfStatus, parseHttp } from './http.js';
@@ -69,23 +70,31 @@ describe('HttpTarget', () => {
       to: { addr: '447012345678', ton: 1, npi: 1 },
       serviceType: '',
       esmClass: 0,
+      protocolId: 0,
+      priority: 0,
       dataCoding: 0,
       text: 'Hello',
       payload: Buffer.from('Hello').toString('hex'),
       registeredDelivery: 1,
       submittedAt: new Date(T0).toISOString(),
+      expiresAt: new Date(T0 + 86_400_000).toISOString(),
       attempt: 3,
     });
     assert.equal(t.stats.delivered, 1);
   });
 
-  test('status mapping: 4xx failed UNDELIVERABLE, 408/429 and 5xx retry, with the status as error code', async () => {
+  test("status mapping: the message's 4xx failed UNDELIVERABLE; the connector's (401/403/404/405/407), 408/429 and 5xx retry, with the status as error code", async () => {
     const t = new HttpTarget({ url: base });
     for (const [status, want] of [
       [200, { kind: 'delivered' }],
       [204, { kind: 'delivered' }],
       [400, { kind: 'failed', state: 'UNDELIVERABLE', errorCode: 400 }],
-      [404, { kind: 'failed', state: 'UNDELIVERABLE', errorCode: 404 }],
+      [413, { kind: 'failed', state: 'UNDELIVERABLE', errorCode: 413 }],
+      [422, { kind: 'failed', state: 'UNDELIVERABLE', errorCode: 422 }],
+      [401, { kind: 'retry', errorCode: 401 }],
+      [403, { kind: 'retry', errorCode: 403 }],
+      [404, { kind: 'retry', errorCode: 404 }],
+      [405, { kind: 'retry', errorCode: 405 }],
       [408, { kind: 'retry', errorCode: 408 }],
       [429, { kind: 'retry', errorCode: 429 }],
       [500, { kind: 'retry', errorCode: 500 }],
@@ -95,6 +104,36 @@ describe('HttpTarget', () => {
       assert.deepEqual(await t.deliver(storedMessage()), want, `HTTP ${status}`);
     }
     assert.deepEqual(outcomeOfStatus(302), { kind: 'retry', errorCode: 302 });
+    // fetch itself fails on a 407 from the server (a proxy's status), which retries with error 0.
+    assert.deepEqual(outcomeOfStatus(407), { kind: 'retry', errorCode: 407 });
+  });
+
+  test('why requests are retried is told (onFailure): a new reason at once, the same one at most once a minute; a refused message is not', async () => {
+    const clock = new ManualClock(T0);
+    const told: string[] = [];
+    const t = new HttpTarget({ url: base, clock, onFailure: (why) => told.push(why) });
+    for (const status of [503, 503, 200, 503, 400, 401]) {
+      respond(status);
+      await t.deliver(storedMessage());
+    }
+    assert.deepEqual(told, ['HTTP 503', 'HTTP 401']);
+    clock.advance(60_000);
+    respond(401);
+    await t.deliver(storedMessage());
+    assert.deepEqual(told, ['HTTP 503', 'HTTP 401', 'HTTP 401']);
+    handler = (_req, res) => {
+      res.writeHead(301, { location: '/moved' });
+      res.end();
+    };
+    await t.deliver(storedMessage());
+    assert.match(told.at(-1)!, /^HTTP 301 \(to \/moved: redirects are not followed/);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const refused = new HttpTarget({ url: `http://127.0.0.1:${port}/`, onFailure: (why) => told.push(why) });
+    await refused.deliver(storedMessage());
+    assert.match(told.at(-1)!, /ECONNREFUSED/);
   });
 
   test('a refused connection → retry (error 0)', async () => {
@@ -243,9 +282,31 @@ describe('httpBody', () => {
     const udh = Buffer.from([5, 0, 3, 0x2a, 2, 1]);
     const body = httpBody(storedMessage({ esmClass: 0x40, payload: Buffer.concat([udh, Buffer.from('Part one')]) }));
     assert.equal(body.udh, '0500032a0201');
+    assert.deepEqual(body.concat, { ref: 0x2a, total: 2, seq: 1 });
     assert.equal(body.text, 'Part one');
     assert.equal(body.payload, `0500032a0201${Buffer.from('Part one').toString('hex')}`);
     assert.equal(httpBody(storedMessage()).udh, undefined);
+  });
+
+  test('a part split with SAR TLVs carries concat, and every TLV goes by name (octets hex, unknown tags raw)', () => {
+    const tlvs = encodeTlvs({
+      sarMsgRefNum: 77,
+      sarTotalSegments: 2,
+      sarSegmentSeqnum: 2,
+      sourcePort: 5000,
+      unknown: [{ tag: 0x1501, value: Buffer.from('beef', 'hex') }],
+    });
+    const body = httpBody(storedMessage({ tlvs }));
+    assert.deepEqual(body.concat, { ref: 77, total: 2, seq: 2 });
+    assert.deepEqual(body.tlvs, {
+      sarMsgRefNum: 77,
+      sarTotalSegments: 2,
+      sarSegmentSeqnum: 2,
+      sourcePort: 5000,
+      unknown: [{ tag: '0x1501', value: 'beef' }],
+    });
+    assert.equal(httpBody(storedMessage()).tlvs, undefined);
+    assert.equal(httpBody(storedMessage()).concat, undefined);
   });
 
   test('GSM 7-bit extension characters and binary payloads', () => {
@@ -278,5 +339,9 @@ describe('parseHttp', () => {
     fails({ url: 'http://user:secret@x.test/h' }, 'connectors.hook.url');
     fails({ url: 'http://x', headers: { 'x-token': 'a\r\nx-evil: 1' } }, 'connectors.hook.headers.x-token');
     fails({ url: 'http://x', headers: { 'bad name': 'v' } }, 'connectors.hook.headers.bad name');
+    // fetch refuses these on every request (or replaces them): each message would retry until it expired.
+    for (const name of ['Keep-Alive', 'transfer-encoding', 'expect', 'upgrade', 'connection', 'content-length', 'host']) {
+      fails({ url: 'http://x', headers: { [name]: 'v' } }, `connectors.hook.headers.${name}`);
+    }
   });
 });

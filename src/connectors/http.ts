@@ -2,9 +2,13 @@
  * The HTTP (webhook) connector: a {@link DeliveryTarget} that POSTs one JSON document per
  * message to a URL.
  *
- * Outcomes: 2xx → delivered; 408 and 429 → retry (the server asks to come back later);
- * other 4xx → failed UNDELIVERABLE; 5xx, any other status, a timeout or a connection error →
- * retry. The error code recorded is the HTTP status (0 for timeouts and connection errors).
+ * Outcomes: 2xx → delivered; 408 and 429 → retry (the server asks to come back later); 401,
+ * 403, 404, 405 and 407 → retry too: they say the connector is wrong (a token rotated, a path
+ * moved), not the message, so it waits for the fix or goes to the route's failover connectors;
+ * other 4xx (400, 413, 422: this message) → failed UNDELIVERABLE; 5xx, any other status, a
+ * timeout or a connection error → retry. The error code recorded is the HTTP status (0 for
+ * timeouts and connection errors). Why requests are retried is logged (`onFailure`): a new
+ * reason at once, the same one at most once a minute.
  * Redirects are not followed (fetch would turn the POST into a GET without its body, or carry
  * the headers to another host): a 3xx is retried, and the config should name the final URL.
  * Of a response's body at most 64 kB is read.
@@ -17,15 +21,20 @@
  *
  * The body ({@link HttpMessageBody}):
  * `{ id, account, direction, from: {addr, ton, npi}, to: {addr, ton, npi}, serviceType,
- *    esmClass, dataCoding, text, payload (hex), udh (hex, when esm_class has UDHI),
- *    registeredDelivery, submittedAt (ISO 8601), attempt }`.
+ *    esmClass, protocolId, priority, dataCoding, text, payload (hex), udh (hex, when esm_class
+ *    has UDHI), concat ({ref, total, seq}: a part of a long message, from its UDH or SAR TLVs),
+ *    tlvs (the message's TLVs by name, octets as hex), registeredDelivery, submittedAt and
+ *    expiresAt (ISO 8601), attempt }`.
  */
 
 import type { DeliveryTarget, Outcome } from '../delivery/target.js';
+import { decodeTlvs } from '../pdu/decode.js';
+import type { Tlvs } from '../pdu/types.js';
 import { ConfigKeyError, checkKeys, isObj, mapping, num } from '../routing/validate.js';
 import type { Clock } from '../session/clock.js';
 import { systemClock } from '../session/clock.js';
 import { decodeText } from '../sm/encoding.js';
+import { concatInfoOfUdh, parseUdh } from '../sm/udh.js';
 import type { Address, StoredMessage } from '../store/types.js';
 
 const UDHI = 0x40;
@@ -39,6 +48,8 @@ export interface HttpMessageBody {
   to: Address;
   serviceType: string;
   esmClass: number;
+  protocolId: number;
+  priority: number;
   dataCoding: number;
   /** The user data decoded with data_coding (without the UDH); binary codings read as Latin-1. */
   text: string;
@@ -46,9 +57,15 @@ export interface HttpMessageBody {
   payload: string;
   /** The UDH, hex, when esm_class has the UDHI bit. */
   udh?: string;
+  /** A part of a long message: its concatenation reference, parts and place (from the UDH or the SAR TLVs). */
+  concat?: { ref: number; total: number; seq: number };
+  /** The message's TLVs (as submitted), by name; octet values hex; unknown tags under `unknown` as `{ tag, value }`. */
+  tlvs?: Record<string, unknown>;
   registeredDelivery: number;
   /** ISO 8601 (UTC). */
   submittedAt: string;
+  /** The end of the validity period, ISO 8601 (UTC). */
+  expiresAt: string;
   /** 1 for the first attempt. */
   attempt: number;
 }
@@ -67,6 +84,9 @@ export function httpBody(m: StoredMessage): HttpMessageBody {
   } catch {
     text = userData.toString('latin1');
   }
+  const tlvs = tlvsOf(m);
+  const udhConcat = udh === undefined ? undefined : concatOf(udh);
+  const concat = udhConcat ?? sarOf(tlvs);
   return {
     id: m.id,
     account: m.account,
@@ -75,20 +95,65 @@ export function httpBody(m: StoredMessage): HttpMessageBody {
     to: { addr: m.destination.addr, ton: m.destination.ton, npi: m.destination.npi },
     serviceType: m.serviceType,
     esmClass: m.esmClass,
+    protocolId: m.protocolId,
+    priority: m.priority,
     dataCoding: m.dataCoding,
     text,
     payload: m.payload.toString('hex'),
     ...(udh !== undefined ? { udh: udh.toString('hex') } : {}),
+    ...(concat !== undefined ? { concat } : {}),
+    ...(tlvs !== undefined ? { tlvs: jsonOf(tlvs) as Record<string, unknown> } : {}),
     registeredDelivery: m.registeredDelivery,
     submittedAt: new Date(m.submittedAt).toISOString(),
+    expiresAt: new Date(m.expiresAt).toISOString(),
     attempt: m.attempts + 1,
   };
 }
 
+/** The message's stored TLVs, decoded; undefined when it has none (or they do not decode). */
+function tlvsOf(m: StoredMessage): Tlvs | undefined {
+  if (m.tlvs === null || m.tlvs.length === 0) return undefined;
+  try {
+    return decodeTlvs(m.tlvs);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The concatenation of a UDH (IE 0x00 or 0x08), if it has one. */
+function concatOf(udh: Buffer): HttpMessageBody['concat'] {
+  const parsed = parseUdh(udh);
+  const info = parsed === undefined ? undefined : concatInfoOfUdh(parsed);
+  return info === undefined ? undefined : { ref: info.ref, total: info.total, seq: info.seq };
+}
+
+/** The concatenation the SAR TLVs describe, if they are all there. */
+function sarOf(tlvs: Tlvs | undefined): HttpMessageBody['concat'] {
+  const ref = tlvs?.sarMsgRefNum;
+  const total = tlvs?.sarTotalSegments;
+  const seq = tlvs?.sarSegmentSeqnum;
+  return ref === undefined || total === undefined || seq === undefined ? undefined : { ref, total, seq };
+}
+
+/** A decoded value as JSON: octets as hex, raw TLVs as `{ tag, value }`, the rest as it is. */
+function jsonOf(v: unknown): unknown {
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+  if (Array.isArray(v)) return v.map(jsonOf);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = k === 'tag' && typeof x === 'number' ? `0x${x.toString(16).padStart(4, '0')}` : jsonOf(x);
+    return out;
+  }
+  return v;
+}
+
+/** 4xx statuses that say the connector (its credentials, its URL) is wrong, not the message. */
+const CONNECTOR_FAULTS: ReadonlySet<number> = new Set([401, 403, 404, 405, 407]);
+
 /** Outcome of an HTTP response status. */
 export function outcomeOfStatus(status: number): Outcome {
   if (status >= 200 && status < 300) return { kind: 'delivered' };
-  if (status === 408 || status === 429) return { kind: 'retry', errorCode: status };
+  if (status === 408 || status === 429 || CONNECTOR_FAULTS.has(status)) return { kind: 'retry', errorCode: status };
   if (status >= 400 && status < 500) return { kind: 'failed', state: 'UNDELIVERABLE', errorCode: status };
   return { kind: 'retry', errorCode: status };
 }
@@ -106,6 +171,11 @@ export interface HttpTargetConfig {
 
 export interface HttpTargetOptions extends HttpTargetConfig {
   clock?: Clock;
+  /**
+   * Told why a request will be retried (a status asking for it, a timeout, a connection
+   * error): a new reason at once, the same one again at most once a minute.
+   */
+  onFailure?: (why: string) => void;
   /** Injectable fetch (default the global one). */
   fetch?: typeof fetch;
 }
@@ -128,6 +198,9 @@ export class HttpTarget implements DeliveryTarget {
   readonly #headers: Record<string, string>;
   readonly #clock: Clock;
   readonly #fetch: typeof fetch;
+  readonly #onFailure: ((why: string) => void) | undefined;
+  #lastFailure: string | undefined;
+  #lastFailureAt = 0;
   readonly stats: HttpTargetStats = { requests: 0, delivered: 0, retried: 0, failed: 0, timeouts: 0, errors: 0, inflight: 0 };
 
   constructor(options: HttpTargetOptions) {
@@ -141,6 +214,20 @@ export class HttpTarget implements DeliveryTarget {
     this.#headers = ownType ? { ...headers } : { 'content-type': 'application/json', ...headers };
     this.#clock = options.clock ?? systemClock;
     this.#fetch = options.fetch ?? fetch;
+    this.#onFailure = options.onFailure;
+  }
+
+  /** Tells onFailure why a request did not deliver: a new reason at once, the same one again at most once a minute. */
+  #failure(why: string): void {
+    const now = this.#clock.now();
+    if (why === this.#lastFailure && now - this.#lastFailureAt < FAILURE_REPEAT_MS) return;
+    this.#lastFailure = why;
+    this.#lastFailureAt = now;
+    try {
+      this.#onFailure?.(why);
+    } catch {
+      // The listener's bug; the delivery goes on.
+    }
   }
 
   capacity(): number {
@@ -170,10 +257,16 @@ export class HttpTarget implements DeliveryTarget {
       // read, so the connection can be reused; a body that stalls past the timeout is cut, and
       // costs nothing but its connection (a 2xx counted as a failure would be sent again).
       outcome = outcomeOfStatus(res.status);
+      // A message the endpoint refuses (400, 422) is the message's failure, in its state.
+      if (outcome.kind === 'retry') {
+        const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+        this.#failure(`HTTP ${res.status}${location !== null ? ` (to ${location}: redirects are not followed, give the final URL)` : ''}`);
+      }
       await discardBody(res, MAX_RESPONSE_BYTES).catch(() => {});
-    } catch {
+    } catch (err) {
       if (timedOut) this.stats.timeouts++;
       else this.stats.errors++;
+      this.#failure(timedOut ? `no answer within ${this.#timeoutMs} ms` : requestError(err));
       outcome = { kind: 'retry', errorCode: 0 };
     } finally {
       timer.cancel();
@@ -184,6 +277,14 @@ export class HttpTarget implements DeliveryTarget {
     else this.stats.failed++;
     return outcome;
   }
+}
+
+/** Why fetch failed, in one line (its own message is only 'fetch failed'; the reason is its cause). */
+function requestError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? err.cause : undefined;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return cause !== undefined ? `${cause.message}${typeof code === 'string' && !cause.message.includes(code) ? ` (${code})` : ''}` : err.message;
 }
 
 /** Of a response's body, at most this much is read; a longer one is cut (its connection closed). */
@@ -204,6 +305,12 @@ async function discardBody(res: Response, limit: number): Promise<void> {
     }
   }
 }
+
+/** A failure said again (the same reason) at most this often. */
+const FAILURE_REPEAT_MS = 60_000;
+
+/** Headers fetch sets itself: given, it refuses every request (expect, upgrade, ...) or replaces them. */
+const CLIENT_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-length', 'expect', 'host', 'keep-alive', 'transfer-encoding', 'upgrade']);
 
 /** Default `timeoutMs` of an HTTP connector's request. */
 export const HTTP_TIMEOUT_MS = 10_000;
@@ -236,6 +343,9 @@ export function parseHttp(raw: unknown, path: string): HttpTargetConfig {
     const h: Record<string, string> = {};
     for (const [k, v] of Object.entries(headers)) {
       if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigKeyError(`${path}.headers.${k}`, 'must be a string');
+      if (CLIENT_HEADERS.has(k.toLowerCase())) {
+        throw new ConfigKeyError(`${path}.headers.${k}`, 'is set by the HTTP client itself (fetch refuses or replaces it on every request): leave it out');
+      }
       try {
         new Headers({ [k]: String(v) });
       } catch {
