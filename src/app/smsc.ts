@@ -117,6 +117,8 @@ async function acceptUpstreamMo(core: SmscCore, d: Delivery): Promise<void> {
       dataCoding: d.dataCoding,
       esmClass: d.esmClass,
       payload,
+      ...(d.command === 'deliver_sm' ? { protocolId: d.protocolId } : {}),
+      tlvs: d.tlvs,
     });
   } catch (err) {
     if (err instanceof NoMoOwnerError) throw new CommandStatusError(CommandStatus.ESME_RX_P_APPN, `MO to ${d.destinationAddr}`);

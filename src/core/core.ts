@@ -483,6 +483,10 @@ export class SmscCore {
     dataCoding: number;
     esmClass: number;
     payload: Buffer;
+    /** protocol_id as it came (an upstream SMSC's deliver_sm). Default 0. */
+    protocolId?: number;
+    /** TLVs as they came: kept and handed on as a submit's are (SAR, ports, vendor tags). */
+    tlvs?: Tlvs;
   }): Promise<string> {
     const owner = this.#o.moOwner?.(mo.destination.addr);
     if (owner === undefined) throw new NoMoOwnerError(mo.destination.addr);
@@ -500,13 +504,14 @@ export class SmscCore {
         destination: mo.destination,
         serviceType: '',
         esmClass: mo.esmClass,
-        protocolId: 0,
+        protocolId: mo.protocolId ?? 0,
         priority: 0,
         dataCoding: mo.dataCoding,
         registeredDelivery: 0,
         payload: Buffer.from(mo.payload),
         payloadInTlv: mo.payload.length > 254,
-        tlvs: null,
+        // One that cannot be handed on is dropped, not the message: the network has sent it.
+        tlvs: mo.tlvs === undefined ? null : (passThroughTlvs(mo.tlvs) ?? null),
         submittedAt: now,
         scheduleAt: now,
         // MO waits for its account to bind, until the account's default validity ends.

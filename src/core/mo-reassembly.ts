@@ -1,6 +1,6 @@
 /**
  * MO reassembly for accounts that ask for it (`reassembleMo`): the parts of a concatenated MO
- * message (UDH concatenation IE) are stored as they arrive, parked on a target nobody serves
+ * message (UDH concatenation IE, or SAR TLVs) are stored as they arrive, parked on a target nobody serves
  * (`hold:<account>`), so an accepted part is never lost; once every part is in, one message
  * carrying the whole text in message_payload is stored for the account and the parts end as
  * DELIVERED (they were, inside the joined message). Parts still incomplete after the timeout
@@ -11,6 +11,9 @@
  * delivered separately after the timeout.
  */
 import { EsmClass } from '../pdu/constants.js';
+import { decodeTlvs } from '../pdu/decode.js';
+import { encodeTlvs } from '../pdu/encode.js';
+import type { Tlvs } from '../pdu/types.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import { concatInfoOfUdh, parseUdh } from '../sm/udh.js';
 import type { NewMessage, Store, StoredMessage } from '../store/types.js';
@@ -29,14 +32,41 @@ export interface MoPart {
   data: Buffer;
 }
 
-/** The concatenation info of an MO message, or undefined when it is not a part (or a lone one). */
-export function moPartOf(m: Pick<NewMessage, 'esmClass' | 'payload'>): MoPart | undefined {
-  if ((m.esmClass & EsmClass.Udhi) === 0) return undefined;
+/**
+ * The concatenation info of an MO message, or undefined when it is not a part (or a lone one):
+ * from its UDH (concatenation IE), or from its SAR TLVs (sar_msg_ref_num, a 16-bit reference).
+ */
+export function moPartOf(m: Pick<NewMessage, 'esmClass' | 'payload' | 'tlvs'>): MoPart | undefined {
+  if ((m.esmClass & EsmClass.Udhi) === 0) return sarPartOf(m);
   const udh = parseUdh(m.payload);
   if (udh === undefined) return undefined;
   const info = concatInfoOfUdh(udh);
   if (info === undefined || info.total < 2) return undefined;
   return { ref: info.ref, refBits: info.refBits, total: info.total, seq: info.seq, data: m.payload.subarray(udh.length) };
+}
+
+function sarPartOf(m: Pick<NewMessage, 'payload' | 'tlvs'>): MoPart | undefined {
+  if (m.tlvs === null || m.tlvs.length === 0) return undefined;
+  let tlvs: Tlvs;
+  try {
+    tlvs = decodeTlvs(m.tlvs);
+  } catch {
+    return undefined;
+  }
+  const { sarMsgRefNum: ref, sarTotalSegments: total, sarSegmentSeqnum: seq } = tlvs;
+  if (ref === undefined || total === undefined || seq === undefined || total < 2 || seq < 1 || seq > total) return undefined;
+  return { ref, refBits: 16, total, seq, data: m.payload };
+}
+
+/** A joined message's TLVs: its first part's, but the SAR ones (it is whole now). */
+function withoutSar(tlvs: Buffer | null): Buffer | null {
+  if (tlvs === null || tlvs.length === 0) return tlvs;
+  try {
+    const { sarMsgRefNum: _ref, sarTotalSegments: _total, sarSegmentSeqnum: _seq, ...rest } = decodeTlvs(tlvs);
+    return Object.keys(rest).length === 0 ? null : encodeTlvs(rest);
+  } catch {
+    return null;
+  }
 }
 
 /** The parts of a group by their sequence number. */
@@ -179,6 +209,7 @@ export class MoAssembler {
       esmClass: first.esmClass & ~EsmClass.Udhi,
       payload,
       payloadInTlv: true,
+      tlvs: withoutSar(first.tlvs),
       submittedAt: now,
       scheduleAt: now,
     };

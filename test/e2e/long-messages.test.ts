@@ -161,6 +161,28 @@ describe('long messages', () => {
     await bob.close();
   });
 
+  test('MO parts tied by SAR TLVs (an upstream SMSC\'s) are joined too; the joined message keeps the other TLVs, not the SAR ones', async () => {
+    const bob = await bind('bob', 'bpw', 'receiver');
+    const toBob = inbox(bob);
+    const part = (seq: number, text: string) =>
+      smsc.core.acceptMo({
+        source: { ton: 1, npi: 1, addr: '447700900006' },
+        destination: { ton: 0, npi: 0, addr: '2000' },
+        dataCoding: 0,
+        esmClass: 0,
+        payload: Buffer.from(text, 'latin1'),
+        tlvs: { sarMsgRefNum: 0x1234, sarTotalSegments: 2, sarSegmentSeqnum: seq, destPort: 5000 },
+      });
+    await part(2, ' and the rest');
+    await part(1, 'The start');
+    await until(() => toBob.length === 1, 'one joined message for bob');
+    const joined = toBob[0]!;
+    assert.equal(joined.tlvs.messagePayload?.toString('latin1'), 'The start and the rest');
+    assert.equal(joined.tlvs.destPort, 5000);
+    assert.equal(joined.tlvs.sarMsgRefNum, undefined);
+    await bob.close();
+  });
+
   test('an MO message missing a part is delivered part by part after the timeout', async () => {
     const bob = await bind('bob', 'bpw', 'receiver');
     const toBob = inbox(bob);

@@ -31,7 +31,10 @@ before(async () => {
       smpp: { listeners: [{ port: 0 }] },
       store: { sqlite: { path: join(dir, 'upstream.db') } },
       // Our SMSC binds as 'downstream'; MO to the short codes it owns upstream comes to us.
-      accounts: [{ systemId: 'downstream', password: 'dpw', addresses: ['1000', '9999'] }],
+      accounts: [
+        { systemId: 'downstream', password: 'dpw', addresses: ['1000', '9999'] },
+        { systemId: 'handsets', password: 'hpw', addresses: ['447900000001'] },
+      ],
       routes: { mt: [{ prefix: '447', connector: 'network' }] },
       network: {
         ranges: [
@@ -368,6 +371,28 @@ test('connectors.<name>.ca: needs tls, must be readable; a relative name is read
   } finally {
     rmSync(keyDir, { recursive: true, force: true });
   }
+});
+
+test('MO from the upstream keeps its TLVs (SAR, ports) and protocol_id on the way to our ESME', async () => {
+  const handsets = await connect({ port: upstream.listening[0]!.port });
+  try {
+    await handsets.bind({ type: 'transmitter', systemId: 'handsets', password: 'hpw' });
+    await handsets.submit({
+      sourceAddr: '447900000001',
+      destinationAddr: '1000',
+      protocolId: 0x40,
+      shortMessage: Buffer.from('sar part one'),
+      tlvs: { sarMsgRefNum: 0x0102, sarTotalSegments: 2, sarSegmentSeqnum: 1, sourcePort: 16000, destPort: 2948 },
+    });
+  } finally {
+    await handsets.close();
+  }
+  await until(() => inbox.some((d) => d.shortMessage.toString() === 'sar part one'), 'the MO part at alice', { ms: 20_000 });
+  const mo = inbox.find((d) => d.shortMessage.toString() === 'sar part one')!;
+  assert.deepEqual(
+    [mo.tlvs.sarMsgRefNum, mo.tlvs.sarTotalSegments, mo.tlvs.sarSegmentSeqnum, mo.tlvs.sourcePort, mo.tlvs.destPort, mo.protocolId],
+    [0x0102, 2, 1, 16000, 2948, 0x40],
+  );
 });
 
 test('MO from the upstream goes to the account owning its short code; one nobody owns here is refused for good', async () => {
