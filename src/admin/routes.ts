@@ -4,9 +4,9 @@
  * the two cannot drift apart.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STORE_READ_TIMEOUT_MS, storeProblem } from '../app/store-health.js';
 import type { Config } from '../config/config.js';
 import type { SchedulerStats } from '../delivery/scheduler.js';
-import { errorText } from '../errors.js';
 import type { PduTrace } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SmscServer } from '../server/server.js';
@@ -290,7 +290,7 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
         const node = { nodeId: smsc.config.nodeId, mode: smsc.config.cluster.mode };
         // A read the store answers at once when it works (a message that never exists): a
         // node holding the active lock but cut from its database must not look healthy.
-        const problem = await storeProblem(smsc.store, HEALTH_STORE_TIMEOUT_MS);
+        const problem = await storeProblem(smsc.store, STORE_READ_TIMEOUT_MS);
         if (problem !== undefined) return reply.code(503).send({ status: 'unhealthy', ...node, error: problem });
         return { status: 'active', ...node };
       },
@@ -573,24 +573,3 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
   return routes;
 }
 
-/** How long /health waits for the store. */
-const HEALTH_STORE_TIMEOUT_MS = 2000;
-
-/** Why the store cannot serve a read within `ms` (its error, or the wait), or undefined when it can. */
-async function storeProblem(store: { get(id: string): Promise<unknown> }, ms: number): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`the store did not answer within ${ms} ms`), ms);
-  });
-  try {
-    return await Promise.race([
-      store.get('health-check').then(
-        () => undefined,
-        (err: unknown) => `the store failed: ${errorText(err)}`,
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

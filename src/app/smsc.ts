@@ -22,7 +22,7 @@ import { CommandStatusError, errorText } from '../errors.js';
 import { CommandStatus, commandStatusByName } from '../pdu/constants.js';
 import { isRoute, MoRouter, MtRouter, parseRoutes, type RoutesConfig } from '../routing/index.js';
 import { SmscServer, type SmscServerOptions } from '../server/server.js';
-import { type Clock, systemClock } from '../session/clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../session/clock.js';
 import { isConfigStore } from '../store/config-store.js';
 import { type ActiveLease, acquireActiveLease } from '../store/postgres/active-lease.js';
 import { claimNodeIdentity, type NodeIdentity } from '../store/postgres/node-identity.js';
@@ -34,6 +34,7 @@ import { asConfigError, CONNECTOR_NAME, checkSections } from './check-config.js'
 import { flowControl } from './flow-control.js';
 import { type LiveChange, LiveConfig } from './live-config.js';
 import { keepOutbinds } from './outbind.js';
+import { STORE_READ_TIMEOUT_MS, storeProblem } from './store-health.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -262,17 +263,56 @@ function withIdentity(smsc: Smsc, identity: NodeIdentity | undefined): Smsc {
 }
 
 /**
+ * An active node's watch on its store: a read every few seconds; when none has been answered
+ * for `cluster.storeFailureStopMs`, the node is cut from its database while the connection
+ * holding the lock lives (its pool's connections cut, say), and can deliver nothing while no
+ * standby can take over: it gives the lock up (`lease.lose`), which stops it.
+ */
+function watchStore(smsc: Smsc, clock: Clock, lease: ActiveLease): TimerHandle {
+  const limit = smsc.config.cluster.storeFailureStopMs;
+  let timer: TimerHandle | undefined;
+  let cancelled = false;
+  if (limit <= 0) return { cancel: () => {} };
+  const every = Math.min(5000, Math.max(100, Math.floor(limit / 3)));
+  let failingSince: number | undefined;
+  const check = async (): Promise<void> => {
+    const problem = await storeProblem(smsc.store, Math.min(STORE_READ_TIMEOUT_MS, every));
+    if (cancelled) return;
+    const now = clock.now();
+    if (problem === undefined) failingSince = undefined;
+    else {
+      failingSince ??= now;
+      if (now - failingSince >= limit) {
+        lease.lose(new Error(`the store has not answered for ${Math.round((now - failingSince) / 1000)} s (${problem}): giving the active lock up so that a standby can take over`));
+        return;
+      }
+    }
+    timer = clock.setTimer(() => void check(), every);
+  };
+  timer = clock.setTimer(() => void check(), every);
+  return {
+    cancel: () => {
+      cancelled = true;
+      timer?.cancel();
+    },
+  };
+}
+
+/**
  * The active node of an active-standby cluster: it gives the lock up when it stops, and stops
  * when it loses the lock (a standby may be active a moment later: two must not serve at once).
  */
 function activeOnly(smsc: Smsc, lease: ActiveLease, options: StartOptions): Smsc {
   const stop = smsc.stop;
   let stopped = false;
+  const watch = watchStore(smsc, options.clock ?? systemClock, lease);
   smsc.stop = () => {
     stopped = true;
+    watch.cancel();
     return stop().finally(() => lease.release());
   };
   void lease.lost.then((error) => {
+    watch.cancel();
     if (stopped) return;
     console.error(`smsc: ${error.message}; stopping`);
     // Deliveries end first (no more claims), before the graceful rest: unbinds may take a

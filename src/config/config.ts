@@ -66,7 +66,7 @@ export interface Config {
     wrongPasswordStatus: string;
   };
   /** active-active: every node serves; active-standby: the node holding the database lock. */
-  cluster: { mode: 'active-active' | 'active-standby'; standbyRetryMs: number };
+  cluster: { mode: 'active-active' | 'active-standby'; standbyRetryMs: number; storeFailureStopMs: number };
   store: {
     sqlite?: { path: string };
     postgres?: { url: string; schema?: string; poolSize: number; insertBatches: number; queryTimeoutMs: number; listenRetryMs: number };

@@ -343,6 +343,15 @@ const cluster: SectionField = {
         '`active-active`: every node listens and delivers. `active-standby`: only the node holding the database\'s lock does; the others wait, and one takes over when it is gone (store.postgres only). The nodes of one database need the same mode: a node is refused at start while a node of the other mode runs.',
     },
     standbyRetryMs: { type: 'integer', default: 1000, min: 100, max: 60_000, unit: 'ms', description: 'How often a standby node tries to become the active one.' },
+    storeFailureStopMs: {
+      type: 'integer',
+      default: 30_000,
+      min: 0,
+      max: HOUR_MS,
+      unit: 'ms',
+      description:
+        'active-standby: an active node whose store has not answered a read for this long (cut from its database while the connection holding the lock lives) gives the lock up and stops, so that a standby can take over. 0: never.',
+    },
   },
 };
 

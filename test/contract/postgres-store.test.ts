@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { CLAIM_ORDER, channelName, PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { CLAIM_ORDER, channelName, LISTEN_HEARTBEAT_MS, LISTEN_HEARTBEAT_TIMEOUT_MS, PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { withTimeout } from '../support/async.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
 import { makeMessage, storeContract } from './store-contract.js';
 
@@ -280,6 +281,41 @@ describe('postgres store specifics', () => {
         await s.insert([makeMessage({ target: 'after-reconnect' })]);
         await again;
       } finally {
+        await s.close();
+      }
+    }));
+
+  test('a LISTEN connection that falls silent (its backend stopped) is noticed by its heartbeat, made again, and listeners told to re-check (*)', { timeout: 30_000 }, () =>
+    withDb(async (db) => {
+      const s = new PostgresStore({ url: db.url, listenRetryMs: 10 });
+      await s.init();
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      let stopped: number | undefined;
+      try {
+        let wake: ((t: string) => void) | undefined;
+        await s.onNotify((t) => wake?.(t));
+        const star = new Promise<void>((resolve) => {
+          wake = (t) => t === '*' && resolve();
+        });
+        const found = await c.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+        );
+        assert.equal(found.rowCount, 1);
+        stopped = found.rows[0]!.pid;
+        // Silent, not closed: no error and no end reach the client (a host gone, a NAT entry dropped).
+        process.kill(stopped, 'SIGSTOP');
+        const t0 = Date.now();
+        await withTimeout(star, LISTEN_HEARTBEAT_MS + LISTEN_HEARTBEAT_TIMEOUT_MS + 5000, 'listeners told to re-check');
+        assert.ok(Date.now() - t0 >= LISTEN_HEARTBEAT_TIMEOUT_MS, 'not before a heartbeat went unanswered');
+        const heard = new Promise<void>((resolve) => {
+          wake = (t) => t === 'after-silence' && resolve();
+        });
+        await s.insert([makeMessage({ target: 'after-silence' })]);
+        await withTimeout(heard, 5000, 'notifications heard on the new connection');
+      } finally {
+        if (stopped !== undefined) process.kill(stopped, 'SIGCONT');
+        await c.end();
         await s.close();
       }
     }));

@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pgLib from 'pg';
-import { type Smsc, startSmsc } from '../../src/app/smsc.js';
+import { postgresStoreOptions, type Smsc, startSmsc } from '../../src/app/smsc.js';
 import { connect } from '../../src/client/client.js';
 import { type Config, validateConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/config/errors.js';
 import type { DeliverSm } from '../../src/pdu/index.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
 import { CLI_PATH } from '../support/smsc-process.js';
 
@@ -25,10 +26,10 @@ before(async () => {
 });
 after(() => pg.stop());
 
-const node = (nodeId: string): Config =>
+const node = (nodeId: string, cluster: Record<string, unknown> = {}): Config =>
   validateConfig({
     nodeId,
-    cluster: { mode: 'active-standby', standbyRetryMs: 100 },
+    cluster: { mode: 'active-standby', standbyRetryMs: 100, ...cluster },
     smpp: { listeners: [{ host: '127.0.0.1', port: 0 }], enquireLinkIntervalMs: 0 },
     store: { postgres: { url: pg.url, schema: 'smsc_as' } },
     accounts: [
@@ -194,6 +195,41 @@ test('a standby with nothing else open (no admin API) keeps its process alive wh
   } finally {
     child.kill('SIGKILL');
     await first.stop().catch(() => {});
+  }
+});
+
+/** A store whose reads fail on demand, as a pool cut from the database does (its lock's connection alive). */
+class CutStore extends PostgresStore {
+  cut = false;
+  override get(id: string) {
+    return this.cut ? Promise.reject(new Error('connection terminated unexpectedly')) : super.get(id);
+  }
+}
+
+test('an active node whose store stops answering gives the lock up after cluster.storeFailureStopMs, so a standby can take over', { timeout: 30_000 }, async () => {
+  const config = node('n1', { storeFailureStopMs: 1000 });
+  const store = new CutStore(postgresStoreOptions(config));
+  await store.init();
+  let fatal: (e: Error) => void = () => {};
+  const gaveUp = new Promise<Error>((r) => {
+    fatal = r;
+  });
+  const active = await startSmsc(config, { store, onFatal: (e) => fatal(e) });
+  const admin = new pgLib.Client({ connectionString: pg.url });
+  await admin.connect();
+  const activeLocks = async () =>
+    Number((await admin.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = x'534d5341'::int::oid")).rows[0].n);
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await activeLocks(), 1, 'a store that answers keeps the lock');
+    store.cut = true;
+    const err = await Promise.race([gaveUp, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+    assert.match(String(err?.message), /store has not answered for \d+ s \(the store failed: connection terminated unexpectedly\): giving the active lock up/);
+    assert.equal(await activeLocks(), 0, 'the lock is free for a standby');
+  } finally {
+    await admin.end();
+    await active.stop();
+    await store.close();
   }
 });
 

@@ -27,8 +27,10 @@ export interface ActiveLeaseOptions {
 }
 
 export interface ActiveLease {
-  /** Resolves with the reason when the lock is lost (its connection ended). */
+  /** Resolves with the reason when the lock is lost (its connection ended, or lose() gave it up). */
   readonly lost: Promise<Error>;
+  /** Gives the lock up now, for `error` (which `lost` resolves with). */
+  lose(error: Error): void;
   /** Gives the lock up (ends its connection). */
   release(): Promise<void>;
 }
@@ -144,6 +146,7 @@ function holding(client: pg.Client): ActiveLease {
   beat();
   return {
     lost,
+    lose,
     async release() {
       released = true;
       await client.end().catch(() => {});

@@ -113,6 +113,10 @@ export type PostgresStoreOptions = StoreOptions & {
     | { pool: pg.Pool }
   );
 
+/** The LISTEN connection's heartbeat: a query this often, answered within the timeout (see PostgresStore#heartbeat). */
+export const LISTEN_HEARTBEAT_MS = 5000;
+export const LISTEN_HEARTBEAT_TIMEOUT_MS = 3000;
+
 /** Default {@link PostgresStoreOptions} queryTimeoutMs. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
@@ -522,6 +526,8 @@ export class PostgresStore implements Store, ConfigStore {
   readonly #listenRetryMs: number;
   #listen: Promise<pg.Client | pg.PoolClient> | undefined;
   #listenTimer: NodeJS.Timeout | undefined;
+  /** LISTEN connections given up (their heartbeat stops). */
+  readonly #droppedListen = new WeakSet<pg.Client | pg.PoolClient>();
   #ready = false;
   /** Initialised and the schema not newer than the code: the one check of every write. */
   #writable = false;
@@ -1297,7 +1303,43 @@ export class PostgresStore implements Store, ConfigStore {
       await this.#dropListenClient(client);
       throw error;
     }
+    this.#heartbeat(client);
     return client;
+  }
+
+  /**
+   * A query on the LISTEN connection every LISTEN_HEARTBEAT_MS, to be answered within
+   * LISTEN_HEARTBEAT_TIMEOUT_MS: a silent connection (the database host gone, a NAT entry
+   * dropped) would otherwise keep every notification from this node for the minutes TCP
+   * keepalive takes, and a message stored by another node for an ESME bound here would wait
+   * unseen. Unanswered, the connection is dropped and made again, and the listeners told to
+   * look at everything ('*').
+   */
+  #heartbeat(client: pg.Client | pg.PoolClient): void {
+    const beat = (): void => {
+      if (this.#closed || this.#droppedListen.has(client)) return;
+      let answered = false;
+      const timer = setTimeout(() => {
+        if (answered) return;
+        // Its socket goes at once: ending it politely would wait on the silence too.
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        this.#onListenLost(client);
+      }, LISTEN_HEARTBEAT_TIMEOUT_MS);
+      timer.unref();
+      client.query('SELECT 1').then(
+        () => {
+          answered = true;
+          clearTimeout(timer);
+          setTimeout(beat, LISTEN_HEARTBEAT_MS).unref();
+        },
+        () => {
+          answered = true;
+          clearTimeout(timer);
+          this.#onListenLost(client);
+        },
+      );
+    };
+    setTimeout(beat, LISTEN_HEARTBEAT_MS).unref();
   }
 
   #onListenLost(client: pg.Client | pg.PoolClient): void {
@@ -1332,6 +1374,7 @@ export class PostgresStore implements Store, ConfigStore {
   }
 
   async #dropListenClient(client: pg.Client | pg.PoolClient): Promise<void> {
+    this.#droppedListen.add(client);
     if ('release' in client) {
       try {
         client.release(true);
