@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STORE_READ_TIMEOUT_MS, storeProblem } from '../app/store-health.js';
 import type { Config } from '../config/config.js';
+import { NoMoOwnerError } from '../core/core.js';
 import type { SchedulerStats } from '../delivery/scheduler.js';
 import type { PduTrace } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -163,7 +164,7 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
         additionalProperties: false,
         required: ['from', 'to', 'text'],
         properties: {
-          from: { type: 'string', minLength: 1, maxLength: 20, pattern: '^[0-9+]+$' },
+          from: { type: 'string', minLength: 1, maxLength: 20, pattern: '^\\+?[0-9]+$' },
           to: { type: 'string', minLength: 1, maxLength: 20 },
           text: { type: 'string', maxLength: 10000 },
         },
@@ -185,7 +186,9 @@ export function adminRoutes(ctx: RouteContext): RouteDef[] {
         try {
           messageId = await network.originateMo(body);
         } catch (err) {
-          throw new AdminError('SMSC_ADMIN_MO_REFUSED', (err as Error).message, 'to');
+          // Only "nobody owns it" is the request's fault; a store failure is the SMSC's (500).
+          if (err instanceof NoMoOwnerError) throw new AdminError('SMSC_ADMIN_MO_REFUSED', err.message, 'to');
+          throw err;
         }
         req.log.info({ messageId, to: body.to }, 'MO injected');
         return reply.code(201).send({ messageId });

@@ -263,6 +263,27 @@ function withIdentity(smsc: Smsc, identity: NodeIdentity | undefined): Smsc {
 }
 
 /**
+ * Messages queued for a target the config no longer has (a connector removed or renamed, an
+ * account deleted) wait until they expire, delivered by nothing: said at start, with what to
+ * do. A read of the queue depth by target; a store that cannot answer says nothing here.
+ * (A disabled connector is known: its queue waits by design.)
+ */
+async function warnStranded(store: Store, known: (target: string) => boolean): Promise<void> {
+  let depth: Record<string, number>;
+  try {
+    depth = await store.queueDepth();
+  } catch {
+    return;
+  }
+  for (const [target, n] of Object.entries(depth)) {
+    if (n === 0 || known(target)) continue;
+    console.error(
+      `smsc: ${n} message(s) wait for '${target}', which this config does not have (a connector removed or renamed, an account deleted): they wait until it comes back or they expire (their ESME may cancel_sm them)`,
+    );
+  }
+}
+
+/**
  * An active node's watch on its store: a read every few seconds; when none has been answered
  * for `cluster.storeFailureStopMs`, the node is cut from its database while the connection
  * holding the lock lives (its pool's connections cut, say), and can deliver nothing while no
@@ -547,6 +568,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     await scheduler.stop().catch(() => {});
     throw err;
   }
+  void warnStranded(store, (key) => connectors.targets.has(key) || (key.startsWith('esme:') && live.accounts.has(key.slice(5))) || key.startsWith('hold:'));
   // MO parts parked before a restart: joined when complete, else released when they time out.
   // Every account's, config file's and API's, and those of an account that stopped reassembling.
   await moAssembler.recover([...live.accounts.keys()]);

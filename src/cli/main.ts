@@ -344,7 +344,8 @@ async function moCommand(args: string[]): Promise<void> {
   const body = await adminCall({ admin: values.admin, token }, 'POST', '/api/mo', {
     from: required(values, 'from'),
     to: required(values, 'to'),
-    text: required(values, 'text'),
+    // An empty text is a message too (the API takes it): only a missing --text is refused.
+    text: typeof values.text === 'string' ? values.text : required(values, 'text'),
   });
   console.log(`MO stored as ${String(body['messageId'])}`);
 }

@@ -49,6 +49,11 @@ test('smsc mo injects an MO that the owning ESME receives; refusals name the fie
       assert.equal(got.shortMessage.toString(), 'hello from a phone');
       assert.equal(got.sourceAddr, '447700900123');
     }
+    const empty = await cli('--token', token, '--from', '447700900123', '--to', '2000', '--text', '');
+    assert.equal(empty.status, 0, `an empty text is a message too: ${empty.stderr}`);
+    const plusOnly = await cli('--token', token, '--from', '+', '--to', '2000', '--text', 'x');
+    assert.equal(plusOnly.status, 1);
+    assert.match(plusOnly.stderr, /\[from\]/);
     const nobody = await cli('--token', token, '--from', '447700900123', '--to', '9999', '--text', 'x');
     assert.equal(nobody.status, 1);
     assert.match(nobody.stderr, /422.*\[to\]/);
