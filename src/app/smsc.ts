@@ -696,6 +696,7 @@ function buildConnectors(
           ...cfg,
           clock,
           onFailure: (why) => console.error(`smsc: connector ${name}: ${cfg.url}: ${why}; the message is retried`),
+          onCapacity: hooks.kick,
         }),
       );
     } else if (type === 'smpp') {

@@ -136,6 +136,38 @@ describe('HttpTarget', () => {
     assert.match(told.at(-1)!, /ECONNREFUSED/);
   });
 
+  test('a 429 or 503 with Retry-After pauses the connector that long (at most 5 minutes), then onCapacity', async () => {
+    const clock = new ManualClock(T0);
+    let woken = 0;
+    const t = new HttpTarget({ url: base, clock, onCapacity: () => woken++ });
+    handler = (_req, res) => {
+      res.writeHead(429, { 'retry-after': '30' });
+      res.end();
+    };
+    assert.deepEqual(await t.deliver(storedMessage()), { kind: 'retry', errorCode: 429 });
+    assert.equal(t.capacity(), 0, 'paused');
+    const before = seen.length;
+    assert.deepEqual(await t.deliver(storedMessage()), { kind: 'unavailable' });
+    assert.equal(seen.length, before, 'nothing sent while paused');
+    clock.advance(29_999);
+    assert.equal(t.capacity(), 0);
+    clock.advance(1);
+    assert.equal(woken, 1);
+    assert.equal(t.capacity(), 16);
+    handler = (_req, res) => {
+      res.writeHead(503, { 'retry-after': new Date(T0 + 30_000 + 86_400_000).toUTCString() });
+      res.end();
+    };
+    await t.deliver(storedMessage());
+    clock.advance(299_999);
+    assert.equal(t.capacity(), 0, 'a date a day ahead pauses 5 minutes');
+    clock.advance(1);
+    assert.equal(t.capacity(), 16);
+    respond(500);
+    await t.deliver(storedMessage());
+    assert.equal(t.capacity(), 16, 'no Retry-After, no pause');
+  });
+
   test('a refused connection → retry (error 0)', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -7,7 +7,8 @@
  * moved), not the message, so it waits for the fix or goes to the route's failover connectors;
  * other 4xx (400, 413, 422: this message) → failed UNDELIVERABLE; 5xx, any other status, a
  * timeout or a connection error → retry. The error code recorded is the HTTP status (0 for
- * timeouts and connection errors). Why requests are retried is logged (`onFailure`): a new
+ * timeouts and connection errors). A 429 or 503 with Retry-After pauses the connector that long
+ * (at most 5 minutes). Why requests are retried is logged (`onFailure`): a new
  * reason at once, the same one at most once a minute.
  * Redirects are not followed (fetch would turn the POST into a GET without its body, or carry
  * the headers to another host): a 3xx is retried, and the config should name the final URL.
@@ -176,6 +177,8 @@ export interface HttpTargetOptions extends HttpTargetConfig {
    * error): a new reason at once, the same one again at most once a minute.
    */
   onFailure?: (why: string) => void;
+  /** Called when a pause asked by Retry-After ends (the scheduler looks for work again). */
+  onCapacity?: () => void;
   /** Injectable fetch (default the global one). */
   fetch?: typeof fetch;
 }
@@ -201,6 +204,10 @@ export class HttpTarget implements DeliveryTarget {
   readonly #onFailure: ((why: string) => void) | undefined;
   #lastFailure: string | undefined;
   #lastFailureAt = 0;
+  readonly #onCapacity: (() => void) | undefined;
+  /** Nothing is sent before this (a 429 or 503 asked so with Retry-After). */
+  #pausedUntil = 0;
+  #resumeTimer: { cancel(): void } | undefined;
   readonly stats: HttpTargetStats = { requests: 0, delivered: 0, retried: 0, failed: 0, timeouts: 0, errors: 0, inflight: 0 };
 
   constructor(options: HttpTargetOptions) {
@@ -215,6 +222,28 @@ export class HttpTarget implements DeliveryTarget {
     this.#clock = options.clock ?? systemClock;
     this.#fetch = options.fetch ?? fetch;
     this.#onFailure = options.onFailure;
+    this.#onCapacity = options.onCapacity;
+  }
+
+  /**
+   * A 429 or 503 with Retry-After (seconds, or an HTTP date): nothing more is sent until then
+   * (at most MAX_RETRY_AFTER_MS), as an SMPP upstream's ESME_RTHROTTLED pauses its connector.
+   */
+  #pauseFor(res: Response): void {
+    const header = res.headers.get('retry-after');
+    if (header === null || (res.status !== 429 && res.status !== 503)) return;
+    const now = this.#clock.now();
+    const secs = Number(header.trim());
+    const until = /^\d+$/.test(header.trim()) ? now + secs * 1000 : Date.parse(header);
+    if (!Number.isFinite(until) || until <= now) return;
+    const pause = Math.min(until - now, MAX_RETRY_AFTER_MS);
+    if (now + pause <= this.#pausedUntil) return;
+    this.#pausedUntil = now + pause;
+    this.#resumeTimer?.cancel();
+    this.#resumeTimer = this.#clock.setTimer(() => {
+      this.#resumeTimer = undefined;
+      this.#onCapacity?.();
+    }, pause);
   }
 
   /** Tells onFailure why a request did not deliver: a new reason at once, the same one again at most once a minute. */
@@ -231,11 +260,12 @@ export class HttpTarget implements DeliveryTarget {
   }
 
   capacity(): number {
+    if (this.#clock.now() < this.#pausedUntil) return 0;
     return Math.max(0, this.#concurrency - this.stats.inflight);
   }
 
   async deliver(m: StoredMessage): Promise<Outcome> {
-    if (this.stats.inflight >= this.#concurrency) return { kind: 'unavailable' };
+    if (this.stats.inflight >= this.#concurrency || this.#clock.now() < this.#pausedUntil) return { kind: 'unavailable' };
     this.stats.inflight++;
     this.stats.requests++;
     const abort = new AbortController();
@@ -259,6 +289,7 @@ export class HttpTarget implements DeliveryTarget {
       outcome = outcomeOfStatus(res.status);
       // A message the endpoint refuses (400, 422) is the message's failure, in its state.
       if (outcome.kind === 'retry') {
+        this.#pauseFor(res);
         const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
         this.#failure(`HTTP ${res.status}${location !== null ? ` (to ${location}: redirects are not followed, give the final URL)` : ''}`);
       }
@@ -305,6 +336,9 @@ async function discardBody(res: Response, limit: number): Promise<void> {
     }
   }
 }
+
+/** The longest pause a Retry-After header gets (a day's would strand the queue). */
+const MAX_RETRY_AFTER_MS = 300_000;
 
 /** A failure said again (the same reason) at most this often. */
 const FAILURE_REPEAT_MS = 60_000;
