@@ -34,7 +34,7 @@ import { asConfigError, CONNECTOR_NAME, checkSections } from './check-config.js'
 import { flowControl } from './flow-control.js';
 import { type LiveChange, LiveConfig } from './live-config.js';
 import { keepOutbinds } from './outbind.js';
-import { STORE_READ_TIMEOUT_MS, storeProblem } from './store-health.js';
+import { storeProblem } from './store-health.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -207,6 +207,21 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
   const store = options.store ?? (await openStore(config));
   let lease: ActiveLease | undefined;
   let identity: NodeIdentity | undefined;
+  let lostWhileWaiting: Error | undefined;
+  const identityWait = (cfg: Config, o: StartOptions, held: ActiveLease) => {
+    const stop = new AbortController();
+    o.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+    void held.lost.then((e) => {
+      lostWhileWaiting = e;
+      stop.abort();
+    });
+    return {
+      retryMs: cfg.cluster.standbyRetryMs,
+      clock: o.clock ?? systemClock,
+      signal: stop.signal,
+      onWait: (why: string) => console.error(`smsc: node ${cfg.nodeId} holds the active lock and waits: ${why}`),
+    };
+  };
   try {
     // active-standby: nothing listens or delivers before this node holds the database's lock.
     if (config.cluster.mode === 'active-standby') {
@@ -231,16 +246,13 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
           nodeNumber: options.nodeNumber ?? nodeNumberOf(config.nodeId),
           mode: config.cluster.mode,
         },
-        // Active now: the node that was may still be stopping (see claimNodeIdentity).
-        lease === undefined
-          ? undefined
-          : {
-              retryMs: config.cluster.standbyRetryMs,
-              clock: options.clock ?? systemClock,
-              ...(options.signal !== undefined ? { signal: options.signal } : {}),
-              onWait: (why) => console.error(`smsc: node ${config.nodeId} holds the active lock and waits: ${why}`),
-            },
-      );
+        // Active now: the node that was may still be stopping (see claimNodeIdentity). Losing
+        // the lock meanwhile ends the wait (and the start): another node may be active.
+        lease === undefined ? undefined : identityWait(config, options, lease),
+      ).catch((err: unknown) => {
+        throw lostWhileWaiting ?? err;
+      });
+      if (lostWhileWaiting !== undefined) throw lostWhileWaiting;
     }
     const smsc = withIdentity(await assemble(config, options, store), identity);
     if (lease === undefined) return smsc;
@@ -291,26 +303,33 @@ async function warnStranded(store: Store, known: (target: string) => boolean): P
  */
 function watchStore(smsc: Smsc, clock: Clock, lease: ActiveLease): TimerHandle {
   const limit = smsc.config.cluster.storeFailureStopMs;
-  let timer: TimerHandle | undefined;
-  let cancelled = false;
   if (limit <= 0) return { cancel: () => {} };
   const every = Math.min(5000, Math.max(100, Math.floor(limit / 3)));
-  let failingSince: number | undefined;
-  const check = async (): Promise<void> => {
-    const problem = await storeProblem(smsc.store, Math.min(STORE_READ_TIMEOUT_MS, every));
+  let timer: TimerHandle | undefined;
+  let cancelled = false;
+  // A slow store is not a dead one: a read may take up to the whole limit; only a limit's time
+  // without any read answered counts.
+  let lastAnswer = clock.now();
+  let reading = false;
+  let why = 'no read answered';
+  const tick = (): void => {
     if (cancelled) return;
     const now = clock.now();
-    if (problem === undefined) failingSince = undefined;
-    else {
-      failingSince ??= now;
-      if (now - failingSince >= limit) {
-        lease.lose(new Error(`the store has not answered for ${Math.round((now - failingSince) / 1000)} s (${problem}): giving the active lock up so that a standby can take over`));
-        return;
-      }
+    if (now - lastAnswer >= limit) {
+      lease.lose(new Error(`the store has not answered for ${Math.round((now - lastAnswer) / 1000)} s (${why}): giving the active lock up so that a standby can take over`));
+      return;
     }
-    timer = clock.setTimer(() => void check(), every);
+    if (!reading) {
+      reading = true;
+      void storeProblem(smsc.store, limit).then((problem) => {
+        reading = false;
+        if (problem === undefined) lastAnswer = clock.now();
+        else why = problem;
+      });
+    }
+    timer = clock.setTimer(tick, every);
   };
-  timer = clock.setTimer(() => void check(), every);
+  timer = clock.setTimer(tick, every);
   return {
     cancel: () => {
       cancelled = true;

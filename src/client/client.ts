@@ -294,39 +294,48 @@ export class Client {
   async sendText(input: TextInput, options?: RequestOptions): Promise<string[]> {
     const { text, split = SplitMethod.Udh8, dataCoding: asked, ...fields } = input;
     if (typeof text !== 'string') throw InvalidArgumentError.format('text', 'is required');
+    if (typeof fields.destinationAddr !== 'string') throw InvalidArgumentError.format('destinationAddr', 'is required');
     if (!SPLIT_METHODS.has(split)) throw InvalidArgumentError.format('split', `must be one of ${[...SPLIT_METHODS].join(', ')}`);
     if ((split === SplitMethod.Sar || split === SplitMethod.Payload) && this.#session.interfaceVersion < InterfaceVersion.V34) {
       // A 3.3 session sends no TLVs: the parts would go without their SAR TLVs, the payload empty.
       throw InvalidArgumentError.format('split', `'${split}' needs TLVs, which a session bound as SMPP 3.3 cannot send: use udh8 or udh16`);
     }
     const { dataCoding, segments } = splitText(text, asked === undefined ? { method: split } : { method: split, dataCoding: asked });
+    if (this.#closing !== undefined) throw new SessionClosedError('client closed');
     const esmClass = fields.esmClass ?? 0;
     const ids: string[] = [];
-    // One part after the other: a refused part stops the rest (they would be an incomplete
-    // message at the handset), and the ids of the parts before it are in the error.
-    for (const seg of segments) {
-      const tlvs = { ...fields.tlvs };
-      if (seg.sar !== undefined) {
-        tlvs.sarMsgRefNum = seg.sar.msgRefNum;
-        tlvs.sarTotalSegments = seg.sar.totalSegments;
-        tlvs.sarSegmentSeqnum = seg.sar.segmentSeqnum;
+    // One call for close(): it waits for the last part, so no message is left half sent.
+    this.#callsInFlight++;
+    try {
+      // One part after the other: a refused part stops the rest (they would be an incomplete
+      // message at the handset), and the ids of the parts before it are in the error.
+      for (const seg of segments) {
+        const tlvs = { ...fields.tlvs };
+        if (seg.sar !== undefined) {
+          tlvs.sarMsgRefNum = seg.sar.msgRefNum;
+          tlvs.sarTotalSegments = seg.sar.totalSegments;
+          tlvs.sarSegmentSeqnum = seg.sar.segmentSeqnum;
+        }
+        if (seg.messagePayload !== undefined) tlvs.messagePayload = seg.messagePayload;
+        const part: SubmitInput = {
+          ...fields,
+          dataCoding,
+          esmClass: seg.esmClassUdhi ? esmClass | EsmClass.Udhi : esmClass,
+          shortMessage: seg.shortMessage,
+          tlvs,
+        };
+        try {
+          const body = { ...SUBMIT_DEFAULTS, ...part } as BodyOf<'submit_sm'>;
+          ids.push((await this.#call((s) => s.request('submit_sm', body, options), true)).messageId);
+        } catch (err) {
+          if (ids.length === 0 || !(err instanceof Error)) throw err;
+          throw new PartialSendError(ids, segments.length, err);
+        }
       }
-      if (seg.messagePayload !== undefined) tlvs.messagePayload = seg.messagePayload;
-      const part: SubmitInput = {
-        ...fields,
-        dataCoding,
-        esmClass: seg.esmClassUdhi ? esmClass | EsmClass.Udhi : esmClass,
-        shortMessage: seg.shortMessage,
-        tlvs,
-      };
-      try {
-        ids.push((await this.submit(part, options)).messageId);
-      } catch (err) {
-        if (ids.length === 0 || !(err instanceof Error)) throw err;
-        throw new PartialSendError(ids, segments.length, err);
-      }
+      return ids;
+    } finally {
+      this.#callSettled();
     }
-    return ids;
   }
 
   /** submit_multi. */
@@ -448,10 +457,12 @@ export class Client {
     await this.#reconnecting;
     // Calls waiting for a reconnect (onDisconnect 'retry') fail now; the others are answered.
     this.#rejectReady(new SessionClosedError('client closed'));
-    await this.#callsFinished();
     // Not answered yet: "not now", rather than kept waiting until the response timer, which the
     // unbind would wait for; and not handed out after this, as the SMSC delivers them again.
+    // Before the calls are waited for: a session the SMSC is unbinding waits for these answers,
+    // and a call waits for that session to end.
     this.#refuseOwed(() => true);
+    await this.#callsFinished();
     await this.#session.unbind();
     this.#deliveries.end();
     this.#resolveClosed();
@@ -503,8 +514,9 @@ export class Client {
     return p;
   }
 
-  async #call<T>(fn: (s: Session) => Promise<T>): Promise<T> {
-    if (this.#closing !== undefined) throw new SessionClosedError('client closed');
+  async #call<T>(fn: (s: Session) => Promise<T>, partOfCall = false): Promise<T> {
+    // A part of a call made before close() (sendText's next part) still goes.
+    if (this.#closing !== undefined && !partOfCall) throw new SessionClosedError('client closed');
     this.#callsInFlight++;
     try {
       for (;;) {
@@ -523,8 +535,12 @@ export class Client {
         }
       }
     } finally {
-      if (--this.#callsInFlight === 0) for (const done of this.#callsSettled.splice(0)) done();
+      this.#callSettled();
     }
+  }
+
+  #callSettled(): void {
+    if (--this.#callsInFlight === 0) for (const done of this.#callsSettled.splice(0)) done();
   }
 
   #bindSession(session: Session, o: BindOptions): Promise<PduOf<'bind_transceiver_resp'>> {

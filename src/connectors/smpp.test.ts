@@ -371,6 +371,28 @@ describe('SmppTarget', () => {
     }
   });
 
+  test('slow start counts only submits sent after the throttle: those of the window it answered do not open it again', async () => {
+    const r = await rig({ throttleBackoffMs: 1000 });
+    try {
+      const answers: Deferred<Reply>[] = [];
+      r.setBehaviour(() => {
+        const d = deferred<Reply>();
+        answers.push(d);
+        return d.promise;
+      });
+      const outcomes = [0, 1, 2, 3].map(() => r.target.deliver(storedMessage()));
+      await waitFor(() => answers.length === 4, 'four submits in flight');
+      answers[0]!.resolve(S.ESME_RTHROTTLED);
+      assert.deepEqual(await outcomes[0], { kind: 'unavailable' });
+      for (const a of answers.slice(1)) a.resolve({ messageId: 'x' });
+      await Promise.all(outcomes);
+      r.clock.advance(1000);
+      assert.equal(r.target.capacity(), 1, 'the pause over, one at a time still');
+    } finally {
+      await r.close();
+    }
+  });
+
   test('a submit the upstream never answers → retry after the response timeout', async () => {
     const r = await rig({ responseTimeoutMs: 3000 });
     const arrived = deferred();

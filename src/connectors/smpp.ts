@@ -332,6 +332,8 @@ export class SmppTarget implements DeliveryTarget {
    * overloaded does not get a whole window at once the moment the pause ends.
    */
   #ramp = Number.POSITIVE_INFINITY;
+  /** Bumped by each throttle: only submits sent since the last one grow the ramp. */
+  #throttles = 0;
   #submitsInFlight = 0;
   #readyWaiters: Array<() => void> = [];
   /** The last connect or bind error, until the next bind. */
@@ -448,11 +450,15 @@ export class SmppTarget implements DeliveryTarget {
     const wantsReceipt = this.#o.requestReceipts !== 'asRequested' || (m.registeredDelivery & 0x03) !== 0;
     const rd = wantsReceipt ? (m.registeredDelivery & ~0x03 & 0x1f) | 0x01 : m.registeredDelivery & 0x1f;
     this.#submitsInFlight++;
+    const sentAfter = this.#throttles;
     try {
       const resp = await client.submit(submitSmBody(m, rd, now), { wait: false });
       const upstreamId = resp.messageId;
       this.stats.submitted++;
-      if (this.#ramp !== Number.POSITIVE_INFINITY) this.#ramp = this.#ramp + 1 >= s.windowSize ? Number.POSITIVE_INFINITY : this.#ramp + 1;
+      // Accepted before the throttle (sent in the window it answered) says nothing of now.
+      if (this.#ramp !== Number.POSITIVE_INFINITY && sentAfter === this.#throttles) {
+        this.#ramp = this.#ramp + 1 >= s.windowSize ? Number.POSITIVE_INFINITY : this.#ramp + 1;
+      }
       if (!wantsReceipt) return DELIVERED;
       if (upstreamId === '') {
         this.stats.missingIds++;
@@ -481,6 +487,7 @@ export class SmppTarget implements DeliveryTarget {
         const pause = Math.max(this.#o.throttleBackoffMs ?? 1000, MIN_THROTTLE_PAUSE_MS);
         this.#throttledUntil = this.#clock.now() + pause;
         this.#ramp = 1;
+        this.#throttles++;
         this.#bucket?.drain();
         this.#armCapacityTimer(pause);
         // Flow control, not a failed attempt: the message goes again once the pause ends,

@@ -148,6 +148,42 @@ for (const standbyId of ['n1', 'n2']) {
   });
 }
 
+test('a node that loses the active lock while it waits for the old one to stop does not start', { timeout: 60_000 }, async () => {
+  let fatal: (e: Error) => void = () => {};
+  const firstLost = new Promise<Error>((r) => {
+    fatal = r;
+  });
+  const first = await startSmsc(node('n1'), { onFatal: (e) => fatal(e) });
+  const standingBy = startSmsc(node('n2')).then(
+    (s) => s,
+    (e: Error) => e,
+  );
+  const admin = new pgLib.Client({ connectionString: pg.url });
+  await admin.connect();
+  const cutActiveLock = () =>
+    admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = x'534d5341'::int::oid");
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await cutActiveLock()).rowCount, 1);
+    await firstLost;
+    // n2 takes the lock and waits for n1 to stop; then it loses the lock too.
+    let held = 0;
+    for (let i = 0; i < 100 && held === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      held = Number((await admin.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = x'534d5341'::int::oid")).rows[0].n);
+    }
+    assert.equal(held, 1, 'n2 holds the lock and waits');
+    assert.equal((await cutActiveLock()).rowCount, 1);
+    const result = await Promise.race([standingBy, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+    assert.ok(result instanceof Error, `n2 gave up the start: ${String(result)}`);
+    assert.match(result.message, /active lock/);
+  } finally {
+    await admin.end();
+    await first.stop().catch(() => {});
+    await standingBy.then((s) => (s instanceof Error ? undefined : s.stop())).catch(() => {});
+  }
+});
+
 test('a standby with nothing else open (no admin API) keeps its process alive while it waits', { timeout: 60_000 }, async () => {
   const first = await startSmsc(node('n1'));
   const yaml = JSON.stringify({

@@ -968,6 +968,49 @@ describe('close, reconnect and the deliveries owed', () => {
     });
   });
 
+  test('close() while the SMSC unbinds (a delivery handed out, not acknowledged) and a submit waits to retry: no wait for the response timer', () =>
+    withServer({}, async (h) => {
+      const c = await connect({
+        port: h.port,
+        manualAck: true,
+        onDisconnect: 'retry',
+        reconnect: { initialDelayMs: 200, jitter: 0 },
+        session: { ...NO_TIMERS, responseTimeoutMs: 600_000 },
+      });
+      const bound = h.nextBound();
+      await c.bind({ type: 'transceiver', ...BIND });
+      const s = await bound;
+      s.request('deliver_sm', deliverBody('owed')).catch(() => {});
+      const d = (await withTimeout(c.deliveries().next(), 2000, 'the delivery')).value!;
+      s.unbind().catch(() => {});
+      await waitFor(() => c.session.state === SessionState.Unbinding, 'the SMSC unbinds us');
+      const submitted = c.submit({ destinationAddr: '1' }).then(
+        () => 'sent',
+        (e: Error) => e.name,
+      );
+      await tick();
+      await withTimeout(c.close(), 3000, 'close() does not wait for the response timer');
+      assert.equal(await submitted, 'SessionClosedError');
+      assert.equal(c.ack(d), false, 'answered already (ESME_RX_T_APPN) by close()');
+    }));
+
+  test('close() during a sendText of several parts lets the last part go (no message left half sent)', async () => {
+    const hold = holdingHandler();
+    await withServer({ handlers: { onSubmitSm: hold.handler } }, async (h) => {
+      const c = await connect({ port: h.port, session: NO_TIMERS });
+      await c.bind({ type: 'transceiver', ...BIND });
+      const sent = c.sendText({ destinationAddr: '4670', text: 'z'.repeat(400) });
+      const first = await hold.arrivals.next(2000, 'part 1');
+      const closing = c.close();
+      first.reply.resolve({ messageId: 'a' });
+      (await hold.arrivals.next(2000, 'part 2, after close() began')).reply.resolve({ messageId: 'b' });
+      (await hold.arrivals.next(2000, 'part 3')).reply.resolve({ messageId: 'c' });
+      assert.deepEqual(await sent, ['a', 'b', 'c']);
+      await withTimeout(closing, 2000, 'closed after the last part');
+      await assert.rejects(c.sendText({ destinationAddr: '4670', text: 'late' }), SessionClosedError);
+    });
+  });
+
   test('an SMSC that unbinds in the same write as its bind_resp: that session is not adopted, the client tries again', async () => {
     const fake = await fakeSmsc();
     const { peers } = fake;
