@@ -25,7 +25,7 @@ import { SmscServer, type SmscServerOptions } from '../server/server.js';
 import { type Clock, systemClock, type TimerHandle } from '../session/clock.js';
 import { isConfigStore } from '../store/config-store.js';
 import { type ActiveLease, acquireActiveLease } from '../store/postgres/active-lease.js';
-import { claimNodeIdentity, type NodeIdentity } from '../store/postgres/node-identity.js';
+import { claimNodeIdentity, type IdentityWait, type NodeIdentity } from '../store/postgres/node-identity.js';
 import { PostgresStore, type PostgresStoreOptions } from '../store/postgres/postgres-store.js';
 import { ThreadedSqliteStore } from '../store/sqlite/threaded-store.js';
 import type { Store } from '../store/types.js';
@@ -207,21 +207,6 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
   const store = options.store ?? (await openStore(config));
   let lease: ActiveLease | undefined;
   let identity: NodeIdentity | undefined;
-  let lostWhileWaiting: Error | undefined;
-  const identityWait = (cfg: Config, o: StartOptions, held: ActiveLease) => {
-    const stop = new AbortController();
-    o.signal?.addEventListener('abort', () => stop.abort(), { once: true });
-    void held.lost.then((e) => {
-      lostWhileWaiting = e;
-      stop.abort();
-    });
-    return {
-      retryMs: cfg.cluster.standbyRetryMs,
-      clock: o.clock ?? systemClock,
-      signal: stop.signal,
-      onWait: (why: string) => console.error(`smsc: node ${cfg.nodeId} holds the active lock and waits: ${why}`),
-    };
-  };
   try {
     // active-standby: nothing listens or delivers before this node holds the database's lock.
     if (config.cluster.mode === 'active-standby') {
@@ -238,6 +223,8 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
     }
     const pg = config.store.postgres;
     if (pg !== undefined) {
+      // Active now: the node that was may still be stopping (see claimNodeIdentity).
+      const predecessor = lease === undefined ? undefined : waitForPredecessor(config, options, lease);
       identity = await claimNodeIdentity(
         {
           url: pg.url,
@@ -246,13 +233,12 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
           nodeNumber: options.nodeNumber ?? nodeNumberOf(config.nodeId),
           mode: config.cluster.mode,
         },
-        // Active now: the node that was may still be stopping (see claimNodeIdentity). Losing
-        // the lock meanwhile ends the wait (and the start): another node may be active.
-        lease === undefined ? undefined : identityWait(config, options, lease),
+        predecessor?.wait,
       ).catch((err: unknown) => {
-        throw lostWhileWaiting ?? err;
+        throw predecessor?.lost() ?? err;
       });
-      if (lostWhileWaiting !== undefined) throw lostWhileWaiting;
+      const lost = predecessor?.lost();
+      if (lost !== undefined) throw lost;
     }
     const smsc = withIdentity(await assemble(config, options, store), identity);
     if (lease === undefined) return smsc;
@@ -264,6 +250,29 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
     if (options.store === undefined) await store.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * How a node that has just taken the active lock waits for the one it replaces to stop (see
+ * claimNodeIdentity). Losing the lock meanwhile ends the wait, and the start: another node may
+ * be active; `lost()` then says why.
+ */
+function waitForPredecessor(config: Config, options: StartOptions, lease: ActiveLease): { wait: IdentityWait; lost(): Error | undefined } {
+  const lostLock = new AbortController();
+  let why: Error | undefined;
+  void lease.lost.then((e) => {
+    why = e;
+    lostLock.abort();
+  });
+  return {
+    wait: {
+      retryMs: config.cluster.standbyRetryMs,
+      clock: options.clock ?? systemClock,
+      signal: options.signal === undefined ? lostLock.signal : AbortSignal.any([options.signal, lostLock.signal]),
+      onWait: (reason) => console.error(`smsc: node ${config.nodeId} holds the active lock and waits: ${reason}`),
+    },
+    lost: () => why,
+  };
 }
 
 /** A node's identity locks (PostgreSQL) are given up once it has stopped. */

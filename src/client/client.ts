@@ -279,8 +279,13 @@ export class Client {
     if (typeof input.destinationAddr !== 'string') {
       return Promise.reject(InvalidArgumentError.format('destinationAddr', 'is required'));
     }
+    return this.#submitSm(input, options);
+  }
+
+  /** A submit_sm of `input` over the defaults; `partOfCall`: a later part of a sendText (see #call). */
+  #submitSm(input: SubmitInput, options: RequestOptions | undefined, partOfCall = false): Promise<PduOf<'submit_sm_resp'>> {
     const body = { ...SUBMIT_DEFAULTS, ...input } as BodyOf<'submit_sm'>;
-    return this.#call((s) => s.request('submit_sm', body, options));
+    return this.#call((s) => s.request('submit_sm', body, options), partOfCall);
   }
 
   /**
@@ -325,8 +330,7 @@ export class Client {
           tlvs,
         };
         try {
-          const body = { ...SUBMIT_DEFAULTS, ...part } as BodyOf<'submit_sm'>;
-          ids.push((await this.#call((s) => s.request('submit_sm', body, options), true)).messageId);
+          ids.push((await this.#submitSm(part, options, true)).messageId);
         } catch (err) {
           if (ids.length === 0 || !(err instanceof Error)) throw err;
           throw new PartialSendError(ids, segments.length, err);
@@ -566,15 +570,20 @@ export class Client {
     const d = pdu as Delivery;
     const max = this.#opts.maxBufferedDeliveries ?? 10_000;
     if (this.#opts.manualAck && d.command !== 'alert_notification') {
-      const p = new Promise<number>((answer) => this.#owed.set(d, { session, answer }));
+      const answer = this.#owe(d, session);
       this.#deliveries.push(d);
-      return p.then((status) => (status === 0 ? { messageId: '' } : status));
+      return answer;
     }
     this.#deliveries.push(d);
     if (this.#deliveries.length <= max || d.command === 'alert_notification') return { messageId: '' };
     // Above the buffer limit the acknowledgement waits for the consumer: TCP back-pressure.
+    return this.#owe(d, session);
+  }
+
+  /** The answer to `d`, once one is given (ack(), the consumer's turn, close()): it is owed until then. */
+  #owe(d: Delivery, session: Session): Promise<Reply> {
     return new Promise<number>((answer) => this.#owed.set(d, { session, answer })).then((status) =>
-      status === 0 ? { messageId: '' } : status,
+      status === CommandStatus.ESME_ROK ? { messageId: '' } : status,
     );
   }
 
@@ -635,7 +644,8 @@ export class Client {
       if (session.state === SessionState.Closed) throw new SessionClosedError('closed right after the bind');
     } catch (err) {
       this.#lastReconnectError = err instanceof Error ? err : new Error(String(err));
-      // The next attempt is scheduled here only: a session that never bound is not watched.
+      // The next attempt is scheduled here only: the loss of a session not adopted only drops
+      // its deliveries (see #onSessionClosed).
       session?.destroy('rebind failed');
       if (this.#closing === undefined) this.#scheduleReconnect();
       return;

@@ -233,8 +233,8 @@ export class HttpTarget implements DeliveryTarget {
     const header = res.headers.get('retry-after');
     if (header === null || (res.status !== 429 && res.status !== 503)) return;
     const now = this.#clock.now();
-    const secs = Number(header.trim());
-    const until = /^\d+$/.test(header.trim()) ? now + secs * 1000 : Date.parse(header);
+    const value = header.trim();
+    const until = /^\d+$/.test(value) ? now + Number(value) * 1000 : Date.parse(value);
     if (!Number.isFinite(until) || until <= now) return;
     const pause = Math.min(until - now, MAX_RETRY_AFTER_MS);
     if (now + pause <= this.#pausedUntil) return;

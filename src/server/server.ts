@@ -108,9 +108,6 @@ const MAX_TRACKED_IPS = 10_000;
 /** How long an outbind waits for its TCP connection when sessions have no response timer set. */
 const OUTBIND_CONNECT_TIMEOUT_MS = 30_000;
 
-/**
- * The SMSC listener. Events: 'bound' (session, ctx), 'unbound' (session, ctx), 'session' (session).
- */
 /** A bind refused for its system_id or password: the refusals that count towards the address's back-off. */
 class CredentialRefusal {
   readonly commandStatus: number;
@@ -119,6 +116,10 @@ class CredentialRefusal {
   }
 }
 
+/**
+ * The SMSC listener. Events: 'bound' (session, ctx), 'unbound' (session, ctx), 'session'
+ * (session), 'bindBan' (ip, failures, banMs), 'requestFailed' (error, request, ctx).
+ */
 export class SmscServer extends EventEmitter {
   readonly #opts: SmscServerOptions;
   readonly #clock: Clock;

@@ -69,14 +69,35 @@ export async function lockScope(client: pg.Client, schema: string | undefined): 
 }
 
 /** Resolves once this node holds the lock, however long that takes; rejects once `signal` aborts. */
-export async function acquireActiveLease(options: ActiveLeaseOptions, signal?: AbortSignal): Promise<ActiveLease> {
-  // Standing by, a node may have nothing else open (no admin API): its process must not end.
-  const keepAlive = setInterval(() => {}, 1 << 30);
+export function acquireActiveLease(options: ActiveLeaseOptions, signal?: AbortSignal): Promise<ActiveLease> {
+  // Standing by, a node may have nothing else open (no admin API).
+  return keepingProcessAlive(() => standBy(options, signal));
+}
+
+/**
+ * `wait`, with the process held open meanwhile: a node that waits (standing by, or for the
+ * active node it replaces to stop) may have nothing else open, and the clock's timers do not
+ * hold it.
+ */
+export async function keepingProcessAlive<T>(wait: () => Promise<T>): Promise<T> {
+  const handle = setInterval(() => {}, 1 << 30);
   try {
-    return await standBy(options, signal);
+    return await wait();
   } finally {
-    clearInterval(keepAlive);
+    clearInterval(handle);
   }
+}
+
+/** Waits `ms` on `clock`; an abort ends the wait at once (the listener goes with the wait). */
+export function sleep(clock: ActiveLeaseOptions['clock'], ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    clock.setTimer(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function standBy(options: ActiveLeaseOptions, signal: AbortSignal | undefined): Promise<ActiveLease> {
@@ -97,15 +118,7 @@ async function standBy(options: ActiveLeaseOptions, signal: AbortSignal | undefi
       told = error.message;
     }
     await client.end().catch(() => {});
-    // Aborting wakes the wait at once; the listener goes with the wait.
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      options.clock.setTimer(done, options.retryMs);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+    await sleep(options.clock, options.retryMs, signal);
   }
 }
 

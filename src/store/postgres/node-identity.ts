@@ -11,7 +11,7 @@
  * node's parked MO parts as its own, and would take those of an active-active node.
  */
 import type pg from 'pg';
-import { lockClient, lockScope, openLockConnection } from './active-lease.js';
+import { type ActiveLeaseOptions, keepingProcessAlive, lockClient, lockScope, openLockConnection, sleep } from './active-lease.js';
 import { hash32 } from './postgres-store.js';
 
 /** Lock classes (first key): the node id's, and the node number's. */
@@ -30,8 +30,7 @@ export interface NodeIdentity {
 /** How a node that just became active (active-standby) waits for the one it replaces. */
 export interface IdentityWait {
   retryMs: number;
-  /** Timers (the SMSC's clock). */
-  clock: { setTimer(fn: () => void, ms: number): unknown };
+  clock: ActiveLeaseOptions['clock'];
   signal?: AbortSignal;
   /** Told once that it waits, with why. */
   onWait?(why: string): void;
@@ -51,24 +50,21 @@ export async function claimNodeIdentity(
   o: { url: string; schema?: string; nodeId: string; nodeNumber: number; mode: ClusterMode },
   wait?: IdentityWait,
 ): Promise<NodeIdentity> {
-  let told = false;
-  // A standby's only handles may be these waits: the process must not end while it waits.
-  const keepAlive = wait === undefined ? undefined : setInterval(() => {}, 1 << 30);
-  try {
+  if (wait === undefined) return tryClaim(o, false);
+  return keepingProcessAlive(async () => {
+    let told = false;
     for (;;) {
-      if (wait?.signal?.aborted === true) throw new Error('stopped while waiting for the previous active node to stop');
+      if (wait.signal?.aborted === true) throw new Error('stopped while waiting for the previous active node to stop');
       try {
-        return await tryClaim(o, wait !== undefined);
+        return await tryClaim(o, true);
       } catch (err) {
-        if (wait === undefined || !(err instanceof IdentityTaken)) throw err;
+        if (!(err instanceof IdentityTaken)) throw err;
         if (!told) wait.onWait?.(err.message);
         told = true;
       }
       await sleep(wait.clock, wait.retryMs, wait.signal);
     }
-  } finally {
-    if (keepAlive !== undefined) clearInterval(keepAlive);
-  }
+  });
 }
 
 /** A lock another live node holds (the clash named). */
@@ -99,18 +95,6 @@ async function tryClaim(o: { url: string; schema?: string; nodeId: string; nodeN
       await client.end().catch(() => {});
     },
   };
-}
-
-/** Waits `ms` on `clock`; an abort ends the wait at once. */
-function sleep(clock: IdentityWait['clock'], ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    clock.setTimer(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
