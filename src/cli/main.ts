@@ -52,7 +52,8 @@ Binds as a transmitter (transceiver with --dlr), submits the text (split into co
 with a UDH when it is long; GSM 7-bit when possible, else UCS2), prints each message id.
 With --dlr it waits for the delivery receipts (up to --wait-dlr seconds, default 30).
 Bulk: --count N sends the text N times with W copies outstanding (--window, default 10;
-each copy of a long text is its own concatenated message), showing a progress bar (and one for the receipts with --dlr) and a summary instead of each id.
+each copy of a long text is its own concatenated message), showing a progress bar (and one
+for the receipts with --dlr) and a summary instead of each id.
 
 Examples:
   smsc send --port 2775 --system-id alice --password s3cret --from 1000 --to 447700900123 --text "Hello" --dlr
@@ -299,8 +300,8 @@ async function listenCommand(args: string[]): Promise<void> {
   await client.bind({ type: values.type, systemId: required(values, 'system-id'), password: required(values, 'password') });
   console.error(`bound as ${values.type}; waiting for messages (Ctrl-C to stop)`);
   process.once('SIGINT', () => void client.close());
-  // The client reconnects and rebinds on its own, but its timers keep no process alive: this
-  // one keeps listen running through an SMSC restart, and says when the link goes and comes.
+  // The client reconnects and rebinds on its own (keeping the process alive meanwhile): this
+  // says when the link goes and comes back.
   let down = false;
   const watch = setInterval(() => {
     const now = !client.session.isBound;
