@@ -633,7 +633,12 @@ const httpConnector: SectionField = {
     'A webhook: each message is POSTed as JSON: `id, account, direction, from` and `to` (`{addr, ton, npi}`), `serviceType, esmClass, protocolId, priority, dataCoding, text` (decoded), `payload` (hex, the UDH included), `udh` (hex), `concat` (`{ref, total, seq}`, a part of a long message, from its UDH or SAR TLVs), `tlvs` (by name, octets hex), `registeredDelivery, submittedAt, expiresAt` (ISO 8601) and `attempt`. A 2xx delivers it; 400, 413, 422 and other 4xx fail it (UNDELIVERABLE, the status as error code); 401, 403, 404, 405, 407 (the connector is wrong, not the message), 408, 429, 5xx, 3xx (redirects are not followed), a timeout or a connection error retry it (and go to the route’s failover connectors); a 429 or 503 with Retry-After also pauses the connector that long (at most 5 minutes). Why requests are retried is logged, the same reason at most once a minute. At least once: after a crash mid-request the same `id` is POSTed again (`attempt` counts the attempts recorded, so it may repeat): deduplicate on `id`.',
   keys: {
     type: connectorType('http'),
-    url: { type: 'string', required: true, description: 'http or https URL.' },
+    url: {
+      type: 'string',
+      required: true,
+      description:
+        'http or https URL. An https endpoint\'s certificate is verified against the system\'s CAs; for a private CA, start the SMSC with `NODE_EXTRA_CA_CERTS=<PEM file>` in its environment.',
+    },
     timeoutMs: { type: 'integer', default: 10_000, min: 1, max: HOUR_MS, unit: 'ms', description: 'Whole request: connect, send, response and body.' },
     concurrency: { type: 'integer', default: 16, min: 1, max: 100_000, description: 'Requests in flight at once.' },
     headers: {

@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { storedMessage, T0 } from '../../test/connectors/fixtures.js';
 import { deferred, withTimeout } from '../../test/support/async.js';
+import { testTlsPair } from '../../test/support/tls.js';
 import { encodeTlvs } from '../pdu/encode.js';
 import { ConfigKeyError } from '../routing/validate.js';
 import { ManualClock } from '../session/clock.js';
@@ -374,6 +381,39 @@ describe('parseHttp', () => {
     // fetch refuses these on every request (or replaces them): each message would retry until it expired.
     for (const name of ['Keep-Alive', 'transfer-encoding', 'expect', 'upgrade', 'connection', 'content-length', 'host']) {
       fails({ url: 'http://x', headers: { [name]: 'v' } }, `connectors.hook.headers.${name}`);
+    }
+  });
+});
+
+describe('an https endpoint with a private CA', () => {
+  /** Delivers one message from a fresh process with `env`, as `smsc start` would: its outcome. */
+  async function deliverFromChild(url: string, env: NodeJS.ProcessEnv): Promise<unknown> {
+    const script = [
+      `import { HttpTarget } from ${JSON.stringify(new URL('./http.js', import.meta.url).href)};`,
+      `import { storedMessage } from ${JSON.stringify(new URL('../../test/connectors/fixtures.js', import.meta.url).href)};`,
+      `const outcome = await new HttpTarget({ url: ${JSON.stringify(url)}, timeoutMs: 5000 }).deliver(storedMessage({ id: '9' }));`,
+      'process.stdout.write(JSON.stringify(outcome));',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env, timeout: 20_000 });
+    return JSON.parse(stdout);
+  }
+
+  test('is trusted through NODE_EXTRA_CA_CERTS (the documented way), and refused without it', async () => {
+    const pair = testTlsPair();
+    const dir = mkdtempSync(join(tmpdir(), 'smsc-http-ca-'));
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, pair.cert);
+    const https = createHttpsServer({ cert: pair.cert, key: pair.key }, (_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(https.address() as AddressInfo).port}/sms`;
+      const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+      assert.deepEqual(await deliverFromChild(url, env), { kind: 'retry', errorCode: 0 }, 'an unknown CA is refused');
+      assert.deepEqual(await deliverFromChild(url, { ...env, NODE_EXTRA_CA_CERTS: caFile }), { kind: 'delivered' });
+    } finally {
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

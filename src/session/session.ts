@@ -244,6 +244,8 @@ export class Session extends EventEmitter {
   #waitingDrain = false;
   #drainTimer: TimerHandle | undefined;
   #closeAfterFlush = false;
+  /** A fatal frame was read: nothing more is read, the requests being handled are answered, then the session closes. */
+  #readingStopped = false;
 
   #lastRx: number;
   #lastTx: number;
@@ -520,6 +522,7 @@ export class Session extends EventEmitter {
   // ---- receiving ---------------------------------------------------------------------
 
   #onData(chunk: Buffer): void {
+    if (this.#readingStopped) return;
     this.#lastRx = this.#clock.now();
     this.#decoder.push(chunk);
     this.#pump();
@@ -534,6 +537,7 @@ export class Session extends EventEmitter {
    * read, the socket pauses.
    */
   #pump(): void {
+    if (this.#readingStopped) return;
     while (this.#state !== SessionState.Closed && !this.#waitingDrain) {
       const full = this.#inflight >= this.#maxInbound;
       let frame: Buffer | undefined;
@@ -564,12 +568,29 @@ export class Session extends EventEmitter {
     }
   }
 
+  /**
+   * [ref §6.8] bad command_length: generic_nack ESME_RINVCMDLEN, then close (the stream is out of
+   * sync). The requests read before it and still being handled (a submit waiting for its commit)
+   * are answered first, at most the response timer, as for an unbind: a message stored without
+   * its answer would be submitted again. Those read but not yet handled are dropped unanswered
+   * (nothing was done with them; the peer sends them again). A bound session takes no new
+   * deliveries meanwhile (it is unbinding).
+   */
   #onFatalFrame(err: PduDecodeError): void {
-    // [ref §6.8] bad command_length: generic_nack ESME_RINVCMDLEN, then close (stream out of sync).
+    this.#readingStopped = true;
+    this.#heldFrames.drain();
+    if (!this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
     this.#sendHeaderOnly(CommandId.generic_nack, err.commandStatus, err.sequenceNumber);
-    this.#closeAfterFlush = true;
     this.#closeError = new SessionClosedError(err.message, undefined, { cause: err });
-    this.#scheduleFlush();
+    if (isBound(this.#state)) this.#transition(SessionState.Unbinding);
+    void this.#handlersFinished().then(() => {
+      if (this.#state === SessionState.Closed) return;
+      this.#closeAfterFlush = true;
+      this.#scheduleFlush();
+    });
   }
 
   #onFrame(frame: Buffer): void {

@@ -678,6 +678,44 @@ describe('§9.3 framing and malformed PDUs', () => {
       }));
   }
 
+  test('25a. a bad command_length after a submit still being stored: generic_nack, the submit answered, then close', async () => {
+    const gate = deferred();
+    let asked = 0;
+    const onSubmitSm = async (): Promise<{ messageId: string }> => {
+      asked++;
+      await gate.promise;
+      return { messageId: 'stored-1' };
+    };
+    await withServer({ handlers: { onSubmitSm } }, async (h) => {
+      const { peer, session } = await h.boundPeer('transceiver');
+      peer.send(Buffer.concat([submitFrame(5), new PduBuilder().buildWithLength(0xffffffff, CommandId.submit_sm, 0, 9)]));
+      await expectResp(peer, 'generic_nack', S.ESME_RINVCMDLEN, 9);
+      assert.equal(asked, 1);
+      assert.equal(session.state, SessionState.Unbinding, 'takes no deliveries while it closes');
+      assert.deepEqual(h.server.receiversOf('esme1'), []);
+      peer.send(submitFrame(6)); // read no more: the stream is out of sync
+      gate.resolve();
+      const resp = await expectResp(peer, 'submit_sm_resp', S.ESME_ROK, 5);
+      assert.equal((resp as Pdu & { messageId: string }).messageId, 'stored-1');
+      await peer.closed();
+      assert.equal(asked, 1, 'nothing read after the bad frame');
+    });
+  });
+
+  test('25c. a bad command_length with a handler that never ends: closed at the response timer', async () => {
+    const onSubmitSm = (): Promise<{ messageId: string }> => new Promise(() => {});
+    await withServer({ handlers: { onSubmitSm }, session: { responseTimeoutMs: 5000 } }, async (h) => {
+      const { peer, session } = await h.boundPeer('transceiver');
+      peer.send(Buffer.concat([submitFrame(5), new PduBuilder().buildWithLength(70_001, CommandId.submit_sm, 0, 9)]));
+      await expectResp(peer, 'generic_nack', S.ESME_RINVCMDLEN, 9);
+      h.clock.advance(4999);
+      await tick();
+      assert.equal(session.state, SessionState.Unbinding, 'still waiting for the submit');
+      h.clock.advance(1);
+      await peer.closed();
+    });
+  });
+
   test('25b. a PDU of exactly the maximum size (65536) is accepted', () =>
     withServer({}, async (h) => {
       const { peer } = await h.boundPeer('transceiver');
