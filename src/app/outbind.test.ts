@@ -6,8 +6,8 @@ import { ManualClock } from '../session/clock.js';
 import type { Session } from '../session/session.js';
 import { keepOutbinds } from './outbind.js';
 
-test('the outbind carries outbind.password when set, else the account password, else nothing', () => {
-  const sent: { systemId: string; password: string; host: string }[] = [];
+test('the outbind carries outbind.password when set, else the account password, else nothing; and names its account', () => {
+  const sent: { systemId: string; password: string; host: string; account: string | undefined }[] = [];
   const keeper = keepOutbinds({
     accounts: () => [
       { systemId: 'plain', password: 'ppw', outbind: { host: 'a', port: 1 } },
@@ -18,7 +18,7 @@ test('the outbind carries outbind.password when set, else the account password, 
     ],
     server: {
       outbind: (target) => {
-        sent.push({ systemId: target.systemId, password: target.password, host: target.host });
+        sent.push({ systemId: target.systemId, password: target.password, host: target.host, account: target.account });
         return new Promise<Session>(() => {});
       },
       receiversOf: () => [],
@@ -37,6 +37,11 @@ test('the outbind carries outbind.password when set, else the account password, 
     ],
   );
   assert.ok(sent.every((s) => s.systemId === 'HUB'), 'our system_id');
+  assert.deepEqual(
+    sent.map((s) => s.account),
+    ['plain', 'hashed', 'both', 'bare'],
+    'only the account it is for may bind on it',
+  );
 });
 
 test('the in-memory registry keeps no outbind password in its views', async () => {

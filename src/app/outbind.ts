@@ -21,7 +21,7 @@ export interface OutbindOptions {
   /** The accounts in force now. */
   accounts(): Iterable<OutbindAccount>;
   server: {
-    outbind(target: { host: string; port: number; systemId: string; password: string; tls?: boolean | ConnectionOptions }): Promise<Session>;
+    outbind(target: { host: string; port: number; systemId: string; password: string; account?: string; tls?: boolean | ConnectionOptions }): Promise<Session>;
     receiversOf(systemId: string): readonly Session[];
   };
   /** Our system_id, sent in the outbind. */
@@ -82,7 +82,14 @@ export function keepOutbinds(o: OutbindOptions): OutbindKeeper {
       return;
     }
     o.server
-      .outbind({ host: b.host, port: b.port, systemId: o.systemId, password: b.password ?? a.password ?? '', ...(secure !== false ? { tls: secure } : {}) })
+      .outbind({
+        host: b.host,
+        port: b.port,
+        systemId: o.systemId,
+        password: b.password ?? a.password ?? '',
+        account: a.systemId,
+        ...(secure !== false ? { tls: secure } : {}),
+      })
       .then(
         (session) => {
           // Stopped meanwhile (the server refuses new outbinds once it closes, too).

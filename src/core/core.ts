@@ -14,6 +14,7 @@ import type { SessionContext, SmscHandlers } from '../server/server.js';
 import type { Clock } from '../session/clock.js';
 import type { Reply } from '../session/session.js';
 import { formatSmppAbsolute, parseSmppTime, SmppTimeError } from '../sm/time.js';
+import { isDuplicateId } from '../store/common.js';
 import { finalReceiptOwed, isDatagram, isSingleAttempt, isTransaction, receiptTarget, transactionOutcome } from '../store/receipts.js';
 import { isPendingState, type NewMessage, type ReplaceChanges, type Store, type StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
@@ -214,6 +215,9 @@ const MAX_MULTI_DESTINATIONS = 255;
  * destination's) is `batchId`. The ESME never sees it: its responses and receipts carry the
  * batch id, and query_sm, cancel_sm and replace_sm on that id reach every destination by it.
  */
+/** Tries at storing a message under a new id when its id is found stored already (see #store). */
+const MAX_ID_TRIES = 24;
+
 function batchMemberId(batchId: string, n: number): string {
   return `${batchId}.${n}`;
 }
@@ -349,9 +353,10 @@ export class SmscCore {
       payload: Buffer.from(ok.payload), // Copy: the decoded payload is a view into the socket chunk. [style §3 rule 2]
       tlvs,
     }, route.failover);
-    await this.#store([msg], now);
+    await this.#store([msg], now, ctx);
     this.#o.onSubmitLatency?.((performance.now() - t0) / 1000);
-    return isTransaction(req) ? this.#transactionReply(id, isData || ctx.interfaceVersion >= InterfaceVersion.V50) : { messageId: id };
+    // msg.id: another one when the first was found stored already (see #store).
+    return isTransaction(req) ? this.#transactionReply(msg.id, isData || ctx.interfaceVersion >= InterfaceVersion.V50) : { messageId: msg.id };
   }
 
   /**
@@ -469,8 +474,8 @@ export class SmscCore {
     }
     const admitted = this.#o.admit?.(account.systemId, msgs.length) ?? S.ESME_ROK;
     if (admitted !== S.ESME_ROK) return admitted;
-    await this.#store(msgs, now);
-    return { messageId: batchId, unsuccessSmes: unsuccess };
+    await this.#store(msgs, now, ctx);
+    return { messageId: msgs[0]!.id, unsuccessSmes: unsuccess };
   }
 
   /**
@@ -526,18 +531,36 @@ export class SmscCore {
       await this.#o.moAssembler.add(record, part);
       return id;
     }
-    await this.#store([record], now);
-    return id;
+    await this.#store([record], now, undefined);
+    return record.id;
   }
 
   /**
    * Stores new messages (resolving once durable). With a direct hand-over, those whose target
    * can take them are handed to it at once; the others wake the scheduler.
    */
-  async #store(msgs: NewMessage[], now: number): Promise<void> {
-    if (this.#o.direct !== undefined) return this.#o.direct.store(msgs, now);
-    await this.#o.store.insert(msgs);
-    for (const target of new Set(msgs.map((m) => m.target))) this.#o.onStored?.(target);
+  async #store(msgs: NewMessage[], now: number, ctx: SessionContext | undefined): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try {
+        if (this.#o.direct !== undefined) await this.#o.direct.store(msgs, now);
+        else {
+          await this.#o.store.insert(msgs);
+          for (const target of new Set(msgs.map((m) => m.target))) this.#o.onStored?.(target);
+        }
+        return;
+      } catch (err) {
+        // Our id is stored already (ids handed out by a process before this one, ahead of the
+        // clock): the generator moves past it and the messages are stored under a new one.
+        if (!isDuplicateId(err) || tries >= MAX_ID_TRIES) throw err;
+        this.#o.ids.skipPast(msgs[0]!.id);
+        const id = ctx === undefined ? this.#o.ids.next() : this.#newId(ctx);
+        const batched = msgs[0]!.batchId !== null;
+        for (let i = 0; i < msgs.length; i++) {
+          msgs[i]!.id = i === 0 ? id : batchMemberId(id, i + 1);
+          if (batched) msgs[i]!.batchId = id;
+        }
+      }
+    }
   }
 
   /** The stored record of one MT destination: the submit's common fields plus what differs per call. */

@@ -40,3 +40,25 @@ test('SMPP 3.3 ids are at most 8 characters and unique', () => {
   const far = new MessageIdGenerator(15, () => Date.UTC(2035, 0, 1));
   assert.ok(far.next33().length <= 8);
 });
+
+test('skipPast: past a stored id, twice as far each time a newer one is stored too; an older one moves nothing', () => {
+  const now = Date.UTC(2026, 5, 1);
+  const g = new MessageIdGenerator(0, () => now);
+  const first = g.next33();
+  const sec = (id: string) => Math.floor(Number.parseInt(id, 36) / 8192);
+  g.skipPast(first);
+  const a = g.next33();
+  assert.equal(sec(a), sec(first) + 1);
+  g.skipPast(first); // found by another call at the same time: already past it
+  assert.equal(sec(g.next33()), sec(a));
+  g.skipPast(a);
+  const b = g.next33();
+  assert.equal(sec(b), sec(a) + 2);
+  g.skipPast(b);
+  assert.equal(sec(g.next33()), sec(b) + 4);
+
+  const d = new MessageIdGenerator(0, () => now);
+  const id = d.next();
+  d.skipPast(id);
+  assert.ok(Math.floor(Number(d.next()) / 4096) >= Math.floor(Number(id) / 4096) + 1000, 'decimal ids move a second at least');
+});

@@ -19,6 +19,11 @@ export class MessageIdGenerator {
   #seq = 0;
   #lastSec = 0;
   #seq33 = 0;
+  /** skipPast(): ids from before these points are already skipped; the next skip of each kind goes this much further. */
+  #floorMs = 0;
+  #stepMs = 0;
+  #floorSec = 0;
+  #stepSec = 0;
 
   /** `node` 0..15 distinguishes cluster nodes. */
   constructor(node = 0, now: () => number = Date.now) {
@@ -41,6 +46,32 @@ export class MessageIdGenerator {
     this.#lastMs = ms;
     const n = ms * 4096 + this.#node * 256 + this.#seq;
     return n.toString().padStart(10, '0');
+  }
+
+  /**
+   * `id` (one of ours) is already stored: a process before this one ran ahead of the clock
+   * (3.3 ids borrow the next seconds beyond 1,024 a second, so a burst of 20,000 runs 18 s
+   * ahead; a clock set back does the same to both kinds), and the ids it handed out are being
+   * handed out again. Moves the generator past it, twice as far each time an id issued after
+   * the last skip is found stored too, so a stored run of any length is left in a few steps,
+   * however many calls find it at once (an id from before the last skip moves nothing).
+   */
+  skipPast(id: string): void {
+    if (/^[0-9]{9,}$/.test(id)) {
+      const ms = Math.floor(Number(id) / 4096);
+      if (ms < this.#floorMs) return;
+      this.#stepMs = Math.min(Math.max(this.#stepMs * 2, 1000), 86_400_000);
+      this.#lastMs = Math.max(this.#lastMs, ms) + this.#stepMs;
+      this.#seq = 0;
+      this.#floorMs = this.#lastMs;
+    } else if (/^[0-9A-Z]{1,8}$/.test(id)) {
+      const sec = Math.floor(Number.parseInt(id, 36) / 8192);
+      if (sec < this.#floorSec) return;
+      this.#stepSec = Math.min(Math.max(this.#stepSec * 2, 1), 86_400);
+      this.#lastSec = Math.max(this.#lastSec, sec) + this.#stepSec;
+      this.#seq33 = 0;
+      this.#floorSec = this.#lastSec;
+    }
   }
 
   /** An id of at most 8 characters for SMPP 3.3 sessions. */

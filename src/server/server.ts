@@ -125,6 +125,8 @@ export class SmscServer extends EventEmitter {
   readonly #clock: Clock;
   /** Outbind connections not yet connected; #closing once close() began. */
   readonly #connecting = new Set<net.Socket | tls.TLSSocket>();
+  /** Sessions we opened with an outbind, and the account each was sent for (undefined: any). */
+  readonly #outbound = new WeakMap<Session, string | undefined>();
   #closing = false;
   readonly #lookup: AccountLookup;
   readonly #servers: net.Server[] = [];
@@ -199,10 +201,22 @@ export class SmscServer extends EventEmitter {
 
   /**
    * Outbind ([ref §6.3]): connects to an ESME, sends outbind and serves the bind that follows
-   * on the same connection, authenticated like any other bind. With `tls`, the ESME's
-   * certificate is verified (against the system's CAs, or the options' `ca`), as the client's.
+   * on the same connection, authenticated like any other bind. That bind must be one that takes
+   * deliveries (bind_receiver, or bind_transceiver as 5.0 allows) and, given `account`, be that
+   * account's: anything else is refused ESME_RBINDFAIL (a transmitter on it would hold the line
+   * and never take the messages the outbind was for). With `tls`, the ESME's certificate is
+   * verified (against the system's CAs, or the options' `ca`), as the client's.
    */
-  async outbind(target: { host: string; port: number; systemId: string; password: string; tls?: boolean | tls.ConnectionOptions }): Promise<Session> {
+  async outbind(target: {
+    host: string;
+    port: number;
+    /** Ours, sent in the outbind. */
+    systemId: string;
+    password: string;
+    /** The account the outbind is for: the only one that may bind on it. */
+    account?: string;
+    tls?: boolean | tls.ConnectionOptions;
+  }): Promise<Session> {
     if (this.#closing) throw new Error('outbind: the server is closing');
     const socket = target.tls
       ? tls.connect({ host: target.host, port: target.port, ...(target.tls === true ? {} : target.tls) })
@@ -219,6 +233,7 @@ export class SmscServer extends EventEmitter {
       throw new Error('outbind: the server is closing');
     }
     const session = this.#accept(socket as net.Socket);
+    this.#outbound.set(session, target.account);
     session.outbind(target.systemId, target.password);
     return session;
   }
@@ -305,6 +320,10 @@ export class SmscServer extends EventEmitter {
     }
     const type: BindType =
       req.command === 'bind_transmitter' ? 'transmitter' : req.command === 'bind_receiver' ? 'receiver' : 'transceiver';
+    if (this.#outbound.has(session)) {
+      const outbindFor = this.#outbound.get(session);
+      if (type === 'transmitter' || (outbindFor !== undefined && outbindFor !== account.systemId)) return S.ESME_RBINDFAIL;
+    }
     // The connection may have gone while the lookup or the password check ran: its close
     // handler found no bind to undo, so none may be reserved now (the slot would stay taken).
     if (session.state === SessionState.Closed) return S.ESME_RBINDFAIL;

@@ -437,3 +437,12 @@ export function withServiceType(found: StoredMessage[], serviceType: string | un
 export function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
 }
+
+/**
+ * True for a store's refusal of a message whose id is stored already (SQLite's primary key,
+ * PostgreSQL's unique_violation: the messages table has no other unique constraint).
+ */
+export function isDuplicateId(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}

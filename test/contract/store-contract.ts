@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { isDuplicateId } from '../../src/store/common.js';
 import { finalReceiptId } from '../../src/store/receipts.js';
 import {
   MessageState,
@@ -226,6 +227,9 @@ export function storeContract(name: string, makeStore: MakeStoreFixture, hooks: 
           results.map((r) => r.status),
           ['fulfilled', 'rejected', 'fulfilled'],
         );
+        // The core stores the message again under a new id on exactly this error (ids after a restart).
+        assert.ok(isDuplicateId((results[1] as PromiseRejectedResult).reason), 'the refusal reads as a duplicate id');
+        assert.ok(!isDuplicateId(new Error('disk I/O error')));
         assert.equal((await s.get(a.id))?.account, 'alice');
         assert.ok(await s.get(b.id));
         await assert.rejects(s.insert([c, a]));

@@ -1156,8 +1156,8 @@ describe('sequence numbers', () => {
 // ---- outbind --------------------------------------------------------------------------------
 
 describe('outbind', () => {
-  /** A test ESME listening for the SMSC's outbind; binds as receiver with `bind` credentials. */
-  async function listeningEsme(bind: { systemId: string; password: string }) {
+  /** A test ESME listening for the SMSC's outbind; binds as `type` (receiver) with `bind` credentials. */
+  async function listeningEsme(bind: { systemId: string; password: string }, type: 'transmitter' | 'receiver' | 'transceiver' = 'receiver') {
     const outbinds = new AsyncQueue<PduOf<'outbind'>>();
     const deliveries = new AsyncQueue<PduOf<'deliver_sm'>>();
     const sessions: Session[] = [];
@@ -1169,7 +1169,7 @@ describe('outbind', () => {
         {
           onOutbind: (req, s) => {
             outbinds.push(req);
-            s.bind('receiver', { ...bind, systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' }).then(
+            s.bind(type, { ...bind, systemType: '', interfaceVersion: 0x34, addrTon: 0, addrNpi: 0, addressRange: '' }).then(
               () => bindResults.push('bound'),
               (e: Error) => bindResults.push(e instanceof CommandStatusError ? e.statusName : e.message),
             );
@@ -1257,6 +1257,31 @@ describe('outbind', () => {
         await esme.close();
       }
     }));
+
+  for (const [type, account, expected] of [
+    ['transmitter', undefined, 'ESME_RBINDFAIL'],
+    ['transmitter', 'esme1', 'ESME_RBINDFAIL'],
+    ['receiver', 'esme2', 'ESME_RBINDFAIL'],
+    ['transceiver', 'esme1', 'bound'],
+    ['receiver', 'esme1', 'bound'],
+  ] as const) {
+    test(`an outbind${account !== undefined ? ` for ${account}` : ''} answered by esme1's bind as ${type}: ${expected}`, () =>
+      withServer({}, async (h) => {
+        const esme = await listeningEsme(BIND, type);
+        try {
+          const smscSide = await h.server.outbind({ host: '127.0.0.1', port: esme.port, systemId: 'SMSC', password: 'x', ...(account !== undefined ? { account } : {}) });
+          assert.equal(await esme.bindResults.next(2000, 'bind result'), expected);
+          if (expected === 'bound') {
+            assert.deepEqual(h.server.receiversOf('esme1'), [smscSide]);
+          } else {
+            assert.ok((await withTimeout(smscSide.closed(), 2000, 'closed')) instanceof Error);
+            assert.equal(h.server.sessionsOf('esme1').length, 0);
+          }
+        } finally {
+          await esme.close();
+        }
+      }));
+  }
 
   test('an outbound ESME with wrong credentials is refused and disconnected', () =>
     withServer({}, async (h) => {
