@@ -526,7 +526,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   const esmeTarget = (id: string): EsmeTarget | undefined => {
     if (smppServer.receiversOf(id).length === 0) return undefined;
     let t = esmeTargets.get(id);
-    if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id), { maxWaitMs: esmeMaxWaitMs })));
+    if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id), { maxWaitMs: esmeMaxWaitMs, now: () => clock.now() })));
     return t;
   };
   const targets = (): ReadonlyMap<string, DeliveryTarget> => {

@@ -70,13 +70,20 @@ export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: Reque
   };
 }
 
-const DELIVER_EXTRA: RequestFields = { validityPeriod: '', registeredDelivery: 0 };
+/**
+ * A deliver_sm's registered_delivery says only whether the recipient is asked for an SME
+ * acknowledgement (bits 3-2, as the submitter asked [ref §5.2]); what the submitter asked of us
+ * (its receipt, bits 1-0 and 4) is not the recipient's business. One per value of those bits.
+ */
+const DELIVER_EXTRAS: readonly RequestFields[] = [0, 0x04, 0x08, 0x0c].map((bits) => Object.freeze({ validityPeriod: '', registeredDelivery: bits }));
+const SME_ACK_BITS = 0x0c;
 
 const TOO_LONG_FOR_33: Outcome = { kind: 'failed', state: 'UNDELIVERABLE', errorCode: CommandStatus.ESME_RINVMSGLEN };
 
 /** The deliver_sm body for a stored message, shaped for the session's SMPP version (3.3 peers get no TLVs). */
 export function deliverSmBody(m: StoredMessage, interfaceVersion: number): BodyOf<'deliver_sm'> {
-  return messageBody(m, interfaceVersion >= InterfaceVersion.V34, DELIVER_EXTRA);
+  const ack = m.direction === 'mt' ? (m.registeredDelivery & SME_ACK_BITS) >> 2 : 0;
+  return messageBody(m, interfaceVersion >= InterfaceVersion.V34, DELIVER_EXTRAS[ack]!);
 }
 
 /** Maps a failed deliver_sm to an outcome. [ref §9.4 case 50] */
@@ -133,6 +140,8 @@ export const ESME_MAX_WAIT_MS = 20_000;
 export class EsmeTarget implements DeliveryTarget {
   readonly #sessions: () => readonly Session[];
   readonly #maxWaitMs: number;
+  /** Wall-clock time (ms), for the messages' validity. */
+  readonly #now: () => number;
   /**
    * Deliveries waiting for a slot, per session (never sent yet). Every slot the session frees
    * ('slotFree': a response or timeout of ours or of its own requests, such as enquire_link)
@@ -145,11 +154,13 @@ export class EsmeTarget implements DeliveryTarget {
   /**
    * `sessions` lists the account's bound receiver/transceiver sessions on this node. A delivery
    * waits at most `maxWaitMs` for a slot (then it is given back unsent: its lease must not run
-   * out while it waits, or it could be claimed and sent twice). Default 20 s.
+   * out while it waits, or it could be claimed and sent twice). Default 20 s. One whose validity
+   * ends while it waits (by `now`, the clock of its expires_at) is given back too, never sent.
    */
-  constructor(sessions: () => readonly Session[], options: { maxWaitMs?: number } = {}) {
+  constructor(sessions: () => readonly Session[], options: { maxWaitMs?: number; now?: () => number } = {}) {
     this.#sessions = sessions;
     this.#maxWaitMs = options.maxWaitMs ?? ESME_MAX_WAIT_MS;
+    this.#now = options.now ?? Date.now;
   }
 
   #waitingOn(s: Session): number {
@@ -257,9 +268,13 @@ export class EsmeTarget implements DeliveryTarget {
     // Those that waited too long go back first, slot or not (the oldest are at the head).
     const now = performance.now();
     while (line.length > 0 && now - line.peek()!.at > this.#maxWaitMs) line.shift()!.resolve({ kind: 'unavailable' });
+    const wallNow = this.#now();
     while (line.length > 0 && session.outstanding < session.windowSize) {
       const w = line.shift()!;
-      void this.#send(session, w.m).then(w.resolve);
+      // Its validity ended while it waited: given back unsent, for the expiry run to end it
+      // EXPIRED (with its receipt), not delivered late and reported DELIVRD.
+      if (w.m.expiresAt <= wallNow) w.resolve({ kind: 'unavailable' });
+      else void this.#send(session, w.m).then(w.resolve);
     }
   }
 

@@ -10,11 +10,12 @@ import { type Client, connect, type Delivery } from '../../src/client/client.js'
 import { EsmeTarget } from '../../src/delivery/esme-target.js';
 import type { Outcome } from '../../src/delivery/target.js';
 import type { BodyOf, DeliverSm } from '../../src/pdu/types.js';
-import { storedMessage } from '../connectors/fixtures.js';
+import { storedMessage, T0 } from '../connectors/fixtures.js';
 import { startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 
-async function setup(maxWaitMs?: number) {
+/** `now`: the clock of the messages' validity (the fixtures' messages are valid for a day from T0). */
+async function setup(maxWaitMs?: number, now: () => number = () => T0) {
   const h = await startServer({ accounts: [{ systemId: 'bob', password: 'bpw', windowSize: 1 }] });
   const client: Client = await connect({ port: h.port, manualAck: true });
   await client.bind({ type: 'receiver', systemId: 'bob', password: 'bpw' });
@@ -22,7 +23,7 @@ async function setup(maxWaitMs?: number) {
   void (async () => {
     for await (const d of client.deliveries() as AsyncIterable<Delivery>) if (d.command === 'deliver_sm') got.push(d);
   })();
-  const target = new EsmeTarget(() => h.server.receiversOf('bob'), maxWaitMs === undefined ? {} : { maxWaitMs });
+  const target = new EsmeTarget(() => h.server.receiversOf('bob'), { ...(maxWaitMs === undefined ? {} : { maxWaitMs }), now });
   return { h, client, got, target };
 }
 
@@ -75,6 +76,28 @@ test('a delivery that waited longer than maxWaitMs is given back rather than sen
     assert.deepEqual(await first, { kind: 'delivered' });
     assert.deepEqual(await late, { kind: 'unavailable' });
     assert.equal(got.length, 1, 'the late one was not sent');
+  } finally {
+    await client.close().catch(() => {});
+    await h.close();
+  }
+});
+
+test('a delivery whose validity ends while it waits for a slot is given back, never sent', async () => {
+  let wallNow = T0;
+  const { h, client, got, target } = await setup(undefined, () => wallNow);
+  try {
+    const first = target.deliver(storedMessage({ id: 'v1', expiresAt: T0 + 60_000 }));
+    const expiring = target.deliver(storedMessage({ id: 'v2', expiresAt: T0 + 3000 }));
+    const lasting = target.deliver(storedMessage({ id: 'v3', expiresAt: T0 + 60_000, payload: Buffer.from('v3') }));
+    await until(() => got.length === 1, 'the first deliver_sm');
+    wallNow = T0 + 3000; // v2's validity has ended
+    client.ack(got[0]!);
+    assert.deepEqual(await first, { kind: 'delivered' });
+    assert.deepEqual(await expiring, { kind: 'unavailable' }, 'left for the expiry run: EXPIRED with its receipt');
+    await until(() => got.length === 2, 'the next one still valid');
+    assert.equal(got[1]!.shortMessage.toString(), 'v3');
+    client.ack(got[1]!);
+    assert.deepEqual(await lasting, { kind: 'delivered' });
   } finally {
     await client.close().catch(() => {});
     await h.close();

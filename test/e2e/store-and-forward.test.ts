@@ -123,7 +123,8 @@ describe('store and forward', () => {
     const aInbox = new Inbox(aRx);
     const bInbox = new Inbox(bRx);
     const ucs2 = Buffer.from('00480069d83dde00', 'hex'); // "Hi😀" in UCS2 with a surrogate pair
-    const resp = await aTx.submit({ sourceAddr: '1000', destinationAddr: '2000', dataCoding: 8, shortMessage: ucs2, registeredDelivery: 1 });
+    // A receipt of us (bit 0), and a delivery acknowledgement of the recipient (0x04).
+    const resp = await aTx.submit({ sourceAddr: '1000', destinationAddr: '2000', dataCoding: 8, shortMessage: ucs2, registeredDelivery: 0x05 });
     assert.match(resp.messageId, /^\d{10,16}$/);
 
     await until(() => bInbox.messages().length === 1, 'the deliver_sm at B');
@@ -132,10 +133,12 @@ describe('store and forward', () => {
     assert.equal(d.dataCoding, 8);
     assert.equal(d.sourceAddr, '1000');
     assert.equal(d.destinationAddr, '2000');
+    assert.equal(d.registeredDelivery, 0x04, 'B is asked for the SME acknowledgement, not for our receipt [ref §5.2]');
 
     await until(() => aInbox.receipts().length === 1, 'the receipt at A');
     const r = aInbox.receipts()[0]!;
     assert.equal(r.esmClass, 0x04);
+    assert.equal(r.registeredDelivery, 0);
     assert.equal(r.sourceAddr, '2000'); // swapped addresses [ref §7.1]
     assert.equal(r.destinationAddr, '1000');
     assert.equal(r.tlvs.receiptedMessageId, resp.messageId);
