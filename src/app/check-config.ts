@@ -146,6 +146,12 @@ export function checkSections(config: Config): SectionsSummary {
     const path = `connectors.${name}`;
     // Failover lists are stored comma-separated; names are config keys, so this costs nothing.
     if (!CONNECTOR_NAME.test(name)) throw new ConfigError(path, 'a connector name may use letters, digits and _ . : - only');
+    // Delivery targets share one namespace: `esme:<account>` is the account's own binds, and
+    // `network` the section of that name. Either would be taken over (or take over) in silence.
+    if (name.startsWith('esme:')) throw new ConfigError(path, "names starting 'esme:' are the accounts' own binds: choose another name");
+    if (name === 'network' && config['network'] !== undefined) {
+      throw new ConfigError(path, "the name of the 'network' section's simulated network: choose another name, or make this the only network");
+    }
     if (type === 'http') {
       const parsed = asConfigError(() => parseHttp(c, path));
       checkAttemptFits(config, `${path}.timeoutMs`, parsed.timeoutMs ?? HTTP_TIMEOUT_MS);

@@ -6,8 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { parseConfigYaml } from '../config/config.js';
 import { parseHostPort } from '../config/schema.js';
+import { hashPassword } from '../server/accounts.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -213,6 +214,13 @@ export async function accountCommand(args: string[], help: string): Promise<void
         print(values, r, () => `account ${id} deleted (${r['sessionsClosed']} session(s) closed)`);
         return;
       }
+      case 'hash': {
+        // For a config file's accounts[].passwordHash: made here, no SMSC asked.
+        const password = values.password ?? (await readStdin()).replace(/\r?\n$/, '');
+        if (password === '') throw new UsageError('give the password with --password PW, or on standard input');
+        console.log(hashPassword(password));
+        return;
+      }
       case 'reset-password': {
         const id = idArg(positionals, 'system_id');
         const r = await adminCall(values, 'POST', `/api/accounts/${enc(id)}/password`, values.password === undefined ? {} : { password: values.password });
@@ -229,7 +237,7 @@ export async function accountCommand(args: string[], help: string): Promise<void
 function readRoutes(file: string): unknown {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    doc = parseConfigYaml(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new UsageError(`cannot read routes from ${file}: ${(err as Error).message}`);
   }
@@ -358,4 +366,11 @@ async function run(fn: () => Promise<void>): Promise<void> {
     if (err instanceof UsageError) fail(err.message, 2);
     throw err;
   }
+}
+
+/** Everything on standard input (a password piped in, kept out of the shell's history). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, validateConfig } from './config.js';
+import { hashPassword } from '../server/accounts.js';
+import { ConfigError, parseConfigYaml, validateConfig } from './config.js';
 
 test('defaults fill a minimal config', () => {
   const c = validateConfig({ accounts: [{ systemId: 'a', password: 'pw' }] }, '/srv');
@@ -20,6 +21,9 @@ test('errors name the key and the reason', () => {
     [{ smpp: { windowSize: 'big' } }, 'smpp.windowSize'],
     [{ store: { sqlite: { path: 'a' }, postgres: { url: 'b' } } }, 'store'],
     [{ accounts: 'alice' }, 'accounts'],
+    // A hash that matches no password would refuse every bind of the account, in silence.
+    [{ accounts: [{ systemId: 'a', passwordHash: 'foo' }] }, 'accounts[0].passwordHash'],
+    [{ accounts: [{ systemId: 'a', passwordHash: 'scrypt$zz$00' }] }, 'accounts[0].passwordHash'],
     // One owner per address (a prefix inside another's, 447* under 44*, is a carve-out and allowed).
     [
       {
@@ -38,4 +42,30 @@ test('errors name the key and the reason', () => {
       `expected an error naming ${key}`,
     );
   }
+});
+
+test('a hash made by hashPassword (smsc account hash) is taken', () => {
+  const c = validateConfig({ accounts: [{ systemId: 'a', passwordHash: hashPassword('pw') }] });
+  assert.match(c.accounts[0]!.passwordHash!, /^scrypt\$/);
+});
+
+test('YAML integers written in a form a number would not keep stay the text written', () => {
+  const doc = parseConfigYaml(
+    'accounts:\n  - { systemId: 0012, password: 0123, addresses: [007700, 2000, "0044"] }\nhex: 0x1F\noct: 0o17\nn: [1234, -5, 0, 1.5]\n',
+  );
+  assert.deepEqual(doc, {
+    accounts: [{ systemId: '0012', password: '0123', addresses: ['007700', 2000, '0044'] }],
+    hex: '0x1F',
+    oct: '0o17',
+    n: [1234, -5, 0, 1.5],
+  });
+  const c = validateConfig({ accounts: (doc as { accounts: unknown }).accounts });
+  assert.equal(c.accounts[0]!.password, '0123', 'the password as written (a number made it 123)');
+  assert.equal(c.accounts[0]!.systemId, '0012');
+  assert.deepEqual(c.accounts[0]!.addresses, ['007700', '2000', '0044']);
+  // A number key given such a form is refused, naming it.
+  assert.throws(
+    () => validateConfig(parseConfigYaml('smpp: { listeners: [{ port: 02775 }] }\n')),
+    (e: unknown) => e instanceof ConfigError && e.key === 'smpp.listeners[0].port',
+  );
 });

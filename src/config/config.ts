@@ -5,12 +5,30 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { type CollectionTag, parse as parseYaml, type ScalarTag } from 'yaml';
 import { applyEnv, type EnvOverride } from './env.js';
 import { ConfigError } from './errors.js';
 import { type Field, isObj, type ListField, type Obj, SCHEMA, type SectionField } from './schema.js';
 
 export { ConfigError };
+
+/**
+ * YAML as the config files are read: an integer written in a form that a number would not keep
+ * (`0012`, `007700`, `0x1F`, `0o17`) stays the string it was written as. Read as a number, a
+ * password `0123` became "123" and an address `007700` "7700", silently (Kannel and Jasmin
+ * files are full of numeric passwords and ids); a number key given one is refused by its check.
+ */
+export function parseConfigYaml(text: string): unknown {
+  return parseYaml(text, { merge: true, customTags: keepIntegerForms as never });
+}
+
+const keepIntegerForms = (tags: (ScalarTag | CollectionTag | string)[]): (ScalarTag | CollectionTag | string)[] =>
+  tags.map((t) => {
+    if (typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:int' || !('resolve' in t)) return t;
+    const { resolve, format } = t as ScalarTag;
+    const asText = format === 'OCT' || format === 'HEX';
+    return { ...t, resolve: (text, onError, options) => (asText || /^[-+]?0[0-9]/.test(text) ? text : resolve(text, onError, options)) } as ScalarTag;
+  });
 
 export interface ListenerConfig {
   host: string;
@@ -335,7 +353,7 @@ export function loadConfigWithOverrides(file: string, env: Readonly<Record<strin
   let raw: unknown;
   try {
     // Merge keys (`<<: *defaults`), for the anchors of `x-` keys.
-    raw = parseYaml(text, { merge: true });
+    raw = parseConfigYaml(text);
   } catch (err) {
     throw new ConfigError('(file)', `${file} is not valid YAML: ${(err as Error).message}`);
   }

@@ -399,7 +399,7 @@ const account: SectionField = {
     systemId: { type: 'string', required: true, minLength: 1, maxLength: 15, lengthNote: 'SMPP system_id', description: 'The system_id it binds with; unique.' },
     // An empty one would let anyone bind.
     password: smppPassword('required unless passwordHash', 'Bind password.'),
-    passwordHash: { type: 'string', secret: true, description: 'Instead of password: `scrypt$<salt>$<hash>`.' },
+    passwordHash: { type: 'string', secret: true, description: 'Instead of password: `scrypt$<salt hex>$<hash hex>`, as `smsc account hash` prints.' },
     addresses: {
       type: 'strings',
       default: [],
@@ -442,6 +442,11 @@ const account: SectionField = {
   },
   check(value, path) {
     if (value['password'] === undefined && value['passwordHash'] === undefined) throw new ConfigError(`${path}.password`, 'is required (or passwordHash)');
+    const hash = value['passwordHash'];
+    // Anything else matches no password: every bind of the account would be refused, in silence.
+    if (typeof hash === 'string' && !/^scrypt\$(?:[0-9a-f]{2})+\$(?:[0-9a-f]{2})+$/i.test(hash)) {
+      throw new ConfigError(`${path}.passwordHash`, 'must be scrypt$<salt hex>$<hash hex> (make one with: smsc account hash)');
+    }
   },
 };
 

@@ -6,6 +6,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { validateConfig } from '../../src/config/config.js';
+import { verifyPassword } from '../../src/server/accounts.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -118,4 +120,19 @@ test('every command answers --help with examples', () => {
     assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
     assert.match(r.stdout, /Example/);
   }
+});
+
+test('smsc account hash: a passwordHash for the config file, from --password or standard input', () => {
+  const byFlag = run('account', 'hash', '--password', '0123');
+  assert.equal(byFlag.status, 0, byFlag.stderr);
+  const hash = byFlag.stdout.trim();
+  assert.ok(verifyPassword({ systemId: 'a', passwordHash: hash }, '0123'));
+  assert.ok(!verifyPassword({ systemId: 'a', passwordHash: hash }, '123'));
+  const byStdin = spawnSync(process.execPath, [CLI, 'account', 'hash'], { encoding: 'utf8', timeout: 20_000, input: 's3cret\n' });
+  assert.equal(byStdin.status, 0, byStdin.stderr);
+  assert.ok(verifyPassword({ systemId: 'a', passwordHash: byStdin.stdout.trim() }, 's3cret'));
+  assert.doesNotThrow(() => validateConfig({ accounts: [{ systemId: 'a', passwordHash: hash }] }));
+  const none = spawnSync(process.execPath, [CLI, 'account', 'hash'], { encoding: 'utf8', timeout: 20_000, input: '' });
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /--password/);
 });

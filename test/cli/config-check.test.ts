@@ -135,6 +135,9 @@ test('config check refuses what startSmsc refuses, naming the same key', { timeo
     [{ accounts: [{ systemId: 'alice', password: 'apw', allowedIps: ['10.0.0.0/99'] }] }, 'accounts[0].allowedIps[0]'],
     [{ smpp: { listeners: [{ port: 0 }], unknownSystemIdStatus: 'ESME_RNOPE' } }, 'smpp.unknownSystemIdStatus'],
     [{ connectors: { 'a,b': { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.a,b'],
+    // Names of other targets: the network section's, an account's own binds (taken over in silence).
+    [{ connectors: { network: { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.network'],
+    [{ connectors: { 'esme:alice': { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.esme:alice'],
     [{ accounts: [{ systemId: 'alice', password: 'apw', outbind: { host: 'h', ca: '/no/such/ca.pem', tls: true } }] }, 'accounts[0].outbind.ca'],
     [{ accounts: [{ systemId: 'alice', password: 'apw', outbind: { host: 'h', ca: CLI } }] }, 'accounts[0].outbind.ca'],
     // A listener's certificate that is none, or a key that is not its own (start failed with an
