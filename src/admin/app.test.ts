@@ -231,6 +231,24 @@ describe('admin app', () => {
       assert.equal(res.statusCode, 404);
       assert.equal(res.json().code, 'SMSC_ADMIN_NOT_FOUND');
     });
+
+    test('a path asked with a method it does not have: 405 with Allow, in the same error shape', async () => {
+      const res = await app.inject({ method: 'DELETE', url: '/api/stats', headers: AUTH });
+      assert.equal(res.statusCode, 405);
+      assert.equal(res.headers['allow'], 'GET, HEAD');
+      assert.equal(res.json().code, 'SMSC_ADMIN_METHOD_NOT_ALLOWED');
+      const withParam = await app.inject({ method: 'PUT', url: '/api/sessions/s1', headers: AUTH });
+      assert.equal(withParam.statusCode, 405);
+      assert.match(String(withParam.headers['allow']), /DELETE/);
+    });
+
+    test('HEAD answers as GET without a body (a load balancer checking /health)', async () => {
+      const res = await app.inject({ method: 'HEAD', url: '/health' });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.body, '');
+      const unauthorized = await app.inject({ method: 'HEAD', url: '/api/stats' });
+      assert.equal(unauthorized.statusCode, 401);
+    });
   });
 
   describe('sessions, messages, stats and metrics with real clients', () => {

@@ -153,7 +153,8 @@ export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyIn
     ...(options.logger === undefined ? {} : { loggerInstance: options.logger.child({ component: 'admin' }) as FastifyBaseLogger }),
     // Admin actions are logged by their handlers; the dashboard's polling is not worth a line.
     logController: new LogController({ disableRequestLogging: true }),
-    exposeHeadRoutes: false,
+    // HEAD too on every GET route (a load balancer's `HEAD /health`); not listed in the document.
+    exposeHeadRoutes: true,
     bodyLimit: 64 * 1024,
     // Unknown fields are refused (a typo like ?acount= must not widen a search), not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
@@ -162,7 +163,7 @@ export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyIn
   const routeList: { method: string; url: string }[] = [];
   registered.set(app, routeList);
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) routeList.push({ method, url: r.url });
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: r.url });
   });
 
   const ownMetrics = options.metrics === undefined;
@@ -189,9 +190,18 @@ export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyIn
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
   app.setErrorHandler(onError);
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(errorBody(404, 'SMSC_ADMIN_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    // A path that exists with other methods: 405 and what it allows, not "no such thing".
+    const allowed = methodsOf(routeList, path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send(errorBody(405, 'SMSC_ADMIN_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (${allowed.join(', ')})`));
+    }
+    return reply.code(404).send(errorBody(404, 'SMSC_ADMIN_NOT_FOUND', `no route ${req.method} ${path}`));
+  });
 
   let document: Record<string, unknown> | undefined;
   const ctx: RouteContext = {
@@ -213,6 +223,21 @@ export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyIn
   });
   for (const route of routes) register(app, route, requireToken);
   return app;
+}
+
+/** The methods of the routes whose path pattern (fastify syntax, `:param` one segment) matches `path`, HEAD with GET. */
+function methodsOf(routes: readonly { method: string; url: string }[], path: string): string[] {
+  const methods = new Set<string>();
+  const segments = path.split('/');
+  for (const r of routes) {
+    const pattern = r.url.split('/');
+    if (pattern.length !== segments.length) continue;
+    if (pattern.every((p, i) => (p.startsWith(':') ? segments[i] !== '' : p === segments[i]))) {
+      methods.add(r.method);
+      if (r.method === 'GET') methods.add('HEAD');
+    }
+  }
+  return [...methods];
 }
 
 /** preValidation of routes whose body may be left out: no body is validated as `{}`. */
@@ -241,6 +266,7 @@ function register(
     },
     ...(route.auth ? { onRequest: requireToken } : {}),
     ...(route.bodyOptional === true ? { preValidation: emptyBodyAsObject } : {}),
+    ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
     handler: route.handler,
   });
 }

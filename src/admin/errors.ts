@@ -10,6 +10,7 @@ export const AdminErrorCodes = {
   SMSC_ADMIN_UNAUTHORIZED: { status: 401, message: 'missing or wrong bearer token' },
   SMSC_ADMIN_VALIDATION: { status: 400, message: 'invalid request' },
   SMSC_ADMIN_NOT_FOUND: { status: 404, message: 'no such route' },
+  SMSC_ADMIN_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this path' },
   SMSC_ADMIN_SESSION_NOT_FOUND: { status: 404, message: 'no such session' },
   SMSC_ADMIN_MESSAGE_NOT_FOUND: { status: 404, message: 'no such message' },
   SMSC_ADMIN_ACCOUNT_NOT_FOUND: { status: 404, message: 'no such account' },

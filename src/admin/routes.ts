@@ -57,6 +57,8 @@ export interface RouteDef {
   body?: JsonSchema;
   /** The body may be left out (it is then validated as `{}`). */
   bodyOptional?: boolean;
+  /** Largest body taken, octets (default the app's 64 KiB). */
+  bodyLimit?: number;
   /** Success and route-specific error responses; 400 and 401 are added where they apply. */
   responses: Record<number, ResponseDef>;
   handler(request: FastifyRequest, reply: FastifyReply): Promise<unknown>;

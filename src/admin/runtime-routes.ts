@@ -32,6 +32,9 @@ const str = (description: string, extra: JsonSchema = {}): JsonSchema => ({ type
 const json = (description: string, schema: JsonSchema): ResponseDef => ({ description, schema });
 const failure = (description: string): ResponseDef => ({ description, schema: S.errorSchema });
 
+/** Largest routes document PUT /api/routes takes: 8 MiB (2,000 rules are about 90 kB). */
+const ROUTES_BODY_LIMIT = 8 * 1024 * 1024;
+
 const ruleSchema: JsonSchema = {
   type: 'object',
   description:
@@ -116,6 +119,8 @@ export function runtimeRoutes(ctx: RouteContext, runtime: RuntimeSource): RouteD
       summary: 'Replaces the routes (ordered MT rules, MO rules) on every node; they then override the config file routes',
       tags: ['routes'],
       auth: true,
+      // A routing table moved from Kannel or Jasmin may hold thousands of rules (2,000 are about 90 kB).
+      bodyLimit: ROUTES_BODY_LIMIT,
       body: routesDocSchema,
       responses: {
         200: json('the routes in force', routesResponseSchema),

@@ -12,6 +12,8 @@ test('a standby admin listener: /health 503 standby, /metrics 0 with the token, 
     const health = await fetch(url('/health'));
     assert.equal(health.status, 503);
     assert.deepEqual(await health.json(), { status: 'standby', nodeId: 'n2', mode: 'active-standby' });
+    const head = await fetch(url('/health'), { method: 'HEAD' });
+    assert.equal(head.status, 503, "a load balancer's HEAD check reads it the same");
 
     assert.equal((await fetch(url('/metrics'))).status, 401);
     const metrics = await fetch(url('/metrics'), { headers: { authorization: `Bearer ${TOKEN}` } });

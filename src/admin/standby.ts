@@ -51,9 +51,11 @@ export async function startStandbyAdmin(o: StandbyAdminOptions): Promise<Standby
   const json = (res: ServerResponse, status: number, body: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/health') {
+    // HEAD as GET (a load balancer's check): Node sends the head without the body.
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    if (get && path === '/health') {
       json(res, 503, { status: 'standby', nodeId: o.nodeId, mode: 'active-standby' });
-    } else if (req.method === 'GET' && path === '/metrics') {
+    } else if (get && path === '/metrics') {
       if (o.publicMetrics === true || authorized(req.headers.authorization)) send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', metrics);
       else json(res, 401, new AdminError('SMSC_ADMIN_UNAUTHORIZED').toBody());
     } else {

@@ -37,7 +37,8 @@ Commands:
   config   validate a config       smsc config check smsc.yaml
   bench    run the benchmark suite smsc bench --quick   (from a repository checkout)
 
-Run 'smsc <command> --help' for a command's options and examples.`,
+Run 'smsc <command> --help' for a command's options and examples; 'smsc --version' for the version.
+Exit codes: 0 done, 1 failed, 2 a usage error.`,
   start: `smsc start [--config FILE]
 
 Starts the SMSC. Without --config it uses data/smsc.yaml, and on the first start writes a demo
@@ -74,6 +75,7 @@ stores it for the account that owns the short code and delivers it as deliver_sm
 Example:
   smsc mo --token "$SMSC_ADMIN_TOKEN" --from 447700900123 --to 2000 --text "Hello from a phone"`,
   account: `smsc account list|show|create|update|disable|enable|delete|reset-password [ID] [options] [--admin HOST:PORT] [--token T] [--json]
+       smsc account hash [--password PW]   (a passwordHash for the config file; the password on standard input without --password)
 
 Manages ESME accounts through the admin API of a running SMSC (default 127.0.0.1:8775; the
 token from --token or SMSC_ADMIN_TOKEN). Accounts created here live in the store (shared by
@@ -132,6 +134,13 @@ Examples:
   smsc pdu decode 00000010000000150000000000000001
   smsc pdu encode '{"command":"enquire_link","sequenceNumber":1}'`,
 };
+
+/** The package's version (package.json beside dist/). */
+async function version(): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `smsc ${pkg.version}`;
+}
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
@@ -392,9 +401,17 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
       console.log(HELP['main']);
       return;
+    case '--version':
+    case 'version':
+      console.log(await version());
+      return;
     default:
       fail(`unknown command '${command}'\n\n${HELP['main']}`);
   }
 }
 
-main(process.argv.slice(2)).catch((err: Error) => fail(`smsc: ${err.message}`, 1));
+// A command line parseArgs refuses (an unknown option, one without its value, a stray
+// argument) is a usage error, exit 2, as the CLI's own checks say; anything else failed at run time.
+main(process.argv.slice(2)).catch((err: Error & { code?: unknown }) =>
+  fail(`smsc: ${err.message}`, typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS_') ? 2 : 1),
+);

@@ -19,7 +19,7 @@ import { finalReceiptOwed, isDatagram, isSingleAttempt, isTransaction, receiptTa
 import { isPendingState, type NewMessage, type ReplaceChanges, type Store, type StoredMessage } from '../store/types.js';
 import type { MessageIdGenerator } from './message-id.js';
 import { type MoAssembler, moPartOf } from './mo-reassembly.js';
-import { type Accepted, checkDestination, type TimePolicy, validateSubmit } from './validate.js';
+import { type Accepted, checkDestination, type TimePolicy, validateSubmit, withoutPlus } from './validate.js';
 
 const S = CommandStatus;
 
@@ -215,8 +215,26 @@ const MAX_MULTI_DESTINATIONS = 255;
  * destination's) is `batchId`. The ESME never sees it: its responses and receipts carry the
  * batch id, and query_sm, cancel_sm and replace_sm on that id reach every destination by it.
  */
+/** A request's source address without its leading + (see withoutPlus). */
+function plainSource(req: { sourceAddrTon: number; sourceAddr: string }): void {
+  const plain = withoutPlus(req.sourceAddrTon, req.sourceAddr);
+  if (plain === undefined) return;
+  req.sourceAddrTon = plain.ton;
+  req.sourceAddr = plain.addr;
+}
+
+/** A request's destination address without its leading + (see withoutPlus). */
+function plainDestination(req: { destAddrTon: number; destinationAddr: string }): void {
+  const plain = withoutPlus(req.destAddrTon, req.destinationAddr);
+  if (plain === undefined) return;
+  req.destAddrTon = plain.ton;
+  req.destinationAddr = plain.addr;
+}
+
 /** Tries at storing a message under a new id when its id is found stored already (see #store). */
 const MAX_ID_TRIES = 24;
+
+const PLUS = 0x2b;
 
 function batchMemberId(batchId: string, n: number): string {
   return `${batchId}.${n}`;
@@ -275,6 +293,8 @@ export class SmscCore {
     if (account === undefined) return S.ESME_RSYSERR;
     const now = this.#o.clock.now();
     const isData = req.command === 'data_sm';
+    if (req.sourceAddr.charCodeAt(0) === PLUS) plainSource(req);
+    if (req.destinationAddr.charCodeAt(0) === PLUS) plainDestination(req);
     if (isData && req.tlvs.messagePayload === undefined) return S.ESME_RMISSINGTLV; // [ref §9.3 case 40]
     // data_sm addresses may be 64 characters, but every way on (deliver_sm, submit_sm) carries 20:
     // a longer one could never be delivered.
@@ -421,10 +441,15 @@ export class SmscCore {
     const account = this.#o.account(ctx.systemId);
     if (account === undefined) return S.ESME_RSYSERR;
     const now = this.#o.clock.now();
+    plainSource(req);
+    for (const d of req.destAddresses) if (d.destFlag === 1) plainDestination(d);
     const ok = validateSubmit(req, now, account, ctx.interfaceVersion >= InterfaceVersion.V50);
     if (typeof ok === 'number') return ok;
     // Transaction mode is for one destination: a submit_multi's response cannot wait for each.
     if (isTransaction(req)) return S.ESME_RINVESMCLASS;
+    // [ref §5.11] replace_if_present is not supported here: each destination's message would
+    // keep its own id, which the response (one batch id) cannot give. Said, not ignored.
+    if (req.replaceIfPresentFlag === 1) return S.ESME_RINVSUBREP;
     // [ref §0] at most 254 destinations before 5.0 (255 there).
     if (ctx.interfaceVersion < InterfaceVersion.V50 && req.destAddresses.length > 254) return S.ESME_RINVNUMDESTS;
     const unsuccess: UnsuccessSme[] = [];
@@ -630,6 +655,7 @@ export class SmscCore {
   }
 
   async querySm(req: PduOf<'query_sm'>, ctx: SessionContext): Promise<Reply> {
+    plainSource(req);
     const found = await this.#owned(ctx, req.messageId, req.sourceAddr);
     if (found === undefined) return S.ESME_RQUERYFAIL; // documented choice [ref §9.5 case 57]
     const m = batchState(await this.#members(found));
@@ -660,6 +686,8 @@ export class SmscCore {
   }
 
   async cancelSm(req: PduOf<'cancel_sm'>, ctx: SessionContext): Promise<Reply> {
+    plainSource(req);
+    plainDestination(req);
     const now = this.#o.clock.now();
     let targets: StoredMessage[];
     if (req.messageId !== '') {
@@ -691,6 +719,7 @@ export class SmscCore {
   }
 
   async replaceSm(req: PduOf<'replace_sm'>, ctx: SessionContext): Promise<Reply> {
+    plainSource(req);
     const m = await this.#owned(ctx, req.messageId, req.sourceAddr);
     if (m === undefined) return S.ESME_RREPLACEFAIL;
     const now = this.#o.clock.now();

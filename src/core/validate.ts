@@ -56,6 +56,19 @@ export interface Accepted {
 /** An international E.164 number: digits, a leading + tolerated (as many ESMEs send it). */
 const INTERNATIONAL_NUMBER = /^\+?[0-9]+$/;
 
+const PLUS_NUMBER = /^\+[0-9]+$/;
+
+/**
+ * A number an ESME wrote with a leading + (TON unknown or international), as many write
+ * international numbers: the address it is stored, routed, owned and matched as (the digits,
+ * TON international), or undefined when `addr` is not one. With the +, no route prefix and no
+ * account's address matched it.
+ */
+export function withoutPlus(ton: number, addr: string): { ton: number; addr: string } | undefined {
+  if (addr.charCodeAt(0) !== 0x2b || (ton !== 0 && ton !== 1) || !PLUS_NUMBER.test(addr)) return undefined;
+  return { ton: 1, addr: addr.slice(1) };
+}
+
 /**
  * Destination address checks ([ref §9.3 case 42]). A number said international E.164 (TON 1,
  * NPI 1) must be one: digits only.

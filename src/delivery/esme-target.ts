@@ -43,9 +43,18 @@ export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: Reque
     }
   }
   let shortMessage = m.payload;
+  let esmClass = m.esmClass & ~EsmClass.ModeMask; // The mode bits are the submitter's request to us, not to the next hop. [ref §5.1]
   if ((m.payloadInTlv || m.payload.length > MAX_SHORT_MESSAGE) && (tlvsAllowed || m.payload.length > MAX_SHORT_MESSAGE)) {
     tlvs = { ...tlvs, messagePayload: m.payload };
     shortMessage = EMPTY;
+  } else if (!tlvsAllowed && tlvs.sarMsgRefNum !== undefined && (esmClass & EsmClass.Udhi) === 0) {
+    // [ref §8.6] A peer that takes no TLVs (3.3) gets a part's SAR fields as a concatenation UDH
+    // (16-bit reference): without them its parts would arrive as unrelated messages.
+    const udh = sarUdh(tlvs);
+    if (udh !== undefined && udh.length + shortMessage.length <= MAX_SHORT_MESSAGE) {
+      shortMessage = Buffer.concat([udh, shortMessage]);
+      esmClass |= EsmClass.Udhi;
+    }
   }
   return {
     serviceType: m.serviceType,
@@ -55,8 +64,7 @@ export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: Reque
     destAddrTon: m.destination.ton,
     destAddrNpi: m.destination.npi,
     destinationAddr: m.destination.addr,
-    // The mode bits are the submitter's request to us, not to the next hop. [ref §5.1]
-    esmClass: m.esmClass & ~EsmClass.ModeMask,
+    esmClass,
     protocolId: m.protocolId,
     priorityFlag: m.priority,
     scheduleDeliveryTime: '', // deliver_sm: always NULL [ref §2.3]; submit_sm: due now
@@ -75,6 +83,15 @@ export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: Reque
  * acknowledgement (bits 3-2, as the submitter asked [ref §5.2]); what the submitter asked of us
  * (its receipt, bits 1-0 and 4) is not the recipient's business. One per value of those bits.
  */
+/** The concatenation UDH (IEI 0x08: 16-bit reference, total, sequence) of a part's SAR TLVs; undefined when they are incomplete. */
+function sarUdh(tlvs: Tlvs): Buffer | undefined {
+  const ref = tlvs.sarMsgRefNum;
+  const total = tlvs.sarTotalSegments;
+  const seq = tlvs.sarSegmentSeqnum;
+  if (ref === undefined || total === undefined || seq === undefined) return undefined;
+  return Buffer.from([6, 0x08, 4, ref >> 8, ref & 0xff, total, seq]);
+}
+
 const DELIVER_EXTRAS: readonly RequestFields[] = [0, 0x04, 0x08, 0x0c].map((bits) => Object.freeze({ validityPeriod: '', registeredDelivery: bits }));
 const SME_ACK_BITS = 0x0c;
 

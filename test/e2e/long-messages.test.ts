@@ -71,9 +71,9 @@ describe('long messages', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function bind(systemId: string, password: string, type: 'transmitter' | 'receiver' | 'transceiver', node = smsc) {
+  async function bind(systemId: string, password: string, type: 'transmitter' | 'receiver' | 'transceiver', node = smsc, interfaceVersion = 0x34) {
     const c = await connect({ port: node.listening[0]!.port });
-    await c.bind({ type, systemId, password });
+    await c.bind({ type, systemId, password, interfaceVersion });
     clients.push(c);
     return c;
   }
@@ -109,6 +109,30 @@ describe('long messages', () => {
     await until(() => ids.every((id) => receipts.some((d) => d.tlvs.receiptedMessageId === id)), 'a receipt per part');
     await rx1.close();
     await rx2.close();
+    await alice.close();
+  });
+
+  test('parts tied by SAR TLVs reach an SMPP 3.3 receiver (no TLVs) as parts: a 16-bit concatenation UDH instead', async () => {
+    const carol = await bind('carol', 'cpw', 'receiver', smsc, 0x33);
+    const got = inbox(carol);
+    const alice = await bind('alice', 'apw', 'transmitter');
+    for (const seq of [1, 2]) {
+      await alice.submit({
+        sourceAddr: '1000',
+        destinationAddr: '3000',
+        shortMessage: Buffer.from(`part ${seq}`),
+        tlvs: { sarMsgRefNum: 0x1234, sarTotalSegments: 2, sarSegmentSeqnum: seq },
+      });
+    }
+    await until(() => got.length === 2, 'both parts at carol');
+    for (const [i, d] of got.entries()) {
+      assert.equal(d.esmClass & EsmClass.Udhi, EsmClass.Udhi);
+      assert.deepEqual(d.tlvs, {}, 'no TLVs to 3.3');
+      const udh = parseUdh(d.shortMessage)!;
+      assert.deepEqual(concatInfoOfUdh(udh), { ref: 0x1234, total: 2, seq: i + 1, refBits: 16 });
+      assert.equal(d.shortMessage.subarray(7).toString(), `part ${i + 1}`);
+    }
+    await carol.close();
     await alice.close();
   });
 

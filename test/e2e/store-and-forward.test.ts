@@ -14,7 +14,7 @@ import { type Smsc, startSmsc } from '../../src/app/smsc.js';
 import { type Client, connect, type Delivery } from '../../src/client/client.js';
 import { validateConfig } from '../../src/config/config.js';
 import { CommandStatusError } from '../../src/errors.js';
-import { CommandId, CommandStatus, type DeliverSm, decodePdu, FrameDecoder, type Pdu, type PduOf } from '../../src/pdu/index.js';
+import { type BodyOf, CommandId, CommandStatus, type DeliverSm, decodePdu, FrameDecoder, type Pdu, type PduOf } from '../../src/pdu/index.js';
 import { ManualClock } from '../../src/session/clock.js';
 import { parseReceipt } from '../../src/sm/dlr.js';
 import { bindFrame, submitBody } from '../support/server.js';
@@ -96,7 +96,12 @@ describe('store and forward', () => {
 
   /** A submit_multi from alice's 1000 to `dests`. */
   function submitMulti(c: Client, dests: readonly string[], text: string, registeredDelivery = 0, esmClass = 0): Promise<PduOf<'submit_multi_resp'>> {
-    return c.submitMulti({
+    return c.submitMulti(multiBody(dests, text, registeredDelivery, esmClass));
+  }
+
+  /** The body of a submit_multi from alice's 1000 to `dests`. */
+  function multiBody(dests: readonly string[], text: string, registeredDelivery = 0, esmClass = 0): BodyOf<'submit_multi'> {
+    return {
       serviceType: '',
       sourceAddrTon: 0,
       sourceAddrNpi: 0,
@@ -113,7 +118,7 @@ describe('store and forward', () => {
       smDefaultMsgId: 0,
       shortMessage: Buffer.from(text),
       tlvs: {},
-    });
+    };
   }
 
   test('A submits to an address B owns: B gets identical bytes, A gets the receipt, query shows DELIVERED', async () => {
@@ -152,6 +157,32 @@ describe('store and forward', () => {
     assert.equal(q.messageState, 2);
     assert.equal(q.finalDate.length, 16);
     await Promise.all([aTx, aRx, bRx].map((c) => c.close()));
+  });
+
+  test('submit_multi with replace_if_present_flag 1: ESME_RINVSUBREP, nothing stored (not supported, so said)', async () => {
+    const aTx = await bind('alice', 'apw', 'transmitter');
+    const before = smsc.store.stats().insertRows;
+    await assert.rejects(
+      aTx.submitMulti({ ...multiBody(['2000', '2001'], 'replace?'), replaceIfPresentFlag: 1 }),
+      (e: unknown) => e instanceof CommandStatusError && e.commandStatus === S.ESME_RINVSUBREP,
+    );
+    assert.equal(smsc.store.stats().insertRows, before);
+    await aTx.close();
+  });
+
+  test('numbers written with a leading +: routed, owned and matched as the digits, TON international', async () => {
+    const aTx = await bind('alice', 'apw', 'transmitter');
+    const bRx = await bind('bob', 'bpw', 'receiver');
+    const bInbox = new Inbox(bRx);
+    const resp = await aTx.submit({ sourceAddrTon: 0, sourceAddr: '+1000', destAddrTon: 1, destinationAddr: '+2002', shortMessage: Buffer.from('plus') });
+    await until(() => bInbox.messages().some((d) => d.shortMessage.toString() === 'plus'), 'the deliver_sm at B');
+    const d = bInbox.messages().find((m) => m.shortMessage.toString() === 'plus')!;
+    assert.deepEqual([d.sourceAddrTon, d.sourceAddr, d.destAddrTon, d.destinationAddr], [1, '1000', 1, '2002']);
+    const q = await aTx.query(resp.messageId, { sourceAddr: '+1000' });
+    assert.equal(q.messageState, 2, 'the query matches the source with or without its +');
+    // Not a number: left as written (an alphanumeric sender, a national format), and refused as before.
+    assert.equal(await submitStatus(aTx, { sourceAddr: '1000', destAddrTon: 1, destinationAddr: '+20a2', shortMessage: Buffer.from('x') }), S.ESME_RINVDSTADR);
+    await Promise.all([aTx, bRx].map((c) => c.close()));
   });
 
   test('B not bound: the message waits; B binds an hour later and gets it', async () => {
