@@ -507,6 +507,25 @@ describe('admin app', () => {
     });
   });
 
+  test('a refused token is logged, once a minute per address, without the token', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const a = makeApp({ logger: createLogger({ nodeId: 'n1', destination: sink }) });
+    for (const authorization of ['Bearer guess-1', 'Bearer guess-2']) {
+      assert.equal((await a.inject({ method: 'GET', url: '/api/stats?x=1', headers: { authorization } })).statusCode, 401);
+    }
+    const refused = lines.filter((l) => String(l['msg']).startsWith('admin request refused'));
+    assert.equal(refused.length, 1, 'the second within the minute is not logged again');
+    assert.equal(refused[0]!['url'], '/api/stats');
+    assert.equal(refused[0]!['credential'], 'wrong');
+    assert.doesNotMatch(JSON.stringify(lines), /guess-/);
+  });
+
   describe('PDU trace', () => {
     test('PUT /api/trace/:systemId logs that account’s PDUs, DELETE stops it', async () => {
       const lines: Record<string, unknown>[] = [];

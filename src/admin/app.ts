@@ -176,8 +176,17 @@ export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyIn
   });
 
   const authorized = bearerCheck(options.token);
+  // A refused token is logged (someone guessing it, or a tool with an old one), once a minute per address.
+  const refusedAt = new Map<string, number>();
   const requireToken = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (authorized(req.headers.authorization)) return;
+    const now = Date.now();
+    const last = refusedAt.get(req.ip);
+    if (last === undefined || now - last >= 60_000) {
+      if (refusedAt.size >= 10_000) refusedAt.clear();
+      refusedAt.set(req.ip, now);
+      req.log.warn({ ip: req.ip, method: req.method, url: req.url.split('?')[0], credential: req.headers.authorization === undefined ? 'none' : 'wrong' }, 'admin request refused: missing or wrong token');
+    }
     await reply
       .code(401)
       .header('www-authenticate', 'Bearer realm="smsc-admin"')

@@ -28,7 +28,7 @@ before(async () => {
       { systemId: 'alice', password: 'apw', addresses: ['1000'] },
       { systemId: 'bob', password: 'bpw', addresses: ['2000'] },
     ],
-    connectors: { hook: { type: 'http', url: 'http://127.0.0.1:9/sms', headers: { authorization: SECRET } } },
+    connectors: { hook: { type: 'http', url: 'http://127.0.0.1:49/sms', headers: { authorization: SECRET } } },
     network: { ranges: [{ prefix: '4470', latencyMs: 10, successRatio: 1 }] },
     routes: {
       noRouteStatus: 'ESME_RINVDSTADR',

@@ -3,6 +3,7 @@
  * latency observers the core and scheduler report to.
  */
 import { createAdmin } from '../admin/app.js';
+import { ConfigError } from '../config/config.js';
 import { parseHostPort } from '../config/schema.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -25,7 +26,10 @@ export async function startAdmin(
   observer.deliveryLatency = metrics.observeDeliveryLatency;
   const app = createAdmin(smsc, { token: admin.token, logger, metrics, accounts: smsc.live.registry(), publicMetrics: admin.publicMetrics === true });
   const { host, port } = adminHostPort(admin.listen);
-  await app.listen({ host, port });
+  await app.listen({ host, port }).catch(async (err: Error) => {
+    await app.close().catch(() => {});
+    throw new ConfigError('admin.listen', `cannot listen on ${admin.listen}: ${err.message}`);
+  });
   const addr = app.server.address();
   const address = typeof addr === 'object' && addr !== null ? `${addr.address}:${addr.port}` : admin.listen;
   return {

@@ -526,7 +526,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   const esmeTarget = (id: string): EsmeTarget | undefined => {
     if (smppServer.receiversOf(id).length === 0) return undefined;
     let t = esmeTargets.get(id);
-    if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id), { maxWaitMs: esmeMaxWaitMs, now: () => clock.now() })));
+    if (t === undefined) esmeTargets.set(id, (t = new EsmeTarget(() => smppServer.receiversOf(id), { maxWaitMs: esmeMaxWaitMs, clock, onCapacity: () => scheduler?.kick() })));
     return t;
   };
   const targets = (): ReadonlyMap<string, DeliveryTarget> => {
@@ -582,12 +582,17 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
   await scheduler.start();
   const listening: Smsc['listening'] = [];
   try {
-    for (const l of config.smpp.listeners) {
-      const addr: AddressInfo = await smppServer.listen({
-        host: l.host,
-        port: l.port,
-        ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key) } } : {}),
-      });
+    for (const [i, l] of config.smpp.listeners.entries()) {
+      const addr: AddressInfo = await smppServer
+        .listen({
+          host: l.host,
+          port: l.port,
+          ...(l.tls ? { tls: { cert: readFileSync(l.tls.cert), key: readFileSync(l.tls.key) } } : {}),
+        })
+        .catch((err: Error) => {
+          // A port taken, a host not here: said with the key that asked for it.
+          throw new ConfigError(`smpp.listeners[${i}]`, `cannot listen on ${l.host}:${l.port}: ${err.message}`);
+        });
       listening.push({ host: addr.address, port: addr.port, tls: l.tls !== undefined });
     }
   } catch (err) {

@@ -55,6 +55,8 @@ With --dlr it waits for the delivery receipts (up to --wait-dlr seconds, default
 Bulk: --count N sends the text N times with W copies outstanding (--window, default 10;
 each copy of a long text is its own concatenated message), showing a progress bar (and one
 for the receipts with --dlr) and a summary instead of each id.
+--tls connects with TLS without verifying the server's certificate (a test tool: use the client
+library, which verifies it, where that matters).
 
 Examples:
   smsc send --port 2775 --system-id alice --password s3cret --from 1000 --to 447700900123 --text "Hello" --dlr
@@ -62,7 +64,8 @@ Examples:
   listen: `smsc listen --host H --port P --system-id ID --password PW [--type receiver|transceiver] [--count N] [--tls]
 
 Binds as a receiver (default) or transceiver, prints every deliver_sm/data_sm as one JSON line,
-answers each with ESME_ROK. Stops after --count messages, or on Ctrl-C.
+answers each with ESME_ROK. Stops after --count messages, or on Ctrl-C. --tls: as smsc send's
+(the server's certificate is not verified).
 
 Example:
   smsc listen --port 2775 --system-id bob --password s3cret`,
@@ -192,6 +195,13 @@ const connectionOptions = {
   help: { type: 'boolean', default: false },
 } as const;
 
+/** --port as a number, or a usage error naming it. */
+function portOf(values: { port: string }): number {
+  const port = Number(values.port);
+  if (!/^[0-9]+$/.test(values.port) || port < 1 || port > 65535) fail(`--port must be a port number (1-65535), got '${values.port}'`);
+  return port;
+}
+
 function required(values: Record<string, unknown>, name: string): string {
   const v = values[name];
   if (typeof v !== 'string' || v === '') fail(`--${name} is required (see --help)`);
@@ -221,14 +231,16 @@ async function sendCommand(args: string[]): Promise<void> {
   const waitDlr = Number(values['wait-dlr']);
   // Checked before anything is sent: a bad value must not leave a message sent and unwatched.
   if (!(waitDlr > 0)) fail('--wait-dlr must be a positive number of seconds');
-  const client = await connect({ host: values.host, port: Number(values.port), tls: values.tls ? { rejectUnauthorized: false } : false });
+  const count = Number(values.count);
+  const window = Number(values.window);
+  if (!Number.isInteger(count) || count < 1) fail('--count must be a positive integer');
+  if (!Number.isInteger(window) || window < 1) fail('--window must be a positive integer');
+  const systemId = required(values, 'system-id');
+  const password = required(values, 'password');
+  const client = await connect({ host: values.host, port: portOf(values), tls: values.tls ? { rejectUnauthorized: false } : false });
   const type: BindType = values.dlr ? 'transceiver' : 'transmitter';
   try {
-    await client.bind({ type, systemId: required(values, 'system-id'), password: required(values, 'password') });
-    const count = Number(values.count);
-    const window = Number(values.window);
-    if (!Number.isInteger(count) || count < 1) fail('--count must be a positive integer');
-    if (!Number.isInteger(window) || window < 1) fail('--window must be a positive integer');
+    await client.bind({ type, systemId, password });
     const bulk = count > 1;
     const ids: string[] = [];
     // Bulk: `count` copies, at most `window` of them outstanding, a progress bar instead of ids.
@@ -300,9 +312,11 @@ async function listenCommand(args: string[]): Promise<void> {
     return;
   }
   if (values.type !== 'receiver' && values.type !== 'transceiver') fail('--type must be receiver or transceiver');
+  const count = values.count === undefined ? Number.POSITIVE_INFINITY : Number(values.count);
+  if (values.count !== undefined && !(Number.isInteger(count) && count >= 1)) fail('--count must be a positive integer');
   const client = await connect({
     host: values.host,
-    port: Number(values.port),
+    port: portOf(values),
     tls: values.tls ? { rejectUnauthorized: false } : false,
     reconnect: { initialDelayMs: 1000 },
   });
@@ -317,7 +331,7 @@ async function listenCommand(args: string[]): Promise<void> {
     if (now !== down) console.error(now ? 'connection lost; reconnecting' : `bound again as ${values.type}`);
     down = now;
   }, 250);
-  let left = values.count === undefined ? Number.POSITIVE_INFINITY : Number(values.count);
+  let left = count;
   try {
     for await (const d of client.deliveries()) {
       const line: Record<string, unknown> = { ...pduToJson(d) };

@@ -18,12 +18,19 @@ test('errors name the key and the reason', () => {
     [{ accounts: [{ systemId: 'a'.repeat(16), password: 'x' }] }, 'accounts[0].systemId'],
     [{ accounts: [{ systemId: 'a', password: 'x' }, { systemId: 'a', password: 'y' }] }, 'accounts[1].systemId'],
     [{ smpp: { listeners: [{ port: 70000 }] } }, 'smpp.listeners[0].port'],
+    [{ smpp: { listeners: [{ port: 2785 }, { port: 0 }, { port: 0 }, { host: '127.0.0.1', port: 2785 }] } }, 'smpp.listeners[3].port'],
     [{ smpp: { windowSize: 'big' } }, 'smpp.windowSize'],
     [{ store: { sqlite: { path: 'a' }, postgres: { url: 'b' } } }, 'store'],
     [{ accounts: 'alice' }, 'accounts'],
     // A hash that matches no password would refuse every bind of the account, in silence.
     [{ accounts: [{ systemId: 'a', passwordHash: 'foo' }] }, 'accounts[0].passwordHash'],
     [{ accounts: [{ systemId: 'a', passwordHash: 'scrypt$zz$00' }] }, 'accounts[0].passwordHash'],
+    // What the admin API refuses in its accounts, the file refuses too.
+    [{ accounts: [{ systemId: 'a b', password: 'x' }] }, 'accounts[0].systemId'],
+    [{ accounts: [{ systemId: 'a', password: 'x', addresses: ['1000', '12*34'] }] }, 'accounts[0].addresses[1]'],
+    [{ accounts: [{ systemId: 'a', password: 'x', addresses: [''] }] }, 'accounts[0].addresses[0]'],
+    [{ accounts: [{ systemId: 'a', password: 'x', allowedSystemTypes: ['a'.repeat(13)] }] }, 'accounts[0].allowedSystemTypes[0]'],
+    [{ accounts: [{ systemId: 'a', password: 'x', outbind: { host: '' } }] }, 'accounts[0].outbind.host'],
     // One owner per address (a prefix inside another's, 447* under 44*, is a carve-out and allowed).
     [
       {

@@ -179,6 +179,17 @@ const smpp: SectionField = {
     },
     wrongPasswordStatus: { type: 'string', default: 'ESME_RINVPASWD', description: 'command_status of the bind answer for a wrong password.' },
   },
+  check(value, path) {
+    // Two listeners on one address: the second fails at start with EADDRINUSE, naming no key.
+    const seen = new Map<string, number>();
+    (value['listeners'] as { host: string; port: number }[]).forEach((l, i) => {
+      if (l.port === 0) return;
+      const at = `${l.host}:${l.port}`;
+      const first = seen.get(at);
+      if (first !== undefined) throw new ConfigError(`${path}.listeners[${i}].port`, `${at} is listeners[${first}]'s already`);
+      seen.set(at, i);
+    });
+  },
 };
 
 const store: SectionField = {
@@ -447,6 +458,21 @@ const account: SectionField = {
     if (typeof hash === 'string' && !/^scrypt\$(?:[0-9a-f]{2})+\$(?:[0-9a-f]{2})+$/i.test(hash)) {
       throw new ConfigError(`${path}.passwordHash`, 'must be scrypt$<salt hex>$<hash hex> (make one with: smsc account hash)');
     }
+    // As the admin API checks its accounts: a value no bind or message could ever match is a
+    // mistake, said at start rather than found by an ESME refused.
+    if (typeof value['systemId'] === 'string' && !/^[\x21-\x7e]+$/.test(value['systemId'])) {
+      throw new ConfigError(`${path}.systemId`, 'must be printable ASCII without spaces (as a bind carries it)');
+    }
+    (value['addresses'] as string[] | undefined)?.forEach((a, i) => {
+      if (!/^[0-9A-Za-z+]*\*?$/.test(a) || a === '') {
+        throw new ConfigError(`${path}.addresses[${i}]`, 'must be an address (digits or letters) or a prefix ending in *');
+      }
+    });
+    (value['allowedSystemTypes'] as string[] | undefined)?.forEach((t, i) => {
+      if (t.length > 12) throw new ConfigError(`${path}.allowedSystemTypes[${i}]`, 'must be at most 12 characters (a bind\'s system_type holds no more)');
+    });
+    const outbindHost = (value['outbind'] as { host?: unknown } | undefined)?.host;
+    if (outbindHost === '') throw new ConfigError(`${path}.outbind.host`, 'must not be empty');
   },
 };
 

@@ -376,6 +376,9 @@ describe('parseHttp', () => {
     fails({ url: 'http://x', retries: 1 }, 'connectors.hook.retries');
     // What fetch would refuse on every request.
     fails({ url: 'http://user:secret@x.test/h' }, 'connectors.hook.url');
+    fails({ url: 'http://127.0.0.1:6000/h' }, 'connectors.hook.url');
+    fails({ url: 'http://x.test:1/h' }, 'connectors.hook.url');
+    assert.equal(parseHttp({ url: 'http://127.0.0.1:6001/h' }, 'c').url, 'http://127.0.0.1:6001/h');
     fails({ url: 'http://x', headers: { 'x-token': 'a\r\nx-evil: 1' } }, 'connectors.hook.headers.x-token');
     fails({ url: 'http://x', headers: { 'bad name': 'v' } }, 'connectors.hook.headers.bad name');
     // fetch refuses these on every request (or replaces them): each message would retry until it expired.
@@ -383,6 +386,12 @@ describe('parseHttp', () => {
       fails({ url: 'http://x', headers: { [name]: 'v' } }, `connectors.hook.headers.${name}`);
     }
   });
+});
+
+test('the ports the config refuses are ones fetch refuses on every request', async () => {
+  for (const port of [1, 6000, 10080]) {
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/`), (e: unknown) => /bad port/.test(String((e as Error).cause)));
+  }
 });
 
 describe('an https endpoint with a private CA', () => {

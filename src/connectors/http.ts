@@ -346,6 +346,14 @@ const FAILURE_REPEAT_MS = 60_000;
 /** Headers fetch sets itself: given, it refuses every request (expect, upgrade, ...) or replaces them. */
 const CLIENT_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-length', 'expect', 'host', 'keep-alive', 'transfer-encoding', 'upgrade']);
 
+/** Ports the Fetch standard blocks (https://fetch.spec.whatwg.org/#port-blocking), as Node's fetch does. */
+const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115,
+  117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587,
+  601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669,
+  6679, 6697, 10080,
+]);
+
 /** Default `timeoutMs` of an HTTP connector's request. */
 export const HTTP_TIMEOUT_MS = 10_000;
 
@@ -362,6 +370,11 @@ export function parseHttp(raw: unknown, path: string): HttpTargetConfig {
     throw new ConfigKeyError(`${path}.url`, 'is not a valid URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigKeyError(`${path}.url`, 'must be an http or https URL');
+  // fetch refuses these ports on every request ('bad port'): each message would be retried until it expired.
+  const port = parsed.port === '' ? undefined : Number(parsed.port);
+  if (port !== undefined && FETCH_BAD_PORTS.has(port)) {
+    throw new ConfigKeyError(`${path}.url`, `port ${port} is one HTTP clients refuse (the Fetch standard's bad ports): use another`);
+  }
   // fetch refuses them on every request: each message would be retried until it expires.
   if (parsed.username !== '' || parsed.password !== '') {
     throw new ConfigKeyError(`${path}.url`, 'must not carry credentials (give them as a header, e.g. headers.authorization)');

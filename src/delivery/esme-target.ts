@@ -7,6 +7,7 @@ import { CommandStatusError, RequestNotSentError, ResponseTimeoutError, SessionC
 import { CommandStatus, EsmClass, InterfaceVersion, TlvTag } from '../pdu/constants.js';
 import { decodeTlvs } from '../pdu/decode.js';
 import type { BodyOf, ShortMessageBody, Tlvs } from '../pdu/types.js';
+import { type Clock, systemClock } from '../session/clock.js';
 import type { Session } from '../session/session.js';
 import type { StoredMessage } from '../store/types.js';
 import { Fifo } from '../util/fifo.js';
@@ -16,6 +17,10 @@ import type { DeliveryTarget, Outcome } from './target.js';
 const S = CommandStatus;
 const EMPTY = Buffer.alloc(0);
 const DELIVERED: Outcome = Object.freeze({ kind: 'delivered' });
+const UNAVAILABLE: Outcome = Object.freeze({ kind: 'unavailable' });
+
+/** How long a session that answered ESME_RTHROTTLED gets nothing. */
+export const THROTTLE_PAUSE_MS = 1000;
 const NO_WAIT = Object.freeze({ wait: false });
 
 /** What a request carrying a stored message sets that the message does not say. */
@@ -157,8 +162,11 @@ export const ESME_MAX_WAIT_MS = 20_000;
 export class EsmeTarget implements DeliveryTarget {
   readonly #sessions: () => readonly Session[];
   readonly #maxWaitMs: number;
-  /** Wall-clock time (ms), for the messages' validity. */
-  readonly #now: () => number;
+  /** For the messages' validity, and the pauses after ESME_RTHROTTLED. */
+  readonly #clock: Clock;
+  readonly #onCapacity: (() => void) | undefined;
+  /** Sessions that answered ESME_RTHROTTLED: nothing is sent to them before this time. */
+  readonly #pausedUntil = new Map<Session, number>();
   /**
    * Deliveries waiting for a slot, per session (never sent yet). Every slot the session frees
    * ('slotFree': a response or timeout of ours or of its own requests, such as enquire_link)
@@ -172,12 +180,39 @@ export class EsmeTarget implements DeliveryTarget {
    * `sessions` lists the account's bound receiver/transceiver sessions on this node. A delivery
    * waits at most `maxWaitMs` for a slot (then it is given back unsent: its lease must not run
    * out while it waits, or it could be claimed and sent twice). Default 20 s. One whose validity
-   * ends while it waits (by `now`, the clock of its expires_at) is given back too, never sent.
+   * ends while it waits (by `clock`, the clock of its expires_at) is given back too, never sent.
+   * A session that answers ESME_RTHROTTLED gets nothing for THROTTLE_PAUSE_MS; `onCapacity` is
+   * told when the pause ends.
    */
-  constructor(sessions: () => readonly Session[], options: { maxWaitMs?: number; now?: () => number } = {}) {
+  constructor(sessions: () => readonly Session[], options: { maxWaitMs?: number; clock?: Clock; onCapacity?: () => void } = {}) {
     this.#sessions = sessions;
     this.#maxWaitMs = options.maxWaitMs ?? ESME_MAX_WAIT_MS;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
+    this.#onCapacity = options.onCapacity;
+  }
+
+  #paused(s: Session): boolean {
+    const until = this.#pausedUntil.get(s);
+    if (until === undefined) return false;
+    if (this.#clock.now() < until) return true;
+    this.#pausedUntil.delete(s);
+    return false;
+  }
+
+  /**
+   * The ESME asked us to slow down (ESME_RTHROTTLED): as an upstream SMSC's throttle pauses its
+   * connector, nothing more goes to this session for a while; what waits in its line goes when
+   * the pause ends. Before, each throttled message was retried with its own back-off, doubling
+   * to an hour, for a receiver that only wanted a breath.
+   */
+  #pause(s: Session): void {
+    if (this.#paused(s)) return;
+    this.#pausedUntil.set(s, this.#clock.now() + THROTTLE_PAUSE_MS);
+    this.#clock.setTimer(() => {
+      this.#pausedUntil.delete(s);
+      this.#pump(s);
+      this.#onCapacity?.();
+    }, THROTTLE_PAUSE_MS);
   }
 
   #waitingOn(s: Session): number {
@@ -192,7 +227,7 @@ export class EsmeTarget implements DeliveryTarget {
    */
   capacity(): number {
     let free = 0;
-    for (const s of this.#sessions()) if (s.canDeliver) free += Math.max(0, PREFETCH * s.windowSize - s.outstanding - this.#waitingOn(s));
+    for (const s of this.#sessions()) if (s.canDeliver && !this.#paused(s)) free += Math.max(0, PREFETCH * s.windowSize - s.outstanding - this.#waitingOn(s));
     return free;
   }
 
@@ -203,7 +238,7 @@ export class EsmeTarget implements DeliveryTarget {
   }
 
   #hasRoom(s: Session): boolean {
-    return s.canDeliver && s.outstanding + this.#waitingOn(s) < PREFETCH * s.windowSize;
+    return s.canDeliver && s.outstanding + this.#waitingOn(s) < PREFETCH * s.windowSize && !this.#paused(s);
   }
 
   /** Round-robin over the sessions with room (window, or the waiting line behind it). */
@@ -270,6 +305,11 @@ export class EsmeTarget implements DeliveryTarget {
       await session.request('deliver_sm', deliverSmBody(m, session.interfaceVersion), NO_WAIT);
       return DELIVERED;
     } catch (err) {
+      if (err instanceof CommandStatusError && err.commandStatus === S.ESME_RTHROTTLED) {
+        // Not the message's failure: it goes again once the pause is over, no attempt counted.
+        this.#pause(session);
+        return UNAVAILABLE;
+      }
       return outcomeOfError(err);
     }
   }
@@ -285,7 +325,9 @@ export class EsmeTarget implements DeliveryTarget {
     // Those that waited too long go back first, slot or not (the oldest are at the head).
     const now = performance.now();
     while (line.length > 0 && now - line.peek()!.at > this.#maxWaitMs) line.shift()!.resolve({ kind: 'unavailable' });
-    const wallNow = this.#now();
+    // Throttled: the line waits for the pause's end (a pump then), unless it waits too long.
+    if (this.#paused(session)) return;
+    const wallNow = this.#clock.now();
     while (line.length > 0 && session.outstanding < session.windowSize) {
       const w = line.shift()!;
       // Its validity ended while it waited: given back unsent, for the expiry run to end it

@@ -87,6 +87,7 @@ test('start on an SMPP port already in use says so in one line and exits 1, no s
     const r = run('start', '--config', file);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`EADDRINUSE.*${port}`));
+    assert.match(r.stderr, /smpp\.listeners\[0\]/, 'names the key');
     assert.doesNotMatch(r.stderr, /Unhandled|node:events|\n\s+at /);
   } finally {
     taken.close();
@@ -135,4 +136,24 @@ test('smsc account hash: a passwordHash for the config file, from --password or 
   const none = spawnSync(process.execPath, [CLI, 'account', 'hash'], { encoding: 'utf8', timeout: 20_000, input: '' });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /--password/);
+});
+
+test('a command line the parser refuses is a usage error (exit 2); --version prints the version', () => {
+  for (const args of [
+    ['send', '--bogus'],
+    ['start', '--config'],
+    ['account', 'create', 'x', '--tpz', '5'],
+    // Checked before connecting (nothing listens on port 9 here: a connection refused would exit 1).
+    ['send', '--port', 'abc', '--to', '1', '--text', 'x', '--system-id', 'a', '--password', 'p'],
+    ['send', '--port', '9', '--to', '1', '--text', 'x', '--count', '0', '--system-id', 'a', '--password', 'p'],
+    ['listen', '--port', '9', '--count', 'abc', '--system-id', 'a', '--password', 'p'],
+  ]) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^smsc: |^--(port|count) must/);
+  }
+  const v = run('--version');
+  assert.equal(v.status, 0, v.stderr);
+  const pkg = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { version: string };
+  assert.equal(v.stdout.trim(), `smsc ${pkg.version}`);
 });

@@ -39,7 +39,7 @@ store:
 accounts:
   - { systemId: alice, password: apw, addresses: ["1000"] }
 connectors:
-  hook: { type: http, url: "http://127.0.0.1:9/sms" }
+  hook: { type: http, url: "http://127.0.0.1:49/sms" }
 network:
   ranges: [{ prefix: "44" }]
 routes:
@@ -117,7 +117,7 @@ test('config check refuses what startSmsc refuses, naming the same key', { timeo
     smpp: { listeners: [{ port: 0 }] },
     store: { sqlite: { path: ':memory:' } },
     accounts: [{ systemId: 'alice', password: 'apw' }],
-    connectors: { hook: { type: 'http', url: 'http://127.0.0.1:9/' }, up: { type: 'smpp', host: 'h', port: 1, systemId: 's', password: 'p' } },
+    connectors: { hook: { type: 'http', url: 'http://127.0.0.1:49/' }, up: { type: 'smpp', host: 'h', port: 1, systemId: 's', password: 'p' } },
     network: { ranges: [{ prefix: '44' }] },
     routes: { mt: [{ prefix: '44', connector: 'network' }], mo: [{ match: '1000', account: 'alice' }] },
   };
@@ -134,10 +134,10 @@ test('config check refuses what startSmsc refuses, naming the same key', { timeo
     // Found at start now too (they used to fail only at the first bind, or as a plain Error).
     [{ accounts: [{ systemId: 'alice', password: 'apw', allowedIps: ['10.0.0.0/99'] }] }, 'accounts[0].allowedIps[0]'],
     [{ smpp: { listeners: [{ port: 0 }], unknownSystemIdStatus: 'ESME_RNOPE' } }, 'smpp.unknownSystemIdStatus'],
-    [{ connectors: { 'a,b': { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.a,b'],
+    [{ connectors: { 'a,b': { type: 'http', url: 'http://127.0.0.1:49/' } } }, 'connectors.a,b'],
     // Names of other targets: the network section's, an account's own binds (taken over in silence).
-    [{ connectors: { network: { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.network'],
-    [{ connectors: { 'esme:alice': { type: 'http', url: 'http://127.0.0.1:9/' } } }, 'connectors.esme:alice'],
+    [{ connectors: { network: { type: 'http', url: 'http://127.0.0.1:49/' } } }, 'connectors.network'],
+    [{ connectors: { 'esme:alice': { type: 'http', url: 'http://127.0.0.1:49/' } } }, 'connectors.esme:alice'],
     [{ accounts: [{ systemId: 'alice', password: 'apw', outbind: { host: 'h', ca: '/no/such/ca.pem', tls: true } }] }, 'accounts[0].outbind.ca'],
     [{ accounts: [{ systemId: 'alice', password: 'apw', outbind: { host: 'h', ca: CLI } }] }, 'accounts[0].outbind.ca'],
     // A listener's certificate that is none, or a key that is not its own (start failed with an

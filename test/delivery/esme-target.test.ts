@@ -7,15 +7,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Client, connect, type Delivery } from '../../src/client/client.js';
-import { EsmeTarget } from '../../src/delivery/esme-target.js';
+import { EsmeTarget, THROTTLE_PAUSE_MS } from '../../src/delivery/esme-target.js';
 import type { Outcome } from '../../src/delivery/target.js';
+import { CommandStatus } from '../../src/pdu/constants.js';
 import type { BodyOf, DeliverSm } from '../../src/pdu/types.js';
+import { ManualClock } from '../../src/session/clock.js';
 import { storedMessage, T0 } from '../connectors/fixtures.js';
 import { startServer } from '../support/server.js';
 import { until } from '../support/until.js';
 
-/** `now`: the clock of the messages' validity (the fixtures' messages are valid for a day from T0). */
-async function setup(maxWaitMs?: number, now: () => number = () => T0) {
+/** `clock`: of the messages' validity (the fixtures' messages are valid for a day from T0) and of the throttle pauses. */
+async function setup(maxWaitMs?: number, clock = new ManualClock(T0), onCapacity?: () => void) {
   const h = await startServer({ accounts: [{ systemId: 'bob', password: 'bpw', windowSize: 1 }] });
   const client: Client = await connect({ port: h.port, manualAck: true });
   await client.bind({ type: 'receiver', systemId: 'bob', password: 'bpw' });
@@ -23,7 +25,7 @@ async function setup(maxWaitMs?: number, now: () => number = () => T0) {
   void (async () => {
     for await (const d of client.deliveries() as AsyncIterable<Delivery>) if (d.command === 'deliver_sm') got.push(d);
   })();
-  const target = new EsmeTarget(() => h.server.receiversOf('bob'), { ...(maxWaitMs === undefined ? {} : { maxWaitMs }), now });
+  const target = new EsmeTarget(() => h.server.receiversOf('bob'), { ...(maxWaitMs === undefined ? {} : { maxWaitMs }), clock, ...(onCapacity === undefined ? {} : { onCapacity }) });
   return { h, client, got, target };
 }
 
@@ -83,14 +85,14 @@ test('a delivery that waited longer than maxWaitMs is given back rather than sen
 });
 
 test('a delivery whose validity ends while it waits for a slot is given back, never sent', async () => {
-  let wallNow = T0;
-  const { h, client, got, target } = await setup(undefined, () => wallNow);
+  const clock = new ManualClock(T0);
+  const { h, client, got, target } = await setup(undefined, clock);
   try {
     const first = target.deliver(storedMessage({ id: 'v1', expiresAt: T0 + 60_000 }));
     const expiring = target.deliver(storedMessage({ id: 'v2', expiresAt: T0 + 3000 }));
     const lasting = target.deliver(storedMessage({ id: 'v3', expiresAt: T0 + 60_000, payload: Buffer.from('v3') }));
     await until(() => got.length === 1, 'the first deliver_sm');
-    wallNow = T0 + 3000; // v2's validity has ended
+    clock.advance(3000); // v2's validity has ended
     client.ack(got[0]!);
     assert.deepEqual(await first, { kind: 'delivered' });
     assert.deepEqual(await expiring, { kind: 'unavailable' }, 'left for the expiry run: EXPIRED with its receipt');
@@ -98,6 +100,38 @@ test('a delivery whose validity ends while it waits for a slot is given back, ne
     assert.equal(got[1]!.shortMessage.toString(), 'v3');
     client.ack(got[1]!);
     assert.deepEqual(await lasting, { kind: 'delivered' });
+  } finally {
+    await client.close().catch(() => {});
+    await h.close();
+  }
+});
+
+test('ESME_RTHROTTLED pauses the session (no attempt counted), then what waited goes and the scheduler is told', async () => {
+  const clock = new ManualClock(T0);
+  let told = 0;
+  const { h, client, got, target } = await setup(undefined, clock, () => told++);
+  try {
+    // Window 1: t1 goes, t2 and t3 wait in the line.
+    const [throttled, racing, held] = ['t1', 't2', 't3'].map((id) => target.deliver(storedMessage({ id, payload: Buffer.from(id) })));
+    await until(() => got.length === 1, 'the first deliver_sm');
+    client.ack(got[0]!, CommandStatus.ESME_RTHROTTLED);
+    assert.deepEqual(await throttled, { kind: 'unavailable' }, "given back: not the message's failure");
+    // t2 took the slot t1's answer freed, before the throttle was read; nothing goes after it.
+    await until(() => got.length === 2, 't2');
+    assert.equal(target.capacity(), 0, 'nothing more for the paused session');
+    assert.deepEqual(await target.deliver(storedMessage({ id: 't4' })), { kind: 'unavailable' });
+    client.ack(got[1]!);
+    assert.deepEqual(await racing, { kind: 'delivered' });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(got.length, 2, 't3 is held through the pause');
+    assert.equal(told, 0);
+    clock.advance(THROTTLE_PAUSE_MS);
+    await until(() => got.length === 3, 't3 once the pause is over');
+    assert.equal(got[2]!.shortMessage.toString(), 't3');
+    assert.equal(told, 1, 'the scheduler is told there is room again');
+    client.ack(got[2]!);
+    assert.deepEqual(await held, { kind: 'delivered' });
+    assert.equal(target.capacity(), 3);
   } finally {
     await client.close().catch(() => {});
     await h.close();
