@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pgLib from 'pg';
 import { startSmsc } from '../../src/app/smsc.js';
 import { type Config, validateConfig } from '../../src/config/config.js';
-import { claimNodeIdentity } from '../../src/store/postgres/node-identity.js';
+import { lockScope } from '../../src/store/postgres/active-lease.js';
+import { claimNodeIdentity, NODE_ID_CLASS } from '../../src/store/postgres/node-identity.js';
+import { hash32 } from '../../src/store/postgres/postgres-store.js';
+import { deferred, withTimeout } from '../support/async.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
 
 let pg: TestPostgres;
@@ -73,5 +77,84 @@ test('nodes of one mode starting at the same moment are all let in', { timeout: 
       [1, 2, 3, 4].map((n) => claimNodeIdentity({ url, schema: 'smsc_same_mode', nodeId: `r${round}n${n}`, nodeNumber: n, mode: 'active-active' })),
     );
     await Promise.all(nodes.map((n) => n.release()));
+  }
+});
+
+/**
+ * What a restart of the database does to a node's identity locks, played on one node: its
+ * locks' connection is ended by the server. With `takeOver`, another connection is already
+ * waiting for the nodeId's lock, so it has it before the node can take it again (a node
+ * started while the database was coming back). Returns that connection.
+ */
+async function endIdentityConnection(nodeId: string, schema: string, takeOver: boolean): Promise<pgLib.Client | undefined> {
+  const holder = new pgLib.Client({ connectionString: pg.url });
+  await holder.connect();
+  const key = hash32(`${await lockScope(holder, schema)}\u0000${nodeId}`);
+  const { rows } = await holder.query<{ pid: number }>(
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2",
+    [NODE_ID_CLASS, key >>> 0],
+  );
+  const pid = rows[0]?.pid;
+  assert.ok(pid !== undefined, `the lock of ${nodeId} is held`);
+  const waiting = takeOver ? holder.query('SELECT pg_advisory_lock($1, $2)', [NODE_ID_CLASS, key]) : undefined;
+  const killer = new pgLib.Client({ connectionString: pg.url });
+  await killer.connect();
+  await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+  await killer.end();
+  if (waiting === undefined) {
+    await holder.end();
+    return undefined;
+  }
+  await waiting;
+  return holder;
+}
+
+/** The pid holding nodeId's lock in `schema`, if any. */
+async function holderOf(nodeId: string, schema: string): Promise<number | undefined> {
+  const c = new pgLib.Client({ connectionString: pg.url });
+  await c.connect();
+  try {
+    const key = hash32(`${await lockScope(c, schema)}\u0000${nodeId}`);
+    const { rows } = await c.query<{ pid: number }>(
+      "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2",
+      [NODE_ID_CLASS, key >>> 0],
+    );
+    return rows[0]?.pid;
+  } finally {
+    await c.end();
+  }
+}
+
+test('identity locks whose connection the database ended are taken again: a node started afterwards with the same nodeId is still refused', { timeout: 60_000 }, async () => {
+  const schema = 'smsc_reclaim';
+  const first = await startSmsc(node('n1', schema));
+  try {
+    const before = await holderOf('n1', schema);
+    await endIdentityConnection('n1', schema, false);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const now = await holderOf('n1', schema);
+      if (now !== undefined && now !== before) break;
+      assert.ok(Date.now() < deadline, 'the locks taken again on a new connection within 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await assert.rejects(startSmsc(node('n1', schema)), /another live node uses nodeId 'n1'/);
+  } finally {
+    await first.stop();
+  }
+});
+
+test('identity locks another node took while their connection was down: the node stops (onFatal), naming why', { timeout: 60_000 }, async () => {
+  const schema = 'smsc_taken';
+  const fatal = deferred<Error>();
+  const first = await startSmsc(node('n1', schema), { onFatal: (e) => fatal.resolve(e) });
+  let other: pgLib.Client | undefined;
+  try {
+    other = await endIdentityConnection('n1', schema, true);
+    const error = await withTimeout(fatal.promise, 10_000, 'the node told to stop');
+    assert.match(error.message, /lost the connection holding the node identity locks.*another live node uses nodeId 'n1'/);
+  } finally {
+    await first.stop();
+    await other?.end();
   }
 });

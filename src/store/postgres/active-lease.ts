@@ -139,24 +139,7 @@ function holding(client: pg.Client): ActiveLease {
       void client.end().catch(() => {});
     };
   });
-  client.once('end', () => lose(new Error('lost the connection holding the active lock: another node may be active now')));
-  const beat = (): void => {
-    if (released) return;
-    let answered = false;
-    // Real time, not the SMSC's clock: the query is real I/O, and a test's clock moved on
-    // faster than it must not count as silence.
-    setTimeout(() => {
-      if (!answered) lose(new Error('the connection holding the active lock stopped answering: another node may be active soon'));
-    }, HEARTBEAT_TIMEOUT_MS).unref();
-    client.query('SELECT 1').then(
-      () => {
-        answered = true;
-        setTimeout(beat, HEARTBEAT_INTERVAL_MS).unref();
-      },
-      (err: Error) => lose(new Error(`lost the connection holding the active lock (${err.message}): another node may be active now`)),
-    );
-  };
-  beat();
+  watchLockConnection(client, 'the active lock', () => released, (why) => lose(new Error(`${why}: another node may be active now`)));
   return {
     lost,
     lose,
@@ -167,3 +150,34 @@ function holding(client: pg.Client): ActiveLease {
   };
 }
 
+/**
+ * Watches a connection holding session locks: `onLost` (once) when it ends, or when a
+ * heartbeat query every HEARTBEAT_INTERVAL_MS is not answered within HEARTBEAT_TIMEOUT_MS (a
+ * silent network cut: the server frees the locks by itself soon after). Stops once `done()`.
+ */
+export function watchLockConnection(client: pg.Client, what: string, done: () => boolean, onLost: (why: string) => void): void {
+  let told = false;
+  const lost = (why: string): void => {
+    if (told || done()) return;
+    told = true;
+    onLost(why);
+  };
+  client.once('end', () => lost(`lost the connection holding ${what}`));
+  const beat = (): void => {
+    if (told || done()) return;
+    let answered = false;
+    // Real time, not the SMSC's clock: the query is real I/O, and a test's clock moved on
+    // faster than it must not count as silence.
+    setTimeout(() => {
+      if (!answered) lost(`the connection holding ${what} stopped answering`);
+    }, HEARTBEAT_TIMEOUT_MS).unref();
+    client.query('SELECT 1').then(
+      () => {
+        answered = true;
+        setTimeout(beat, HEARTBEAT_INTERVAL_MS).unref();
+      },
+      (err: Error) => lost(`lost the connection holding ${what} (${err.message})`),
+    );
+  };
+  beat();
+}

@@ -11,11 +11,11 @@
  * node's parked MO parts as its own, and would take those of an active-active node.
  */
 import type pg from 'pg';
-import { type ActiveLeaseOptions, keepingProcessAlive, lockClient, lockScope, openLockConnection, sleep } from './active-lease.js';
+import { type ActiveLeaseOptions, keepingProcessAlive, lockClient, lockScope, openLockConnection, sleep, watchLockConnection } from './active-lease.js';
 import { hash32 } from './postgres-store.js';
 
 /** Lock classes (first key): the node id's, and the node number's. */
-const NODE_ID_CLASS = 0x534d534e; // 'SMSN'
+export const NODE_ID_CLASS = 0x534d534e; // 'SMSN'
 const NODE_NUMBER_CLASS = 0x534d5355; // 'SMSU'
 const MODE_CLASS = 0x534d534d; // 'SMSM'
 
@@ -23,9 +23,18 @@ const MODE_CLASS = 0x534d534d; // 'SMSM'
 export type ClusterMode = 'active-active' | 'active-standby';
 
 export interface NodeIdentity {
+  /**
+   * Resolves when the locks are lost for good: their connection ended (a database restart
+   * frees every session lock), they were taken again, and another node had them first. The
+   * node must stop: it shares its identity with a live node, which may be releasing its leases.
+   */
+  readonly lost: Promise<Error>;
   /** Gives the locks up (ends their connection). */
   release(): Promise<void>;
 }
+
+/** Between tries to take the locks again after their connection ended. */
+const RECLAIM_RETRY_MS = 1000;
 
 /** How a node that just became active (active-standby) waits for the one it replaces. */
 export interface IdentityWait {
@@ -50,13 +59,13 @@ export async function claimNodeIdentity(
   o: { url: string; schema?: string; nodeId: string; nodeNumber: number; mode: ClusterMode },
   wait?: IdentityWait,
 ): Promise<NodeIdentity> {
-  if (wait === undefined) return tryClaim(o, false);
+  if (wait === undefined) return held(o, await tryClaim(o, false));
   return keepingProcessAlive(async () => {
     let told = false;
     for (;;) {
       if (wait.signal?.aborted === true) throw new Error('stopped while waiting for the previous active node to stop');
       try {
-        return await tryClaim(o, true);
+        return held(o, await tryClaim(o, true));
       } catch (err) {
         if (!(err instanceof IdentityTaken)) throw err;
         if (!told) wait.onWait?.(err.message);
@@ -70,7 +79,59 @@ export async function claimNodeIdentity(
 /** A lock another live node holds (the clash named). */
 class IdentityTaken extends Error {}
 
-async function tryClaim(o: { url: string; schema?: string; nodeId: string; nodeNumber: number; mode: ClusterMode }, alone: boolean): Promise<NodeIdentity> {
+/** Another live node runs the other cluster mode. */
+class ModeTaken extends Error {}
+
+type IdentityOptions = { url: string; schema?: string; nodeId: string; nodeNumber: number; mode: ClusterMode };
+
+/**
+ * The locks held on `client`, watched: when their connection ends (a restart of the database
+ * frees them all; a silent cut is found by a heartbeat) they are taken again, tried every
+ * RECLAIM_RETRY_MS while the database cannot be reached. Before, they were simply gone, and a
+ * node started later with the same nodeId (or the other mode) was let in beside this one,
+ * released its leases and sent its messages again.
+ */
+function held(o: IdentityOptions, first: pg.Client): NodeIdentity {
+  let released = false;
+  let client = first;
+  let resolveLost!: (e: Error) => void;
+  const lost = new Promise<Error>((resolve) => {
+    resolveLost = resolve;
+  });
+  const reclaim = async (why: string): Promise<void> => {
+    await client.end().catch(() => {});
+    while (!released) {
+      try {
+        const next = await tryClaim(o, false);
+        if (released) {
+          await next.end().catch(() => {});
+          return;
+        }
+        client = next;
+        watchLockConnection(client, 'the node identity locks', () => released, (w) => void reclaim(w));
+        return;
+      } catch (err) {
+        if (err instanceof IdentityTaken || err instanceof ModeTaken) {
+          released = true;
+          resolveLost(new Error(`${why}, and once it was back ${err.message}`));
+          return;
+        }
+        // The database cannot be reached yet: tried again.
+      }
+      await new Promise((r) => setTimeout(r, RECLAIM_RETRY_MS).unref());
+    }
+  };
+  watchLockConnection(client, 'the node identity locks', () => released, (why) => void reclaim(why));
+  return {
+    lost,
+    async release() {
+      released = true;
+      await client.end().catch(() => {});
+    },
+  };
+}
+
+async function tryClaim(o: IdentityOptions, alone: boolean): Promise<pg.Client> {
   const client = lockClient(o.url);
   try {
     await openLockConnection(client);
@@ -90,11 +151,7 @@ async function tryClaim(o: { url: string; schema?: string; nodeId: string; nodeN
     await client.end().catch(() => {});
     throw err;
   }
-  return {
-    async release() {
-      await client.end().catch(() => {});
-    },
-  };
+  return client;
 }
 
 /**
@@ -117,7 +174,7 @@ async function claimMode(client: pg.Client, scope: string, mode: ClusterMode, al
     [MODE_CLASS, key(other) >>> 0, key(mode) >>> 0],
   );
   if (rows[0]?.held === true) {
-    throw new Error(`another live node on this database runs cluster.mode '${other}' (this one: '${mode}'): the nodes of a cluster need the same mode`);
+    throw new ModeTaken(`another live node on this database runs cluster.mode '${other}' (this one: '${mode}'): the nodes of a cluster need the same mode`);
   }
   if (alone && rows[0]?.mine === true) throw new IdentityTaken('the node that was active has not stopped yet');
 }
