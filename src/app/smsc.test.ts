@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeMessage } from '../../test/contract/store-contract.js';
 import { ConfigError, validateConfig } from '../config/config.js';
-import { openStore, postgresStoreOptions, smppSessionOptions } from './smsc.js';
+import { openStore, postgresStoreOptions, smppSessionOptions, urlForLog } from './smsc.js';
 
 const URL = 'postgres://smsc:secret@127.0.0.1:5432/smsc';
 
@@ -96,4 +96,9 @@ test('a SQLite store that cannot be opened is named in the error', async () => {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('a connector URL in the logs: origin and path, no credentials, no query (an api_key there is a secret)', () => {
+  assert.equal(urlForLog('https://hooks.example/sms?api_key=SECRET&x=1'), 'https://hooks.example/sms?…');
+  assert.equal(urlForLog('http://127.0.0.1:8080/in'), 'http://127.0.0.1:8080/in');
 });

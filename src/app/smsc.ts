@@ -240,7 +240,7 @@ export async function startSmsc(config: Config, options: StartOptions = {}): Pro
       const lost = predecessor?.lost();
       if (lost !== undefined) throw lost;
     }
-    const smsc = withIdentity(await assemble(config, options, store), identity);
+    const smsc = withIdentity(await assemble(config, options, store), identity, options);
     if (lease === undefined) return smsc;
     return activeOnly(smsc, lease, options);
   } catch (err) {
@@ -275,11 +275,28 @@ function waitForPredecessor(config: Config, options: StartOptions, lease: Active
   };
 }
 
-/** A node's identity locks (PostgreSQL) are given up once it has stopped. */
-function withIdentity(smsc: Smsc, identity: NodeIdentity | undefined): Smsc {
+/**
+ * A node's identity locks (PostgreSQL) are given up once it has stopped; lost for good (another
+ * node took them while their connection was down), the node stops, as one that lost the active
+ * lock does: two live nodes with one identity release each other's leases.
+ */
+function withIdentity(smsc: Smsc, identity: NodeIdentity | undefined, options: StartOptions): Smsc {
   if (identity === undefined) return smsc;
   const stop = smsc.stop;
-  smsc.stop = () => stop().finally(() => identity.release());
+  let stopped = false;
+  smsc.stop = () => {
+    stopped = true;
+    return stop().finally(() => identity.release());
+  };
+  void identity.lost.then((error) => {
+    if (stopped) return;
+    console.error(`smsc: ${error.message}; stopping`);
+    void smsc.scheduler.stop().catch(() => {});
+    setImmediate(() => {
+      if (options.onFatal !== undefined) options.onFatal(error);
+      else void smsc.stop().catch(() => {});
+    });
+  });
   return smsc;
 }
 
@@ -511,6 +528,7 @@ async function assemble(config: Config, options: StartOptions, store: Store): Pr
     handlers: core.handlers(),
     clock,
     maxConnections: config.smpp.maxConnections,
+    maxUnboundPerIp: config.smpp.maxUnboundPerIp,
     credentialStatus: {
       unknownSystemId: config.smpp.unknownSystemIdStatus,
       wrongPassword: config.smpp.wrongPasswordStatus,
@@ -695,6 +713,12 @@ interface Connectors {
   stop(): Promise<void>;
 }
 
+/** A URL as logs may show it: origin and path, without credentials or query. */
+export function urlForLog(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}${u.search !== '' ? '?…' : ''}`;
+}
+
 /** The `connectors:` and `network:` sections as delivery targets, by name. */
 function buildConnectors(
   config: Config,
@@ -714,8 +738,8 @@ function buildConnectors(
     const maxLatencyMs = attemptBudgetMs(config.delivery.leaseMs) - 1;
     return { parsed, network: new SimulatedNetwork({ ...parsed, clock, moSink: hooks.moSink, maxLatencyMs }) };
   };
-  /** The background MO generator of the top-level `network:` section, parsed with it. */
-  let mo: ReturnType<typeof parseNetwork>['mo'];
+  /** Every simulated network (named connectors and the `network:` section), with its background MO generator. */
+  const networks: { net: SimulatedNetwork; mo: ReturnType<typeof parseNetwork>['mo'] }[] = [];
   for (const [name, c] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
     const type = (c as { type?: unknown } | null)?.type;
     const path = `connectors.${name}`;
@@ -728,7 +752,8 @@ function buildConnectors(
         new HttpTarget({
           ...cfg,
           clock,
-          onFailure: (why) => console.error(`smsc: connector ${name}: ${cfg.url}: ${why}; the message is retried`),
+          // The URL without its query (an api_key in it is a secret, and logs are not).
+          onFailure: (why) => console.error(`smsc: connector ${name}: ${urlForLog(cfg.url)}: ${why}; the message is retried`),
           onCapacity: hooks.kick,
         }),
       );
@@ -746,7 +771,9 @@ function buildConnectors(
       targets.set(name, t);
     } else if (type === 'network') {
       const { type: _t, ...rest } = c as Record<string, unknown>;
-      network = makeNetwork(rest, path).network;
+      const made = makeNetwork(rest, path);
+      network = made.network;
+      networks.push({ net: made.network, mo: made.parsed.mo });
       targets.set(name, network);
     } else {
       throw new ConfigError(`${path}.type`, "must be 'http', 'smpp' or 'network'");
@@ -756,11 +783,10 @@ function buildConnectors(
   if (config['network'] !== undefined) {
     const made = makeNetwork(config['network'], 'network');
     network = made.network;
-    mo = made.parsed.mo;
+    networks.push({ net: made.network, mo: made.parsed.mo });
     targets.set('network', network);
   }
-  const net = network;
-  let generator: { stop(): unknown } | undefined;
+  const generators: { stop(): unknown }[] = [];
   return {
     targets,
     types,
@@ -768,12 +794,13 @@ function buildConnectors(
     network,
     async start() {
       for (const t of smpp) t.start();
-      if (net !== undefined && mo !== undefined) generator = net.startMoGenerator(mo);
+      // Each network's own generator (a named one's `mo:` was parsed and then never started).
+      for (const { net, mo } of networks) if (mo !== undefined) generators.push(net.startMoGenerator(mo));
     },
     async stop() {
-      generator?.stop();
+      for (const g of generators.splice(0)) g.stop();
       await Promise.all(smpp.map((t) => t.stop()));
-      await net?.close();
+      await Promise.all(networks.map(({ net }) => net.close()));
     },
   };
 }

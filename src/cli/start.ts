@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStandbyAdmin } from '../admin/standby.js';
-import { adminHostPort, startAdmin } from '../app/admin.js';
+import { adminHostPort, prepareAdmin } from '../app/admin.js';
 import { startSmsc } from '../app/smsc.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 
@@ -126,7 +126,7 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
     process.off('SIGTERM', quit);
     process.off('SIGHUP', hangUp);
   }
-  let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
+  let admin: { address: string; close(): Promise<void> } | undefined;
   let stopping = false;
   const stop = (code: number) => {
     if (stopping) return;
@@ -168,10 +168,12 @@ Try:  npx smsc listen --port 2775 --system-id bob --password ${pw.bob}
   });
   // Signal handlers first: whoever reads the lines below may signal at once.
   for (const l of smsc.listening) console.log(`SMPP listening on ${l.host}:${l.port}${l.tls ? ' (TLS)' : ''}`);
-  // The full admin app takes the standby listener's address.
+  // The full admin app takes the standby listener's address: built and ready first, so that
+  // the address answers nothing only while the app binds it (a load balancer's health check).
+  const prepared = config.admin !== undefined ? await prepareAdmin(smsc, config.admin, observer) : undefined;
   await waiting?.close();
-  if (config.admin !== undefined) {
-    admin = await startAdmin(smsc, config.admin, observer);
+  if (config.admin !== undefined && prepared !== undefined) {
+    admin = await prepared.listen();
     console.log(`admin API and dashboard on http://${admin.address}/ (metrics at /metrics${config.admin.publicMetrics ? '' : ', with the token'})`);
   }
 }

@@ -10,6 +10,7 @@ import { deliverBody, type Harness, startServer } from '../../test/support/serve
 import type { Delivery } from '../client/client.js';
 import { CommandStatusError } from '../errors.js';
 import { CommandStatus as S } from '../pdu/constants.js';
+import { encodeTlvs } from '../pdu/encode.js';
 import type { PduOf, Tlvs } from '../pdu/types.js';
 import { ConfigKeyError } from '../routing/validate.js';
 import { ManualClock } from '../session/clock.js';
@@ -246,6 +247,55 @@ describe('SmppTarget', () => {
       await inFlight;
       r.clock.advance(5000);
       await next;
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('an unmatched receipt waits only for the submits sent before it, not for those sent after', async () => {
+    const r = await rig();
+    const first = deferred<Reply>();
+    const third = deferred<Reply>();
+    let n = 0;
+    r.setBehaviour(() => (++n === 1 ? first.promise : n === 3 ? third.promise : { messageId: `U${n}` }));
+    try {
+      const a = r.target.deliver(storedMessage({ id: 'our-a' }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const ack = r.upstream.request('deliver_sm', receiptPdu({ tlvs: { receiptedMessageId: 'nobody', messageState: 2 } }), { timeoutMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(await r.target.deliver(storedMessage({ id: 'our-b' })), { kind: 'forwarded', remoteId: 'u2' }, 'sent after the receipt');
+      const c = r.target.deliver(storedMessage({ id: 'our-c' })); // sent after it too, and left in flight (steady traffic)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(r.target.stats.unmatchedReceipts, 0, 'still held: our-a, sent before it, may be its message');
+      first.resolve({ messageId: 'U1' });
+      await a;
+      // No clock moved, and our-c is still in flight: answered once our-a was, not at the response timer.
+      assert.equal((await withTimeout(ack, 5000, 'the receipt answered')).commandStatus, 0);
+      assert.equal(r.target.stats.unmatchedReceipts, 1);
+      third.resolve({ messageId: 'U3' });
+      await c;
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('an upstream bound as 3.3 gets the text in short_message, SAR parts with a UDH; a text too long for it fails', async () => {
+    const r = await rig({ interfaceVersion: 0x33 });
+    try {
+      assert.equal((await r.target.deliver(storedMessage({ id: 'p1', payload: Buffer.from('in a TLV'), payloadInTlv: true }))).kind, 'forwarded');
+      assert.equal(r.submits[0]!.shortMessage.toString(), 'in a TLV', 'not dropped with the TLVs');
+      const sar = encodeTlvs({ sarMsgRefNum: 0x0102, sarTotalSegments: 2, sarSegmentSeqnum: 1 });
+      assert.equal((await r.target.deliver(storedMessage({ id: 'p2', payload: Buffer.from('part'), tlvs: sar }))).kind, 'forwarded');
+      const part = r.submits[1]!;
+      assert.equal(part.esmClass & 0x40, 0x40);
+      assert.deepEqual([...part.shortMessage.subarray(0, 7)], [6, 0x08, 4, 0x01, 0x02, 2, 1]);
+      assert.deepEqual(part.tlvs, {});
+      assert.deepEqual(await r.target.deliver(storedMessage({ id: 'p3', payload: Buffer.alloc(300, 0x41), payloadInTlv: true })), {
+        kind: 'failed',
+        state: 'UNDELIVERABLE',
+        errorCode: 0x01,
+      });
+      assert.equal(r.submits.length, 2, 'never sent empty');
     } finally {
       await r.close();
     }

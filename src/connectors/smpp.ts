@@ -39,7 +39,7 @@ import { connect as clientConnect } from '../client/client.js';
 import { messageBody } from '../delivery/esme-target.js';
 import type { DeliveryTarget, Outcome } from '../delivery/target.js';
 import { CommandStatusError, PduEncodeError, ResponseTimeoutError, SessionClosedError, WindowFullError } from '../errors.js';
-import { CommandStatus, MessageState as WireState } from '../pdu/constants.js';
+import { CommandStatus, InterfaceVersion, MessageState as WireState } from '../pdu/constants.js';
 import type { BodyOf, Tlvs } from '../pdu/types.js';
 import { addrString, ConfigKeyError, checkKeys, isObj, mapping, name, num } from '../routing/validate.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
@@ -48,6 +48,7 @@ import { parseReceipt } from '../sm/dlr.js';
 import { decodeText } from '../sm/encoding.js';
 import { formatSmppRelative } from '../sm/time.js';
 import type { MessageStateName, StoredMessage } from '../store/types.js';
+import { Fifo } from '../util/fifo.js';
 import { TokenBucket } from './token-bucket.js';
 
 const S = CommandStatus;
@@ -193,7 +194,7 @@ export function stateNameOf(messageState: number | undefined): MessageStateName 
 }
 
 /** The submit_sm for a stored message. */
-export function submitSmBody(m: StoredMessage, registeredDelivery: number, now: number): BodyOf<'submit_sm'> {
+export function submitSmBody(m: StoredMessage, registeredDelivery: number, now: number, tlvsAllowed = true): BodyOf<'submit_sm'> {
   let validityPeriod = '';
   const left = m.expiresAt - now;
   if (left > 0) {
@@ -203,7 +204,7 @@ export function submitSmBody(m: StoredMessage, registeredDelivery: number, now: 
       validityPeriod = '';
     }
   }
-  return messageBody(m, true, { validityPeriod, registeredDelivery });
+  return messageBody(m, tlvsAllowed, { validityPeriod, registeredDelivery });
 }
 
 /** The `smpp` connector config. */
@@ -289,6 +290,9 @@ const UNAVAILABLE: Outcome = { kind: 'unavailable' };
 export const MIN_THROTTLE_PAUSE_MS = 100;
 // The upstream took it; its receipt (onUpstreamReceipt) gives the final state.
 const FORWARDED: Outcome = { kind: 'forwarded' };
+/** short_message's most (sm_length is one octet; 255 is reserved). */
+const MAX_SHORT_MESSAGE_33 = 254;
+const TOO_LONG_FOR_33: Outcome = { kind: 'failed', state: 'UNDELIVERABLE', errorCode: CommandStatus.ESME_RINVMSGLEN };
 // The upstream took it and will not report on it (see requestReceipts).
 const DELIVERED: Outcome = { kind: 'delivered' };
 const FINAL = new Set<MessageStateName>(['DELIVERED', 'EXPIRED', 'DELETED', 'UNDELIVERABLE', 'ACCEPTED', 'UNKNOWN', 'REJECTED', 'SKIPPED']);
@@ -316,6 +320,11 @@ export class SmppTarget implements DeliveryTarget {
   /** Unmatched receipts waiting for a submit response, by normalised upstream id. */
   readonly #held = new Map<string, HeldReceipt[]>();
   #heldCount = 0;
+  /** The held receipts in arrival order, each with the last submit it may be waiting for. */
+  readonly #heldOrder = new Fifo<{ lastSubmit: number; key: string; entry: HeldReceipt }>();
+  /** Submits sent, numbered; those not answered yet from the oldest (the done ones leave from the head). */
+  #submitNumber = 0;
+  readonly #openSubmits = new Fifo<{ n: number; done: boolean }>();
   #client: Client | undefined;
   #started = false;
   #stopped = false;
@@ -449,10 +458,20 @@ export class SmppTarget implements DeliveryTarget {
     // and counts as delivered once the upstream has taken it (as an HTTP endpoint's 2xx does).
     const wantsReceipt = this.#o.requestReceipts !== 'asRequested' || (m.registeredDelivery & 0x03) !== 0;
     const rd = wantsReceipt ? (m.registeredDelivery & ~0x03 & 0x1f) | 0x01 : m.registeredDelivery & 0x1f;
+    // An upstream bound as 3.3 takes no TLVs: the text goes in short_message, SAR parts get a
+    // concatenation UDH (messageBody), and what short_message cannot hold fails rather than go
+    // out empty (the session drops a message_payload for 3.3).
+    const tlvsAllowed = s.interfaceVersion >= InterfaceVersion.V34;
+    if (!tlvsAllowed && m.payload.length > MAX_SHORT_MESSAGE_33) {
+      this.stats.failed++;
+      return TOO_LONG_FOR_33;
+    }
     this.#submitsInFlight++;
+    const ticket = { n: ++this.#submitNumber, done: false };
+    this.#openSubmits.push(ticket);
     const sentAfter = this.#throttles;
     try {
-      const resp = await client.submit(submitSmBody(m, rd, now), { wait: false });
+      const resp = await client.submit(submitSmBody(m, rd, now, tlvsAllowed), { wait: false });
       const upstreamId = resp.messageId;
       this.stats.submitted++;
       // Accepted before the throttle (sent in the window it answered) says nothing of now.
@@ -474,7 +493,26 @@ export class SmppTarget implements DeliveryTarget {
       else if (outcome.kind === 'failed') this.stats.failed++;
       return outcome;
     } finally {
-      if (--this.#submitsInFlight === 0) this.#releaseHeld();
+      this.#submitsInFlight--;
+      ticket.done = true;
+      this.#submitAnswered();
+    }
+  }
+
+  /**
+   * A submit was answered: receipts held for it, and for every submit sent before them, are
+   * matched now or never. Only a submit already sent when a receipt came can be its message's;
+   * under steady traffic, waiting for no submit to be in flight (or for the response timer)
+   * held an unknown id's receipt, and the upstream's deliver_sm window, for 30 s.
+   */
+  #submitAnswered(): void {
+    const open = this.#openSubmits;
+    while (open.length > 0 && open.peek()!.done) open.shift();
+    const oldestOpen = open.peek()?.n ?? Number.POSITIVE_INFINITY;
+    const held = this.#heldOrder;
+    while (held.length > 0 && held.peek()!.lastSubmit < oldestOpen) {
+      const { key, entry } = held.shift()!;
+      this.#releaseOne(key, entry);
     }
   }
 
@@ -643,8 +681,8 @@ export class SmppTarget implements DeliveryTarget {
       return;
     }
     if (ourId === undefined) {
-      // Its submit response may be right behind it: hold it while submits are in flight, at
-      // most the response timer (under steady traffic submits are always in flight).
+      // Its submit response may be right behind it: hold it until the submits already sent
+      // have been answered (at most the response timer).
       if (mayHold && this.#submitsInFlight > 0 && this.#heldCount < MAX_HELD_RECEIPTS && !this.#stopped) {
         const entry: HeldReceipt = {
           run: () => void this.#onReceipt(client, d, r, key, false),
@@ -654,6 +692,7 @@ export class SmppTarget implements DeliveryTarget {
         list.push(entry);
         this.#held.set(key, list);
         this.#heldCount++;
+        this.#heldOrder.push({ lastSubmit: this.#submitNumber, key, entry });
         return;
       }
       this.stats.unmatchedReceipts++;
@@ -696,8 +735,9 @@ export class SmppTarget implements DeliveryTarget {
     entry.run();
   }
 
-  /** No submit in flight any more: held receipts are matched now or never. */
+  /** Stopping: held receipts are matched now or never. */
   #releaseHeld(): void {
+    this.#heldOrder.drain();
     if (this.#heldCount === 0) return;
     for (const key of [...this.#held.keys()]) this.#wakeHeld(key);
   }
@@ -748,6 +788,7 @@ export function parseSmpp(raw: unknown, path: string, statusByName?: (name: stri
   const k = (key: string) => `${path}.${key}`;
   const str = (key: string, max: number): string => {
     const v = o[key];
+    if (typeof v === 'number') throw new ConfigKeyError(k(key), `must be a string: quote it ("${v}")`);
     if (typeof v !== 'string') throw new ConfigKeyError(k(key), 'is required (a string)');
     if (v.length > max) throw new ConfigKeyError(k(key), `must be at most ${max} characters`);
     return v;

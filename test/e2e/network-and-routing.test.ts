@@ -201,3 +201,31 @@ describe('network side and routing', () => {
     );
   });
 });
+
+test("a named network connector's own MO generator runs, as the network section's does", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-netmo-'));
+  clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 0));
+  const smsc = await startSmsc(
+    validateConfig({
+      smpp: { listeners: [{ port: 0 }], enquireLinkIntervalMs: 0 },
+      store: { sqlite: { path: join(dir, 'smsc.db') } },
+      accounts: [{ systemId: 'bob', password: 'bpw', addresses: ['2000'] }],
+      routes: { mt: [{ prefix: '44', connector: 'handsets' }] },
+      connectors: {
+        handsets: { type: 'network', ranges: [{ prefix: '44' }], mo: { ratePerSecond: 100, from: '4477xxxxxxx', to: '2000', total: 5, tickMs: 10 } },
+      },
+    }),
+    { clock },
+  );
+  const bob = await connect({ port: smsc.listening[0]!.port });
+  try {
+    await bob.bind({ type: 'receiver', systemId: 'bob', password: 'bpw' });
+    const got = collect(bob);
+    await until(() => got.length === 5, 'the five MO of the generator');
+    assert.ok(got.every((d) => d.destinationAddr === '2000' && /^4477\d{7}$/.test(d.sourceAddr)));
+  } finally {
+    await bob.close();
+    await smsc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
