@@ -17,7 +17,7 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { verifyPassword } from '../server/accounts.js';
 import { ManualClock } from '../session/clock.js';
-import { createAdmin, registeredRoutes } from './app.js';
+import { ADMIN_REQUEST_TIMEOUT_MS, createAdmin, registeredRoutes } from './app.js';
 import { MemoryAccountRegistry } from './memory-accounts.js';
 import { openApiPath } from './openapi.js';
 import type { AccountRegistry, AccountView } from './types.js';
@@ -36,6 +36,19 @@ function undocumented(app: FastifyInstance, doc: OpenApiDoc): string[] {
   return registeredRoutes(app)
     .filter((r) => doc.paths[openApiPath(r.url)]?.[r.method.toLowerCase()] === undefined)
     .map((r) => `${r.method} ${r.url}`);
+}
+
+
+/** A log destination that keeps each JSON line written to it. */
+function logLines(): { lines: Record<string, unknown>[]; sink: Writable } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { lines, sink };
 }
 
 describe('admin app', () => {
@@ -224,6 +237,11 @@ describe('admin app', () => {
       const res = await app.inject({ method: 'DELETE', url: '/api/sessions/s1?force=maybe', headers: AUTH });
       assert.equal(res.statusCode, 400);
       assert.equal(res.json().field, 'force');
+    });
+
+    test('a request must arrive whole within ADMIN_REQUEST_TIMEOUT_MS (a body trickled a byte at a time was kept for hours)', () => {
+      assert.equal(app.server.requestTimeout, ADMIN_REQUEST_TIMEOUT_MS);
+      assert.ok(ADMIN_REQUEST_TIMEOUT_MS > 0 && ADMIN_REQUEST_TIMEOUT_MS <= 60_000);
     });
 
     test('unknown routes are 404 in the same error shape', async () => {
@@ -508,13 +526,7 @@ describe('admin app', () => {
   });
 
   test('a refused token is logged, once a minute per address, without the token', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l));
-        cb();
-      },
-    });
+    const { lines, sink } = logLines();
     const a = makeApp({ logger: createLogger({ nodeId: 'n1', destination: sink }) });
     for (const authorization of ['Bearer guess-1', 'Bearer guess-2']) {
       assert.equal((await a.inject({ method: 'GET', url: '/api/stats?x=1', headers: { authorization } })).statusCode, 401);
@@ -528,13 +540,7 @@ describe('admin app', () => {
 
   describe('PDU trace', () => {
     test('PUT /api/trace/:systemId logs that account’s PDUs, DELETE stops it', async () => {
-      const lines: Record<string, unknown>[] = [];
-      const sink = new Writable({
-        write(chunk, _enc, cb) {
-          for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l));
-          cb();
-        },
-      });
+      const { lines, sink } = logLines();
       const logger = createLogger({ nodeId: 'n1', destination: sink });
       const a = makeApp({ logger });
       const on = await a.inject({ method: 'PUT', url: '/api/trace/alice', headers: AUTH });

@@ -144,6 +144,9 @@ function onError(error: FastifyError & { validation?: AjvError[]; validationCont
   return reply.code(500).send(errorBody(500, 'SMSC_ADMIN_INTERNAL', AdminErrorCodes.SMSC_ADMIN_INTERNAL.message));
 }
 
+/** How long a client has to send a whole request to the admin API. */
+export const ADMIN_REQUEST_TIMEOUT_MS = 30_000;
+
 /** Creates the admin app (not listening). */
 export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyInstance {
   if (typeof options.token !== 'string' || options.token.length < ADMIN_TOKEN_MIN_LENGTH) {
@@ -156,6 +159,9 @@ export function createAdmin(smsc: AdminSource, options: AdminOptions): FastifyIn
     // HEAD too on every GET route (a load balancer's `HEAD /health`); not listed in the document.
     exposeHeadRoutes: true,
     bodyLimit: 64 * 1024,
+    // A request (headers and body) must arrive within this: one trickling its body a byte at a
+    // time held its connection open for hours, token or not.
+    requestTimeout: ADMIN_REQUEST_TIMEOUT_MS,
     // Unknown fields are refused (a typo like ?acount= must not widen a search), not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });

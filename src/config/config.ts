@@ -70,6 +70,7 @@ export interface Config {
     systemId: string;
     listeners: ListenerConfig[];
     maxConnections: number;
+    maxUnboundPerIp: number;
     maxPduBytes: number;
     windowSize: number;
     /** Inbound requests a session handles at once (reading pauses beyond). */
@@ -110,7 +111,7 @@ export interface Config {
     /** MO parts wait this long for the rest before they are delivered as they are, ms. */
     moReassemblyTimeoutMs: number;
   };
-  admin?: { listen: string; token: string; publicMetrics: boolean };
+  admin?: { listen: string; token: string; publicMetrics: boolean; hideMessageContent: boolean };
   accounts: AccountConfig[];
   /** The sections parsed elsewhere (routes, network, connectors, ...) as given, and top-level `x-` keys. */
   [key: string]: unknown;

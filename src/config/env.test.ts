@@ -43,7 +43,7 @@ test('variables override the file, typed by the schema', () => {
   });
   assert.equal(config.smpp.windowSize, 50);
   assert.equal(config.nodeId, 'n7');
-  assert.deepEqual(config.admin, { listen: '127.0.0.1:8775', token: 'tokentoken', publicMetrics: false }, 'a missing section is created');
+  assert.deepEqual(config.admin, { listen: '127.0.0.1:8775', token: 'tokentoken', publicMetrics: false, hideMessageContent: false }, 'a missing section is created');
   assert.equal(config.accounts[0]!.password, 'secret');
   assert.deepEqual(config.accounts[0]!.addresses, ['1000', '2000*']);
   assert.deepEqual(config['network'], { ranges: [{ prefix: '44', successRatio: 0.5 }] });

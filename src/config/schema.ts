@@ -137,6 +137,12 @@ const smpp: SectionField = {
       description: 'Several at once are fine (e.g. plain and TLS).',
     },
     maxConnections: { type: 'integer', default: 10_000, min: 1, description: 'Open SMPP connections over all listeners.' },
+    maxUnboundPerIp: {
+      type: 'integer',
+      default: 100,
+      min: 1,
+      description: 'Connections from one address that have not bound yet; more are closed at once (one host cannot fill maxConnections with connections that never bind).',
+    },
     maxPduBytes: {
       type: 'integer',
       // [ref §6.8]: a 64 kB message_payload and the submit_sm around it.
@@ -295,7 +301,7 @@ const delivery: SectionField = {
       min: 100, max: TIMER_MAX_MS,
       unit: 'ms',
       description:
-        'A claimed message is due again after this long if its node dies. An attempt must end within it: `smpp.responseTimeoutMs` and every connector timeout must be under nine tenths of it (the last tenth is for recording the outcome), and a deliver_sm waits for a window slot at most what is left (20 s at most).',
+        'A claimed message is due again after this long if its node dies (one the node held in memory for a bound ESME, after 1.5 times this). An attempt must end within it: `smpp.responseTimeoutMs` and every connector timeout must be under nine tenths of it (the last tenth is for recording the outcome), and a deliver_sm waits for a window slot at most what is left (20 s at most).',
     },
     datagramWaitMs: {
       type: 'integer',
@@ -383,6 +389,11 @@ const admin: SectionField = {
       type: 'boolean',
       default: false,
       description: '/metrics without the token (for a Prometheus on a trusted network; otherwise give it the token as `authorization: { credentials: … }`).',
+    },
+    hideMessageContent: {
+      type: 'boolean',
+      default: false,
+      description: 'Leave the messages\' text and user data out of the API and the dashboard (addresses, states and times stay): operators who may see the traffic but not read it.',
     },
   },
   check(value, path) {

@@ -84,6 +84,12 @@ export interface SmscServerOptions {
   clock?: Clock;
   /** Max open connections over all listeners. Default 10000. */
   maxConnections?: number;
+  /**
+   * Max connections from one address not bound yet. Default 100. One host holding connections
+   * open without a bind (each until the session_init_timer, then again) filled maxConnections
+   * and locked every ESME out.
+   */
+  maxUnboundPerIp?: number;
   /** Status for an unknown system_id and a wrong password ([ref §10.1]). Defaults RINVSYSID / RINVPASWD. */
   credentialStatus?: { unknownSystemId?: string | number; wrongPassword?: string | number };
   /** After `threshold` failed binds from one IP, binds from it are refused for `banMs`. */
@@ -140,6 +146,10 @@ export class SmscServer extends EventEmitter {
   readonly #receivers = new Map<string, readonly Session[]>();
   /** Failed binds by IP: those within banMs of each other, and the ban they earned. */
   readonly #failures = new Map<string, { count: number; last: number; bannedUntil: number }>();
+  /** Connections per address not bound yet (see maxUnboundPerIp). */
+  readonly #unbound = new Map<string, number>();
+  /** The credential check under way per address, the next one chained after it (see #onBind). */
+  readonly #checking = new Map<string, Promise<void>>();
   readonly #unknownStatus: number;
   readonly #wrongPasswordStatus: number;
   #connections = 0;
@@ -162,8 +172,18 @@ export class SmscServer extends EventEmitter {
   /** Starts one listener; resolves with its bound address (port 0 → the chosen port). */
   async listen(listener: ListenerOptions): Promise<net.AddressInfo> {
     const onConnection = (socket: net.Socket) => this.#accept(socket);
+    // A TLS connection becomes a session once its handshake is done: one that never finishes
+    // it is cut at the session_init_timer (Node's own default is two minutes, and without a
+    // tlsClientError listener the socket was never closed at all: connections held open
+    // without a byte past the server's limit on sessions, until the process ran out of files).
+    const handshakeMs = this.#opts.session?.sessionInitTimeoutMs || 10_000;
     const server = listener.tls
-      ? tls.createServer({ cert: listener.tls.cert, key: listener.tls.key, ...(listener.tls.ca ? { ca: listener.tls.ca } : {}) }, onConnection)
+      ? tls
+          .createServer(
+            { cert: listener.tls.cert, key: listener.tls.key, handshakeTimeout: handshakeMs, ...(listener.tls.ca ? { ca: listener.tls.ca } : {}) },
+            onConnection,
+          )
+          .on('tlsClientError', (_err, socket) => socket.destroy())
       : net.createServer({ noDelay: true }, onConnection);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -270,7 +290,20 @@ export class SmscServer extends EventEmitter {
     );
     this.#connections++;
     this.#sessions.add(session);
+    const ip = socket.remoteAddress ?? '';
+    const unbound = (this.#unbound.get(ip) ?? 0) + 1;
+    this.#unbound.set(ip, unbound);
+    let counted = true;
+    const bound = (): void => {
+      if (!counted) return;
+      counted = false;
+      const left = (this.#unbound.get(ip) ?? 1) - 1;
+      if (left <= 0) this.#unbound.delete(ip);
+      else this.#unbound.set(ip, left);
+    };
+    session.once('bound', bound);
     session.once('close', () => {
+      bound();
       this.#connections--;
       this.#sessions.delete(session);
       const ctx = session.context as SessionContext | undefined;
@@ -282,7 +315,9 @@ export class SmscServer extends EventEmitter {
         this.emit('unbound', session, ctx);
       }
     });
+    const maxUnbound = this.#opts.maxUnboundPerIp ?? 100;
     if (this.#connections > max) session.destroy(`more than ${max} connections`);
+    else if (unbound > maxUnbound) session.destroy(`more than ${maxUnbound} connections from ${ip} without a bind`);
     else this.emit('session', session);
     return session;
   }
@@ -290,6 +325,24 @@ export class SmscServer extends EventEmitter {
   async #onBind(req: BindPdu, session: Session): Promise<BindOutcome> {
     const ip = session.remoteAddress ?? '';
     const systemId = this.#opts.systemId ?? 'smsc';
+    // One credential check at a time per address: a check of a hashed password (scrypt) takes
+    // tens of milliseconds, and binds sent all at once all passed the ban's check before the
+    // first failure was counted (100 guesses checked against a threshold of 5, and the
+    // thread pool they tied up delayed every other bind).
+    const previous = this.#checking.get(ip);
+    const mine = (previous ?? Promise.resolve()).then(() => this.#checkBind(req, session, ip, systemId));
+    const tail = mine.then(
+      () => {},
+      () => {},
+    );
+    this.#checking.set(ip, tail);
+    void tail.then(() => {
+      if (this.#checking.get(ip) === tail) this.#checking.delete(ip);
+    });
+    return mine;
+  }
+
+  async #checkBind(req: BindPdu, session: Session, ip: string, systemId: string): Promise<BindOutcome> {
     const now = this.#clock.now();
     const backoff = this.#failures.get(ip);
     if (backoff !== undefined && backoff.bannedUntil > now) return { commandStatus: S.ESME_RBINDFAIL, systemId };
@@ -302,9 +355,10 @@ export class SmscServer extends EventEmitter {
       this.#recordFailure(ip, now);
       return { commandStatus: status.commandStatus, systemId };
     }
-    if (status !== S.ESME_ROK) return { commandStatus: status, systemId };
-    this.#failures.delete(ip);
-    return { commandStatus: S.ESME_ROK, systemId };
+    // A good bind does not clear the address's failures: any account's success did, so one
+    // account of one's own reset the count between guesses at another's password. Failures
+    // lapse on their own (banMs without one).
+    return { commandStatus: status, systemId };
   }
 
   /** [ref §6.3 step 2] authentication and policy; reserves the bind slot on success. */

@@ -71,3 +71,35 @@ test('smsc mo injects an MO that the owning ESME receives; refusals name the fie
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('admin.hideMessageContent from the config leaves the text out of the API', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsc-hide-'));
+  const token = 'test-token-123456';
+  const config = validateConfig({
+    smpp: { listeners: [{ port: 0 }] },
+    store: { sqlite: { path: join(dir, 'smsc.db') } },
+    accounts: [
+      { systemId: 'alice', password: 'apw', addresses: ['1000'] },
+      { systemId: 'bob', password: 'bpw', addresses: ['2000'] },
+    ],
+    admin: { listen: '127.0.0.1:0', token, hideMessageContent: true },
+  });
+  assert.equal(config.admin?.hideMessageContent, true);
+  const smsc = await startSmsc(config);
+  const admin = await startAdmin(smsc, config.admin!, {});
+  const alice = await connect({ port: smsc.listening[0]!.port });
+  try {
+    await alice.bind({ type: 'transmitter', systemId: 'alice', password: 'apw' });
+    const { messageId } = await alice.submit({ sourceAddr: '1000', destinationAddr: '2000', shortMessage: Buffer.from('a private text') });
+    const res = await fetch(`http://${admin.address}/api/messages/${messageId}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    const body = await res.text();
+    assert.match(body, new RegExp(messageId));
+    assert.doesNotMatch(body, /a private text/);
+  } finally {
+    await alice.close();
+    await admin.close();
+    await smsc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

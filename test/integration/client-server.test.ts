@@ -1297,6 +1297,17 @@ describe('outbind', () => {
     }));
 });
 
+test('a TLS connection that never finishes its handshake is closed at the session_init_timer', async () => {
+  const { cert, key } = testTlsPair();
+  await withServer({ listen: { tls: { cert, key } }, session: { sessionInitTimeoutMs: 200 } }, async (h) => {
+    const silent = net.connect({ host: '127.0.0.1', port: h.port });
+    const halfRecord = net.connect({ host: '127.0.0.1', port: h.port }, () => halfRecord.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8])));
+    const closed = (s: net.Socket) => new Promise<void>((resolve) => s.once('close', () => resolve()));
+    // Real time: the handshake timer is Node's own.
+    await withTimeout(Promise.all([closed(silent), closed(halfRecord)]), 5000, 'both cut (they were kept for ever)');
+  });
+});
+
 describe('connecting', () => {
   test('a peer that takes the connection and never answers the TLS handshake: connect fails at connectTimeoutMs', async () => {
     const sockets: net.Socket[] = [];

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CommandId, type CommandName, CommandStatus as S } from '../../src/pdu/constants.js';
 import type { Pdu } from '../../src/pdu/types.js';
+import { hashPassword } from '../../src/server/accounts.js';
 import type { Session } from '../../src/session/session.js';
 import { SessionState } from '../../src/session/state.js';
 import { deferred, tick, waitFor, withTimeout } from '../support/async.js';
@@ -512,6 +513,48 @@ describe('bind policies', () => {
       const { peer } = await h.boundPeer('transceiver');
       await assertAlive(peer);
       peer.destroy();
+    }));
+
+  test('failed-bind back-off holds against wrong binds sent all at once to a hashed account: checked one at a time per address', () =>
+    withServer(
+      { failedBindBackoff: { threshold: 3, banMs: 5000 }, accounts: [{ systemId: 'esme1', passwordHash: hashPassword('secret1') }] },
+      async (h) => {
+        const peers = await Promise.all(Array.from({ length: 12 }, () => h.peer()));
+        for (const [i, p] of peers.entries()) p.send(bindFrame('transceiver', { password: 'wrong', sequenceNumber: 200 + i }));
+        const statuses = await Promise.all(peers.map(async (p) => (await p.next()).pdu.commandStatus));
+        assert.equal(statuses.filter((st) => st === S.ESME_RINVPASWD).length, 3, 'three passwords checked, then the ban');
+        assert.equal(statuses.filter((st) => st === S.ESME_RBINDFAIL).length, 9);
+        for (const p of peers) p.destroy();
+      },
+    ));
+
+  test("failed-bind back-off: a good bind of one account does not clear the address's failures at another's password", () =>
+    withServer({ failedBindBackoff: { threshold: 2, banMs: 5000 } }, async (h) => {
+      const bad = await h.peer();
+      bad.send(bindFrame('transceiver', { systemId: 'esme2', password: 'guess1', sequenceNumber: 90 }));
+      await expectResp(bad, 'bind_transceiver_resp', S.ESME_RINVPASWD, 90);
+      const { peer: own } = await h.boundPeer('transceiver'); // esme1, right password
+      const again = await h.peer();
+      again.send(bindFrame('transceiver', { systemId: 'esme2', password: 'guess2', sequenceNumber: 91 }));
+      await expectResp(again, 'bind_transceiver_resp', S.ESME_RINVPASWD, 91);
+      const banned = await h.peer();
+      banned.send(bindFrame('transceiver', { systemId: 'esme2', password: 'secret2', sequenceNumber: 92 }));
+      await expectResp(banned, 'bind_transceiver_resp', S.ESME_RBINDFAIL, 92);
+      for (const p of [bad, own, again, banned]) p.destroy();
+    }));
+
+  test('maxUnboundPerIp: connections from one address beyond it that have not bound are closed; bound ones do not count', () =>
+    withServer({ maxUnboundPerIp: 2 }, async (h) => {
+      const { peer: boundOne } = await h.boundPeer('transceiver');
+      const idle = [await h.peer(), await h.peer()];
+      const extra = await h.peer();
+      await extra.closed();
+      for (const p of idle) assert.equal(p.isClosed, false);
+      await assertAlive(boundOne);
+      idle[0]!.destroy();
+      await waitFor(() => h.server.sessions.size === 2, 'the idle one gone');
+      const { peer: later } = await h.boundPeer('transceiver');
+      for (const p of [boundOne, idle[1]!, later]) p.destroy();
     }));
 
   test('maxConnections: the connection over the limit is closed, the others keep working', () =>
