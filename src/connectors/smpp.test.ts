@@ -20,6 +20,7 @@ import type { MessageStateName } from '../store/types.js';
 import {
   type LinkChange,
   MemoryIdMap,
+  NO_UPSTREAM_ID,
   normaliseUpstreamId,
   PersistentIdMap,
   parseSmpp,
@@ -317,6 +318,19 @@ describe('SmppTarget', () => {
       assert.equal(await withTimeout(ack.promise, 5000, 'receipt acked'), 0);
       assert.deepEqual(r.receipts, [{ ourId: 'our-5', state: 'DELIVERED', errorCode: 0 }]);
       assert.equal(r.target.stats.unmatchedReceipts, 0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('an upstream that accepts without an id: forwarded all the same (not cancellable, not failed over), under an id no receipt matches', async () => {
+    const r = await rig();
+    r.setBehaviour(() => ({ messageId: '' }));
+    try {
+      assert.deepEqual(await r.target.deliver(storedMessage({ id: 'our-noid' })), { kind: 'forwarded', remoteId: NO_UPSTREAM_ID });
+      assert.equal(r.target.stats.missingIds, 1);
+      assert.notEqual(normaliseUpstreamId(NO_UPSTREAM_ID), NO_UPSTREAM_ID, 'no upstream id normalises to it');
+      assert.notEqual(normaliseUpstreamId(NO_UPSTREAM_ID, 'hex'), NO_UPSTREAM_ID);
     } finally {
       await r.close();
     }

@@ -289,7 +289,14 @@ const UNAVAILABLE: Outcome = { kind: 'unavailable' };
 /** The shortest pause after ESME_RTHROTTLED, whatever throttleBackoffMs says. */
 export const MIN_THROTTLE_PAUSE_MS = 100;
 // The upstream took it; its receipt (onUpstreamReceipt) gives the final state.
-const FORWARDED: Outcome = { kind: 'forwarded' };
+/**
+ * The upstream id of a message an upstream accepted without giving one: no receipt can match it
+ * (a normalised id is never upper case), but it is marked forwarded all the same, so that a
+ * cancel_sm or a failover never takes a message the upstream has (a forwarded message without
+ * an id was parked as a retry: cancellable, and moved to a failover connector at its expiry).
+ */
+export const NO_UPSTREAM_ID = 'NONE';
+const FORWARDED_WITHOUT_ID: Outcome = { kind: 'forwarded', remoteId: NO_UPSTREAM_ID };
 /** short_message's most (sm_length is one octet; 255 is reserved). */
 const MAX_SHORT_MESSAGE_33 = 254;
 const TOO_LONG_FOR_33: Outcome = { kind: 'failed', state: 'UNDELIVERABLE', errorCode: CommandStatus.ESME_RINVMSGLEN };
@@ -479,9 +486,9 @@ export class SmppTarget implements DeliveryTarget {
         this.#ramp = this.#ramp + 1 >= s.windowSize ? Number.POSITIVE_INFINITY : this.#ramp + 1;
       }
       if (!wantsReceipt) return DELIVERED;
-      if (upstreamId === '') {
+      if (upstreamId.trim() === '') {
         this.stats.missingIds++;
-        return FORWARDED;
+        return FORWARDED_WITHOUT_ID;
       }
       const key = this.#normalise(upstreamId, 'submit');
       await this.#idMap.set(key, m.id);

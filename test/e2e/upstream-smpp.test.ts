@@ -11,8 +11,11 @@ import { checkSections } from '../../src/app/check-config.js';
 import { type Smsc, startSmsc } from '../../src/app/smsc.js';
 import { type Client, connect, type Delivery } from '../../src/client/client.js';
 import { ConfigError, validateConfig } from '../../src/config/config.js';
+import { CommandStatusError } from '../../src/errors.js';
+import { CommandStatus } from '../../src/pdu/constants.js';
 import type { DeliverSm } from '../../src/pdu/types.js';
 import { parseReceipt } from '../../src/sm/dlr.js';
+import { startServer } from '../support/server.js';
 import { testTlsPair } from '../support/tls.js';
 import { until } from '../support/until.js';
 
@@ -406,4 +409,32 @@ test('MO from the upstream goes to the account owning its short code; one nobody
   assert.equal(mo.esmClass & 0x3c, 0, 'an MO, not a receipt');
   const unowned = await net.originateMo({ from: '447000000043', to: '9999', text: 'nobody here' });
   await until(async () => (await upstream.store.get(unowned))?.state === 'UNDELIVERABLE', 'refused for good upstream (ESME_RX_P_APPN)', { ms: 20_000 });
+});
+
+test('an upstream that accepts without a message id: the message counts as forwarded, so a cancel_sm is refused', async () => {
+  const bare = await startServer({ accounts: [{ systemId: 'downstream', password: 'dpw' }], handlers: { onSubmitSm: () => ({ messageId: '' }) } });
+  const local = await startSmsc(
+    validateConfig({
+      nodeId: 'n2',
+      smpp: { listeners: [{ port: 0 }] },
+      store: { sqlite: { path: join(dir, 'noid.db') } },
+      accounts: [{ systemId: 'alice', password: 'apw', addresses: ['1000'] }],
+      connectors: { bare: { type: 'smpp', host: '127.0.0.1', port: bare.port, systemId: 'downstream', password: 'dpw' } },
+      routes: { mt: [{ prefix: '447', connector: 'bare' }] },
+    }),
+  );
+  const c = await connect({ port: local.listening[0]!.port });
+  try {
+    await c.bind({ type: 'transceiver', systemId: 'alice', password: 'apw' });
+    const { messageId } = await c.submit({ sourceAddr: '1000', destinationAddr: '447000000009', shortMessage: Buffer.from('no id'), registeredDelivery: 1 });
+    await until(async () => (await local.store.get(messageId))?.remoteId != null, 'forwarded', { ms: 10_000 });
+    const m = await local.store.get(messageId);
+    assert.equal(m?.state, 'ENROUTE');
+    // The upstream has it and will deliver it: a cancel that said ESME_ROK (and a DELETED receipt) would be false.
+    await assert.rejects(c.cancel({ messageId, sourceAddr: '1000' }), (e: unknown) => e instanceof CommandStatusError && e.commandStatus === CommandStatus.ESME_RCANCELFAIL);
+  } finally {
+    await c.close();
+    await local.stop();
+    await bare.close();
+  }
 });
