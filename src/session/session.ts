@@ -619,11 +619,16 @@ export class Session extends EventEmitter {
       this.#onBadResponse(id, err);
       return;
     }
-    const respId = name === undefined ? undefined : (CommandId as Record<string, number>)[`${name}_resp`];
     if (err.fatal) {
       this.#onFatalFrame(err);
       return;
     }
+    // A command we do not support is answered as one, well formed or not.
+    if (name !== undefined && this.#unsupported.has(name)) {
+      this.#sendHeaderOnly(CommandId.generic_nack, S.ESME_RINVCMDID, err.sequenceNumber);
+      return;
+    }
+    const respId = name === undefined ? undefined : (CommandId as Record<string, number>)[`${name}_resp`];
     const badBind = name?.startsWith('bind_') === true && this.role === 'smsc' && this.#state === SessionState.Open;
     if (badBind) {
       // [ref §6.3] like any refused bind: the response, then the connection closes.

@@ -848,6 +848,9 @@ describe('§9.3 framing and malformed PDUs', () => {
       const { peer } = await h.boundPeer('transceiver', { interfaceVersion: 0x50 });
       peer.send(buildPdu(samplePdu('broadcast_sm', 163)));
       await expectResp(peer, 'generic_nack', S.ESME_RINVCMDID, 163);
+      // A malformed one too (a truncated body): not supported is the answer, not its length.
+      peer.send(new PduBuilder().cstring('').u8(1).build(CommandId.broadcast_sm, 0, 164));
+      await expectResp(peer, 'generic_nack', S.ESME_RINVCMDID, 164);
       await assertAlive(peer);
       peer.destroy();
     }));
