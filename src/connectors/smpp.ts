@@ -739,6 +739,7 @@ export class SmppTarget implements DeliveryTarget {
     list.splice(i, 1);
     if (list.length === 0) this.#held.delete(key);
     this.#heldCount--;
+    entry.timer.cancel(); // released before its time (the submits it waited for answered)
     entry.run();
   }
 

@@ -62,3 +62,14 @@ test('skipPast: past a stored id, twice as far each time a newer one is stored t
   d.skipPast(id);
   assert.ok(Math.floor(Number(d.next()) / 4096) >= Math.floor(Number(id) / 4096) + 1000, 'decimal ids move a second at least');
 });
+
+test('skipPast: a skip long after the last one starts again from the first step', () => {
+  let now = Date.UTC(2026, 5, 1);
+  const g = new MessageIdGenerator(0, () => now);
+  const sec = (id: string) => Math.floor(Number.parseInt(id, 36) / 8192);
+  for (let i = 0; i < 5; i++) g.skipPast(g.next33()); // steps 1, 2, 4, 8, 16 s
+  now += 120_000; // another incident, two minutes later
+  const id = g.next33();
+  g.skipPast(id);
+  assert.equal(sec(g.next33()), sec(id) + 1, 'one second, not 32');
+});

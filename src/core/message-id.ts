@@ -12,6 +12,9 @@
 
 const EPOCH_MS = Date.UTC(2026, 0, 1);
 
+/** skipPast() calls this far apart are two incidents: the second starts from the first step. */
+const SKIP_INCIDENT_MS = 60_000;
+
 export class MessageIdGenerator {
   readonly #node: number;
   readonly #now: () => number;
@@ -24,6 +27,7 @@ export class MessageIdGenerator {
   #stepMs = 0;
   #floorSec = 0;
   #stepSec = 0;
+  #lastSkipAt = Number.NEGATIVE_INFINITY;
 
   /** `node` 0..15 distinguishes cluster nodes. */
   constructor(node = 0, now: () => number = Date.now) {
@@ -57,6 +61,13 @@ export class MessageIdGenerator {
    * however many calls find it at once (an id from before the last skip moves nothing).
    */
   skipPast(id: string): void {
+    // A skip long after the last one is another incident: it starts again from the first step.
+    const now = this.#now();
+    if (now - this.#lastSkipAt > SKIP_INCIDENT_MS) {
+      this.#stepMs = 0;
+      this.#stepSec = 0;
+    }
+    this.#lastSkipAt = now;
     if (/^[0-9]{9,}$/.test(id)) {
       const ms = Math.floor(Number(id) / 4096);
       if (ms < this.#floorMs) return;

@@ -207,8 +207,11 @@ export class EsmeTarget implements DeliveryTarget {
    */
   #pause(s: Session): void {
     if (this.#paused(s)) return;
-    this.#pausedUntil.set(s, this.#clock.now() + THROTTLE_PAUSE_MS);
+    const until = this.#clock.now() + THROTTLE_PAUSE_MS;
+    this.#pausedUntil.set(s, until);
     this.#clock.setTimer(() => {
+      // A later pause (this one over by the clock before its timer ran) has a timer of its own.
+      if (this.#pausedUntil.get(s) !== until) return;
       this.#pausedUntil.delete(s);
       this.#pump(s);
       this.#onCapacity?.();

@@ -56,6 +56,12 @@ mo:
     assert.equal(parseRoutes({ noRouteStatus: 69 }).noRouteStatus, 69);
   });
 
+  test('MT prefixes and sources written with a leading + match numbers as the SMSC keeps them, without it', () => {
+    const cfg = parseRoutes({ mt: [{ prefix: ['+4479', '+'], source: ['+441000', '+44*', 'Brand'], connector: 'c' }] });
+    assert.deepEqual(cfg.mt[0]!.prefix, ['4479', '+']);
+    assert.deepEqual(cfg.mt[0]!.source, ['441000', '44*', 'Brand']);
+  });
+
   test('absent or empty sections', () => {
     assert.deepEqual(parseRoutes(undefined), { mt: [], mo: [], noRouteStatus: 0x0b });
     assert.deepEqual(parseRoutes({}), { mt: [], mo: [], noRouteStatus: 0x0b });

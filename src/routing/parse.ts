@@ -18,7 +18,7 @@
  */
 import type { MoRule } from './mo-router.js';
 import { DEFAULT_NO_ROUTE_STATUS, type MtRule } from './mt-router.js';
-import { addrString, ConfigKeyError, checkKeys, isObj, mapping, name, num, oneOrMany, regex } from './validate.js';
+import { addrString, ConfigKeyError, checkKeys, isObj, mapping, name, num, oneOrMany, plainNumber, regex } from './validate.js';
 
 /** The validated `routes` section. */
 export interface RoutesConfig {
@@ -85,13 +85,14 @@ export function parseRoutes(raw: unknown, options: ParseRoutesOptions = {}): Rou
     const rule: MtRule = { connector: connector(o['connector'], `${key}.connector`) };
     const accts = oneOrMany(o['account'], `${key}.account`, account);
     if (accts !== undefined) rule.account = accts;
-    const prefixes = oneOrMany(o['prefix'], `${key}.prefix`, (v, k) => addrString(v, k, true));
+    // A leading + before digits is dropped, as the SMSC drops it from the numbers it is given.
+    const prefixes = oneOrMany(o['prefix'], `${key}.prefix`, (v, k) => plainNumber(addrString(v, k, true)));
     if (prefixes !== undefined) rule.prefix = prefixes;
     if (o['regex'] !== undefined) {
       regex(o['regex'], `${key}.regex`);
       rule.regex = o['regex'] as string;
     }
-    const sources = oneOrMany(o['source'], `${key}.source`, (v, k) => addrString(v, k));
+    const sources = oneOrMany(o['source'], `${key}.source`, (v, k) => plainNumber(addrString(v, k)));
     if (sources !== undefined) rule.source = sources;
     const types = oneOrMany(o['serviceType'], `${key}.serviceType`, serviceType);
     if (types !== undefined) rule.serviceType = types;

@@ -97,3 +97,11 @@ export function regex(v: unknown, key: string): RegExp {
     throw new ConfigKeyError(key, `is not a valid regular expression: ${(err as Error).message}`);
   }
 }
+
+/**
+ * A number as the SMSC keeps it: a leading `+` before digits dropped (submits lose theirs), so a
+ * route prefix or source written `+4479` matches the number `447912345678` as submitted.
+ */
+export function plainNumber(a: string): string {
+  return a.charCodeAt(0) === 0x2b && a.length > 1 && a.charCodeAt(1) >= 0x30 && a.charCodeAt(1) <= 0x39 ? a.slice(1) : a;
+}

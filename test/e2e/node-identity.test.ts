@@ -9,7 +9,7 @@ import pgLib from 'pg';
 import { startSmsc } from '../../src/app/smsc.js';
 import { type Config, validateConfig } from '../../src/config/config.js';
 import { lockScope } from '../../src/store/postgres/active-lease.js';
-import { claimNodeIdentity, NODE_ID_CLASS } from '../../src/store/postgres/node-identity.js';
+import { claimNodeIdentity, NODE_ID_CLASS, tryClaim } from '../../src/store/postgres/node-identity.js';
 import { hash32 } from '../../src/store/postgres/postgres-store.js';
 import { deferred, withTimeout } from '../support/async.js';
 import { startTestPostgres, type TestPostgres } from '../support/pg.js';
@@ -157,4 +157,18 @@ test('identity locks another node took while their connection was down: the node
     await first.stop();
     await other?.end();
   }
+});
+
+test("after a silent cut a node ends its own stale backend (still holding its locks) to take them again, never another node's", { timeout: 60_000 }, async () => {
+  const o = { url: pg.url, schema: 'smsc_stale', nodeId: 's1', nodeNumber: 1, mode: 'active-active' as const };
+  const first = await claimNodeIdentity(o);
+  const stale = await holderOf('s1', 'smsc_stale');
+  assert.ok(stale !== undefined);
+  // As held() does once its heartbeat went unanswered: the server still has the old backend.
+  const again = await tryClaim(o, false, stale);
+  assert.notEqual(await holderOf('s1', 'smsc_stale'), stale, 'the stale backend ended, the locks on the new connection');
+  await first.release();
+  // A live node's backend is another pid: never ended; the clash is reported.
+  await assert.rejects(tryClaim(o, false, stale), /another live node uses nodeId 's1'/);
+  await again.client.end();
 });

@@ -91,9 +91,9 @@ type IdentityOptions = { url: string; schema?: string; nodeId: string; nodeNumbe
  * node started later with the same nodeId (or the other mode) was let in beside this one,
  * released its leases and sent its messages again.
  */
-function held(o: IdentityOptions, first: pg.Client): NodeIdentity {
+function held(o: IdentityOptions, first: Claimed): NodeIdentity {
   let released = false;
-  let client = first;
+  let { client, pid } = first;
   let resolveLost!: (e: Error) => void;
   const lost = new Promise<Error>((resolve) => {
     resolveLost = resolve;
@@ -102,12 +102,14 @@ function held(o: IdentityOptions, first: pg.Client): NodeIdentity {
     await client.end().catch(() => {});
     while (!released) {
       try {
-        const next = await tryClaim(o, false);
+        // After a silent cut the server may not have noticed yet that our old connection is
+        // gone (up to about 11 s): its backend, pid, still holds our locks, and is ended first.
+        const next = await tryClaim(o, false, pid);
         if (released) {
-          await next.end().catch(() => {});
+          await next.client.end().catch(() => {});
           return;
         }
-        client = next;
+        ({ client, pid } = next);
         watchLockConnection(client, 'the node identity locks', () => released, (w) => void reclaim(w));
         return;
       } catch (err) {
@@ -131,11 +133,22 @@ function held(o: IdentityOptions, first: pg.Client): NodeIdentity {
   };
 }
 
-async function tryClaim(o: IdentityOptions, alone: boolean): Promise<pg.Client> {
+/** The locks' connection, and its backend's pid. */
+interface Claimed {
+  client: pg.Client;
+  pid: number;
+}
+
+/** How long a node waits for its own stale backend (see held()) to end. */
+const STALE_BACKEND_WAIT_MS = 5000;
+
+/** Takes the locks (exported for tests: `stalePid` is what held() passes after a cut). */
+export async function tryClaim(o: IdentityOptions, alone: boolean, stalePid?: number): Promise<Claimed> {
   const client = lockClient(o.url);
   try {
     await openLockConnection(client);
     const scope = await lockScope(client, o.schema);
+    if (stalePid !== undefined) await endStaleBackend(client, stalePid, hash32(`${scope}\u0000${o.nodeId}`));
     const { rows } = await client.query<{ id: boolean; num: boolean }>(
       'SELECT pg_try_advisory_lock($1, $2) AS id, pg_try_advisory_lock($3, $4) AS num',
       [NODE_ID_CLASS, hash32(`${scope}\u0000${o.nodeId}`), NODE_NUMBER_CLASS, hash32(`${scope}\u0000${o.nodeNumber}`)],
@@ -147,11 +160,33 @@ async function tryClaim(o: IdentityOptions, alone: boolean): Promise<pg.Client> 
       );
     }
     await claimMode(client, scope, o.mode, alone);
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    return { client, pid };
   } catch (err) {
     await client.end().catch(() => {});
     throw err;
   }
-  return client;
+}
+
+/**
+ * Ends the backend `pid` if it still holds this node's nodeId lock (`key`): this node's own
+ * connection of before, which the server has not yet found dead. Only a backend holding that
+ * very lock is ended (a pid reused by another connection is left alone). Waits for it to go.
+ */
+async function endStaleBackend(client: pg.Client, pid: number, key: number): Promise<void> {
+  const holds = async (): Promise<boolean> =>
+    (
+      await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+           AND pid = $1 AND classid = $2::bigint::oid AND objid = $3::bigint::oid`,
+        [pid, NODE_ID_CLASS, key >>> 0],
+      )
+    ).rows[0]!.n > 0;
+  if (!(await holds())) return;
+  // A role may end its own backends; refused (another role), the clash is reported as it stands.
+  if (!(await client.query('SELECT pg_terminate_backend($1)', [pid]).then(() => true, () => false))) return;
+  const until = Date.now() + STALE_BACKEND_WAIT_MS;
+  while ((await holds()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 }
 
 /**
