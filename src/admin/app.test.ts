@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { waitFor } from '../../test/support/async.js';
+import { logSink } from '../../test/support/log-sink.js';
 import { type Smsc, startSmsc } from '../app/smsc.js';
 import { type Client, connect } from '../client/client.js';
 import { validateConfig } from '../config/config.js';
@@ -39,17 +39,6 @@ function undocumented(app: FastifyInstance, doc: OpenApiDoc): string[] {
 }
 
 
-/** A log destination that keeps each JSON line written to it. */
-function logLines(): { lines: Record<string, unknown>[]; sink: Writable } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l !== '') lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, sink };
-}
 
 describe('admin app', () => {
   let dir: string;
@@ -526,7 +515,7 @@ describe('admin app', () => {
   });
 
   test('a refused token is logged, once a minute per address, without the token', async () => {
-    const { lines, sink } = logLines();
+    const { records: lines, stream: sink } = logSink();
     const a = makeApp({ logger: createLogger({ nodeId: 'n1', destination: sink }) });
     for (const authorization of ['Bearer guess-1', 'Bearer guess-2']) {
       assert.equal((await a.inject({ method: 'GET', url: '/api/stats?x=1', headers: { authorization } })).statusCode, 401);
@@ -540,7 +529,7 @@ describe('admin app', () => {
 
   describe('PDU trace', () => {
     test('PUT /api/trace/:systemId logs that account’s PDUs, DELETE stops it', async () => {
-      const { lines, sink } = logLines();
+      const { records: lines, stream: sink } = logSink();
       const logger = createLogger({ nodeId: 'n1', destination: sink });
       const a = makeApp({ logger });
       const on = await a.inject({ method: 'PUT', url: '/api/trace/alice', headers: AUTH });

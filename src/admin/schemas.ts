@@ -4,7 +4,7 @@
  * never leak through a view) and the OpenAPI document, all from these objects.
  */
 
-import { MAX_VALIDITY_SECONDS } from '../config/schema.js';
+import { MAX_VALIDITY_SECONDS, OWNED_ADDRESS_PATTERN, SYSTEM_ID_PATTERN } from '../config/schema.js';
 import { MessageState } from '../store/types.js';
 import { BRIEF_TEXT_CHARS } from './views.js';
 
@@ -28,13 +28,13 @@ export function obj(properties: Record<string, JsonSchema>, required: string[] =
 // ---- shared pieces ---------------------------------------------------------------------------
 
 /** SMPP system_id: 1-15 printable ASCII characters [SMPP34 §5.2.1]. */
-export const systemIdSchema = str('SMPP system_id', { minLength: 1, maxLength: 15, pattern: '^[\\x21-\\x7e]+$' });
+export const systemIdSchema = str('SMPP system_id', { minLength: 1, maxLength: 15, pattern: SYSTEM_ID_PATTERN });
 /** SMPP password: 1-8 printable ASCII characters [SMPP34 §5.2.2]. */
 export const passwordSchema = str('SMPP password (at most 8 characters)', { minLength: 1, maxLength: 8, pattern: '^[\\x21-\\x7e]+$' });
 /** A message id: SMPP message_id is at most 65 octets [SMPP50 §4.7.14]. */
 export const messageIdSchema = str('message id', { minLength: 1, maxLength: 65, pattern: '^[\\x21-\\x7e]+$' });
 const addressSchema = str('address digits (or alphanumeric)', { minLength: 1, maxLength: 65, pattern: '^[\\x20-\\x7e]+$' });
-const ownedAddressSchema = str('owned address, or a prefix ending in *', { minLength: 1, maxLength: 22, pattern: '^[0-9A-Za-z+]*\\*?$' });
+const ownedAddressSchema = str('owned address, or a prefix ending in *', { minLength: 1, maxLength: 22, pattern: OWNED_ADDRESS_PATTERN });
 
 export const errorSchema = obj(
   {

@@ -289,15 +289,24 @@ function withIdentity(smsc: Smsc, identity: NodeIdentity | undefined, options: S
     return stop().finally(() => identity.release());
   };
   void identity.lost.then((error) => {
-    if (stopped) return;
-    console.error(`smsc: ${error.message}; stopping`);
-    void smsc.scheduler.stop().catch(() => {});
-    setImmediate(() => {
-      if (options.onFatal !== undefined) options.onFatal(error);
-      else void smsc.stop().catch(() => {});
-    });
+    if (!stopped) stopForLostLock(smsc, error, options);
   });
   return smsc;
+}
+
+/**
+ * A lock the node needs to serve (the active lock, its identity's) is lost: said, deliveries
+ * end first (no more claims; unbinds may take a response timer each, and another node may be
+ * active already), then the node stops, through onFatal when the caller gave one.
+ */
+function stopForLostLock(smsc: Smsc, error: Error, options: StartOptions): void {
+  console.error(`smsc: ${error.message}; stopping`);
+  void smsc.scheduler.stop().catch(() => {});
+  // On a later turn: whoever awaited startSmsc has taken the result by then.
+  setImmediate(() => {
+    if (options.onFatal !== undefined) options.onFatal(error);
+    else void smsc.stop().catch(() => {});
+  });
 }
 
 /**
@@ -379,16 +388,7 @@ function activeOnly(smsc: Smsc, lease: ActiveLease, options: StartOptions): Smsc
   };
   void lease.lost.then((error) => {
     watch.cancel();
-    if (stopped) return;
-    console.error(`smsc: ${error.message}; stopping`);
-    // Deliveries end first (no more claims), before the graceful rest: unbinds may take a
-    // response timer each, and another node may be active already.
-    void smsc.scheduler.stop().catch(() => {});
-    // On a later turn: whoever awaited startSmsc has taken the result by then.
-    setImmediate(() => {
-      if (options.onFatal !== undefined) options.onFatal(error);
-      else void smsc.stop().catch(() => {});
-    });
+    if (!stopped) stopForLostLock(smsc, error, options);
   });
   return smsc;
 }

@@ -414,6 +414,12 @@ function smppPassword(defaultText: string, description: string): StringField {
   return { type: 'string', minLength: 1, maxLength: 8, lengthNote: 'SMPP password', secret: true, defaultText, description };
 }
 
+/** A system_id as a bind carries it: printable ASCII without spaces (the admin API's accounts take the same). */
+export const SYSTEM_ID_PATTERN = '^[\\x21-\\x7e]+$';
+/** An address an account owns: digits or letters (a leading +), or a prefix ending in `*` (the admin API's accounts take the same). */
+export const OWNED_ADDRESS_PATTERN = '^[0-9A-Za-z+]*\\*?$';
+const OWNED_ADDRESS = new RegExp(OWNED_ADDRESS_PATTERN);
+
 const account: SectionField = {
   type: 'section',
   description: 'An ESME account.',
@@ -471,11 +477,11 @@ const account: SectionField = {
     }
     // As the admin API checks its accounts: a value no bind or message could ever match is a
     // mistake, said at start rather than found by an ESME refused.
-    if (typeof value['systemId'] === 'string' && !/^[\x21-\x7e]+$/.test(value['systemId'])) {
+    if (typeof value['systemId'] === 'string' && !new RegExp(SYSTEM_ID_PATTERN).test(value['systemId'])) {
       throw new ConfigError(`${path}.systemId`, 'must be printable ASCII without spaces (as a bind carries it)');
     }
     (value['addresses'] as string[] | undefined)?.forEach((a, i) => {
-      if (!/^[0-9A-Za-z+]*\*?$/.test(a) || a === '') {
+      if (!OWNED_ADDRESS.test(a) || a === '') {
         throw new ConfigError(`${path}.addresses[${i}]`, 'must be an address (digits or letters) or a prefix ending in *');
       }
     });

@@ -210,11 +210,6 @@ const MAX_DELIVERABLE_ADDR = 20;
 /** submit_multi's number_of_dests is one octet: a batch has at most this many destinations. */
 const MAX_MULTI_DESTINATIONS = 255;
 
-/**
- * The id of the `n`th destination (from 2) of the submit_multi whose id (and first
- * destination's) is `batchId`. The ESME never sees it: its responses and receipts carry the
- * batch id, and query_sm, cancel_sm and replace_sm on that id reach every destination by it.
- */
 /** A request's source address without its leading + (see withoutPlus). */
 function plainSource(req: { sourceAddrTon: number; sourceAddr: string }): void {
   const plain = withoutPlus(req.sourceAddrTon, req.sourceAddr);
@@ -234,8 +229,11 @@ function plainDestination(req: { destAddrTon: number; destinationAddr: string })
 /** Tries at storing a message under a new id when its id is found stored already (see #store). */
 const MAX_ID_TRIES = 24;
 
-const PLUS = 0x2b;
-
+/**
+ * The id of the `n`th destination (from 2) of the submit_multi whose id (and first
+ * destination's) is `batchId`. The ESME never sees it: its responses and receipts carry the
+ * batch id, and query_sm, cancel_sm and replace_sm on that id reach every destination by it.
+ */
 function batchMemberId(batchId: string, n: number): string {
   return `${batchId}.${n}`;
 }
@@ -293,8 +291,8 @@ export class SmscCore {
     if (account === undefined) return S.ESME_RSYSERR;
     const now = this.#o.clock.now();
     const isData = req.command === 'data_sm';
-    if (req.sourceAddr.charCodeAt(0) === PLUS) plainSource(req);
-    if (req.destinationAddr.charCodeAt(0) === PLUS) plainDestination(req);
+    plainSource(req);
+    plainDestination(req);
     if (isData && req.tlvs.messagePayload === undefined) return S.ESME_RMISSINGTLV; // [ref §9.3 case 40]
     // data_sm addresses may be 64 characters, but every way on (deliver_sm, submit_sm) carries 20:
     // a longer one could never be delivered.

@@ -83,11 +83,6 @@ export function messageBody(m: StoredMessage, tlvsAllowed: boolean, extra: Reque
   };
 }
 
-/**
- * A deliver_sm's registered_delivery says only whether the recipient is asked for an SME
- * acknowledgement (bits 3-2, as the submitter asked [ref §5.2]); what the submitter asked of us
- * (its receipt, bits 1-0 and 4) is not the recipient's business. One per value of those bits.
- */
 /** The concatenation UDH (IEI 0x08: 16-bit reference, total, sequence) of a part's SAR TLVs; undefined when they are incomplete. */
 function sarUdh(tlvs: Tlvs): Buffer | undefined {
   const ref = tlvs.sarMsgRefNum;
@@ -97,6 +92,11 @@ function sarUdh(tlvs: Tlvs): Buffer | undefined {
   return Buffer.from([6, 0x08, 4, ref >> 8, ref & 0xff, total, seq]);
 }
 
+/**
+ * A deliver_sm's registered_delivery says only whether the recipient is asked for an SME
+ * acknowledgement (bits 3-2, as the submitter asked [ref §5.2]); what the submitter asked of us
+ * (its receipt, bits 1-0 and 4) is not the recipient's business. One per value of those bits.
+ */
 const DELIVER_EXTRAS: readonly RequestFields[] = [0, 0x04, 0x08, 0x0c].map((bits) => Object.freeze({ validityPeriod: '', registeredDelivery: bits }));
 const SME_ACK_BITS = 0x0c;
 

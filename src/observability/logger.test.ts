@@ -4,25 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import diagnostics_channel from 'node:diagnostics_channel';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { logSink } from '../../test/support/log-sink.js';
 import type { Pdu } from '../pdu/types.js';
 import { createLogger, createPduTrace, type LoggableSession, sessionLogger } from './logger.js';
 
 const pduIn = diagnostics_channel.channel('smsc:pdu:in');
 const pduOut = diagnostics_channel.channel('smsc:pdu:out');
-
-/** A pino destination that keeps the parsed records. */
-function sink(): { records: Record<string, unknown>[]; stream: Writable } {
-  const records: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n')) if (line !== '') records.push(JSON.parse(line));
-      cb();
-    },
-  });
-  return { records, stream };
-}
 
 function session(id: string, systemId: string | undefined, context?: unknown): LoggableSession {
   return { id, role: 'smsc', systemId: systemId ?? '', remoteAddress: '10.1.2.3', remotePort: 40001, context };
@@ -68,7 +56,7 @@ const bind = (systemId: string, password: string): Pdu =>
   }) as unknown as Pdu;
 
 test('records carry nodeId, a level name and an ISO time; secrets are censored', () => {
-  const { records, stream } = sink();
+  const { records, stream } = logSink();
   const log = createLogger({ nodeId: 'n9', destination: stream, level: 'debug' });
   log.info(
     { password: 'pw1', account: { systemId: 'a', password: 'pw2', passwordHash: 'scrypt$x$y' }, token: 't0k', req: { headers: { authorization: 'Bearer abc' } } },
@@ -88,7 +76,7 @@ test('records carry nodeId, a level name and an ISO time; secrets are censored',
 });
 
 test('a session logger binds sessionId, systemId and remote', () => {
-  const { records, stream } = sink();
+  const { records, stream } = logSink();
   const log = createLogger({ nodeId: 'n1', destination: stream });
   sessionLogger(log, session('s1', 'alice-bind', { systemId: 'alice' })).info('bound');
   sessionLogger(log, session('s2', 'bob')).info('esme side');
@@ -104,7 +92,7 @@ test('a session logger binds sessionId, systemId and remote', () => {
 });
 
 test('the PDU trace listens only while an account is traced and logs only traced accounts', () => {
-  const { records, stream } = sink();
+  const { records, stream } = logSink();
   const trace = createPduTrace(createLogger({ nodeId: 'n1', destination: stream }), { maxBytes: 4 });
   const alice = session('s1', 'alice', { systemId: 'alice' });
   const bob = session('s2', 'bob', { systemId: 'bob' });
@@ -151,7 +139,7 @@ test('the PDU trace listens only while an account is traced and logs only traced
 });
 
 test('close() ends every trace', () => {
-  const { stream } = sink();
+  const { stream } = logSink();
   const trace = createPduTrace(createLogger({ nodeId: 'n1', destination: stream }));
   trace.enable('a');
   trace.enable('b');
